@@ -1,0 +1,1 @@
+"""Declare nodes and edges and save them as SONATA (see :class:`NetworkBuilder`)."""

@@ -1,0 +1,83 @@
+"""The ``bmtoolkit`` command line.
+
+Each sub-command lives in its own module under :mod:`bmtoolkit.commands` and exposes
+``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. This module only
+dispatches, turns bmtoolkit errors into one clear line, and sets the exit code:
+0 success, 1 a problem with the input or the run, 2 a usage error.
+
+Examples
+--------
+>>> from bmtoolkit.cli import main
+>>> main(["show-versions"])  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bmtoolkit import __version__
+from bmtoolkit.exceptions import BmtkError
+
+#: Sub-command modules, in the order ``--help`` lists them. Modules that are not present
+#: (a partial install) are skipped.
+COMMAND_MODULES: tuple[str, ...] = (
+    "bmtoolkit.commands.create_environment",
+    "bmtoolkit.commands.build",
+    "bmtoolkit.commands.run",
+    "bmtoolkit.commands.validate",
+    "bmtoolkit.commands.info",
+    "bmtoolkit.commands.plot",
+    "bmtoolkit.commands.demo",
+    "bmtoolkit.commands.show_versions",
+)
+
+
+def _load_commands() -> list:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as err:
+            if err.name != name:  # a real missing dependency inside the module
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="bmtoolkit",
+        description="Build, simulate and analyse SONATA brain-circuit models.",
+    )
+    parser.add_argument("--version", action="version", version=f"bmtoolkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _load_commands():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BmtkError as err:
+        print(f"bmtoolkit {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

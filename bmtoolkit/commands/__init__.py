@@ -1,0 +1,1 @@
+"""Sub-commands of the ``bmtoolkit`` command line (see :mod:`bmtoolkit.cli`)."""

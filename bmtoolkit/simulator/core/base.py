@@ -1,0 +1,99 @@
+"""The backend contract: the few methods every simulator backend implements.
+
+A run goes through the same steps on every backend; :meth:`Backend.run` is the template
+that calls them in order and logs their timings::
+
+    plan = RunPlan.from_config(load_simulation_config(path))
+    backend = BACKENDS.get("pointnet")(plan)
+    result = backend.run()
+
+Backends import their simulator (``nest``, ``neuron``, ``torch``) inside :meth:`setup`, never
+at module import, and raise :class:`~bmtoolkit.exceptions.BackendNotAvailableError` when it
+is missing. All outputs go through :mod:`bmtoolkit.sonata` writers.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.base import Backend
+>>> sorted(Backend.__abstractmethods__)
+['build_network', 'setup', 'simulate', 'write_outputs']
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bmtoolkit.simulator.core.plan import RunPlan
+
+log = logging.getLogger("bmtoolkit.simulator")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: output paths and step timings (seconds)."""
+
+    backend: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Base class of simulator backends.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The typed, validated run plan built from a simulation config.
+
+    Notes
+    -----
+    Subclasses set :attr:`name` and implement :meth:`setup`, :meth:`build_network`,
+    :meth:`simulate` and :meth:`write_outputs`. :meth:`add_inputs` and :meth:`add_reports`
+    default to doing nothing so a backend without inputs (``filternet``) need not override them.
+    """
+
+    #: registry name, e.g. ``"pointnet"``
+    name: ClassVar[str] = ""
+    #: python modules the backend needs, for error messages and ``show-versions``
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.result = RunResult(backend=self.name)
+
+    @abstractmethod
+    def setup(self) -> None:
+        """Import and reset the simulator; apply threads, dt, seed and conditions."""
+
+    @abstractmethod
+    def build_network(self) -> None:
+        """Create cells and connections from the plan's circuit."""
+
+    def add_inputs(self) -> None:
+        """Attach every input of the plan (spike trains, generators, clamps)."""
+
+    def add_reports(self) -> None:
+        """Attach recorders for spikes and every report of the plan."""
+
+    @abstractmethod
+    def simulate(self) -> None:
+        """Advance the simulation from ``plan.tstart`` to ``plan.tstop``."""
+
+    @abstractmethod
+    def write_outputs(self) -> None:
+        """Write spikes and reports through :mod:`bmtoolkit.sonata`; fill ``result.outputs``."""
+
+    def run(self) -> RunResult:
+        """Run every step in order, logging and recording how long each took."""
+        for step in ("setup", "build_network", "add_inputs", "add_reports", "simulate", "write_outputs"):
+            t0 = time.perf_counter()
+            getattr(self, step)()
+            elapsed = time.perf_counter() - t0
+            self.result.timings[step] = elapsed
+            log.info("%s: %s took %.3f s", self.name, step, elapsed)
+        return self.result

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Set up everything bmtoolkit needs on a fresh Debian machine with Python 3.11, gcc and apt,
+# then run one job:
+#   bash scripts/bootstrap.sh demo   build a small V1-like network, simulate it, plot a raster
+#   bash scripts/bootstrap.sh test   lint (ruff check + format) and the whole test suite
+# Re-running is cheap: installed pieces are kept in .venv and skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+job="${1:-demo}"
+shift || true
+
+PY="${PYTHON:-python3}"
+VENV="${BMTOOLKIT_VENV:-.venv}"
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "bootstrap: installing ${missing[*]} with apt"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# OpenMPI for mpi4py and the MPI tests.
+apt_install openmpi-bin libopenmpi-dev
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "bootstrap: creating virtual environment $VENV"
+    "$PY" -m venv "$VENV"
+fi
+PIP="$VENV/bin/python -m pip"
+stamp="$VENV/.bmtoolkit-installed"
+want="$(cat setup.cfg pyproject.toml | sha256sum | cut -c1-16)-$job"
+if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
+    $PIP install -q --upgrade pip
+    # The CPU build of PyTorch first: an unpinned torch would pull a multi-GB CUDA build.
+    $PIP install -q "torch==2.13.0"
+    if [ "$job" = "test" ]; then
+        $PIP install -q -e ".[all,dev]"
+    else
+        $PIP install -q -e ".[all]"
+    fi
+    echo "$want" >> "$stamp"
+fi
+
+export PYNEST_QUIET=1
+export MPLBACKEND=Agg
+case "$job" in
+    demo)
+        exec "$VENV/bin/bmtoolkit" demo "$@"
+        ;;
+    test)
+        "$VENV/bin/ruff" check bmtoolkit tests benchmarks scripts
+        "$VENV/bin/ruff" format --check bmtoolkit tests benchmarks scripts
+        exec "$VENV/bin/python" -m pytest -q -n 2 "$@"
+        ;;
+    *)
+        echo "usage: bash scripts/bootstrap.sh demo|test [args...]" >&2
+        exit 2
+        ;;
+esac
