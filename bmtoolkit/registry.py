@@ -44,7 +44,9 @@ class Registry(Generic[T]):
         self._aliases: dict[str, str] = {}
 
     @overload
-    def register(self, name: str, obj: T, *, aliases: tuple[str, ...] = ..., replace: bool = ...) -> T: ...
+    def register(
+        self, name: str, obj: T, *, aliases: tuple[str, ...] = ..., replace: bool = ...
+    ) -> T: ...
 
     @overload
     def register(

@@ -34,7 +34,11 @@ def collect_versions() -> dict[str, str]:
     """
     from bmtoolkit import __version__
 
-    out = {"bmtoolkit": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    out = {
+        "bmtoolkit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
     for label, module in _PACKAGES:
         try:
             if module == "nest":

@@ -76,9 +76,11 @@ class Backend(ABC):
 
     def add_inputs(self) -> None:
         """Attach every input of the plan (spike trains, generators, clamps)."""
+        return None
 
     def add_reports(self) -> None:
         """Attach recorders for spikes and every report of the plan."""
+        return None
 
     @abstractmethod
     def simulate(self) -> None:
@@ -90,7 +92,14 @@ class Backend(ABC):
 
     def run(self) -> RunResult:
         """Run every step in order, logging and recording how long each took."""
-        for step in ("setup", "build_network", "add_inputs", "add_reports", "simulate", "write_outputs"):
+        for step in (
+            "setup",
+            "build_network",
+            "add_inputs",
+            "add_reports",
+            "simulate",
+            "write_outputs",
+        ):
             t0 = time.perf_counter()
             getattr(self, step)()
             elapsed = time.perf_counter() - t0
