@@ -13,7 +13,8 @@ The public surface (see ``docs/design/sonata_api.md``):
   :class:`NodeSets`;
 - outputs: :func:`read_spikes`, :func:`write_spikes`; :class:`FrameReportData`,
   :func:`write_frame_report`, :func:`read_frame_report`; :func:`write_ecp_report`,
-  :func:`read_ecp_report`;
+  :func:`read_ecp_report`; :func:`write_rates`, :func:`read_rates` (rate time series of
+  populations or cells, written by popnet and filternet);
 - :func:`validate_config` for ``bmtoolkit validate``.
 
 Examples
@@ -65,6 +66,8 @@ _EXPORTS: dict[str, str] = {
     "read_frame_report": "reports",
     "write_ecp_report": "reports",
     "read_ecp_report": "reports",
+    "write_rates": "rates",
+    "read_rates": "rates",
 }
 
 __all__ = sorted(_EXPORTS)
