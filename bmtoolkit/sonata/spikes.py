@@ -1,0 +1,358 @@
+"""SONATA spike files: read every layout found in practice, write the portable one.
+
+Layouts read
+------------
+- per population (spec): ``/spikes/<pop>/{node_ids, timestamps}`` with a ``sorting``
+  attribute stored as an HDF5 enum or a string (``by_time``, ``by_id``, ``none``, and the older
+  ``time`` / ``by_gid``);
+- legacy (BMTK inputs): ``/spikes/{gids|node_ids, timestamps}`` without a population group;
+  the population is the one the caller names (``default_population``);
+- CSV (BMTK): whitespace-separated columns ``timestamps population node_ids`` (header names
+  ``timestamp(s)``/``time(s)``, ``node_id(s)``/``gid(s)`` are accepted; ``population`` is optional).
+
+Layout written (every reader we know accepts it): ``/spikes/<pop>`` with enum ``sorting``
+(uint8: none=0, by_id=1, by_time=2), ``timestamps`` float64 with ``units="ms"``, ``node_ids``
+uint64; root ``magic``/``version``. CSV output uses single spaces and LF.
+
+Spikes travel as a :class:`pandas.DataFrame` with columns ``population`` (str),
+``node_id`` (int64) and ``timestamp`` (float64, ms).
+
+Examples
+--------
+>>> import os, tempfile, numpy as np
+>>> from bmtoolkit.sonata import write_spikes, read_spikes
+>>> path = os.path.join(tempfile.mkdtemp(), "spikes.h5")
+>>> write_spikes(path, {"v1": (np.array([2, 0, 1]), np.array([3.0, 1.0, 2.0]))})
+>>> df = read_spikes(path)
+>>> df["node_id"].tolist(), df["timestamp"].tolist()
+([0, 1, 2], [1.0, 2.0, 3.0])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_text, atomic_write, decode_str, open_h5, require
+
+#: values of the HDF5 enum ``sorting`` attribute
+SORTING_ENUM: dict[str, int] = {"none": 0, "by_id": 1, "by_time": 2}
+_SORTING_ALIASES = {
+    "none": "none",
+    "by_id": "by_id",
+    "by_gid": "by_id",
+    "id": "by_id",
+    "gid": "by_id",
+    "node_id": "by_id",
+    "by_time": "by_time",
+    "time": "by_time",
+    "timestamps": "by_time",
+}
+SORTING_DTYPE = h5py.enum_dtype(SORTING_ENUM, basetype="u1")
+COLUMNS = ("population", "node_id", "timestamp")
+
+_CSV_TIME = ("timestamps", "timestamp", "times", "time")
+_CSV_ID = ("node_ids", "node_id", "gids", "gid")
+
+SpikeInput = pd.DataFrame | Mapping[str, tuple[np.ndarray, np.ndarray]]
+
+
+def normalize_sort_order(value: str | None) -> str:
+    """Map any spelling of a spike sort order to ``by_time``, ``by_id`` or ``none``.
+
+    Examples
+    --------
+    >>> normalize_sort_order("time"), normalize_sort_order("by_gid"), normalize_sort_order(None)
+    ('by_time', 'by_id', 'none')
+    """
+    if value is None:
+        return "none"
+    try:
+        return _SORTING_ALIASES[str(value).strip().lower()]
+    except KeyError:
+        raise ConfigError(
+            f"unknown spike sort order {value!r}; expected one of by_time, by_id, none",
+            field="spikes_sort_order",
+        ) from None
+
+
+def empty_spikes() -> pd.DataFrame:
+    """An empty spikes table with the standard columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "population": pd.Series([], dtype=object),
+            "node_id": np.zeros(0, np.int64),
+            "timestamp": np.zeros(0, np.float64),
+        }
+    )
+
+
+def _table(population: str, node_ids: np.ndarray, timestamps: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "population": np.full(len(node_ids), population, dtype=object),
+            "node_id": np.asarray(node_ids).astype(np.int64, copy=False),
+            "timestamp": np.asarray(timestamps).astype(np.float64, copy=False),
+        }
+    )
+
+
+def _read_sorting(attrs) -> str:
+    raw = attrs.get("sorting")
+    if raw is None:
+        return "none"
+    if isinstance(raw, (bytes, str, np.ndarray)) and not np.issubdtype(
+        np.asarray(raw).dtype, np.integer
+    ):
+        return normalize_sort_order(decode_str(raw))
+    code = int(np.asarray(raw))
+    names = {v: k for k, v in SORTING_ENUM.items()}
+    return names.get(code, "none")
+
+
+def spike_populations(path: str | os.PathLike[str]) -> list[str]:
+    """Population names stored in a spikes file (``[]`` for the legacy layout and CSV)."""
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        df = read_spikes(p)
+        return sorted(df["population"].dropna().unique().tolist())
+    with open_h5(p) as h5:
+        grp = require(h5, "spikes", p)
+        return sorted(k for k, v in grp.items() if isinstance(v, h5py.Group))
+
+
+def _read_h5(path: Path, population: str | None, default_population: str | None) -> pd.DataFrame:
+    frames = []
+    with open_h5(path) as h5:
+        root = require(h5, "spikes", path)
+        if not isinstance(root, h5py.Group):
+            raise SonataFormatError("expected a group", path=path, field="/spikes")
+        legacy_ids = next(
+            (k for k in ("gids", "node_ids") if isinstance(root.get(k), h5py.Dataset)), None
+        )
+        if legacy_ids is not None:
+            name = default_population or "default"
+            if population is not None and population != name:
+                return empty_spikes()
+            ids = _read_1d(root, legacy_ids, path)
+            times = _read_1d(root, "timestamps", path)
+            _check_lengths(path, "/spikes", ids, times)
+            frames.append(_table(name, ids, times))
+        for name, grp in root.items():
+            if not isinstance(grp, h5py.Group):
+                continue
+            if population is not None and name != population:
+                continue
+            ids = _read_1d(grp, "node_ids", path)
+            times = _read_1d(grp, "timestamps", path)
+            _check_lengths(path, grp.name, ids, times)
+            frames.append(_table(name, ids, times))
+    if population is not None and not frames:
+        raise SonataFormatError(
+            f"no spikes for population {population!r}", path=path, field=f"/spikes/{population}"
+        )
+    return pd.concat(frames, ignore_index=True) if frames else empty_spikes()
+
+
+def _read_1d(grp: h5py.Group, name: str, path: Path) -> np.ndarray:
+    ds = require(grp, name, path)
+    data = ds[()]
+    if data.ndim != 1 or not (np.issubdtype(data.dtype, np.number)):
+        raise SonataFormatError(
+            f"expected a 1-D numeric dataset, found shape {data.shape} dtype {data.dtype}",
+            path=path,
+            field=ds.name,
+        )
+    if name != "timestamps" and not np.issubdtype(data.dtype, np.integer):
+        raise SonataFormatError(
+            f"node ids must be integers, found {data.dtype}", path=path, field=ds.name
+        )
+    return data
+
+
+def _check_lengths(path: Path, where: str, ids: np.ndarray, times: np.ndarray) -> None:
+    if len(ids) != len(times):
+        raise SonataFormatError(
+            f"node_ids has {len(ids)} entries but timestamps has {len(times)}",
+            path=path,
+            field=where,
+        )
+
+
+def _read_csv(path: Path, population: str | None, default_population: str | None) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, sep=r"\s+", engine="python", na_values=["NULL", "NONE"])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise SonataFormatError(f"cannot parse spikes CSV: {err}", path=path) from None
+    cols = {c.strip().lower(): c for c in df.columns}
+    tcol = next((cols[c] for c in _CSV_TIME if c in cols), None)
+    icol = next((cols[c] for c in _CSV_ID if c in cols), None)
+    if tcol is None or icol is None:
+        raise SonataFormatError(
+            f"spikes CSV needs columns 'timestamps' and 'node_ids'; found {list(df.columns)}",
+            path=path,
+        )
+    pops = (
+        df[cols["population"]].astype(str).to_numpy(object)
+        if "population" in cols
+        else np.full(len(df), default_population or "default", dtype=object)
+    )
+    out = pd.DataFrame(
+        {
+            "population": pops,
+            "node_id": df[icol].to_numpy().astype(np.int64),
+            "timestamp": df[tcol].to_numpy().astype(np.float64),
+        }
+    )
+    if population is not None:
+        out = out[out["population"] == population].reset_index(drop=True)
+    return out
+
+
+def read_spikes(
+    path: str | os.PathLike[str],
+    *,
+    population: str | None = None,
+    default_population: str | None = None,
+) -> pd.DataFrame:
+    """Read a SONATA spikes file (HDF5 or CSV) into a DataFrame.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.h5``/``.hdf5``/``.sonata`` or ``.csv`` file.
+    population : str, optional
+        Keep only this population.
+    default_population : str, optional
+        Population name for spikes stored without one (legacy HDF5 layout, CSV without a
+        ``population`` column). Defaults to ``"default"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``population``, ``node_id`` (int64), ``timestamp`` (float64, ms), in file order.
+
+    Raises
+    ------
+    MissingFileError, SonataFormatError
+        Missing file, unreadable file, missing datasets, mismatched lengths, wrong dtypes.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("spikes file does not exist", path=p)
+    if p.suffix.lower() in (".csv", ".txt"):
+        return _read_csv(p, population, default_population)
+    return _read_h5(p, population, default_population)
+
+
+def _as_table(spikes: SpikeInput, population: str | None) -> pd.DataFrame:
+    if isinstance(spikes, pd.DataFrame):
+        missing = {"node_id", "timestamp"} - set(spikes.columns)
+        if missing:
+            raise ConfigError(
+                f"spikes table lacks columns {sorted(missing)}; expected {list(COLUMNS)}"
+            )
+        df = spikes
+        if "population" not in df.columns:
+            if population is None:
+                raise ConfigError("spikes table has no 'population' column; pass population=")
+            df = df.assign(population=population)
+        return df
+    if isinstance(spikes, tuple) and len(spikes) == 2:
+        if population is None:
+            raise ConfigError("pass population= when spikes are given as (node_ids, timestamps)")
+        return _table(population, *spikes)
+    if isinstance(spikes, Mapping):
+        frames = [_table(pop, ids, ts) for pop, (ids, ts) in spikes.items()]
+        return pd.concat(frames, ignore_index=True) if frames else empty_spikes()
+    raise ConfigError(
+        "spikes must be a DataFrame (population, node_id, timestamp), a {population: "
+        f"(node_ids, timestamps)}} mapping or a (node_ids, timestamps) tuple; got {type(spikes)!r}"
+    )
+
+
+def _sorted_arrays(ids: np.ndarray, times: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray]:
+    if order == "by_time":
+        idx = np.lexsort((ids, times))
+    elif order == "by_id":
+        idx = np.lexsort((times, ids))
+    else:
+        return ids, times
+    return ids[idx], times[idx]
+
+
+def write_spikes(
+    path: str | os.PathLike[str],
+    spikes: SpikeInput | tuple[np.ndarray, np.ndarray],
+    *,
+    sort_order: str = "by_time",
+    population: str | None = None,
+    populations: list[str] | None = None,
+) -> None:
+    """Write spikes as a SONATA HDF5 file (or CSV when ``path`` ends in ``.csv``).
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; written through a temporary file and renamed.
+    spikes : DataFrame, mapping or tuple
+        ``DataFrame`` with ``population``/``node_id``/``timestamp``; ``{pop: (node_ids,
+        timestamps)}``; or ``(node_ids, timestamps)`` together with ``population``.
+    sort_order : {"by_time", "by_id", "none"}
+        Order of the rows in each population (BMTK spellings ``time``/``gid`` accepted).
+    population : str, optional
+        Population of a tuple input or of a table without a ``population`` column.
+    populations : list of str, optional
+        Populations to write even when they have no spike (empty groups), so readers see them.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> p = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> write_spikes(p, (np.array([1, 0]), np.array([0.5, 0.2])), population="lgn")
+    >>> open(p).read().splitlines()[:2]
+    ['timestamps population node_ids', '0.2 lgn 0']
+    """
+    order = normalize_sort_order(sort_order)
+    df = _as_table(spikes, population)
+    pops = df["population"].to_numpy(object)
+    ids_all = df["node_id"].to_numpy()
+    times_all = df["timestamp"].to_numpy().astype(np.float64, copy=False)
+    if len(ids_all) and (not np.issubdtype(ids_all.dtype, np.integer) or ids_all.min() < 0):
+        raise ConfigError("spike node ids must be non-negative integers", field="node_id")
+    if len(times_all) and not np.all(np.isfinite(times_all)):
+        raise ConfigError("spike timestamps must be finite", field="timestamp")
+    names = list(dict.fromkeys(pops.tolist()))
+    for extra in populations or ():
+        if extra not in names:
+            names.append(extra)
+    dest = Path(path)
+    if dest.suffix.lower() == ".csv":
+        _write_csv(dest, names, pops, ids_all, times_all, order)
+        return
+    with atomic_write(dest) as h5:
+        root = h5.create_group("spikes")
+        for name in names:
+            mask = pops == name
+            ids, times = _sorted_arrays(ids_all[mask].astype(np.uint64), times_all[mask], order)
+            grp = root.create_group(str(name))
+            grp.attrs.create("sorting", SORTING_ENUM[order], dtype=SORTING_DTYPE)
+            ts = grp.create_dataset("timestamps", data=times, dtype=np.float64)
+            ts.attrs.create("units", "ms", dtype=STR_DTYPE)
+            grp.create_dataset("node_ids", data=ids, dtype=np.uint64)
+
+
+def _write_csv(dest, names, pops, ids_all, times_all, order) -> None:
+    with atomic_text(dest) as fh:
+        fh.write("timestamps population node_ids\n")
+        for name in names:
+            mask = pops == name
+            ids, times = _sorted_arrays(ids_all[mask], times_all[mask], order)
+            for t, i in zip(times.tolist(), ids.tolist()):
+                fh.write(f"{t!r} {name} {int(i)}\n")
