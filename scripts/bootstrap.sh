@@ -54,8 +54,8 @@ case "$job" in
         exec "$VENV/bin/bmtoolkit" demo "$@"
         ;;
     test)
-        "$VENV/bin/ruff" check bmtoolkit tests benchmarks scripts
-        "$VENV/bin/ruff" format --check bmtoolkit tests benchmarks scripts
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/python" -m pytest -q -n 2 "$@"
         ;;
     *)
