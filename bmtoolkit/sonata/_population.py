@@ -1,0 +1,327 @@
+"""Shared machinery of node and edge populations: groups, types-table merge, id checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import NodeIdError, SonataFormatError
+from bmtoolkit.sonata._h5 import open_h5
+from bmtoolkit.sonata.groups import H5Group, UnknownPropertyError, find_groups, read_dataset
+from bmtoolkit.sonata.types_table import read_types_csv
+
+
+def check_integer_dataset(ds: h5py.Dataset, path: Path, *, allow_integral_float: bool = False):
+    """Raise unless ``ds`` is a 1-D integer dataset (optionally: float holding integers)."""
+    kind = ds.dtype.kind
+    if ds.ndim != 1:
+        raise SonataFormatError(
+            f"expected a 1-D dataset, found shape {ds.shape}", path=path, field=ds.name
+        )
+    if kind in "iu" or (allow_integral_float and kind == "f"):
+        return
+    raise SonataFormatError(
+        f"expected an integer dataset, found dtype {ds.dtype}", path=path, field=ds.name
+    )
+
+
+def to_int64(values: np.ndarray, path: Path, field: str) -> np.ndarray:
+    """Convert integer (or integral float) ids to int64, rejecting fractions and overflow."""
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or np.any(values != np.floor(values)):
+            raise SonataFormatError("expected integer values", path=path, field=field)
+    elif values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+        raise SonataFormatError("id exceeds the int64 range", path=path, field=field)
+    return values.astype(np.int64, copy=False)
+
+
+def load_types(types_path, type_column: str, population: str) -> tuple[pd.DataFrame, Path | None]:
+    """Read a types table indexed by its id column (rows of ``population`` only if it has a
+    ``population`` column naming it)."""
+    if types_path is None:
+        return pd.DataFrame(index=pd.Index([], dtype=np.int64, name=type_column)), None
+    p = Path(types_path)
+    df = read_types_csv(p, id_column=type_column)
+    if "population" in df.columns and (df["population"] == population).any():
+        df = df[df["population"].isna() | (df["population"] == population)]
+    return df.set_index(type_column), p
+
+
+def _combine(pieces: list[tuple[np.ndarray, np.ndarray | None]], n: int) -> np.ndarray:
+    """Assemble (mask, values-or-None) pieces into one array of length n."""
+    arrays = [v for _, v in pieces if v is not None]
+    missing = any(v is None for _, v in pieces)
+    if any(a.dtype.kind == "O" for a in arrays) or (
+        missing and any(a.dtype.kind not in "biuf" for a in arrays)
+    ):
+        dtype = np.dtype(object)
+    elif arrays:
+        dtype = np.result_type(*arrays)
+        if missing or (len(arrays) > 1 and any(a.dtype.kind == "b" for a in arrays)):
+            dtype = np.result_type(dtype, np.float64) if dtype.kind != "b" else np.dtype(object)
+    else:
+        dtype = np.dtype(np.float64)
+    shape = next((a.shape[1:] for a in arrays), ())
+    out = np.empty((n, *shape), dtype=dtype)
+    if dtype.kind == "f":
+        out.fill(np.nan)
+    elif dtype.kind == "O":
+        out.fill(None)
+    for mask, values in pieces:
+        if values is not None:
+            out[mask] = values
+    return out
+
+
+class PopulationBase:
+    """Common reader of ``/<kind>/<name>``; subclasses are NodePopulation and EdgePopulation."""
+
+    kind = ""
+    type_column = ""
+    id_name = ""
+    group_id_name = ""
+    group_index_name = ""
+    reserved: tuple[str, ...] = ()
+
+    def __init__(self, name: str, h5_path: Path, pop: h5py.Group, types_path=None) -> None:
+        self.name = name
+        self.h5_path = Path(h5_path)
+        self._pop_path = pop.name
+        self.types, self.types_path = load_types(types_path, self.type_column, name)
+        self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
+        self._cache: dict[str, np.ndarray] = {}
+        self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
+        for key in (self.type_column, self.group_id_name, self.group_index_name):
+            if key in self._has:
+                check_integer_dataset(
+                    pop[key], self.h5_path, allow_integral_float=key != self.type_column
+                )
+        self.size = 0
+
+    # ----------------------------------------------------------------- raw datasets
+    def _field(self, key: str) -> str:
+        return f"{self._pop_path}/{key}"
+
+    def _read(self, key: str, sel=None) -> np.ndarray:
+        with open_h5(self.h5_path) as h5:
+            try:
+                ds = h5[self._field(key)]
+            except KeyError:
+                raise SonataFormatError(
+                    "required dataset is missing", path=self.h5_path, field=self._field(key)
+                ) from None
+            return read_dataset(ds, self.h5_path, sel)
+
+    def _ids_dataset(self, key: str) -> np.ndarray:
+        """A cached integer dataset of length ``size`` as int64."""
+        if key not in self._cache:
+            values = to_int64(self._read(key), self.h5_path, self._field(key))
+            if len(values) != self.size:
+                raise SonataFormatError(
+                    f"expected length {self.size}, found {len(values)}",
+                    path=self.h5_path,
+                    field=self._field(key),
+                )
+            self._cache[key] = values
+        return self._cache[key]
+
+    def _type_ids(self) -> np.ndarray:
+        return self._ids_dataset(self.type_column)
+
+    def _group_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(group id, group index) per row, validated against the groups."""
+        if "_gid" not in self._cache:
+            if self.group_id_name in self._has:
+                gid = self._ids_dataset(self.group_id_name)
+            else:
+                gid = np.zeros(self.size, dtype=np.int64)
+            if self.group_index_name in self._has:
+                gidx = self._ids_dataset(self.group_index_name)
+            else:
+                gidx = np.zeros(self.size, dtype=np.int64)
+                for g in np.unique(gid):
+                    mask = gid == g
+                    gidx[mask] = np.arange(np.count_nonzero(mask))
+            for g in np.unique(gid):
+                grp = self.groups.get(int(g))
+                if grp is None:
+                    raise SonataFormatError(
+                        f"refers to group {int(g)}, which does not exist "
+                        f"(groups: {sorted(self.groups)})",
+                        path=self.h5_path,
+                        field=self._field(self.group_id_name),
+                    )
+                idx = gidx[gid == g]
+                if idx.size and (idx.min() < 0 or idx.max() >= max(grp.size, 1)):
+                    raise SonataFormatError(
+                        f"group index out of range for group {int(g)} of size {grp.size}",
+                        path=self.h5_path,
+                        field=self._field(self.group_index_name),
+                    )
+            self._cache["_gid"], self._cache["_gidx"] = gid, gidx
+            single = len(self.groups) == 1 and bool(np.all(gid == next(iter(self.groups))))
+            self._cache["_identity"] = np.asarray(
+                single and bool(np.array_equal(gidx, np.arange(self.size)))
+            )
+        return self._cache["_gid"], self._cache["_gidx"]
+
+    # ----------------------------------------------------------------------- ids
+    def _check_ids(self, ids, what: str | None = None) -> np.ndarray | None:
+        if ids is None:
+            return None
+        arr = np.atleast_1d(np.asarray(ids))
+        if arr.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if arr.dtype.kind not in "iu":
+            raise NodeIdError(
+                f"ids must be integers, got dtype {arr.dtype}",
+                path=self.h5_path,
+                field=what or self._pop_path,
+            )
+        if arr.min() < 0 or arr.max() >= self.size:
+            bad = arr[(arr < 0) | (arr >= self.size)][:5].tolist()
+            raise NodeIdError(
+                f"ids {bad} are outside the population of size {self.size}",
+                path=self.h5_path,
+                field=what or self._pop_path,
+            )
+        return arr.astype(np.int64, copy=False)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def property_names(self) -> list[str]:
+        """H5 group attributes followed by types-table columns (not the type id)."""
+        names: list[str] = []
+        for grp in self.groups.values():
+            names.extend(n for n in grp.attribute_names if n not in names)
+        names.extend(str(c) for c in self.types.columns if c not in names)
+        return names
+
+    def _csv_values(self, name: str, type_ids: np.ndarray) -> np.ndarray:
+        pos = self.types.index.get_indexer(type_ids)
+        if np.any(pos < 0):
+            missing = sorted(set(type_ids[pos < 0].tolist()))[:5]
+            raise SonataFormatError(
+                f"{self.type_column} {missing} of {self.h5_path}:{self._pop_path} "
+                "are not in the types table",
+                path=self.types_path,
+                field=self.type_column,
+            )
+        return self.types[name].to_numpy()[pos]
+
+    def _reserved(self, name: str, rows: np.ndarray | None) -> np.ndarray | None:
+        if name == self.type_column:
+            t = self._type_ids()
+            return t if rows is None else t[rows]
+        if name == self.id_name:
+            return np.arange(self.size, dtype=np.int64) if rows is None else rows.copy()
+        return None
+
+    def column(self, name: str, ids=None) -> np.ndarray:
+        """One property for all rows (or ``ids``): HDF5 value where present, else the types
+        table value; ``@library`` codes decoded.
+
+        Raises
+        ------
+        UnknownPropertyError
+            Neither the HDF5 groups nor the types table hold ``name`` (a SonataFormatError
+            and KeyError naming the file and property).
+        NodeIdError
+            An id is outside the population.
+        """
+        rows = self._check_ids(ids)
+        reserved = self._reserved(name, rows)
+        if reserved is not None:
+            return reserved
+        in_h5 = [g for g in self.groups.values() if name in g.attribute_names]
+        in_csv = name in self.types.columns
+        if not in_h5 and not in_csv:
+            raise UnknownPropertyError(
+                f"no property {name!r} in the HDF5 groups or the types table "
+                f"(known: {self.property_names})",
+                path=self.h5_path,
+                field=self._field(name),
+            )
+        if not in_h5:
+            t = self._type_ids()
+            return self._csv_values(name, t if rows is None else t[rows])
+        gid, gidx = self._group_arrays()
+        if bool(self._cache["_identity"]):
+            values = in_h5[0].read(name)
+            return values if rows is None else values[rows]
+        sel_gid = gid if rows is None else gid[rows]
+        sel_gidx = gidx if rows is None else gidx[rows]
+        pieces: list[tuple[np.ndarray, np.ndarray | None]] = []
+        for g in np.unique(sel_gid):
+            mask = sel_gid == g
+            grp = self.groups[int(g)]
+            if name in grp.attribute_names:
+                pieces.append((mask, grp.read(name)[sel_gidx[mask]]))
+            elif in_csv:
+                t = self._type_ids() if rows is None else self._type_ids()[rows]
+                pieces.append((mask, self._csv_values(name, t[mask])))
+            else:
+                pieces.append((mask, None))
+        return _combine(pieces, len(sel_gid))
+
+    def get(self, properties: Sequence[str] | str | None = None, ids=None) -> pd.DataFrame:
+        """Properties as a DataFrame indexed by id (types table merged, HDF5 overrides).
+
+        2-D properties (e.g. ``positions``) become object columns holding one row each.
+        """
+        if isinstance(properties, str):
+            properties = [properties]
+        rows = self._check_ids(ids)
+        index = pd.Index(
+            np.arange(self.size, dtype=np.int64) if rows is None else rows, name=self.id_name
+        )
+        names = list(properties) if properties is not None else self._default_columns()
+        data = {}
+        for name in names:
+            values = self.column(name, rows)
+            data[name] = list(values) if values.ndim > 1 else values
+        return pd.DataFrame(data, index=index)
+
+    def _default_columns(self) -> list[str]:
+        return [self.type_column, *self.property_names]
+
+    def dynamics_params(self, ids=None) -> pd.DataFrame:
+        """Per-row ``dynamics_params`` from the HDF5 groups (NaN where a group lacks one)."""
+        rows = self._check_ids(ids)
+        index = pd.Index(
+            np.arange(self.size, dtype=np.int64) if rows is None else rows, name=self.id_name
+        )
+        names: list[str] = []
+        for grp in self.groups.values():
+            names.extend(n for n in grp.dynamics_param_names if n not in names)
+        if not names:
+            return pd.DataFrame(index=index)
+        gid, gidx = self._group_arrays()
+        sel_gid = gid if rows is None else gid[rows]
+        sel_gidx = gidx if rows is None else gidx[rows]
+        data = {}
+        for name in names:
+            pieces = []
+            for g in np.unique(sel_gid):
+                mask = sel_gid == g
+                grp = self.groups[int(g)]
+                if name in grp.dynamics_param_names:
+                    pieces.append((mask, grp.read(name, dynamics=True)[sel_gidx[mask]]))
+                else:
+                    pieces.append((mask, None))
+            data[name] = _combine(pieces, len(sel_gid))
+        return pd.DataFrame(data, index=index)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.name!r}, size={self.size}, "
+            f"file={os.fspath(self.h5_path)!r})"
+        )

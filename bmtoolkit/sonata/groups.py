@@ -1,0 +1,247 @@
+"""Node and edge groups: the per-group attribute tables of a SONATA population.
+
+A population's rows are split into groups (``0``, ``1``, ...); row ``i`` of the population
+lives in group ``*_group_id[i]`` at row ``*_group_index[i]``. Each group holds one dataset
+per attribute (length M, or (M, k)), an optional ``dynamics_params`` subgroup of per-row
+parameter overrides and an optional ``@library`` subgroup of string enumerations whose
+attribute datasets then hold integer codes.
+
+:class:`GroupData` describes a group to write; :class:`H5Group` reads one lazily.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bmtoolkit.sonata.groups import GroupData
+>>> g = GroupData({"x": np.zeros(3), "model": np.array([0, 1, 0])},
+...               library={"model": ["a", "b"]})
+>>> g.size
+3
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import h5py
+import numpy as np
+
+from bmtoolkit.exceptions import SonataFormatError
+from bmtoolkit.sonata._h5 import STR_DTYPE, open_h5
+
+DYNAMICS = "dynamics_params"
+LIBRARY = "@library"
+
+
+class UnknownPropertyError(SonataFormatError, KeyError):
+    """A property was asked for that neither the HDF5 groups nor the types table hold."""
+
+
+def as_array(values, *, path=None, field_name: str | None = None) -> np.ndarray:
+    """Turn a column into a numpy array; strings become an object array of ``str``."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US":
+        arr = arr.astype(str).astype(object)
+    elif arr.dtype.kind == "O":
+        if not all(isinstance(v, str) for v in arr.ravel()):
+            raise SonataFormatError(
+                "object columns must hold only strings", path=path, field=field_name
+            )
+    elif arr.dtype.kind not in "biuf":
+        raise SonataFormatError(
+            f"unsupported dtype {arr.dtype} (expected numbers, booleans or strings)",
+            path=path,
+            field=field_name,
+        )
+    if arr.ndim not in (1, 2):
+        raise SonataFormatError(
+            f"expected a 1-D or 2-D column, got shape {arr.shape}", path=path, field=field_name
+        )
+    return arr
+
+
+def _frozen(mapping: Mapping | None, *, where: str, convert: bool) -> Mapping:
+    out = {}
+    for key, value in (mapping or {}).items():
+        if not isinstance(key, str) or not key or "/" in key:
+            raise SonataFormatError(f"invalid column name {key!r}", field=where)
+        out[key] = as_array(value, field_name=f"{where}/{key}") if convert else tuple(value)
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True)
+class GroupData:
+    """Attribute columns of one node or edge group, as written to ``<population>/<id>/``.
+
+    Parameters
+    ----------
+    attributes : mapping of str to array
+        One column per attribute, each of the same length M (2-D columns have M rows).
+    dynamics_params : mapping of str to array, optional
+        Per-row parameter overrides, written under ``dynamics_params/``.
+    library : mapping of str to sequence of str, optional
+        ``@library`` enumerations: ``attributes[name]`` holds integer codes into
+        ``library[name]``. Readers return the decoded strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> GroupData({"syn_weight": np.ones(4), "nsyns": np.full(4, 2, np.uint16)}).size
+    4
+    """
+
+    attributes: Mapping[str, np.ndarray]
+    dynamics_params: Mapping[str, np.ndarray] = field(default_factory=dict)
+    library: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        attrs = _frozen(self.attributes, where="attributes", convert=True)
+        dyn = _frozen(self.dynamics_params, where=DYNAMICS, convert=True)
+        lib = _frozen(self.library, where=LIBRARY, convert=False)
+        object.__setattr__(self, "attributes", attrs)
+        object.__setattr__(self, "dynamics_params", dyn)
+        object.__setattr__(self, "library", lib)
+        sizes = {f"attributes/{k}": len(v) for k, v in attrs.items()}
+        sizes.update({f"{DYNAMICS}/{k}": len(v) for k, v in dyn.items()})
+        if len(set(sizes.values())) > 1:
+            raise SonataFormatError(f"group columns differ in length: {sizes}", field="attributes")
+        for name, values in lib.items():
+            codes = attrs.get(name)
+            if codes is None or codes.dtype.kind not in "iu":
+                raise SonataFormatError(
+                    "an @library enumeration needs an integer code column of the same name",
+                    field=f"{LIBRARY}/{name}",
+                )
+            if codes.size and (codes.min() < 0 or codes.max() >= len(values)):
+                raise SonataFormatError(
+                    f"@library codes must lie in [0, {len(values)})", field=f"attributes/{name}"
+                )
+
+    @property
+    def size(self) -> int:
+        """Number of rows M (0 for a group without columns)."""
+        for values in (*self.attributes.values(), *self.dynamics_params.values()):
+            return len(values)
+        return 0
+
+
+def _write_column(grp: h5py.Group, name: str, values: np.ndarray) -> None:
+    if values.dtype.kind == "O":
+        grp.create_dataset(name, data=values.astype(str).astype(object), dtype=STR_DTYPE)
+    else:
+        grp.create_dataset(name, data=values)
+
+
+def write_group(parent: h5py.Group, key: str, data: GroupData, rows: np.ndarray | None = None):
+    """Write ``data`` (optionally its ``rows`` in that order) as ``parent[key]``."""
+    grp = parent.create_group(key)
+    for name, values in data.attributes.items():
+        _write_column(grp, name, values if rows is None else values[rows])
+    if data.dynamics_params:
+        dyn = grp.create_group(DYNAMICS)
+        for name, values in data.dynamics_params.items():
+            _write_column(dyn, name, values if rows is None else values[rows])
+    if data.library:
+        lib = grp.create_group(LIBRARY)
+        for name, values in data.library.items():
+            lib.create_dataset(name, data=np.asarray(list(values), dtype=object), dtype=STR_DTYPE)
+    return grp
+
+
+def read_dataset(ds: h5py.Dataset, path, sel=None) -> np.ndarray:
+    """Read a dataset (or the selection ``sel``) with strings decoded to ``str`` objects."""
+    try:
+        if h5py.check_string_dtype(ds.dtype) is not None:
+            out = ds.asstr()[()] if sel is None else ds.asstr()[sel]
+            return np.asarray(out, dtype=object)
+        return ds[()] if sel is None else ds[sel]
+    except (OSError, ValueError, TypeError) as err:
+        raise SonataFormatError(f"cannot read dataset: {err}", path=path, field=ds.name) from None
+
+
+class H5Group:
+    """Lazy view of one group ``<population>/<id>`` of a file.
+
+    Attributes
+    ----------
+    h5_path : Path
+        File holding the group.
+    name : str
+        HDF5 path of the group.
+    size : int
+        Rows M (from its first dataset; 0 for an empty group).
+    attribute_names : list of str
+        Datasets directly in the group (decoded through ``@library`` where present).
+    dynamics_param_names : list of str
+        Datasets under ``dynamics_params/``.
+    library : dict of str to list of str
+        ``@library`` enumerations.
+    """
+
+    def __init__(self, grp: h5py.Group, path: Path) -> None:
+        self.h5_path = path
+        self.name = grp.name
+        self.attribute_names: list[str] = []
+        self.dynamics_param_names: list[str] = []
+        self.library: dict[str, list[str]] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        sizes: dict[str, int] = {}
+        for key, obj in grp.items():
+            if isinstance(obj, h5py.Dataset):
+                self.attribute_names.append(key)
+                self.shapes[key] = obj.shape
+                sizes[key] = obj.shape[0] if obj.shape else 1
+            elif key == DYNAMICS:
+                for pkey, pobj in obj.items():
+                    if isinstance(pobj, h5py.Dataset):
+                        self.dynamics_param_names.append(pkey)
+                        sizes[f"{DYNAMICS}/{pkey}"] = pobj.shape[0] if pobj.shape else 1
+            elif key == LIBRARY:
+                for lkey, lobj in obj.items():
+                    self.library[lkey] = [str(v) for v in read_dataset(lobj, path).tolist()]
+        if len(set(sizes.values())) > 1:
+            raise SonataFormatError(
+                f"datasets of one group must have equal lengths, found {sizes}",
+                path=path,
+                field=self.name,
+            )
+        self.size = next(iter(sizes.values()), 0)
+
+    def read(self, name: str, *, dynamics: bool = False) -> np.ndarray:
+        """Read one column (``@library`` codes decoded to ``str``)."""
+        sub = f"{DYNAMICS}/{name}" if dynamics else name
+        with open_h5(self.h5_path) as h5:
+            try:
+                ds = h5[f"{self.name}/{sub}"]
+            except KeyError:
+                raise UnknownPropertyError(
+                    "no such dataset in the group", path=self.h5_path, field=f"{self.name}/{sub}"
+                ) from None
+            values = read_dataset(ds, self.h5_path)
+        if not dynamics and name in self.library:
+            labels = np.asarray(self.library[name], dtype=object)
+            if values.dtype.kind not in "iu" or (
+                values.size and (values.min() < 0 or values.max() >= len(labels))
+            ):
+                raise SonataFormatError(
+                    f"@library codes must be integers in [0, {len(labels)})",
+                    path=self.h5_path,
+                    field=f"{self.name}/{name}",
+                )
+            values = labels[values]
+        return values
+
+    def __repr__(self) -> str:
+        return f"H5Group({os.fspath(self.h5_path)!r}, {self.name!r}, size={self.size})"
+
+
+def find_groups(pop: h5py.Group, path: Path) -> dict[int, H5Group]:
+    """All numbered groups of a population."""
+    out: dict[int, H5Group] = {}
+    for key, obj in pop.items():
+        if isinstance(obj, h5py.Group) and key.isdigit():
+            out[int(key)] = H5Group(obj, path)
+    return dict(sorted(out.items()))

@@ -1,0 +1,156 @@
+"""Edge files: sorting, index, groups, CSV merge and lookups."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from bmtoolkit.exceptions import NodeIdError, SonataFormatError
+from bmtoolkit.sonata.edges import EdgePopulationData, read_edges, write_edges
+from bmtoolkit.sonata.groups import GroupData
+from bmtoolkit.sonata.index import build_index
+from bmtoolkit.sonata.types_table import write_types_csv
+
+
+def _random_edges(seed=0, n=300, n_src=20, n_trg=15):
+    rng = np.random.default_rng(seed)
+    src = rng.integers(0, n_src, n)
+    trg = rng.integers(0, n_trg, n)
+    tid = rng.choice([100, 101], n)
+    w = rng.random(n)
+    return src, trg, tid, w
+
+
+def test_write_profile_sorted_and_indexed(tmp_path):
+    src, trg, tid, w = _random_edges()
+    path = tmp_path / "e.h5"
+    data = EdgePopulationData.single_group(
+        "a_to_b", "a", "b", src, trg, tid, attributes={"syn_weight": w}
+    )
+    write_edges(path, [data], n_source_nodes=25, n_target_nodes={"b": 18})
+    with h5py.File(path) as h5:
+        assert h5.attrs["magic"] == 0x0A7A
+        g = h5["edges/a_to_b"]
+        assert g["source_node_id"].dtype == np.uint64
+        assert g["target_node_id"].dtype == np.uint64
+        assert g["source_node_id"].attrs["node_population"] == "a"
+        assert g["target_node_id"].attrs["node_population"] == "b"
+        assert g["edge_type_id"].dtype == np.int64
+        assert g["edge_group_id"].dtype == np.uint32
+        assert g["edge_group_index"].dtype == np.uint64
+        s, t = g["source_node_id"][()].astype(np.int64), g["target_node_id"][()].astype(np.int64)
+        order = np.lexsort((src, trg))
+        np.testing.assert_array_equal(s, src[order])
+        np.testing.assert_array_equal(t, trg[order])
+        np.testing.assert_array_equal(g["0/syn_weight"][()], w[order])
+        for direction, ids, n in (("source_to_target", s, 25), ("target_to_source", t, 18)):
+            idx = g[f"indices/{direction}"]
+            assert idx["node_id_to_ranges"].shape == (n, 2)
+            assert idx["node_id_to_ranges"].dtype == np.uint64
+            assert idx["range_to_edge_id"].dtype == np.uint64
+            # hard link: the same dataset under BMTK's name
+            assert idx["node_id_to_range"].id == idx["node_id_to_ranges"].id
+            n2r, r2e = build_index(ids, n)
+            np.testing.assert_array_equal(idx["node_id_to_ranges"][()], n2r)
+            np.testing.assert_array_equal(idx["range_to_edge_id"][()], r2e)
+        # one range per target node after sorting by target
+        assert g["indices/target_to_source/range_to_edge_id"].shape[0] == len(np.unique(t))
+
+
+def test_read_back_lookups_and_csv_merge(tmp_path):
+    src, trg, tid, w = _random_edges(1)
+    path = tmp_path / "e.h5"
+    types = tmp_path / "e_types.csv"
+    write_edges(
+        path,
+        [
+            EdgePopulationData.single_group(
+                "a_to_b", "a", "b", src, trg, tid, attributes={"syn_weight": w}
+            )
+        ],
+    )
+    write_types_csv(
+        pd.DataFrame({"edge_type_id": [100, 101], "delay": [1.0, 2.0], "syn_weight": [-1.0, -1.0]}),
+        types,
+    )
+    pop = read_edges(path, types)["a_to_b"]
+    assert pop.size == len(src)
+    assert (pop.source_population, pop.target_population) == ("a", "b")
+    s, t = pop.source_node_ids(), pop.target_node_ids()
+    assert s.dtype == np.int64 and t.dtype == np.int64
+    order = np.lexsort((src, trg))
+    np.testing.assert_array_equal(pop.column("syn_weight"), w[order])  # H5 over CSV
+    delay = pop.column("delay")
+    np.testing.assert_array_equal(delay, np.where(tid[order] == 100, 1.0, 2.0))
+    assert pop.edge_type_ids([0, 1]).tolist() == tid[order][:2].tolist()
+    assert pop.source_node_ids([2]).tolist() == [s[2]]
+    for node in range(20):
+        np.testing.assert_array_equal(pop.afferent_edges(node), np.flatnonzero(t == node))
+        np.testing.assert_array_equal(pop.efferent_edges([node]), np.flatnonzero(s == node))
+    np.testing.assert_array_equal(
+        pop.afferent_edges([1, 3, 5]), np.flatnonzero(np.isin(t, [1, 3, 5]))
+    )
+    df = pop.get()
+    assert df.index.name == "edge_id"
+    assert list(df.columns)[:3] == ["source_node_id", "target_node_id", "edge_type_id"]
+    assert {"syn_weight", "delay"} <= set(df.columns)
+    assert pop.get(["delay"], edge_ids=[0]).shape == (1, 1)
+    assert set(pop.property_names) == {"syn_weight", "delay"}
+
+
+def test_multiple_groups_reordered_with_edges(tmp_path):
+    src = np.array([0, 1, 2, 3, 4, 5])
+    trg = np.array([5, 4, 3, 2, 1, 0])
+    gid = np.array([0, 1, 0, 1, 0, 1])
+    g0 = GroupData({"sec_id": np.array([10, 20, 30], np.int32), "syn_weight": np.ones(3)})
+    g1 = GroupData({"syn_weight": np.array([0.5, 0.6, 0.7])})
+    data = EdgePopulationData(
+        "x", "a", "a", src, trg, np.zeros(6, int), {0: g0, 1: g1}, edge_group_id=gid
+    )
+    path = tmp_path / "e.h5"
+    write_edges(path, [data])
+    pop = read_edges(path)["x"]
+    assert pop.target_node_ids().tolist() == [0, 1, 2, 3, 4, 5]
+    assert pop.source_node_ids().tolist() == [5, 4, 3, 2, 1, 0]
+    # the original edge k (source k) carries its own attributes after the sort
+    assert pop.column("syn_weight").tolist() == [0.7, 1.0, 0.6, 1.0, 0.5, 1.0]
+    sec = pop.column("sec_id")
+    assert sec[1] == 30 and sec[3] == 20 and sec[5] == 10 and np.isnan(sec[0])
+    with h5py.File(path) as h5:
+        assert h5["edges/x/edge_group_index"][()].tolist() == [0, 0, 1, 1, 2, 2]
+        assert h5["edges/x/1/syn_weight"][()].tolist() == [0.7, 0.6, 0.5]
+
+
+def test_unsorted_write_keeps_order(tmp_path):
+    path = tmp_path / "e.h5"
+    data = EdgePopulationData.single_group("x", "a", "a", [2, 0, 1], [1, 1, 0], [0, 0, 0])
+    write_edges(path, [data], sort=False)
+    pop = read_edges(path)["x"]
+    assert pop.source_node_ids().tolist() == [2, 0, 1]
+    assert pop.afferent_edges(1).tolist() == [0, 1]
+    assert pop.efferent_edges([0, 1]).tolist() == [1, 2]
+
+
+def test_index_built_when_file_has_none(tmp_path):
+    path = tmp_path / "e.h5"
+    with h5py.File(path, "w") as h5:
+        g = h5.create_group("edges/p")
+        g["source_node_id"] = np.array([1, 0, 1], np.uint64)
+        g["target_node_id"] = np.array([0, 0, 2], np.uint64)
+        g["edge_type_id"] = np.array([1, 1, 1], np.uint32)
+    pop = read_edges(path)["p"]
+    assert pop.stored_index("target_to_source") is None
+    assert pop.afferent_edges(0).tolist() == [0, 1]
+    assert pop.efferent_edges(1).tolist() == [0, 2]
+    assert pop.source_population is None
+
+
+def test_ids_out_of_declared_population(tmp_path):
+    data = EdgePopulationData.single_group("x", "a", "b", [0, 5], [0, 1], [0, 0])
+    with pytest.raises(NodeIdError, match="source_node_id"):
+        write_edges(tmp_path / "e.h5", [data], n_source_nodes=3)
+    assert not (tmp_path / "e.h5").exists()
+    with pytest.raises(SonataFormatError, match="target_node_id"):
+        EdgePopulationData.single_group("x", "a", "b", [0, 1], [0], [0, 0])

@@ -1,0 +1,56 @@
+"""The edge index against a brute-force answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bmtoolkit.exceptions import NodeIdError
+from bmtoolkit.sonata.index import build_index, expand_ranges, lookup
+
+
+def _brute(ids, node):
+    return np.flatnonzero(ids == node)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lookup_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_nodes = 40
+    ids = rng.integers(0, n_nodes - 5, size=500)
+    n2r, r2e = build_index(ids, n_nodes)
+    assert n2r.shape == (n_nodes, 2) and n2r.dtype == np.uint64 and r2e.dtype == np.uint64
+    for node in range(n_nodes):
+        np.testing.assert_array_equal(lookup(n2r, r2e, [node]), _brute(ids, node))
+    some = [3, 0, 17, 3]
+    np.testing.assert_array_equal(lookup(n2r, r2e, some), np.flatnonzero(np.isin(ids, some)))
+
+
+def test_sorted_keys_give_one_range_per_node_and_empty_nodes_start_equals_end():
+    ids = np.array([0, 0, 0, 2, 2, 4])
+    n2r, r2e = build_index(ids, 6)
+    assert r2e.tolist() == [[0, 3], [3, 5], [5, 6]]
+    assert n2r.tolist() == [[0, 1], [1, 1], [1, 2], [2, 2], [2, 3], [3, 3]]
+
+
+def test_unsorted_keys_give_several_ranges():
+    ids = np.array([1, 0, 1, 1, 0])
+    n2r, r2e = build_index(ids)
+    assert n2r.tolist() == [[0, 2], [2, 4]]
+    assert r2e.tolist() == [[1, 2], [4, 5], [0, 1], [2, 4]]
+
+
+def test_empty_and_out_of_range():
+    n2r, r2e = build_index(np.zeros(0, dtype=np.int64), 3)
+    assert n2r.tolist() == [[0, 0]] * 3 and r2e.shape == (0, 2)
+    assert lookup(n2r, r2e, [0, 1, 2]).size == 0
+    with pytest.raises(NodeIdError):
+        build_index(np.array([0, 5]), 3)
+    with pytest.raises(NodeIdError):
+        lookup(n2r, r2e, [-1])
+    assert lookup(n2r, r2e, [10]).size == 0
+
+
+def test_expand_ranges():
+    assert expand_ranges(np.array([3, 0, 7]), np.array([5, 0, 9])).tolist() == [3, 4, 7, 8]
+    assert expand_ranges(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0

@@ -1,0 +1,89 @@
+"""Types tables: every dialect found in practice is read, the strict one is written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bmtoolkit.exceptions import MissingFileError, SonataFormatError
+from bmtoolkit.sonata.types_table import read_types_csv, write_types_csv
+
+
+def _write_bytes(path, text: str):
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_reads_crlf_runs_of_spaces_quotes_and_null_none(tmp_path):
+    path = _write_bytes(
+        tmp_path / "t.csv",
+        'node_type_id   model_type  "pop name" weight\r\n'
+        '100 biophysical "a b" 1.5\r\n'
+        '101   NULL   "say ""hi""" NONE\r\n'
+        "\r\n",
+    )
+    df = read_types_csv(path)
+    assert list(df.columns) == ["node_type_id", "model_type", "pop name", "weight"]
+    assert df["node_type_id"].dtype == np.int64
+    assert df["node_type_id"].tolist() == [100, 101]
+    assert df["model_type"].iloc[0] == "biophysical"
+    assert pd.isna(df["model_type"].iloc[1])
+    assert df["pop name"].tolist() == ["a b", 'say "hi"']
+    assert df["weight"].iloc[0] == 1.5
+    assert np.isnan(df["weight"].iloc[1])
+
+
+def test_write_is_strict_dialect(tmp_path):
+    df = pd.DataFrame(
+        {
+            "edge_type_id": np.array([1, 2], dtype=np.int64),
+            "model_template": ["static synapse", None],
+            "delay": [2.0, np.nan],
+        }
+    )
+    path = tmp_path / "edge_types.csv"
+    write_types_csv(df, path)
+    raw = path.read_bytes()
+    assert b"\r" not in raw
+    assert raw == b'edge_type_id model_template delay\n1 "static synapse" 2.0\n2 NULL NULL\n'
+    back = read_types_csv(path)
+    assert back["edge_type_id"].tolist() == [1, 2]
+    assert back["model_template"].iloc[0] == "static synapse"
+    assert pd.isna(back["model_template"].iloc[1]) and np.isnan(back["delay"].iloc[1])
+
+
+def test_write_named_index_becomes_first_column(tmp_path):
+    df = pd.DataFrame({"model_type": ["virtual"]}, index=pd.Index([7], name="node_type_id"))
+    path = tmp_path / "n.csv"
+    write_types_csv(df, path)
+    assert path.read_text() == "node_type_id model_type\n7 virtual\n"
+
+
+def test_float_precision_survives(tmp_path):
+    values = [0.1 + 0.2, 1e-300, -3.646878266]
+    df = pd.DataFrame({"node_type_id": [1, 2, 3], "v": values})
+    write_types_csv(df, tmp_path / "n.csv")
+    assert read_types_csv(tmp_path / "n.csv")["v"].tolist() == values
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MissingFileError, match="nope.csv"):
+        read_types_csv(tmp_path / "nope.csv")
+
+
+def test_bad_ids_name_file_and_column(tmp_path):
+    path = _write_bytes(tmp_path / "t.csv", "node_type_id a\nx 1\n")
+    with pytest.raises(SonataFormatError, match=r"t\.csv: node_type_id"):
+        read_types_csv(path)
+    path = _write_bytes(tmp_path / "d.csv", "node_type_id a\n1 1\n1 2\n")
+    with pytest.raises(SonataFormatError, match="duplicate"):
+        read_types_csv(path)
+    with pytest.raises(SonataFormatError, match="edge_type_id"):
+        read_types_csv(path, id_column="edge_type_id")
+
+
+def test_ragged_rows_are_rejected(tmp_path):
+    path = _write_bytes(tmp_path / "r.csv", "node_type_id a\n1 2 3 4\n")
+    with pytest.raises(SonataFormatError, match=r"r\.csv"):
+        read_types_csv(path)
