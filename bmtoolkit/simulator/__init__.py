@@ -1,8 +1,15 @@
 """Run SONATA simulation configs on pluggable backends.
 
 Backends (``pointnet`` = NEST, ``bionet`` = NEURON, ``popnet`` = population density,
-``filternet`` = LGN filters, ``torchnet`` = PyTorch) register themselves by name in
-:data:`bmtoolkit.simulator.core.registries.BACKENDS`; their simulators are imported lazily.
+``filternet`` = LGN filters, ``torchnet`` = PyTorch, ``numpynet`` = a tiny numpy LIF used in
+tests) register by name in :data:`bmtoolkit.simulator.core.registries.BACKENDS`; their
+simulators are imported only when a run needs them.
+
+- :func:`run` runs a config (``bmtoolkit run CONFIG`` on the command line);
+- :class:`PointNet` (``PointNet.from_config(config).run()``) runs the NEST backend;
+- :func:`synaptic_weight` registers a vectorized weight function;
+- :class:`PoissonSpikeGenerator` writes Poisson spike trains as SONATA spikes;
+- :class:`RunPlan` is the typed form of a simulation config.
 
 Examples
 --------
@@ -12,12 +19,30 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "run": "bmtoolkit.simulator.core.runner",
+    "RunPlan": "bmtoolkit.simulator.core.plan",
+    "RunResult": "bmtoolkit.simulator.core.base",
+    "Backend": "bmtoolkit.simulator.core.base",
+    "synaptic_weight": "bmtoolkit.simulator.core.registries",
+    "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
+    "PointNet": "bmtoolkit.simulator.pointnet.backend",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "run":
-        from bmtoolkit.simulator.core.runner import run
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bmtoolkit.simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return run
-    raise AttributeError(f"module 'bmtoolkit.simulator' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,298 @@
+"""Inputs of a run: config entries turned into typed, backend-independent objects.
+
+Each ``inputs`` entry of a simulation config is loaded by the function registered in
+:data:`~bmtoolkit.simulator.core.registries.INPUT_MODULES` under its ``module`` (or, failing
+that, its ``input_type``). Loaders return one of three frozen dataclasses, which every backend
+knows how to attach:
+
+- :class:`SpikeTrainsInput`: spike times for (virtual) nodes, from SONATA h5 (per-population
+  or legacy ``/spikes/gids`` layout), BMTK CSV, or drawn by a Poisson generator with an
+  explicit seed (constant rate or a rate time series read from a file);
+- :class:`CurrentClampInput`: step currents (one step, a list of steps, regularly repeated
+  steps, or a table of amplitudes read from a file).
+
+Amplitudes are kept in the config's units: BMTK uses pA for NEST and nA for NEURON, so each
+backend's ``translations.py`` converts them.
+
+Examples
+--------
+>>> import numpy as np
+>>> clamp = CurrentClampInput("step", "all", amplitudes=np.array([0.1]),
+...                           delays=np.array([100.0]), durations=np.array([500.0]))
+>>> clamp.steps()
+[(100.0, 600.0, 0.1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.simulator.core.registries import INPUT_MODULES
+
+
+@dataclass(frozen=True)
+class SpikeTrainsInput:
+    """Spike trains for the nodes of ``node_set``.
+
+    Attributes
+    ----------
+    name : str
+        The input's name in the config.
+    node_set : str or Mapping
+        Node set the spikes drive (usually virtual nodes).
+    spikes : pandas.DataFrame
+        Columns ``population``, ``node_id``, ``timestamp`` (ms), sorted by time.
+    source : Path or None
+        File the spikes came from (for messages).
+    """
+
+    name: str
+    node_set: Any
+    spikes: pd.DataFrame
+    source: Path | None = None
+
+    def trains(self, population: str) -> dict[int, np.ndarray]:
+        """``{node_id: sorted spike times}`` of one population."""
+        df = self.spikes[self.spikes["population"] == population]
+        out: dict[int, np.ndarray] = {}
+        if df.empty:
+            return out
+        ids = df["node_id"].to_numpy(np.int64)
+        ts = df["timestamp"].to_numpy(float)
+        order = np.lexsort((ts, ids))
+        ids, ts = ids[order], ts[order]
+        uniq, starts = np.unique(ids, return_index=True)
+        for nid, chunk in zip(uniq, np.split(ts, starts[1:]), strict=True):
+            out[int(nid)] = chunk
+        return out
+
+
+@dataclass(frozen=True)
+class CurrentClampInput:
+    """Step current(s) injected into every node of ``node_set``.
+
+    Step ``i`` starts at ``delays[i]`` ms, lasts ``durations[i]`` ms and has amplitude
+    ``amplitudes[i]`` (config units: pA for NEST configs, nA for NEURON configs).
+    """
+
+    name: str
+    node_set: Any
+    amplitudes: np.ndarray
+    delays: np.ndarray
+    durations: np.ndarray
+    section: str = "soma"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def steps(self) -> list[tuple[float, float, float]]:
+        """``[(start, stop, amplitude), ...]`` sorted by start time."""
+        rows = sorted(
+            zip(
+                self.delays.tolist(),
+                (self.delays + self.durations).tolist(),
+                self.amplitudes.tolist(),
+                strict=True,
+            )
+        )
+        return [(float(a), float(b), float(c)) for a, b, c in rows]
+
+    def waveform(self, tstart: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Piecewise-constant ``(times, amplitudes)``: value ``a[i]`` from ``t[i]`` on.
+
+        Overlapping steps add up. Suitable for NEST's ``step_current_generator``.
+        """
+        edges = sorted({tstart, *self.delays.tolist(), *(self.delays + self.durations).tolist()})
+        t = np.asarray(edges, dtype=float)
+        a = np.zeros(len(t))
+        for start, stop, amp in self.steps():
+            a[(t >= start) & (t < stop)] += amp
+        return t, a
+
+
+def _params(cfg: Any) -> Mapping[str, Any]:
+    return getattr(cfg, "params", None) or {}
+
+
+def _where(cfg: Any, plan: Any) -> dict[str, Any]:
+    return {"path": plan.config_path if plan is not None else None, "field": f"inputs.{cfg.name}"}
+
+
+def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
+    """Load one ``InputConfig`` with the loader registered for its module or input type.
+
+    Raises
+    ------
+    UnknownModelError
+        Neither ``module`` nor ``input_type`` is registered (known names are listed).
+    """
+    module = getattr(cfg, "module", None)
+    key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)
+    if key not in INPUT_MODULES:
+        key = module if module is not None else key
+    loader = INPUT_MODULES.get(str(key))
+    return loader(cfg, plan)
+
+
+def _default_population(cfg: Any, plan: Any) -> str | None:
+    if plan is None:
+        return None
+    try:
+        pops = plan.resolve_node_set(cfg.node_set)
+    except (KeyError, ValueError):
+        return None
+    names = [p for p, ids in pops.items() if len(ids)]
+    return names[0] if len(names) == 1 else None
+
+
+def _require_file(value: Any, key: str, cfg: Any, plan: Any) -> Path:
+    if value is None:
+        raise ConfigError(f"'{key}' is required", **_where(cfg, plan))
+    path = Path(value)
+    if not path.exists():
+        raise MissingFileError(
+            f"{key} {str(path)!r} of input {cfg.name!r} does not exist",
+            path=plan.config_path if plan is not None else None,
+            field=f"inputs.{cfg.name}.{key}",
+        )
+    return path
+
+
+@INPUT_MODULES.register("sonata", aliases=("h5", "hdf5", "csv", "spikes", "nwb_spikes"))
+def load_spike_file(cfg: Any, plan: Any) -> SpikeTrainsInput:
+    """Spike trains from ``input_file`` (SONATA h5, legacy h5 or BMTK CSV).
+
+    For legacy files without populations, the population is the one the input's node set
+    resolves to. Only nodes of the node set are kept.
+    """
+    from bmtoolkit.sonata import read_spikes
+
+    params = _params(cfg)
+    path = _require_file(params.get("input_file"), "input_file", cfg, plan)
+    df = read_spikes(path, default_population=_default_population(cfg, plan))
+    if plan is not None and cfg.node_set is not None:
+        wanted = plan.resolve_node_set(cfg.node_set)
+        keep = np.zeros(len(df), dtype=bool)
+        for pop, ids in wanted.items():
+            rows = (df["population"] == pop).to_numpy()
+            keep |= rows & np.isin(df["node_id"].to_numpy(), ids)
+        df = df[keep]
+    df = df.sort_values(["timestamp", "node_id"], kind="stable").reset_index(drop=True)
+    return SpikeTrainsInput(cfg.name, cfg.node_set, df, source=path)
+
+
+@INPUT_MODULES.register("poisson", aliases=("poisson_spikes", "inhomogeneous_poisson"))
+def load_poisson(cfg: Any, plan: Any) -> SpikeTrainsInput:
+    """Poisson spike trains for every node of the node set, drawn with an explicit seed.
+
+    Parameters in the config: ``rate`` (Hz, constant) or ``rates_file`` (table ``time rate``,
+    time in ms) or ``rates`` + ``times`` lists; ``start_time``/``end_time`` (default the run);
+    ``seed`` (default ``run.random_seed``).
+    """
+    from bmtoolkit.simulator.core.spike_generators import PoissonSpikeGenerator, read_rate_table
+
+    params = _params(cfg)
+    seed = params.get("seed", plan.seed if plan is not None else None)
+    tstart = float(params.get("start_time", plan.tstart if plan is not None else 0.0))
+    tstop = float(params.get("end_time", plan.tstop if plan is not None else 0.0))
+    if "rates_file" in params or "input_file" in params:
+        key = "rates_file" if "rates_file" in params else "input_file"
+        times, rates = read_rate_table(_require_file(params[key], key, cfg, plan))
+        rate: Any = (times, rates)
+    elif "rates" in params:
+        rates = np.asarray(params["rates"], dtype=float)
+        times = np.asarray(params.get("times", np.linspace(tstart, tstop, len(rates))), float)
+        rate = (times, rates)
+    elif "rate" in params or "firing_rate" in params:
+        rate = float(params.get("rate", params.get("firing_rate")))
+    else:
+        raise ConfigError("expected 'rate', 'rates' or 'rates_file'", **_where(cfg, plan))
+    gen = PoissonSpikeGenerator(seed=seed, time_units="ms")
+    for pop, ids in plan.resolve_node_set(cfg.node_set).items():
+        gen.add(ids, rate, times=(tstart, tstop), population=pop)
+    return SpikeTrainsInput(cfg.name, cfg.node_set, gen.to_dataframe())
+
+
+def _as_array(value: Any, key: str, cfg: Any, plan: Any) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"'{key}' must be a number or a list of numbers", **_where(cfg, plan)
+        ) from err
+    return arr
+
+
+@INPUT_MODULES.register("IClamp", aliases=("current_clamp", "iclamp", "step_current"))
+def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
+    """Current clamp(s): ``amp``, ``delay``, ``duration`` (numbers or equal-length lists).
+
+    Repeated steps: add ``repeat`` (count) and ``period`` (ms) and each step is repeated.
+    From a file: ``input_file``/``amp_file`` names a table with columns ``amp`` and optionally
+    ``delay`` and ``duration`` (missing ones taken from the config values).
+    """
+    params = _params(cfg)
+    file_key = next((k for k in ("amp_file", "input_file", "file") if k in params), None)
+    if file_key is not None:
+        path = _require_file(params[file_key], file_key, cfg, plan)
+        table = pd.read_csv(path, sep=None, engine="python")
+        table.columns = [str(c).strip().lower() for c in table.columns]
+        if "amp" not in table.columns and "amps" not in table.columns:
+            raise ConfigError(
+                f"current-clamp table needs an 'amp' column, has {list(table.columns)}",
+                path=path,
+            )
+        amps = table["amp" if "amp" in table.columns else "amps"].to_numpy(float)
+        n = len(amps)
+        delays = (
+            table["delay"].to_numpy(float)
+            if "delay" in table.columns
+            else np.broadcast_to(_as_array(params.get("delay", 0.0), "delay", cfg, plan), n)
+        )
+        durations = (
+            table["duration"].to_numpy(float)
+            if "duration" in table.columns
+            else np.broadcast_to(_as_array(params.get("duration", 0.0), "duration", cfg, plan), n)
+        )
+        if "delay" not in table.columns and len(np.unique(delays)) == 1 and n > 1:
+            # a list of amplitudes applied one after the other
+            delays = delays + np.arange(n) * durations
+    else:
+        for key in ("amp", "delay", "duration"):
+            if key not in params:
+                raise ConfigError(f"current clamp needs '{key}'", **_where(cfg, plan))
+        amps = _as_array(params["amp"], "amp", cfg, plan)
+        delays = _as_array(params["delay"], "delay", cfg, plan)
+        durations = _as_array(params["duration"], "duration", cfg, plan)
+        try:
+            amps, delays, durations = np.broadcast_arrays(amps, delays, durations)
+        except ValueError as err:
+            raise ConfigError(
+                "amp, delay and duration lists must have the same length", **_where(cfg, plan)
+            ) from err
+    amps, delays, durations = (np.array(a, dtype=float) for a in (amps, delays, durations))
+    repeat = int(params.get("repeat", params.get("n_repeats", 1)))
+    if repeat > 1:
+        period = float(params.get("period", 0.0))
+        if period <= 0:
+            raise ConfigError("'period' (ms) must be > 0 with 'repeat'", **_where(cfg, plan))
+        offsets = np.repeat(np.arange(repeat) * period, len(amps))
+        amps = np.tile(amps, repeat)
+        durations = np.tile(durations, repeat)
+        delays = np.tile(delays, repeat) + offsets
+    if np.any(durations < 0):
+        raise ConfigError("current-clamp durations must be >= 0", **_where(cfg, plan))
+    return CurrentClampInput(
+        cfg.name,
+        cfg.node_set,
+        amplitudes=amps,
+        delays=delays,
+        durations=durations,
+        section=str(params.get("section_name", params.get("section", "soma"))),
+        params=dict(params),
+    )

@@ -1,0 +1,238 @@
+"""Model parameters and connection tables every backend derives from a circuit.
+
+- :func:`node_type_models`: for each node type of a population, its ``model_type``,
+  ``model_template`` and the ``dynamics_params`` JSON loaded from the right components folder
+  (errors name the node type and the file);
+- :func:`node_dynamics`: per-node parameter columns (node-type JSON merged with the per-node
+  HDF5 ``dynamics_params`` overrides);
+- :func:`edge_table`: sources, targets, weights (``syn_weight x nsyns`` or the edge type's
+  registered ``weight_function``), delays and edge types of one edge population, as arrays.
+
+Examples
+--------
+>>> split_template("nest:iaf_psc_alpha")
+('nest', 'iaf_psc_alpha')
+>>> split_template(None)
+(None, None)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.simulator.core.registries import (
+    DEFAULT_WEIGHT_NAMES,
+    NodeColumns,
+    get_weight_function,
+)
+
+#: components folder searched for each model type's dynamics_params file
+DYNAMICS_DIRS: Mapping[str, tuple[str, ...]] = {
+    "point_process": ("point_neuron_models_dir", "point_models_dir"),
+    "point_neuron": ("point_neuron_models_dir", "point_models_dir"),
+    "biophysical": ("biophysical_neuron_models_dir",),
+    "population": ("population_models_dir", "point_neuron_models_dir"),
+    "virtual": (),
+}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
+
+
+def split_template(template: Any) -> tuple[str | None, str | None]:
+    """Split ``"nest:iaf_psc_alpha"`` into ``("nest", "iaf_psc_alpha")``."""
+    if _missing(template):
+        return None, None
+    text = str(template)
+    if ":" not in text:
+        return None, text
+    prefix, name = text.split(":", 1)
+    return prefix.strip().lower(), name.strip()
+
+
+@dataclass(frozen=True)
+class NodeTypeModel:
+    """One node type's model: template, parameters and where they came from."""
+
+    node_type_id: int
+    model_type: str | None
+    model_template: str | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    params_file: Path | None = None
+    types_file: Path | None = None
+
+    @property
+    def is_virtual(self) -> bool:
+        """Whether nodes of this type are spike sources only."""
+        return self.model_type == "virtual"
+
+
+def load_json_params(path: Path, *, node_type: Any = None, types_file: Any = None) -> dict:
+    """Read a ``dynamics_params`` JSON file; errors name the node type and the types file."""
+    who = f"node type {node_type}: " if node_type is not None else ""
+    if not path.exists():
+        raise MissingFileError(
+            f"{who}dynamics_params file {str(path)!r} does not exist",
+            path=types_file,
+            field="dynamics_params",
+        )
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{who}invalid JSON in dynamics_params file: {err}", path=path) from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{who}dynamics_params must be a JSON object", path=path)
+    return data
+
+
+def _dynamics_dir(plan: Any, model_type: str | None, node_type: Any, types_file: Any) -> Path:
+    comps = plan.components
+    for key in DYNAMICS_DIRS.get(str(model_type), ("point_neuron_models_dir",)):
+        if key in comps:
+            return Path(comps[key])
+    wanted = " or ".join(DYNAMICS_DIRS.get(str(model_type), ("point_neuron_models_dir",)))
+    raise ConfigError(
+        f"node type {node_type} ({model_type}) names a dynamics_params file but components "
+        f"has no {wanted}",
+        path=plan.config_path or types_file,
+        field="components",
+    )
+
+
+def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
+    """``{node_type_id: NodeTypeModel}`` for the node types used by ``population``."""
+    types: pd.DataFrame = population.types
+    used = np.unique(population.node_type_ids())
+    out: dict[int, NodeTypeModel] = {}
+    types_file = getattr(population, "types_path", None)
+    for nt in used:
+        nt = int(nt)
+        row = types.loc[nt] if nt in types.index else pd.Series(dtype=object)
+        model_type = None if _missing(row.get("model_type")) else str(row.get("model_type"))
+        template = None if _missing(row.get("model_template")) else str(row["model_template"])
+        dyn = row.get("dynamics_params")
+        params: dict = {}
+        params_file = None
+        if not _missing(dyn) and model_type != "virtual":
+            if isinstance(dyn, str) and dyn.strip().startswith("{"):
+                params = json.loads(dyn)
+            else:
+                params_file = Path(str(dyn))
+                if not params_file.is_absolute():
+                    params_file = _dynamics_dir(plan, model_type, nt, types_file) / params_file
+                params = load_json_params(params_file, node_type=nt, types_file=types_file)
+        out[nt] = NodeTypeModel(nt, model_type, template, params, params_file, types_file)
+    return out
+
+
+def node_dynamics(population: Any, ids: np.ndarray) -> pd.DataFrame:
+    """Per-node HDF5 ``dynamics_params`` overrides for ``ids`` (empty frame if none)."""
+    df = population.dynamics_params(ids)
+    if df is None:
+        return pd.DataFrame(index=pd.Index(ids, name="node_id"))
+    return df
+
+
+@dataclass(frozen=True)
+class EdgeTable:
+    """Arrays describing all edges of one edge population (one row per edge)."""
+
+    population: str
+    source_population: str
+    target_population: str
+    source_ids: np.ndarray
+    target_ids: np.ndarray
+    edge_type_ids: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+    properties: pd.DataFrame
+
+
+def edge_table(
+    plan: Any, edges: Any, *, default_delay: float | None = None, extra: tuple[str, ...] = ()
+) -> EdgeTable:
+    """Weights, delays and endpoints of every edge of ``edges`` (an ``EdgePopulation``).
+
+    Weights follow BMTK: ``syn_weight * nsyns`` (``nsyns`` 1 when absent) unless the edge
+    type names a ``weight_function``, which then gets all edges of that type at once (see
+    :func:`~bmtoolkit.simulator.core.registries.synaptic_weight`).
+
+    Raises
+    ------
+    SonataFormatError
+        An edge type has no ``syn_weight`` and no weight function.
+    UnknownModelError
+        A ``weight_function`` is not registered (names the edge type and the types file).
+    """
+    names = set(edges.property_names)
+    types: pd.DataFrame = edges.types
+    src = np.asarray(edges.source_node_ids(), dtype=np.int64)
+    tgt = np.asarray(edges.target_node_ids(), dtype=np.int64)
+    etypes = np.asarray(edges.edge_type_ids(), dtype=np.int64)
+    numeric = [c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names]
+    props = pd.DataFrame({c: edges.column(c) for c in numeric}, index=np.arange(len(src)))
+    if "nsyns" not in props:
+        props["nsyns"] = 1
+    weights = np.empty(len(src), dtype=float)
+    types_file = getattr(edges, "types_path", None)
+    circuit = plan.circuit
+    for et in np.unique(etypes):
+        mask = etypes == et
+        name = None
+        if "weight_function" in types.columns and int(et) in types.index:
+            name = types.loc[int(et), "weight_function"]
+        elif "weight_function" in names:
+            vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
+            name = vals[0] if len(vals) else None
+        name = None if _missing(name) else str(name)
+        fn = get_weight_function(name, edge_type=int(et), path=types_file)
+        sub = props[mask].reset_index(drop=True)
+        if name is None or name in DEFAULT_WEIGHT_NAMES:
+            if "syn_weight" not in sub or sub["syn_weight"].isna().any():
+                raise SonataFormatError(
+                    f"edge type {int(et)} has no syn_weight (in the H5 group or the types "
+                    "CSV) and no weight_function",
+                    path=types_file or edges.h5_path,
+                    field="syn_weight",
+                )
+            w = sub["syn_weight"].to_numpy(float) * sub["nsyns"].to_numpy(float)
+        else:
+            source = NodeColumns(circuit.nodes[edges.source_population], src[mask])
+            target = NodeColumns(circuit.nodes[edges.target_population], tgt[mask])
+            w = np.asarray(fn(sub, source, target), dtype=float)
+        weights[mask] = w
+    if "delay" in props and not props["delay"].isna().all():
+        delays = props["delay"].to_numpy(float)
+        if np.isnan(delays).any():
+            if default_delay is None:
+                raise SonataFormatError(
+                    "some edges have no delay", path=types_file or edges.h5_path, field="delay"
+                )
+            delays = np.where(np.isnan(delays), default_delay, delays)
+    else:
+        if default_delay is None:
+            raise SonataFormatError(
+                "edges have no 'delay'", path=types_file or edges.h5_path, field="delay"
+            )
+        delays = np.full(len(src), float(default_delay))
+    return EdgeTable(
+        edges.name,
+        edges.source_population,
+        edges.target_population,
+        src,
+        tgt,
+        etypes,
+        weights,
+        delays,
+        props,
+    )

@@ -1,0 +1,239 @@
+"""``numpynet``: a tiny leaky integrate-and-fire backend in pure numpy.
+
+It exists to test the code every backend shares (run plan, inputs, reports, writers, output
+folder) without any simulator installed, and as the smallest worked example of the
+:class:`~bmtoolkit.simulator.core.base.Backend` contract. It is not meant for real work.
+
+Model: each non-virtual node is a current-based LIF with delta synapses, integrated with
+exact exponential decay on a fixed grid::
+
+    V <- E_L + (V - E_L) exp(-dt/tau_m) + R (1 - exp(-dt/tau_m)) I_ext,  R = tau_m / C_m
+    V <- V + sum of arriving weights (mV);  V >= V_th -> spike, V = V_reset, refractory t_ref
+
+Parameters (ms, mV, pF, pA) come from the node type's ``dynamics_params`` JSON merged with
+per-node HDF5 overrides; missing ones take NEST's ``iaf_psc_delta`` defaults. Virtual nodes
+emit the spikes of the run's spike inputs. Edge weights are ``syn_weight x nsyns`` (or the
+registered ``weight_function``), delays rounded to the grid.
+
+Examples
+--------
+>>> from bmtoolkit.simulator import run
+>>> run("config.json", backend="numpynet")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
+from bmtoolkit.simulator.core.progress import run_in_blocks
+from bmtoolkit.simulator.core.reports import (
+    MembraneReport,
+    write_membrane_report,
+    write_spike_output,
+)
+
+#: defaults (NEST iaf_psc_delta)
+LIF_DEFAULTS: dict[str, float] = {
+    "E_L": -70.0,
+    "C_m": 250.0,
+    "tau_m": 10.0,
+    "t_ref": 2.0,
+    "V_th": -55.0,
+    "V_reset": -70.0,
+    "I_e": 0.0,
+}
+
+
+@dataclass
+class _Pop:
+    name: str
+    ids: np.ndarray
+    virtual: bool
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    v: np.ndarray | None = None
+    refractory: np.ndarray | None = None
+    selected: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+
+class NumpyNetBackend(Backend):
+    """Pure-numpy LIF backend used to test the simulation core (see the module docstring)."""
+
+    name: ClassVar[str] = "numpynet"
+    requires: ClassVar[tuple[str, ...]] = ("numpy",)
+
+    def setup(self) -> None:
+        """Seed the generator and compute the grid."""
+        self.rng = np.random.default_rng(self.plan.seed)
+        self.n_steps = self.plan.n_steps
+        self.pops: dict[str, _Pop] = {}
+        self.edges: list[Any] = []
+        self.spikes: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.clamps: list[tuple[str, np.ndarray, CurrentClampInput]] = []
+        self.virtual_events: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.recorders: list[tuple[MembraneReport, dict[str, np.ndarray], dict]] = []
+
+    def build_network(self) -> None:
+        """Create LIF state vectors and edge arrays from the plan's circuit."""
+        plan = self.plan
+        selected = plan.resolve_node_set(None)
+        for name, pop in plan.circuit.nodes.items():
+            ids = np.asarray(selected.get(name, np.empty(0, np.int64)), dtype=np.int64)
+            models = node_type_models(plan, pop)
+            virtual = all(m.is_virtual for m in models.values())
+            p = _Pop(name, np.arange(pop.size), virtual, selected=ids)
+            if not virtual:
+                ntype = pop.node_type_ids()
+                overrides = node_dynamics(pop, np.arange(pop.size))
+                for key, default in LIF_DEFAULTS.items():
+                    col = np.full(pop.size, default)
+                    for nt, model in models.items():
+                        if key in model.params:
+                            col[ntype == nt] = float(model.params[key])
+                    if key in overrides.columns:
+                        vals = overrides[key].to_numpy(float)
+                        col = np.where(np.isnan(vals), col, vals)
+                    p.params[key] = col
+                p.v = p.params["E_L"].copy()
+                v_init = plan.conditions.get("v_init")
+                if v_init is not None:
+                    p.v[:] = float(v_init)
+                p.refractory = np.zeros(pop.size, dtype=np.int64)
+            self.pops[name] = p
+            self.spikes[name] = []
+        for edges in plan.circuit.edges.values():
+            table = edge_table(plan, edges, default_delay=plan.dt)
+            steps = np.maximum(np.rint(table.delays / plan.dt).astype(np.int64), 1)
+            self.edges.append((table, steps))
+
+    def add_inputs(self) -> None:
+        """Spike trains drive virtual nodes; current clamps add step currents."""
+        plan = self.plan
+        for item in plan.inputs():
+            if isinstance(item, SpikeTrainsInput):
+                for pop_name in item.spikes["population"].unique():
+                    df = item.spikes[item.spikes["population"] == pop_name]
+                    step = np.floor((df["timestamp"].to_numpy() - plan.tstart) / plan.dt)
+                    self.virtual_events[pop_name] = (
+                        df["node_id"].to_numpy(np.int64),
+                        step.astype(np.int64),
+                    )
+            elif isinstance(item, CurrentClampInput):
+                for pop_name, ids in plan.resolve_node_set(item.node_set).items():
+                    self.clamps.append((pop_name, np.asarray(ids), item))
+
+    def add_reports(self) -> None:
+        """Prepare buffers for membrane reports of ``V_m``."""
+        for rep in self.plan.reports():
+            if not isinstance(rep, MembraneReport):
+                continue
+            targets = self.plan.resolve_node_set(rep.node_set)
+            buffers = {pop: [] for pop in targets if not self.pops[pop].virtual}
+            self.recorders.append((rep, {p: targets[p] for p in buffers}, buffers))
+
+    def _clamp_current(self, pop: str, t: float) -> np.ndarray | float:
+        total: np.ndarray | float = 0.0
+        for name, ids, clamp in self.clamps:
+            if name != pop:
+                continue
+            amp = sum(a for start, stop, a in clamp.steps() if start <= t < stop)
+            if amp:
+                cur = np.zeros(self.pops[pop].ids.size)
+                cur[ids] = amp
+                total = total + cur
+        return total
+
+    def simulate(self) -> None:
+        """Integrate the network on the grid, in blocks with a progress bar."""
+        plan = self.plan
+        max_delay = max((int(s.max()) for _, s in self.edges if len(s)), default=1)
+        ring = {n: np.zeros((max_delay + 1, p.ids.size)) for n, p in self.pops.items()}
+        self._step = 0
+
+        def advance(t0: float, t1: float) -> None:
+            n = int(round((t1 - plan.tstart) / plan.dt)) - self._step
+            for _ in range(n):
+                self._one_step(ring, max_delay)
+
+        run_in_blocks(plan.tstart, plan.tstop, advance, progress=plan.progress, desc=self.name)
+
+    def _one_step(self, ring: dict[str, np.ndarray], max_delay: int) -> None:
+        plan = self.plan
+        k = self._step
+        t = plan.tstart + k * plan.dt
+        slot = k % (max_delay + 1)
+        fired: dict[str, np.ndarray] = {}
+        for name, p in self.pops.items():
+            if p.virtual:
+                ev = self.virtual_events.get(name)
+                fired[name] = (
+                    np.unique(ev[0][ev[1] == k]) if ev is not None else np.empty(0, np.int64)
+                )
+                continue
+            prm = p.params
+            decay = np.exp(-plan.dt / prm["tau_m"])
+            current = prm["I_e"] + self._clamp_current(name, t)
+            v = prm["E_L"] + (p.v - prm["E_L"]) * decay
+            v = v + prm["tau_m"] / prm["C_m"] * (1.0 - decay) * current + ring[name][slot]
+            active = p.refractory <= 0
+            p.v = np.where(active, v, p.v)
+            p.refractory -= 1
+            spk = np.flatnonzero(active & (p.v >= prm["V_th"]))
+            p.v[spk] = prm["V_reset"][spk]
+            p.refractory[spk] = np.rint(prm["t_ref"][spk] / plan.dt).astype(np.int64)
+            fired[name] = spk
+        for name in ring:
+            ring[name][slot] = 0.0
+        for table, steps in self.edges:
+            spk = fired.get(table.source_population)
+            if spk is None or len(spk) == 0:
+                continue
+            hit = np.isin(table.source_ids, spk)
+            dest = (slot + steps[hit]) % (max_delay + 1)
+            np.add.at(
+                ring[table.target_population], (dest, table.target_ids[hit]), table.weights[hit]
+            )
+        t_spike = t + plan.dt
+        for name, spk in fired.items():
+            sel = spk[np.isin(spk, self.pops[name].selected)]
+            if len(sel) and not self.pops[name].virtual:
+                self.spikes[name].append((sel, np.full(len(sel), t_spike)))
+        for rep, targets, buffers in self.recorders:
+            if rep.start_time <= t_spike < rep.end_time + 1e-9:
+                stride = max(int(round(rep.dt / plan.dt)), 1)
+                if (k + 1) % stride == 0:
+                    for pop, ids in targets.items():
+                        buffers[pop].append(self.pops[pop].v[ids].copy())
+        self._step += 1
+
+    def write_outputs(self) -> None:
+        """Write spikes and membrane reports through :mod:`bmtoolkit.sonata`."""
+        spikes = {}
+        for name, chunks in self.spikes.items():
+            if self.pops[name].virtual:
+                continue
+            ids = np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.int64)
+            ts = np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0)
+            spikes[name] = (ids, ts)
+        path = write_spike_output(self.plan, spikes)
+        if path is not None:
+            self.result.outputs["spikes"] = str(path)
+        for rep, targets, buffers in self.recorders:
+            data = {
+                pop: (targets[pop], np.asarray(buffers[pop]).reshape(-1, len(targets[pop])))
+                for pop in targets
+            }
+            out = write_membrane_report(
+                rep.file_for("V_m"),
+                "V_m",
+                data,
+                tstart=rep.start_time,
+                tstop=rep.end_time,
+                dt=rep.dt,
+            )
+            self.result.outputs[rep.name] = str(out)

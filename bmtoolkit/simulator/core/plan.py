@@ -1,0 +1,318 @@
+"""The run plan: everything a backend needs from a simulation config, typed and resolved.
+
+:class:`RunPlan` is built once from a :class:`~bmtoolkit.sonata.config.SimulationConfig`
+(the config is loaded and validated by :mod:`bmtoolkit.sonata`), applies command-line
+overrides (backend, threads, seed, output folder) and offers the few helpers every backend
+uses: the opened :class:`~bmtoolkit.sonata.Circuit`, node-set resolution, typed inputs and
+reports. Backends never read the config dictionary themselves.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.plan import RunPlan
+>>> plan = RunPlan.from_config("config.json", threads=2)  # doctest: +SKIP
+>>> plan.tstop, plan.dt, plan.threads  # doctest: +SKIP
+(1000.0, 0.1, 2)
+>>> plan.resolve_node_set("recorded_cells")  # doctest: +SKIP
+{'internal': array([  0,  80, 160, 240, 270])}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
+
+#: BMTK writes ``target_simulator``; these map it to a backend name
+SIMULATOR_TO_BACKEND: Mapping[str, str] = {
+    "NEST": "pointnet",
+    "NEURON": "bionet",
+    "CORENEURON": "bionet",
+    "DIPDE": "popnet",
+    "POPNET": "popnet",
+    "FILTERNET": "filternet",
+    "LGNMODEL": "filternet",
+    "PYTORCH": "torchnet",
+    "TORCH": "torchnet",
+}
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A simulation config turned into what backends need.
+
+    Parameters
+    ----------
+    config : SimulationConfig
+        The loaded config (kept for ``raw`` access and for copying into the output folder).
+    tstart, tstop, dt : float
+        Simulated interval and step, in ms.
+    seed : int or None
+        ``run.random_seed`` (or the override); backends seed every generator from it.
+    threads : int
+        Local threads (``run.nthreads``/``run.local_num_threads`` or the override; default 1).
+    backend : str or None
+        ``--backend`` override, otherwise chosen by :func:`~bmtoolkit.simulator.core.runner.run`.
+    output_dir : Path
+        Output folder; ``spikes_file`` and every report file lie inside it unless absolute.
+    spikes_file : Path or None
+        Spike output (``None`` disables spike writing).
+    spikes_sort_order : str
+        ``"by_time"``, ``"by_id"`` or ``"none"``.
+    log_file : Path or None
+        Log file (absolute).
+    overwrite_output_dir : bool
+        Remove old outputs before the run (default true, as BMTK).
+    node_set : str or None
+        Simulation-level node set restricting the cells simulated.
+    conditions : Mapping
+        ``conditions`` block (``celsius``, ``v_init`` ...).
+    extra : Mapping
+        Anything else a backend may use (``run`` extras such as ``spike_threshold``).
+    progress : bool or None
+        Show a progress bar while simulating (default: when stderr is a terminal).
+    """
+
+    config: Any
+    tstart: float
+    tstop: float
+    dt: float
+    seed: int | None = None
+    threads: int = 1
+    backend: str | None = None
+    output_dir: Path = Path("output")
+    spikes_file: Path | None = None
+    spikes_sort_order: str = "by_time"
+    log_file: Path | None = None
+    overwrite_output_dir: bool = True
+    node_set: str | None = None
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    progress: bool | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(
+        cls,
+        config: Any,
+        *,
+        backend: str | None = None,
+        threads: int | None = None,
+        seed: int | None = None,
+        output_dir: str | os.PathLike[str] | None = None,
+        validate: bool = True,
+        progress: bool | None = None,
+    ) -> RunPlan:
+        """Build a plan from a config path or a loaded ``SimulationConfig``.
+
+        Parameters
+        ----------
+        config : str, PathLike or SimulationConfig
+            The simulation config (BMTK's combined ``config.json`` also works).
+        backend, threads, seed, output_dir : optional
+            Command-line overrides of the config's values.
+        validate : bool
+            Validate the config with its JSON schema when loading it from a path.
+
+        Raises
+        ------
+        ConfigError
+            ``tstop <= tstart``, ``dt <= 0`` or ``threads < 1``.
+        """
+        if isinstance(config, str | os.PathLike):
+            from bmtoolkit.sonata import load_simulation_config
+
+            config = load_simulation_config(config, validate=validate)
+        run = config.run
+        path = getattr(config, "path", None)
+        extra = dict(getattr(run, "extra", {}) or {})
+        if threads is None:
+            threads = extra.get("nthreads", extra.get("local_num_threads", 1))
+        if seed is None:
+            seed = run.random_seed
+        out = config.output
+        out_dir = Path(output_dir) if output_dir is not None else Path(out.output_dir)
+        spikes_file = out.spikes_file
+        log_file = out.log_file
+        if output_dir is not None:  # re-home outputs that lived in the old folder
+            spikes_file = _rehome(spikes_file, Path(out.output_dir), out_dir)
+            log_file = _rehome(log_file, Path(out.output_dir), out_dir)
+        for name in ("spike_threshold", "nsteps_block", "dL"):
+            value = getattr(run, name, None)
+            if value is not None:
+                extra.setdefault(name, value)
+        plan = cls(
+            config=config,
+            tstart=float(run.tstart or 0.0),
+            tstop=float(run.tstop),
+            dt=float(run.dt),
+            seed=None if seed is None else int(seed),
+            threads=int(threads),
+            backend=backend,
+            output_dir=out_dir,
+            spikes_file=None if spikes_file is None else Path(spikes_file),
+            spikes_sort_order=str(out.spikes_sort_order or "by_time"),
+            log_file=None if log_file is None else Path(log_file),
+            overwrite_output_dir=bool(out.overwrite_output_dir),
+            node_set=getattr(config, "node_set", None),
+            conditions=dict(getattr(config, "conditions", {}) or {}),
+            extra=extra,
+            progress=progress,
+        )
+        plan.check(path)
+        return plan
+
+    def check(self, path: Any = None) -> None:
+        """Raise :class:`ConfigError` for values no backend can run."""
+        if not self.dt > 0:
+            raise ConfigError(f"dt must be > 0, got {self.dt}", path=path, field="run.dt")
+        if not self.tstop > self.tstart:
+            raise ConfigError(
+                f"tstop ({self.tstop}) must be greater than tstart ({self.tstart})",
+                path=path,
+                field="run.tstop",
+            )
+        if self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}", path=path)
+        if self.spikes_sort_order not in ("by_time", "by_id", "none"):
+            raise ConfigError(
+                f"spikes_sort_order {self.spikes_sort_order!r}; expected by_time, by_id or none",
+                path=path,
+                field="output.spikes_sort_order",
+            )
+
+    def with_overrides(self, **changes: Any) -> RunPlan:
+        """A copy with some fields changed (``plan.with_overrides(threads=4)``)."""
+        return replace(self, **changes)
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def config_path(self) -> Path | None:
+        """The simulation config file, when loaded from one."""
+        path = getattr(self.config, "path", None)
+        return None if path is None else Path(path)
+
+    @property
+    def duration(self) -> float:
+        """``tstop - tstart`` in ms."""
+        return self.tstop - self.tstart
+
+    @property
+    def n_steps(self) -> int:
+        """Number of ``dt`` steps between ``tstart`` and ``tstop``."""
+        return int(round(self.duration / self.dt))
+
+    @property
+    def target_simulator(self) -> str | None:
+        """The config's ``target_simulator`` (``"NEST"``, ``"NEURON"`` ...), if any."""
+        value = getattr(self.config, "target_simulator", None)
+        if value is None:
+            circuit = getattr(self.config, "circuit", None)
+            raw = getattr(circuit, "raw", {}) or {}
+            value = raw.get("target_simulator")
+        return value
+
+    @property
+    def components(self) -> Mapping[str, Path]:
+        """Merged circuit and simulation ``components`` (absolute paths)."""
+        comps = getattr(self.config, "components", None)
+        if comps is None:
+            comps = getattr(getattr(self.config, "circuit", None), "components", {})
+        return comps or {}
+
+    def component_dir(self, name: str) -> Path:
+        """One ``components`` folder, e.g. ``point_neuron_models_dir``.
+
+        Raises
+        ------
+        ConfigError
+            The config does not define it (the message lists the ones it defines).
+        """
+        comps = self.components
+        if name not in comps:
+            known = ", ".join(sorted(comps)) or "none"
+            raise ConfigError(
+                f"components.{name} is not set (defined: {known})",
+                path=self.config_path,
+                field=f"components.{name}",
+            )
+        return Path(comps[name])
+
+    def output_path(self, name: str | os.PathLike[str]) -> Path:
+        """``name`` inside :attr:`output_dir` unless it is absolute."""
+        p = Path(name)
+        return p if p.is_absolute() else self.output_dir / p
+
+    # ------------------------------------------------------------------ circuit access
+    @cached_property
+    def circuit(self) -> Any:
+        """The opened :class:`bmtoolkit.sonata.Circuit` (opened once, on first use)."""
+        from bmtoolkit.sonata import Circuit
+
+        return Circuit(self.config.circuit)
+
+    @cached_property
+    def node_sets(self) -> Any:
+        """Node sets of the run: the simulation config's file over the circuit's."""
+        from bmtoolkit.sonata import NodeSets
+
+        path = getattr(self.config, "node_sets_file", None)
+        if path is not None:
+            return NodeSets.from_file(path)
+        return self.circuit.node_sets
+
+    def resolve_node_set(self, spec: Any) -> dict[str, np.ndarray]:
+        """``{population: sorted node ids}`` for a node-set name, dict or id list.
+
+        ``None`` means every node of the run (the plan's ``node_set``, or all nodes).
+        """
+        if spec is None:
+            spec = self.node_set if self.node_set is not None else "all"
+        return self.node_sets.resolve(spec, self.circuit)
+
+    # ------------------------------------------------------------------ inputs and reports
+    @property
+    def input_configs(self) -> Mapping[str, Any]:
+        """``{name: InputConfig}`` of enabled inputs, in config order."""
+        inputs = getattr(self.config, "inputs", {}) or {}
+        return {
+            k: v for k, v in inputs.items() if (getattr(v, "params", {}) or {}).get("enabled", True)
+        }
+
+    @property
+    def report_configs(self) -> Mapping[str, Any]:
+        """``{name: ReportConfig}`` of enabled reports, in config order."""
+        reports = getattr(self.config, "reports", {}) or {}
+        return {
+            k: v
+            for k, v in reports.items()
+            if (getattr(v, "params", {}) or {}).get("enabled", True)
+        }
+
+    def inputs(self) -> list[Any]:
+        """Typed inputs (:mod:`bmtoolkit.simulator.core.inputs`) of every enabled input."""
+        from bmtoolkit.simulator.core.inputs import load_input
+
+        return [load_input(cfg, self) for cfg in self.input_configs.values()]
+
+    def reports(self) -> list[Any]:
+        """Typed reports (:mod:`bmtoolkit.simulator.core.reports`) of every enabled report."""
+        from bmtoolkit.simulator.core.reports import load_report
+
+        return [load_report(cfg, self) for cfg in self.report_configs.values()]
+
+
+def _rehome(path: Any, old_dir: Path, new_dir: Path) -> Any:
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        return new_dir / p.relative_to(old_dir)
+    except ValueError:
+        return p

@@ -1,0 +1,65 @@
+"""Advancing a simulation in blocks with a progress bar.
+
+Backends call :func:`run_in_blocks` from their ``simulate`` step with a function that
+advances their simulator by a given number of ms; the bar (``tqdm``) shows simulated time and
+is disabled when output is not a terminal or ``progress=False``.
+
+Examples
+--------
+>>> done = []
+>>> run_in_blocks(0.0, 100.0, lambda t0, t1: done.append((t0, t1)), block=40.0,
+...               progress=False)
+>>> done
+[(0.0, 40.0), (40.0, 80.0), (80.0, 100.0)]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+def run_in_blocks(
+    tstart: float,
+    tstop: float,
+    advance: Callable[[float, float], None],
+    *,
+    block: float | None = None,
+    progress: bool | None = None,
+    desc: str = "simulate",
+) -> None:
+    """Call ``advance(t0, t1)`` on consecutive blocks covering ``[tstart, tstop]``.
+
+    Parameters
+    ----------
+    block : float, optional
+        Block length in ms (default: 1/100 of the run, at least 1 ms).
+    progress : bool, optional
+        Show a tqdm bar; default when stderr is a terminal.
+    """
+    total = tstop - tstart
+    if total <= 0:
+        return
+    if block is None or block <= 0:
+        block = max(total / 100.0, 1.0)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=round(total, 6), desc=desc, unit="ms", leave=False)
+    try:
+        t0 = tstart
+        while t0 < tstop - 1e-9:
+            t1 = min(t0 + block, tstop)
+            # snap to the end when the remainder is a rounding artefact
+            if tstop - t1 < 1e-9:
+                t1 = tstop
+            advance(t0, t1)
+            if bar is not None:
+                bar.update(round(t1 - t0, 6))
+            t0 = t1
+    finally:
+        if bar is not None:
+            bar.close()

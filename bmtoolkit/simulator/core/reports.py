@@ -1,0 +1,209 @@
+"""Reports of a run: typed report requests and the writers every backend shares.
+
+Each ``reports`` entry is loaded by the function registered in
+:data:`~bmtoolkit.simulator.core.registries.REPORT_MODULES` under its ``module`` (or
+``type``): membrane/multimeter reports become :class:`MembraneReport`, synaptic-weight
+snapshots become :class:`WeightReport`. Backends record what they are asked and hand arrays to
+:func:`write_membrane_report` and :func:`write_spike_output`, which go through
+:mod:`bmtoolkit.sonata`.
+
+Examples
+--------
+>>> rep = MembraneReport("v", "all", variables=("V_m",), dt=0.1, start_time=0.0,
+...                      end_time=100.0, file_name=Path("v.h5"))
+>>> rep.file_for("V_m")
+PosixPath('v.h5')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.registries import REPORT_MODULES
+
+#: units written for well-known recordables (anything else: "")
+UNITS: Mapping[str, str] = {
+    "V_m": "mV",
+    "v": "mV",
+    "ASCurrents_sum": "pA",
+    "I_syn": "pA",
+    "I_syn_ex": "pA",
+    "I_syn_in": "pA",
+    "g_ex": "nS",
+    "g_in": "nS",
+    "weight": "",
+}
+
+
+@dataclass(frozen=True)
+class MembraneReport:
+    """Record ``variables`` of the nodes in ``node_set`` every ``dt`` ms in
+    ``[start_time, end_time)``; one file per variable (``file_for``)."""
+
+    name: str
+    node_set: Any
+    variables: tuple[str, ...]
+    dt: float
+    start_time: float
+    end_time: float
+    file_name: Path
+    sections: str = "soma"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def file_for(self, variable: str) -> Path:
+        """Output file of one variable: ``file_name``, or ``<stem>_<variable>.h5`` when
+        several variables are recorded."""
+        if len(self.variables) == 1:
+            return self.file_name
+        return self.file_name.with_name(f"{self.file_name.stem}_{variable}{self.file_name.suffix}")
+
+
+@dataclass(frozen=True)
+class WeightReport:
+    """Snapshots of synaptic weights of plastic synapses onto ``node_set`` every ``dt`` ms."""
+
+    name: str
+    node_set: Any
+    dt: float
+    start_time: float
+    end_time: float
+    file_name: Path
+    synapse_model: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_report(cfg: Any, plan: Any) -> MembraneReport | WeightReport:
+    """Load one report config with the loader registered for its ``module`` (or ``type``)."""
+    module = getattr(cfg, "module", None) or getattr(cfg, "type", None)
+    params = getattr(cfg, "params", {}) or {}
+    if module is None:
+        module = params.get("module", params.get("type", "membrane_report"))
+    return REPORT_MODULES.get(str(module))(cfg, plan)
+
+
+def _times(cfg: Any, plan: Any) -> tuple[float, float, float]:
+    dt = getattr(cfg, "dt", None)
+    start = getattr(cfg, "start_time", None)
+    end = getattr(cfg, "end_time", None)
+    dt = float(dt) if dt is not None else float(plan.dt)
+    start = float(start) if start is not None else float(plan.tstart)
+    end = float(end) if end is not None else float(plan.tstop)
+    if dt <= 0 or end <= start:
+        raise ConfigError(
+            f"report needs dt > 0 and end_time > start_time (dt={dt}, {start}..{end})",
+            path=plan.config_path,
+            field=f"reports.{cfg.name}",
+        )
+    return dt, start, end
+
+
+def _file(cfg: Any, plan: Any) -> Path:
+    name = getattr(cfg, "file_name", None) or f"{cfg.name}.h5"
+    return plan.output_path(name)
+
+
+def _node_set(cfg: Any) -> Any:
+    ns = getattr(cfg, "cells", None)
+    if ns is None:
+        ns = getattr(cfg, "node_set", None)
+    return ns
+
+
+@REPORT_MODULES.register(
+    "membrane_report", aliases=("multimeter_report", "multimeter", "compartment", "soma_report")
+)
+def load_membrane_report(cfg: Any, plan: Any) -> MembraneReport:
+    """Membrane report of one or more variables (``variable_name`` str or list)."""
+    var = getattr(cfg, "variable_name", None)
+    if var is None:
+        raise ConfigError(
+            "report needs 'variable_name'", path=plan.config_path, field=f"reports.{cfg.name}"
+        )
+    variables = tuple([var] if isinstance(var, str) else var)
+    dt, start, end = _times(cfg, plan)
+    return MembraneReport(
+        cfg.name,
+        _node_set(cfg),
+        variables,
+        dt,
+        start,
+        end,
+        _file(cfg, plan),
+        sections=str(getattr(cfg, "sections", None) or "soma"),
+        params=dict(getattr(cfg, "params", {}) or {}),
+    )
+
+
+@REPORT_MODULES.register("weight_recorder", aliases=("syn_report", "weight_report"))
+def load_weight_report(cfg: Any, plan: Any) -> WeightReport:
+    """Synaptic-weight snapshots (``synapse_model`` optional)."""
+    params = getattr(cfg, "params", {}) or {}
+    dt, start, end = _times(cfg, plan)
+    return WeightReport(
+        cfg.name,
+        _node_set(cfg),
+        dt,
+        start,
+        end,
+        _file(cfg, plan),
+        synapse_model=params.get("synapse_model", params.get("model_template")),
+        params=dict(params),
+    )
+
+
+def write_spike_output(
+    plan: Any, spikes: Mapping[str, tuple[np.ndarray, np.ndarray]] | pd.DataFrame
+) -> Path | None:
+    """Write the run's spikes to ``plan.spikes_file`` with ``plan.spikes_sort_order``.
+
+    Parameters
+    ----------
+    spikes : {population: (node_ids, timestamps)} or DataFrame
+        Node ids are SONATA ids within each population; times in ms.
+    """
+    if plan.spikes_file is None:
+        return None
+    from bmtoolkit.sonata import write_spikes
+
+    path = plan.output_path(plan.spikes_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_spikes(path, spikes, sort_order=plan.spikes_sort_order)
+    return path
+
+
+def write_membrane_report(
+    path: Path,
+    variable: str,
+    populations: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    tstart: float,
+    tstop: float,
+    dt: float,
+    units: str | None = None,
+) -> Path:
+    """Write a soma report: ``{population: (node_ids, data (T, n))}`` to one SONATA file."""
+    from bmtoolkit.sonata import FrameReportData, write_frame_report
+
+    frames = [
+        FrameReportData.soma(
+            pop,
+            np.asarray(node_ids, dtype=np.int64),
+            np.asarray(data, dtype=np.float32).reshape(-1, len(node_ids)),
+            tstart,
+            tstop,
+            dt,
+            units=units if units is not None else UNITS.get(variable, ""),
+            variable=variable,
+        )
+        for pop, (node_ids, data) in populations.items()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_frame_report(path, frames)
+    return path

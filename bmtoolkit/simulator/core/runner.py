@@ -1,0 +1,143 @@
+"""Run a simulation config: choose the backend, prepare outputs, run the steps.
+
+:func:`run` is what ``bmtoolkit run CONFIG`` and :func:`bmtoolkit.simulator.run` call. The
+backend is, in order of precedence: the ``backend`` argument (``--backend``); the config's
+``target_simulator`` (``NEST`` -> ``pointnet``, ``NEURON`` -> ``bionet`` ...); the node model
+types of the circuit (``biophysical`` -> ``bionet``, ``nest:`` templates -> ``pointnet``,
+``population`` -> ``popnet``).
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.runner import run
+>>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+>>> result.outputs["spikes"]  # doctest: +SKIP
+'output/spikes.h5'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.base import RunResult
+from bmtoolkit.simulator.core.output import RunOutput
+from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND, RunPlan
+from bmtoolkit.simulator.core.registries import backend_names, get_backend
+
+log = logging.getLogger("bmtoolkit.simulator")
+
+#: node ``model_type`` -> backend, used when neither --backend nor target_simulator decide
+MODEL_TYPE_TO_BACKEND: dict[str, str] = {
+    "biophysical": "bionet",
+    "population": "popnet",
+}
+#: ``model_template`` prefix -> backend
+TEMPLATE_PREFIX_TO_BACKEND: dict[str, str] = {
+    "nest": "pointnet",
+    "nrn": "bionet",
+    "hoc": "bionet",
+    "ctdb": "bionet",
+    "nml": "bionet",
+    "dipde": "popnet",
+    "lgnmodel": "filternet",
+}
+
+
+def choose_backend(plan: RunPlan) -> str:
+    """Name of the backend for ``plan`` (see the module docstring for the order).
+
+    Raises
+    ------
+    ConfigError
+        Nothing decides; the message lists the registered backends.
+    """
+    if plan.backend:
+        return plan.backend
+    target = plan.target_simulator
+    if target:
+        name = SIMULATOR_TO_BACKEND.get(str(target).upper())
+        if name is not None:
+            return name
+        if str(target).lower() in backend_names():
+            return str(target).lower()
+    votes: set[str] = set()
+    for pop in plan.circuit.nodes.values():
+        names = set(pop.types.columns) | set(pop.property_names)
+        if "model_template" in names:
+            for tmpl in set(map(str, pop.column("model_template"))):
+                prefix = tmpl.split(":", 1)[0].lower() if ":" in tmpl else ""
+                if prefix in TEMPLATE_PREFIX_TO_BACKEND:
+                    votes.add(TEMPLATE_PREFIX_TO_BACKEND[prefix])
+        if "model_type" in names:
+            for mt in set(map(str, pop.column("model_type"))):
+                if mt in MODEL_TYPE_TO_BACKEND:
+                    votes.add(MODEL_TYPE_TO_BACKEND[mt])
+    if len(votes) == 1:
+        return votes.pop()
+    hint = f"the node models suggest {sorted(votes)}" if votes else "no node model decides"
+    raise ConfigError(
+        f"cannot choose a backend ({hint}); pass --backend with one of: "
+        f"{', '.join(backend_names())}",
+        path=plan.config_path,
+        field="target_simulator",
+    )
+
+
+def run(
+    config: Any,
+    backend: str | None = None,
+    threads: int | None = None,
+    *,
+    seed: int | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    validate: bool = True,
+) -> RunResult:
+    """Run a SONATA simulation config and write its outputs.
+
+    Parameters
+    ----------
+    config : str, PathLike, SimulationConfig or RunPlan
+        The simulation config (BMTK's combined ``config.json`` works too).
+    backend : str, optional
+        Backend name (``pointnet``, ``bionet`` ...); default chosen from the config.
+    threads : int, optional
+        Local threads (overrides the config).
+    seed : int, optional
+        Random seed (overrides ``run.random_seed``).
+    output_dir : path, optional
+        Output folder (overrides ``output.output_dir``).
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    RunResult
+        Output paths and the timing of every step.
+    """
+    if isinstance(config, RunPlan):
+        plan = config
+        given = {"backend": backend, "threads": threads, "seed": seed}
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        if progress is not None:
+            changes["progress"] = progress
+        if changes:
+            plan = plan.with_overrides(**changes)
+    else:
+        plan = RunPlan.from_config(
+            config,
+            backend=backend,
+            threads=threads,
+            seed=seed,
+            output_dir=output_dir,
+            validate=validate,
+            progress=progress,
+        )
+    name = choose_backend(plan)
+    cls = get_backend(name)
+    with RunOutput(plan, backend=name) as out:
+        result = cls(plan).run()
+        out.record(result)
+    return result
