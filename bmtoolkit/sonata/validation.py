@@ -1,0 +1,618 @@
+"""Config validation: JSON schemas (applied on load) and ``bmtoolkit validate`` checks.
+
+:func:`schema_problems` checks one raw config against the schemas shipped in
+``bmtoolkit/sonata/schemas`` (they accept both the BMTK and the spec/BBP dialects).
+:func:`validate_config` goes further and returns every :class:`Problem` of a config and the
+network it names: schema errors with their JSON path, files and folders that do not exist,
+``node_type_id``/``edge_type_id`` values missing from their types CSV, source/target ids
+outside the named node populations, an edge index that disagrees with the edges,
+``node_population`` attributes naming unknown populations, and node sets used by inputs and
+reports that are not defined.
+
+Examples
+--------
+>>> import json, os, tempfile
+>>> d = tempfile.mkdtemp()
+>>> p = os.path.join(d, "simulation_config.json")
+>>> with open(p, "w") as fh:
+...     json.dump({"run": {"tstop": "1000", "dt": 0.1}}, fh)
+>>> [(pr.location, pr.message) for pr in validate_config(p)]
+[('run.tstop', "'1000' is not of type 'number'")]
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError
+
+__all__ = ["Problem", "read_json", "schema_problems", "validate_config"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found by :func:`validate_config`.
+
+    Attributes
+    ----------
+    file : str
+        The file concerned (a config, an H5 file, a CSV).
+    location : str
+        JSON path (``run.tstop``, ``networks.nodes[0].nodes_file``) or HDF5 path
+        (``/edges/v1_to_v1/source_node_id``); empty for the whole file.
+    message : str
+        What is wrong and what was expected.
+    kind : str
+        ``json``, ``schema``, ``config``, ``missing_file``, ``format``, ``types``, ``ids``,
+        ``index``, ``population`` or ``node_set``.
+    severity : str
+        ``error`` or ``warning`` (warnings never make validation fail).
+
+    Examples
+    --------
+    >>> str(Problem("c.json", "run.tstop", "'1' is not of type 'number'", "schema"))
+    "c.json: run.tstop: '1' is not of type 'number'"
+    """
+
+    file: str
+    location: str
+    message: str
+    kind: str = "config"
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        parts = [self.file, self.location, self.message]
+        return ": ".join(p for p in parts if p)
+
+
+def read_json(path: PathLike) -> dict[str, Any]:
+    """Read a JSON object from ``path`` with errors naming the file, line and column.
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    ConfigError
+        The file is not valid JSON or its top level is not an object.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "bad.json")
+    >>> _ = open(p, "w").write('{"run": {"tstop": 1,}}')
+    >>> read_json(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bmtoolkit.exceptions.ConfigError: ...bad.json: line 1, column 21: invalid JSON: ...
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("file does not exist", path=p)
+    if p.is_dir():
+        raise ConfigError("expected a JSON file, found a folder", path=p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read the file: {err}", path=p) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"invalid JSON: {err.msg}", path=p, field=f"line {err.lineno}, column {err.colno}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"expected a JSON object at the top, got {type(doc).__name__}", path=p)
+    return doc
+
+
+@functools.cache
+def _validator(kind: str):
+    import importlib.resources
+
+    import jsonschema
+
+    text = (
+        importlib.resources.files("bmtoolkit.sonata")
+        .joinpath("schemas", f"{kind}_config.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    schema = json.loads(text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def json_location(parts) -> str:
+    """Render a JSON path (sequence of keys and indices) as ``run.tstop`` / ``a.b[0].c``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def schema_problems(document: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
+    """Check a raw (not yet substituted) config against a shipped schema.
+
+    Parameters
+    ----------
+    document : mapping
+        The JSON object as read from the file.
+    kind : {"circuit", "simulation"}
+        Which schema.
+
+    Returns
+    -------
+    list of (location, message)
+        Every problem, sorted by location; empty when the document conforms.
+
+    Examples
+    --------
+    >>> schema_problems({"run": {"tstop": "1000", "dt": 0.1}}, "simulation")
+    [('run.tstop', "'1000' is not of type 'number'")]
+    """
+    validator = _validator(kind)
+    problems = []
+    for err in validator.iter_errors(document):
+        leaf = _deepest(err)
+        problems.append((json_location(leaf.absolute_path), leaf.message))
+    return sorted(set(problems))
+
+
+def _deepest(err):
+    """For anyOf/oneOf failures report the most specific sub-error."""
+    if err.context:
+        best = max(err.context, key=lambda e: len(e.absolute_path))
+        if len(best.absolute_path) > len(err.absolute_path):
+            return _deepest(best)
+    return err
+
+
+# --------------------------------------------------------------------------------------------
+# validate_config
+# --------------------------------------------------------------------------------------------
+#: component folders and when a network needs them (others are always needed)
+_COMPONENT_NEEDS = {
+    "morphologies_dir": "morphology",
+    "mechanisms_dir": "biophysical",
+    "biophysical_neuron_models_dir": "biophysical",
+    "point_neuron_models_dir": "point_dynamics",
+    "synaptic_models_dir": "edge_dynamics",
+    "templates_dir": "hoc",
+}
+_MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".h5")
+
+
+def validate_config(path: PathLike, *, include_warnings: bool = False) -> list[Problem]:
+    """Every problem of a config, the configs it names and the network files.
+
+    Checks, reporting all problems rather than stopping at the first:
+
+    - each config file (and a wrapper's children, and the circuit config a simulation
+      names) parses as JSON and conforms to the shipped schema;
+    - manifest variables resolve and every file and folder the configs name exists
+      (component folders the network does not use are only warnings), as do the
+      ``dynamics_params`` and morphology files the network refers to;
+    - every ``node_type_id``/``edge_type_id`` in the H5 files is in its types CSV;
+    - edge ``node_population`` attributes name known node populations and source/target ids
+      lie within those populations;
+    - a stored edge index (any spelling) agrees with the edges;
+    - node sets used by inputs and reports are defined and resolve.
+
+    Parameters
+    ----------
+    path : path-like
+        A circuit config, simulation config or BMTK wrapper ``config.json``.
+    include_warnings : bool
+        Also return problems of severity ``warning``.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the config is clean.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "nothing.json")
+    >>> [pr.kind for pr in validate_config(p)]
+    ['missing_file']
+    """
+    checker = _Checker(Path(path).absolute())
+    checker.run()
+    return [p for p in checker.problems if include_warnings or p.severity == "error"]
+
+
+def _h5_location(pop: Any, dataset: str) -> str:
+    return f"/{pop.kind}/{pop.name}/{dataset}"
+
+
+def _unique_strings(values: np.ndarray) -> list[str]:
+    out = set()
+    for v in values.tolist():
+        if isinstance(v, bytes):
+            v = v.decode("utf-8")
+        if isinstance(v, str) and v and v.upper() not in ("NULL", "NONE", "NAN"):
+            out.add(v)
+    return sorted(out)
+
+
+class _Checker:
+    """Collects the problems of one config (see :func:`validate_config`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.seen: set[Path] = set()
+        self.sim_file: Path | None = None
+        self.circuit_file: Path | None = None
+
+    def add(self, file: Any, location: str | None, message: str, kind: str, severity="error"):
+        self.problems.append(Problem(str(file), location or "", message, kind, severity))
+
+    def add_error(self, err: BmtkError, default_file: Path, kind: str) -> None:
+        self.add(err.path or default_file, err.field, err.message, kind)
+
+    # ------------------------------------------------------------------ config files
+    def run(self) -> None:
+        from bmtoolkit.sonata.config import load_config
+
+        if not self._walk(self.path, None):
+            return
+        if any(p.kind in ("json", "config", "schema") for p in self.problems):
+            return
+        try:
+            cfg = load_config(self.path, validate=False)
+        except BmtkError as err:
+            self.add_error(err, self.path, "config")
+            return
+        circuit = getattr(cfg, "circuit", cfg)
+        pops = self._check_circuit(circuit)
+        if circuit is not cfg:
+            self._check_simulation(cfg, pops)
+
+    def _walk(self, path: Path, location: str | None, parent: Path | None = None) -> bool:
+        """Read and schema-check a config file and the config files it names."""
+        from bmtoolkit.sonata.config import _prepare, config_kind
+
+        path = Path(os.path.normpath(path))
+        if path in self.seen:
+            return True
+        self.seen.add(path)
+        try:
+            doc = read_json(path)
+        except MissingFileError:
+            self.add(parent or path, location, f"file does not exist: {path}", "missing_file")
+            return False
+        except ConfigError as err:
+            self.add_error(err, path, "json")
+            return False
+        try:
+            kind = config_kind(doc)
+        except ConfigError as err:
+            self.add(path, "", err.message, "config")
+            return False
+        if kind != "wrapper":
+            checks = [kind, "circuit"] if kind == "simulation" and "networks" in doc else [kind]
+            for which in checks:
+                for loc, msg in schema_problems(doc, which):
+                    self.add(path, loc, msg, "schema")
+        try:
+            resolved, _ = _prepare(doc, path, False)
+        except ConfigError as err:
+            self.add_error(err, path, "config")
+            return False
+        if kind == "circuit":
+            self.circuit_file = self.circuit_file or path
+        if kind == "simulation":
+            self.sim_file = self.sim_file or path
+            if "networks" in doc:
+                self.circuit_file = self.circuit_file or path
+        children = []
+        if kind == "wrapper":
+            children = [(resolved[k], k) for k in ("simulation", "network") if k in resolved]
+        elif kind == "simulation" and "networks" not in doc:
+            if isinstance(resolved.get("network"), str):
+                children = [(resolved["network"], "network")]
+            elif (path.parent / "circuit_config.json").exists():
+                children = [(path.parent / "circuit_config.json", "")]
+        for child, key in children:
+            if not isinstance(child, str | Path):
+                self.add(path, key, "expected the path of a config file", "schema")
+                continue
+            self._walk(Path(child), key, path)
+        return True
+
+    # ------------------------------------------------------------------ the network
+    def _exists(self, file: Path, location: str, value: Any, *, folder: bool = False) -> bool:
+        if not isinstance(value, str | os.PathLike):
+            return False
+        p = Path(value)
+        if p.is_dir() if folder else p.is_file():
+            return True
+        what = "folder" if folder else "file"
+        found = "a file" if p.is_file() else "a folder" if p.is_dir() else "nothing"
+        self.add(file, location, f"{what} does not exist: {p} (found {found})", "missing_file")
+        return False
+
+    def _check_circuit(self, circuit: Any) -> dict[str, Any]:
+        from bmtoolkit.sonata.edges import read_edges
+        from bmtoolkit.sonata.nodes import read_nodes
+
+        cfile = circuit.path or self.path
+        networks = circuit.raw.get("networks") or {}
+        if not networks.get("nodes"):
+            self.add(cfile, "networks.nodes", "the circuit names no nodes files", "config")
+        node_pops: dict[str, Any] = {}
+        edge_pops: dict[str, Any] = {}
+        for kind, reader, store in (("nodes", read_nodes, node_pops), ("edges", read_edges,
+                                                                          edge_pops)):  # fmt: skip
+            singular = kind[:-1]
+            for i, entry in enumerate(networks.get(kind) or ()):
+                if not entry.get("enabled", True):
+                    continue
+                where = f"networks.{kind}[{i}]"
+                h5 = entry.get(f"{kind}_file")
+                csv = entry.get(f"{singular}_types_file")
+                ok = self._exists(cfile, f"{where}.{kind}_file", h5)
+                csv_ok = csv is None or self._exists(cfile, f"{where}.{singular}_types_file", csv)
+                if not ok:
+                    continue
+                try:
+                    pops = reader(h5, csv if csv_ok else None)
+                except BmtkError as err:
+                    self.add_error(err, Path(h5), "format")
+                    continue
+                for name in entry.get("populations") or {}:
+                    if name not in pops:
+                        self.add(cfile, f"{where}.populations.{name}",
+                                 f"no population {name!r} in {h5} (found {sorted(pops)})",
+                                 "population")  # fmt: skip
+                for name, pop in pops.items():
+                    if name in store:
+                        self.add(h5, f"/{kind}/{name}", f"population {name!r} is also defined "
+                                 f"in {store[name].h5_path}", "population")  # fmt: skip
+                        continue
+                    store[name] = pop
+                    self._check_type_ids(pop)
+        for pop in edge_pops.values():
+            self._check_edges(pop, node_pops)
+        self._check_components(circuit, cfile, node_pops, edge_pops)
+        if circuit.node_sets_file is not None:
+            self._exists(cfile, "node_sets_file", str(circuit.node_sets_file))
+        return node_pops
+
+    def _check_type_ids(self, pop: Any) -> None:
+        if pop.types_path is None:
+            return
+        column = pop.type_column
+        try:
+            ids = pop.node_type_ids() if pop.kind == "nodes" else pop.edge_type_ids()
+        except BmtkError as err:
+            self.add_error(err, pop.h5_path, "format")
+            return
+        missing = ~np.isin(ids, pop.types.index.to_numpy())
+        if missing.any():
+            bad = np.unique(ids[missing])
+            self.add(pop.h5_path, _h5_location(pop, column),
+                     f"{int(missing.sum())} rows have {column} values not in {pop.types_path}: "
+                     f"{bad[:10].tolist()}", "types")  # fmt: skip
+
+    def _check_edges(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
+        for side, name in (("source", pop.source_population), ("target", pop.target_population)):
+            location = _h5_location(pop, f"{side}_node_id")
+            if name is None:
+                self.add(
+                    pop.h5_path, location, "missing the node_population attribute", "population"
+                )
+                continue
+            if name not in node_pops:
+                self.add(pop.h5_path, f"{location}@node_population",
+                         f"names node population {name!r}, which the circuit does not have "
+                         f"(known: {sorted(node_pops)})", "population")  # fmt: skip
+                continue
+            try:
+                ids = pop.source_node_ids() if side == "source" else pop.target_node_ids()
+            except BmtkError as err:
+                self.add_error(err, pop.h5_path, "format")
+                continue
+            size = node_pops[name].size
+            bad = (ids < 0) | (ids >= size)
+            if bad.any():
+                self.add(pop.h5_path, location,
+                         f"{int(bad.sum())} ids outside population {name!r} of size {size}: "
+                         f"{np.unique(ids[bad])[:10].tolist()}", "ids")  # fmt: skip
+        self._check_index(pop)
+
+    def _check_index(self, pop: Any) -> None:
+        from bmtoolkit.sonata.index import DIRECTIONS
+
+        for direction in DIRECTIONS:
+            location = _h5_location(pop, f"indices/{direction}")
+            try:
+                stored = pop.stored_index(direction)
+                if stored is None:
+                    continue
+                keys = pop.source_node_ids() if direction == DIRECTIONS[0] else (
+                    pop.target_node_ids())  # fmt: skip
+            except BmtkError as err:
+                self.add_error(err, pop.h5_path, "format")
+                continue
+            message = index_disagreement(stored[0], stored[1], keys)
+            if message:
+                self.add(pop.h5_path, location, message, "index")
+
+    def _check_components(self, circuit: Any, cfile: Path, node_pops, edge_pops) -> None:
+        needs: set[str] = set()
+        dynamics: dict[str, list[tuple[Any, str]]] = {}
+        for pop in node_pops.values():
+            names = pop.property_names
+            kinds = _unique_strings(pop.column("model_type")) if "model_type" in names else []
+            biophysical = "biophysical" in kinds
+            needs.update({"biophysical"} if biophysical else set())
+            if "model_template" in names:
+                if any(t.startswith("hoc:") for t in _unique_strings(pop.column("model_template"))):
+                    needs.add("hoc")
+            if "morphology" in names and _unique_strings(pop.column("morphology")):
+                needs.add("morphology")
+                dynamics.setdefault("morphologies_dir", []).append((pop, "morphology"))
+            if "dynamics_params" in names:
+                values = pop.column("dynamics_params")
+                mtype = pop.column("model_type") if "model_type" in names else None
+                bio = np.zeros(len(values), bool) if mtype is None else (
+                    np.asarray([str(t) == "biophysical" for t in mtype]))  # fmt: skip
+                if _unique_strings(values[~bio]):
+                    needs.add("point_dynamics")
+                    dynamics.setdefault("point_neuron_models_dir", []).append((pop, "point"))
+                if _unique_strings(values[bio]):
+                    dynamics.setdefault("biophysical_neuron_models_dir", []).append((pop, "bio"))
+        for pop in edge_pops.values():
+            if "dynamics_params" in pop.property_names:
+                if _unique_strings(pop.column("dynamics_params")):
+                    needs.add("edge_dynamics")
+                    dynamics.setdefault("synaptic_models_dir", []).append((pop, "edge"))
+        for key, value in circuit.components.items():
+            if isinstance(value, Mapping):
+                for sub, subval in value.items():
+                    self._exists(cfile, f"components.{key}.{sub}", subval,
+                                 folder=Path(str(subval)).suffix == "")  # fmt: skip
+                continue
+            need = _COMPONENT_NEEDS.get(key)
+            folder = key.endswith("_dir")
+            p = Path(str(value))
+            if (p.is_dir() if folder else p.exists()) or not isinstance(value, str):
+                continue
+            if need is None or need in needs:
+                self._exists(cfile, f"components.{key}", value, folder=folder)
+            else:
+                self.add(cfile, f"components.{key}", f"folder does not exist: {p} (the "
+                         "network does not use it)", "missing_file", "warning")  # fmt: skip
+        for key, users in dynamics.items():
+            folder = circuit.components.get(key)
+            if folder is None or not Path(str(folder)).is_dir():
+                if folder is None:
+                    self.add(cfile, "components", f"{key} is not set but the network refers to "
+                             "files in it", "missing_file")  # fmt: skip
+                continue
+            for pop, what in users:
+                self._check_referenced(pop, what, Path(folder), key)
+
+    def _check_referenced(self, pop: Any, what: str, folder: Path, key: str) -> None:
+        column = "morphology" if what == "morphology" else "dynamics_params"
+        values = pop.column(column)
+        if what in ("bio", "point") and "model_type" in pop.property_names:
+            bio = np.asarray([str(t) == "biophysical" for t in pop.column("model_type")])
+            values = values[bio] if what == "bio" else values[~bio]
+        suffixes = _MORPHOLOGY_SUFFIXES if what == "morphology" else ("",)
+        missing = [
+            v
+            for v in _unique_strings(values)
+            if not any((folder / f"{v}{s}").is_file() for s in suffixes)
+        ]
+        if missing:
+            source = pop.types_path if column in pop.types.columns else pop.h5_path
+            self.add(source, f"{column} of population {pop.name!r}",
+                     f"{len(missing)} file(s) not found in {key} ({folder}): {missing[:5]}",
+                     "missing_file")  # fmt: skip
+
+    # ------------------------------------------------------------------ the simulation
+    def _check_simulation(self, sim: Any, node_pops: Mapping[str, Any]) -> None:
+        from bmtoolkit.sonata.config import _is_path_key
+        from bmtoolkit.sonata.node_sets import NodeSets
+
+        sfile = self.sim_file or sim.path
+        if sim.node_sets_file is not None and sim.node_sets_file != sim.circuit.node_sets_file:
+            self._exists(sfile, "node_sets_file", str(sim.node_sets_file))
+        for key, value in sim.components.items():
+            if key not in sim.circuit.components and isinstance(value, str):
+                self._exists(sfile, f"components.{key}", value, folder=key.endswith("_dir"))
+        for name, inp in sim.inputs.items():
+            for key, value in inp.params.items():
+                if _is_path_key(key) and isinstance(value, str):
+                    self._exists(sfile, f"inputs.{name}.{key}", value)
+        sets = NodeSets()
+        try:
+            from bmtoolkit.sonata.circuit import Circuit
+
+            sets = Circuit(sim).node_sets
+        except BmtkError as err:
+            self.add_error(err, Path(sfile), "node_set")
+        uses = [(f"inputs.{n}.node_set", i.node_set) for n, i in sim.inputs.items()]
+        uses += [(f"reports.{n}.cells", r.cells) for n, r in sim.reports.items()]
+        if sim.node_set is not None:
+            uses.append(("node_set", sim.node_set))
+        for location, spec in uses:
+            try:
+                sets.resolve(spec, node_pops)
+            except BmtkError as err:
+                self.add(sfile, location, err.message, "node_set")
+
+
+def index_disagreement(node_to_range: np.ndarray, range_to_edge: np.ndarray, keys: np.ndarray):
+    """Compare a stored edge index with the key node id of every edge (vectorised).
+
+    Returns
+    -------
+    str or None
+        What disagrees, or None when the index maps every node to exactly its edges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n2r = np.array([[0, 1], [1, 1]]); r2e = np.array([[0, 2]])
+    >>> index_disagreement(n2r, r2e, np.array([0, 0])) is None
+    True
+    >>> index_disagreement(n2r, r2e, np.array([0, 1]))
+    'edge 1 is listed under node 0 but its node id is 1'
+    """
+    n2r = np.asarray(node_to_range, dtype=np.int64)
+    r2e = np.asarray(range_to_edge, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.int64)
+    n_edges = keys.size
+    if keys.size and keys.max() >= len(n2r):
+        return f"node_id_to_ranges has {len(n2r)} rows but edges refer to node {keys.max()}"
+    for name, table, bound in (("node_id_to_ranges", n2r, len(r2e)),
+                               ("range_to_edge_id", r2e, n_edges)):  # fmt: skip
+        if table.size and (
+            table.min() < 0 or table.max() > bound or np.any(table[:, 1] < table[:, 0])
+        ):
+            return f"{name} holds ranges outside [0, {bound}] or with end < start"
+    n_ranges = n2r[:, 1] - n2r[:, 0]
+    range_rows = _expand(n2r[:, 0], n_ranges)
+    range_node = np.repeat(np.arange(len(n2r), dtype=np.int64), n_ranges)
+    blocks = r2e[range_rows]
+    lengths = blocks[:, 1] - blocks[:, 0]
+    edges = _expand(blocks[:, 0], lengths)
+    edge_node = np.repeat(range_node, lengths)
+    counts = np.bincount(edges, minlength=n_edges)
+    if np.any(counts != 1):
+        bad = np.flatnonzero(counts != 1)[:5].tolist()
+        return f"edges {bad} are listed {counts[bad].tolist()} times (expected once)"
+    wrong = np.flatnonzero(keys[edges] != edge_node)
+    if wrong.size:
+        e = int(edges[wrong[0]])
+        return (
+            f"edge {e} is listed under node {int(edge_node[wrong[0]])} but its node id is "
+            f"{int(keys[e])}"
+        )
+    return None
+
+
+def _expand(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)
