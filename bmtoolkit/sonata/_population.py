@@ -170,6 +170,14 @@ class PopulationBase:
             )
         return self._cache["_gid"], self._cache["_gidx"]
 
+    def group_rows(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
+        """Group id and row inside that group of every element (or of ``ids``), as int64."""
+        rows = self._check_ids(ids)
+        gid, gidx = self._group_arrays()
+        if rows is None:
+            return gid.copy(), gidx.copy()
+        return gid[rows], gidx[rows]
+
     # ----------------------------------------------------------------------- ids
     def _check_ids(self, ids, what: str | None = None) -> np.ndarray | None:
         if ids is None:
