@@ -1,0 +1,213 @@
+"""Biophysics from Allen fit files (``*_fit.json``) and NeuroML2 cells.
+
+``model_processing`` directives are looked up in :data:`MODEL_PROCESSING`:
+
+- ``aibs_perisomatic``: axon replaced by a 1 um stub at the soma centre, then passive
+  properties, genome mechanism densities and reversal potentials of the fit file;
+- ``aibs_allactive``: stub with the original axon diameters at the soma end, the all-active
+  parameter layout (``ek``/``ena`` only where the ion exists);
+- ``fullaxon``: keep the reconstructed axon, apply the perisomatic parameter layout.
+
+Examples
+--------
+>>> sorted(MODEL_PROCESSING.names())
+['aibs_allactive', 'aibs_perisomatic', 'fullaxon']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bmtoolkit.exceptions import SonataFormatError, UnknownModelError
+from bmtoolkit.registry import Registry
+from bmtoolkit.simulator.bionet.morphology import section_type, stub_axon
+from bmtoolkit.simulator.bionet.nml import NmlCell
+
+__all__ = [
+    "MODEL_PROCESSING",
+    "apply_fit_allactive",
+    "apply_fit_perisomatic",
+    "apply_nml",
+    "known_mechanisms",
+]
+
+#: name -> function(hobj, params, where) applying a fit file to a cell
+MODEL_PROCESSING = Registry("model_processing")
+
+Processor = Callable[[Any, Mapping[str, Any], str], None]
+
+
+def known_mechanisms() -> set[str]:
+    """Names of the density mechanisms NEURON knows in this process."""
+    from neuron import h
+
+    names: set[str] = set()
+    mt = h.MechanismType(0)
+    name = h.ref("")
+    for i in range(int(mt.count())):
+        mt.select(i)
+        mt.selected(name)
+        names.add(name[0])
+    return names
+
+
+def _check_mechanisms(mechs: Iterable[str], where: str) -> None:
+    known = known_mechanisms()
+    unknown = sorted({m for m in mechs if m and m not in known})
+    if unknown:
+        raise UnknownModelError(
+            f"unknown mechanism(s) {unknown}; compiled mechanisms are {sorted(known)} "
+            "(add .mod files to components.mechanisms_dir)",
+            path=where,
+        )
+
+
+def _by_type(hobj: Any) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for sec in hobj.all:
+        groups.setdefault(section_type(sec), []).append(sec)
+    return groups
+
+
+def _first(params: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    try:
+        value = params[key]
+    except KeyError as err:
+        raise SonataFormatError(f"fit file has no {key!r} entry", path=where, field=key) from err
+    return value[0] if isinstance(value, list) else value
+
+
+def _set_range(sec: Any, name: str, value: float, where: str) -> None:
+    try:
+        setattr(sec, name, float(value))
+    except (AttributeError, NameError, LookupError, ValueError) as err:
+        raise UnknownModelError(
+            f"section {sec.name()} has no range variable {name!r}", path=where, field=name
+        ) from err
+
+
+def apply_fit_perisomatic(hobj: Any, params: Mapping[str, Any], where: str) -> None:
+    """Apply an Allen perisomatic fit (passive, genome, conditions.erev) to ``hobj``."""
+    passive = _first(params, "passive", where)
+    conditions = _first(params, "conditions", where)
+    genome = params.get("genome", [])
+    _check_mechanisms((g.get("mechanism", "") for g in genome), where)
+    cm = {c["section"]: c["cm"] for c in passive.get("cm", [])}
+    groups = _by_type(hobj)
+    for stype, secs in groups.items():
+        for sec in secs:
+            sec.Ra = passive["ra"]
+            if stype in cm:
+                sec.cm = cm[stype]
+            sec.insert("pas")
+            for seg in sec:
+                seg.pas.e = passive["e_pas"]
+    for gene in genome:
+        mech = gene.get("mechanism", "")
+        for sec in groups.get(gene["section"], []):
+            if mech:
+                sec.insert(mech)
+            _set_range(sec, gene["name"], gene["value"], where)
+    for erev in conditions.get("erev", []):
+        for sec in groups.get(erev["section"], []):
+            if "ena" in erev:
+                sec.ena = erev["ena"]
+            if "ek" in erev:
+                sec.ek = erev["ek"]
+
+
+def apply_fit_allactive(hobj: Any, params: Mapping[str, Any], where: str) -> None:
+    """Apply an Allen all-active fit to ``hobj`` (ek/ena only where the ion is present)."""
+    from neuron import h
+
+    passive = _first(params, "passive", where)
+    conditions = _first(params, "conditions", where)
+    genome = [g for g in params.get("genome", []) if g.get("section") != "glob"]
+    _check_mechanisms((g.get("mechanism", "") for g in genome), where)
+    groups = _by_type(hobj)
+    for sec in hobj.all:
+        sec.insert("pas")
+        if "e_pas" in passive:
+            for seg in sec:
+                seg.pas.e = passive["e_pas"]
+        if "ra" in passive:
+            sec.Ra = passive["ra"]
+    for entry in passive.get("cm", []):
+        for sec in groups.get(entry["section"], []):
+            sec.cm = entry["cm"]
+    for gene in genome:
+        mech = gene.get("mechanism", "")
+        for sec in groups.get(gene["section"], []):
+            if mech:
+                sec.insert(mech)
+            _set_range(sec, gene["name"], float(gene["value"]), where)
+    for erev in conditions.get("erev", []):
+        for sec in groups.get(erev["section"], []):
+            if h.ismembrane("k_ion", sec=sec) and "ek" in erev:
+                sec.ek = erev["ek"]
+            if h.ismembrane("na_ion", sec=sec) and "ena" in erev:
+                sec.ena = erev["ena"]
+
+
+@MODEL_PROCESSING.register("aibs_perisomatic")
+def aibs_perisomatic(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
+    """Perisomatic Allen model: 1 um axon stub, then the fit parameters."""
+    stub_axon(hobj, style="perisomatic")
+    if params is not None:
+        apply_fit_perisomatic(hobj, params, where)
+
+
+@MODEL_PROCESSING.register("aibs_allactive")
+def aibs_allactive(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
+    """All-active Allen model: axon stub with the original diameters, then the fit."""
+    stub_axon(hobj, style="allactive")
+    if params is not None:
+        apply_fit_allactive(hobj, params, where)
+
+
+@MODEL_PROCESSING.register("fullaxon")
+def fullaxon(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
+    """Keep the reconstructed axon; apply the perisomatic parameter layout."""
+    if params is not None:
+        apply_fit_perisomatic(hobj, params, where)
+
+
+def apply_nml(hobj: Any, cell: NmlCell, where: str | Path) -> None:
+    """Insert channels and set passive properties of a NeuroML2 cell, section by section.
+
+    Conductance densities are set as ``<id>`` (``gbar_NaTs``); a ``pas`` channel sets
+    ``g_pas``/``e_pas``; ``na``/``k`` channels set ``ena``/``ek`` from their ``erev``;
+    concentration models set ``<param>_<type>`` (``gamma_CaDynamics``, ``decay_CaDynamics``).
+    """
+    where = str(where)
+    _check_mechanisms(
+        [c.ion_channel for c in cell.channels] + [m.type for m in cell.concentration_models],
+        where,
+    )
+    for stype, secs in _by_type(hobj).items():
+        props = cell.for_section(stype)
+        for sec in secs:
+            for value in props.resistivity.values():
+                sec.Ra = value
+            for value in props.capacitance.values():
+                sec.cm = value
+            for chan in props.channels:
+                sec.insert(chan.ion_channel)
+                if chan.ion_channel == "pas":
+                    sec.g_pas = chan.cond_density
+                    for seg in sec:
+                        seg.pas.e = chan.erev
+                    continue
+                _set_range(sec, chan.id, chan.cond_density, where)
+                if chan.erev is not None and chan.ion == "na":
+                    sec.ena = chan.erev
+                elif chan.erev is not None and chan.ion == "k":
+                    sec.ek = chan.erev
+                elif chan.erev is not None and chan.ion == "hcn" and hasattr(sec, "ehcn_Ih"):
+                    sec.ehcn_Ih = chan.erev
+            for model in props.concentration_models:
+                sec.insert(model.type)
+                for key, value in model.params.items():
+                    _set_range(sec, f"{key}_{model.type}", value, where)

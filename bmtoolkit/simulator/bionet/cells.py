@@ -1,0 +1,319 @@
+"""Cells on NEURON: biophysical (SWC + fit/NML), point-process (``nrn:IntFire1``) and virtual.
+
+A :class:`CellSpec` says what to build for one node; :func:`build_cell` turns it into a live
+NEURON cell. ``model_template`` schemes are registered in :data:`TEMPLATES`.
+
+Examples
+--------
+>>> sorted(TEMPLATES.names())
+['ctdb', 'hoc', 'nml', 'nrn']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError, UnknownModelError
+from bmtoolkit.registry import Registry
+from bmtoolkit.simulator.bionet.biophysics import MODEL_PROCESSING, apply_nml
+from bmtoolkit.simulator.bionet.morphology import (
+    load_swc,
+    rotation_matrix,
+    segment_geometry,
+    set_segments,
+    stub_axon,
+)
+from bmtoolkit.simulator.bionet.nml import read_nml_cell
+
+__all__ = ["BioCell", "CellSpec", "PointCell", "TEMPLATES", "VirtualCell", "build_cell"]
+
+#: model_template scheme (``nml``, ``ctdb``, ``hoc``, ``nrn``) -> builder(spec) -> cell
+TEMPLATES = Registry("model_template")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything needed to build one node on NEURON.
+
+    Parameters
+    ----------
+    population, node_id, node_type_id : str, int, int
+        Identity (used in error messages and as the gid source).
+    model_type : str
+        ``biophysical``, ``point_process``/``point_neuron`` or ``virtual``.
+    model_template : str or None
+        ``nml:Cell_1.cell.nml``, ``ctdb:Biophys1.hoc``, ``hoc:Name``, ``nrn:IntFire1``.
+    morphology : Path or None
+        Resolved SWC path.
+    dynamics_params : Path or dict or None
+        Fit JSON file (resolved) or inline parameters.
+    model_processing : str or None
+        ``aibs_perisomatic``, ``aibs_allactive``, ``fullaxon`` ...
+    templates_dir : Path or None
+        Folder of ``nml:``/``hoc:`` templates (``biophysical_neuron_models_dir``).
+    position, rotation : ndarray
+        Soma position (um) and rotation angles about x, y, z (radians).
+    dL : float or None
+        Maximum segment length (um).
+    types_file : str
+        Where the node type is defined (for error messages).
+    """
+
+    population: str
+    node_id: int
+    node_type_id: int
+    model_type: str
+    model_template: str | None = None
+    morphology: Path | None = None
+    dynamics_params: Any = None
+    model_processing: str | None = None
+    templates_dir: Path | None = None
+    position: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    rotation: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    dL: float | None = None
+    types_file: str = ""
+
+    @property
+    def where(self) -> str:
+        """Short description naming node type, population and file."""
+        return (
+            f"{self.types_file} (population {self.population!r}, node_type_id {self.node_type_id})"
+        )
+
+
+@lru_cache(maxsize=256)
+def _read_json(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError as err:
+        raise MissingFileError("dynamics_params file not found", path=path) from err
+    except json.JSONDecodeError as err:
+        raise SonataFormatError(f"invalid JSON: {err}", path=path) from err
+
+
+def _params(spec: CellSpec) -> dict[str, Any] | None:
+    dp = spec.dynamics_params
+    if dp is None or (isinstance(dp, float) and np.isnan(dp)):
+        return None
+    if isinstance(dp, dict):
+        return dp
+    return _read_json(str(dp))
+
+
+class BioCell:
+    """A multi-compartment cell; ``hobj`` is the NEURON template object.
+
+    Examples
+    --------
+    >>> cell = build_cell(spec)  # doctest: +SKIP
+    >>> cell.soma(0.5).v  # doctest: +SKIP
+    -80.0
+    """
+
+    def __init__(self, spec: CellSpec, hobj: Any) -> None:
+        self.spec = spec
+        self.hobj = hobj
+        self.sections = list(hobj.all)
+        self._geometry = None
+
+    @property
+    def soma(self) -> Any:
+        """The first soma section."""
+        return self.hobj.soma[0]
+
+    def spike_source(self, threshold: float) -> Any:
+        """A NetCon watching the soma voltage (for ParallelContext.cell)."""
+        from neuron import h
+
+        nc = h.NetCon(self.soma(0.5)._ref_v, None, sec=self.soma)
+        nc.threshold = threshold
+        return nc
+
+    def section(self, sec_id: int, where: str = "") -> Any:
+        """Section by SONATA ``sec_id`` (index into ``all``)."""
+        if not 0 <= int(sec_id) < len(self.sections):
+            raise SonataFormatError(
+                f"section id {int(sec_id)} out of range for node {self.spec.node_id} of "
+                f"population {self.spec.population!r} ({len(self.sections)} sections)",
+                path=where or None,
+            )
+        return self.sections[int(sec_id)]
+
+    def geometry(self) -> Any:
+        """Segment end points in world coordinates (cached)."""
+        if self._geometry is None:
+            rot = rotation_matrix(*self.spec.rotation)
+            self._geometry = segment_geometry(self.hobj, position=self.spec.position, rotation=rot)
+        return self._geometry
+
+    def segments(self) -> list[Any]:
+        """All segments in ``all`` order."""
+        return [seg for sec in self.sections for seg in sec]
+
+
+class PointCell:
+    """An artificial point-process cell (``nrn:IntFire1`` ...)."""
+
+    def __init__(self, spec: CellSpec, hobj: Any) -> None:
+        self.spec = spec
+        self.hobj = hobj
+
+    def spike_source(self, threshold: float) -> Any:  # noqa: ARG002 - same signature as BioCell
+        """A NetCon from the artificial cell."""
+        from neuron import h
+
+        return h.NetCon(self.hobj, None)
+
+
+class VirtualCell:
+    """A spike source replaying given times (``SpikeSource`` mechanism)."""
+
+    def __init__(self, spec: CellSpec) -> None:
+        from neuron import h
+
+        self.spec = spec
+        self.hobj = h.SpikeSource()
+        self._feed = h.NetCon(None, self.hobj)
+        self.times = np.zeros(0)
+
+    def spike_source(self, threshold: float) -> Any:  # noqa: ARG002
+        """A NetCon from the replaying source."""
+        from neuron import h
+
+        return h.NetCon(self.hobj, None)
+
+    def set_times(self, times: np.ndarray) -> None:
+        """Spike times (ms) replayed after every ``finitialize``."""
+        self.times = np.sort(np.asarray(times, dtype=float))
+
+    def queue(self) -> None:
+        """Queue the spike events; called from an FInitializeHandler."""
+        for t in self.times:
+            self._feed.event(float(t))
+
+
+def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
+    if spec.morphology is None:
+        raise ConfigError(f"biophysical node {spec.node_id} has no morphology", path=spec.where)
+    if not Path(spec.morphology).is_file():
+        raise MissingFileError(
+            f"morphology {Path(spec.morphology).name!r} of node {spec.node_id} not found "
+            f"(node type {spec.node_type_id} in {spec.types_file})",
+            path=str(spec.morphology),
+        )
+    hobj = load_swc(spec.morphology)
+    apply(hobj)
+    if spec.dL:
+        set_segments(hobj, spec.dL)
+    return BioCell(spec, hobj)
+
+
+def _template_path(spec: CellSpec, name: str) -> Path:
+    path = Path(name)
+    if not path.is_absolute() and spec.templates_dir is not None:
+        path = Path(spec.templates_dir) / path
+    if not path.is_file():
+        raise MissingFileError(
+            f"model_template file {name!r} of node type {spec.node_type_id} not found "
+            f"(defined in {spec.types_file})",
+            path=str(path),
+        )
+    return path
+
+
+@TEMPLATES.register("nml")
+def _nml(spec: CellSpec, name: str) -> BioCell:
+    path = _template_path(spec, name)
+
+    def apply(hobj: Any) -> None:
+        stub_axon(hobj, style="perisomatic")
+        apply_nml(hobj, read_nml_cell(path), f"{path} ({spec.where})")
+
+    return _biophysical(spec, apply)
+
+
+@TEMPLATES.register("ctdb")
+def _ctdb(spec: CellSpec, name: str) -> BioCell:  # noqa: ARG001 - template is always Biophys1
+    params = _params(spec)
+    processing = spec.model_processing or "aibs_perisomatic"
+    try:
+        proc = MODEL_PROCESSING.get(processing)
+    except KeyError as err:
+        raise UnknownModelError(str(err), path=spec.where, field="model_processing") from err
+    where = f"{spec.dynamics_params} ({spec.where})"
+    return _biophysical(spec, lambda hobj: proc(hobj, params, where))
+
+
+@TEMPLATES.register("hoc")
+def _hoc(spec: CellSpec, name: str) -> BioCell:
+    from neuron import h
+
+    tname = Path(name).stem
+    if not hasattr(h, tname):
+        path = _template_path(spec, name if name.endswith(".hoc") else f"{name}.hoc")
+        h.load_file(str(path))
+    if spec.morphology is None:
+        hobj = getattr(h, tname)()
+        return BioCell(spec, hobj)
+    hobj = getattr(h, tname)(str(spec.morphology))
+    params = _params(spec)
+    if spec.model_processing:
+        MODEL_PROCESSING.get(spec.model_processing)(hobj, params, spec.where)
+    if spec.dL:
+        set_segments(hobj, spec.dL)
+    return BioCell(spec, hobj)
+
+
+@TEMPLATES.register("nrn")
+def _nrn(spec: CellSpec, name: str) -> PointCell:
+    from neuron import h
+
+    if not hasattr(h, name):
+        raise UnknownModelError(
+            f"NEURON has no point process {name!r} (model_template nrn:{name})", path=spec.where
+        )
+    hobj = getattr(h, name)()
+    for key, value in (_params(spec) or {}).items():
+        if not hasattr(hobj, key):
+            raise UnknownModelError(
+                f"{name} has no parameter {key!r} (dynamics_params {spec.dynamics_params})",
+                path=spec.where,
+            )
+        setattr(hobj, key, value)
+    return PointCell(spec, hobj)
+
+
+def build_cell(spec: CellSpec) -> BioCell | PointCell | VirtualCell:
+    """Build one node on NEURON according to its model type and template.
+
+    Raises
+    ------
+    UnknownModelError
+        Unknown template scheme, mechanism or point process; the message lists known names.
+    MissingFileError
+        Missing morphology, template or parameter file (naming node type and file).
+    """
+    if spec.model_type == "virtual":
+        return VirtualCell(spec)
+    template = spec.model_template
+    if not template or not isinstance(template, str):
+        if spec.model_type == "biophysical":
+            template = "ctdb:Biophys1.hoc"
+        else:
+            raise ConfigError(
+                f"node type {spec.node_type_id} ({spec.model_type}) has no model_template",
+                path=spec.where,
+            )
+    scheme, _, name = template.partition(":")
+    try:
+        builder = TEMPLATES.get(scheme)
+    except KeyError as err:
+        raise UnknownModelError(str(err), path=spec.where, field="model_template") from err
+    return builder(spec, name)

@@ -1,0 +1,206 @@
+"""Morphologies on NEURON: SWC import, axon stubs, segmentation, rotations, segment geometry.
+
+SWC files are read with NEURON's own ``Import3d`` reader into a small hoc template
+(``BmtkCell``) that exposes the section arrays ``soma``, ``dend``, ``apic``, ``axon`` and the
+lists ``all``, ``somatic``, ``basal``, ``apical``, ``axonal`` that fit files refer to.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.bionet.morphology import section_type, n_segments
+>>> n_segments(95.0, 20.0)
+5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import MissingFileError
+
+__all__ = [
+    "SECTION_TYPES",
+    "SegmentGeometry",
+    "load_swc",
+    "n_segments",
+    "rotation_matrix",
+    "section_type",
+    "segment_geometry",
+    "set_segments",
+    "stub_axon",
+]
+
+#: section array names in SWC type order (1 soma, 2 axon, 3 basal, 4 apical)
+SECTION_TYPES = ("soma", "axon", "dend", "apic")
+
+_TEMPLATE = """
+begintemplate BmtkCell
+public init, soma, dend, apic, axon, all, somatic, basal, apical, axonal
+objref all, somatic, basal, apical, axonal, this
+create soma[1], dend[1], apic[1], axon[1]
+proc init() { localobj reader, gui
+    all = new SectionList()
+    somatic = new SectionList()
+    basal = new SectionList()
+    apical = new SectionList()
+    axonal = new SectionList()
+    forall delete_section()
+    reader = new Import3d_SWC_read()
+    reader.quiet = 1
+    reader.input($s1)
+    gui = new Import3d_GUI(reader, 0)
+    gui.instantiate(this)
+}
+endtemplate BmtkCell
+"""
+
+
+def _ensure_template() -> Any:
+    from neuron import h
+
+    if not hasattr(h, "BmtkCell"):
+        h.load_file("stdrun.hoc")
+        h.load_file("import3d.hoc")
+        h(_TEMPLATE)
+    return h
+
+
+def section_type(sec: Any) -> str:
+    """Section array name (``soma``, ``dend``, ``apic``, ``axon``) of a NEURON section."""
+    name = sec.name()
+    return name.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
+def load_swc(path: str | Path) -> Any:
+    """Instantiate an SWC morphology as a ``BmtkCell`` hoc object.
+
+    Raises
+    ------
+    MissingFileError
+        If the file does not exist.
+
+    Examples
+    --------
+    >>> cell = load_swc("Scnn1a_473845048_m.swc")  # doctest: +SKIP
+    >>> len(list(cell.all))  # doctest: +SKIP
+    95
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError("morphology file not found", path=str(path))
+    h = _ensure_template()
+    return h.BmtkCell(str(path))
+
+
+def stub_axon(hobj: Any, *, style: str = "perisomatic") -> None:
+    """Replace the reconstructed axon by two 30 um sections, as the Allen models do.
+
+    ``perisomatic``: diameter 1 um, attached at the soma centre. ``allactive``: the first
+    and last reconstructed axon diameters, attached at the soma end (x = 1).
+    """
+    h = _ensure_template()
+    axons = list(hobj.axon) if _has_sections(hobj, "axon") else []
+    diams = [1.0, 1.0]
+    if style == "allactive" and axons:
+        diams = [axons[0].diam, axons[-1].diam]
+    for sec in axons:
+        h.delete_section(sec=sec)
+    h.execute("create axon[2]", hobj)
+    for sec, diam in zip(hobj.axon, diams, strict=True):
+        sec.L = 30
+        sec.diam = diam
+        hobj.axonal.append(sec=sec)
+        hobj.all.append(sec=sec)
+    at = 1.0 if style == "allactive" else 0.5
+    hobj.axon[0].connect(hobj.soma[0](at), 0)
+    hobj.axon[1].connect(hobj.axon[0](1), 0)
+    h.define_shape()
+
+
+def _has_sections(hobj: Any, name: str) -> bool:
+    try:
+        return len(list(getattr(hobj, name))) > 0
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def n_segments(length: float, dL: float) -> int:
+    """Odd segment count ``1 + 2*int(L/(2*dL))`` so every segment is at most about ``dL``."""
+    return 1 + 2 * int(length / (2.0 * dL))
+
+
+def set_segments(hobj: Any, dL: float) -> int:
+    """Set ``nseg`` of every section from ``dL`` (um); return the total segment count."""
+    total = 0
+    for sec in hobj.all:
+        sec.nseg = n_segments(sec.L, dL)
+        total += sec.nseg
+    return total
+
+
+def rotation_matrix(rx: float = 0.0, ry: float = 0.0, rz: float = 0.0) -> np.ndarray:
+    """Rotation about the world axes, z first, then y, then x (angles in radians).
+
+    Examples
+    --------
+    >>> np.round(rotation_matrix(rz=np.pi / 2) @ [1.0, 0.0, 0.0], 12).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
+    mx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    my = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    mz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return mx @ my @ mz
+
+
+@dataclass(frozen=True)
+class SegmentGeometry:
+    """Start/end points (um) and diameters of every segment of a cell, in ``all`` order."""
+
+    p0: np.ndarray  # (n_seg, 3)
+    p1: np.ndarray  # (n_seg, 3)
+    diam: np.ndarray  # (n_seg,)
+
+    @property
+    def mid(self) -> np.ndarray:
+        """Segment midpoints, (n_seg, 3)."""
+        return 0.5 * (self.p0 + self.p1)
+
+
+def segment_geometry(
+    hobj: Any, *, position: np.ndarray | None = None, rotation: np.ndarray | None = None
+) -> SegmentGeometry:
+    """Segment end points from the 3D points, soma-centred, rotated, then moved to ``position``."""
+    h = _ensure_template()
+    starts, ends, diams = [], [], []
+    soma = hobj.soma[0]
+    n = int(h.n3d(sec=soma))
+    origin = np.zeros(3)
+    if n:
+        origin = np.array(
+            [np.mean([f(i, sec=soma) for i in range(n)]) for f in (h.x3d, h.y3d, h.z3d)]
+        )
+    for sec in hobj.all:
+        npt = int(h.n3d(sec=sec))
+        if npt < 2:
+            continue
+        pts = np.array(
+            [[h.x3d(i, sec=sec), h.y3d(i, sec=sec), h.z3d(i, sec=sec)] for i in range(npt)]
+        )
+        arc = np.array([h.arc3d(i, sec=sec) for i in range(npt)])
+        arc = arc / arc[-1] if arc[-1] > 0 else np.linspace(0, 1, npt)
+        edges = np.linspace(0, 1, sec.nseg + 1)
+        xyz = np.column_stack([np.interp(edges, arc, pts[:, k]) for k in range(3)])
+        starts.append(xyz[:-1])
+        ends.append(xyz[1:])
+        diams.extend(seg.diam for seg in sec)
+    p0 = np.concatenate(starts) - origin
+    p1 = np.concatenate(ends) - origin
+    if rotation is not None:
+        p0, p1 = p0 @ rotation.T, p1 @ rotation.T
+    if position is not None:
+        p0, p1 = p0 + position, p1 + position
+    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float))

@@ -1,0 +1,155 @@
+"""Single-cell construction on NEURON checked against the 5_cells_iclamp reference runs."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import require_module
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
+
+
+@pytest.fixture(scope="module")
+def nrn():
+    require_module("neuron")
+    from neuron import h
+
+    from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
+
+    load_mechanisms()
+    return h
+
+
+def _spec(ex, node_id, row, **kw):
+    from bmtoolkit.simulator.bionet.cells import CellSpec
+
+    comp = ex / "shared_components"
+    args = dict(
+        population="biophysical",
+        node_id=node_id,
+        node_type_id=int(row.node_type_id),
+        model_type="biophysical",
+        model_template=row.model_template,
+        morphology=comp / "morphologies" / f"{row.morphology}.swc",
+        model_processing=row.model_processing,
+        templates_dir=comp / "biophysical_neuron_templates" / "nml",
+        dL=20.0,
+        types_file="biophysical_node_types.csv",
+    )
+    args.update(kw)
+    return CellSpec(**args)
+
+
+def test_mechanism_library_is_cached_by_content(nrn, tmp_path):
+    from bmtoolkit.simulator.bionet.mechanisms import builtin_mod_files, mechanism_hash
+
+    files = builtin_mod_files()
+    names = {p.stem for p in files}
+    assert {"NaTs", "NaTa", "Nap", "NaV", "K_P", "K_T", "Kv3_1", "Kd", "Kv2like", "Im"} <= names
+    assert {"Im_v2", "Ih", "SK", "Ca_HVA", "Ca_LVA", "CaDynamics", "SpikeSource"} <= names
+    assert mechanism_hash(files) == mechanism_hash(list(reversed(files)))
+    changed = tmp_path / "NaTs.mod"
+    changed.write_text(files[0].read_text() + "\n: changed\n")
+    assert mechanism_hash([changed]) != mechanism_hash([files[0]])
+    for name in ("NaTs", "CaDynamics", "NaV", "Kv2like", "SpikeSource"):
+        assert hasattr(nrn, name) or name in _density_names(nrn)
+
+
+def _density_names(h):
+    from bmtoolkit.simulator.bionet.biophysics import known_mechanisms
+
+    return known_mechanisms()
+
+
+@pytest.mark.slow
+def test_5_cells_iclamp_matches_reference(nrn, sonata_examples):
+    from bmtoolkit.simulator.bionet.cells import build_cell
+    from bmtoolkit.sonata import read_spikes
+
+    ex = sonata_examples
+    case = ex / "5_cells_iclamp"
+    types = pd.read_csv(case / "network" / "biophysical_node_types.csv", sep=" ")
+    types = types.set_index("node_type_id", drop=False)
+    cells = [build_cell(_spec(ex, i, types.loc[tid])) for i, tid in enumerate(range(100, 105))]
+    h = nrn
+    keep = []
+    spikes = []
+    for cell in cells:
+        for amp, delay in ((0.15, 500.0), (0.175, 1500.0), (0.2, 2500.0)):
+            clamp = h.IClamp(cell.soma(0.5))
+            clamp.amp, clamp.delay, clamp.dur = amp, delay, 500.0
+            keep.append(clamp)
+        nc = cell.spike_source(-15.0)
+        vec = h.Vector()
+        nc.record(vec)
+        keep.append(nc)
+        spikes.append(vec)
+    traces = [h.Vector().record(c.soma(0.5)._ref_v) for c in cells]
+    h.dt, h.steps_per_ms, h.celsius = 0.1, 10.0, 34.0
+    h.finitialize(-80.0)
+    h.continuerun(4000.0)
+
+    ref = read_spikes(case / "output" / "spikes.h5")
+    for node_id, vec in enumerate(spikes):
+        ours = np.asarray(vec)
+        theirs = np.sort(ref.loc[ref.node_id == node_id, "timestamp"].to_numpy())
+        assert len(ours) == len(theirs), node_id
+        assert np.max(np.abs(ours - theirs)) <= 0.2 + 1e-6, node_id
+
+    # pure-NEURON traces: 40001 samples including t = 0
+    for node_id, vec in enumerate(traces):
+        name = next((case / "verification").glob(f"cellvar_gid{node_id}_*.h5"))
+        ref_v = _legacy_trace(name)
+        ours = np.asarray(vec)
+        assert ours.shape == ref_v.shape
+        assert np.sqrt(np.mean((ours - ref_v) ** 2)) < 1.0
+
+
+def _legacy_trace(path):
+    """Read the legacy verification layout (/v/data) through the sonata report reader."""
+    from bmtoolkit.sonata import read_frame_report
+
+    (report,) = read_frame_report(path).values()
+    return np.asarray(report.data()).ravel()
+
+
+def test_missing_morphology_names_node_type_and_file(nrn, sonata_examples, tmp_path):
+    from bmtoolkit.exceptions import MissingFileError
+    from bmtoolkit.simulator.bionet.cells import build_cell
+
+    types = pd.read_csv(
+        sonata_examples / "5_cells_iclamp" / "network" / "biophysical_node_types.csv", sep=" "
+    )
+    spec = _spec(sonata_examples, 0, types.iloc[0], morphology=tmp_path / "nope.swc")
+    with pytest.raises(MissingFileError) as err:
+        build_cell(spec)
+    msg = str(err.value)
+    assert "nope.swc" in msg and "node type" in msg and "biophysical_node_types.csv" in msg
+
+
+def test_unknown_mechanism_in_fit_file(nrn, sonata_examples, tmp_path):
+    from bmtoolkit.exceptions import UnknownModelError
+    from bmtoolkit.simulator.bionet.cells import build_cell
+
+    src = sonata_examples / "shared_components" / "biophysical_neuron_templates" / "json"
+    fit = json.loads((src / "472363762_fit.json").read_text())
+    fit["genome"].append(
+        {"section": "soma", "name": "gbar_NoSuchChan", "value": 1e-3, "mechanism": "NoSuchChan"}
+    )
+    bad = tmp_path / "bad_fit.json"
+    bad.write_text(json.dumps(fit))
+    types = pd.read_csv(
+        sonata_examples / "5_cells_iclamp" / "network" / "biophysical_node_types.csv", sep=" "
+    )
+    spec = _spec(
+        sonata_examples, 0, types.iloc[1], model_template="ctdb:Biophys1.hoc", dynamics_params=bad
+    )
+    with pytest.raises(UnknownModelError) as err:
+        build_cell(spec)
+    msg = str(err.value)
+    assert "NoSuchChan" in msg and "bad_fit.json" in msg and "node_type_id 100" in msg
