@@ -1,0 +1,340 @@
+"""GLIF1-5 neurons with per-neuron parameters, advanced one time step at a time.
+
+All five GLIF models (LIF, LIF-R, LIF-ASC, LIF-R-ASC, LIF-R-ASC-A) are one set of equations in
+which absent mechanisms have neutral parameters (no threshold increment, no after-spike
+currents, no voltage-dependent threshold), so a network mixes them freely in one tensor.
+The update follows NEST's ``glif_psc`` step by step (potentials relative to ``E_L``):
+
+1. if not refractory: decay the spike threshold component, take the exact step mean of the
+   after-spike currents (ASC) and decay them, propagate the membrane potential exactly
+   (or with exponential Euler), update the voltage threshold component exactly;
+2. spike when ``V > th_inf + th_spike + th_voltage``; then ASC ``<- amps + r exp(-k t_ref) ASC``,
+   ``V <- V_reset`` (GLIF1/3) or ``V <- f_v V_old + delta_V`` (GLIF2/4/5) and
+   ``th_spike <- th_spike exp(-b_s t_ref) + delta_th_s``; the neuron then stays refractory for
+   ``round(t_ref / dt)`` steps with its state held;
+3. propagate the PSCs and add the inputs that arrive at the end of the step.
+
+Examples
+--------
+>>> import torch
+>>> from bmtoolkit.simulator.torchnet.cells import GLIFCells
+>>> from bmtoolkit.simulator.torchnet.translations import CellParams
+>>> cells = GLIFCells.from_params([CellParams(I_e=300.0)], dt=0.1)
+>>> state = cells.initial_state(batch=1)
+>>> n_spikes = 0
+>>> for _ in range(1000):
+...     state, s = cells.step(state, torch.zeros(1, 1, 1))
+...     n_spikes += int(s.sum())
+>>> n_spikes > 0
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.torchnet._torch import torch
+from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
+from bmtoolkit.simulator.torchnet.translations import GLIF_MECHANISMS, CellParams
+
+nn = torch.nn
+
+#: trainable parameter group -> GLIFCells parameter names
+CELL_GROUPS: dict[str, tuple[str, ...]] = {
+    "time_constants": ("g", "tau_syn", "asc_decay", "th_spike_decay", "th_voltage_decay"),
+    "asc_amps": ("asc_amps",),
+    "thresholds": ("th_inf",),
+}
+_SCALARS = (
+    "E_L", "th_inf", "V_reset", "g", "C_m", "t_ref", "I_e", "V_m", "th_spike_add",
+    "th_spike_decay", "voltage_reset_fraction", "voltage_reset_add", "th_voltage_index",
+    "th_voltage_decay",
+)  # fmt: skip
+_TRAINABLE = {name for names in CELL_GROUPS.values() for name in names}
+
+
+class GLIFState(NamedTuple):
+    """Dynamic state, each ``(batch, n)`` or ``(batch, n, k)``; potentials relative to E_L."""
+
+    v: torch.Tensor
+    th_spike: torch.Tensor
+    th_voltage: torch.Tensor
+    asc: torch.Tensor
+    y1: torch.Tensor
+    y2: torch.Tensor
+    refractory: torch.Tensor
+    current: torch.Tensor
+
+    def detach(self) -> GLIFState:
+        """The same state cut from the autograd graph (truncated BPTT)."""
+        return GLIFState(*(t.detach() for t in self))
+
+
+def _one_minus_exp_poly(x: torch.Tensor) -> torch.Tensor:
+    """``1 - exp(-x) (1 + x)``, accurate for small ``|x|``."""
+    small = x.abs() < 1e-4
+    xs = torch.where(small, torch.ones_like(x), x)
+    regular = -torch.expm1(-xs) - xs * torch.exp(-xs)
+    series = x * x / 2 - x**3 / 3
+    return torch.where(small, series, regular)
+
+
+def psc_propagators(
+    tau_syn: torch.Tensor, tau_m: torch.Tensor, c_m: torch.Tensor, h: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact propagators from the PSC state ``(dI, I)`` to the membrane potential over ``h``.
+
+    Returns ``(P31, P32)``: ``dV = P31 * dI + P32 * I`` for an alpha PSC (``dI`` the auxiliary
+    variable) and ``dV = P32 * I`` for an exponential PSC.
+
+    Examples
+    --------
+    >>> import torch
+    >>> f64 = dict(dtype=torch.float64)
+    >>> p31, p32 = psc_propagators(torch.tensor([2.0], **f64), torch.tensor([10.0], **f64),
+    ...                            torch.tensor([250.0], **f64), 0.1)
+    >>> round(float(p32), 9)
+    0.000388204
+    """
+    a = 1.0 / tau_syn - 1.0 / tau_m
+    decay_m = torch.exp(-h / tau_m)
+    x = a * h
+    small = x.abs() < 1e-6
+    a_safe = torch.where(small, torch.ones_like(a), a)
+    p32_regular = decay_m * -torch.expm1(-a_safe * h) / a_safe / c_m
+    p32 = torch.where(small, decay_m * h / c_m, p32_regular)
+    p31_regular = decay_m * _one_minus_exp_poly(a_safe * h) / (a_safe * a_safe) / c_m
+    p31 = torch.where(small, decay_m * h * h / 2 / c_m, p31_regular)
+    return p31, p32
+
+
+class GLIFCells(nn.Module):
+    """A population of GLIF1-5 neurons with per-neuron parameters.
+
+    Parameters live in NEST units with potentials relative to ``E_L``; scalars are ``(n,)``,
+    after-spike-current parameters ``(n, n_asc)`` and synaptic time constants
+    ``(n, n_receptors)`` (padded with neutral values where a cell has fewer).
+
+    Parameters
+    ----------
+    params : dict of str -> array-like
+        Values for every name in ``_SCALARS`` plus ``asc_init``, ``asc_decay``, ``asc_amps``,
+        ``asc_r``, ``tau_syn``, ``is_alpha`` (bool ``(n, n_receptors)``), ``has_r`` (bool).
+    dt : float
+        Time step (ms).
+    integrator : {"exact", "exp_euler"}
+        ``exact`` integrates the PSC input exactly across the step (NEST); ``exp_euler`` holds
+        the synaptic current constant over the step (exponential Euler).
+    surrogate : SurrogateSpike, optional
+        Spike function used in the forward pass; its pseudo-derivative drives training.
+    dtype, device
+        Of all tensors.
+
+    Examples
+    --------
+    >>> from bmtoolkit.simulator.torchnet.translations import CellParams
+    >>> GLIFCells.from_params([CellParams(), CellParams(glif_level=2)], dt=0.1).n
+    2
+    """
+
+    def __init__(
+        self,
+        params: dict[str, object],
+        *,
+        dt: float,
+        integrator: str = "exact",
+        surrogate: SurrogateSpike | None = None,
+        detach_reset: bool = False,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        if dt <= 0:
+            raise ConfigError(f"dt must be > 0 ms, got {dt}", field="run.dt")
+        if integrator not in ("exact", "exp_euler"):
+            raise ConfigError(
+                f"integrator must be 'exact' or 'exp_euler', got {integrator!r}", field="integrator"
+            )
+        self.dt = float(dt)
+        self.integrator = integrator
+        self.surrogate = surrogate or SurrogateSpike()
+        self.detach_reset = detach_reset
+        for name in (*_SCALARS, "asc_init", "asc_decay", "asc_amps", "asc_r", "tau_syn"):
+            value = torch.as_tensor(np.asarray(params[name]), dtype=dtype, device=device)
+            if name in _TRAINABLE:
+                self.register_parameter(name, nn.Parameter(value, requires_grad=False))
+            else:
+                self.register_buffer(name, value)
+        self.register_buffer(
+            "is_alpha", torch.as_tensor(np.asarray(params["is_alpha"]), device=device)
+        )
+        self.register_buffer("has_r", torch.as_tensor(np.asarray(params["has_r"]), device=device))
+        self.n = int(self.E_L.shape[0])
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_params(
+        cls,
+        cells: Sequence[CellParams],
+        type_index: np.ndarray | None = None,
+        **kwargs,
+    ) -> GLIFCells:
+        """Build from cell types and, optionally, the type of each neuron.
+
+        Parameters
+        ----------
+        cells : sequence of CellParams
+            One entry per neuron, or per type when ``type_index`` is given.
+        type_index : array of int, optional
+            ``cells[type_index[i]]`` describes neuron ``i``.
+        **kwargs
+            Passed to :class:`GLIFCells` (``dt`` is required).
+        """
+        if not cells:
+            raise ConfigError("a GLIF population needs at least one cell")
+        idx = np.arange(len(cells)) if type_index is None else np.asarray(type_index, dtype=int)
+        n_asc = max(1, max(len(c.asc_decay) for c in cells))
+        n_rec = max(len(c.tau_syn) for c in cells)
+
+        def pad(values: tuple[float, ...], n: int, fill: float) -> list[float]:
+            return list(values) + [fill] * (n - len(values))
+
+        per_type: dict[str, np.ndarray] = {
+            name: np.array([getattr(c, name) for c in cells], dtype=float) for name in _SCALARS
+        }
+        per_type["asc_init"] = np.array([pad(c.asc_init, n_asc, 0.0) for c in cells])
+        per_type["asc_decay"] = np.array([pad(c.asc_decay, n_asc, 1.0) for c in cells])
+        per_type["asc_amps"] = np.array([pad(c.asc_amps, n_asc, 0.0) for c in cells])
+        per_type["asc_r"] = np.array([pad(c.asc_r, n_asc, 0.0) for c in cells])
+        per_type["tau_syn"] = np.array([pad(c.tau_syn, n_rec, 1.0) for c in cells])
+        per_type["is_alpha"] = np.array([[c.psc_shape == "alpha"] * n_rec for c in cells])
+        per_type["has_r"] = np.array([GLIF_MECHANISMS[c.glif_level][0] for c in cells])
+        params = {k: v[idx] for k, v in per_type.items()}
+        return cls(params, **kwargs)
+
+    @property
+    def n_receptors(self) -> int:
+        """Number of receptor ports (PSC kernels) per neuron."""
+        return int(self.tau_syn.shape[1])
+
+    # ------------------------------------------------------------------ dynamics
+    def constants(self) -> dict[str, torch.Tensor]:
+        """Per-step propagators computed from the (possibly trainable) parameters."""
+        h = self.dt
+        tau_m = self.C_m / self.g
+        p33 = torch.exp(-h / tau_m)
+        c = {"P33": p33, "P30": (1.0 - p33) / self.g}
+        c["th_s_decay"] = torch.exp(-self.th_spike_decay * h)
+        c["th_s_refr"] = torch.exp(-self.th_spike_decay * self.t_ref)
+        c["asc_rate"] = torch.exp(-self.asc_decay * h)
+        c["asc_stable"] = (1.0 - c["asc_rate"]) / (self.asc_decay * h)
+        c["asc_refr"] = self.asc_r * torch.exp(-self.asc_decay * self.t_ref[:, None])
+        c["th_v_inv"] = torch.exp(-self.th_voltage_decay * h)
+        c["phi"] = self.th_voltage_index / (self.th_voltage_decay - self.g / self.C_m)
+        c["ab"] = self.th_voltage_index / self.th_voltage_decay
+        p11 = torch.exp(-h / self.tau_syn)
+        c["P11"], c["P21"] = p11, h * p11
+        p31, p32 = psc_propagators(self.tau_syn, tau_m[:, None], self.C_m[:, None], h)
+        if self.integrator == "exp_euler":
+            p31, p32 = torch.zeros_like(p31), c["P30"][:, None].expand_as(p32)
+        c["P31"], c["P32"] = p31 * self.is_alpha, p32
+        c["psc_init"] = torch.where(self.is_alpha, math.e / self.tau_syn, torch.ones_like(p11))
+        c["refr_steps"] = torch.round(self.t_ref / h).to(torch.long)
+        c["reset_a"] = torch.where(self.has_r, self.voltage_reset_fraction, 0.0)
+        c["reset_b"] = torch.where(self.has_r, self.voltage_reset_add, self.V_reset)
+        return c
+
+    def initial_state(self, batch: int = 1) -> GLIFState:
+        """Resting state (``V_m`` from the parameters, ASC at ``asc_init``)."""
+        ref = self.E_L
+        shape = (batch, self.n)
+        zeros = torch.zeros(shape, dtype=ref.dtype, device=ref.device)
+        syn = torch.zeros((*shape, self.n_receptors), dtype=ref.dtype, device=ref.device)
+        return GLIFState(
+            v=self.V_m.expand(shape).clone(),
+            th_spike=zeros.clone(),
+            th_voltage=zeros.clone(),
+            asc=self.asc_init.expand(*shape, -1).clone(),
+            y1=syn,
+            y2=syn.clone(),
+            refractory=torch.zeros(shape, dtype=torch.long, device=ref.device),
+            current=zeros.clone(),
+        )
+
+    def step(
+        self,
+        state: GLIFState,
+        syn_input: torch.Tensor,
+        external_current: torch.Tensor | None = None,
+        consts: dict[str, torch.Tensor] | None = None,
+    ) -> tuple[GLIFState, torch.Tensor]:
+        """Advance one step of ``dt``.
+
+        Parameters
+        ----------
+        state : GLIFState
+            State at the start of the step.
+        syn_input : torch.Tensor
+            ``(batch, n, n_receptors)`` summed synaptic weights (pA) arriving at the end of
+            the step.
+        external_current : torch.Tensor, optional
+            ``(batch, n)`` injected current (pA) that acts from the next step on (NEST's
+            current-generator timing).
+        consts : dict, optional
+            Output of :meth:`constants`; computed when absent.
+
+        Returns
+        -------
+        (GLIFState, torch.Tensor)
+            New state and ``(batch, n)`` spikes (0/1 with a surrogate gradient).
+        """
+        c = self.constants() if consts is None else consts
+        active = state.refractory == 0
+        v = state.v
+        drive = state.current + self.I_e
+        th_s = state.th_spike * c["th_s_decay"]
+        asc_sum = (c["asc_stable"] * state.asc).sum(-1)
+        asc = state.asc * c["asc_rate"]
+        v_new = v * c["P33"] + (drive + asc_sum) * c["P30"]
+        v_new = v_new + (c["P31"] * state.y1 + c["P32"] * state.y2).sum(-1)
+        beta = (drive + asc_sum) / self.g
+        phi_v = c["phi"] * (v - beta)
+        th_v = (
+            phi_v * c["P33"]
+            + c["th_v_inv"] * (state.th_voltage - phi_v - c["ab"] * beta)
+            + c["ab"] * beta
+        )
+        threshold = th_s + th_v + self.th_inf
+        s = self.surrogate(v_new - threshold) * active
+        s_reset = s.detach() if self.detach_reset else s
+        v_reset = c["reset_a"] * v + c["reset_b"]
+        v_new = v_new + s_reset * (v_reset - v_new)
+        th_s = th_s + s_reset * (th_s * (c["th_s_refr"] - 1.0) + self.th_spike_add)
+        asc = asc + s_reset[..., None] * (self.asc_amps + asc * (c["asc_refr"] - 1.0))
+        held = active[..., None]
+        spiked = s.detach() > 0
+        refractory = torch.where(
+            spiked, c["refr_steps"].expand_as(state.refractory), (state.refractory - 1).clamp(min=0)
+        )
+        y2 = c["P21"] * state.y1 + c["P11"] * state.y2
+        y1 = state.y1 * c["P11"] + c["psc_init"] * syn_input * self.is_alpha
+        y2 = y2 + syn_input * ~self.is_alpha
+        new = GLIFState(
+            v=torch.where(active, v_new, v),
+            th_spike=torch.where(active, th_s, state.th_spike),
+            th_voltage=torch.where(active, th_v, state.th_voltage),
+            asc=torch.where(held, asc, state.asc),
+            y1=y1,
+            y2=y2,
+            refractory=refractory,
+            current=state.current if external_current is None else external_current,
+        )
+        return new, s
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, receptors={self.n_receptors}, dt={self.dt}, {self.integrator}"

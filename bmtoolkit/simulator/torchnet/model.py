@@ -1,0 +1,274 @@
+"""The torchnet network: GLIF cells, sparse synapses and virtual input sources in one module.
+
+Source indices ``0 .. n-1`` are the network's own neurons and ``n .. n + n_virtual - 1`` the
+virtual (input) nodes whose spikes come from a tensor. One simulation step ``k`` covers
+``(k dt, (k+1) dt]``; a spike in step ``k`` has the time stamp ``(k+1) dt`` (NEST's
+convention) and an input spike at time ``t`` belongs to step ``round(t / dt) - 1``.
+
+Examples
+--------
+>>> import numpy as np, torch
+>>> from bmtoolkit.simulator.torchnet.cells import GLIFCells
+>>> from bmtoolkit.simulator.torchnet.synapses import Synapses
+>>> from bmtoolkit.simulator.torchnet.translations import CellParams
+>>> cells = GLIFCells.from_params([CellParams()] * 2, dt=0.5)
+>>> syn = Synapses(np.array([2, 2]), np.array([0, 1]), np.zeros(2, int), np.full(2, 900.0),
+...                np.ones(2, int), n_sources=3, n_targets=2, n_receptors=1, dt=0.5)
+>>> net = TorchNet(cells, syn, n_virtual=1)
+>>> inputs = torch.zeros(40, 1, 1); inputs[5] = 1.0
+>>> out = net(inputs)
+>>> out["spikes"].shape, int(out["spikes"].sum())
+(torch.Size([40, 1, 2]), 2)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.torchnet._torch import torch
+from bmtoolkit.simulator.torchnet.cells import CELL_GROUPS, GLIFCells, GLIFState
+from bmtoolkit.simulator.torchnet.synapses import Synapses, SynState
+
+nn = torch.nn
+
+#: trainable group -> (submodule, parameter names)
+PARAMETER_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{group: ("cells", names) for group, names in CELL_GROUPS.items()},
+    "weights": ("synapses", ("weight",)),
+    "stp": ("synapses.stp", ("U", "tau_rec", "tau_fac")),
+}
+
+
+class NetState(NamedTuple):
+    """Cell and synapse state between calls (for truncated BPTT or chunked runs)."""
+
+    cells: GLIFState
+    synapses: SynState
+    step: int
+
+    def detach(self) -> NetState:
+        """Cut the state from the autograd graph."""
+        return NetState(self.cells.detach(), self.synapses.detach(), self.step)
+
+
+@dataclass
+class NetworkInfo:
+    """Where the neurons came from: SONATA populations, node ids and types (for I/O)."""
+
+    population: str = "internal"
+    node_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    virtual: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TorchNet(nn.Module):
+    """A differentiable network of GLIF neurons.
+
+    Parameters
+    ----------
+    cells : GLIFCells
+        The ``n`` simulated neurons.
+    synapses : Synapses
+        Edges from ``n + n_virtual`` sources to the neurons' receptor ports.
+    n_virtual : int
+        Number of virtual input nodes (source indices ``n ...``).
+    info : NetworkInfo, optional
+        SONATA provenance used when writing results and trained parameters.
+    """
+
+    def __init__(
+        self,
+        cells: GLIFCells,
+        synapses: Synapses,
+        n_virtual: int = 0,
+        info: NetworkInfo | None = None,
+    ) -> None:
+        super().__init__()
+        if synapses.n_sources != cells.n + n_virtual or synapses.n_targets != cells.n:
+            raise ConfigError(
+                f"synapses connect {synapses.n_sources} sources to {synapses.n_targets} targets;"
+                f" expected {cells.n + n_virtual} sources and {cells.n} targets"
+            )
+        self.cells = cells
+        self.synapses = synapses
+        self.n_virtual = int(n_virtual)
+        self.info = info or NetworkInfo(node_ids=np.arange(cells.n))
+
+    @classmethod
+    def from_config(cls, config: str | os.PathLike[str] | Any, **kwargs: Any) -> TorchNet:
+        """Build from a SONATA simulation/circuit config (see :func:`.io.build_network`).
+
+        Examples
+        --------
+        >>> net = TorchNet.from_config("config.json", dtype=torch.float64)  # doctest: +SKIP
+        """
+        from bmtoolkit.simulator.torchnet.io import build_network
+
+        return build_network(config, **kwargs)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n(self) -> int:
+        """Number of simulated neurons."""
+        return self.cells.n
+
+    @property
+    def dt(self) -> float:
+        """Time step (ms)."""
+        return self.cells.dt
+
+    def parameter_group(self, group: str) -> list[nn.Parameter]:
+        """Parameters of a trainable group (``weights``, ``time_constants``, ``asc_amps``,
+        ``thresholds``, ``stp``)."""
+        if group not in PARAMETER_GROUPS:
+            raise ConfigError(
+                f"unknown parameter group {group!r}; known: {', '.join(sorted(PARAMETER_GROUPS))}"
+            )
+        module_path, names = PARAMETER_GROUPS[group]
+        module: Any = self
+        for part in module_path.split("."):
+            module = getattr(module, part, None)
+            if module is None:
+                return []
+        return [getattr(module, name) for name in names]
+
+    def set_trainable(self, groups: Sequence[str]) -> list[nn.Parameter]:
+        """Make exactly ``groups`` trainable; return their parameters."""
+        for p in self.parameters():
+            p.requires_grad_(False)
+        params = [p for g in groups for p in self.parameter_group(g)]
+        for p in params:
+            p.requires_grad_(True)
+        return params
+
+    # ------------------------------------------------------------------ simulation
+    def initial_state(self, batch: int = 1) -> NetState:
+        """Network at rest."""
+        return NetState(self.cells.initial_state(batch), self.synapses.initial_state(batch), 0)
+
+    def forward(
+        self,
+        inputs: torch.Tensor | None = None,
+        *,
+        steps: int | None = None,
+        current: torch.Tensor | None = None,
+        state: NetState | None = None,
+        batch: int | None = None,
+        record: Sequence[str] = ("spikes",),
+        return_state: bool = False,
+    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], NetState]:
+        """Simulate ``steps`` time steps.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, optional
+            ``(T, batch, n_virtual)`` spikes of the virtual nodes per step.
+        steps : int, optional
+            Number of steps (default ``T`` of ``inputs`` or ``current``).
+        current : torch.Tensor, optional
+            ``(T, batch, n)`` injected current (pA), acting from the step after it is given.
+        state : NetState, optional
+            State to continue from (default: at rest).
+        batch : int, optional
+            Number of trials when neither inputs nor state fix it (default 1).
+        record : sequence of str
+            Any of ``spikes``, ``v`` (mV, absolute), ``i_syn`` (pA, summed PSCs),
+            ``threshold`` (mV, absolute).
+        return_state : bool
+            Also return the final :class:`NetState`.
+
+        Returns
+        -------
+        dict of str -> torch.Tensor
+            Each ``(T, batch, n)``.
+        """
+        for t in (inputs, current):
+            if t is not None and t.dim() != 3:
+                raise ConfigError(
+                    f"inputs and currents must be (T, batch, n), got {tuple(t.shape)}"
+                )
+        if steps is None:
+            ref = inputs if inputs is not None else current
+            if ref is None:
+                raise ConfigError("give `steps` or an input tensor")
+            steps = ref.shape[0]
+        if inputs is not None and inputs.shape[2] != self.n_virtual:
+            raise ConfigError(
+                f"inputs have {inputs.shape[2]} channels, network has "
+                f"{self.n_virtual} virtual nodes"
+            )
+        if state is None:
+            b = batch or next((t.shape[1] for t in (inputs, current) if t is not None), 1)
+            state = self.initial_state(b)
+        cstate, sstate, step0 = state
+        b = cstate.v.shape[0]
+        dtype, device = self.cells.E_L.dtype, self.cells.E_L.device
+        consts = self.cells.constants()
+        no_input = torch.zeros(b, self.n_virtual, dtype=dtype, device=device)
+        records: dict[str, list[torch.Tensor]] = {name: [] for name in record}
+        for k in range(steps):
+            n = step0 + k
+            sstate, arriving = self.synapses.arrivals(sstate, n)
+            ext = None if current is None else current[k]
+            cstate, s = self.cells.step(cstate, arriving, ext, consts)
+            virt = no_input if inputs is None else inputs[k].to(dtype)
+            sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n)
+            self._record(records, s, cstate)
+        out = {
+            name: torch.stack(vals) if vals else torch.zeros(0) for name, vals in records.items()
+        }
+        final = NetState(cstate, sstate, step0 + steps)
+        return (out, final) if return_state else out
+
+    def _record(self, records: dict, s: torch.Tensor, st: GLIFState) -> None:
+        for name, vals in records.items():
+            if name == "spikes":
+                vals.append(s)
+            elif name == "v":
+                vals.append(st.v + self.cells.E_L)
+            elif name == "i_syn":
+                vals.append(st.y2.sum(-1))
+            elif name == "threshold":
+                vals.append(st.th_spike + st.th_voltage + self.cells.th_inf + self.cells.E_L)
+            else:
+                raise ConfigError(f"cannot record {name!r}; use spikes, v, i_syn or threshold")
+
+    @torch.no_grad()
+    def simulate(
+        self,
+        tstop: float,
+        inputs: torch.Tensor | None = None,
+        current: torch.Tensor | None = None,
+        chunk: int = 1000,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run without gradients for ``tstop`` ms; return ``(neuron_index, spike_time_ms)``.
+
+        Inputs are ``(T, 1, n_virtual)``; the run proceeds in chunks so memory stays bounded.
+
+        Examples
+        --------
+        >>> ids, times = net.simulate(1000.0)  # doctest: +SKIP
+        """
+        steps = int(round(tstop / self.dt))
+        state = self.initial_state(1)
+        ids, times = [], []
+        for start in range(0, steps, chunk):
+            stop = min(steps, start + chunk)
+            inp = None if inputs is None else inputs[start:stop]
+            cur = None if current is None else current[start:stop]
+            out, state = self.forward(
+                inp, steps=stop - start, current=cur, state=state, batch=1, return_state=True
+            )
+            k, _, i = torch.nonzero(out["spikes"], as_tuple=True)
+            ids.append(i.cpu().numpy())
+            times.append((k.cpu().numpy() + start + 1) * self.dt)
+        node = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        t = np.concatenate(times) if times else np.zeros(0)
+        order = np.lexsort((node, t))
+        return node[order], t[order]
