@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.sonata.config import CircuitConfig, SimulationConfig, load_config
 from bmtoolkit.sonata.node_sets import NodeSets
 
-__all__ = ["Circuit"]
+__all__ = ["Circuit", "file_kind"]
 
 
 class Circuit:
@@ -122,3 +123,70 @@ class Circuit:
             ``{population: sorted int64 node ids}``.
         """
         return self.node_sets.resolve(node_set, self.nodes)
+
+
+_H5_KINDS = (
+    ("nodes", "nodes"),
+    ("edges", "edges"),
+    ("spikes", "spikes"),
+    ("report", "report"),
+    ("ecp", "ecp"),
+    ("rates", "rates"),
+    ("mapping", "report"),
+)
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """Tell what a SONATA-related file holds, from its content.
+
+    Returns
+    -------
+    str
+        ``config`` (JSON), ``nodes``, ``edges``, ``spikes``, ``report``, ``ecp``, ``rates``
+        (HDF5, by top-level group), ``types`` (a types CSV) or ``spikes_csv``.
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    SonataFormatError
+        The content is none of these.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "c.json")
+    >>> _ = open(p, "w").write("{}")
+    >>> file_kind(p)
+    'config'
+    """
+    from bmtoolkit.exceptions import SonataFormatError
+    from bmtoolkit.sonata._h5 import open_h5
+
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError("file does not exist", path=p)
+    if p.is_dir():
+        raise SonataFormatError("expected a file, found a folder", path=p)
+    with p.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\x89HDF"):
+        with open_h5(p) as h5:
+            for group, kind in _H5_KINDS:
+                if group in h5:
+                    return kind
+            found = sorted(h5)
+        raise SonataFormatError(
+            f"HDF5 file with none of the SONATA groups /nodes, /edges, /spikes, /report "
+            f"(found {found})",
+            path=p,
+        )
+    if p.suffix.lower() == ".json" or head.lstrip()[:1] == b"{":
+        return "config"
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    if "node_type_id" in first or "edge_type_id" in first:
+        return "types"
+    if p.suffix.lower() in (".csv", ".txt"):
+        return "spikes_csv"
+    raise SonataFormatError("not a config, SONATA HDF5 file or CSV table", path=p)

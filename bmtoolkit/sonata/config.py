@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, ValidationError
-from bmtoolkit.sonata.manifest import builtin_variables, resolve_manifest, substitute
-from bmtoolkit.sonata.validation import read_json, schema_problems
+from bmtoolkit.sonata.manifest import absolute_path, expand_config
+from bmtoolkit.sonata.schemas import read_json, schema_problems
 
 __all__ = [
     "CircuitConfig",
@@ -74,8 +74,6 @@ SORT_ORDER_ALIASES: dict[str, str] = {
     "unsorted": "none",
 }
 
-#: keys whose string values are paths although their name does not end in _file/_dir/_path
-_EXTRA_PATH_KEYS = frozenset({"network", "simulation", "electrode_positions"})
 #: keys of a report entry that have a field of their own in ReportConfig
 _REPORT_KEYS = (
     "module",
@@ -89,8 +87,6 @@ _REPORT_KEYS = (
     "file_name",
     "enabled",
 )
-#: keys under ``output`` joined onto ``output_dir`` when relative
-_OUTPUT_FILE_KEYS = ("spikes_file", "log_file", "spikes_file_csv", "spikes_file_nwb")
 
 
 def config_kind(document: Mapping[str, Any]) -> str:
@@ -287,84 +283,12 @@ class SimulationConfig:
 
 
 # --------------------------------------------------------------------------------------------
-# substitution and paths
-# --------------------------------------------------------------------------------------------
-def _is_path_key(key: str) -> bool:
-    return key.endswith(("_file", "_dir", "_path")) or key in _EXTRA_PATH_KEYS
-
-
-def _absolute(value: str, base: Path) -> Path:
-    p = Path(os.path.expanduser(value))
-    return Path(os.path.normpath(p if p.is_absolute() else base / p))
-
-
-def _resolve_paths(doc: Any, base: Path, *, key: str | None = None) -> Any:
-    """Make the string values of path-like keys absolute (recursively)."""
-    if isinstance(doc, Mapping):
-        return {k: _resolve_paths(v, base, key=k) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_resolve_paths(v, base, key=key) for v in doc]
-    if isinstance(doc, str) and key is not None and _is_path_key(key) and doc:
-        return str(_absolute(doc, base))
-    return doc
-
-
-def _prepare(doc: dict[str, Any], path: Path, cwd_relative: bool) -> tuple[dict[str, Any], Path]:
-    """Substitute manifest variables, then resolve paths; returns (document, base folder)."""
-    manifest = resolve_manifest(
-        doc.get("manifest", {}) or {}, None, extra=builtin_variables(path), path=path
-    )
-    variables = {**builtin_variables(path), **manifest}
-    resolved = substitute(doc, variables, path=path)
-    if "manifest" in resolved:
-        resolved["manifest"] = {f"${k}": v for k, v in manifest.items()}
-    base = Path.cwd() if cwd_relative else path.absolute().parent
-    components = resolved.pop("components", None)
-    output = resolved.pop("output", None)
-    out = _resolve_paths(resolved, base)
-    if components is not None:
-        out["components"] = _resolve_components(components, base)
-    if output is not None:
-        out["output"] = _resolve_output(output, base)
-    return out, base
-
-
-def _resolve_components(components: Any, base: Path) -> Any:
-    if not isinstance(components, Mapping):
-        return components
-    out = {}
-    for k, v in components.items():
-        if isinstance(v, str):
-            out[k] = str(_absolute(v, base)) if v else v
-        elif isinstance(v, Mapping):
-            out[k] = _resolve_components(v, base)
-        else:
-            out[k] = v
-    return out
-
-
-def _resolve_output(output: Any, base: Path) -> Any:
-    if not isinstance(output, Mapping):
-        return output
-    out = dict(output)
-    out_dir = out.get("output_dir", "output")
-    out_dir = _absolute(out_dir, base) if isinstance(out_dir, str) else base / "output"
-    out["output_dir"] = str(out_dir)
-    for key, value in output.items():
-        if key in _OUTPUT_FILE_KEYS and isinstance(value, str) and value:
-            out[key] = str(_absolute(value, out_dir))
-        elif key != "output_dir":
-            out[key] = _resolve_paths(value, base, key=key)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------------
 def _check(doc: Mapping[str, Any], kind: str, path: Path) -> None:
     problems = schema_problems(doc, kind)
     if kind == "simulation" and "networks" in doc:
-        problems += schema_problems(doc, "circuit")
+        problems = sorted({*problems, *schema_problems(doc, "circuit")})
     if problems:
         raise ValidationError(problems, path=path)
 
@@ -413,7 +337,7 @@ def _load_doc(path: PathLike, validate: bool, cwd_relative: bool, kind: str | No
         raise ConfigError(err.message, path=p) from None
     if validate and found != "wrapper":
         _check(doc, found, p)
-    resolved, _ = _prepare(doc, p, cwd_relative)
+    resolved, _ = expand_config(doc, p, cwd_relative)
     return found if kind is None else kind, resolved, p
 
 
@@ -657,7 +581,7 @@ def _parse_simulation(doc: Mapping[str, Any], p: Path, circuit: CircuitConfig) -
             dt=_float(entry, "dt", run.dt, p, where),
             start_time=_float(entry, "start_time", run.tstart, p, where),
             end_time=_float(entry, "end_time", run.tstop, p, where),
-            file_name=_absolute(file_name, output.output_dir),
+            file_name=absolute_path(file_name, output.output_dir),
             enabled=bool(entry.get("enabled", True)),
             params={k: v for k, v in entry.items() if k not in known},
         )

@@ -192,8 +192,9 @@ def _as_dict(obj: Any, kind: str) -> dict[str, Any]:
         return {k: v for k, v in d.items() if v is not None}
     if isinstance(obj, Mapping):
         return dict(obj)
-    raise ConfigError(f"expected a mapping or a {kind} dataclass, got {type(obj).__name__}",
-                      field=kind)  # fmt: skip
+    raise ConfigError(
+        f"expected a mapping or a {kind} dataclass, got {type(obj).__name__}", field=kind
+    )
 
 
 def _input_dict(obj: Any) -> dict[str, Any]:
@@ -269,7 +270,7 @@ def write_simulation_config(
     >>> d = tempfile.mkdtemp()
     >>> write_simulation_config(os.path.join(d, "simulation_config.json"),
     ...     network=os.path.join(d, "circuit_config.json"), run={"tstop": 100.0, "dt": 0.1})
-    >>> from bmtoolkit.sonata.validation import read_json
+    >>> from bmtoolkit.sonata.schemas import read_json
     >>> cfg = read_json(os.path.join(d, "simulation_config.json"))
     >>> cfg["run"]["random_seed"], cfg["output"]["spikes_sort_order"]
     (0, 'by_time')
@@ -295,8 +296,10 @@ def write_simulation_config(
         out_d[key] = Path(rel).as_posix() if not rel.startswith("..") else str(p)
     order = str(out_d.get("spikes_sort_order", "by_time"))
     if order not in SORT_ORDER_ALIASES:
-        raise ConfigError(f"unknown value {order!r}; expected by_time, by_id or none",
-                          field="output.spikes_sort_order")  # fmt: skip
+        raise ConfigError(
+            f"unknown value {order!r}; expected by_time, by_id or none",
+            field="output.spikes_sort_order",
+        )
     out_d["spikes_sort_order"] = SORT_ORDER_ALIASES[order]
     doc: dict[str, Any] = {"manifest": {"$BASE_DIR": "."}}
     if target_simulator is not None:

@@ -28,11 +28,23 @@ from typing import Any
 
 from bmtoolkit.exceptions import ConfigError
 
-__all__ = ["VARIABLE_RE", "builtin_variables", "resolve_manifest", "substitute"]
+__all__ = [
+    "VARIABLE_RE",
+    "absolute_path",
+    "builtin_variables",
+    "expand_config",
+    "is_path_key",
+    "resolve_manifest",
+    "substitute",
+]
 
 #: ``${NAME}`` or ``$NAME`` where NAME is a whole word (letters, digits, underscore)
 VARIABLE_RE = re.compile(r"\$\{(?P<braced>\w+)\}|\$(?P<bare>\w+)")
 _NAME_RE = re.compile(r"^\$?\w+$")
+#: keys whose string values are paths although their name does not end in _file/_dir/_path
+_EXTRA_PATH_KEYS = frozenset({"network", "simulation", "electrode_positions"})
+#: keys under ``output`` joined onto ``output_dir`` when relative
+_OUTPUT_FILE_KEYS = ("spikes_file", "log_file", "spikes_file_csv", "spikes_file_nwb")
 
 
 def builtin_variables(config_path: str | os.PathLike[str] | None) -> dict[str, str]:
@@ -207,3 +219,88 @@ def substitute(
             for i, v in enumerate(document)
         ]
     return document
+
+
+# --------------------------------------------------------------------------------------------
+# config documents: substitution, then paths
+# --------------------------------------------------------------------------------------------
+def is_path_key(key: str) -> bool:
+    return key.endswith(("_file", "_dir", "_path")) or key in _EXTRA_PATH_KEYS
+
+
+def absolute_path(value: str, base: Path) -> Path:
+    p = Path(os.path.expanduser(value))
+    return Path(os.path.normpath(p if p.is_absolute() else base / p))
+
+
+def _resolve_paths(doc: Any, base: Path, *, key: str | None = None) -> Any:
+    """Make the string values of path-like keys absolute (recursively)."""
+    if isinstance(doc, Mapping):
+        return {k: _resolve_paths(v, base, key=k) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_resolve_paths(v, base, key=key) for v in doc]
+    if isinstance(doc, str) and key is not None and is_path_key(key) and doc:
+        return str(absolute_path(doc, base))
+    return doc
+
+
+def expand_config(
+    doc: dict[str, Any], path: Path, cwd_relative: bool
+) -> tuple[dict[str, Any], Path]:
+    """Expand a config's manifest in all its strings, then make its paths absolute.
+
+    Paths are values of keys ending in ``_file``, ``_dir`` or ``_path`` (plus ``network``,
+    ``simulation``, ``electrode_positions`` and every ``components`` entry); relative ones
+    are resolved against the config's folder, or the working directory when
+    ``cwd_relative``. Relative ``output`` files are joined onto ``output.output_dir``.
+
+    Returns
+    -------
+    (dict, Path)
+        The resolved document and the folder relative paths were resolved against.
+    """
+    manifest = resolve_manifest(
+        doc.get("manifest", {}) or {}, None, extra=builtin_variables(path), path=path
+    )
+    variables = {**builtin_variables(path), **manifest}
+    resolved = substitute(doc, variables, path=path)
+    if "manifest" in resolved:
+        resolved["manifest"] = {f"${k}": v for k, v in manifest.items()}
+    base = Path.cwd() if cwd_relative else path.absolute().parent
+    components = resolved.pop("components", None)
+    output = resolved.pop("output", None)
+    out = _resolve_paths(resolved, base)
+    if components is not None:
+        out["components"] = _resolve_components(components, base)
+    if output is not None:
+        out["output"] = _resolve_output(output, base)
+    return out, base
+
+
+def _resolve_components(components: Any, base: Path) -> Any:
+    if not isinstance(components, Mapping):
+        return components
+    out = {}
+    for k, v in components.items():
+        if isinstance(v, str):
+            out[k] = str(absolute_path(v, base)) if v else v
+        elif isinstance(v, Mapping):
+            out[k] = _resolve_components(v, base)
+        else:
+            out[k] = v
+    return out
+
+
+def _resolve_output(output: Any, base: Path) -> Any:
+    if not isinstance(output, Mapping):
+        return output
+    out = dict(output)
+    out_dir = out.get("output_dir", "output")
+    out_dir = absolute_path(out_dir, base) if isinstance(out_dir, str) else base / "output"
+    out["output_dir"] = str(out_dir)
+    for key, value in output.items():
+        if key in _OUTPUT_FILE_KEYS and isinstance(value, str) and value:
+            out[key] = str(absolute_path(value, out_dir))
+        elif key != "output_dir":
+            out[key] = _resolve_paths(value, base, key=key)
+    return out

@@ -102,7 +102,7 @@ class NodeSets:
         ------
         MissingFileError, ConfigError
         """
-        from bmtoolkit.sonata.validation import read_json
+        from bmtoolkit.sonata.schemas import read_json
 
         return cls(read_json(path), path=path)
 
@@ -168,8 +168,9 @@ class NodeSets:
         if isinstance(spec, Mapping):
             return self._resolve_rule(spec, pops, stack[-1] if stack else "(inline)")
         if isinstance(spec, list | tuple):
-            if spec and all(isinstance(s, int | np.integer) and not isinstance(s, bool)
-                            for s in spec):  # fmt: skip
+            if spec and all(
+                isinstance(s, int | np.integer) and not isinstance(s, bool) for s in spec
+            ):
                 ids = np.unique(np.asarray(spec, dtype=np.int64))
                 return {name: ids[(ids >= 0) & (ids < pop.size)] for name, pop in pops.items()}
             if all(isinstance(s, str) for s in spec):
@@ -249,8 +250,12 @@ def _match(values: np.ndarray, expected: Any, attr: str, path, where: str) -> np
                 mask &= np.array([pattern.fullmatch(_text(v)) is not None for v in values])
                 continue
             numeric = np.asarray(values, dtype=np.float64)
-            compare = {"$gt": np.greater, "$lt": np.less, "$gte": np.greater_equal,
-                       "$lte": np.less_equal}[op]  # fmt: skip
+            compare = {
+                "$gt": np.greater,
+                "$lt": np.less,
+                "$gte": np.greater_equal,
+                "$lte": np.less_equal,
+            }[op]
             mask &= compare(numeric, float(operand))
         return mask
     if expected is None:

@@ -22,8 +22,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError
+from bmtoolkit.sonata.schemas import read_json, schema_problems
 
 __all__ = ["Problem", "read_json", "schema_problems", "validate_config"]
 
@@ -73,111 +72,6 @@ class Problem:
     def __str__(self) -> str:
         parts = [self.file, self.location, self.message]
         return ": ".join(p for p in parts if p)
-
-
-def read_json(path: PathLike) -> dict[str, Any]:
-    """Read a JSON object from ``path`` with errors naming the file, line and column.
-
-    Raises
-    ------
-    MissingFileError
-        The file does not exist.
-    ConfigError
-        The file is not valid JSON or its top level is not an object.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "bad.json")
-    >>> _ = open(p, "w").write('{"run": {"tstop": 1,}}')
-    >>> read_json(p)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    bmtoolkit.exceptions.ConfigError: ...bad.json: line 1, column 21: invalid JSON: ...
-    """
-    p = Path(path)
-    if not p.exists():
-        raise MissingFileError("file does not exist", path=p)
-    if p.is_dir():
-        raise ConfigError("expected a JSON file, found a folder", path=p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read the file: {err}", path=p) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"invalid JSON: {err.msg}", path=p, field=f"line {err.lineno}, column {err.colno}"
-        ) from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"expected a JSON object at the top, got {type(doc).__name__}", path=p)
-    return doc
-
-
-@functools.cache
-def _validator(kind: str):
-    import importlib.resources
-
-    import jsonschema
-
-    text = (
-        importlib.resources.files("bmtoolkit.sonata")
-        .joinpath("schemas", f"{kind}_config.schema.json")
-        .read_text(encoding="utf-8")
-    )
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def json_location(parts) -> str:
-    """Render a JSON path (sequence of keys and indices) as ``run.tstop`` / ``a.b[0].c``."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
-def schema_problems(document: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
-    """Check a raw (not yet substituted) config against a shipped schema.
-
-    Parameters
-    ----------
-    document : mapping
-        The JSON object as read from the file.
-    kind : {"circuit", "simulation"}
-        Which schema.
-
-    Returns
-    -------
-    list of (location, message)
-        Every problem, sorted by location; empty when the document conforms.
-
-    Examples
-    --------
-    >>> schema_problems({"run": {"tstop": "1000", "dt": 0.1}}, "simulation")
-    [('run.tstop', "'1000' is not of type 'number'")]
-    """
-    validator = _validator(kind)
-    problems = []
-    for err in validator.iter_errors(document):
-        leaf = _deepest(err)
-        problems.append((json_location(leaf.absolute_path), leaf.message))
-    return sorted(set(problems))
-
-
-def _deepest(err):
-    """For anyOf/oneOf failures report the most specific sub-error."""
-    if err.context:
-        best = max(err.context, key=lambda e: len(e.absolute_path))
-        if len(best.absolute_path) > len(err.absolute_path):
-            return _deepest(best)
-    return err
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,7 +179,8 @@ class _Checker:
 
     def _walk(self, path: Path, location: str | None, parent: Path | None = None) -> bool:
         """Read and schema-check a config file and the config files it names."""
-        from bmtoolkit.sonata.config import _prepare, config_kind
+        from bmtoolkit.sonata.config import config_kind
+        from bmtoolkit.sonata.manifest import expand_config
 
         path = Path(os.path.normpath(path))
         if path in self.seen:
@@ -310,7 +205,7 @@ class _Checker:
                 for loc, msg in schema_problems(doc, which):
                     self.add(path, loc, msg, "schema")
         try:
-            resolved, _ = _prepare(doc, path, False)
+            resolved, _ = expand_config(doc, path, False)
         except ConfigError as err:
             self.add_error(err, path, "config")
             return False
@@ -357,8 +252,10 @@ class _Checker:
             self.add(cfile, "networks.nodes", "the circuit names no nodes files", "config")
         node_pops: dict[str, Any] = {}
         edge_pops: dict[str, Any] = {}
-        for kind, reader, store in (("nodes", read_nodes, node_pops), ("edges", read_edges,
-                                                                          edge_pops)):  # fmt: skip
+        for kind, reader, store in (
+            ("nodes", read_nodes, node_pops),
+            ("edges", read_edges, edge_pops),
+        ):
             singular = kind[:-1]
             for i, entry in enumerate(networks.get(kind) or ()):
                 if not entry.get("enabled", True):
@@ -377,13 +274,20 @@ class _Checker:
                     continue
                 for name in entry.get("populations") or {}:
                     if name not in pops:
-                        self.add(cfile, f"{where}.populations.{name}",
-                                 f"no population {name!r} in {h5} (found {sorted(pops)})",
-                                 "population")  # fmt: skip
+                        self.add(
+                            cfile,
+                            f"{where}.populations.{name}",
+                            f"no population {name!r} in {h5} (found {sorted(pops)})",
+                            "population",
+                        )
                 for name, pop in pops.items():
                     if name in store:
-                        self.add(h5, f"/{kind}/{name}", f"population {name!r} is also defined "
-                                 f"in {store[name].h5_path}", "population")  # fmt: skip
+                        self.add(
+                            h5,
+                            f"/{kind}/{name}",
+                            f"population {name!r} is also defined in {store[name].h5_path}",
+                            "population",
+                        )
                         continue
                     store[name] = pop
                     self._check_type_ids(pop)
@@ -406,9 +310,13 @@ class _Checker:
         missing = ~np.isin(ids, pop.types.index.to_numpy())
         if missing.any():
             bad = np.unique(ids[missing])
-            self.add(pop.h5_path, _h5_location(pop, column),
-                     f"{int(missing.sum())} rows have {column} values not in {pop.types_path}: "
-                     f"{bad[:10].tolist()}", "types")  # fmt: skip
+            self.add(
+                pop.h5_path,
+                _h5_location(pop, column),
+                f"{int(missing.sum())} rows have {column} values not in {pop.types_path}: "
+                f"{bad[:10].tolist()}",
+                "types",
+            )
 
     def _check_edges(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
         for side, name in (("source", pop.source_population), ("target", pop.target_population)):
@@ -419,9 +327,13 @@ class _Checker:
                 )
                 continue
             if name not in node_pops:
-                self.add(pop.h5_path, f"{location}@node_population",
-                         f"names node population {name!r}, which the circuit does not have "
-                         f"(known: {sorted(node_pops)})", "population")  # fmt: skip
+                self.add(
+                    pop.h5_path,
+                    f"{location}@node_population",
+                    f"names node population {name!r}, which the circuit does not have "
+                    f"(known: {sorted(node_pops)})",
+                    "population",
+                )
                 continue
             try:
                 ids = pop.source_node_ids() if side == "source" else pop.target_node_ids()
@@ -431,9 +343,13 @@ class _Checker:
             size = node_pops[name].size
             bad = (ids < 0) | (ids >= size)
             if bad.any():
-                self.add(pop.h5_path, location,
-                         f"{int(bad.sum())} ids outside population {name!r} of size {size}: "
-                         f"{np.unique(ids[bad])[:10].tolist()}", "ids")  # fmt: skip
+                self.add(
+                    pop.h5_path,
+                    location,
+                    f"{int(bad.sum())} ids outside population {name!r} of size {size}: "
+                    f"{np.unique(ids[bad])[:10].tolist()}",
+                    "ids",
+                )
         self._check_index(pop)
 
     def _check_index(self, pop: Any) -> None:
@@ -445,8 +361,9 @@ class _Checker:
                 stored = pop.stored_index(direction)
                 if stored is None:
                     continue
-                keys = pop.source_node_ids() if direction == DIRECTIONS[0] else (
-                    pop.target_node_ids())  # fmt: skip
+                keys = (
+                    pop.source_node_ids() if direction == DIRECTIONS[0] else (pop.target_node_ids())
+                )
             except BmtkError as err:
                 self.add_error(err, pop.h5_path, "format")
                 continue
@@ -471,8 +388,11 @@ class _Checker:
             if "dynamics_params" in names:
                 values = pop.column("dynamics_params")
                 mtype = pop.column("model_type") if "model_type" in names else None
-                bio = np.zeros(len(values), bool) if mtype is None else (
-                    np.asarray([str(t) == "biophysical" for t in mtype]))  # fmt: skip
+                bio = (
+                    np.zeros(len(values), bool)
+                    if mtype is None
+                    else (np.asarray([str(t) == "biophysical" for t in mtype]))
+                )
                 if _unique_strings(values[~bio]):
                     needs.add("point_dynamics")
                     dynamics.setdefault("point_neuron_models_dir", []).append((pop, "point"))
@@ -486,8 +406,12 @@ class _Checker:
         for key, value in circuit.components.items():
             if isinstance(value, Mapping):
                 for sub, subval in value.items():
-                    self._exists(cfile, f"components.{key}.{sub}", subval,
-                                 folder=Path(str(subval)).suffix == "")  # fmt: skip
+                    self._exists(
+                        cfile,
+                        f"components.{key}.{sub}",
+                        subval,
+                        folder=Path(str(subval)).suffix == "",
+                    )
                 continue
             need = _COMPONENT_NEEDS.get(key)
             folder = key.endswith("_dir")
@@ -497,14 +421,23 @@ class _Checker:
             if need is None or need in needs:
                 self._exists(cfile, f"components.{key}", value, folder=folder)
             else:
-                self.add(cfile, f"components.{key}", f"folder does not exist: {p} (the "
-                         "network does not use it)", "missing_file", "warning")  # fmt: skip
+                self.add(
+                    cfile,
+                    f"components.{key}",
+                    f"folder does not exist: {p} (the network does not use it)",
+                    "missing_file",
+                    "warning",
+                )
         for key, users in dynamics.items():
             folder = circuit.components.get(key)
             if folder is None or not Path(str(folder)).is_dir():
                 if folder is None:
-                    self.add(cfile, "components", f"{key} is not set but the network refers to "
-                             "files in it", "missing_file")  # fmt: skip
+                    self.add(
+                        cfile,
+                        "components",
+                        f"{key} is not set but the network refers to files in it",
+                        "missing_file",
+                    )
                 continue
             for pop, what in users:
                 self._check_referenced(pop, what, Path(folder), key)
@@ -523,13 +456,16 @@ class _Checker:
         ]
         if missing:
             source = pop.types_path if column in pop.types.columns else pop.h5_path
-            self.add(source, f"{column} of population {pop.name!r}",
-                     f"{len(missing)} file(s) not found in {key} ({folder}): {missing[:5]}",
-                     "missing_file")  # fmt: skip
+            self.add(
+                source,
+                f"{column} of population {pop.name!r}",
+                f"{len(missing)} file(s) not found in {key} ({folder}): {missing[:5]}",
+                "missing_file",
+            )
 
     # ------------------------------------------------------------------ the simulation
     def _check_simulation(self, sim: Any, node_pops: Mapping[str, Any]) -> None:
-        from bmtoolkit.sonata.config import _is_path_key
+        from bmtoolkit.sonata.manifest import is_path_key
         from bmtoolkit.sonata.node_sets import NodeSets
 
         sfile = self.sim_file or sim.path
@@ -540,7 +476,7 @@ class _Checker:
                 self._exists(sfile, f"components.{key}", value, folder=key.endswith("_dir"))
         for name, inp in sim.inputs.items():
             for key, value in inp.params.items():
-                if _is_path_key(key) and isinstance(value, str):
+                if is_path_key(key) and isinstance(value, str):
                     self._exists(sfile, f"inputs.{name}.{key}", value)
         sets = NodeSets()
         try:
@@ -583,8 +519,10 @@ def index_disagreement(node_to_range: np.ndarray, range_to_edge: np.ndarray, key
     n_edges = keys.size
     if keys.size and keys.max() >= len(n2r):
         return f"node_id_to_ranges has {len(n2r)} rows but edges refer to node {keys.max()}"
-    for name, table, bound in (("node_id_to_ranges", n2r, len(r2e)),
-                               ("range_to_edge_id", r2e, n_edges)):  # fmt: skip
+    for name, table, bound in (
+        ("node_id_to_ranges", n2r, len(r2e)),
+        ("range_to_edge_id", r2e, n_edges),
+    ):
         if table.size and (
             table.min() < 0 or table.max() > bound or np.any(table[:, 1] < table[:, 0])
         ):

@@ -1,0 +1,138 @@
+"""``bmtoolkit info FILE``: populations, sizes and properties of a network or output file.
+
+Accepts a circuit or simulation config (every node and edge population of the network), a
+nodes or edges HDF5 file, a spikes file (HDF5 or CSV), a frame report, or a types CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+
+NAME = "info"
+HELP = "Show the populations, sizes and properties of a config, network or output file."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``FILE`` (a config, nodes/edges/spikes/report HDF5 file or CSV)."""
+    parser.add_argument("file", metavar="FILE_OR_CONFIG", help="file to describe")
+
+
+def _props(names: Iterable[str]) -> str:
+    names = list(names)
+    return ", ".join(names) if names else "(none)"
+
+
+def _nodes_lines(pops) -> list[str]:
+    lines = []
+    for name, pop in pops.items():
+        lines.append(f"  node population {name}: {pop.size} nodes")
+        lines.append(f"    properties: {_props(pop.property_names)}")
+    return lines
+
+
+def _edges_lines(pops) -> list[str]:
+    lines = []
+    for name, pop in pops.items():
+        lines.append(
+            f"  edge population {name}: {pop.size} edges, "
+            f"{pop.source_population} -> {pop.target_population}"
+        )
+        lines.append(f"    properties: {_props(pop.property_names)}")
+    return lines
+
+
+def describe_config(path: str) -> list[str]:
+    """Lines describing a config and its network."""
+    from bmtoolkit.sonata.circuit import Circuit
+    from bmtoolkit.sonata.config import SimulationConfig, load_config
+
+    cfg = load_config(path)
+    lines = [f"{path}: {'simulation' if isinstance(cfg, SimulationConfig) else 'circuit'} config"]
+    if isinstance(cfg, SimulationConfig):
+        run = cfg.run
+        lines.append(f"  run: tstart={run.tstart} tstop={run.tstop} dt={run.dt} ms")
+        lines.append(f"  inputs: {_props(f'{k} ({v.module})' for k, v in cfg.inputs.items())}")
+        lines.append(
+            f"  reports: {_props(f'{k} ({v.variable_name})' for k, v in cfg.reports.items())}"
+        )
+        lines.append(f"  output: {cfg.output.output_dir}")
+    circuit = Circuit(cfg)
+    lines += _nodes_lines(circuit.nodes)
+    lines += _edges_lines(circuit.edges)
+    if circuit.node_sets.names:
+        lines.append(f"  node sets: {_props(circuit.node_sets.names)}")
+    return lines
+
+
+def describe_spikes(path: str) -> list[str]:
+    """Lines describing a spikes file (HDF5 or CSV)."""
+    from bmtoolkit.sonata.spikes import read_spikes
+
+    df = read_spikes(path)
+    lines = [f"{path}: spikes, {len(df)} in total"]
+    for pop, grp in df.groupby("population", sort=True):
+        t = grp["timestamp"]
+        lines.append(
+            f"  population {pop}: {len(grp)} spikes from {grp['node_id'].nunique()} nodes, "
+            f"t = {t.min():g} .. {t.max():g} ms"
+        )
+    return lines
+
+
+def describe_report(path: str) -> list[str]:
+    """Lines describing a frame report."""
+    from bmtoolkit.sonata.reports import read_frame_report
+
+    lines = [f"{path}: frame report"]
+    for pop, rep in read_frame_report(path).items():
+        lines.append(
+            f"  population {pop}: {len(rep.node_ids)} nodes, {len(rep.element_ids)} elements, "
+            f"{rep.n_steps} steps, t = {rep.tstart:g} .. {rep.tstop:g} ms, dt = {rep.dt:g}, "
+            f"variable {rep.variable}, units {rep.units}"
+        )
+    return lines
+
+
+def _describe_nodes(path: str) -> list[str]:
+    from bmtoolkit.sonata.nodes import read_nodes
+
+    return [f"{path}: nodes", *_nodes_lines(read_nodes(path))]
+
+
+def _describe_edges(path: str) -> list[str]:
+    from bmtoolkit.sonata.edges import read_edges
+
+    return [f"{path}: edges", *_edges_lines(read_edges(path))]
+
+
+def _describe_types(path: str) -> list[str]:
+    from bmtoolkit.sonata.types_table import read_types_csv
+
+    df = read_types_csv(path)
+    return [f"{path}: types table, {len(df)} rows", f"  columns: {_props(map(str, df.columns))}"]
+
+
+#: what to print for each kind of file (see bmtoolkit.sonata.circuit.file_kind)
+DESCRIBERS: dict[str, Callable[[str], list[str]]] = {
+    "config": describe_config,
+    "nodes": _describe_nodes,
+    "edges": _describe_edges,
+    "spikes": describe_spikes,
+    "spikes_csv": describe_spikes,
+    "report": describe_report,
+    "types": _describe_types,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the description; errors propagate as bmtoolkit errors (exit 1)."""
+    from bmtoolkit.exceptions import SonataFormatError
+    from bmtoolkit.sonata.circuit import file_kind
+
+    kind = file_kind(args.file)
+    describe = DESCRIBERS.get(kind)
+    if describe is None:
+        raise SonataFormatError(f"'info' cannot describe {kind} files yet", path=args.file)
+    print("\n".join(describe(args.file)))
+    return 0

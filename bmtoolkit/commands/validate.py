@@ -1,0 +1,53 @@
+"""``bmtoolkit validate CONFIG``: check a config and the network files it names.
+
+Prints every problem as ``file: location: message`` (JSON path for configs, HDF5 path for
+network files), then a summary line. Exit status 0 when every config is clean, 1 when any
+problem was found; warnings (for example a component folder the network does not use) are
+printed but do not fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "validate"
+HELP = "Check circuit/simulation configs, the files they name and the network's consistency."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``CONFIG [CONFIG ...]`` and ``--quiet``."""
+    parser.add_argument("configs", nargs="+", metavar="CONFIG", help="config JSON file(s)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only problems, no summary or warnings"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate each config; return 1 if any has a problem, else 0.
+
+    Examples
+    --------
+    >>> import argparse, os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "missing.json")
+    >>> run(argparse.Namespace(configs=[p], quiet=True))  # doctest: +ELLIPSIS
+    ...missing.json: file does not exist: ...missing.json
+    1
+    """
+    from bmtoolkit.sonata.validation import validate_config
+
+    failed = False
+    for config in args.configs:
+        problems = validate_config(config, include_warnings=True)
+        errors = [p for p in problems if p.severity == "error"]
+        warnings = [p for p in problems if p.severity != "error"]
+        for problem in errors:
+            print(problem)
+        if not args.quiet:
+            for problem in warnings:
+                print(f"warning: {problem}")
+            if errors:
+                print(f"{config}: {len(errors)} problem(s)")
+            else:
+                print(f"{config}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+        failed = failed or bool(errors)
+    return 1 if failed else 0
