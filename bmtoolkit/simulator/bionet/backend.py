@@ -1,0 +1,215 @@
+"""The ``bionet`` backend: SONATA networks of detailed and point cells on NEURON.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.registries import get_backend  # doctest: +SKIP
+>>> backend = get_backend("bionet")(RunPlan.from_config(cfg))  # doctest: +SKIP
+>>> backend.run().outputs["spikes"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bmtoolkit.exceptions import BackendNotAvailableError
+from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, VirtualCell, build_cell
+from bmtoolkit.simulator.core.base import Backend
+
+__all__ = ["BioNetBackend"]
+
+log = logging.getLogger("bmtoolkit.simulator")
+
+
+def _value(row: Any, key: str, default: Any = None) -> Any:
+    value = row.get(key, default) if hasattr(row, "get") else default
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    return value
+
+
+class BioNetBackend(Backend):
+    """Run a SONATA simulation on NEURON (fixed step ``dt``, spikes on the dt grid).
+
+    Reports follow BMTK's convention: row ``i`` of a membrane report holds the value after
+    step ``i + 1``.
+    """
+
+    name: ClassVar[str] = "bionet"
+    requires: ClassVar[tuple[str, ...]] = ("neuron",)
+
+    def __init__(self, plan: Any) -> None:
+        super().__init__(plan)
+        self.cells: dict[tuple[str, int], Any] = {}
+        self._keep: list[Any] = []
+        self._spike_vecs: dict[tuple[str, int], Any] = {}
+        self._reports: list[tuple[Any, str, dict[str, list[tuple[int, Any]]]]] = []
+        self._fih: list[Any] = []
+
+    # -- steps ---------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Import NEURON, load the mechanism library, apply dt and conditions."""
+        os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
+        try:
+            from neuron import h
+        except ImportError as err:
+            raise BackendNotAvailableError(
+                "the bionet backend needs NEURON: pip install neuron"
+            ) from err
+        from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
+
+        extra = [self.plan.components[k] for k in ("mechanisms_dir",) if k in self.plan.components]
+        load_mechanisms(extra)
+        h.load_file("stdrun.hoc")
+        self.h = h
+        cond = dict(self.plan.conditions or {})
+        h.dt = self.plan.dt
+        h.steps_per_ms = 1.0 / self.plan.dt
+        h.celsius = float(cond.get("celsius", 34.0))
+        self.v_init = float(cond.get("v_init", -80.0))
+        run = getattr(self.plan.config, "run", None)
+        self.threshold = float(getattr(run, "spike_threshold", None) or -15.0)
+        self.dL = getattr(run, "dL", None)
+
+    def _specs(self, pop: Any) -> list[CellSpec]:
+        comps = self.plan.components
+        df = pop.get()
+        specs = []
+        for node_id, row in df.iterrows():
+            model_type = str(_value(row, "model_type", "biophysical"))
+            morph = _value(row, "morphology")
+            morph_path = None
+            if morph is not None and "morphologies_dir" in comps:
+                name = str(morph) if str(morph).endswith(".swc") else f"{morph}.swc"
+                morph_path = Path(comps["morphologies_dir"]) / name
+            dyn = _value(row, "dynamics_params")
+            if isinstance(dyn, str) and model_type == "biophysical":
+                dyn = Path(comps.get("biophysical_neuron_models_dir", ".")) / dyn
+            elif isinstance(dyn, str):
+                dyn = Path(comps.get("point_neuron_models_dir", ".")) / dyn
+            rot = [float(_value(row, f"rotation_angle_{a}axis", 0.0)) for a in "xyz"]
+            pos = [float(_value(row, a, 0.0)) for a in "xyz"]
+            specs.append(
+                CellSpec(
+                    population=pop.name,
+                    node_id=int(node_id),
+                    node_type_id=int(_value(row, "node_type_id", -1)),
+                    model_type=model_type,
+                    model_template=_value(row, "model_template"),
+                    morphology=morph_path,
+                    dynamics_params=dyn,
+                    model_processing=_value(row, "model_processing"),
+                    templates_dir=comps.get("biophysical_neuron_models_dir"),
+                    position=np.asarray(pos),
+                    rotation=np.asarray(rot),
+                    dL=float(_value(row, "dL", self.dL) or 0) or None,
+                    types_file=str(pop.types_path or pop.h5_path),
+                )
+            )
+        return specs
+
+    def build_network(self) -> None:
+        """Build every node of every population and watch spikes of non-virtual cells."""
+        h = self.h
+        for pop in self.plan.circuit.nodes.values():
+            for spec in self._specs(pop):
+                cell = build_cell(spec)
+                self.cells[(spec.population, spec.node_id)] = cell
+                if isinstance(cell, VirtualCell):
+                    continue
+                nc = cell.spike_source(self.threshold)
+                vec = h.Vector()
+                nc.record(vec)
+                self._keep.append(nc)
+                self._spike_vecs[(spec.population, spec.node_id)] = vec
+
+    def add_inputs(self) -> None:
+        """Current clamps into somata; spike trains replayed by virtual cells."""
+        from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+
+        h = self.h
+        for inp in self.plan.inputs():
+            targets = self.plan.resolve_node_set(inp.node_set)
+            if isinstance(inp, CurrentClampInput):
+                for pop, ids in targets.items():
+                    for nid in ids:
+                        cell = self.cells.get((pop, int(nid)))
+                        if not isinstance(cell, BioCell):
+                            continue
+                        for start, stop, amp in inp.steps():
+                            clamp = h.IClamp(cell.soma(0.5))
+                            clamp.delay, clamp.dur, clamp.amp = start, stop - start, amp
+                            self._keep.append(clamp)
+            elif isinstance(inp, SpikeTrainsInput):
+                for pop in targets:
+                    for nid, times in inp.trains(pop).items():
+                        cell = self.cells.get((pop, nid))
+                        if isinstance(cell, VirtualCell):
+                            cell.set_times(times)
+        virtual = [c for c in self.cells.values() if isinstance(c, VirtualCell)]
+        if virtual:
+            self._fih.append(h.FInitializeHandler(lambda: [c.queue() for c in virtual]))
+
+    def add_reports(self) -> None:
+        """Soma membrane reports of any range variable (``v``, ``cai``, ...)."""
+        from bmtoolkit.simulator.core.reports import MembraneReport
+
+        h = self.h
+        for rep in self.plan.reports():
+            if isinstance(rep, _recording.ExtracellularReport):
+                log.warning("%s: extracellular report %r is not computed yet", self.name, rep.name)
+                continue
+            if not isinstance(rep, MembraneReport):
+                continue
+            targets = self.plan.resolve_node_set(rep.node_set)
+            for var in rep.variables:
+                per_pop: dict[str, list[tuple[int, Any]]] = {}
+                for pop, ids in targets.items():
+                    for nid in ids:
+                        cell = self.cells.get((pop, int(nid)))
+                        if not isinstance(cell, BioCell):
+                            continue
+                        vec = h.Vector()
+                        vec.record(getattr(cell.soma(0.5), f"_ref_{var}"), rep.dt)
+                        per_pop.setdefault(pop, []).append((int(nid), vec))
+                self._reports.append((rep, var, per_pop))
+
+    def simulate(self) -> None:
+        """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
+        h = self.h
+        h.finitialize(self.v_init)
+        h.continuerun(self.plan.tstop)
+
+    def write_outputs(self) -> None:
+        """Spikes and reports through :mod:`bmtoolkit.sonata`."""
+        from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
+
+        spikes: dict[str, tuple[list[int], list[float]]] = {}
+        for (pop, nid), vec in self._spike_vecs.items():
+            ids, ts = spikes.setdefault(pop, ([], []))
+            times = np.asarray(vec)
+            ids.extend([nid] * len(times))
+            ts.extend(times.tolist())
+        out = {p: (np.asarray(i, dtype=np.int64), np.asarray(t)) for p, (i, t) in spikes.items()}
+        path = write_spike_output(self.plan, out)
+        if path is not None:
+            self.result.outputs["spikes"] = str(path)
+        for rep, var, per_pop in self._reports:
+            n = int(round((rep.end_time - rep.start_time) / rep.dt))
+            data = {}
+            for pop, rows in per_pop.items():
+                ids = np.array([nid for nid, _ in rows])
+                # one-step convention: row i is the value after step i + 1
+                traces = np.column_stack([np.asarray(v)[1 : n + 1] for _, v in rows])
+                data[pop] = (ids, traces)
+            target = self.plan.output_path(rep.file_for(var))
+            write_membrane_report(
+                target, var, data, tstart=rep.start_time, tstop=rep.end_time, dt=rep.dt
+            )
+            self.result.outputs[f"{rep.name}:{var}"] = str(target)
