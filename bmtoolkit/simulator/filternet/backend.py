@@ -1,0 +1,229 @@
+"""The ``filternet`` backend: ``bmtoolkit run config.json`` for LGN filter models.
+
+A filternet config names the LGN nodes (``model_template = "lgnmodel:<type>"``), one movie
+input and the outputs::
+
+    "run": {"tstop": 3000.0, "dt": 1.0, "random_seed": 1, "n_trials": 1},
+    "inputs": {"stimulus": {"input_type": "movie", "module": "grating", "row_size": 120,
+                            "col_size": 240, "sf": 0.04, "tf": 2.0, "orientation": 45.0,
+                            "contrast": 0.8, "frame_rate": 1000.0}},
+    "output": {"output_dir": "output", "spikes_file": "spikes.h5",
+               "rates_h5": "rates.h5", "rates_csv": "rates.csv"}
+
+``module`` is any stimulus of :data:`~bmtoolkit.simulator.filternet.stimuli.STIMULI`
+(``movie`` with ``data_file``, ``grating``, ``full_field_flash``, ``moving_bar``, ``looming``,
+``gray_screen`` ...). Generated stimuli last ``tstop - tstart``; array movies are cut to it or
+padded with gray. Optional ``run`` keys: ``n_trials`` (extra trials go to
+``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``. ``dynamics_params``
+and ``non_dom_params`` JSON files are looked up in ``components.filter_models_dir``.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.registries import get_backend
+>>> get_backend("filternet").name
+'filternet'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
+from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
+from bmtoolkit.simulator.filternet.spiking import poisson_spikes
+from bmtoolkit.simulator.filternet.stimuli import Movie, make_stimulus
+
+log = logging.getLogger("bmtoolkit.simulator.filternet")
+
+#: ``input_type`` values filternet evaluates
+MOVIE_INPUT_TYPES = ("movie", "visual", "stimulus")
+
+
+class FilterNetBackend(Backend):
+    """LGN filters -> rates -> Poisson spikes (see the module docstring)."""
+
+    name: ClassVar[str] = "filternet"
+    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+
+    def setup(self) -> None:
+        """Read the filternet options of the run."""
+        extra = self.plan.extra
+        self.n_trials = int(extra.get("n_trials", 1))
+        self.n_workers = int(extra.get("n_workers", 1))
+        self.nonlinearity = str(extra.get("nonlinearity", "rectify"))
+        if self.n_trials < 1:
+            raise ConfigError("run.n_trials must be >= 1", path=self.plan.config_path,
+                              field="run.n_trials")  # fmt: skip
+        self.cells: dict[str, LGNCells] = {}
+        self.movie: Movie | None = None
+        self.rates: dict[str, RateResult] = {}
+
+    def build_network(self) -> None:
+        """Build the cells of every LGN population of the circuit (restricted to the node set)."""
+        selected = self.plan.resolve_node_set(None)
+        filter_dir = self.plan.components.get("filter_models_dir")
+        for pop_name, pop in self.plan.circuit.nodes.items():
+            ids = selected.get(pop_name)
+            if ids is None or len(ids) == 0:
+                continue
+            table = pop.get(ids=np.asarray(ids, dtype=np.int64))
+            templates = table.get("model_template")
+            if templates is not None and not templates.astype(str).str.startswith("lgnmodel").any():
+                continue  # not a filter population (e.g. cortex in the same circuit)
+            table = _load_params(table, filter_dir, pop.types_path)
+            seed = None if self.plan.seed is None else self.plan.seed + len(self.cells)
+            self.cells[pop_name] = build_cells(table, seed=seed)
+            log.info("filternet: %d cells in population %s", len(ids), pop_name)
+        if not self.cells:
+            raise ConfigError("no LGN nodes (model_template 'lgnmodel:<type>') in the circuit",
+                              path=self.plan.config_path, field="networks.nodes")  # fmt: skip
+
+    def add_inputs(self) -> None:
+        """Build the movie of the (single) movie input."""
+        movies = [c for c in self.plan.input_configs.values()
+                  if (c.input_type or "movie").lower() in MOVIE_INPUT_TYPES]  # fmt: skip
+        if len(movies) != 1:
+            raise ConfigError(
+                f"filternet needs exactly one input with input_type 'movie', found {len(movies)}",
+                path=self.plan.config_path,
+                field="inputs",
+            )
+        cfg = movies[0]
+        params = dict(cfg.params or {})
+        try:
+            movie = make_stimulus(cfg.module or "movie", params, duration_ms=self.plan.duration)
+        except ConfigError as err:
+            raise ConfigError(err.message, path=self.plan.config_path,
+                              field=f"inputs.{cfg.name}.{err.field or 'module'}") from err  # fmt: skip
+        n = int(round(self.plan.duration * movie.frame_rate / 1000.0))
+        if movie.n_frames > n:
+            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
+        self.movie = Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, self.plan.tstart)
+
+    def simulate(self) -> None:
+        """Evaluate the rates of every population."""
+        if self.movie is None:
+            raise ConfigError("no movie input was added", path=self.plan.config_path)
+        for pop_name, cells in self.cells.items():
+            self.rates[pop_name] = evaluate_rates(
+                cells, self.movie, nonlinearity=self.nonlinearity, n_workers=self.n_workers
+            )
+
+    def write_outputs(self) -> None:
+        """Write rates (HDF5 and/or CSV) and the spikes of every trial."""
+        from bmtoolkit.simulator.core.reports import write_spike_output
+
+        out = self.plan.config.output
+        extra = dict(getattr(out, "extra", {}) or {})
+        h5 = extra.get("rates_h5", extra.get("rates_file"))
+        csv = extra.get("rates_csv")
+        if h5 is None and csv is None:
+            h5 = "rates.h5"
+        self._write_rates(h5, csv)
+        for trial in range(self.n_trials):
+            spikes = {}
+            for pop_name, res in self.rates.items():
+                idx, times = poisson_spikes(res.rates, dt_ms=res.dt_ms, t0_ms=res.times_ms[0],
+                                            seed=self.plan.seed, trial=trial)  # fmt: skip
+                spikes[pop_name] = (res.node_ids[idx], times)
+            if trial == 0:
+                path = write_spike_output(self.plan, spikes)
+                if path is not None:
+                    self.result.outputs["spikes"] = str(path)
+                csv_spikes = extra.get("spikes_file_csv", extra.get("spikes_csv"))
+                if csv_spikes:
+                    self._write_spikes_csv(csv_spikes, spikes)
+            elif self.plan.spikes_file is not None:
+                base = self.plan.output_path(self.plan.spikes_file)
+                path = base.with_name(f"{base.stem}_trial{trial}{base.suffix}")
+                from bmtoolkit.sonata import write_spikes
+
+                write_spikes(path, spikes, sort_order=self.plan.spikes_sort_order)
+                self.result.outputs[f"spikes_trial{trial}"] = str(path)
+
+    def _write_spikes_csv(self, name: Any, spikes: dict) -> None:
+        from bmtoolkit.sonata import write_spikes
+
+        path = self.plan.output_path(name)
+        if path.suffix != ".csv":
+            path = path.with_suffix(".csv")
+        write_spikes(path, spikes, sort_order=self.plan.spikes_sort_order)
+        self.result.outputs["spikes_csv"] = str(path)
+
+    def _write_rates(self, h5: Any, csv: Any) -> None:
+        if h5 is not None:
+            from bmtoolkit.sonata import write_rates
+
+            path = self.plan.output_path(h5)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                path.unlink()
+            for pop_name, res in self.rates.items():
+                write_rates(path, pop_name, res.node_ids, res.times_ms, res.rates.T)
+            self.result.outputs["rates"] = str(path)
+        if csv is not None:
+            path = self.plan.output_path(csv)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_rates_csv(path, self.rates)
+            self.result.outputs["rates_csv"] = str(path)
+
+
+def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
+    """Tidy CSV ``population node_id time rate`` (space separated), one row per sample."""
+    frames = []
+    for pop_name, res in rates.items():
+        n, t = res.rates.shape
+        frames.append(pd.DataFrame({
+            "population": pop_name,
+            "node_id": np.repeat(res.node_ids, t),
+            "time": np.tile(res.times_ms, n),
+            "rate": res.rates.ravel(),
+        }))  # fmt: skip
+    tmp = path.with_name(path.name + ".tmp")
+    pd.concat(frames, ignore_index=True).to_csv(tmp, sep=" ", index=False,
+                                                float_format="%.6g")  # fmt: skip
+    tmp.replace(path)
+
+
+def _load_params(table: pd.DataFrame, filter_dir: Any, types_path: Any) -> pd.DataFrame:
+    """Replace ``dynamics_params``/``non_dom_params`` file names by their JSON contents."""
+    table = table.copy()
+    for col in ("dynamics_params", "non_dom_params"):
+        if col not in table.columns:
+            continue
+        cache: dict[str, Any] = {}
+        values = []
+        for v in table[col].to_numpy():
+            if not isinstance(v, str) or not v or v.upper() in ("NULL", "NONE"):
+                values.append(None)
+                continue
+            if v not in cache:
+                cache[v] = _read_json(v, filter_dir, types_path, col)
+            values.append(cache[v])
+        table[col] = values
+    return table
+
+
+def _read_json(name: str, filter_dir: Any, types_path: Any, col: str) -> dict:
+    candidates = [Path(name)]
+    if filter_dir is not None:
+        candidates.insert(0, Path(filter_dir) / name)
+    for path in candidates:
+        if path.is_file():
+            try:
+                return json.loads(path.read_text())
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"invalid JSON: {err}", path=path, field=col) from err
+    raise MissingFileError(
+        f"{col} file {name!r} not found (looked in components.filter_models_dir={filter_dir})",
+        path=types_path,
+        field=col,
+    )
