@@ -1,0 +1,377 @@
+"""Columnar, in-memory node tables: what ``add_nodes`` declares, ready for vectorized rules.
+
+A :class:`NodeTable` holds one node population as numpy columns. Each ``add_nodes`` call is a
+:class:`NodeSetSpec`: scalar properties belong to its node type (and go to the node types CSV),
+arrays of length ``N`` are per-node properties (and go to the HDF5 group). Rules never loop over
+nodes; per-pair Python callables get :class:`NodeView` objects, dict-like views of one row.
+
+Per-node columns must exist for every node of a single-group population. When one node set
+gives a property per node and another does not, the missing rows take that node set's type value
+when it has one, else ``NaN`` (numbers) or ``""`` (strings).
+
+Examples
+--------
+>>> import numpy as np
+>>> spec_e = NodeSetSpec.from_properties(3, 100, {"ei": "e", "x": np.array([0.0, 1.0, 2.0])})
+>>> spec_i = NodeSetSpec.from_properties(1, 101, {"ei": "i", "x": [5.0]})
+>>> table = NodeTable.from_specs("v1", [spec_e, spec_i])
+>>> table.column("ei").tolist(), table.column("x").tolist()
+(['e', 'e', 'e', 'i'], [0.0, 1.0, 2.0, 5.0])
+>>> NodeView(table, 3)["ei"]
+'i'
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError, SonataFormatError
+
+#: properties holding 3-D positions; ``positions`` is (N, 3), ``x``/``y``/``z`` are (N,)
+POSITION_COLUMNS = ("x", "y", "z")
+
+
+def _is_per_node(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray, range, types.GeneratorType))
+
+
+@dataclass(frozen=True)
+class NodeSetSpec:
+    """One ``add_nodes`` call.
+
+    Attributes
+    ----------
+    n : int
+        Number of nodes.
+    node_type_id : int
+        The node type all of them share.
+    type_properties : Mapping
+        Scalar properties (node types CSV columns).
+    arrays : Mapping
+        Per-node properties, each of length ``n`` (``positions`` is ``(n, 3)``).
+    """
+
+    n: int
+    node_type_id: int
+    type_properties: Mapping[str, Any]
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def from_properties(
+        cls, n: int, node_type_id: int, properties: Mapping[str, Any]
+    ) -> NodeSetSpec:
+        """Split ``properties`` into type-level scalars and per-node arrays of length ``n``.
+
+        Raises
+        ------
+        ConfigError
+            If an array does not have ``n`` rows.
+        """
+        n = int(n)
+        if n < 0:
+            raise ConfigError(f"N must be >= 0, got {n}", field="N")
+        scalars: dict[str, Any] = {}
+        arrays: dict[str, np.ndarray] = {}
+        for name, value in properties.items():
+            if name in ("node_type_id", "node_id"):
+                raise ConfigError(
+                    f"{name} is assigned by the builder and cannot be given to add_nodes",
+                    field=name,
+                )
+            if _is_per_node(value):
+                arr = np.asarray(list(value) if not isinstance(value, np.ndarray) else value)
+                if arr.dtype.kind == "U":
+                    arr = arr.astype(object)
+                if len(arr) != n:
+                    raise ConfigError(
+                        f"property {name!r} has {len(arr)} values for N={n} nodes",
+                        field=name,
+                    )
+                if name == "positions" and (arr.ndim != 2 or arr.shape[1] != 3):
+                    raise ConfigError(
+                        f"positions must have shape (N, 3), got {arr.shape}", field="positions"
+                    )
+                arrays[name] = arr
+            else:
+                scalars[name] = value
+        return cls(n, int(node_type_id), scalars, arrays)
+
+
+def _fill_value(dtype: np.dtype) -> Any:
+    return np.nan if dtype.kind in "fiub" else ""
+
+
+def _common(arrays: Sequence[np.ndarray]) -> np.dtype:
+    kinds = {a.dtype.kind for a in arrays}
+    if kinds & {"O", "U", "S"}:
+        return np.dtype(object)
+    return np.result_type(*arrays)
+
+
+class NodeTable:
+    """One node population as numpy columns.
+
+    Parameters
+    ----------
+    name : str
+        Population name.
+    node_type_ids : np.ndarray
+        ``(N,)`` node type of each node.
+    types : Mapping[int, Mapping]
+        Node type id -> its scalar properties.
+    arrays : Mapping[str, np.ndarray]
+        Per-node columns of length ``N``.
+    source_file : str, optional
+        The SONATA file the table was read from, if any (imported populations).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        node_type_ids: np.ndarray,
+        types: Mapping[int, Mapping[str, Any]],
+        arrays: Mapping[str, np.ndarray],
+        *,
+        source_file: str | None = None,
+    ) -> None:
+        self.name = name
+        self.node_type_ids = np.asarray(node_type_ids, dtype=np.int64)
+        self.types = {int(k): dict(v) for k, v in types.items()}
+        self.arrays = dict(arrays)
+        self.source_file = source_file
+        self._cache: dict[str, np.ndarray] = {}
+        self._positions: np.ndarray | None = None
+
+    # construction ----------------------------------------------------------------------
+    @classmethod
+    def from_specs(cls, name: str, specs: Sequence[NodeSetSpec]) -> NodeTable:
+        """Concatenate node sets in declaration order (node ids follow that order)."""
+        type_ids = np.concatenate(
+            [np.full(s.n, s.node_type_id, dtype=np.int64) for s in specs] or [np.zeros(0, int)]
+        )
+        types = {s.node_type_id: dict(s.type_properties) for s in specs}
+        names: list[str] = []
+        for spec in specs:
+            names.extend(k for k in spec.arrays if k not in names)
+        arrays: dict[str, np.ndarray] = {}
+        for col in names:
+            present = [s.arrays[col] for s in specs if col in s.arrays]
+            dtype = _common(present)
+            if len(present) < len(specs) and dtype.kind in "iub":
+                dtype = np.dtype(np.float64)
+            parts = []
+            for spec in specs:
+                if col in spec.arrays:
+                    parts.append(np.asarray(spec.arrays[col], dtype=dtype))
+                    continue
+                shape = (spec.n, *present[0].shape[1:])
+                fill = spec.type_properties.get(col, _fill_value(dtype))
+                part = np.empty(shape, dtype=dtype)
+                part[...] = fill
+                parts.append(part)
+            arrays[col] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        return cls(name, type_ids, types, arrays)
+
+    @classmethod
+    def from_population(cls, population: Any) -> NodeTable:
+        """Wrap a :class:`bmtoolkit.sonata.NodePopulation` (e.g. a saved LGN) as a table."""
+        types_df = population.types
+        types: dict[int, dict[str, Any]] = {}
+        if types_df is not None and len(types_df):
+            for type_id, row in types_df.iterrows():
+                types[int(type_id)] = {
+                    k: v for k, v in row.items() if k != "node_type_id" and not _isnan(v)
+                }
+        csv_names = set(types_df.columns) if types_df is not None else set()
+        arrays = {}
+        for name in population.property_names:
+            if name in csv_names or name == "node_type_id":
+                continue
+            arrays[name] = np.asarray(population.column(name))
+        node_type_ids = np.asarray(population.node_type_ids(), dtype=np.int64)
+        for type_id in np.unique(node_type_ids):
+            types.setdefault(int(type_id), {})
+        return cls(
+            population.name, node_type_ids, types, arrays, source_file=str(population.h5_path)
+        )
+
+    # queries ---------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of nodes."""
+        return len(self.node_type_ids)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def node_ids(self) -> np.ndarray:
+        """``arange(N)``: node ids are row numbers."""
+        return np.arange(self.size, dtype=np.int64)
+
+    @property
+    def type_columns(self) -> list[str]:
+        """Names of node-type (CSV) properties, in first-seen order."""
+        out: list[str] = []
+        for props in self.types.values():
+            out.extend(k for k in props if k not in out)
+        return out
+
+    @property
+    def property_names(self) -> list[str]:
+        """Every property a node can be queried by (per-node and node-type)."""
+        names = ["node_id", "node_type_id", *self.arrays]
+        names.extend(k for k in self.type_columns if k not in names)
+        if "positions" in self.arrays:
+            names.extend(c for c in POSITION_COLUMNS if c not in names)
+        return names
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` is a property of at least one node."""
+        return name in self.property_names
+
+    def column(self, name: str) -> np.ndarray:
+        """Full-length column ``name`` (per-node values override node-type values).
+
+        Raises
+        ------
+        SonataFormatError
+            If no node has the property (the message lists the known ones).
+        """
+        if name in self._cache:
+            return self._cache[name]
+        if name == "node_id":
+            col = self.node_ids
+        elif name == "node_type_id":
+            col = self.node_type_ids
+        elif name in self.arrays:
+            col = self.arrays[name]
+        elif name in POSITION_COLUMNS and "positions" in self.arrays:
+            col = np.asarray(self.arrays["positions"][:, POSITION_COLUMNS.index(name)])
+        elif name in self.type_columns:
+            uniq, inverse = np.unique(self.node_type_ids, return_inverse=True)
+            values = [self.types[int(t)].get(name) for t in uniq]
+            table = np.empty(len(values), dtype=object)
+            table[:] = values
+            if all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values
+            ):
+                table = table.astype(
+                    np.float64 if any(isinstance(v, float) for v in values) else np.int64
+                )
+            col = table[inverse]
+        else:
+            raise SonataFormatError(
+                f"no node has property {name!r}; known: {', '.join(self.property_names)}",
+                path=self.source_file,
+                field=f"nodes/{self.name}",
+            )
+        self._cache[name] = col
+        return col
+
+    def positions(self) -> np.ndarray | None:
+        """``(N, 3)`` float64 positions from ``positions`` or ``x``/``y``/``z``; None if absent."""
+        if self._positions is None:
+            if "positions" in self.arrays:
+                self._positions = np.asarray(self.arrays["positions"], dtype=np.float64)
+            elif all(c in self.arrays for c in POSITION_COLUMNS):
+                self._positions = np.column_stack(
+                    [np.asarray(self.arrays[c], dtype=np.float64) for c in POSITION_COLUMNS]
+                )
+        return self._positions
+
+    def require_positions(self, rule: str) -> np.ndarray:
+        """Positions, or a ConfigError naming the rule that needs them."""
+        pos = self.positions()
+        if pos is None:
+            raise ConfigError(
+                f"{rule} needs node positions: give add_nodes 'positions' (N, 3) or x, y, z",
+                field=f"nodes/{self.name}",
+            )
+        return pos
+
+    def value(self, name: str, index: int) -> Any:
+        """Property ``name`` of the node at row ``index``."""
+        if name == "positions" and name not in self.arrays:
+            pos = self.positions()
+            if pos is not None:
+                return pos[index]
+        if name in self.arrays:
+            return self.arrays[name][index]
+        return self.column(name)[index]
+
+    def views(self, index: np.ndarray | None = None) -> list[NodeView]:
+        """Dict-like views of the given rows (all rows by default)."""
+        rows = self.node_ids if index is None else index
+        return [NodeView(self, int(i)) for i in rows]
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+class NodeView(Mapping):
+    """Read-only dict-like view of one node, as per-pair rule callables expect.
+
+    ``view["prop"]``, ``view.get("prop", default)``, ``view.node_id``, ``view.node_type_id``,
+    ``"prop" in view`` and iteration over property names all work.
+    """
+
+    __slots__ = ("_table", "_index")
+
+    def __init__(self, table: NodeTable, index: int) -> None:
+        self._table = table
+        self._index = index
+
+    @property
+    def node_id(self) -> int:
+        """Id of the node in its population."""
+        return self._index
+
+    @property
+    def node_type_id(self) -> int:
+        """Its node type."""
+        return int(self._table.node_type_ids[self._index])
+
+    @property
+    def population(self) -> str:
+        """Name of the population."""
+        return self._table.name
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "positions" or self._table.has(key):
+            try:
+                return self._table.value(key, self._index)
+            except SonataFormatError:
+                raise KeyError(key) from None
+        nt = self._table.types.get(self.node_type_id, {})
+        if key in nt:
+            return nt[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if key == "positions":
+            return self._table.positions() is not None
+        return isinstance(key, str) and self._table.has(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.property_names)
+
+    def __len__(self) -> int:
+        return len(self._table.property_names)
+
+    def __hash__(self) -> int:
+        return hash((self._table.name, self._index))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NodeView):
+            return self._table is other._table and self._index == other._index
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"NodeView({self._table.name!r}, node_id={self._index})"

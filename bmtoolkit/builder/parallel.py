@@ -1,0 +1,85 @@
+"""Splitting edge generation across MPI ranks (mpi4py), and progress display.
+
+Run a build script under ``mpiexec -n K``: ``NetworkBuilder.build()`` detects ``COMM_WORLD``
+(or takes ``comm=``), every rank builds the nodes, the blocks of each edge set are split into
+``K`` contiguous ranges of block indices, rank 0 gathers them in block order and alone writes the
+files. Since each block's random numbers depend only on (seed, edge set, block) (see
+:mod:`bmtoolkit.builder.engine`), the files equal those of a serial build byte for byte.
+
+mpi4py is imported only when a build runs under MPI.
+
+Examples
+--------
+>>> list(my_blocks(5, None))
+[0, 1, 2, 3, 4]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from bmtoolkit.exceptions import BackendNotAvailableError
+
+_MPI_ENV = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+def world_comm() -> Any:
+    """``MPI.COMM_WORLD`` when running under an MPI launcher with >1 ranks, else None."""
+    if not any(k in os.environ for k in _MPI_ENV):
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError as err:
+        raise BackendNotAvailableError(
+            "running under mpiexec but mpi4py is not installed; pip install mpi4py"
+        ) from err
+    comm = MPI.COMM_WORLD
+    return comm if comm.Get_size() > 1 else None
+
+
+def rank(comm: Any) -> int:
+    """Rank in ``comm`` (0 without MPI)."""
+    return 0 if comm is None else comm.Get_rank()
+
+
+def my_blocks(n_blocks: int, comm: Any) -> range:
+    """The contiguous range of block indices this rank builds."""
+    if comm is None:
+        return range(n_blocks)
+    size, me = comm.Get_size(), comm.Get_rank()
+    per, extra = divmod(n_blocks, size)
+    start = me * per + min(me, extra)
+    return range(start, start + per + (1 if me < extra else 0))
+
+
+def gather_blocks(parts: list[Any], comm: Any) -> list[Any] | None:
+    """All ranks' blocks, in block order, on rank 0 (None elsewhere)."""
+    if comm is None:
+        return parts
+    gathered = comm.gather(parts, root=0)
+    if comm.Get_rank() != 0:
+        return None
+    return [p for rank_parts in gathered for p in rank_parts]
+
+
+def broadcast(value: Any, comm: Any) -> Any:
+    """Rank 0's ``value`` on every rank."""
+    return value if comm is None else comm.bcast(value, root=0)
+
+
+def barrier(comm: Any) -> None:
+    """Wait for every rank."""
+    if comm is not None:
+        comm.Barrier()
+
+
+def progress(items: Iterable[int], label: str, show: bool | None, comm: Any) -> Iterator[int]:
+    """Iterate ``items`` with a tqdm bar on rank 0 (``show=None``: only on a terminal)."""
+    items = list(items)
+    if show is False or rank(comm) != 0 or len(items) < 2:
+        return iter(items)
+    from tqdm.auto import tqdm
+
+    return iter(tqdm(items, desc=label, unit="block", disable=None if show is None else False))

@@ -1,0 +1,254 @@
+"""Turn built node tables and edge arrays into SONATA files through :mod:`bmtoolkit.sonata`.
+
+Conventions (those of BMTK's builder, so its users find the files where they expect them):
+
+- nodes: ``<name>_nodes.h5`` and ``<name>_node_types.csv``; scalar ``add_nodes`` properties are
+  node types CSV columns, per-node arrays are HDF5 datasets of group ``0``; ``positions`` is
+  written as the reserved ``x``, ``y``, ``z`` datasets every reader understands;
+- edges: ``<source>_<target>_edges.h5`` with population ``<source>_to_<target>`` and
+  ``<source>_<target>_edge_types.csv`` (``edge_type_id``, ``target_query``, ``source_query``, then
+  the type properties); one HDF5 group. Edge sets without per-edge properties store ``nsyns``; a
+  column missing from some edge sets is filled with that set's edge-type value when it has one
+  (``nsyns`` with 1 for sets stored per synapse), else ``NaN``.
+
+Examples
+--------
+>>> import tempfile
+>>> from bmtoolkit.builder import NetworkBuilder
+>>> net = NetworkBuilder("v1")
+>>> net.add_nodes(N=4, model_type="point_neuron", ei="e")
+>>> _ = net.add_edges(connection_rule=1, syn_weight=2.0)
+>>> net.build(seed=0)
+>>> out = tempfile.mkdtemp()
+>>> _ = net.save(out)
+>>> sorted(p.name for p in __import__("pathlib").Path(out).iterdir())
+['v1_node_types.csv', 'v1_nodes.h5', 'v1_v1_edge_types.csv', 'v1_v1_edges.h5']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bmtoolkit.builder.node_table import POSITION_COLUMNS, NodeTable
+from bmtoolkit.exceptions import ConfigError
+
+#: SONATA population ``type`` for each ``model_type`` value
+POPULATION_TYPES = {
+    "virtual": "virtual",
+    "biophysical": "biophysical",
+    "point_process": "point_neuron",
+    "point_neuron": "point_neuron",
+    "single_compartment": "point_neuron",
+}
+
+
+@dataclass
+class EdgeArrays:
+    """Edges of one population pair, in memory.
+
+    Attributes
+    ----------
+    source_population, target_population : str
+    source_ids, target_ids, edge_type_ids : np.ndarray
+        int64, one per row.
+    columns : dict[str, np.ndarray]
+        Per-row properties (``nsyns`` included when present).
+    types : list[dict]
+        Edge type rows (:attr:`EdgeSet.edge_type_properties`).
+    """
+
+    source_population: str
+    target_population: str
+    source_ids: np.ndarray
+    target_ids: np.ndarray
+    edge_type_ids: np.ndarray
+    columns: dict[str, np.ndarray]
+    types: list[dict[str, Any]]
+    population: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Edge population name (``<source>_to_<target>`` unless ``population`` is set)."""
+        return self.population or f"{self.source_population}_to_{self.target_population}"
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+
+def _fill(edge_set: Any, name: str, n: int, dtype: np.dtype) -> np.ndarray:
+    if name == "nsyns":
+        return np.ones(n, dtype=dtype)
+    value = edge_set.type_properties.get(name)
+    kind = "O" if dtype.kind in "OUS" else "f"
+    if value is None or (kind == "f" and not isinstance(value, (int, float, np.number))):
+        value = "" if kind == "O" else np.nan
+    return np.full(n, value, dtype=object if kind == "O" else np.result_type(dtype, np.float64))
+
+
+def merge_edge_sets(
+    parts: Sequence[tuple[Any, Any]], tables: Mapping[str, NodeTable]
+) -> EdgeArrays:
+    """Merge the built edge sets of one population pair, sorted by (target, source).
+
+    Parameters
+    ----------
+    parts : sequence of (EdgeSet, BlockEdges)
+        In declaration order; the sort is stable, so ties keep that order.
+    tables : Mapping[str, NodeTable]
+        Node tables by population name (sizes the sort key).
+    """
+    first = parts[0][0]
+    src_pop, trg_pop = first.source_network_name, first.target_network_name
+    sizes = [len(b) for _, b in parts]
+    names: dict[str, np.dtype] = {}
+    for _, block in parts:
+        if block.nsyns is not None:
+            names.setdefault("nsyns", block.nsyns.dtype)
+        for key, vals in block.properties.items():
+            prev = names.get(key)
+            names[key] = vals.dtype if prev is None else _merge_dtype(prev, vals.dtype)
+    columns = {}
+    for key, dtype in names.items():
+        chunks = []
+        for (edge_set, block), n in zip(parts, sizes):
+            vals = block.nsyns if key == "nsyns" else block.properties.get(key)
+            chunks.append(vals if vals is not None else _fill(edge_set, key, n, dtype))
+        columns[key] = np.concatenate(chunks)
+    src = np.concatenate([b.source_ids for _, b in parts])
+    trg = np.concatenate([b.target_ids for _, b in parts])
+    type_ids = np.repeat(np.array([es.edge_type_id for es, _ in parts], dtype=np.int64), sizes)
+    n_src = max(tables[src_pop].size, 1)
+    order = np.argsort(trg * n_src + src, kind="stable")
+    if not np.array_equal(order, np.arange(len(order))):
+        src, trg, type_ids = src[order], trg[order], type_ids[order]
+        columns = {k: v[order] for k, v in columns.items()}
+    return EdgeArrays(
+        src_pop,
+        trg_pop,
+        src,
+        trg,
+        type_ids,
+        columns,
+        [es.edge_type_properties for es, _ in parts],
+    )
+
+
+def _merge_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    if a.kind in "OUS" or b.kind in "OUS":
+        return np.dtype(object)
+    return np.result_type(a, b)
+
+
+def node_types_frame(table: NodeTable) -> pd.DataFrame:
+    """The node types CSV rows of ``table``."""
+    cols = ["node_type_id", *[c for c in table.type_columns if c != "node_type_id"]]
+    rows = [{"node_type_id": tid, **props} for tid, props in table.types.items()]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def node_attributes(table: NodeTable) -> dict[str, np.ndarray]:
+    """Per-node HDF5 columns of ``table`` (``positions`` split into ``x``, ``y``, ``z``)."""
+    out: dict[str, np.ndarray] = {}
+    for name, values in table.arrays.items():
+        if name == "positions":
+            for i, axis in enumerate(POSITION_COLUMNS):
+                out.setdefault(axis, np.ascontiguousarray(values[:, i]))
+        else:
+            out[name] = values
+    return out
+
+
+def population_type(table: NodeTable) -> str | None:
+    """SONATA population type from the node types' ``model_type`` (None if mixed/unknown)."""
+    found = {POPULATION_TYPES.get(str(p.get("model_type")).lower()) for p in table.types.values()}
+    return found.pop() if len(found) == 1 else None
+
+
+def save_nodes(table: NodeTable, nodes_file: Path, node_types_file: Path) -> None:
+    """Write ``table`` to a nodes HDF5 file and a node types CSV."""
+    from bmtoolkit.sonata import NodePopulationData, write_nodes, write_types_csv
+
+    pop = NodePopulationData.single_group(table.name, table.node_type_ids, node_attributes(table))
+    write_nodes(nodes_file, [pop])
+    write_types_csv(node_types_frame(table), node_types_file)
+
+
+def edge_types_frame(types: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The edge types CSV rows."""
+    cols = ["edge_type_id", "target_query", "source_query"]
+    for row in types:
+        cols.extend(k for k in row if k not in cols)
+    return pd.DataFrame([dict(r) for r in types], columns=cols)
+
+
+def save_edges(
+    edges: EdgeArrays,
+    edges_file: Path,
+    edge_types_file: Path,
+    n_source_nodes: int,
+    n_target_nodes: int,
+) -> None:
+    """Write one edge population and its edge types CSV."""
+    from bmtoolkit.sonata import EdgePopulationData, write_edges, write_types_csv
+
+    pop = EdgePopulationData.single_group(
+        edges.name,
+        edges.source_population,
+        edges.target_population,
+        edges.source_ids,
+        edges.target_ids,
+        edges.edge_type_ids,
+        edges.columns,
+    )
+    write_edges(
+        edges_file, [pop], sort=True, n_source_nodes=n_source_nodes, n_target_nodes=n_target_nodes
+    )
+    write_types_csv(edge_types_frame(edges.types), edge_types_file)
+
+
+def write_circuit(
+    networks: Sequence[Any],
+    output_dir: str | os.PathLike[str],
+    *,
+    config_name: str = "circuit_config.json",
+    components: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> Path:
+    """Save several built networks into ``output_dir`` and write a circuit config for them.
+
+    Parameters
+    ----------
+    networks : sequence of NetworkBuilder
+        Every network whose nodes or edges belong to the circuit.
+    output_dir : path-like
+        Folder for all files.
+    config_name : str
+        File name of the circuit config.
+    components : Mapping, optional
+        ``components`` section (``point_neuron_models_dir``, ...).
+
+    Returns
+    -------
+    Path
+        The circuit config written.
+    """
+    from bmtoolkit.sonata import write_circuit_config
+
+    out = Path(output_dir)
+    node_specs, edge_specs = [], []
+    for net in networks:
+        files = net.save(out)
+        for kind, h5, csv, pops in files:
+            entry = {f"{kind}_file": h5, f"{kind[:-1]}_types_file": csv, "populations": pops}
+            (node_specs if kind == "nodes" else edge_specs).append(entry)
+    if not node_specs:
+        raise ConfigError("write_circuit needs at least one network with nodes")
+    path = out / config_name
+    write_circuit_config(path, nodes=node_specs, edges=edge_specs, components=components)
+    return path
