@@ -77,6 +77,9 @@ class RunPlan:
         Anything else a backend may use (``run`` extras such as ``spike_threshold``).
     progress : bool or None
         Show a progress bar while simulating (default: when stderr is a terminal).
+    config_output_dir : Path or None
+        The config's own ``output_dir``; files the config placed there move to
+        :attr:`output_dir` when it is overridden.
     """
 
     config: Any
@@ -95,6 +98,7 @@ class RunPlan:
     conditions: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     progress: bool | None = None
+    config_output_dir: Path | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -164,6 +168,7 @@ class RunPlan:
             conditions=dict(getattr(config, "conditions", {}) or {}),
             extra=extra,
             progress=progress,
+            config_output_dir=Path(out.output_dir),
         )
         plan.check(path)
         return plan
@@ -245,9 +250,17 @@ class RunPlan:
         return Path(comps[name])
 
     def output_path(self, name: str | os.PathLike[str]) -> Path:
-        """``name`` inside :attr:`output_dir` unless it is absolute."""
+        """``name`` inside :attr:`output_dir` unless it is absolute.
+
+        Absolute paths inside the config's own output folder follow an overridden
+        :attr:`output_dir`, so ``--output-dir`` moves every output.
+        """
         p = Path(name)
-        return p if p.is_absolute() else self.output_dir / p
+        if not p.is_absolute():
+            return self.output_dir / p
+        if self.config_output_dir is not None:
+            return _rehome(p, self.config_output_dir, self.output_dir)
+        return p
 
     # ------------------------------------------------------------------ circuit access
     @cached_property

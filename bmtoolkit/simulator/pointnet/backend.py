@@ -1,0 +1,302 @@
+"""``pointnet``: SONATA point-neuron networks on NEST 3.
+
+:class:`PointNet` implements the :class:`~bmtoolkit.simulator.core.base.Backend` contract:
+
+- ``setup``: imports NEST (lazily), resets the kernel, sets ``resolution`` = ``dt``,
+  ``local_num_threads`` (config ``run.nthreads`` or ``--threads``) and ``rng_seed``;
+- ``build_network``: one ``nest.Create`` per node type (:mod:`.cells`), spike generators for
+  virtual nodes, one vectorized ``nest.Connect`` per edge type (:mod:`.synapses`);
+- ``add_inputs``: spike trains (h5, CSV, Poisson) into the generators, current clamps
+  (:mod:`.inputs`);
+- ``add_reports``: a spike recorder on the simulated nodes and a multimeter per membrane report
+  (:mod:`.recording`);
+- ``simulate``: ``nest.Run`` in blocks with a progress bar;
+- ``write_outputs``: spikes sorted as asked and reports, through :mod:`bmtoolkit.sonata`.
+  Under ``mpiexec`` (NEST built with MPI) events are gathered and rank 0 writes the files.
+
+Examples
+--------
+>>> from bmtoolkit.simulator import PointNet
+>>> result = PointNet.from_config("config.json", threads=2).run()  # doctest: +SKIP
+>>> result.outputs["spikes"]  # doctest: +SKIP
+'output/spikes.h5'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
+from bmtoolkit.simulator.core.base import Backend, RunResult
+from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+from bmtoolkit.simulator.core.models import edge_table, node_type_models
+from bmtoolkit.simulator.core.plan import RunPlan
+from bmtoolkit.simulator.core.progress import run_in_blocks
+from bmtoolkit.simulator.core.reports import (
+    MembraneReport,
+    write_membrane_report,
+    write_spike_output,
+)
+from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population
+from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
+from bmtoolkit.simulator.pointnet.recording import (
+    MultimeterRecording,
+    add_multimeter,
+    add_spike_recorder,
+    dense_report,
+    gather_events,
+)
+from bmtoolkit.simulator.pointnet.synapses import _RESERVED, connect_edges, synapse_model_name
+
+log = logging.getLogger("bmtoolkit.simulator.pointnet")
+
+#: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
+DEFAULT_DELAY_MS = 1.0
+
+
+def import_nest() -> Any:
+    """Import NEST quietly, or raise :class:`BackendNotAvailableError` saying how to get it."""
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    try:
+        import nest
+    except ImportError as err:
+        raise BackendNotAvailableError(
+            "the pointnet backend needs NEST: pip install nest-simulator "
+            f"(or scripts/install-nest-mpi.sh for MPI); import failed: {err}"
+        ) from err
+    return nest
+
+
+class PointNet(Backend):
+    """Run a SONATA network of point neurons on NEST (see the module docstring)."""
+
+    name: ClassVar[str] = "pointnet"
+    requires: ClassVar[tuple[str, ...]] = ("nest",)
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> PointNet:
+        """A backend ready to :meth:`run` for a config path or ``SimulationConfig``.
+
+        ``overrides`` go to :meth:`RunPlan.from_config` (``threads``, ``seed``,
+        ``output_dir`` ...). Unlike :func:`bmtoolkit.simulator.run`, the output folder is only
+        created, never emptied.
+        """
+        return cls(RunPlan.from_config(config, backend=cls.name, **overrides))
+
+    def run(self) -> RunResult:
+        """Run every step (see :meth:`Backend.run`)."""
+        self.plan.output_dir.mkdir(parents=True, exist_ok=True)
+        return super().run()
+
+    # ------------------------------------------------------------------ steps
+    def setup(self) -> None:
+        """Reset NEST and apply dt, threads and seed."""
+        nest = import_nest()
+        self.nest = nest
+        nest.ResetKernel()
+        if hasattr(nest, "VerbosityLevel"):
+            nest.verbosity = nest.VerbosityLevel.ERROR
+        else:  # NEST < 3.9
+            nest.set_verbosity("M_ERROR")
+        kernel: dict[str, Any] = {
+            "resolution": float(self.plan.dt),
+            "local_num_threads": int(self.plan.threads),
+            "print_time": False,
+        }
+        if self.plan.seed is not None:
+            kernel["rng_seed"] = int(self.plan.seed) % (2**31 - 1) or 1
+        nest.set(**kernel)
+        self.populations: dict[str, NestPopulation] = {}
+        self.spike_recorder: Any = None
+        self.multimeters: list[MultimeterRecording] = []
+        self.result.extra["nest_version"] = getattr(nest, "__version__", "")
+        self.result.extra["mpi_processes"] = int(nest.NumProcesses())
+
+    def build_network(self) -> None:
+        """Create every node population and connect every edge population."""
+        plan = self.plan
+        circuit = plan.circuit
+        for name, pop in circuit.nodes.items():
+            models = node_type_models(plan, pop)
+            kinds = {m.is_virtual for m in models.values()}
+            if len(kinds) > 1:
+                raise ConfigError(
+                    f"population {name!r} mixes virtual and non-virtual node types; pointnet "
+                    "needs them in separate populations",
+                    path=getattr(pop, "types_path", None),
+                    field="model_type",
+                )
+            self.populations[name] = create_population(pop, models, virtual=kinds == {True})
+        n_edges = 0
+        for name, edges in circuit.edges.items():
+            src = self.populations.get(edges.source_population)
+            trg = self.populations.get(edges.target_population)
+            if src is None or trg is None:
+                log.warning("edges %s: a node population is not in the circuit; skipped", name)
+                continue
+            if trg.virtual:
+                raise ConfigError(
+                    f"edge population {name!r} targets virtual nodes",
+                    path=edges.h5_path,
+                )
+            table = edge_table(
+                plan,
+                edges,
+                default_delay=DEFAULT_DELAY_MS,
+                extra=self._synapse_columns(edges),
+            )
+            n_edges += connect_edges(plan, edges, table, src.nest_ids, trg.nest_ids)
+        self.result.extra["n_connections"] = n_edges
+
+    def _synapse_columns(self, edges: Any) -> tuple[str, ...]:
+        """Per-edge columns that are parameters of the edge types' synapse models."""
+        nest = self.nest
+        types = edges.types
+        models = {
+            synapse_model_name(types.loc[et, "model_template"])
+            if "model_template" in types.columns
+            else "static_synapse"
+            for et in types.index
+        }
+        accepted: set[str] = set()
+        for model in models:
+            if model in nest.synapse_models:
+                accepted |= set(nest.GetDefaults(model))
+        accepted -= set(_RESERVED)
+        return tuple(sorted(c for c in edges.property_names if c in accepted))
+
+    def add_inputs(self) -> None:
+        """Spike trains into the virtual nodes' generators; current clamps."""
+        plan = self.plan
+        for item in plan.inputs():
+            if isinstance(item, SpikeTrainsInput):
+                n = set_spike_trains(item, self.populations, plan.tstop)
+                log.info("input %s: %d spikes", item.name, n)
+            elif isinstance(item, CurrentClampInput):
+                for pop, ids in plan.resolve_node_set(item.node_set).items():
+                    target = self.populations[pop]
+                    if target.virtual or len(ids) == 0:
+                        continue
+                    add_current_clamp(item, target.collection(ids), float(plan.dt))
+            else:  # pragma: no cover - a loader registered by a third party
+                raise ConfigError(f"pointnet cannot use input of type {type(item).__name__}")
+
+    def add_reports(self) -> None:
+        """Spike recorder on the simulated nodes; a multimeter per membrane report."""
+        plan = self.plan
+        selected = plan.resolve_node_set(None)
+        ids = []
+        for pop, sel in selected.items():
+            p = self.populations.get(pop)
+            if p is not None and not p.virtual and len(sel):
+                ids.append(p.nest_ids[np.asarray(sel, dtype=np.int64)])
+        if ids:
+            nest_ids = np.unique(np.concatenate(ids))
+            self.spike_recorder = add_spike_recorder(
+                self.nest.NodeCollection(nest_ids.tolist()), start=plan.tstart
+            )
+        for rep in plan.reports():
+            if not isinstance(rep, MembraneReport):
+                log.warning(
+                    "report %s: %s is not supported by pointnet; skipped",
+                    rep.name,
+                    type(rep).__name__,
+                )
+                continue
+            targets = {
+                pop: ids
+                for pop, ids in plan.resolve_node_set(rep.node_set).items()
+                if not self.populations[pop].virtual and len(ids)
+            }
+            self.multimeters.append(add_multimeter(rep, self.populations, targets))
+
+    def simulate(self) -> None:
+        """Advance NEST to ``tstop`` in blocks, with a progress bar."""
+        nest = self.nest
+        plan = self.plan
+        nest.Prepare()
+        try:
+            run_in_blocks(
+                0.0,
+                plan.tstop,
+                lambda t0, t1: nest.Run(round(t1 - t0, 9)),
+                block=self._block_length(),
+                progress=plan.progress,
+                desc=self.name,
+            )
+        finally:
+            nest.Cleanup()
+
+    def _block_length(self) -> float:
+        dt = self.plan.dt
+        n_blocks = 50
+        steps = max(int(round(self.plan.tstop / dt / n_blocks)), 1)
+        return steps * dt
+
+    def write_outputs(self) -> None:
+        """Write spikes and membrane reports (rank 0 under MPI)."""
+        nest = self.nest
+        rank = int(nest.Rank())
+        if self.spike_recorder is not None:
+            ev = self.spike_recorder.get("events")
+            senders, times = gather_events(
+                np.asarray(ev["senders"], dtype=np.int64), np.asarray(ev["times"], dtype=float)
+            )
+            spikes = self._by_population(senders, times)
+            self.result.extra["n_spikes"] = int(len(times))
+            if rank == 0:
+                path = write_spike_output(self.plan, spikes)
+                if path is not None:
+                    self.result.outputs["spikes"] = str(path)
+        for rec in self.multimeters:
+            ev = rec.device.get("events")
+            rep = rec.report
+            for var in rep.variables:
+                times, senders, values = gather_events(
+                    np.asarray(ev["times"], dtype=float),
+                    np.asarray(ev["senders"], dtype=np.int64),
+                    np.asarray(ev[var], dtype=float),
+                )
+                data = {
+                    pop: (
+                        rec.targets[pop],
+                        dense_report(
+                            times,
+                            senders,
+                            values,
+                            nest_ids,
+                            rep.start_time,
+                            rep.end_time,
+                            rep.dt,
+                        ),
+                    )
+                    for pop, nest_ids in rec.nest_targets.items()
+                    if np.isin(senders, nest_ids).any() or len(times) == 0
+                }
+                if rank == 0:
+                    out = write_membrane_report(
+                        self.plan.output_path(rep.file_for(var)),
+                        var,
+                        data,
+                        tstart=rep.start_time,
+                        tstop=rep.end_time,
+                        dt=rep.dt,
+                    )
+                    key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
+                    self.result.outputs[key] = str(out)
+
+    def _by_population(
+        self, senders: np.ndarray, times: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for name, pop in self.populations.items():
+            if pop.virtual or pop.size == 0:
+                continue
+            lo, hi = int(pop.nest_ids.min()), int(pop.nest_ids.max())
+            mask = (senders >= lo) & (senders <= hi) & np.isin(senders, pop.nest_ids)
+            out[name] = (pop.sonata_ids(senders[mask]), times[mask])
+        return out

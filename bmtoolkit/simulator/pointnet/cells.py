@@ -1,0 +1,216 @@
+"""NEST neurons from SONATA node populations.
+
+For every node type of a population the model comes from ``model_template``
+(``nest:<model>``, any model NEST knows) and the parameters from the node type's
+``dynamics_params`` JSON (under ``point_neuron_models_dir``), overridden node by node by the
+HDF5 ``dynamics_params`` group. Allen Cell Types ``neuron_config`` files and NEST 2 GLIF
+names are translated by :mod:`bmtoolkit.simulator.pointnet.translations`. Virtual nodes
+become ``spike_generator`` devices.
+
+Nodes of one population are created type by type with one ``nest.Create`` call each
+(per-node parameter arrays included); :class:`NestPopulation` keeps the SONATA id -> NEST id
+map both ways as arrays.
+
+Examples
+--------
+>>> resolve_nest_model("nest:glif_lif_asc_psc", {"k": [0.1]})[0]
+'glif_psc'
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError, UnknownModelError
+from bmtoolkit.simulator.core.models import NodeTypeModel, node_dynamics, split_template
+from bmtoolkit.simulator.core.registries import CELL_MODELS
+from bmtoolkit.simulator.pointnet.translations import (
+    NEST2_GLIF_MODELS,
+    allen_to_nest_glif,
+    is_allen_neuron_config,
+    nest2_glif_params,
+)
+
+#: keys of dynamics_params files that describe the file, not the NEST model
+IGNORED_PARAM_KEYS: tuple[str, ...] = ("model", "model_name", "type", "comment", "_comment")
+
+
+@dataclass
+class NestPopulation:
+    """NEST nodes of one SONATA population.
+
+    Attributes
+    ----------
+    name : str
+        Population name.
+    nest_ids : np.ndarray
+        NEST node id of each SONATA node id (0 where not created).
+    virtual : bool
+        Whether the nodes are spike generators.
+    """
+
+    name: str
+    size: int
+    virtual: bool
+    nest_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    models: dict[int, str] = field(default_factory=dict)
+
+    def sonata_ids(self, nest_ids: np.ndarray) -> np.ndarray:
+        """SONATA node ids of NEST node ids (which must belong to this population)."""
+        order = np.argsort(self.nest_ids, kind="stable")
+        pos = np.searchsorted(self.nest_ids, nest_ids, sorter=order)
+        return order[pos]
+
+    def collection(self, ids: np.ndarray | None = None) -> Any:
+        """A NEST ``NodeCollection`` of the given SONATA ids (all when ``None``)."""
+        import nest
+
+        sel = self.nest_ids if ids is None else self.nest_ids[np.asarray(ids, dtype=np.int64)]
+        sel = np.asarray(sel, dtype=np.int64)
+        if len(sel) and np.all(np.diff(sel) == 1):
+            return nest.NodeCollection(list(range(int(sel[0]), int(sel[-1]) + 1)))
+        return nest.NodeCollection(sorted(set(sel.tolist())))
+
+
+def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """NEST model name and NEST-ready parameters of a ``nest:<model>`` template.
+
+    Allen ``neuron_config`` parameters are translated to ``glif_psc``/``glif_cond``; NEST 2
+    ``glif_lif_*`` names map to ``glif_psc``/``glif_cond`` with the level's flags.
+    """
+    _, model = split_template(template)
+    if model is None:
+        raise ConfigError("empty model_template")
+    params = {k: v for k, v in params.items() if k not in IGNORED_PARAM_KEYS}
+    if is_allen_neuron_config(params):
+        level = None
+        if model in NEST2_GLIF_MODELS:
+            model, level = NEST2_GLIF_MODELS[model]
+        tau_syn = params.get("tau_syn")
+        return model, allen_to_nest_glif(params, tau_syn=tau_syn, level=level, model=model)
+    if model in NEST2_GLIF_MODELS:
+        return nest2_glif_params(model, params)
+    return model, dict(params)
+
+
+def _check_model(model: str, nt: NodeTypeModel) -> None:
+    import nest
+
+    if model not in nest.node_models:
+        close = difflib.get_close_matches(model, list(nest.node_models), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownModelError(
+            f"node type {nt.node_type_id}: NEST has no neuron model {model!r}{hint}",
+            path=nt.types_file,
+            field="model_template",
+        )
+
+
+def _check_params(model: str, params: Mapping[str, Any], nt: NodeTypeModel, source: Any) -> None:
+    import nest
+
+    accepted = set(nest.GetDefaults(model))
+    bad = sorted(set(params) - accepted)
+    if bad:
+        hints = []
+        for name in bad:
+            close = difflib.get_close_matches(name, sorted(accepted), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(
+            f"node type {nt.node_type_id}: NEST model {model!r} does not accept parameter(s) "
+            f"{', '.join(hints)}",
+            path=source,
+            field="dynamics_params",
+        )
+
+
+def _nest_value(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@CELL_MODELS.register("pointnet:nest")
+def create_nest_nodes(
+    population: Any, ids: np.ndarray, nt: NodeTypeModel, node_overrides: Any
+) -> tuple[str, Any]:
+    """Create the nodes ``ids`` of one node type; return the model and the NodeCollection."""
+    import nest
+
+    model, params = resolve_nest_model(str(nt.model_template), nt.params)
+    _check_model(model, nt)
+    source = nt.params_file or nt.types_file
+    _check_params(model, params, nt, source)
+    per_node: dict[str, Any] = {}
+    if node_overrides is not None and len(node_overrides.columns):
+        sub = node_overrides.loc[ids]
+        _check_params(model, dict.fromkeys(sub.columns, 0), nt, population.h5_path)
+        for col in sub.columns:
+            vals = sub[col].to_numpy()
+            if vals.dtype.kind == "f" and np.isnan(vals).all():
+                continue
+            per_node[col] = vals
+    nodes = nest.Create(model, len(ids))
+    if params:
+        try:
+            nodes.set({k: _nest_value(v) for k, v in params.items()})
+        except nest.NESTError as err:
+            raise ConfigError(
+                f"node type {nt.node_type_id}: NEST rejected parameters for {model!r}: {err}",
+                path=source,
+                field="dynamics_params",
+            ) from err
+    for col, vals in per_node.items():
+        base = params.get(col, nest.GetDefaults(model)[col])
+        filled = (
+            np.where(np.isnan(vals.astype(float)), base, vals) if vals.dtype.kind == "f" else vals
+        )
+        try:
+            nodes.set({col: [_nest_value(v) for v in filled]})
+        except nest.NESTError as err:
+            raise ConfigError(
+                f"node type {nt.node_type_id}: NEST rejected per-node {col!r}: {err}",
+                path=population.h5_path,
+                field=f"dynamics_params/{col}",
+            ) from err
+    return model, nodes
+
+
+def create_population(
+    population: Any, models: Mapping[int, NodeTypeModel], *, virtual: bool
+) -> NestPopulation:
+    """Create every node of ``population`` in NEST (spike generators when ``virtual``)."""
+    import nest
+
+    size = int(population.size)
+    out = NestPopulation(population.name, size, virtual, np.zeros(size, dtype=np.int64))
+    if size == 0:
+        return out
+    if virtual:
+        gens = nest.Create("spike_generator", size, params={"allow_offgrid_times": True})
+        out.nest_ids[:] = np.asarray(gens.tolist(), dtype=np.int64)
+        return out
+    node_types = population.node_type_ids()
+    overrides = node_dynamics(population, np.arange(size))
+    for nt_id, nt in models.items():
+        prefix, _ = split_template(nt.model_template)
+        if prefix is None:
+            raise UnknownModelError(
+                f"node type {nt_id}: model_template {nt.model_template!r} is not of the form "
+                "'nest:<model>'",
+                path=nt.types_file,
+                field="model_template",
+            )
+        creator = CELL_MODELS.get(f"pointnet:{prefix}")
+        ids = np.flatnonzero(node_types == nt_id)
+        model, nodes = creator(population, ids, nt, overrides)
+        out.nest_ids[ids] = np.asarray(nodes.tolist(), dtype=np.int64)
+        out.models[nt_id] = model
+    return out

@@ -1,0 +1,93 @@
+"""Inputs on NEST: spike trains into ``spike_generator`` nodes, step currents.
+
+- :func:`set_spike_trains`: the spike times of a
+  :class:`~bmtoolkit.simulator.core.inputs.SpikeTrainsInput` go to the generators standing for
+  the virtual nodes, with one vectorized ``set`` call per population. Times are rounded to the
+  grid by NEST (``allow_offgrid_times``); times <= 0 cannot be emitted by NEST and are dropped
+  with a log message.
+- :func:`add_current_clamp`: one ``step_current_generator`` per clamp, connected to every target
+  node. Amplitude times are shifted back by one step and connected with a one-step delay, so the
+  current reaches the cell exactly at the configured ``delay``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from bmtoolkit.simulator.core.inputs import CurrentClampInput
+>>> clamp = CurrentClampInput("c", "all", np.array([190.0]), np.array([100.0]),
+...                           np.array([800.0]))
+>>> clamp_schedule(clamp, dt=0.1)
+([99.9, 899.9], [190.0, 0.0])
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+from bmtoolkit.simulator.pointnet.translations import CLAMP_AMP_TO_PA
+
+log = logging.getLogger("bmtoolkit.simulator.pointnet")
+
+
+def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop: float) -> int:
+    """Give each virtual node of ``populations`` its spike train; return the spike count."""
+    total = 0
+    for pop_name in item.spikes["population"].unique():
+        pop = populations.get(pop_name)
+        if pop is None or not pop.virtual:
+            log.warning(
+                "input %s: population %r is not a simulated virtual population; its spikes "
+                "are ignored",
+                item.name,
+                pop_name,
+            )
+            continue
+        trains = item.trains(pop_name)
+        dropped = 0
+        ids, times = [], []
+        for nid, t in trains.items():
+            ok = (t > 0.0) & (t <= tstop)
+            dropped += int(np.count_nonzero(t <= 0.0))
+            ids.append(nid)
+            times.append(np.round(t[ok], 9))
+        if dropped:
+            log.warning(
+                "input %s: %d spikes at t <= 0 dropped (NEST cannot emit them)", item.name, dropped
+            )
+        if ids:
+            coll = pop.collection(np.asarray(ids))
+            order = np.argsort(pop.nest_ids[np.asarray(ids)])
+            coll.set([{"spike_times": times[i].tolist()} for i in order])
+            total += int(sum(len(t) for t in times))
+    return total
+
+
+def clamp_schedule(clamp: CurrentClampInput, dt: float) -> tuple[list[float], list[float]]:
+    """``(amplitude_times, amplitude_values)`` in ms and pA for a one-step connection delay."""
+    times, amps = clamp.waveform(tstart=0.0)
+    times = times - dt
+    keep = times > 0
+    # a step starting at t = 0 is set at the first possible time
+    if not keep.all():
+        last = np.flatnonzero(~keep)[-1]
+        if amps[last] != 0.0:
+            times[last] = dt
+            keep[last] = True
+    values = amps[keep] * CLAMP_AMP_TO_PA
+    out_t = np.round(times[keep], 9).tolist()
+    return out_t, values.tolist()
+
+
+def add_current_clamp(clamp: CurrentClampInput, targets: Any, dt: float) -> Any:
+    """Create a ``step_current_generator`` for ``clamp`` and connect it to ``targets``."""
+    import nest
+
+    t, a = clamp_schedule(clamp, dt)
+    gen = nest.Create(
+        "step_current_generator", params={"amplitude_times": t, "amplitude_values": a}
+    )
+    nest.Connect(gen, targets, syn_spec={"delay": dt})
+    return gen
