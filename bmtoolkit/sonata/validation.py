@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError
+from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError, UnknownModelError
 from bmtoolkit.sonata.schemas import read_json, schema_problems
 
 __all__ = ["Problem", "read_json", "schema_problems", "validate_config"]
@@ -152,6 +152,8 @@ class _Checker:
         self.seen: set[Path] = set()
         self.sim_file: Path | None = None
         self.circuit_file: Path | None = None
+        #: a nodes file could not be opened: checks needing every population are skipped
+        self.incomplete_nodes = False
 
     def add(self, file: Any, location: str | None, message: str, kind: str, severity="error"):
         self.problems.append(Problem(str(file), location or "", message, kind, severity))
@@ -165,7 +167,7 @@ class _Checker:
 
         if not self._walk(self.path, None):
             return
-        if any(p.kind in ("json", "config", "schema") for p in self.problems):
+        if any(p.kind in ("json", "config", "schema", "missing_file") for p in self.problems):
             return
         try:
             cfg = load_config(self.path, validate=False)
@@ -252,6 +254,7 @@ class _Checker:
             self.add(cfile, "networks.nodes", "the circuit names no nodes files", "config")
         node_pops: dict[str, Any] = {}
         edge_pops: dict[str, Any] = {}
+        consistent: set[str] = set()  # populations whose type ids are all in their CSV
         for kind, reader, store in (
             ("nodes", read_nodes, node_pops),
             ("edges", read_edges, edge_pops),
@@ -266,11 +269,13 @@ class _Checker:
                 ok = self._exists(cfile, f"{where}.{kind}_file", h5)
                 csv_ok = csv is None or self._exists(cfile, f"{where}.{singular}_types_file", csv)
                 if not ok:
+                    self.incomplete_nodes = self.incomplete_nodes or kind == "nodes"
                     continue
                 try:
                     pops = reader(h5, csv if csv_ok else None)
                 except BmtkError as err:
                     self.add_error(err, Path(h5), "format")
+                    self.incomplete_nodes = self.incomplete_nodes or kind == "nodes"
                     continue
                 for name in entry.get("populations") or {}:
                     if name not in pops:
@@ -290,23 +295,30 @@ class _Checker:
                         )
                         continue
                     store[name] = pop
-                    self._check_type_ids(pop)
+                    if self._check_type_ids(pop):
+                        consistent.add(name)
         for pop in edge_pops.values():
             self._check_edges(pop, node_pops)
-        self._check_components(circuit, cfile, node_pops, edge_pops)
+        self._check_components(
+            circuit,
+            cfile,
+            {k: v for k, v in node_pops.items() if k in consistent},
+            {k: v for k, v in edge_pops.items() if k in consistent},
+        )
         if circuit.node_sets_file is not None:
             self._exists(cfile, "node_sets_file", str(circuit.node_sets_file))
         return node_pops
 
-    def _check_type_ids(self, pop: Any) -> None:
+    def _check_type_ids(self, pop: Any) -> bool:
+        """Report type ids missing from the CSV; True when there are none."""
         if pop.types_path is None:
-            return
+            return True
         column = pop.type_column
         try:
             ids = pop.node_type_ids() if pop.kind == "nodes" else pop.edge_type_ids()
         except BmtkError as err:
             self.add_error(err, pop.h5_path, "format")
-            return
+            return False
         missing = ~np.isin(ids, pop.types.index.to_numpy())
         if missing.any():
             bad = np.unique(ids[missing])
@@ -317,6 +329,7 @@ class _Checker:
                 f"{bad[:10].tolist()}",
                 "types",
             )
+        return not missing.any()
 
     def _check_edges(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
         for side, name in (("source", pop.source_population), ("target", pop.target_population)):
@@ -327,6 +340,8 @@ class _Checker:
                 )
                 continue
             if name not in node_pops:
+                if self.incomplete_nodes:  # the population may be in the missing file
+                    continue
                 self.add(
                     pop.h5_path,
                     f"{location}@node_population",
@@ -489,11 +504,13 @@ class _Checker:
         uses += [(f"reports.{n}.cells", r.cells) for n, r in sim.reports.items()]
         if sim.node_set is not None:
             uses.append(("node_set", sim.node_set))
-        for location, spec in uses:
+        for location, spec in uses if not self.incomplete_nodes else ():
             try:
                 sets.resolve(spec, node_pops)
-            except BmtkError as err:
+            except (ConfigError, UnknownModelError) as err:
                 self.add(sfile, location, err.message, "node_set")
+            except BmtkError:  # unreadable data: reported by the network checks above
+                continue
 
 
 def index_disagreement(node_to_range: np.ndarray, range_to_edge: np.ndarray, keys: np.ndarray):
