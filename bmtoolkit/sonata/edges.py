@@ -39,6 +39,7 @@ from bmtoolkit.sonata.index import (
     RANGE_TABLE,
     build_index,
     lookup,
+    stable_argsort,
 )
 from bmtoolkit.sonata.nodes import as_int_ids, check_groups, default_group_index, freeze_groups
 
@@ -183,10 +184,7 @@ def _sort_order(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     dt = np.diff(target)
     if np.all((dt > 0) | ((dt == 0) & (np.diff(source) >= 0))):
         return None
-    n_src = int(source.max()) + 1
-    if n_src * (int(target.max()) + 1) < 2**62:
-        return np.argsort(target * n_src + source, kind="stable")
-    return np.lexsort((source, target))
+    return stable_argsort(source, target)
 
 
 def _write_index(grp: h5py.Group, direction: str, ids: np.ndarray, n_nodes: int) -> None:
@@ -197,6 +195,13 @@ def _write_index(grp: h5py.Group, direction: str, ids: np.ndarray, n_nodes: int)
     sub.create_dataset(RANGE_TABLE, data=r2e)
 
 
+def _as_u64(values: np.ndarray) -> np.ndarray:
+    """Non-negative int64 ids as uint64 without a copy."""
+    if values.dtype == np.int64:
+        return values.view(np.uint64)
+    return values.astype(np.uint64)
+
+
 def _write_population(root: h5py.Group, pop: EdgePopulationData, sort: bool, n_src, n_trg, path):
     src, trg = pop.source_node_id, pop.target_node_id
     n_source = _n_nodes(n_src, pop, pop.source_population, src, "source_node_id", path)
@@ -204,25 +209,34 @@ def _write_population(root: h5py.Group, pop: EdgePopulationData, sort: bool, n_s
     order = _sort_order(src, trg) if sort else None
     gid, gidx = pop.edge_group_id, pop.edge_group_index
     type_id = pop.edge_type_id
+    # one group holding every edge, rows in edge order: the common case, kept cheap
+    single = bool(len(pop.groups) == 1 and pop.size and np.all(gid == gid[0]))
+    identity = single and bool(np.array_equal(gidx, np.arange(pop.size)))
     if order is not None:
-        src, trg, type_id, gid, gidx = (a[order] for a in (src, trg, type_id, gid, gidx))
+        src, trg, type_id = src[order], trg[order], type_id[order]
+        gidx = order if identity else gidx[order]
+        if not single:
+            gid = gid[order]
+    # sorted files store every group's rows in edge order (group index = arange per group)
+    regroup = sort and not (identity and order is None)
     grp = root.create_group(pop.name)
     for key, ids, node_pop in (
         ("source_node_id", src, pop.source_population),
         ("target_node_id", trg, pop.target_population),
     ):
-        ds = grp.create_dataset(key, data=ids.astype(np.uint64))
+        ds = grp.create_dataset(key, data=_as_u64(ids))
         ds.attrs.create("node_population", node_pop, dtype=STR_DTYPE)
-    grp.create_dataset("edge_type_id", data=type_id.astype(np.int64))
+    grp.create_dataset("edge_type_id", data=type_id)
     grp.create_dataset("edge_group_id", data=gid.astype(np.uint32))
-    new_gidx = gidx
-    if sort:
-        new_gidx = default_group_index(gid)
-    grp.create_dataset("edge_group_index", data=new_gidx.astype(np.uint64))
+    if regroup:
+        new_gidx = np.arange(pop.size, dtype=np.int64) if single else default_group_index(gid)
+    else:
+        new_gidx = gidx
+    grp.create_dataset("edge_group_index", data=_as_u64(new_gidx))
     for key, data in pop.groups.items():
         rows = None
-        if sort:
-            rows = gidx[gid == key]
+        if regroup:
+            rows = gidx if single else gidx[gid == key]
             if len(rows) == data.size and np.array_equal(rows, np.arange(len(rows))):
                 rows = None
         write_group(grp, str(key), data, rows)

@@ -33,6 +33,44 @@ RANGE_TABLE = "range_to_edge_id"
 DIRECTIONS = ("source_to_target", "target_to_source")
 
 
+def stable_argsort(*keys: np.ndarray) -> np.ndarray:
+    """Stable order sorting by the last key, then the one before, ... (like ``np.lexsort``).
+
+    Non-negative integer keys below 2**16 use numpy's radix sort (one pass per key); larger
+    ones are folded with the row number into one unique int64 key for a quicksort. Both are
+    several times faster than ``np.lexsort`` on millions of ids and give the same order.
+
+    Examples
+    --------
+    >>> stable_argsort(np.array([1, 0, 1, 0]), np.array([1, 1, 0, 0])).tolist()
+    [3, 2, 1, 0]
+    """
+    arrays = [np.asarray(k) for k in keys]
+    n = len(arrays[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    if any(a.dtype.kind not in "iu" or a.min() < 0 for a in arrays):
+        return np.lexsort(arrays)
+    tops = [int(a.max()) for a in arrays]
+    if all(top < 2**16 for top in tops):
+        order = np.argsort(arrays[0].astype(np.uint16), kind="stable")
+        for key in arrays[1:]:
+            order = order[np.argsort(key[order].astype(np.uint16), kind="stable")]
+        return order
+    span = n
+    for top in tops:
+        span *= top + 1
+    if span >= 2**63:
+        return np.lexsort(arrays)
+    composite = np.zeros(n, dtype=np.int64)
+    for key, top in zip(reversed(arrays), reversed(tops)):
+        composite *= top + 1
+        composite += key
+    composite *= n
+    composite += np.arange(n, dtype=np.int64)
+    return np.argsort(composite)
+
+
 def build_index(node_ids: np.ndarray, n_nodes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Build one direction of the edge index from the key node id of every edge row.
 
@@ -78,7 +116,7 @@ def build_index(node_ids: np.ndarray, n_nodes: int | None = None) -> tuple[np.nd
     if np.all(run_node[1:] >= run_node[:-1]):
         order = None
     else:
-        order = np.argsort(run_node, kind="stable")
+        order = stable_argsort(run_node)
         starts, ends = starts[order], ends[order]
     range_to_edge = np.empty((len(starts), 2), dtype=np.uint64)
     range_to_edge[:, 0] = starts

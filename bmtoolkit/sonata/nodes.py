@@ -47,6 +47,8 @@ def as_int_ids(values, *, field: str, name: str) -> np.ndarray:
 
 def default_group_index(group_id: np.ndarray) -> np.ndarray:
     """Row of each element inside its group (``arange`` within each group id)."""
+    if group_id.size == 0 or group_id.min() == group_id.max():
+        return np.arange(len(group_id), dtype=np.int64)
     order = np.argsort(group_id, kind="stable")
     sorted_ids = group_id[order]
     starts = np.searchsorted(sorted_ids, sorted_ids, side="left")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bmtoolkit.exceptions import NodeIdError
-from bmtoolkit.sonata.index import build_index, expand_ranges, lookup
+from bmtoolkit.sonata.index import build_index, expand_ranges, lookup, stable_argsort
 
 
 def _brute(ids, node):
@@ -54,3 +54,15 @@ def test_empty_and_out_of_range():
 def test_expand_ranges():
     assert expand_ranges(np.array([3, 0, 7]), np.array([5, 0, 9])).tolist() == [3, 4, 7, 8]
     assert expand_ranges(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
+
+
+@pytest.mark.parametrize("top", [3, 70_000, 2**40, 2**62])
+def test_stable_argsort_equals_lexsort(top):
+    rng = np.random.default_rng(top % 1000)
+    for n in (0, 1, 17, 2000):
+        a = rng.integers(0, top, n)
+        b = rng.integers(0, top, n)
+        np.testing.assert_array_equal(stable_argsort(a, b), np.lexsort((a, b)))
+        np.testing.assert_array_equal(stable_argsort(a), np.argsort(a, kind="stable"))
+    neg = np.array([3, -1, 3, -1])
+    np.testing.assert_array_equal(stable_argsort(neg), np.argsort(neg, kind="stable"))
