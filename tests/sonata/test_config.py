@@ -70,10 +70,15 @@ SIMULATION = {
     },
     "reports": {
         "v": {"cells": "v1", "variable_name": "V_m", "module": "multimeter_report"},
-        "ca": {"cells": {"population": "v1"}, "variable_name": "cai", "dt": 0.5,
-               "start_time": 100.0, "file_name": "calcium"},
+        "ca": {
+            "cells": {"population": "v1"},
+            "variable_name": "cai",
+            "dt": 0.5,
+            "start_time": 100.0,
+            "file_name": "calcium",
+        },
     },
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -254,14 +259,28 @@ def test_schemas_accept_both_dialects():
         "output": {"output_dir": "out", "spikes_file": "out.h5", "spikes_sort_order": "by_id"},
         "node_set": "Mosaic",
         "inputs": {
-            "ramp": {"input_type": "current_clamp", "module": "linear", "amp_start": 0.1,
-                     "delay": 0, "duration": 10, "node_set": "L5"}
+            "ramp": {
+                "input_type": "current_clamp",
+                "module": "linear",
+                "amp_start": 0.1,
+                "delay": 0,
+                "duration": 10,
+                "node_set": "L5",
+            }
         },
         "reports": {
-            "soma": {"cells": "L5", "type": "compartment", "variable_name": "v", "sections":
-                     "soma", "dt": 0.1, "start_time": 0, "end_time": 100, "enabled": True}
+            "soma": {
+                "cells": "L5",
+                "type": "compartment",
+                "variable_name": "v",
+                "sections": "soma",
+                "dt": 0.1,
+                "start_time": 0,
+                "end_time": 100,
+                "enabled": True,
+            }
         },
-    }  # fmt: skip
+    }
     assert schema_problems(bbp, "simulation") == []
     assert schema_problems(SIMULATION, "simulation") == []
     bbp_circuit = {
@@ -322,8 +341,11 @@ def test_written_circuit_config_follows_the_profile(network):
         }
     ]
     assert doc["networks"]["edges"] == [
-        {"edges_file": "$BASE_DIR/network/v1_v1_edges.h5", "populations": {"v1_to_v1": {"type": "chemical"}}}
-    ]  # fmt: skip
+        {
+            "edges_file": "$BASE_DIR/network/v1_v1_edges.h5",
+            "populations": {"v1_to_v1": {"type": "chemical"}},
+        }
+    ]
     cfg = load_circuit_config(network / "circuit_config.json")
     assert cfg.nodes[0].nodes_file == network / "network" / "v1_nodes.h5"
     assert cfg.nodes[0].populations == {"v1": {"type": "point_neuron"}}
@@ -347,8 +369,11 @@ def test_written_simulation_config_follows_the_profile(network):
     }
     report = doc["reports"]["v"]
     assert (report["type"], report["dt"], report["start_time"], report["end_time"]) == (
-        "compartment", 0.1, 0.0, 100.0,
-    )  # fmt: skip
+        "compartment",
+        0.1,
+        0.0,
+        100.0,
+    )
     sim = load_simulation_config(network / "simulation_config.json")
     assert sim.run.random_seed == 7
     assert sim.output.spikes_file == network / "output" / "spikes.h5"

@@ -47,7 +47,10 @@ def net(tmp_path_factory):
         pd.DataFrame({"node_type_id": [7], "model_type": ["virtual"], "ei": ["e"]}),
         d / "lgn_types.csv",
     )
-    return {**read_nodes(d / "v1.h5", d / "v1_types.csv"), **read_nodes(d / "lgn.h5", d / "lgn_types.csv")}  # fmt: skip
+    return {
+        **read_nodes(d / "v1.h5", d / "v1_types.csv"),
+        **read_nodes(d / "lgn.h5", d / "lgn_types.csv"),
+    }
 
 
 def ids(result):

@@ -42,10 +42,14 @@ def build(d, *, v1_types=(1, 2), edge_source=(0, 1, 2), edge_pops=("lgn", "v1"))
     )
     write_edges(
         d / "edges.h5",
-        [EdgePopulationData.single_group("lgn_to_v1", *edge_pops, list(edge_source), [0, 3, 3], [5, 5, 5])],
+        [
+            EdgePopulationData.single_group(
+                "lgn_to_v1", *edge_pops, list(edge_source), [0, 3, 3], [5, 5, 5]
+            )
+        ],
         n_source_nodes=max(max(edge_source) + 1, 3),
         n_target_nodes=4,
-    )  # fmt: skip
+    )
     write_types_csv(
         pd.DataFrame({"edge_type_id": [5], "dynamics_params": ["e2e.json"]}),
         d / "edge_types.csv",
@@ -58,20 +62,30 @@ def build(d, *, v1_types=(1, 2), edge_source=(0, 1, 2), edge_pops=("lgn", "v1"))
             {"nodes_file": d / "v1.h5", "node_types_file": d / "v1_types.csv"},
             {"nodes_file": d / "lgn.h5", "node_types_file": d / "lgn_types.csv"},
         ],
-        edges=[{"edges_file": d / "edges.h5", "edge_types_file": d / "edge_types.csv",
-                "populations": {"lgn_to_v1": {}}}],
-        components={"point_neuron_models_dir": d / "models",
-                    "synaptic_models_dir": d / "synapses"},
+        edges=[
+            {
+                "edges_file": d / "edges.h5",
+                "edge_types_file": d / "edge_types.csv",
+                "populations": {"lgn_to_v1": {}},
+            }
+        ],
+        components={"point_neuron_models_dir": d / "models", "synaptic_models_dir": d / "synapses"},
         node_sets_file=d / "node_sets.json",
-    )  # fmt: skip
+    )
     write_simulation_config(
         d / "simulation_config.json",
         network=d / "circuit_config.json",
         run={"tstop": 100.0, "dt": 0.1},
-        inputs={"lgn": {"input_type": "spikes", "module": "h5", "node_set": "lgn",
-                        "input_file": d / "spikes.h5"}},
+        inputs={
+            "lgn": {
+                "input_type": "spikes",
+                "module": "h5",
+                "node_set": "lgn",
+                "input_file": d / "spikes.h5",
+            }
+        },
         reports={"v": {"cells": "exc", "variable_name": "V_m"}},
-    )  # fmt: skip
+    )
     return d / "simulation_config.json"
 
 
@@ -129,7 +143,9 @@ def test_missing_files_are_each_reported(tmp_path):
         ("missing_file", "networks.nodes[1].nodes_file"),
         ("missing_file", "inputs.lgn.input_file"),
     }  # exc.json is not looked for once v1's CSV is gone
-    (tmp_path / "v1_types.csv").write_text("node_type_id model_type dynamics_params\n1 point_process exc.json\n2 point_process exc.json\n")  # fmt: skip
+    (tmp_path / "v1_types.csv").write_text(
+        "node_type_id model_type dynamics_params\n1 point_process exc.json\n2 point_process exc.json\n"
+    )
     problems = validate_config(tmp_path / "simulation_config.json")
     assert ("missing_file", "dynamics_params of population 'v1'") in {
         (p.kind, p.location) for p in problems
