@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -11,7 +13,9 @@ from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata.edges import EdgePopulationData, read_edges, write_edges
 from bmtoolkit.sonata.groups import GroupData
 from bmtoolkit.sonata.index import build_index
+from bmtoolkit.sonata.nodes import NodePopulationData, write_nodes
 from bmtoolkit.sonata.types_table import write_types_csv
+from tests.conftest import require_module
 
 
 def _random_edges(seed=0, n=300, n_src=20, n_trg=15):
@@ -154,3 +158,89 @@ def test_ids_out_of_declared_population(tmp_path):
     assert not (tmp_path / "e.h5").exists()
     with pytest.raises(SonataFormatError, match="target_node_id"):
         EdgePopulationData.single_group("x", "a", "b", [0, 1], [0], [0, 0])
+
+
+@pytest.mark.interop
+def test_libsonata_bluepysnap_and_bmtk_read_our_files(tmp_path):
+    """The write profile is read by the three independent SONATA readers."""
+    libsonata = require_module("libsonata")
+    bluepysnap = require_module("bluepysnap")
+    bmtk_sonata = require_module("bmtk.utils.sonata")
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, 30, 400)
+    trg = rng.integers(0, 20, 400)
+    weight = rng.random(400)
+    write_edges(
+        tmp_path / "edges.h5",
+        [
+            EdgePopulationData.single_group(
+                "a_to_b", "a", "b", src, trg, np.full(400, 5), {"syn_weight": weight}
+            )
+        ],
+        n_source_nodes=30,
+        n_target_nodes=20,
+    )
+    write_nodes(
+        tmp_path / "nodes.h5",
+        [
+            NodePopulationData.single_group("a", np.zeros(30, int), {"x": np.arange(30.0)}),
+            NodePopulationData.single_group("b", np.zeros(20, int), {"x": np.arange(20.0)}),
+        ],
+    )
+    write_types_csv(
+        pd.DataFrame({"node_type_id": [0], "model_type": ["virtual"]}), tmp_path / "nt.csv"
+    )
+    write_types_csv(pd.DataFrame({"edge_type_id": [5], "delay": [1.5]}), tmp_path / "et.csv")
+    order = np.lexsort((src, trg))
+    s_sorted, t_sorted = src[order], trg[order]
+
+    # libsonata: storage, sizes and both index directions
+    pop = libsonata.EdgeStorage(str(tmp_path / "edges.h5")).open_population("a_to_b")
+    assert (pop.size, pop.source, pop.target) == (400, "a", "b")
+    for node in range(20):
+        got = pop.afferent_edges([node]).flatten()
+        np.testing.assert_array_equal(got, np.flatnonzero(t_sorted == node))
+    for node in range(30):
+        got = pop.efferent_edges([node]).flatten()
+        np.testing.assert_array_equal(got, np.flatnonzero(s_sorted == node))
+    nodes = libsonata.NodeStorage(str(tmp_path / "nodes.h5"))
+    assert nodes.population_names == {"a", "b"}
+    assert nodes.open_population("a").size == 30
+
+    # bluepysnap through a minimal circuit config
+    (tmp_path / "circuit.json").write_text(
+        json.dumps(
+            {
+                "components": {},
+                "networks": {
+                    "nodes": [
+                        {
+                            "nodes_file": "nodes.h5",
+                            "populations": {"a": {"type": "virtual"}, "b": {"type": "virtual"}},
+                        }
+                    ],
+                    "edges": [
+                        {"edges_file": "edges.h5", "populations": {"a_to_b": {"type": "chemical"}}}
+                    ],
+                },
+            }
+        )
+    )
+    circuit = bluepysnap.Circuit(str(tmp_path / "circuit.json"))
+    assert circuit.nodes.size == 50
+    snap_edges = circuit.edges["a_to_b"]
+    ids = np.sort(np.asarray(snap_edges.afferent_edges(3), dtype=np.int64))
+    np.testing.assert_array_equal(ids, np.flatnonzero(t_sorted == 3))
+    np.testing.assert_allclose(
+        snap_edges.get(ids, ["syn_weight"])["syn_weight"].to_numpy(), weight[order][ids]
+    )
+
+    # BMTK, with the CSV merge
+    net = bmtk_sonata.File(
+        data_files=[str(tmp_path / "nodes.h5"), str(tmp_path / "edges.h5")],
+        data_type_files=[str(tmp_path / "nt.csv"), str(tmp_path / "et.csv")],
+    )
+    assert len(net.nodes["a"]) == 30 and net.nodes["a"].get_node_id(3)["model_type"] == "virtual"
+    bmtk_edges = list(net.edges["a_to_b"].get_target(3))
+    assert len(bmtk_edges) == int((trg == 3).sum())
+    assert {e["delay"] for e in bmtk_edges} == {1.5}
