@@ -485,13 +485,12 @@ def load_config(path: PathLike, *, validate: bool = True, cwd_relative: bool = F
     'CircuitConfig'
     """
     p = Path(path).absolute()
+    doc = read_json(p)
     try:
-        kind = config_kind(read_json(p))
+        kind = config_kind(doc)
     except ConfigError as err:
-        raise ConfigError(err.message, path=p, field=err.field) from None
-    if kind == "circuit" or (
-        kind == "wrapper" and not isinstance(read_json(p).get("simulation"), str)
-    ):
+        raise ConfigError(err.message, path=p) from None
+    if kind == "circuit" or (kind == "wrapper" and not isinstance(doc.get("simulation"), str)):
         return load_circuit_config(p, validate=validate, cwd_relative=cwd_relative)
     return load_simulation_config(p, validate=validate, cwd_relative=cwd_relative)
 
