@@ -12,7 +12,13 @@ import pandas as pd
 
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import open_h5
-from bmtoolkit.sonata.groups import H5Group, UnknownPropertyError, find_groups, read_dataset
+from bmtoolkit.sonata.groups import (
+    H5Group,
+    UnknownPropertyError,
+    default_group_index,
+    find_groups,
+    read_dataset,
+)
 from bmtoolkit.sonata.types_table import read_types_csv
 
 
@@ -143,11 +149,9 @@ class PopulationBase:
             if self.group_index_name in self._has:
                 gidx = self._ids_dataset(self.group_index_name)
             else:
-                gidx = np.zeros(self.size, dtype=np.int64)
-                for g in np.unique(gid):
-                    mask = gid == g
-                    gidx[mask] = np.arange(np.count_nonzero(mask))
-            for g in np.unique(gid):
+                gidx = default_group_index(gid)
+            present = [gid[0]] if gid.size and gid.min() == gid.max() else np.unique(gid)
+            for g in present:
                 grp = self.groups.get(int(g))
                 if grp is None:
                     raise SonataFormatError(
@@ -156,7 +160,7 @@ class PopulationBase:
                         path=self.h5_path,
                         field=self._field(self.group_id_name),
                     )
-                idx = gidx[gid == g]
+                idx = gidx if len(present) == 1 else gidx[gid == g]
                 if idx.size and (idx.min() < 0 or idx.max() >= max(grp.size, 1)):
                     raise SonataFormatError(
                         f"group index out of range for group {int(g)} of size {grp.size}",

@@ -31,7 +31,7 @@ import pandas as pd
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_write, decode_str, open_h5
 from bmtoolkit.sonata._population import PopulationBase, check_integer_dataset, to_int64
-from bmtoolkit.sonata.groups import GroupData, write_group
+from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
 from bmtoolkit.sonata.index import (
     DIRECTIONS,
     INDEX_GROUP_NAMES,
@@ -41,7 +41,7 @@ from bmtoolkit.sonata.index import (
     lookup,
     stable_argsort,
 )
-from bmtoolkit.sonata.nodes import as_int_ids, check_groups, default_group_index, freeze_groups
+from bmtoolkit.sonata.nodes import as_int_ids, check_groups, freeze_groups
 
 __all__ = ["EdgePopulation", "EdgePopulationData", "read_edges", "write_edges"]
 

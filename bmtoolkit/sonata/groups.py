@@ -128,6 +128,18 @@ class GroupData:
         return 0
 
 
+def default_group_index(group_id: np.ndarray) -> np.ndarray:
+    """Row of each element inside its group (``arange`` within each group id)."""
+    if group_id.size == 0 or group_id.min() == group_id.max():
+        return np.arange(len(group_id), dtype=np.int64)
+    order = np.argsort(group_id, kind="stable")
+    sorted_ids = group_id[order]
+    starts = np.searchsorted(sorted_ids, sorted_ids, side="left")
+    out = np.empty(len(group_id), dtype=np.int64)
+    out[order] = np.arange(len(group_id)) - starts
+    return out
+
+
 def _write_column(grp: h5py.Group, name: str, values: np.ndarray) -> None:
     if values.dtype.kind == "O":
         grp.create_dataset(name, data=values.astype(str).astype(object), dtype=STR_DTYPE)

@@ -28,7 +28,7 @@ import numpy as np
 from bmtoolkit.exceptions import SonataFormatError
 from bmtoolkit.sonata._h5 import atomic_write, open_h5
 from bmtoolkit.sonata._population import PopulationBase
-from bmtoolkit.sonata.groups import GroupData, write_group
+from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
 
 __all__ = ["NodePopulation", "NodePopulationData", "read_nodes", "write_nodes"]
 
@@ -43,18 +43,6 @@ def as_int_ids(values, *, field: str, name: str) -> np.ndarray:
             f"expected integers for population {name!r}, got dtype {arr.dtype}", field=field
         )
     return arr.astype(np.int64)
-
-
-def default_group_index(group_id: np.ndarray) -> np.ndarray:
-    """Row of each element inside its group (``arange`` within each group id)."""
-    if group_id.size == 0 or group_id.min() == group_id.max():
-        return np.arange(len(group_id), dtype=np.int64)
-    order = np.argsort(group_id, kind="stable")
-    sorted_ids = group_id[order]
-    starts = np.searchsorted(sorted_ids, sorted_ids, side="left")
-    out = np.empty(len(group_id), dtype=np.int64)
-    out[order] = np.arange(len(group_id)) - starts
-    return out
 
 
 def check_groups(
