@@ -52,7 +52,7 @@ def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop:
             ok = (t > 0.0) & (t <= tstop)
             dropped += int(np.count_nonzero(t <= 0.0))
             ids.append(nid)
-            times.append(np.round(t[ok], 9))
+            times.append(t[ok])
         if dropped:
             log.warning(
                 "input %s: %d spikes at t <= 0 dropped (NEST cannot emit them)", item.name, dropped

@@ -129,8 +129,10 @@ def allen_glif_level(cfg: Mapping[str, Any]) -> int:
 
     Examples
     --------
-    >>> allen_glif_level({"threshold_dynamics_method": {"name": "three_components_exact"},
-    ...                   "AScurrent_dynamics_method": {"name": "exp"}})
+    >>> allen_glif_level({"threshold_dynamics_method": {"name": "three_components_exact",
+    ...                       "params": {"a_voltage": 5.0, "b_voltage": 50.0}},
+    ...                   "AScurrent_dynamics_method": {"name": "exp"},
+    ...                   "asc_amp_array": [-1e-11]})
     5
     """
     th_name, th_params = _method(cfg, "threshold_dynamics_method")

@@ -1,0 +1,56 @@
+"""``bmtoolkit run CONFIG``: run a SONATA simulation config on a backend."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+NAME = "run"
+HELP = "Run a SONATA simulation config (NEST, NEURON, population, filter or PyTorch backend)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``CONFIG [--backend NAME] [--threads N] [--seed S] [--output-dir DIR] [--quiet]``."""
+    parser.add_argument("config", help="simulation config (or BMTK's combined config.json)")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="backend name (pointnet, bionet, popnet, filternet, torchnet ...); default: "
+        "from target_simulator or the node models",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="local threads")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (overrides run)")
+    parser.add_argument("--output-dir", default=None, help="output folder (overrides output)")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip JSON-schema validation of the config"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no step timings")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the config; print the step timings and output files."""
+    from bmtoolkit.simulator.core.runner import run as run_simulation
+
+    # warnings on the terminal; the full INFO log with timings goes to the run's log file
+    console = logging.StreamHandler()
+    console.setLevel(logging.ERROR if args.quiet else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("bmtoolkit").addHandler(console)
+    try:
+        result = run_simulation(
+            args.config,
+            backend=args.backend,
+            threads=args.threads,
+            seed=args.seed,
+            output_dir=args.output_dir,
+            progress=False if args.quiet else None,
+            validate=not args.no_validate,
+        )
+    finally:
+        logging.getLogger("bmtoolkit").removeHandler(console)
+    if not args.quiet:
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+        print(f"{result.backend}: {steps}")
+        for name, path in result.outputs.items():
+            print(f"  {name}: {path}")
+    return 0
