@@ -1,0 +1,255 @@
+"""Build+save time and peak memory of bmtoolkit's builder against BMTK 1.2.0's.
+
+Network (the same for both tools): N point neurons uniform in a cylinder of radius 400 um and
+height 800 um, 80% excitatory / 20% inhibitory; recurrent E/I -> E/I edges with
+``p = 0.1 * exp(-d^2 / (2 * 150^2))`` and 1-4 synapses per pair; an LGN population of N/10
+virtual nodes connected to every cortical cell with ``p = 0.05`` (1-4 synapses).
+
+BMTK calls a Python function per pair, so it runs at a smaller ``--bmtk-n``; the per-edge cost
+ratio compares the two at their own sizes, and bmtoolkit is also run at ``--bmtk-n`` for a
+same-size ratio. Each build runs in a child process; peak memory is that child's max RSS
+(``resource.getrusage``), imports included.
+
+``--scale v1``: 230,000 cells in a cylinder of radius 845 um and height 860 um with a 300 um
+cutoff on the recurrent rule, and LGN p scaled to 0.05 * 20,000 / N (about 100 M edges in all).
+
+Usage::
+
+    python benchmarks/builder_vs_bmtk.py --n 20000 [--with-bmtk --bmtk-n 2000] [--scale v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+
+RADIUS, HEIGHT, P0, SIGMA = 400.0, 800.0, 0.1, 150.0
+
+
+def _geometry(n: int, scale: str):
+    if scale == "v1":
+        return 845.0, 860.0, 300.0, 0.05 * 20000 / n
+    return RADIUS, HEIGHT, None, 0.05
+
+
+def build_bmtoolkit(n: int, out: str, scale: str) -> dict:
+    """Build and save with bmtoolkit; returns counts and timings."""
+    from bmtoolkit.builder import NetworkBuilder, positions
+    from bmtoolkit.builder.rules import DistanceProbability, FixedProbability
+
+    radius, height, cutoff, p_lgn = _geometry(n, scale)
+    t0 = time.perf_counter()
+    pos = positions.cylinder(n, radius, height, seed=1)
+    ne = int(0.8 * n)
+    v1 = NetworkBuilder("v1")
+    v1.add_nodes(
+        N=ne,
+        positions=pos[:ne],
+        ei="e",
+        model_type="point_neuron",
+        model_template="nest:iaf_psc_alpha",
+        dynamics_params="e.json",
+    )
+    v1.add_nodes(
+        N=n - ne,
+        positions=pos[ne:],
+        ei="i",
+        model_type="point_neuron",
+        model_template="nest:iaf_psc_alpha",
+        dynamics_params="i.json",
+    )
+    for s in "ei":
+        for t in "ei":
+            v1.add_edges(
+                source={"ei": s},
+                target={"ei": t},
+                connection_rule=DistanceProbability(P0, SIGMA, cutoff=cutoff, nsyns=(1, 4)),
+                syn_weight=1.0 if s == "e" else -1.0,
+                delay=1.0,
+                model_template="static_synapse",
+                dynamics_params=f"{s}2{t}.json",
+            )
+    lgn = NetworkBuilder("lgn")
+    lgn.add_nodes(N=n // 10, model_type="virtual", pop_name="lgn")
+    lgn.add_edges(
+        source=lgn.nodes(),
+        target=v1.nodes(),
+        connection_rule=FixedProbability(p_lgn, nsyns=(1, 4)),
+        syn_weight=1.0,
+        delay=1.0,
+        model_template="static_synapse",
+        dynamics_params="lgn.json",
+    )
+    v1.build(seed=1, progress=False)
+    lgn.build(seed=1, progress=False)
+    t1 = time.perf_counter()
+    v1.save(out)
+    lgn.save(out)
+    t2 = time.perf_counter()
+    edges = sum(len(a) for net in (v1, lgn) for a in (net._edges or {}).values())
+    return {
+        "edges": edges,
+        "synapses": v1.nedges + lgn.nedges,
+        "build_s": t1 - t0,
+        "save_s": t2 - t1,
+    }
+
+
+def build_bmtk(n: int, out: str, scale: str) -> dict:
+    """The same network with BMTK's builder and a per-pair rule."""
+    import numpy as np
+    from bmtk.builder import NetworkBuilder
+
+    from bmtoolkit.builder import positions
+
+    radius, height, cutoff, p_lgn = _geometry(n, scale)
+    t0 = time.perf_counter()
+    np.random.seed(1)
+    pos = positions.cylinder(n, radius, height, seed=1)
+    ne = int(0.8 * n)
+    v1 = NetworkBuilder("v1")
+    v1.add_nodes(
+        N=ne,
+        positions=pos[:ne],
+        ei="e",
+        model_type="point_neuron",
+        model_template="nest:iaf_psc_alpha",
+        dynamics_params="e.json",
+    )
+    v1.add_nodes(
+        N=n - ne,
+        positions=pos[ne:],
+        ei="i",
+        model_type="point_neuron",
+        model_template="nest:iaf_psc_alpha",
+        dynamics_params="i.json",
+    )
+
+    def dist_rule(source, target):
+        if source.node_id == target.node_id:
+            return 0
+        d = np.linalg.norm(source["positions"] - target["positions"])
+        if cutoff is not None and d > cutoff:
+            return 0
+        if np.random.random() < P0 * np.exp(-(d * d) / (2 * SIGMA * SIGMA)):
+            return np.random.randint(1, 5)
+        return 0
+
+    def lgn_rule(source, target):
+        return np.random.randint(1, 5) if np.random.random() < p_lgn else 0
+
+    for s in "ei":
+        for t in "ei":
+            v1.add_edges(
+                source={"ei": s},
+                target={"ei": t},
+                connection_rule=dist_rule,
+                syn_weight=1.0,
+                delay=1.0,
+                model_template="static_synapse",
+                dynamics_params=f"{s}2{t}.json",
+            )
+    lgn = NetworkBuilder("lgn")
+    lgn.add_nodes(N=n // 10, model_type="virtual", pop_name="lgn")
+    lgn.add_edges(
+        source=lgn.nodes(),
+        target=v1.nodes(),
+        connection_rule=lgn_rule,
+        syn_weight=1.0,
+        delay=1.0,
+        model_template="static_synapse",
+        dynamics_params="lgn.json",
+    )
+    v1.build()
+    lgn.build()
+    t1 = time.perf_counter()
+    v1.save(output_dir=out)
+    lgn.save(output_dir=out)
+    t2 = time.perf_counter()
+    return {"synapses": v1.nedges + lgn.nedges, "build_s": t1 - t0, "save_s": t2 - t1}
+
+
+def _child(tool: str, n: int, scale: str) -> dict:
+    """Run one build in a child process; add its wall time and max RSS."""
+    cmd = [sys.executable, __file__, "--worker", tool, "--n", str(n), "--scale", scale]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"{tool} build failed (exit {proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def _worker(tool: str, n: int, scale: str) -> None:
+    import resource
+
+    with tempfile.TemporaryDirectory() as out:
+        fn = build_bmtoolkit if tool == "bmtoolkit" else build_bmtk
+        result = fn(n, out, scale)
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _line(name: str, n: int, r: dict) -> str:
+    per = r["build_s"] + r["save_s"]
+    return (
+        f"{name:>10} N={n:>7,}: {r['synapses']:>12,} synapses, build {r['build_s']:7.2f} s, "
+        f"save {r['save_s']:6.2f} s, total {per:7.2f} s, peak {r['peak_mib']:8.0f} MiB, "
+        f"{1e9 * per / max(r['synapses'], 1):8.0f} ns/synapse"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the builds, print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=20000, help="cortical cells for bmtoolkit")
+    parser.add_argument("--scale", choices=["spec", "v1"], default="spec")
+    parser.add_argument("--with-bmtk", action="store_true", help="also build with BMTK")
+    parser.add_argument("--bmtk-n", type=int, default=2000, help="cortical cells for BMTK")
+    parser.add_argument("--worker", choices=["bmtoolkit", "bmtk"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scale == "v1" and args.n == 20000:
+        args.n = 230000
+    if args.worker:
+        _worker(args.worker, args.n, args.scale)
+        return 0
+    ours = _child("bmtoolkit", args.n, args.scale)
+    print(_line("bmtoolkit", args.n, ours))
+    if args.scale == "spec" and args.n == 20000:
+        total = ours["build_s"] + ours["save_s"]
+        print(
+            f"  target N=20,000: <= 10 s and <= 1536 MiB -> {total:.1f} s, "
+            f"{ours['peak_mib']:.0f} MiB: {'met' if total <= 10 and ours['peak_mib'] <= 1536 else 'NOT met'}"
+        )
+    if args.with_bmtk:
+        try:
+            import bmtk  # noqa: F401
+        except ImportError:
+            print("BMTK is not installed; skipping the comparison")
+            return 0
+        small = _child("bmtoolkit", args.bmtk_n, args.scale)
+        theirs = _child("bmtk", args.bmtk_n, args.scale)
+        print(_line("bmtoolkit", args.bmtk_n, small))
+        print(_line("bmtk", args.bmtk_n, theirs))
+        t_small = small["build_s"] + small["save_s"]
+        t_bmtk = theirs["build_s"] + theirs["save_s"]
+        per_ours = (ours["build_s"] + ours["save_s"]) / ours["synapses"]
+        per_bmtk = t_bmtk / max(theirs["synapses"], 1)
+        print(
+            f"  same size (N={args.bmtk_n:,}): BMTK / bmtoolkit time {t_bmtk / t_small:8.1f}x, "
+            f"peak memory {theirs['peak_mib'] / small['peak_mib']:5.1f}x"
+        )
+        print(
+            f"  per-synapse cost, BMTK at N={args.bmtk_n:,} / bmtoolkit at N={args.n:,}: "
+            f"{per_bmtk / per_ours:8.1f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
