@@ -213,7 +213,9 @@ def _write_population(root: h5py.Group, pop: EdgePopulationData, sort: bool, n_s
     single = bool(len(pop.groups) == 1 and pop.size and np.all(gid == gid[0]))
     identity = single and bool(np.array_equal(gidx, np.arange(pop.size)))
     if order is not None:
-        src, trg, type_id = src[order], trg[order], type_id[order]
+        src, type_id = src[order], type_id[order]
+        # sorted targets are runs of equal ids: rebuild them instead of a random gather
+        trg = np.repeat(np.arange(n_target, dtype=np.int64), np.bincount(trg, minlength=n_target))
         gidx = order if identity else gidx[order]
         if not single:
             gid = gid[order]

@@ -110,17 +110,15 @@ def build_index(node_ids: np.ndarray, n_nodes: int | None = None) -> tuple[np.nd
     if n_edges == 0:
         return np.zeros((n_nodes, 2), np.uint64), np.zeros((0, 2), np.uint64)
     change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [n_edges]))
-    run_node = ids[starts]
-    if np.all(run_node[1:] >= run_node[:-1]):
-        order = None
-    else:
-        order = stable_argsort(run_node)
-        starts, ends = starts[order], ends[order]
-    range_to_edge = np.empty((len(starts), 2), dtype=np.uint64)
-    range_to_edge[:, 0] = starts
-    range_to_edge[:, 1] = ends
+    ranges = np.empty((len(change) + 1, 2), dtype=np.int64)
+    ranges[0, 0] = 0
+    ranges[1:, 0] = change
+    ranges[:-1, 1] = change
+    ranges[-1, 1] = n_edges
+    run_node = ids[ranges[:, 0]]
+    if np.any(run_node[1:] < run_node[:-1]):
+        ranges = ranges[stable_argsort(run_node)]  # one gather of (start, end) rows
+    range_to_edge = ranges.view(np.uint64)
     counts = np.bincount(run_node, minlength=n_nodes)
     node_to_range = np.empty((n_nodes, 2), dtype=np.uint64)
     stops = np.cumsum(counts)
