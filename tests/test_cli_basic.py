@@ -116,3 +116,19 @@ def test_console_script_runs(net):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith(": OK")
+
+
+def test_info_merges_the_sibling_types_csv(tmp_path, capsys):
+    import pandas as pd
+
+    from bmtoolkit.sonata.types_table import write_types_csv
+
+    write_nodes(tmp_path / "v1_nodes.h5", [NodePopulationData.single_group("v1", np.ones(2, int))])
+    write_types_csv(
+        pd.DataFrame({"node_type_id": [1], "model_type": ["virtual"]}),
+        tmp_path / "v1_node_types.csv",
+    )
+    assert main(["info", str(tmp_path / "v1_nodes.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "(types from v1_node_types.csv)" in out
+    assert "properties: model_type" in out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 NAME = "info"
 HELP = "Show the populations, sizes and properties of a config, network or output file."
@@ -94,16 +95,36 @@ def describe_report(path: str) -> list[str]:
     return lines
 
 
+def sibling_types_csv(path: str, kind: str) -> Path | None:
+    """The types CSV named like the H5 file (``v1_nodes.h5`` -> ``v1_node_types.csv``).
+
+    Examples
+    --------
+    >>> sibling_types_csv("/nowhere/v1_nodes.h5", "node") is None
+    True
+    """
+    p = Path(path)
+    suffix = f"_{kind}s"
+    if not p.stem.endswith(suffix):
+        return None
+    csv = p.with_name(f"{p.stem[: -len(suffix)]}_{kind}_types.csv")
+    return csv if csv.is_file() else None
+
+
 def _describe_nodes(path: str) -> list[str]:
     from bmtoolkit.sonata.nodes import read_nodes
 
-    return [f"{path}: nodes", *_nodes_lines(read_nodes(path))]
+    csv = sibling_types_csv(path, "node")
+    head = f"{path}: nodes" + (f" (types from {csv.name})" if csv else "")
+    return [head, *_nodes_lines(read_nodes(path, csv))]
 
 
 def _describe_edges(path: str) -> list[str]:
     from bmtoolkit.sonata.edges import read_edges
 
-    return [f"{path}: edges", *_edges_lines(read_edges(path))]
+    csv = sibling_types_csv(path, "edge")
+    head = f"{path}: edges" + (f" (types from {csv.name})" if csv else "")
+    return [head, *_edges_lines(read_edges(path, csv))]
 
 
 def _describe_types(path: str) -> list[str]:

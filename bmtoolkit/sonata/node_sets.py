@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
 
@@ -246,8 +247,10 @@ def _match(values: np.ndarray, expected: Any, attr: str, path, where: str) -> np
                     field=where,
                 )
             if op == "$regex":
+                codes, texts = _texts(values)
                 pattern = re.compile(str(operand))
-                mask &= np.array([pattern.fullmatch(_text(v)) is not None for v in values])
+                hits = np.array([pattern.fullmatch(t) is not None for t in texts], dtype=bool)
+                mask &= hits[codes]
                 continue
             numeric = np.asarray(values, dtype=np.float64)
             compare = {
@@ -267,8 +270,16 @@ def _match(values: np.ndarray, expected: Any, attr: str, path, where: str) -> np
         if numeric:
             mask |= np.isin(values.astype(np.float64), np.asarray(numeric, dtype=np.float64))
         return mask
-    texts = np.array([_text(v) for v in values], dtype=object)
-    return np.isin(texts, np.array([_text(o) for o in options], dtype=object))
+    wanted = {_text(o) for o in options}
+    codes, texts = _texts(values)
+    return np.array([t in wanted for t in texts], dtype=bool)[codes]
+
+
+def _texts(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(code per value, text of each distinct value): rules are evaluated once per distinct
+    value, since columns mostly repeat type-level values."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return codes, [_text(u) for u in uniques]
 
 
 def _text(value: Any) -> str:

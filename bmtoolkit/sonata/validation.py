@@ -489,10 +489,13 @@ class _Checker:
         for key, value in sim.components.items():
             if key not in sim.circuit.components and isinstance(value, str):
                 self._exists(sfile, f"components.{key}", value, folder=key.endswith("_dir"))
-        for name, inp in sim.inputs.items():
-            for key, value in inp.params.items():
+        entries = [("inputs", n, i.params) for n, i in sim.inputs.items()]
+        entries += [("reports", n, r.params) for n, r in sim.reports.items()]
+        for section, name, params in entries:  # input files, electrode positions ...
+            for key, value in params.items():
                 if is_path_key(key) and isinstance(value, str):
-                    self._exists(sfile, f"inputs.{name}.{key}", value)
+                    folder = key.endswith("_dir")
+                    self._exists(sfile, f"{section}.{name}.{key}", value, folder=folder)
         sets = NodeSets()
         try:
             from bmtoolkit.sonata.circuit import Circuit
