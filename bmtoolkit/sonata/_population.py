@@ -55,6 +55,13 @@ def load_types(types_path, type_column: str, population: str) -> tuple[pd.DataFr
     df = read_types_csv(p, id_column=type_column)
     if "population" in df.columns and (df["population"] == population).any():
         df = df[df["population"].isna() | (df["population"] == population)]
+    if df[type_column].duplicated().any():
+        raise SonataFormatError(
+            f"{type_column} values repeat and no 'population' column value selects rows for "
+            f"population {population!r}",
+            path=p,
+            field=type_column,
+        )
     return df.set_index(type_column), p
 
 

@@ -345,6 +345,11 @@ class EdgePopulation(PopulationBase):
         self.target_population = pops["target_node_id"]
         self._index_group = next((g for g in INDEX_GROUP_NAMES if g in pop), None)
 
+    @property
+    def index_group_name(self) -> str | None:
+        """Spelling of the stored index group (``indices``, ``indicies``, ...), or None."""
+        return self._index_group
+
     # ------------------------------------------------------------------ ids
     def _ids(self, key: str, edge_ids) -> np.ndarray:
         rows = self._check_ids(edge_ids, self._field("edge_id"))

@@ -122,7 +122,9 @@ def read_types_csv(path: str | os.PathLike[str], *, id_column: str | None = None
             )
         ids = numeric
     df[id_column] = ids.astype(np.int64)
-    dup = df[id_column].duplicated()
+    # a ``population`` column lets one table serve several populations with the same ids
+    keys = [c for c in ("population", id_column) if c in df.columns]
+    dup = df.duplicated(subset=keys)
     if dup.any():
         raise SonataFormatError(
             f"duplicate type ids {sorted(set(df[id_column][dup].tolist()))[:5]}",

@@ -186,7 +186,7 @@ def test_nsyns_and_multigroup_columns(sonata_examples: Path) -> None:
 def test_sim_tests_misspelt_index_group(sonata_examples: Path) -> None:
     net = sonata_examples / f"{_ST}/ten_cells_spikes_nest/input/network"
     pop = read_edges(net / "pre_post_edges.h5")["pre_to_post"]
-    assert pop._index_group == "indicies"
+    assert pop.index_group_name == "indicies"
     assert pop.stored_index("target_to_source") is not None
     _brute_force_check(pop, 5, 5)
 

@@ -165,3 +165,47 @@ def test_duplicate_population_names(tmp_path):
     with pytest.raises(SonataFormatError, match="duplicate"):
         write_nodes(tmp_path / "n.h5", [pop, pop])
     assert not (tmp_path / "n.h5").exists()
+
+
+def test_types_table_shared_by_populations(tmp_path):
+    """A ``population`` column selects each population's rows of a shared table."""
+    path = tmp_path / "nodes.h5"
+    write_nodes(
+        path,
+        [
+            NodePopulationData.single_group("a", [1, 1]),
+            NodePopulationData.single_group("b", [1, 2]),
+        ],
+    )
+    types = tmp_path / "types.csv"
+    write_types_csv(
+        pd.DataFrame(
+            {
+                "node_type_id": [1, 1, 2],
+                "population": ["a", "b", "a"],
+                "model_type": ["bio", "virtual", "point"],
+            }
+        ),
+        types,
+    )
+    pops = read_nodes(path, types)
+    assert pops["a"].column("model_type").tolist() == ["bio", "bio"]
+    with pytest.raises(SonataFormatError, match=r"\[2\]") as err:
+        pops["b"].column("model_type")  # type 2 belongs to population a only
+    assert str(types) in str(err.value)
+    assert pops["b"].column("model_type", [0]).tolist() == ["virtual"]
+    write_types_csv(
+        pd.DataFrame({"node_type_id": [1, 1], "population": ["a", "a"], "x": [1, 2]}), types
+    )
+    with pytest.raises(SonataFormatError, match="duplicate"):
+        read_nodes(path, types)
+
+
+def test_shared_types_table_without_rows_for_the_population(tmp_path):
+    path = tmp_path / "nodes.h5"
+    write_nodes(path, [NodePopulationData.single_group("c", [1])])
+    types = tmp_path / "types.csv"
+    write_types_csv(pd.DataFrame({"node_type_id": [1, 1], "population": ["a", "b"]}), types)
+    with pytest.raises(SonataFormatError, match="'c'") as err:
+        read_nodes(path, types)
+    assert str(types) in str(err.value) and "node_type_id" in str(err.value)
