@@ -59,14 +59,15 @@ _TRAINABLE = {name for names in CELL_GROUPS.values() for name in names}
 
 
 class GLIFState(NamedTuple):
-    """Dynamic state, each ``(batch, n)`` or ``(batch, n, k)``; potentials relative to E_L."""
+    """Dynamic state, ``(batch, n)``, ``(batch, n_asc, n)`` for ASCs and
+    ``(batch, 2 n_receptors, n)`` for PSCs (rows ``:R`` the alpha auxiliary variables, rows
+    ``R:`` the currents); potentials relative to E_L; refractory steps left as floats."""
 
     v: torch.Tensor
     th_spike: torch.Tensor
     th_voltage: torch.Tensor
     asc: torch.Tensor
-    y1: torch.Tensor
-    y2: torch.Tensor
+    y: torch.Tensor
     refractory: torch.Tensor
     current: torch.Tensor
 
@@ -175,6 +176,8 @@ class GLIFCells(nn.Module):
         )
         self.register_buffer("has_r", torch.as_tensor(np.asarray(params["has_r"]), device=device))
         self.n = int(self.E_L.shape[0])
+        self.any_alpha = bool(self.is_alpha.any())
+        self.any_exp = not bool(self.is_alpha.all())
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -223,28 +226,45 @@ class GLIFCells(nn.Module):
         return int(self.tau_syn.shape[1])
 
     # ------------------------------------------------------------------ dynamics
+    def mechanisms(self) -> tuple[bool, bool, bool]:
+        """Whether any neuron has a spike threshold component, ASCs, a voltage component."""
+        has_asc = bool((self.asc_amps != 0).any() or (self.asc_init != 0).any())
+        has_a = bool((self.th_voltage_index != 0).any())
+        has_r = bool(self.has_r.any()) or bool((self.th_spike_add != 0).any())
+        return has_r, has_asc, has_a
+
     def constants(self) -> dict[str, torch.Tensor]:
-        """Per-step propagators computed from the (possibly trainable) parameters."""
+        """Per-step propagators computed from the (possibly trainable) parameters.
+
+        Per-receptor and per-ASC tensors are laid out ``(k, n)`` to match the state.
+        """
         h = self.dt
         tau_m = self.C_m / self.g
         p33 = torch.exp(-h / tau_m)
         c = {"P33": p33, "P30": (1.0 - p33) / self.g}
         c["th_s_decay"] = torch.exp(-self.th_spike_decay * h)
         c["th_s_refr"] = torch.exp(-self.th_spike_decay * self.t_ref)
-        c["asc_rate"] = torch.exp(-self.asc_decay * h)
-        c["asc_stable"] = (1.0 - c["asc_rate"]) / (self.asc_decay * h)
-        c["asc_refr"] = self.asc_r * torch.exp(-self.asc_decay * self.t_ref[:, None])
+        k = self.asc_decay.T
+        c["asc_rate"] = torch.exp(-k * h)
+        c["asc_stable"] = (1.0 - c["asc_rate"]) / (k * h)
+        c["asc_refr"] = self.asc_r.T * torch.exp(-k * self.t_ref)
+        c["asc_amps"] = self.asc_amps.T
         c["th_v_inv"] = torch.exp(-self.th_voltage_decay * h)
         c["phi"] = self.th_voltage_index / (self.th_voltage_decay - self.g / self.C_m)
         c["ab"] = self.th_voltage_index / self.th_voltage_decay
-        p11 = torch.exp(-h / self.tau_syn)
+        tau_syn = self.tau_syn.T
+        alpha = self.is_alpha.T
+        p11 = torch.exp(-h / tau_syn)
         c["P11"], c["P21"] = p11, h * p11
-        p31, p32 = psc_propagators(self.tau_syn, tau_m[:, None], self.C_m[:, None], h)
+        p31, p32 = psc_propagators(tau_syn, tau_m, self.C_m, h)
         if self.integrator == "exp_euler":
-            p31, p32 = torch.zeros_like(p31), c["P30"][:, None].expand_as(p32)
-        c["P31"], c["P32"] = p31 * self.is_alpha, p32
-        c["psc_init"] = torch.where(self.is_alpha, math.e / self.tau_syn, torch.ones_like(p11))
-        c["refr_steps"] = torch.round(self.t_ref / h).to(torch.long)
+            p31, p32 = torch.zeros_like(p31), c["P30"].expand_as(p32)
+        c["P3"] = torch.cat([p31 * alpha, p32])
+        c["decay"] = torch.cat([p11, p11])
+        c["psc_alpha"] = alpha * math.e / tau_syn
+        c["psc_exp"] = (~alpha).to(p11.dtype)
+        c["asc_refr_m1"] = c["asc_refr"] - 1.0
+        c["refr_steps"] = torch.round(self.t_ref / h)
         c["reset_a"] = torch.where(self.has_r, self.voltage_reset_fraction, 0.0)
         c["reset_b"] = torch.where(self.has_r, self.voltage_reset_add, self.V_reset)
         return c
@@ -254,15 +274,14 @@ class GLIFCells(nn.Module):
         ref = self.E_L
         shape = (batch, self.n)
         zeros = torch.zeros(shape, dtype=ref.dtype, device=ref.device)
-        syn = torch.zeros((*shape, self.n_receptors), dtype=ref.dtype, device=ref.device)
+        syn = torch.zeros((batch, 2 * self.n_receptors, self.n), dtype=ref.dtype, device=ref.device)
         return GLIFState(
             v=self.V_m.expand(shape).clone(),
             th_spike=zeros.clone(),
             th_voltage=zeros.clone(),
-            asc=self.asc_init.expand(*shape, -1).clone(),
-            y1=syn,
-            y2=syn.clone(),
-            refractory=torch.zeros(shape, dtype=torch.long, device=ref.device),
+            asc=self.asc_init.T.expand(batch, -1, -1).clone(),
+            y=syn,
+            refractory=zeros.clone(),
             current=zeros.clone(),
         )
 
@@ -272,6 +291,7 @@ class GLIFCells(nn.Module):
         syn_input: torch.Tensor,
         external_current: torch.Tensor | None = None,
         consts: dict[str, torch.Tensor] | None = None,
+        mechanisms: tuple[bool, bool, bool] | None = None,
     ) -> tuple[GLIFState, torch.Tensor]:
         """Advance one step of ``dt``.
 
@@ -280,13 +300,14 @@ class GLIFCells(nn.Module):
         state : GLIFState
             State at the start of the step.
         syn_input : torch.Tensor
-            ``(batch, n, n_receptors)`` summed synaptic weights (pA) arriving at the end of
+            ``(batch, n_receptors, n)`` summed synaptic weights (pA) arriving at the end of
             the step.
         external_current : torch.Tensor, optional
             ``(batch, n)`` injected current (pA) that acts from the next step on (NEST's
             current-generator timing).
-        consts : dict, optional
-            Output of :meth:`constants`; computed when absent.
+        consts, mechanisms
+            Outputs of :meth:`constants` and :meth:`mechanisms`, computed when absent
+            (pass them when stepping in a loop).
 
         Returns
         -------
@@ -294,43 +315,57 @@ class GLIFCells(nn.Module):
             New state and ``(batch, n)`` spikes (0/1 with a surrogate gradient).
         """
         c = self.constants() if consts is None else consts
+        has_r, has_asc, has_a = self.mechanisms() if mechanisms is None else mechanisms
         active = state.refractory == 0
         v = state.v
         drive = state.current + self.I_e
-        th_s = state.th_spike * c["th_s_decay"]
-        asc_sum = (c["asc_stable"] * state.asc).sum(-1)
-        asc = state.asc * c["asc_rate"]
-        v_new = v * c["P33"] + (drive + asc_sum) * c["P30"]
-        v_new = v_new + (c["P31"] * state.y1 + c["P32"] * state.y2).sum(-1)
-        beta = (drive + asc_sum) / self.g
-        phi_v = c["phi"] * (v - beta)
-        th_v = (
-            phi_v * c["P33"]
-            + c["th_v_inv"] * (state.th_voltage - phi_v - c["ab"] * beta)
-            + c["ab"] * beta
-        )
-        threshold = th_s + th_v + self.th_inf
+        asc = state.asc
+        if has_asc:
+            drive = drive + (c["asc_stable"] * state.asc).sum(1)
+            asc = state.asc * c["asc_rate"]
+        v_new = torch.addcmul(v * c["P33"], drive, c["P30"]) + (c["P3"] * state.y).sum(1)
+        threshold = self.th_inf
+        th_s, th_v = state.th_spike, state.th_voltage
+        if has_r:
+            th_s = th_s * c["th_s_decay"]
+            threshold = threshold + th_s
+        if has_a:
+            beta = drive / self.g
+            phi_v = c["phi"] * (v - beta)
+            th_v = (
+                phi_v * c["P33"]
+                + c["th_v_inv"] * (state.th_voltage - phi_v - c["ab"] * beta)
+                + c["ab"] * beta
+            )
+            threshold = threshold + th_v
         s = self.surrogate(v_new - threshold) * active
         s_reset = s.detach() if self.detach_reset else s
-        v_reset = c["reset_a"] * v + c["reset_b"]
-        v_new = v_new + s_reset * (v_reset - v_new)
-        th_s = th_s + s_reset * (th_s * (c["th_s_refr"] - 1.0) + self.th_spike_add)
-        asc = asc + s_reset[..., None] * (self.asc_amps + asc * (c["asc_refr"] - 1.0))
-        held = active[..., None]
-        spiked = s.detach() > 0
-        refractory = torch.where(
-            spiked, c["refr_steps"].expand_as(state.refractory), (state.refractory - 1).clamp(min=0)
-        )
-        y2 = c["P21"] * state.y1 + c["P11"] * state.y2
-        y1 = state.y1 * c["P11"] + c["psc_init"] * syn_input * self.is_alpha
-        y2 = y2 + syn_input * ~self.is_alpha
+        v_new = v_new + s_reset * (c["reset_a"] * v + c["reset_b"] - v_new)
+        if has_r:
+            th_s = th_s + s_reset * (th_s * (c["th_s_refr"] - 1.0) + self.th_spike_add)
+            th_s = torch.where(active, th_s, state.th_spike)
+        if has_asc:
+            asc = torch.addcmul(
+                asc, s_reset[:, None], torch.addcmul(c["asc_amps"], asc, c["asc_refr_m1"])
+            )
+            asc = torch.where(active[:, None], asc, state.asc)
+        if has_a:
+            th_v = torch.where(active, th_v, state.th_voltage)
+        refractory = (state.refractory - 1.0).clamp(min=0.0)
+        refractory = refractory + s.detach() * (c["refr_steps"] - refractory)
+        r = self.n_receptors
+        y = state.y * c["decay"]
+        y[:, r:] += c["P21"] * state.y[:, :r]
+        if self.any_alpha:
+            y[:, :r] += c["psc_alpha"] * syn_input
+        if self.any_exp:
+            y[:, r:] += c["psc_exp"] * syn_input
         new = GLIFState(
             v=torch.where(active, v_new, v),
-            th_spike=torch.where(active, th_s, state.th_spike),
-            th_voltage=torch.where(active, th_v, state.th_voltage),
-            asc=torch.where(held, asc, state.asc),
-            y1=y1,
-            y2=y2,
+            th_spike=th_s,
+            th_voltage=th_v,
+            asc=asc,
+            y=y,
             refractory=refractory,
             current=state.current if external_current is None else external_current,
         )

@@ -207,16 +207,18 @@ class TorchNet(nn.Module):
             b = batch or next((t.shape[1] for t in (inputs, current) if t is not None), 1)
             state = self.initial_state(b)
         cstate, sstate, step0 = state
+        sstate = sstate._replace(ring=sstate.ring.clone())  # runs update it in place
         b = cstate.v.shape[0]
         dtype, device = self.cells.E_L.dtype, self.cells.E_L.device
         consts = self.cells.constants()
+        mech = self.cells.mechanisms()
         no_input = torch.zeros(b, self.n_virtual, dtype=dtype, device=device)
         records: dict[str, list[torch.Tensor]] = {name: [] for name in record}
         for k in range(steps):
             n = step0 + k
             sstate, arriving = self.synapses.arrivals(sstate, n)
             ext = None if current is None else current[k]
-            cstate, s = self.cells.step(cstate, arriving, ext, consts)
+            cstate, s = self.cells.step(cstate, arriving, ext, consts, mech)
             virt = no_input if inputs is None else inputs[k].to(dtype)
             sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n)
             self._record(records, s, cstate)
@@ -233,13 +235,13 @@ class TorchNet(nn.Module):
             elif name == "v":
                 vals.append(st.v + self.cells.E_L)
             elif name == "i_syn":
-                vals.append(st.y2.sum(-1))
+                vals.append(st.y[:, self.cells.n_receptors :].sum(1))
             elif name == "threshold":
                 vals.append(st.th_spike + st.th_voltage + self.cells.th_inf + self.cells.E_L)
             else:
                 raise ConfigError(f"cannot record {name!r}; use spikes, v, i_syn or threshold")
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def simulate(
         self,
         tstop: float,

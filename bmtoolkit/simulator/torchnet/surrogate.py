@@ -118,6 +118,8 @@ def spike_fn(
     >>> spike_fn(torch.tensor([0.1, -0.1])).tolist()
     [1.0, 0.0]
     """
+    if not (torch.is_grad_enabled() and v_minus_threshold.requires_grad):
+        return (v_minus_threshold > 0).to(v_minus_threshold.dtype)
     SURROGATES.get(shape)  # fail early with the list of known shapes
     if width <= 0:
         raise ValueError(f"surrogate width must be > 0 mV, got {width}")

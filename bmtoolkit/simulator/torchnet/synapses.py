@@ -1,15 +1,15 @@
 """Sparse synaptic transmission with per-edge delays and Tsodyks-Markram short-term plasticity.
 
-Edges are stored as flat tensors sorted by (delay, source); no dense ``N x N`` matrix is ever
+Edges are stored as flat tensors sorted by (source, delay); no dense ``N x N`` matrix is ever
 built. A spike emitted in step ``n`` reaches its target at the end of step ``n + d`` (``d``
 the edge delay in steps, at least 1) through a ring buffer of ``max(d) + 1`` slots, each
-``(batch, n_targets * n_receptors)``, which matches NEST's delivery of an event stamped
+``(batch, n_receptors * n_targets)``, which matches NEST's delivery of an event stamped
 ``t_spike`` at ``t_spike + delay``.
 
 Two delivery paths give the same numbers:
 
 * **event-driven** (no autograd): only the out-edges of the sources that spiked are gathered
-  (CSR by source within each delay group) and added with ``index_add_``; cost ~ spikes x
+  (CSR by source) and added with ``index_add_``; cost ~ spikes x
   fan-out, like an event-driven simulator;
 * **dense** (autograd): every edge contributes ``w * s[src] * eff`` with ``index_add``, so
   surrogate gradients reach the weights and the sources that did not spike.
@@ -53,15 +53,16 @@ nn = torch.nn
 
 
 class SynState(NamedTuple):
-    """Ring buffer slots and the STP state ``(batch, n_pairs)`` per (source, type) pair."""
+    """Ring buffer ``(slots, batch, ports)`` and the STP state ``(batch, n_pairs)`` per
+    (source, type) pair."""
 
-    ring: tuple[torch.Tensor, ...]
+    ring: torch.Tensor
     u: torch.Tensor
     x: torch.Tensor
 
     def detach(self) -> SynState:
         """The same state cut from the autograd graph."""
-        return SynState(tuple(r.detach() for r in self.ring), self.u.detach(), self.x.detach())
+        return SynState(self.ring.detach(), self.u.detach(), self.x.detach())
 
 
 class TsodyksMarkram(nn.Module):
@@ -178,30 +179,23 @@ class Synapses(nn.Module):
             raise ConfigError("edge STP type index out of range", field="stp_type")
         self.n_sources, self.n_targets, self.n_receptors = n_sources, n_targets, n_receptors
         self.dt = float(dt)
-        order = np.lexsort((src, delay))
+        order = np.lexsort((delay, src))
         kw = {"device": device}
         self.register_buffer("edge_order", torch.as_tensor(order, **kw))
         self.register_buffer("src", torch.as_tensor(src[order], **kw))
         self.register_buffer("tgt", torch.as_tensor(tgt[order], **kw))
-        self.register_buffer("port", torch.as_tensor((tgt * n_receptors + receptor)[order], **kw))
+        self.register_buffer("port", torch.as_tensor((receptor * n_targets + tgt)[order], **kw))
+        self.register_buffer("delay", torch.as_tensor(delay[order], **kw))
         self.weight = nn.Parameter(
             torch.as_tensor(weight[order], dtype=dtype, device=device), requires_grad=False
         )
         sgn = np.sign(weight) if sign is None else np.sign(np.asarray(sign, dtype=float))
         self.register_buffer("sign", torch.as_tensor(sgn[order], dtype=dtype, device=device))
-        # delay groups: contiguous slices plus CSR offsets by source within each group
-        delay_sorted = delay[order]
-        self.delays = [int(d) for d in np.unique(delay_sorted)]
-        bounds = np.searchsorted(delay_sorted, self.delays + [np.iinfo(np.int64).max])
-        self.groups = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        ptr = []
-        for a, b in self.groups:
-            counts = np.bincount(src[order][a:b], minlength=n_sources)
-            ptr.append(a + np.concatenate([[0], np.cumsum(counts)]))
-        self.register_buffer(
-            "csr", torch.as_tensor(np.array(ptr, dtype=np.int64).reshape(len(ptr), -1), **kw)
-        )
-        self.ring_size = (max(self.delays) if self.delays else 1) + 1
+        # CSR offsets of each source's out-edges (edges sorted by source, then delay)
+        counts = np.bincount(src, minlength=n_sources)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.register_buffer("csr", torch.as_tensor(ptr, **kw))
+        self.ring_size = (int(delay.max()) if n_edges else 1) + 1
         # STP: one state per (source, type) pair; static edges point at a constant-1 column
         stp_sorted = stp[order]
         plastic = stp_sorted >= 0
@@ -232,25 +226,27 @@ class Synapses(nn.Module):
     def initial_state(self, batch: int = 1) -> SynState:
         """Empty ring buffer and STP at rest (``u = U`` at the first spike, ``x = 1``)."""
         ref = self.weight
-        size = (batch, self.n_targets * self.n_receptors)
-        ring = tuple(
-            torch.zeros(size, dtype=ref.dtype, device=ref.device) for _ in range(self.ring_size)
-        )
+        size = (self.ring_size, batch, self.n_targets * self.n_receptors)
+        ring = torch.zeros(size, dtype=ref.dtype, device=ref.device)
         pairs = (batch, self.n_pairs)
         u = torch.zeros(pairs, dtype=ref.dtype, device=ref.device)
         return SynState(ring, u, torch.ones_like(u))
 
     def arrivals(self, state: SynState, step: int) -> tuple[SynState, torch.Tensor]:
-        """Input arriving at the end of ``step``: ``(batch, n_targets, n_receptors)``.
+        """Input arriving at the end of ``step``: ``(batch, n_receptors, n_targets)``.
 
         The slot is emptied for reuse.
         """
         slot = step % self.ring_size
-        current = state.ring[slot]
-        ring = list(state.ring)
-        ring[slot] = torch.zeros_like(current)
-        out = current.view(current.shape[0], self.n_targets, self.n_receptors)
-        return SynState(tuple(ring), state.u, state.x), out
+        ring = state.ring
+        if ring.requires_grad:
+            current = ring[slot]
+            ring = ring.index_fill(0, torch.tensor([slot], device=ring.device), 0.0)
+        else:
+            current = ring[slot].clone()
+            ring[slot] = 0.0
+        out = current.view(current.shape[0], self.n_receptors, self.n_targets)
+        return SynState(ring, state.u, state.x), out
 
     def _efficacy(self, state: SynState, spikes: torch.Tensor) -> tuple[SynState, torch.Tensor]:
         """``x u`` each pair would transmit now and the state after this step's spikes."""
@@ -288,45 +284,50 @@ class Synapses(nn.Module):
                 torch.is_grad_enabled()
                 and (spikes.requires_grad or eff.requires_grad or self.weight.requires_grad)
             )
-        ring = list(state.ring)
         if events:
-            self._deliver_events(ring, spikes, eff, step)
+            ring = self._deliver_events(state.ring, spikes, eff, step)
         else:
-            self._deliver_dense(ring, spikes, eff, step)
-        return SynState(tuple(ring), state.u, state.x)
+            ring = self._deliver_dense(state.ring, spikes, eff, step)
+        return SynState(ring, state.u, state.x)
 
-    def _deliver_dense(self, ring: list, spikes: torch.Tensor, eff: torch.Tensor, step: int):
+    def _flat_index(self, ring: torch.Tensor, b: torch.Tensor, e: torch.Tensor, step: int):
+        slots, batch, width = ring.shape
+        slot = torch.remainder(self.delay[e] + step, slots)
+        return (slot * batch + b) * width + self.port[e]
+
+    def _deliver_dense(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
         vals = spikes[:, self.src] * self.weight
         if eff.shape[1] > 1:
             vals = vals * eff[:, self.pair_of_edge]
-        for d, (a, b) in zip(self.delays, self.groups, strict=True):
-            slot = (step + d) % self.ring_size
-            ring[slot] = ring[slot].index_add(1, self.port[a:b], vals[:, a:b])
+        batch = spikes.shape[0]
+        e = torch.arange(self.n_edges, device=vals.device).expand(batch, -1)
+        b = torch.arange(batch, device=vals.device)[:, None].expand_as(e)
+        idx = self._flat_index(ring, b, e, step).reshape(-1)
+        return ring.reshape(-1).index_add(0, idx, vals.reshape(-1)).view(ring.shape)
 
-    def _deliver_events(self, ring: list, spikes: torch.Tensor, eff: torch.Tensor, step: int):
+    def _deliver_events(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
         b_idx, j_idx = torch.nonzero(spikes, as_tuple=True)
         if b_idx.numel() == 0:
-            return
-        width = self.n_targets * self.n_receptors
-        for g, d in enumerate(self.delays):
-            ptr = self.csr[g]
-            starts = ptr[j_idx]
-            counts = ptr[j_idx + 1] - starts
-            total = int(counts.sum())
-            if total == 0:
-                continue
-            offsets = torch.cumsum(counts, 0) - counts
-            e = torch.arange(total, device=counts.device) + torch.repeat_interleave(
-                starts - offsets, counts
-            )
-            b = torch.repeat_interleave(b_idx, counts)
-            vals = self.weight[e].detach()
-            if eff.shape[1] > 1:
-                vals = vals * eff[b, self.pair_of_edge[e]].detach()
-            slot = (step + d) % self.ring_size
-            target = ring[slot].clone() if ring[slot].requires_grad else ring[slot]
-            target.view(-1).index_add_(0, b * width + self.port[e], vals)
-            ring[slot] = target
+            return ring
+        starts = self.csr[j_idx]
+        counts = self.csr[j_idx + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            return ring
+        offsets = torch.cumsum(counts, 0) - counts
+        e = torch.arange(total, device=counts.device) + torch.repeat_interleave(
+            starts - offsets, counts, output_size=total
+        )
+        b = torch.repeat_interleave(b_idx, counts, output_size=total)
+        vals = self.weight.detach()[e]
+        if eff.shape[1] > 1:
+            vals = vals * eff.detach()[b, self.pair_of_edge[e]]
+        vals = vals * spikes.detach()[b, self.src[e]]
+        idx = self._flat_index(ring, b, e, step)
+        if ring.requires_grad:
+            return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
+        ring.view(-1).index_add_(0, idx, vals)
+        return ring
 
     def apply_sign_constraint(self) -> None:
         """Project weights onto their fixed signs (Dale's law); zero-sign edges stay free."""
@@ -341,5 +342,5 @@ class Synapses(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"edges={self.n_edges}, sources={self.n_sources}, targets={self.n_targets}, "
-            f"receptors={self.n_receptors}, delays={self.delays}, stp_pairs={self.n_pairs}"
+            f"receptors={self.n_receptors}, ring={self.ring_size}, stp_pairs={self.n_pairs}"
         )
