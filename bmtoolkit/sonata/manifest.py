@@ -43,6 +43,8 @@ VARIABLE_RE = re.compile(r"\$\{(?P<braced>\w+)\}|\$(?P<bare>\w+)")
 _NAME_RE = re.compile(r"^\$?\w+$")
 #: keys whose string values are paths although their name does not end in _file/_dir/_path
 _EXTRA_PATH_KEYS = frozenset({"network", "simulation", "electrode_positions"})
+#: top-level keys naming other config files, always relative to the config's folder
+_CHILD_CONFIG_KEYS = ("network", "simulation")
 #: keys under ``output`` joined onto ``output_dir`` when relative
 _OUTPUT_FILE_KEYS = ("spikes_file", "log_file", "spikes_file_csv", "spikes_file_nwb")
 
@@ -252,7 +254,8 @@ def expand_config(
     Paths are values of keys ending in ``_file``, ``_dir`` or ``_path`` (plus ``network``,
     ``simulation``, ``electrode_positions`` and every ``components`` entry); relative ones
     are resolved against the config's folder, or the working directory when
-    ``cwd_relative``. Relative ``output`` files are joined onto ``output.output_dir``.
+    ``cwd_relative`` (except ``network`` and ``simulation``, which BMTK too resolves against
+    the config's folder). Relative ``output`` files are joined onto ``output.output_dir``.
 
     Returns
     -------
@@ -270,6 +273,9 @@ def expand_config(
     components = resolved.pop("components", None)
     output = resolved.pop("output", None)
     out = _resolve_paths(resolved, base)
+    for key in _CHILD_CONFIG_KEYS:
+        if isinstance(resolved.get(key), str) and resolved[key]:
+            out[key] = str(absolute_path(resolved[key], path.absolute().parent))
     if components is not None:
         out["components"] = _resolve_components(components, base)
     if output is not None:

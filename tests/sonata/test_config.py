@@ -109,6 +109,10 @@ def test_cwd_relative_follows_bmtk(sim_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = load_circuit_config(sim_dir / "circuit_config.json", cwd_relative=True)
     assert cfg.nodes[0].nodes_file == tmp_path / "network" / "v1_nodes.h5"
+    # as in BMTK, the configs a config names stay relative to its folder
+    sim = load_config(sim_dir / "config.json", cwd_relative=True)
+    assert sim.circuit.path == sim_dir / "circuit_config.json"
+    assert sim.node_sets_file == tmp_path / "node_sets.json"
 
 
 def test_simulation_config_fields(sim_dir):

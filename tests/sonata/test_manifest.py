@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.sonata.config import load_circuit_config
@@ -98,3 +100,16 @@ def test_cycles_are_reported(manifest, tmp_path):
 def test_bad_manifest_entries(manifest):
     with pytest.raises(ConfigError, match="manifest"):
         resolve_manifest(manifest)
+
+
+_NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, max_size=6)
+
+
+@given(names=st.lists(_NAMES, min_size=1, max_size=5, unique=True), braces=st.booleans())
+def test_any_variable_names_substitute_exactly(names, braces):
+    # names may be prefixes of each other; each reference must get its own value
+    variables = {name: f"/v{i}" for i, name in enumerate(names)}
+    refs = [f"${{{n}}}" if braces else f"${n}" for n in names]
+    text = "/".join(f"{ref}/x" for ref in refs)
+    expected = "/".join(f"{variables[n]}/x" for n in names)
+    assert substitute(text, variables) == expected
