@@ -244,3 +244,30 @@ def test_libsonata_bluepysnap_and_bmtk_read_our_files(tmp_path):
     bmtk_edges = list(net.edges["a_to_b"].get_target(3))
     assert len(bmtk_edges) == int((trg == 3).sum())
     assert {e["delay"] for e in bmtk_edges} == {1.5}
+
+
+@pytest.mark.parametrize("group_name", ["indices", "indicies", "incidies"])
+@pytest.mark.parametrize("table_name", ["node_id_to_ranges", "node_id_to_range"])
+def test_reads_every_index_spelling(tmp_path, group_name, table_name):
+    src = np.array([2, 0, 2, 1], np.uint32)
+    trg = np.array([0, 0, 1, 1], np.int64)
+    path = tmp_path / "e.h5"
+    with h5py.File(path, "w") as h5:
+        g = h5.create_group("edges/p")
+        g["source_node_id"] = src
+        g["target_node_id"] = trg
+        g["edge_type_id"] = np.full(4, -1, np.int64)
+        g["0/conductance"] = np.arange(4, dtype=np.float32)
+        for direction, ids in (("source_to_target", src), ("target_to_source", trg)):
+            n2r, r2e = build_index(ids.astype(np.int64), 3)
+            g[f"{group_name}/{direction}/{table_name}"] = n2r
+            g[f"{group_name}/{direction}/range_to_edge_id"] = r2e
+    pop = read_edges(path)["p"]
+    assert pop.index_group_name == group_name
+    stored = pop.stored_index("source_to_target")
+    assert stored is not None and stored[0].shape == (3, 2)
+    assert pop.efferent_edges(2).tolist() == [0, 2]
+    assert pop.afferent_edges([1]).tolist() == [2, 3]
+    assert pop.edge_type_ids().tolist() == [-1] * 4
+    assert pop.column("conductance").dtype == np.float32
+    assert pop.source_node_ids().dtype == np.int64

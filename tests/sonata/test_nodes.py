@@ -209,3 +209,26 @@ def test_shared_types_table_without_rows_for_the_population(tmp_path):
     with pytest.raises(SonataFormatError, match="'c'") as err:
         read_nodes(path, types)
     assert str(types) in str(err.value) and "node_type_id" in str(err.value)
+
+
+def test_reads_bbp_layout(tmp_path):
+    """No node_id/group datasets, node_type_id -1, @library enums, fixed-length strings."""
+    path = tmp_path / "bbp_nodes.h5"
+    with h5py.File(path, "w") as h5:  # no magic/version root attributes
+        grp = h5.create_group("nodes/All")
+        grp["node_type_id"] = np.full(3, -1, dtype=np.int64)
+        g0 = grp.create_group("0")
+        g0["x"] = np.array([1, 2, 3], dtype=np.float32)
+        g0["mtype"] = np.array([1, 0, 1], dtype=np.uint32)
+        g0["@library/mtype"] = np.array(["L1_DAC", "L5_TPC"], dtype=h5py.string_dtype())
+        g0["etype"] = np.array([b"cADpyr", b"bNAC", b"cADpyr"], dtype="S6")
+        g0["dynamics_params/holding_current"] = np.array([0.1, 0.2, 0.3])
+    pop = read_nodes(path)["All"]
+    assert pop.size == 3
+    assert pop.node_type_ids().tolist() == [-1, -1, -1]
+    assert pop.column("mtype").tolist() == ["L5_TPC", "L1_DAC", "L5_TPC"]
+    assert pop.column("etype").tolist() == ["cADpyr", "bNAC", "cADpyr"]
+    assert pop.column("x").dtype == np.float32
+    assert pop.group_rows()[1].tolist() == [0, 1, 2]
+    assert pop.dynamics_params([2])["holding_current"].tolist() == [0.3]
+    assert pop.get(["mtype"], ids=[1])["mtype"].tolist() == ["L1_DAC"]
