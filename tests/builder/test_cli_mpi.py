@@ -34,7 +34,6 @@ def test_cli_build_runs_script_with_seed(tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.slow
 def test_mpiexec_build_equals_serial_build(tmp_path):
     pytest.importorskip("mpi4py", reason="mpi4py is not installed")
     mpiexec = shutil.which("mpiexec")

@@ -180,3 +180,35 @@ def test_distance_rule_on_cylinder_positions():
     net.add_edges(connection_rule="distance", connection_params={"p0": 0.2, "sigma": 100.0})
     net.build(seed=1)
     assert net.nedges > 0
+
+
+def test_property_rules_weights_and_delays():
+    from bmtoolkit.builder.properties import (
+        DistanceDelay,
+        GaussianProperty,
+        OrientationWeight,
+        UniformProperty,
+    )
+
+    net = _network(500, seed=4, angles=True)
+    cm = net.add_edges(connection_rule=FixedProbability(0.1, nsyns=(1, 4)))
+    cm.add_properties("w_ori", rule=OrientationWeight(3.0, "gaussian", {"width": 20.0}))
+    cm.add_properties("w_jit", rule=GaussianProperty(2.0, 0.5, lower=0.0), dtypes=np.float32)
+    cm.add_properties("u", rule="uniform", rule_params={"low": 1.0, "high": 2.0})
+    cm.add_properties("delay", rule=DistanceDelay(base=0.5, velocity=0.25))
+    net.build(seed=9)
+    df = net.edges_table()
+    assert "nsyns" not in df  # one row per synapse once properties are added
+    tab = net.node_table()
+    s, t = df["source_node_id"].to_numpy(), df["target_node_id"].to_numpy()
+    dtheta = orientation_difference(tab.column("tuning_angle")[s], tab.column("tuning_angle")[t])
+    assert np.allclose(df["w_ori"], 3.0 * np.exp(-(dtheta**2) / (2 * 20.0**2)))
+    w = df["w_jit"].to_numpy()
+    assert w.dtype == np.float32 and (w >= 0).all()
+    assert abs(w.mean() - 2.0) <= 3 * 0.5 / np.sqrt(len(w))
+    assert abs(w.std() - 0.5) < 0.02
+    u = df["u"].to_numpy()
+    assert u.min() >= 1.0 and u.max() < 2.0 and abs(u.mean() - 1.5) <= 3 * np.sqrt(1 / 12 / len(u))
+    d = np.linalg.norm(tab.positions()[s] - tab.positions()[t], axis=1)
+    assert np.allclose(df["delay"], 0.5 + d / 250.0)
+    assert isinstance(UniformProperty(0, 1), UniformProperty)
