@@ -197,7 +197,7 @@ class PointNet(Backend):
         if ids:
             nest_ids = np.unique(np.concatenate(ids))
             self.spike_recorder = add_spike_recorder(
-                self.nest.NodeCollection(nest_ids.tolist()), start=plan.tstart
+                self.nest.NodeCollection(nest_ids.tolist()), start=plan.tstart, stop=plan.tstop
             )
         for rep in plan.reports():
             if not isinstance(rep, MembraneReport):
@@ -218,11 +218,14 @@ class PointNet(Backend):
         """Advance NEST to ``tstop`` in blocks, with a progress bar."""
         nest = self.nest
         plan = self.plan
+        # NEST samples a multimeter at t while advancing past t: one extra step records the
+        # state at tstop (the spike recorder stops at tstop, so spikes are unaffected)
+        tend = plan.tstop + (plan.dt if self.multimeters else 0.0)
         nest.Prepare()
         try:
             run_in_blocks(
                 0.0,
-                plan.tstop,
+                tend,
                 lambda t0, t1: nest.Run(round(t1 - t0, 9)),
                 block=self._block_length(),
                 progress=plan.progress,

@@ -55,11 +55,14 @@ def gather_events(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate(comm.allgather(np.asarray(a))) for a in arrays)
 
 
-def add_spike_recorder(nodes: Any, start: float = 0.0) -> Any:
-    """A ``spike_recorder`` connected to ``nodes`` (a NodeCollection)."""
+def add_spike_recorder(nodes: Any, start: float = 0.0, stop: float | None = None) -> Any:
+    """A ``spike_recorder`` on ``nodes`` (a NodeCollection) for spikes in ``(start, stop]``."""
     import nest
 
-    rec = nest.Create("spike_recorder", params={"start": float(start)})
+    params = {"start": float(start)}
+    if stop is not None:
+        params["stop"] = float(stop)
+    rec = nest.Create("spike_recorder", params=params)
     nest.Connect(nodes, rec)
     return rec
 
