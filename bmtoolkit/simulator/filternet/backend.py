@@ -118,15 +118,13 @@ class FilterNetBackend(Backend):
             )
 
     def write_outputs(self) -> None:
-        """Write rates (HDF5 and/or CSV) and the spikes of every trial."""
+        """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
         from bmtoolkit.simulator.core.reports import write_spike_output
 
         out = self.plan.config.output
         extra = dict(getattr(out, "extra", {}) or {})
         h5 = extra.get("rates_h5", extra.get("rates_file"))
         csv = extra.get("rates_csv")
-        if h5 is None and csv is None:
-            h5 = "rates.h5"
         self._write_rates(h5, csv)
         for trial in range(self.n_trials):
             spikes = {}
