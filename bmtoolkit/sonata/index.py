@@ -117,7 +117,7 @@ def build_index(node_ids: np.ndarray, n_nodes: int | None = None) -> tuple[np.nd
     ranges[-1, 1] = n_edges
     run_node = ids[ranges[:, 0]]
     if np.any(run_node[1:] < run_node[:-1]):
-        ranges = ranges[stable_argsort(run_node)]  # one gather of (start, end) rows
+        ranges = np.take(ranges, stable_argsort(run_node), axis=0)  # row gather (fast path)
     range_to_edge = ranges.view(np.uint64)
     counts = np.bincount(run_node, minlength=n_nodes)
     node_to_range = np.empty((n_nodes, 2), dtype=np.uint64)
