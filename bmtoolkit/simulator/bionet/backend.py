@@ -48,7 +48,8 @@ class BioNetBackend(Backend):
         super().__init__(plan)
         self.cells: dict[tuple[str, int], Any] = {}
         self._keep: list[Any] = []
-        self._spike_vecs: dict[tuple[str, int], Any] = {}
+        self._spike_t: Any = None
+        self._spike_gid: Any = None
         self._reports: list[tuple[Any, str, dict[str, list[tuple[int, Any]]]]] = []
         self._fih: list[Any] = []
 
@@ -67,7 +68,12 @@ class BioNetBackend(Backend):
         extra = [self.plan.components[k] for k in ("mechanisms_dir",) if k in self.plan.components]
         load_mechanisms(extra)
         h.load_file("stdrun.hoc")
+        from bmtoolkit.simulator.bionet.parallel import parallel_context
+
         self.h = h
+        self.pc = parallel_context()
+        self.rank, self.nhost = int(self.pc.id()), int(self.pc.nhost())
+        self.pc.gid_clear()  # a previous run in this process may have registered gids
         cond = dict(self.plan.conditions or {})
         h.dt = self.plan.dt
         h.steps_per_ms = 1.0 / self.plan.dt
@@ -115,19 +121,45 @@ class BioNetBackend(Backend):
         return specs
 
     def build_network(self) -> None:
-        """Build every node of every population and watch spikes of non-virtual cells."""
-        h = self.h
-        for pop in self.plan.circuit.nodes.values():
+        """Build this rank's nodes, register their gids, then connect every edge population."""
+        from bmtoolkit.simulator.bionet.parallel import GidLayout
+        from bmtoolkit.simulator.bionet.synapses import Connector
+        from bmtoolkit.simulator.core.models import edge_table
+
+        h, pc = self.h, self.pc
+        circuit = self.plan.circuit
+        self.layout = GidLayout({name: pop.size for name, pop in circuit.nodes.items()})
+        self._spike_t, self._spike_gid = h.Vector(), h.Vector()
+        for pop in circuit.nodes.values():
             for spec in self._specs(pop):
+                gid = self.layout.gid(spec.population, spec.node_id)
+                if self.layout.owner(gid, self.nhost) != self.rank:
+                    continue
                 cell = build_cell(spec)
                 self.cells[(spec.population, spec.node_id)] = cell
-                if isinstance(cell, VirtualCell):
-                    continue
+                pc.set_gid2node(gid, self.rank)
                 nc = cell.spike_source(self.threshold)
-                vec = h.Vector()
-                nc.record(vec)
+                pc.cell(gid, nc)
                 self._keep.append(nc)
-                self._spike_vecs[(spec.population, spec.node_id)] = vec
+                if not isinstance(cell, VirtualCell):
+                    pc.spike_record(gid, self._spike_t, self._spike_gid)
+        connector = Connector(h, pc, self.layout, self.cells)
+        syn_dir = self.plan.components.get("synaptic_models_dir")
+        seed = self.plan.seed if self.plan.seed is not None else 0
+        extra = (
+            "sec_id",
+            "sec_x",
+            "afferent_section_id",
+            "afferent_section_pos",
+            "dynamics_params",
+            "model_template",
+        )
+        for k, edges in enumerate(circuit.edges.values()):
+            table = edge_table(self.plan, edges, extra=extra)
+            where = str(edges.types_path or edges.h5_path)
+            rng = np.random.default_rng([int(seed), k, self.rank])
+            connector.connect(table, syn_dir, where, rng)
+        self._keep.append(connector)
 
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
@@ -182,28 +214,47 @@ class BioNetBackend(Backend):
 
     def simulate(self) -> None:
         """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
-        h = self.h
+        h, pc = self.h, self.pc
+        pc.set_maxstep(10)
         h.finitialize(self.v_init)
-        h.continuerun(self.plan.tstop)
+        pc.psolve(self.plan.tstop)
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
         from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
 
-        spikes: dict[str, tuple[list[int], list[float]]] = {}
-        for (pop, nid), vec in self._spike_vecs.items():
-            ids, ts = spikes.setdefault(pop, ([], []))
-            times = np.asarray(vec)
-            ids.extend([nid] * len(times))
-            ts.extend(times.tolist())
-        out = {p: (np.asarray(i, dtype=np.int64), np.asarray(t)) for p, (i, t) in spikes.items()}
+        gathered = self.pc.py_gather(
+            (np.asarray(self._spike_gid, dtype=np.int64), np.asarray(self._spike_t)), 0
+        )
+        report_parts = [
+            self.pc.py_gather(
+                {pop: [(nid, np.asarray(v)) for nid, v in rows] for pop, rows in per_pop.items()},
+                0,
+            )
+            for _, _, per_pop in self._reports
+        ]
+        if self.rank != 0:
+            return
+        gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
+        times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name in self.layout.names:
+            lo = self.layout.offsets[name]
+            mask = (gids >= lo) & (gids < lo + self.layout.sizes[name])
+            if mask.any():
+                out[name] = (gids[mask] - lo, times[mask])
         path = write_spike_output(self.plan, out)
         if path is not None:
             self.result.outputs["spikes"] = str(path)
-        for rep, var, per_pop in self._reports:
+        for (rep, var, _), parts in zip(self._reports, report_parts, strict=True):
             n = int(round((rep.end_time - rep.start_time) / rep.dt))
+            merged: dict[str, list[tuple[int, np.ndarray]]] = {}
+            for part in parts:
+                for pop, rows in part.items():
+                    merged.setdefault(pop, []).extend(rows)
             data = {}
-            for pop, rows in per_pop.items():
+            for pop, rows in merged.items():
+                rows = sorted(rows, key=lambda r: r[0])
                 ids = np.array([nid for nid, _ in rows])
                 # one-step convention: row i is the value after step i + 1
                 traces = np.column_stack([np.asarray(v)[1 : n + 1] for _, v in rows])

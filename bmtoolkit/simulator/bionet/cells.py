@@ -30,6 +30,7 @@ from bmtoolkit.simulator.bionet.morphology import (
     stub_axon,
 )
 from bmtoolkit.simulator.bionet.nml import read_nml_cell
+from bmtoolkit.simulator.bionet.translations import point_parameters
 
 __all__ = ["BioCell", "CellSpec", "PointCell", "TEMPLATES", "VirtualCell", "build_cell"]
 
@@ -280,7 +281,7 @@ def _nrn(spec: CellSpec, name: str) -> PointCell:
             f"NEURON has no point process {name!r} (model_template nrn:{name})", path=spec.where
         )
     hobj = getattr(h, name)()
-    for key, value in (_params(spec) or {}).items():
+    for key, value in point_parameters(name, _params(spec) or {}).items():
         if not hasattr(hobj, key):
             raise UnknownModelError(
                 f"{name} has no parameter {key!r} (dynamics_params {spec.dynamics_params})",

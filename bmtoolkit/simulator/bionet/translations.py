@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from bmtoolkit.exceptions import SonataFormatError
 
-__all__ = ["NML_UNITS", "to_neuron", "SPIKE_TIME_UNITS", "CURRENT_UNITS"]
+__all__ = [
+    "CURRENT_UNITS",
+    "NML_UNITS",
+    "POINT_PARAMETER_FACTORS",
+    "SPIKE_TIME_UNITS",
+    "SYNAPSE_PARAMETER_NAMES",
+    "point_parameters",
+    "to_neuron",
+]
 
 #: NeuroML2 unit name -> factor to the NEURON unit of the same quantity
 NML_UNITS: dict[str, float] = {
@@ -65,3 +73,41 @@ def to_neuron(value: float, unit: str) -> float:
         raise SonataFormatError(
             f"unknown NeuroML unit {unit!r}; known: {sorted(u for u in NML_UNITS if u)}"
         ) from err
+
+
+#: synapse JSON key -> NEURON point-process attribute (None: not a NEURON attribute)
+SYNAPSE_PARAMETER_NAMES: dict[str, str | None] = {
+    "erev": "e",
+    "level_of_detail": None,
+    "sign": None,
+    "sec_type": None,
+    "target_sections": None,
+    "distance_range": None,
+}
+
+#: artificial cell -> {parameter: factor to NEURON units}; BMTK's IntFire JSON files give
+#: time constants in seconds
+POINT_PARAMETER_FACTORS: dict[str, dict[str, float]] = {
+    "IntFire1": {"tau": 1e3, "refrac": 1e3},
+    "IntFire2": {"taum": 1e3, "taus": 1e3},
+    "IntFire4": {"taue": 1e3, "taui1": 1e3, "taui2": 1e3, "taum": 1e3},
+}
+
+#: keys of point-neuron JSON files that describe the file, not the model
+POINT_METADATA_KEYS = frozenset({"type", "level_of_detail", "model", "comment"})
+
+
+def point_parameters(model: str, params: dict) -> dict[str, float]:
+    """NEURON attribute values of an artificial cell from its JSON parameters.
+
+    Examples
+    --------
+    >>> point_parameters("IntFire1", {"tau": 0.024, "refrac": 0.003, "type": "NEURON_IntFire1"})
+    {'tau': 24.0, 'refrac': 3.0}
+    """
+    factors = POINT_PARAMETER_FACTORS.get(model, {})
+    return {
+        key: float(value) * factors.get(key, 1.0)
+        for key, value in params.items()
+        if key not in POINT_METADATA_KEYS
+    }

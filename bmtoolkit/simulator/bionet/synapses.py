@@ -1,0 +1,170 @@
+"""Synapses and connections on NEURON.
+
+Targets that are detailed cells get a synapse point process per edge (``Exp2Syn`` and any
+mechanism named by ``model_template``) at ``sec_id``/``sec_x`` (or
+``afferent_section_id``/``afferent_section_pos``); without placement columns, ``nsyns``
+synapses are placed by rule (section types and distance range from the synapse JSON, seeded).
+Point-process targets receive a NetCon per edge whose weight carries the ``sign`` of the
+synapse JSON. Weights and delays come from :func:`bmtoolkit.simulator.core.models.edge_table`.
+
+Examples
+--------
+>>> synapse_parameters({"tau1": 1.0, "tau2": 3.0, "erev": 0.0, "level_of_detail": "exp2syn"})
+{'tau1': 1.0, 'tau2': 3.0, 'e': 0.0}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import MissingFileError, SonataFormatError, UnknownModelError
+from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
+
+__all__ = ["Connector", "place_synapses", "read_synapse_json", "synapse_parameters"]
+
+
+@lru_cache(maxsize=128)
+def read_synapse_json(path: str) -> dict[str, Any]:
+    """Read a synaptic model JSON (``tau1``, ``tau2``, ``erev``, ``sign`` ...)."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except FileNotFoundError as err:
+        raise MissingFileError("synaptic model file not found", path=path) from err
+    except json.JSONDecodeError as err:
+        raise SonataFormatError(f"invalid JSON: {err}", path=path) from err
+
+
+def synapse_parameters(params: Mapping[str, Any]) -> dict[str, float]:
+    """NEURON point-process attributes from a synapse JSON (``erev`` -> ``e``)."""
+    out = {}
+    for key, value in params.items():
+        name = SYNAPSE_PARAMETER_NAMES.get(key, key)
+        if name is None or not isinstance(value, int | float):
+            continue
+        out[name] = float(value)
+    return out
+
+
+def place_synapses(
+    cell: Any, n: int, rng: np.random.Generator, params: Mapping[str, Any]
+) -> list[tuple[Any, float]]:
+    """Choose ``n`` (section, x) sites on a detailed cell by rule.
+
+    ``target_sections`` (default ``["soma", "dend"]``) and ``distance_range`` (um from the
+    soma centre, default ``[0, 1e9]``) come from the synapse JSON; sites are segment centres
+    drawn uniformly with ``rng``.
+    """
+    from neuron import h
+
+    from bmtoolkit.simulator.bionet.morphology import section_type
+
+    types = params.get("sec_type", params.get("target_sections", ["soma", "dend"]))
+    types = [types] if isinstance(types, str) else list(types)
+    lo, hi = params.get("distance_range", [0.0, 1e9])
+    h.distance(0, 0.5, sec=cell.soma)
+    sites = [
+        (sec, seg.x)
+        for sec in cell.sections
+        if section_type(sec) in types
+        for seg in sec
+        if lo <= h.distance(seg.x, sec=sec) <= hi
+    ]
+    if not sites:
+        raise SonataFormatError(
+            f"no segment of node {cell.spec.node_id} ({cell.spec.population}) in sections "
+            f"{types} within {lo}-{hi} um for synapse placement",
+            path=cell.spec.where,
+        )
+    picks = rng.integers(0, len(sites), size=n)
+    return [sites[i] for i in picks]
+
+
+class Connector:
+    """Creates synapses and NetCons for one edge population on this rank."""
+
+    def __init__(self, h: Any, pc: Any, layout: Any, cells: Mapping[tuple[str, int], Any]):
+        self.h = h
+        self.pc = pc
+        self.layout = layout
+        self.cells = cells
+        self.keep: list[Any] = []
+
+    def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
+        h = self.h
+        if not hasattr(h, template):
+            raise UnknownModelError(
+                f"NEURON has no synapse model {template!r} (edge model_template)", path=where
+            )
+        syn = getattr(h, template)(seg)
+        for key, value in params.items():
+            if hasattr(syn, key):
+                setattr(syn, key, value)
+        return syn
+
+    def connect(
+        self,
+        table: Any,
+        syn_dir: Path | None,
+        where: str,
+        rng: np.random.Generator,
+    ) -> int:
+        """Connect every edge of ``table`` whose target lives on this rank; return count."""
+        from bmtoolkit.simulator.bionet.cells import BioCell
+
+        props = table.properties
+        n_made = 0
+        for i in range(len(table.target_ids)):
+            key = (table.target_population, int(table.target_ids[i]))
+            cell = self.cells.get(key)
+            if cell is None:
+                continue
+            dyn_name = props["dynamics_params"].iat[i] if "dynamics_params" in props else None
+            syn_json: Mapping[str, Any] = {}
+            if isinstance(dyn_name, str) and dyn_name:
+                path = Path(dyn_name)
+                if not path.is_absolute() and syn_dir is not None:
+                    path = Path(syn_dir) / path
+                syn_json = read_synapse_json(str(path))
+            src_gid = self.layout.gid(table.source_population, int(table.source_ids[i]))
+            weight = float(table.weights[i])
+            delay = float(table.delays[i])
+            if isinstance(cell, BioCell):
+                template = props["model_template"].iat[i] if "model_template" in props else None
+                template = template if isinstance(template, str) and template else "Exp2Syn"
+                sites, preselected = self._sites(cell, props, i, syn_json, rng, where)
+                syn_params = synapse_parameters(syn_json)
+                for sec, x in sites:
+                    syn = self._make_synapse(template, sec(x), syn_params, where)
+                    nc = self.pc.gid_connect(src_gid, syn)
+                    # rule-placed: nsyns synapses of syn_weight each (table weight is the sum)
+                    nc.weight[0] = weight if preselected else weight / len(sites)
+                    nc.delay = delay
+                    self.keep.extend((syn, nc))
+                    n_made += 1
+            else:
+                sign = float(syn_json.get("sign", 1.0))
+                nc = self.pc.gid_connect(src_gid, cell.hobj)
+                nc.weight[0] = weight * sign
+                nc.delay = delay
+                self.keep.append(nc)
+                n_made += 1
+        return n_made
+
+    def _sites(self, cell, props, i, syn_json, rng, where):
+        """``([(section, x), ...], preselected)`` for edge ``i``."""
+        for sid_col, x_col in (
+            ("afferent_section_id", "afferent_section_pos"),
+            ("sec_id", "sec_x"),
+        ):
+            if sid_col in props and x_col in props and not np.isnan(props[sid_col].iat[i]):
+                sec = cell.section(int(props[sid_col].iat[i]), where)
+                return [(sec, float(props[x_col].iat[i]))], True
+        nsyns = int(props["nsyns"].iat[i]) if "nsyns" in props else 1
+        return place_synapses(cell, max(nsyns, 1), rng, syn_json), False
