@@ -35,6 +35,7 @@ import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
+from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
     file_key = next((k for k in ("amp_file", "input_file", "file") if k in params), None)
     if file_key is not None:
         path = _require_file(params[file_key], file_key, cfg, plan)
-        table = pd.read_csv(path, sep=None, engine="python")
+        table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]
         if "amp" not in table.columns and "amps" not in table.columns:
             raise ConfigError(

@@ -119,9 +119,13 @@ class NumpyNetBackend(Backend):
                 for pop_name in item.spikes["population"].unique():
                     df = item.spikes[item.spikes["population"] == pop_name]
                     step = np.floor((df["timestamp"].to_numpy() - plan.tstart) / plan.dt)
+                    ids = df["node_id"].to_numpy(np.int64)
+                    old_ids, old_steps = self.virtual_events.get(
+                        pop_name, (np.empty(0, np.int64), np.empty(0, np.int64))
+                    )
                     self.virtual_events[pop_name] = (
-                        df["node_id"].to_numpy(np.int64),
-                        step.astype(np.int64),
+                        np.concatenate([old_ids, ids]),
+                        np.concatenate([old_steps, step.astype(np.int64)]),
                     )
             elif isinstance(item, CurrentClampInput):
                 for pop_name, ids in plan.resolve_node_set(item.node_set).items():

@@ -30,6 +30,9 @@ import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 
+#: delimiter of the small tables read here: commas, semicolons, tabs or runs of spaces
+TABLE_SEP = r"[,;\s]+"
+
 
 def poisson_times(
     rate_hz: float, tstart_ms: float, tstop_ms: float, rng: np.random.Generator
@@ -85,18 +88,18 @@ def inhomogeneous_poisson_times(
 def read_rate_table(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read ``(times_ms, rates_hz)`` from a CSV/space table with columns ``time`` and ``rate``.
 
-    Delimiters (comma, tab, spaces) are sniffed; ``firing_rate``/``rates`` and ``t``/``times``
+    Delimiters may be commas, semicolons, tabs or spaces; ``firing_rate``/``rates`` and ``t``/``times``
     are accepted as column names, and a headerless two-column table is read as time, rate.
     """
     path = Path(path)
     if not path.exists():
         raise MissingFileError("rate time-series file does not exist", path=path)
-    df = pd.read_csv(path, sep=None, engine="python")
+    df = pd.read_csv(path, sep=TABLE_SEP, engine="python")
     cols = {c.strip().lower(): c for c in df.columns}
     tcol = next((cols[c] for c in ("time", "times", "t", "timestamps") if c in cols), None)
     rcol = next((cols[c] for c in ("rate", "rates", "firing_rate", "hz") if c in cols), None)
     if tcol is None or rcol is None:
-        raw = pd.read_csv(path, sep=None, engine="python", header=None)
+        raw = pd.read_csv(path, sep=TABLE_SEP, engine="python", header=None)
         if raw.shape[1] != 2:
             raise ConfigError(
                 "expected columns 'time' and 'rate' (or two headerless columns)",
