@@ -34,6 +34,8 @@ from bmtoolkit.sonata._h5 import STR_DTYPE, open_h5
 
 DYNAMICS = "dynamics_params"
 LIBRARY = "@library"
+#: dataset attribute marking an int8 column written from a boolean array
+BOOL_MARKER = "bmtoolkit_bool"
 
 
 class UnknownPropertyError(SonataFormatError, KeyError):
@@ -143,6 +145,11 @@ def default_group_index(group_id: np.ndarray) -> np.ndarray:
 def _write_column(grp: h5py.Group, name: str, values: np.ndarray) -> None:
     if values.dtype.kind == "O":
         grp.create_dataset(name, data=values.astype(str).astype(object), dtype=STR_DTYPE)
+    elif values.dtype.kind == "b":
+        # SONATA stores booleans as int8 0/1 (libsonata rejects HDF5 enum booleans); the
+        # marker attribute lets our reader give back a bool array
+        ds = grp.create_dataset(name, data=values.astype(np.int8))
+        ds.attrs[BOOL_MARKER] = np.uint8(1)
     else:
         grp.create_dataset(name, data=values)
 
@@ -169,7 +176,10 @@ def read_dataset(ds: h5py.Dataset, path, sel=None) -> np.ndarray:
         if h5py.check_string_dtype(ds.dtype) is not None:
             out = ds.asstr()[()] if sel is None else ds.asstr()[sel]
             return np.asarray(out, dtype=object)
-        return ds[()] if sel is None else ds[sel]
+        out = ds[()] if sel is None else ds[sel]
+        if BOOL_MARKER in ds.attrs and out.dtype.kind in "iu":
+            out = out.astype(bool)
+        return out
     except (OSError, ValueError, TypeError) as err:
         raise SonataFormatError(f"cannot read dataset: {err}", path=path, field=ds.name) from None
 

@@ -232,3 +232,13 @@ def test_reads_bbp_layout(tmp_path):
     assert pop.group_rows()[1].tolist() == [0, 1, 2]
     assert pop.dynamics_params([2])["holding_current"].tolist() == [0.3]
     assert pop.get(["mtype"], ids=[1])["mtype"].tolist() == ["L1_DAC"]
+
+
+def test_booleans_are_int8_on_disk_and_bool_on_read(tmp_path):
+    path = tmp_path / "n.h5"
+    flags = np.array([True, False, True])
+    write_nodes(path, [NodePopulationData.single_group("a", [0, 0, 0], {"flag": flags})])
+    with h5py.File(path) as h5:
+        assert h5["nodes/a/0/flag"].dtype == np.int8  # the SONATA bool type (I8, 0/1)
+    got = read_nodes(path)["a"].column("flag")
+    assert got.dtype == np.bool_ and got.tolist() == flags.tolist()
