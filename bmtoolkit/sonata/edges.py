@@ -280,8 +280,9 @@ def write_edges(
     >>> p = os.path.join(tempfile.mkdtemp(), "e.h5")
     >>> write_edges(p, [EdgePopulationData.single_group("a_to_a", "a", "a", [0], [0], [1])])
     """
-    if isinstance(populations, EdgePopulationData):
-        populations = [populations]
+    populations = (
+        [populations] if isinstance(populations, EdgePopulationData) else list(populations)
+    )
     names = [p.name for p in populations]
     if len(set(names)) != len(names):
         raise SonataFormatError(f"duplicate population names {names}", path=path, field="edges")

@@ -8,6 +8,10 @@ attribute datasets then hold integer codes.
 
 :class:`GroupData` describes a group to write; :class:`H5Group` reads one lazily.
 
+Column types: numbers keep their dtype; strings are written as variable-length UTF-8 and read
+back as object arrays of ``str``; booleans are written as SONATA's int8 0/1 (tagged so that
+our reader returns ``bool`` again).
+
 Examples
 --------
 >>> import numpy as np

@@ -185,8 +185,9 @@ def write_nodes(path: str | os.PathLike[str], populations: Sequence[NodePopulati
     >>> p = os.path.join(tempfile.mkdtemp(), "nodes.h5")
     >>> write_nodes(p, [NodePopulationData.single_group("a", np.zeros(4, int))])
     """
-    if isinstance(populations, NodePopulationData):
-        populations = [populations]
+    populations = (
+        [populations] if isinstance(populations, NodePopulationData) else list(populations)
+    )
     names = [p.name for p in populations]
     if len(set(names)) != len(names):
         raise SonataFormatError(f"duplicate population names {names}", path=path, field="nodes")

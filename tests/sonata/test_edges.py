@@ -13,7 +13,7 @@ from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata.edges import EdgePopulationData, read_edges, write_edges
 from bmtoolkit.sonata.groups import GroupData
 from bmtoolkit.sonata.index import build_index
-from bmtoolkit.sonata.nodes import NodePopulationData, write_nodes
+from bmtoolkit.sonata.nodes import NodePopulationData, read_nodes, write_nodes
 from bmtoolkit.sonata.types_table import write_types_csv
 from tests.conftest import require_module
 
@@ -271,3 +271,12 @@ def test_reads_every_index_spelling(tmp_path, group_name, table_name):
     assert pop.edge_type_ids().tolist() == [-1] * 4
     assert pop.column("conductance").dtype == np.float32
     assert pop.source_node_ids().dtype == np.int64
+
+
+def test_populations_may_be_any_iterable(tmp_path):
+    pops = (EdgePopulationData.single_group(name, "a", "a", [0], [0], [1]) for name in ("x", "y"))
+    write_edges(tmp_path / "e.h5", pops)
+    assert sorted(read_edges(tmp_path / "e.h5")) == ["x", "y"]
+    nodes = (NodePopulationData.single_group(name, [0]) for name in ("a", "b"))
+    write_nodes(tmp_path / "n.h5", nodes)
+    assert sorted(read_nodes(tmp_path / "n.h5")) == ["a", "b"]
