@@ -168,7 +168,8 @@ class PopulationBase:
                         field=self._field(self.group_id_name),
                     )
                 idx = gidx if len(present) == 1 else gidx[gid == g]
-                if idx.size and (idx.min() < 0 or idx.max() >= max(grp.size, 1)):
+                has_data = bool(grp.attribute_names or grp.dynamics_param_names)
+                if idx.size and (idx.min() < 0 or (has_data and idx.max() >= grp.size)):
                     raise SonataFormatError(
                         f"group index out of range for group {int(g)} of size {grp.size}",
                         path=self.h5_path,

@@ -200,6 +200,9 @@ def test_edge_index_example_reads_index_only(sonata_examples: Path) -> None:
     _brute_force_check(pop, 5, 5)
     with pytest.raises(ValueError, match="edge_type_id"):
         pop.edge_type_ids()
+    df = pop.get()  # no attributes: ids only
+    assert list(df.columns) == ["source_node_id", "target_node_id"] and len(df) == 33
+    assert set(pop.group_rows()[0].tolist()) == {0}
 
 
 def test_h5_overrides_csv_on_example(sonata_examples: Path, tmp_path: Path) -> None:
