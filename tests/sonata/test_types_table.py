@@ -87,3 +87,22 @@ def test_ragged_rows_are_rejected(tmp_path):
     path = _write_bytes(tmp_path / "r.csv", "node_type_id a\n1 2 3 4\n")
     with pytest.raises(SonataFormatError, match=r"r\.csv"):
         read_types_csv(path)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("cannot format")
+
+
+def test_failed_write_keeps_previous_file(tmp_path):
+    path = tmp_path / "types.csv"
+    write_types_csv(pd.DataFrame({"node_type_id": [1]}), path)
+    before = path.read_bytes()
+    bad = pd.DataFrame({"node_type_id": [1, 2], "x": ["ok", _Unprintable()]})
+    with pytest.raises(RuntimeError, match="cannot format"):
+        write_types_csv(bad, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["types.csv"]
+    with pytest.raises(SonataFormatError, match="bad name"):
+        write_types_csv(pd.DataFrame({"bad name": [1]}), tmp_path / "other.csv")
+    assert not (tmp_path / "other.csv").exists()
