@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
 from bmtoolkit.sonata.types_table import read_types_csv, write_types_csv
@@ -106,3 +108,29 @@ def test_failed_write_keeps_previous_file(tmp_path):
     with pytest.raises(SonataFormatError, match="bad name"):
         write_types_csv(pd.DataFrame({"bad name": [1]}), tmp_path / "other.csv")
     assert not (tmp_path / "other.csv").exists()
+
+
+_WORDS = st.text(alphabet='abcXYZ _"', min_size=1, max_size=8).filter(
+    lambda s: s.strip(" ") and s.strip() not in {"NULL", "NONE"} and s == s.strip()
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=8, unique=True),
+    data=st.data(),
+)
+def test_roundtrip_property(tmp_path_factory, ids, data):
+    n = len(ids)
+    floats = data.draw(
+        st.lists(st.floats(allow_nan=True, allow_infinity=False), min_size=n, max_size=n)
+    )
+    words = data.draw(st.lists(st.one_of(st.none(), _WORDS), min_size=n, max_size=n))
+    df = pd.DataFrame({"edge_type_id": ids, "w": floats, "name": words})
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    write_types_csv(df, path)
+    back = read_types_csv(path)
+    assert back["edge_type_id"].tolist() == ids
+    np.testing.assert_array_equal(back["w"].to_numpy(dtype=float), np.asarray(floats, float))
+    got = [None if pd.isna(v) else v for v in back["name"].tolist()]
+    assert got == words
