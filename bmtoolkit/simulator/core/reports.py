@@ -17,6 +17,7 @@ PosixPath('v.h5')
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,13 +121,19 @@ def _node_set(cfg: Any) -> Any:
     "membrane_report", aliases=("multimeter_report", "multimeter", "compartment", "soma_report")
 )
 def load_membrane_report(cfg: Any, plan: Any) -> MembraneReport:
-    """Membrane report of one or more variables (``variable_name`` str or list)."""
+    """Membrane report of one or more variables.
+
+    ``variable_name`` is one name, several separated by commas, or a list.
+    """
     var = getattr(cfg, "variable_name", None)
     if var is None:
         raise ConfigError(
             "report needs 'variable_name'", path=plan.config_path, field=f"reports.{cfg.name}"
         )
-    variables = tuple([var] if isinstance(var, str) else var)
+    if isinstance(var, str):  # "V_m" or "V_m, ASCurrents_sum"
+        variables = tuple(v for v in re.split(r"[,\s]+", var) if v)
+    else:
+        variables = tuple(str(v) for v in var)
     dt, start, end = _times(cfg, plan)
     return MembraneReport(
         cfg.name,

@@ -54,6 +54,8 @@ from bmtoolkit.simulator.pointnet.synapses import _RESERVED, connect_edges, syna
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
+#: synapse models NEST devices (spike generators) can drive directly
+STATIC_SYNAPSES = frozenset({"static_synapse", "static_synapse_hom_w"})
 #: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
 DEFAULT_DELAY_MS = 1.0
 
@@ -149,19 +151,26 @@ class PointNet(Backend):
                 default_delay=DEFAULT_DELAY_MS,
                 extra=self._synapse_columns(edges),
             )
-            n_edges += connect_edges(plan, edges, table, src.nest_ids, trg.nest_ids)
+            if src.virtual and self._needs_relay(edges):
+                src.add_relays(plan.dt)
+            n_edges += connect_edges(plan, edges, table, src.source_ids, trg.nest_ids)
         self.result.extra["n_connections"] = n_edges
+
+    @staticmethod
+    def _synapse_models(edges: Any) -> set[str]:
+        types = edges.types
+        if "model_template" not in types.columns:
+            return {"static_synapse"}
+        return {synapse_model_name(types.loc[et, "model_template"]) for et in types.index}
+
+    def _needs_relay(self, edges: Any) -> bool:
+        """Whether edges from virtual nodes use a synapse model devices cannot drive."""
+        return bool(self._synapse_models(edges) - STATIC_SYNAPSES)
 
     def _synapse_columns(self, edges: Any) -> tuple[str, ...]:
         """Per-edge columns that are parameters of the edge types' synapse models."""
         nest = self.nest
-        types = edges.types
-        models = {
-            synapse_model_name(types.loc[et, "model_template"])
-            if "model_template" in types.columns
-            else "static_synapse"
-            for et in types.index
-        }
+        models = self._synapse_models(edges)
         accepted: set[str] = set()
         for model in models:
             if model in nest.synapse_models:

@@ -52,6 +52,8 @@ class NestPopulation:
         NEST node id of each SONATA node id (0 where not created).
     virtual : bool
         Whether the nodes are spike generators.
+    models : dict
+        NEST model of each node type.
     """
 
     name: str
@@ -59,6 +61,33 @@ class NestPopulation:
     virtual: bool
     nest_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     models: dict[int, str] = field(default_factory=dict)
+    #: NEST ids used as sources of edges: ``parrot_neuron`` relays of virtual nodes whose
+    #: edges use plastic synapses (NEST devices only drive static synapses), else ``nest_ids``
+    relay_ids: np.ndarray | None = None
+    #: ms subtracted from input spike times so relayed spikes keep their timing
+    spike_time_shift: float = 0.0
+
+    @property
+    def source_ids(self) -> np.ndarray:
+        """NEST ids to connect edges from."""
+        return self.nest_ids if self.relay_ids is None else self.relay_ids
+
+    def add_relays(self, dt: float) -> None:
+        """Relay the generators through ``parrot_neuron`` nodes (one step of delay, which
+        the spike times make up for)."""
+        import nest
+
+        if self.relay_ids is not None or not self.virtual or self.size == 0:
+            return
+        parrots = nest.Create("parrot_neuron", self.size)
+        self.relay_ids = np.asarray(parrots.tolist(), dtype=np.int64)
+        nest.Connect(
+            self.nest_ids,
+            self.relay_ids,
+            "one_to_one",
+            syn_spec={"delay": np.full(self.size, float(dt))},
+        )
+        self.spike_time_shift = float(dt)
 
     def sonata_ids(self, nest_ids: np.ndarray) -> np.ndarray:
         """SONATA node ids of NEST node ids (which must belong to this population)."""

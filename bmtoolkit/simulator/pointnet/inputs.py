@@ -4,7 +4,8 @@
   :class:`~bmtoolkit.simulator.core.inputs.SpikeTrainsInput` go to the generators standing for
   the virtual nodes, with one vectorized ``set`` call per population. Times are rounded to the
   grid by NEST (``allow_offgrid_times``); times <= 0 cannot be emitted by NEST and are dropped
-  with a log message.
+  with a log message. Generators relayed through ``parrot_neuron`` nodes (plastic synapses
+  from virtual nodes) fire one step early so the relayed spikes keep their times.
 - :func:`add_current_clamp`: one ``step_current_generator`` per clamp, connected to every target
   node. Amplitude times are shifted back by one step and connected with a one-step delay, so the
   current reaches the cell exactly at the configured ``delay``.
@@ -49,6 +50,7 @@ def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop:
         dropped = 0
         ids, times = [], []
         for nid, t in trains.items():
+            t = t - pop.spike_time_shift
             ok = (t > 0.0) & (t <= tstop)
             dropped += int(np.count_nonzero(t <= 0.0))
             ids.append(nid)

@@ -84,7 +84,10 @@ def add_multimeter(
     for pop, ids in targets.items():
         nest_pop = populations[pop]
         nest_targets[pop] = nest_pop.nest_ids[np.asarray(ids, dtype=np.int64)]
-        for model in set(nest_pop.models.values()):
+        if len(nest_targets[pop]) == 0:
+            continue
+        used = nest.NodeCollection(sorted(set(nest_targets[pop].tolist()))).get("model")
+        for model in {used} if isinstance(used, str) else set(used):
             recordables = nest.GetDefaults(model).get("recordables", [])
             missing = [v for v in report.variables if v not in recordables]
             if missing:
