@@ -277,6 +277,36 @@ class NodePopulation(PopulationBase):
                 out[filled] = pos[filled, :3].astype(np.float64)
         return out
 
+    def rotation_angles(self, ids=None) -> np.ndarray | None:
+        """(n, 3) rotation angles in radians about the x, y and z axes; None if absent.
+
+        Taken from ``rotation_angle_[xyz]axis`` (HDF5 or types table); a missing axis is 0.
+        SONATA applies them Z first, then Y, then X, about the world axes.
+        """
+        names = self.property_names
+        axes = [f"rotation_angle_{a}axis" for a in "xyz"]
+        if not any(a in names for a in axes):
+            return None
+        rows = self._check_ids(ids)
+        n = self.size if rows is None else len(rows)
+        out = np.zeros((n, 3))
+        for k, name in enumerate(axes):
+            if name in names:
+                values = self.column(name, rows).astype(np.float64)
+                out[:, k] = np.nan_to_num(values, nan=0.0)
+        return out
+
+    def orientations(self, ids=None) -> np.ndarray | None:
+        """(n, 4) unit quaternions (w, x, y, z) from ``orientation_[wxyz]``; None if absent."""
+        names = self.property_names
+        keys = [f"orientation_{c}" for c in "wxyz"]
+        if not all(k in names for k in keys):
+            return None
+        rows = self._check_ids(ids)
+        quat = np.stack([self.column(k, rows).astype(np.float64) for k in keys], axis=1)
+        norm = np.linalg.norm(quat, axis=1, keepdims=True)
+        return np.divide(quat, norm, out=np.zeros_like(quat), where=norm > 0)
+
 
 def read_nodes(
     nodes_file: str | os.PathLike[str], node_types_file: str | os.PathLike[str] | None = None

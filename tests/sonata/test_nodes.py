@@ -242,3 +242,35 @@ def test_booleans_are_int8_on_disk_and_bool_on_read(tmp_path):
         assert h5["nodes/a/0/flag"].dtype == np.int8  # the SONATA bool type (I8, 0/1)
     got = read_nodes(path)["a"].column("flag")
     assert got.dtype == np.bool_ and got.tolist() == flags.tolist()
+
+
+def test_rotation_angles_and_orientations(tmp_path):
+    path = tmp_path / "n.h5"
+    write_nodes(
+        path,
+        [
+            NodePopulationData.single_group(
+                "a",
+                [1, 2],
+                {
+                    "rotation_angle_yaxis": np.array([0.5, -1.0]),
+                    "orientation_w": np.array([2.0, 1.0]),
+                    "orientation_x": np.zeros(2),
+                    "orientation_y": np.zeros(2),
+                    "orientation_z": np.zeros(2),
+                },
+            ),
+            NodePopulationData.single_group("b", [1]),
+        ],
+    )
+    types = tmp_path / "t.csv"
+    write_types_csv(
+        pd.DataFrame({"node_type_id": [1, 2], "rotation_angle_zaxis": [0.1, None]}), types
+    )
+    pops = read_nodes(path, types)
+    angles = pops["a"].rotation_angles()
+    np.testing.assert_allclose(angles, [[0.0, 0.5, 0.1], [0.0, -1.0, 0.0]])
+    np.testing.assert_allclose(pops["a"].orientations([0]), [[1.0, 0.0, 0.0, 0.0]])
+    assert pops["b"].rotation_angles().tolist() == [[0.0, 0.0, 0.1]]
+    assert pops["b"].orientations() is None
+    assert read_nodes(path)["b"].rotation_angles() is None
