@@ -80,7 +80,10 @@ def run_nest(
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise BackendNotAvailableError(f"the Monte-Carlo reference needs NEST: {err}") from None
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
+    if hasattr(nest, "VerbosityLevel"):
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    else:  # pragma: no cover - NEST < 3.9
+        nest.set_verbosity("M_ERROR")
     nest.SetKernelStatus(
         {"resolution": dt, "rng_seed": int(seed), "local_num_threads": int(n_threads)}
     )

@@ -31,6 +31,16 @@ from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.popnet.kernels import JUMP_DISTRIBUTIONS, JumpDistribution
 
 
+@dataclass
+class RateResult:
+    """Rates (Hz) of each internal population (columns) per step (rows) starting at ``times``."""
+
+    population_names: tuple[str, ...]
+    times: np.ndarray
+    rates: np.ndarray
+    dt: float
+
+
 @dataclass(frozen=True)
 class LIFPopulation:
     """A population of identical leaky integrate-and-fire neurons.

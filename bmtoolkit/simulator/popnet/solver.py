@@ -46,7 +46,7 @@ from scipy import sparse
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.popnet.kernels import Grid, jump_matrix, leak_matrix
-from bmtoolkit.simulator.popnet.populations import LIFPopulation, PopulationNetwork
+from bmtoolkit.simulator.popnet.populations import LIFPopulation, PopulationNetwork, RateResult
 
 try:  # the compiled kernel behind ``csr @ vector``, without scipy's per-call dispatch
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -110,13 +110,9 @@ def poisson_weights(mean: float, tol: float) -> np.ndarray:
 
 
 @dataclass
-class DensityResult:
+class DensityResult(RateResult):
     """Rates (Hz) of each internal population per step, and optional density snapshots."""
 
-    population_names: tuple[str, ...]
-    times: np.ndarray
-    rates: np.ndarray
-    dt: float
     grids: dict[str, Grid] = field(default_factory=dict)
     density_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     densities: dict[str, np.ndarray] = field(default_factory=dict)
