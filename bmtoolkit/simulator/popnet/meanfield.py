@@ -24,7 +24,7 @@ Examples
 ...     (Connection("drive", "exc", weight=0.5),),
 ... )
 >>> round(float(MeanFieldModel(net).fixed_point()[0]), 2)
-3.57
+4.06
 """
 
 from __future__ import annotations
