@@ -123,8 +123,6 @@ class BioNetBackend(Backend):
     def build_network(self) -> None:
         """Build this rank's nodes, register their gids, then connect every edge population."""
         from bmtoolkit.simulator.bionet.parallel import GidLayout
-        from bmtoolkit.simulator.bionet.synapses import Connector
-        from bmtoolkit.simulator.core.models import edge_table
 
         h, pc = self.h, self.pc
         circuit = self.plan.circuit
@@ -143,7 +141,15 @@ class BioNetBackend(Backend):
                 self._keep.append(nc)
                 if not isinstance(cell, VirtualCell):
                     pc.spike_record(gid, self._spike_t, self._spike_gid)
-        connector = Connector(h, pc, self.layout, self.cells)
+        if circuit.edges:
+            self._connect(circuit)
+
+    def _connect(self, circuit: Any) -> None:
+        """Synapses and NetCons of every edge population (targets on this rank)."""
+        from bmtoolkit.simulator.bionet.synapses import Connector
+        from bmtoolkit.simulator.core.models import edge_table
+
+        connector = Connector(self.h, self.pc, self.layout, self.cells)
         syn_dir = self.plan.components.get("synaptic_models_dir")
         seed = self.plan.seed if self.plan.seed is not None else 0
         extra = (
@@ -157,8 +163,7 @@ class BioNetBackend(Backend):
         for k, edges in enumerate(circuit.edges.values()):
             table = edge_table(self.plan, edges, extra=extra)
             where = str(edges.types_path or edges.h5_path)
-            rng = np.random.default_rng([int(seed), k, self.rank])
-            connector.connect(table, syn_dir, where, rng)
+            connector.connect(table, syn_dir, where, seed=(int(seed), k))
         self._keep.append(connector)
 
     def add_inputs(self) -> None:

@@ -36,6 +36,9 @@ __all__ = [
 #: name -> function(hobj, params, where) applying a fit file to a cell
 MODEL_PROCESSING = Registry("model_processing")
 
+# mechanism names by mechanism count (new libraries only ever add mechanisms)
+_KNOWN: dict[str, Any] = {}
+
 Processor = Callable[[Any, Mapping[str, Any], str], None]
 
 
@@ -43,13 +46,17 @@ def known_mechanisms() -> set[str]:
     """Names of the density mechanisms NEURON knows in this process."""
     from neuron import h
 
-    names: set[str] = set()
     mt = h.MechanismType(0)
+    count = int(mt.count())
+    if _KNOWN.get("count") == count:
+        return _KNOWN["names"]
+    names: set[str] = set()
     name = h.ref("")
-    for i in range(int(mt.count())):
+    for i in range(count):
         mt.select(i)
         mt.selected(name)
         names.add(name[0])
+    _KNOWN.update(count=count, names=names)
     return names
 
 

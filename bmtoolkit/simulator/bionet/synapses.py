@@ -95,6 +95,7 @@ class Connector:
         self.layout = layout
         self.cells = cells
         self.keep: list[Any] = []
+        self._rngs: dict[Any, np.random.Generator] = {}
 
     def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
         h = self.h
@@ -113,9 +114,14 @@ class Connector:
         table: Any,
         syn_dir: Path | None,
         where: str,
-        rng: np.random.Generator,
+        *,
+        seed: tuple[int, int] = (0, 0),
     ) -> int:
-        """Connect every edge of ``table`` whose target lives on this rank; return count."""
+        """Connect every edge of ``table`` whose target lives on this rank; return count.
+
+        Rule-placed synapses draw from a generator seeded by ``seed`` and the target's gid,
+        so placement does not depend on how cells are spread over MPI ranks.
+        """
         from bmtoolkit.simulator.bionet.cells import BioCell
 
         props = table.properties
@@ -138,7 +144,7 @@ class Connector:
             if isinstance(cell, BioCell):
                 template = props["model_template"].iat[i] if "model_template" in props else None
                 template = template if isinstance(template, str) and template else "Exp2Syn"
-                sites, preselected = self._sites(cell, props, i, syn_json, rng, where)
+                sites, preselected = self._sites(cell, props, i, syn_json, seed, where)
                 syn_params = synapse_parameters(syn_json)
                 for sec, x in sites:
                     syn = self._make_synapse(template, sec(x), syn_params, where)
@@ -157,7 +163,14 @@ class Connector:
                 n_made += 1
         return n_made
 
-    def _sites(self, cell, props, i, syn_json, rng, where):
+    def _rng(self, cell: Any, seed: tuple[int, int]) -> np.random.Generator:
+        key = (seed, cell.spec.population, cell.spec.node_id)
+        if key not in self._rngs:
+            gid = self.layout.gid(cell.spec.population, cell.spec.node_id)
+            self._rngs[key] = np.random.default_rng([*seed, gid])
+        return self._rngs[key]
+
+    def _sites(self, cell, props, i, syn_json, seed, where):
         """``([(section, x), ...], preselected)`` for edge ``i``."""
         for sid_col, x_col in (
             ("afferent_section_id", "afferent_section_pos"),
@@ -167,4 +180,5 @@ class Connector:
                 sec = cell.section(int(props[sid_col].iat[i]), where)
                 return [(sec, float(props[x_col].iat[i]))], True
         nsyns = int(props["nsyns"].iat[i]) if "nsyns" in props else 1
+        rng = self._rng(cell, seed)
         return place_synapses(cell, max(nsyns, 1), rng, syn_json), False
