@@ -32,6 +32,15 @@ def _pyplot():
     return plt
 
 
+def _axes(ax, figsize: tuple[float, float], **subplot_kw):
+    """``(fig, ax)``: a new figure of ``figsize`` or the figure of the given ``ax``."""
+    if ax is not None:
+        return ax.figure, ax
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=figsize, subplot_kw=subplot_kw or None)
+    return fig, ax
+
+
 def plot_raster(
     spikes: pd.DataFrame,
     *,
