@@ -32,7 +32,7 @@ def test_round_trip_h5_and_csv(tmp_path_factory, n_t, n, dt, t0, data):
         got = read_rates(source)["pop"]
         np.testing.assert_array_equal(got.node_ids, ids)
         np.testing.assert_allclose(got.times, times, rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(got.data, rates.astype(np.float32), rtol=1e-6)
+        np.testing.assert_allclose(got.data, rates.astype(np.float32), rtol=1e-6, atol=1e-30)
 
 
 def test_layout_and_several_populations(tmp_path):

@@ -312,7 +312,7 @@ class DensitySolver:
             src = hist[row - cd, cs]
             kernel_rates = np.bincount(ck, cn * src * scale, minlength=self.n_kernels)
             hist[row, :n_pop] = self.step(kernel_rates)
-            if every is not None and (n + 1) % every == 0:
+            if every is not None and self.step_index % every == 0:
                 snap_t.append(times[n] + dt)
                 for i, name in enumerate(net.population_names):
                     snaps[name].append(self.p[self.offsets[i] : self.offsets[i + 1]].copy())
