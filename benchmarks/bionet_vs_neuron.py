@@ -4,7 +4,7 @@ Both sides build the same five Allen perisomatic cells (SWC via Import3d, 2-sect
 stub, dL = 20 um), inject the same three current steps and run 4000 ms at dt = 0.1 ms with
 the same compiled mechanism library. The plain script takes its parameters from the
 ``verification/model_gid*.json`` files and records spikes only; bmtoolkit runs the full
-config (also writing spikes and two soma reports). Each side runs in a fresh process;
+config without its ECP report (so it also writes spikes and two soma reports). Each side runs in a fresh process;
 the best of ``--repeat`` times is compared, for the whole process (interpreter start,
 imports, config loading and validation included) and for building and simulating alone.
 
@@ -18,6 +18,7 @@ Prints the two times and the ratio bmtoolkit / plain NEURON (target <= 1.1).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -110,6 +111,19 @@ print("ELAPSED", sum(result.timings.values()))
 """
 
 
+def _config_without_ecp(case: Path, tmp: Path) -> Path:
+    """The example's simulation config minus its extracellular report (the plain script
+    computes no ECP), with ``$BASE_DIR`` pointing at the example folder."""
+    doc = json.loads((case / "simulation_config.json").read_text())
+    doc["manifest"]["$BASE_DIR"] = str(case)
+    doc["reports"] = {
+        k: v for k, v in doc.get("reports", {}).items() if v.get("module") != "extracellular"
+    }
+    path = tmp / "simulation_config.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
 def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(process wall time, in-process build + run time reported by the script)."""
     t0 = time.perf_counter()
@@ -137,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         plain_py.write_text(PLAIN)
         ours_py = Path(tmp) / "ours.py"
         ours_py.write_text(OURS)
-        config = case / "config.json"
+        config = _config_without_ecp(case, Path(tmp))
         if args.tstop != 4000.0:
             print("note: --tstop only shortens the plain script; bmtoolkit runs the config")
         plain_t, ours_t = [], []

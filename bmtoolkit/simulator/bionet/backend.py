@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bmtoolkit.exceptions import BackendNotAvailableError
+from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
@@ -52,6 +52,7 @@ class BioNetBackend(Backend):
         self._spike_gid: Any = None
         self._reports: list[tuple[Any, str, dict[str, list[tuple[int, Any]]]]] = []
         self._fih: list[Any] = []
+        self._ecp: list[tuple[Any, np.ndarray, Any]] = []
 
     # -- steps ---------------------------------------------------------------------------
     def setup(self) -> None:
@@ -200,7 +201,7 @@ class BioNetBackend(Backend):
         h = self.h
         for rep in self.plan.reports():
             if isinstance(rep, _recording.ExtracellularReport):
-                log.warning("%s: extracellular report %r is not computed yet", self.name, rep.name)
+                self._add_ecp(rep)
                 continue
             if not isinstance(rep, MembraneReport):
                 continue
@@ -217,12 +218,48 @@ class BioNetBackend(Backend):
                         per_pop.setdefault(pop, []).append((int(nid), vec))
                 self._reports.append((rep, var, per_pop))
 
+    def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
+        from bmtoolkit.sonata import write_ecp_report
+
+        for (rep, channels, _), pieces in zip(self._ecp, parts, strict=True):
+            data = np.sum(pieces, axis=0)
+            target = Path(rep.file_name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_ecp_report(
+                target, data, channels, self.plan.tstart, self.plan.tstop, self.plan.dt
+            )
+            self.result.outputs[rep.name] = str(target)
+
+    def _add_ecp(self, rep: Any) -> None:
+        from bmtoolkit.simulator.bionet.ecp import EcpRecorder, read_electrodes
+
+        if rep.electrode_positions is None:
+            raise ConfigError(
+                f"extracellular report {rep.name!r} needs 'electrode_positions'",
+                path=self.plan.config_path,
+                field=f"reports.{rep.name}.electrode_positions",
+            )
+        channels, positions = read_electrodes(rep.electrode_positions)
+        targets = self.plan.resolve_node_set(rep.node_set)
+        cells = [
+            self.cells[(pop, int(nid))]
+            for pop, ids in targets.items()
+            for nid in ids
+            if isinstance(self.cells.get((pop, int(nid))), BioCell)
+        ]
+        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        self._ecp.append((rep, channels, EcpRecorder(self.h, cells, positions, n_steps)))
+
     def simulate(self) -> None:
         """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
         h, pc = self.h, self.pc
         pc.set_maxstep(10)
         h.finitialize(self.v_init)
+        for _, _, recorder in self._ecp:
+            recorder.start()
         pc.psolve(self.plan.tstop)
+        for _, _, recorder in self._ecp:
+            recorder.stop()
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
@@ -238,8 +275,10 @@ class BioNetBackend(Backend):
             )
             for _, _, per_pop in self._reports
         ]
+        ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
         if self.rank != 0:
             return
+        self._write_ecp(ecp_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -17,6 +17,7 @@ from bmtoolkit.exceptions import SonataFormatError
 
 __all__ = [
     "CURRENT_UNITS",
+    "ECP_SCALE",
     "NML_UNITS",
     "POINT_PARAMETER_FACTORS",
     "SPIKE_TIME_UNITS",
@@ -111,3 +112,7 @@ def point_parameters(model: str, params: dict) -> dict[str, float]:
         for key, value in params.items()
         if key not in POINT_METADATA_KEYS
     }
+
+
+#: line-source potential: nA / (S/m * um) = 1e-9 A / 1e-6 S = 1e-3 V, i.e. exactly 1 mV
+ECP_SCALE = 1.0

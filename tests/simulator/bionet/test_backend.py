@@ -16,7 +16,7 @@ os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     require_module("neuron")
     from bmtoolkit.simulator.core.runner import run
-    from bmtoolkit.sonata import read_frame_report, read_spikes
+    from bmtoolkit.sonata import read_ecp_report, read_frame_report, read_spikes
 
     case = sonata_examples / "5_cells_iclamp"
     result = run(case / "config.json", backend="bionet", output_dir=tmp_path)
@@ -35,3 +35,7 @@ def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     np.testing.assert_allclose(mine.data()[:5000, :3], theirs.data()[:5000, :3], atol=1e-3)
     rms = np.sqrt(np.mean((mine.data() - theirs.data()) ** 2, axis=0))
     assert np.all(rms < 5.0)
+
+    ecp = read_ecp_report(result.outputs["ecp"])
+    assert ecp.data.shape == (40000, 86)
+    assert np.isfinite(ecp.data).all() and np.abs(ecp.data).max() > 1e-3
