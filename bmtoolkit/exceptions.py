@@ -74,6 +74,10 @@ class SonataFormatError(BmtkError, ValueError):
     """A SONATA file exists but its content is not what the format requires."""
 
 
+class UnknownPropertyError(SonataFormatError, KeyError):
+    """A node or edge property was asked for that neither the HDF5 groups nor the types table hold."""
+
+
 class MissingFileError(BmtkError, FileNotFoundError):
     """A file named by a config or an argument does not exist."""
 

@@ -33,17 +33,13 @@ from types import MappingProxyType
 import h5py
 import numpy as np
 
-from bmtoolkit.exceptions import SonataFormatError
+from bmtoolkit.exceptions import SonataFormatError, UnknownPropertyError  # noqa: F401 (re-exported)
 from bmtoolkit.sonata._h5 import STR_DTYPE, open_h5
 
 DYNAMICS = "dynamics_params"
 LIBRARY = "@library"
 #: dataset attribute marking an int8 column written from a boolean array
 BOOL_MARKER = "bmtoolkit_bool"
-
-
-class UnknownPropertyError(SonataFormatError, KeyError):
-    """A property was asked for that neither the HDF5 groups nor the types table hold."""
 
 
 def as_array(values, *, path=None, field_name: str | None = None) -> np.ndarray:
