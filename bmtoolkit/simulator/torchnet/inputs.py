@@ -153,3 +153,63 @@ def poisson_spikes(
     draw = torch.rand(p.shape, generator=generator, dtype=dtype)
     out = (draw < p).to(dtype)
     return out.to(device) if device is not None else out
+
+
+def inputs_from_plan(
+    plan: object,
+    info: object,
+    *,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Spike inputs ``(T, 1, n_virtual)`` and clamp currents ``(T, 1, n)`` of a run plan.
+
+    Spike trains (SONATA h5/CSV files, Poisson generators) drive the virtual populations;
+    current clamps (pA, as in NEST configs) act on simulated nodes, with row ``k`` the
+    amplitude a NEST ``step_current_generator`` delivers during step ``k + 1``.
+    """
+    from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+
+    dt, tstop = float(plan.dt), float(plan.tstop)
+    n_steps = _steps(dt, tstop)
+    dtype = dtype or torch.get_default_dtype()
+    n_virtual = sum(size for _, size in info.virtual.values())
+    n = sum(size for _, size in info.populations.values())
+    spikes = torch.zeros(n_steps, 1, n_virtual, dtype=dtype) if n_virtual else None
+    current = None
+    for item in plan.inputs():
+        if isinstance(item, SpikeTrainsInput):
+            for pop, df in item.spikes.groupby("population"):
+                if pop not in info.virtual:
+                    raise ConfigError(
+                        f"input {item.name!r} gives spikes to population {pop!r}, which is not "
+                        f"a virtual population ({', '.join(info.virtual) or 'none'})",
+                        field=f"inputs.{item.name}",
+                    )
+                offset, size = info.virtual[pop]
+                spikes[:, :, offset : offset + size] += spikes_frame_to_tensor(
+                    df["node_id"].to_numpy(),
+                    df["timestamp"].to_numpy(),
+                    size,
+                    dt,
+                    tstop,
+                    dtype=dtype,
+                )
+        elif isinstance(item, CurrentClampInput):
+            if current is None:
+                current = torch.zeros(n_steps, 1, n, dtype=dtype)
+            t = (np.arange(n_steps) + 1) * dt
+            amp = np.zeros(n_steps)
+            for start, stop, a in item.steps():
+                amp[(t > start - 1e-9) & (t < stop - 1e-9)] += a
+            for pop, ids in plan.resolve_node_set(item.node_set).items():
+                if pop in info.populations:
+                    offset, _ = info.populations[pop]
+                    idx = torch.as_tensor(np.asarray(ids, dtype=np.int64) + offset)
+                    current[:, 0, idx] += torch.as_tensor(amp, dtype=dtype)[:, None]
+        else:
+            raise ConfigError(f"torchnet cannot use input of type {type(item).__name__}")
+    if device is not None:
+        spikes = None if spikes is None else spikes.to(device)
+        current = None if current is None else current.to(device)
+    return spikes, current

@@ -59,12 +59,26 @@ class NetState(NamedTuple):
 
 @dataclass
 class NetworkInfo:
-    """Where the neurons came from: SONATA populations, node ids and types (for I/O)."""
+    """Where the neurons came from, for reading inputs and writing results.
 
-    population: str = "internal"
-    node_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    virtual: dict[str, np.ndarray] = field(default_factory=dict)
+    ``populations`` maps each simulated SONATA population to ``(offset, size)`` in the
+    neuron axis, ``virtual`` each virtual population to ``(offset, size)`` in the input axis;
+    ``extra`` holds what :mod:`.io` needs to write trained parameters back.
+    """
+
+    populations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    virtual: dict[str, tuple[int, int]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def spikes_by_population(
+        self, index: np.ndarray, times: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Split ``(neuron index, time)`` spikes into ``{population: (node_ids, times)}``."""
+        out = {}
+        for name, (offset, size) in self.populations.items():
+            sel = (index >= offset) & (index < offset + size)
+            out[name] = (index[sel] - offset, times[sel])
+        return out
 
 
 class TorchNet(nn.Module):
@@ -98,7 +112,10 @@ class TorchNet(nn.Module):
         self.cells = cells
         self.synapses = synapses
         self.n_virtual = int(n_virtual)
-        self.info = info or NetworkInfo(node_ids=np.arange(cells.n))
+        self.info = info or NetworkInfo(
+            populations={"internal": (0, cells.n)},
+            virtual={"external": (0, self.n_virtual)} if self.n_virtual else {},
+        )
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Any, **kwargs: Any) -> TorchNet:

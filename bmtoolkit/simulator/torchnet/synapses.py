@@ -17,7 +17,8 @@ Two delivery paths give the same numbers:
 Short-term plasticity follows NEST ``tsodyks2_synapse``: at a spike ``n + 1`` after an
 interval ``h``, ``u <- U + u (1 - U) exp(-h / tau_fac)`` and
 ``x <- 1 + (x - x u - 1) exp(-h / tau_rec)`` (old ``u``, ``x`` on the right), then the weight
-``x u w`` is transmitted; the first spike uses ``u = U``, ``x = 1``. Because the state depends
+``x u w`` is transmitted; the first spike uses the initial ``u`` and ``x`` (NEST's defaults:
+0.5 and 1, whatever ``U``). Because the state depends
 only on the presynaptic spike train and the parameters, one state is kept per (source,
 plasticity type) pair and shared by all of that pair's edges.
 
@@ -59,10 +60,11 @@ class SynState(NamedTuple):
     ring: torch.Tensor
     u: torch.Tensor
     x: torch.Tensor
+    fresh: torch.Tensor
 
     def detach(self) -> SynState:
         """The same state cut from the autograd graph."""
-        return SynState(self.ring.detach(), self.u.detach(), self.x.detach())
+        return SynState(self.ring.detach(), self.u.detach(), self.x.detach(), self.fresh)
 
 
 class TsodyksMarkram(nn.Module):
@@ -100,6 +102,8 @@ class TsodyksMarkram(nn.Module):
             )
 
         self.U, self.tau_rec, self.tau_fac = tensor("U"), tensor("tau_rec"), tensor("tau_fac")
+        self.register_buffer("u0", tensor("u").detach())
+        self.register_buffer("x0", tensor("x").detach())
 
     def decay_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-type one-step decay of ``u`` (0 when ``tau_fac == 0``) and of ``1 - x``."""
@@ -230,7 +234,7 @@ class Synapses(nn.Module):
         ring = torch.zeros(size, dtype=ref.dtype, device=ref.device)
         pairs = (batch, self.n_pairs)
         u = torch.zeros(pairs, dtype=ref.dtype, device=ref.device)
-        return SynState(ring, u, torch.ones_like(u))
+        return SynState(ring, u, torch.ones_like(u), torch.ones_like(u))
 
     def arrivals(self, state: SynState, step: int) -> tuple[SynState, torch.Tensor]:
         """Input arriving at the end of ``step``: ``(batch, n_receptors, n_targets)``.
@@ -246,7 +250,7 @@ class Synapses(nn.Module):
             current = ring[slot].clone()
             ring[slot] = 0.0
         out = current.view(current.shape[0], self.n_receptors, self.n_targets)
-        return SynState(ring, state.u, state.x), out
+        return SynState(ring, state.u, state.x, state.fresh), out
 
     def _efficacy(self, state: SynState, spikes: torch.Tensor) -> tuple[SynState, torch.Tensor]:
         """``x u`` each pair would transmit now and the state after this step's spikes."""
@@ -255,17 +259,20 @@ class Synapses(nn.Module):
             return state, ones
         t = self.pair_type
         big_u = self.stp.U[t]
+        fresh = state.fresh
         u_used = state.u + big_u * (1.0 - state.u)
-        x_used = state.x
+        u_used = u_used + fresh * (self.stp.u0[t] - u_used)
+        x_used = state.x + fresh * (self.stp.x0[t] - state.x)
         eff = u_used * x_used
         s = spikes[:, self.pair_src]
         u_after = state.u + s * (u_used - state.u)
-        x_after = x_used - s * eff
+        x_after = state.x + s * (x_used - eff - state.x)
         u_decay, x_decay = self.stp.decay_factors()
         u_new = u_after * u_decay[t]
         x_new = 1.0 + (x_after - 1.0) * x_decay[t]
         ones = torch.ones(eff.shape[0], 1, dtype=eff.dtype, device=eff.device)
-        return SynState(state.ring, u_new, x_new), torch.cat([eff, ones], dim=1)
+        new = SynState(state.ring, u_new, x_new, fresh * (1.0 - s.detach()))
+        return new, torch.cat([eff, ones], dim=1)
 
     def deliver(
         self, state: SynState, spikes: torch.Tensor, step: int, *, events: bool | None = None
@@ -288,7 +295,7 @@ class Synapses(nn.Module):
             ring = self._deliver_events(state.ring, spikes, eff, step)
         else:
             ring = self._deliver_dense(state.ring, spikes, eff, step)
-        return SynState(ring, state.u, state.x)
+        return SynState(ring, state.u, state.x, state.fresh)
 
     def _flat_index(self, ring: torch.Tensor, b: torch.Tensor, e: torch.Tensor, step: int):
         slots, batch, width = ring.shape

@@ -276,18 +276,21 @@ class StpParams:
     """Tsodyks-Markram parameters as NEST ``tsodyks2_synapse`` names them.
 
     ``U`` is the utilisation increment, ``tau_rec`` the recovery time constant (ms) and
-    ``tau_fac`` the facilitation time constant (ms; 0 disables facilitation). The initial
-    state is NEST's default, ``u = U`` and ``x = 1``.
+    ``tau_fac`` the facilitation time constant (ms; 0 disables facilitation); ``u`` and ``x``
+    are the state used at the first spike, with NEST's defaults (``u = 0.5`` whatever ``U``
+    is, as in NEST, and ``x = 1``).
 
     Examples
     --------
     >>> stp_params_from_dict({"model": "tsodyks2_synapse", "U": 0.2, "tau_rec": 100.0})
-    StpParams(U=0.2, tau_rec=100.0, tau_fac=0.0)
+    StpParams(U=0.2, tau_rec=100.0, tau_fac=0.0, u=0.5, x=1.0)
     """
 
     U: float = 0.5
     tau_rec: float = 800.0
     tau_fac: float = 0.0
+    u: float = 0.5
+    x: float = 1.0
 
 
 #: synapse model names that carry Tsodyks-Markram dynamics
@@ -304,8 +307,14 @@ def stp_params_from_dict(d: Mapping[str, Any]) -> StpParams | None:
     if not (names & set(STP_MODELS)) and "tau_rec" not in d:
         return None
     stp = StpParams(
-        U=_num(d, "U", 0.5), tau_rec=_num(d, "tau_rec", 800.0), tau_fac=_num(d, "tau_fac", 0.0)
+        U=_num(d, "U", 0.5),
+        tau_rec=_num(d, "tau_rec", 800.0),
+        tau_fac=_num(d, "tau_fac", 0.0),
+        u=_num(d, "u", 0.5),
+        x=_num(d, "x", 1.0),
     )
-    if not 0.0 <= stp.U <= 1.0 or stp.tau_rec <= 0 or stp.tau_fac < 0:
-        raise ConfigError(f"invalid STP parameters {stp}: need 0<=U<=1, tau_rec>0, tau_fac>=0")
+    if not (0.0 <= stp.U <= 1.0 and 0.0 <= stp.u <= 1.0) or stp.tau_rec <= 0 or stp.tau_fac < 0:
+        raise ConfigError(
+            f"invalid STP parameters {stp}: need 0<=U<=1, 0<=u<=1, tau_rec>0, tau_fac>=0"
+        )
     return stp

@@ -114,8 +114,8 @@ def make_spec(
 
         spec.stp_params = [
             StpParams(0.5, 200.0, 0.0),
-            StpParams(0.1, 50.0, 300.0),
-            StpParams(0.3, 400.0, 20.0),
+            StpParams(0.1, 50.0, 300.0, u=0.1),
+            StpParams(0.3, 400.0, 20.0, u=0.8),
         ]
         spec.stp_type = rng.integers(-1, 3, e)
     return spec
@@ -186,7 +186,7 @@ def run_nest(spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
             nest.CopyModel(
                 "tsodyks2_synapse",
                 model,
-                {"U": p.U, "u": p.U, "tau_rec": p.tau_rec, "tau_fac": p.tau_fac},
+                {"U": p.U, "u": p.u, "tau_rec": p.tau_rec, "tau_fac": p.tau_fac},
             )
         nest.Connect(
             ids[spec.src[sel]],
@@ -237,4 +237,187 @@ def netkit():
         input_tensor=input_tensor,
         run_nest=run_nest,
         match_fraction=match_fraction,
+        write_sonata_network=write_sonata_network,
     )
+
+
+def write_sonata_network(folder, *, seed=0, n_exc=24, n_inh=8, n_lgn=20, tstop=300.0, dt=0.1):
+    """A small heterogeneous GLIF network with STP, written as SONATA files.
+
+    Returns the simulation config path. Node types: GLIF3 excitatory (two types), GLIF1
+    inhibitory; per-node V_th overrides; v1->v1 exc static (receptor 1), inh tsodyks2
+    (receptor 2); lgn (virtual) -> v1 static with spike trains from an h5 file.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bmtoolkit.sonata import (
+        EdgePopulationData,
+        NodePopulationData,
+        write_circuit_config,
+        write_edges,
+        write_nodes,
+        write_simulation_config,
+        write_spikes,
+        write_types_csv,
+    )
+
+    folder = Path(folder)
+    (folder / "cells").mkdir(parents=True, exist_ok=True)
+    (folder / "synapses").mkdir(exist_ok=True)
+    rng = np.random.default_rng(seed)
+    glif3 = {
+        "E_L": -75.0,
+        "V_th": -52.0,
+        "V_reset": -75.0,
+        "V_m": -75.0,
+        "g": 9.0,
+        "C_m": 80.0,
+        "t_ref": 2.0,
+        "tau_syn": [2.0, 6.0],
+        "after_spike_currents": True,
+        "asc_init": [0.0, 0.0],
+        "asc_decay": [0.03, 0.3],
+        "asc_amps": [-15.0, -60.0],
+        "asc_r": [1.0, 1.0],
+    }
+    glif3b = dict(glif3, g=6.0, C_m=120.0, asc_amps=[-5.0, -20.0], tau_syn=[1.5, 4.0])
+    glif1 = {
+        "E_L": -70.0,
+        "V_th": -50.0,
+        "V_reset": -68.0,
+        "V_m": -70.0,
+        "g": 12.0,
+        "C_m": 60.0,
+        "t_ref": 1.0,
+        "tau_syn": [1.0, 3.0],
+    }
+    for name, p in (("exc_a.json", glif3), ("exc_b.json", glif3b), ("inh.json", glif1)):
+        (folder / "cells" / name).write_text(json.dumps(p))
+    (folder / "synapses" / "exc.json").write_text(json.dumps({"receptor_type": 1}))
+    (folder / "synapses" / "inh.json").write_text(
+        json.dumps({"receptor_type": 2, "U": 0.3, "tau_rec": 120.0, "tau_fac": 40.0})
+    )
+    (folder / "synapses" / "lgn.json").write_text(json.dumps({"receptor_type": 1}))
+    n = n_exc + n_inh
+    type_ids = np.array([100 + (i % 2) for i in range(n_exc)] + [102] * n_inh)
+    v_th = np.concatenate([rng.uniform(-54.0, -50.0, n_exc), np.full(n_inh, np.nan)])
+    v1 = NodePopulationData.single_group(
+        "v1",
+        type_ids,
+        {"ei": np.array(["e"] * n_exc + ["i"] * n_inh, dtype=object)},
+        {"V_th": np.where(np.isnan(v_th), -50.0, v_th)},
+    )
+    write_nodes(folder / "v1_nodes.h5", [v1])
+    write_types_csv(
+        pd.DataFrame(
+            {
+                "node_type_id": [100, 101, 102],
+                "model_type": ["point_process"] * 3,
+                "model_template": ["nest:glif_psc"] * 3,
+                "dynamics_params": ["exc_a.json", "exc_b.json", "inh.json"],
+            }
+        ),
+        folder / "v1_node_types.csv",
+    )
+    lgn = NodePopulationData.single_group("lgn", np.full(n_lgn, 200))
+    write_nodes(folder / "lgn_nodes.h5", [lgn])
+    write_types_csv(
+        pd.DataFrame({"node_type_id": [200], "model_type": ["virtual"]}),
+        folder / "lgn_node_types.csv",
+    )
+    src, tgt = np.nonzero(rng.random((n, n)) < 0.2)
+    exc = src < n_exc
+    et = np.where(exc, 300, 301)
+    w = np.where(exc, rng.uniform(20, 80, src.size), -rng.uniform(40, 150, src.size))
+    delay = np.round(rng.uniform(0.5, 3.0, src.size), 1)
+    e_v1 = EdgePopulationData.single_group(
+        "v1_to_v1",
+        "v1",
+        "v1",
+        src,
+        tgt,
+        et,
+        {"syn_weight": w, "delay": delay, "nsyns": rng.integers(1, 3, src.size)},
+    )
+    write_edges(folder / "v1_v1_edges.h5", [e_v1], n_source_nodes=n, n_target_nodes=n)
+    write_types_csv(
+        pd.DataFrame(
+            {
+                "edge_type_id": [300, 301],
+                "model_template": ["static_synapse", "tsodyks2_synapse"],
+                "dynamics_params": ["exc.json", "inh.json"],
+            }
+        ),
+        folder / "v1_v1_edge_types.csv",
+    )
+    ls, lt = np.nonzero(rng.random((n_lgn, n)) < 0.3)
+    e_lgn = EdgePopulationData.single_group(
+        "lgn_to_v1",
+        "lgn",
+        "v1",
+        ls,
+        lt,
+        np.full(ls.size, 400),
+        {"syn_weight": rng.uniform(150, 400, ls.size)},
+    )
+    write_edges(folder / "lgn_v1_edges.h5", [e_lgn], n_source_nodes=n_lgn, n_target_nodes=n)
+    write_types_csv(
+        pd.DataFrame(
+            {
+                "edge_type_id": [400],
+                "model_template": ["static_synapse"],
+                "dynamics_params": ["lgn.json"],
+                "delay": [1.5],
+            }
+        ),
+        folder / "lgn_v1_edge_types.csv",
+    )
+    times, ids = [], []
+    for i in range(n_lgn):
+        k = np.nonzero(rng.random(int(tstop / dt)) < 30.0 * dt / 1000.0)[0]
+        k = k[k > 1]
+        times.append(np.round((k + 1) * dt, 6))
+        ids.append(np.full(k.size, i))
+    write_spikes(folder / "lgn_spikes.h5", {"lgn": (np.concatenate(ids), np.concatenate(times))})
+    write_circuit_config(
+        folder / "circuit_config.json",
+        nodes=[
+            {"nodes_file": folder / "v1_nodes.h5", "node_types_file": folder / "v1_node_types.csv"},
+            {
+                "nodes_file": folder / "lgn_nodes.h5",
+                "node_types_file": folder / "lgn_node_types.csv",
+            },
+        ],
+        edges=[
+            {
+                "edges_file": folder / "v1_v1_edges.h5",
+                "edge_types_file": folder / "v1_v1_edge_types.csv",
+            },
+            {
+                "edges_file": folder / "lgn_v1_edges.h5",
+                "edge_types_file": folder / "lgn_v1_edge_types.csv",
+            },
+        ],
+        components={
+            "point_neuron_models_dir": folder / "cells",
+            "synaptic_models_dir": folder / "synapses",
+        },
+    )
+    write_simulation_config(
+        folder / "simulation_config.json",
+        network=folder / "circuit_config.json",
+        run={"tstop": tstop, "dt": dt, "random_seed": 1},
+        output={"output_dir": folder / "output", "spikes_file": "spikes.h5"},
+        inputs={
+            "lgn_spikes": {
+                "input_type": "spikes",
+                "module": "h5",
+                "input_file": str(folder / "lgn_spikes.h5"),
+                "node_set": "lgn",
+            }
+        },
+    )
+    return folder / "simulation_config.json"

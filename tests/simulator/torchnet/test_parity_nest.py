@@ -82,7 +82,7 @@ def test_single_synapse_stp_matches_nest_tsodyks2(stp):
         n_receptors=1,
         dt=dt,
         stp_type=np.array([0]),
-        stp_params=[StpParams(*stp)],
+        stp_params=[StpParams(*stp, u=stp[0])],
         dtype=torch.float64,
     )
     spikes = torch.zeros(int(round(tstop / dt)), 1, 1, dtype=torch.float64)
@@ -139,7 +139,7 @@ def test_single_synapse_stp_matches_nest_tsodyks2(stp):
         n_receptors=1,
         dt=dt,
         stp_type=np.array([0]),
-        stp_params=[StpParams(*stp)],
+        stp_params=[StpParams(*stp, u=stp[0])],
         dtype=torch.float64,
     )
     out = TorchNet(cells, syn2, n_virtual=1)(spikes, record=("i_syn",))

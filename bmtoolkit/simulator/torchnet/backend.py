@@ -1,0 +1,174 @@
+"""``torchnet`` as a :class:`~bmtoolkit.simulator.core.base.Backend`: ``bmtoolkit run`` on PyTorch.
+
+- ``setup``: imports torch, seeds it from ``run.random_seed``, sets the thread count;
+- ``build_network``: :func:`.io.build_network` (float64 on CPU by default, so results agree
+  with NEST to the last spike; ``run.torchnet = {"dtype": "float32", "device": "cuda"}`` in the
+  config, or ``TORCHNET_DEVICE`` / ``TORCHNET_DTYPE`` in the environment, change that);
+- ``add_inputs``: spike trains and current clamps as tensors (:func:`.inputs.inputs_from_plan`);
+- ``add_reports``: membrane reports of ``V_m`` (and ``I_syn``, ``threshold``) on simulated nodes;
+- ``simulate``: one forward pass without gradients, in chunks;
+- ``write_outputs``: spikes and reports through :mod:`bmtoolkit.sonata`.
+
+Examples
+--------
+>>> from bmtoolkit.simulator import run
+>>> run("config.json", backend="torchnet")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
+from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.plan import RunPlan
+
+log = logging.getLogger("bmtoolkit.simulator.torchnet")
+
+#: report variable -> (what the network records, offset added to get the reported value)
+REPORT_VARIABLES = {"V_m": "v", "v": "v", "I_syn": "i_syn", "threshold": "threshold"}
+
+
+class TorchNetBackend(Backend):
+    """Run a SONATA point-neuron network on PyTorch (see the module docstring)."""
+
+    name: ClassVar[str] = "torchnet"
+    requires: ClassVar[tuple[str, ...]] = ("torch",)
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> TorchNetBackend:
+        """A backend ready to :meth:`run` for a config path or ``SimulationConfig``."""
+        return cls(RunPlan.from_config(config, backend=cls.name, **overrides))
+
+    def _options(self) -> dict[str, str]:
+        opts = dict(self.plan.extra.get("torchnet", {}) or {})
+        opts.setdefault("device", os.environ.get("TORCHNET_DEVICE", "cpu"))
+        opts.setdefault("dtype", os.environ.get("TORCHNET_DTYPE", "float64"))
+        return opts
+
+    def setup(self) -> None:
+        """Import torch, seed it and set threads."""
+        try:
+            import torch
+        except ImportError as err:
+            raise BackendNotAvailableError(
+                f"the torchnet backend needs PyTorch: pip install torch ({err})"
+            ) from err
+        self.torch = torch
+        opts = self._options()
+        if opts["dtype"] not in ("float32", "float64"):
+            raise ConfigError(
+                f"torchnet dtype must be float32 or float64, got {opts['dtype']!r}",
+                path=self.plan.config_path,
+                field="run.torchnet.dtype",
+            )
+        self.dtype = getattr(torch, opts["dtype"])
+        self.device = opts["device"]
+        if self.plan.seed is not None:
+            torch.manual_seed(int(self.plan.seed))
+        torch.set_num_threads(int(self.plan.threads))
+        self.records: dict[str, Any] = {}
+        self.result.extra["torch_version"] = torch.__version__
+        self.result.extra["device"] = str(self.device)
+
+    def build_network(self) -> None:
+        """Cells and synapses from the plan's circuit."""
+        from bmtoolkit.simulator.torchnet.io import build_network
+
+        self.net = build_network(self.plan, dtype=self.dtype, device=self.device)
+        self.result.extra["n_connections"] = self.net.synapses.n_edges
+
+    def add_inputs(self) -> None:
+        """Spike trains and current clamps as tensors."""
+        from bmtoolkit.simulator.torchnet.inputs import inputs_from_plan
+
+        self.inputs, self.current = inputs_from_plan(
+            self.plan, self.net.info, dtype=self.dtype, device=self.device
+        )
+
+    def add_reports(self) -> None:
+        """Membrane reports of simulated nodes (other report kinds are skipped with a warning)."""
+        from bmtoolkit.simulator.core.reports import MembraneReport
+
+        self.reports = []
+        for rep in self.plan.reports():
+            if not isinstance(rep, MembraneReport) or not all(
+                v in REPORT_VARIABLES for v in rep.variables
+            ):
+                log.warning("report %s is not supported by torchnet; skipped", rep.name)
+                continue
+            self.reports.append(rep)
+
+    def simulate(self) -> None:
+        """One forward pass from 0 to ``tstop``."""
+        torch = self.torch
+        plan = self.plan
+        net = self.net
+        steps = int(round(plan.tstop / plan.dt))
+        record = {"spikes"} | {REPORT_VARIABLES[v] for r in self.reports for v in r.variables}
+        with torch.inference_mode():
+            out = net(
+                self.inputs, steps=steps, current=self.current, batch=1, record=sorted(record)
+            )
+        k, _, i = torch.nonzero(out["spikes"], as_tuple=True)
+        self.spike_index = i.cpu().numpy()
+        self.spike_times = (k.cpu().numpy() + 1) * plan.dt
+        keep = self.spike_times >= plan.tstart
+        self.spike_index, self.spike_times = self.spike_index[keep], self.spike_times[keep]
+        self.records = {k: v[:, 0].cpu().numpy() for k, v in out.items() if k != "spikes"}
+
+    def write_outputs(self) -> None:
+        """Spikes per population and membrane reports."""
+        from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
+
+        plan = self.plan
+        spikes = self.net.info.spikes_by_population(self.spike_index, self.spike_times)
+        self.result.extra["n_spikes"] = int(len(self.spike_times))
+        path = write_spike_output(plan, spikes)
+        if path is not None:
+            self.result.outputs["spikes"] = str(path)
+        for rep in self.reports:
+            targets = plan.resolve_node_set(rep.node_set)
+            for var in rep.variables:
+                trace = self.records[REPORT_VARIABLES[var]]  # (T, n) at t = (k + 1) dt
+                rows = (
+                    np.round(
+                        (np.arange(rep.start_time, rep.end_time - 1e-9, rep.dt)) / plan.dt
+                    ).astype(int)
+                    - 1
+                )
+                data = {}
+                for pop, ids in targets.items():
+                    if pop not in self.net.info.populations or len(ids) == 0:
+                        continue
+                    offset, _ = self.net.info.populations[pop]
+                    cols = np.asarray(ids, dtype=np.int64) + offset
+                    block = np.where(
+                        (rows >= 0)[:, None],
+                        trace[np.clip(rows, 0, None)][:, cols],
+                        self._initial(var, cols),
+                    )
+                    data[pop] = (np.asarray(ids), block)
+                out = write_membrane_report(
+                    plan.output_path(rep.file_for(var)),
+                    var,
+                    data,
+                    tstart=rep.start_time,
+                    tstop=rep.end_time,
+                    dt=rep.dt,
+                )
+                key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
+                self.result.outputs[key] = str(out)
+
+    def _initial(self, var: str, cols: np.ndarray) -> np.ndarray:
+        """Value of a variable at t = 0 (before the first step)."""
+        cells = self.net.cells
+        if REPORT_VARIABLES[var] == "v":
+            return (cells.V_m + cells.E_L).detach().cpu().numpy()[cols][None, :]
+        if REPORT_VARIABLES[var] == "threshold":
+            return (cells.th_inf + cells.E_L).detach().cpu().numpy()[cols][None, :]
+        return np.zeros((1, len(cols)))

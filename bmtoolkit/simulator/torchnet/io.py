@@ -1,0 +1,441 @@
+"""SONATA in and out: build a :class:`~.model.TorchNet` from a config, write trained values back.
+
+Reading follows pointnet exactly, so both backends simulate the same network:
+
+- cells: each node type's ``model_template`` (``nest:glif_psc``, ``nest:iaf_psc_alpha`` ...)
+  and ``dynamics_params`` file (NEST names, NEST 2 GLIF names or Allen ``neuron_config``,
+  translated by :func:`bmtoolkit.simulator.pointnet.cells.resolve_nest_model`), overridden
+  node by node by the HDF5 ``dynamics_params``; virtual populations become input channels;
+- edges: weights ``syn_weight x nsyns`` (or the registered ``weight_function``), delays in
+  ms, ``receptor_type`` (NEST's 1-based port) from the synapse ``dynamics_params`` or a
+  per-edge column, ``tsodyks2_synapse`` parameters (``U``, ``tau_rec``, ``tau_fac``) per edge
+  type or per edge.
+
+:func:`write_trained` writes the trained network as new SONATA files (nodes with per-node
+``dynamics_params``, edges with the trained ``syn_weight`` and STP columns) plus circuit and
+simulation configs that pointnet (NEST) runs directly.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.torchnet.io import build_network, write_trained
+>>> net = build_network("config.json")  # doctest: +SKIP
+>>> write_trained(net, "trained/")  # doctest: +SKIP
+PosixPath('trained/simulation_config.json')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.models import (
+    DEFAULT_WEIGHT_NAMES,
+    edge_table,
+    load_json_params,
+    node_dynamics,
+    node_type_models,
+    split_template,
+)
+from bmtoolkit.simulator.torchnet._torch import torch
+from bmtoolkit.simulator.torchnet.cells import GLIFCells
+from bmtoolkit.simulator.torchnet.model import NetworkInfo, TorchNet
+from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
+from bmtoolkit.simulator.torchnet.synapses import Synapses
+from bmtoolkit.simulator.torchnet.translations import (
+    STP_MODELS,
+    CellParams,
+    StpParams,
+    cell_params_from_nest,
+    cell_params_to_nest,
+)
+
+#: edges whose files give no delay get NEST's default, as pointnet does
+DEFAULT_DELAY_MS = 1.0
+#: synapse models torchnet simulates
+SUPPORTED_SYNAPSES = ("static_synapse", *STP_MODELS)
+_STP_COLUMNS = ("U", "tau_rec", "tau_fac", "u", "x")
+
+
+@dataclass(frozen=True)
+class EdgeOrigin:
+    """Where a block of the network's edges came from (for writing weights back)."""
+
+    population: str
+    start: int
+    stop: int
+    nsyns: np.ndarray
+    invertible: bool
+    spec_index: int
+
+
+def as_plan(config: Any, **overrides: Any) -> Any:
+    """A :class:`~bmtoolkit.simulator.core.plan.RunPlan` from a path, config or plan."""
+    from bmtoolkit.simulator.core.plan import RunPlan
+
+    if isinstance(config, RunPlan):
+        return config
+    return RunPlan.from_config(config, backend="torchnet", **overrides)
+
+
+def _is_virtual_population(models: Mapping[int, Any], name: str, path: Any) -> bool:
+    kinds = {m.is_virtual for m in models.values()}
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"population {name!r} mixes virtual and non-virtual node types",
+            path=path,
+            field="model_type",
+        )
+    return kinds == {True}
+
+
+def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
+    """CellParams of every node (deduplicated) and the NEST parameters they came from."""
+    from bmtoolkit.simulator.pointnet.cells import resolve_nest_model
+
+    type_ids = np.asarray(pop.node_type_ids(), dtype=np.int64)
+    per_type: dict[int, tuple[str, dict[str, Any]]] = {}
+    for nt_id, nt in models.items():
+        prefix, _ = split_template(nt.model_template)
+        if prefix not in (None, "nest"):
+            raise ConfigError(
+                f"node type {nt_id}: torchnet simulates NEST point models ('nest:<model>'), "
+                f"got {nt.model_template!r}",
+                path=nt.types_file,
+                field="model_template",
+            )
+        per_type[nt_id] = resolve_nest_model(str(nt.model_template), nt.params)
+    overrides = node_dynamics(pop, np.arange(pop.size))
+    cols = [c for c in overrides.columns if not overrides[c].isna().all()]
+    cache: dict[Any, int] = {}
+    cells: list[CellParams] = []
+    nest_params: list[tuple[str, dict[str, Any]]] = []
+    index = np.empty(pop.size, dtype=np.int64)
+    rows = overrides[cols].to_numpy(dtype=object) if cols else None
+    for i in range(pop.size):
+        nt_id = int(type_ids[i])
+        row = () if rows is None else tuple(rows[i])
+        key = (nt_id, row)
+        if key not in cache:
+            model, params = per_type[nt_id]
+            params = dict(params)
+            for col, value in zip(cols, row, strict=True):
+                if not (isinstance(value, float) and np.isnan(value)):
+                    params[col] = value
+            try:
+                cell = cell_params_from_nest(model, params)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"node type {nt_id}: {err.message}",
+                    path=models[nt_id].params_file or models[nt_id].types_file,
+                    field=err.field,
+                ) from None
+            cache[key] = len(cells)
+            cells.append(cell)
+            nest_params.append((model, params))
+        index[i] = cache[key]
+    return cells, index, nest_params
+
+
+def _synapse_params(plan: Any, edges: Any, et: int) -> dict[str, Any]:
+    types = edges.types
+    if "dynamics_params" not in types.columns or et not in types.index:
+        return {}
+    value = types.loc[et, "dynamics_params"]
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return {}
+    path = Path(str(value))
+    if not path.is_absolute():
+        path = plan.component_dir("synaptic_models_dir") / path
+    return load_json_params(path, types_file=edges.types_path)
+
+
+def _edge_columns(
+    plan: Any,
+    edges: Any,
+    table: Any,
+    n_rec_of_target: np.ndarray,
+    sign_mode: np.ndarray,
+    tgt_index: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Receptor index and (U, tau_rec, tau_fac, u, x) (NaN = static) of every edge."""
+    n = len(table.source_ids)
+    receptor = np.zeros(n, dtype=np.int64)
+    stp = np.full((n, len(_STP_COLUMNS)), np.nan)
+    props = table.properties
+    types = edges.types
+    for et in np.unique(table.edge_type_ids):
+        mask = table.edge_type_ids == et
+        template = types.loc[et, "model_template"] if "model_template" in types.columns else None
+        _, model = split_template(template)
+        model = model or "static_synapse"
+        if model not in SUPPORTED_SYNAPSES:
+            raise ConfigError(
+                f"edge type {int(et)}: torchnet supports synapse models "
+                f"{', '.join(SUPPORTED_SYNAPSES)}, got {model!r}",
+                path=edges.types_path,
+                field="model_template",
+            )
+        params = _synapse_params(plan, edges, int(et))
+        port = np.full(mask.sum(), float(params.get("receptor_type", 1)))
+        if "receptor_type" in props:
+            col = props["receptor_type"].to_numpy(float)[mask]
+            port = np.where(np.isnan(col), port, col)
+        receptor[mask] = port.astype(np.int64) - 1
+        if model in STP_MODELS:
+            defaults = StpParams()
+            for k, name in enumerate(_STP_COLUMNS):
+                vals = np.full(mask.sum(), float(params.get(name, getattr(defaults, name))))
+                if name in props:
+                    col = props[name].to_numpy(float)[mask]
+                    vals = np.where(np.isnan(col), vals, col)
+                stp[mask, k] = vals
+    tgt = tgt_index
+    signed = sign_mode[tgt]
+    receptor = np.where(signed, (table.weights < 0).astype(np.int64), receptor)
+    bad = (receptor < 0) | (receptor >= n_rec_of_target[tgt])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ConfigError(
+            f"edge {i}: receptor_type {receptor[i] + 1} does not exist on its target "
+            f"(which has {n_rec_of_target[tgt[i]]} receptor port(s), numbered from 1)",
+            path=edges.types_path or edges.h5_path,
+            field="receptor_type",
+        )
+    return receptor, stp
+
+
+def build_network(
+    config: Any,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = None,
+    surrogate: SurrogateSpike | None = None,
+    integrator: str = "exact",
+    dt: float | None = None,
+) -> TorchNet:
+    """Build the :class:`TorchNet` of a SONATA simulation config.
+
+    Parameters
+    ----------
+    config : str, PathLike, SimulationConfig or RunPlan
+        The simulation config (its ``run.dt`` is the step unless ``dt`` is given).
+    dtype, device
+        Of every tensor (``torch.float64`` for exact comparisons with NEST).
+    surrogate : SurrogateSpike, optional
+        Spike function for training.
+    integrator : {"exact", "exp_euler"}
+        Membrane integration scheme.
+    """
+    plan = as_plan(config)
+    step = float(dt or plan.dt)
+    circuit = plan.circuit
+    populations: dict[str, tuple[int, int]] = {}
+    virtual: dict[str, tuple[int, int]] = {}
+    all_cells: list[CellParams] = []
+    all_index: list[np.ndarray] = []
+    cell_sources: dict[str, Any] = {}
+    n_sim = n_virt = 0
+    for name, pop in circuit.nodes.items():
+        models = node_type_models(plan, pop)
+        if _is_virtual_population(models, name, getattr(pop, "types_path", None)):
+            virtual[name] = (n_virt, pop.size)
+            n_virt += pop.size
+            continue
+        cells, index, nest_params = _population_cells(plan, pop, models)
+        populations[name] = (n_sim, pop.size)
+        all_index.append(index + len(all_cells))
+        all_cells.extend(cells)
+        cell_sources[name] = (index, nest_params, cells)
+        n_sim += pop.size
+    if n_sim == 0:
+        raise ConfigError("the circuit has no non-virtual nodes to simulate", path=plan.config_path)
+    type_index = np.concatenate(all_index)
+    glif = GLIFCells.from_params(
+        all_cells,
+        type_index,
+        dt=step,
+        dtype=dtype,
+        device=device,
+        surrogate=surrogate,
+        integrator=integrator,
+    )
+    n_rec = np.array([len(c.tau_syn) for c in all_cells])[type_index]
+    sign_mode = np.array([c.receptor_mode == "sign" for c in all_cells])[type_index]
+
+    def offset_of(pop_name: str) -> int | None:
+        if pop_name in populations:
+            return populations[pop_name][0]
+        if pop_name in virtual:
+            return n_sim + virtual[pop_name][0]
+        return None
+
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("src", "tgt", "rec", "w", "d", "stp")}
+    origins: list[EdgeOrigin] = []
+    n_edges = 0
+    specs = {p: i for i, spec in enumerate(circuit_edge_specs(plan)) for p in spec}
+    for name, edges in circuit.edges.items():
+        src_off = offset_of(edges.source_population)
+        if src_off is None or edges.target_population not in populations:
+            continue
+        table = edge_table(
+            plan, edges, default_delay=DEFAULT_DELAY_MS, extra=("receptor_type", *_STP_COLUMNS)
+        )
+        tgt = table.target_ids + populations[edges.target_population][0]
+        receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
+        steps = np.round(table.delays / step).astype(np.int64)
+        if len(steps) and steps.min() < 1:
+            raise ConfigError(
+                f"edges {name!r}: delays must be >= the time step {step} ms "
+                f"(smallest is {table.delays.min()})",
+                path=edges.types_path or edges.h5_path,
+                field="delay",
+            )
+        parts["src"].append(table.source_ids + src_off)
+        parts["tgt"].append(tgt)
+        parts["rec"].append(receptor)
+        parts["w"].append(table.weights)
+        parts["d"].append(steps)
+        parts["stp"].append(stp)
+        names = types_weight_functions(edges)
+        invertible = all(n is None or n in DEFAULT_WEIGHT_NAMES for n in names)
+        origins.append(
+            EdgeOrigin(
+                name,
+                n_edges,
+                n_edges + len(steps),
+                table.properties["nsyns"].to_numpy(float),
+                invertible,
+                specs.get(name, -1),
+            )
+        )
+        n_edges += len(steps)
+    width = len(_STP_COLUMNS)
+    cat = {
+        k: (np.concatenate(v) if v else np.zeros((0, width) if k == "stp" else 0))
+        for k, v in parts.items()
+    }
+    stp_rows = cat["stp"].reshape(-1, width)
+    plastic = ~np.isnan(stp_rows[:, 0])
+    stp_type = np.full(len(stp_rows), -1, dtype=np.int64)
+    stp_params: list[StpParams] = []
+    if plastic.any():
+        uniq, inv = np.unique(stp_rows[plastic], axis=0, return_inverse=True)
+        stp_type[plastic] = inv.reshape(-1)
+        stp_params = [StpParams(*map(float, row)) for row in uniq]
+    syn = Synapses(
+        cat["src"].astype(np.int64),
+        cat["tgt"].astype(np.int64),
+        cat["rec"].astype(np.int64),
+        cat["w"].astype(float),
+        cat["d"].astype(np.int64),
+        n_sources=n_sim + n_virt,
+        n_targets=n_sim,
+        n_receptors=glif.n_receptors,
+        dt=step,
+        stp_type=stp_type,
+        stp_params=stp_params,
+        dtype=dtype,
+        device=device,
+    )
+    info = NetworkInfo(
+        populations=populations,
+        virtual=virtual,
+        extra={
+            "plan": plan,
+            "cells": cell_sources,
+            "edges": origins,
+            "stp_type": stp_type,
+            "type_index": type_index,
+            "cell_params": all_cells,
+        },
+    )
+    return TorchNet(glif, syn, n_virtual=n_virt, info=info)
+
+
+def circuit_edge_specs(plan: Any) -> list[list[str]]:
+    """Edge population names of each ``edges`` entry of the circuit config, in order."""
+    from bmtoolkit.sonata import read_edges
+
+    out = []
+    for spec in plan.config.circuit.edges:
+        pops = spec.populations or read_edges(spec.edges_file, spec.edge_types_file)
+        out.append(list(pops))
+    return out
+
+
+def types_weight_functions(edges: Any) -> list[str | None]:
+    """``weight_function`` of each edge type (None when absent)."""
+    types = edges.types
+    if "weight_function" not in types.columns:
+        return [None]
+    vals = []
+    for v in types["weight_function"].tolist():
+        vals.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return vals
+
+
+# ---------------------------------------------------------------------- writing back
+def trained_cell_params(net: TorchNet) -> list[CellParams]:
+    """The CellParams of every neuron with the network's current (trained) values."""
+    cells = net.cells
+    base: list[CellParams] = net.info.extra["cell_params"]
+    index: np.ndarray = net.info.extra["type_index"]
+
+    def arr(name: str) -> np.ndarray:
+        return getattr(cells, name).detach().cpu().double().numpy()
+
+    th_inf, g, tau_syn = arr("th_inf"), arr("g"), arr("tau_syn")
+    asc_amps, asc_decay = arr("asc_amps"), arr("asc_decay")
+    th_sd, th_vd = arr("th_spike_decay"), arr("th_voltage_decay")
+    out = []
+    for i, t in enumerate(index):
+        c = base[t]
+        n_asc, n_rec = len(c.asc_decay), len(c.tau_syn)
+        out.append(
+            replace(
+                c,
+                th_inf=float(th_inf[i]),
+                g=float(g[i]),
+                tau_syn=tuple(map(float, tau_syn[i, :n_rec])),
+                asc_amps=tuple(map(float, asc_amps[i, :n_asc])),
+                asc_decay=tuple(map(float, asc_decay[i, :n_asc])),
+                th_spike_decay=float(th_sd[i]) if c.glif_level in (2, 4, 5) else c.th_spike_decay,
+                th_voltage_decay=float(th_vd[i]) if c.glif_level == 5 else c.th_voltage_decay,
+            )
+        )
+    return out
+
+
+def write_trained(net: TorchNet, output_dir: str | os.PathLike[str]) -> Path:
+    """Write the network with its current parameters as SONATA files that pointnet runs.
+
+    New files go to ``output_dir/network`` (nodes with per-node ``dynamics_params``, node
+    types and one parameter file per distinct trained cell, edges with the trained
+    ``syn_weight`` and STP columns); ``output_dir`` gets ``circuit_config.json`` and
+    ``simulation_config.json`` (run, inputs and node sets of the original config; outputs in
+    ``output_dir/output``). Returns the simulation config path.
+
+    Raises
+    ------
+    ConfigError
+        The network was not built from SONATA, or an edge type computes weights with a
+        custom ``weight_function`` (whose inverse is unknown).
+    """
+    from bmtoolkit.simulator.torchnet._writeback import write_network_files
+
+    if "plan" not in net.info.extra:
+        raise ConfigError("write_trained needs a network built by TorchNet.from_config")
+    return write_network_files(net, Path(output_dir), trained_cell_params(net))
+
+
+def cell_nest_dict(cell: CellParams) -> tuple[str, dict[str, Any]]:
+    """NEST model and parameters of one cell (JSON-ready floats and lists)."""
+    model, d = cell_params_to_nest(cell)
+    return model, json.loads(json.dumps(d))

@@ -1,0 +1,113 @@
+"""SONATA networks in torchnet: same spikes as pointnet; trained parameters written back run in
+pointnet and reproduce torchnet's spikes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_module
+
+pytestmark = [pytest.mark.torch, pytest.mark.nest]
+
+
+def _spikes(path):
+    from bmtoolkit.sonata import read_spikes
+
+    df = read_spikes(path)
+    return df["node_id"].to_numpy(), df["timestamp"].to_numpy()
+
+
+def test_bmtoolkit_run_torchnet_matches_pointnet(netkit, tmp_path):
+    require_module("nest")
+    from bmtoolkit.simulator import run
+
+    cfg = netkit.write_sonata_network(tmp_path / "net")
+    nest_out = run(cfg, backend="pointnet", output_dir=tmp_path / "out_nest")
+    torch_out = run(cfg, backend="torchnet", output_dir=tmp_path / "out_torch")
+    a, b = _spikes(nest_out.outputs["spikes"]), _spikes(torch_out.outputs["spikes"])
+    assert a[0].size > 200
+    assert netkit.match_fraction(*a, *b, 0.1) >= 0.95
+
+
+def test_from_config_reads_types_overrides_receptors_and_stp(netkit, tmp_path):
+    torch = require_module("torch")
+    from bmtoolkit.simulator.torchnet import TorchNet
+
+    cfg = netkit.write_sonata_network(tmp_path / "net")
+    net = TorchNet.from_config(cfg, dtype=torch.float64)
+    assert net.n == 32 and net.n_virtual == 20
+    assert net.info.populations == {"v1": (0, 32)} and net.info.virtual == {"lgn": (0, 20)}
+    th = (net.cells.th_inf + net.cells.E_L).numpy()
+    assert len(np.unique(np.round(th[:24], 6))) == 24  # per-node V_th overrides
+    assert net.cells.n_receptors == 2
+    stp = net.synapses.stp
+    assert stp is not None and stp.U.tolist() == [0.3] and stp.u0.tolist() == [0.5]
+    inhibitory = net.synapses.weight < 0
+    assert set(net.synapses.port[inhibitory].div(32, rounding_mode="floor").tolist()) == {1}
+
+
+def test_bad_receptor_type_names_file_and_field(netkit, tmp_path):
+    require_module("torch")
+    from bmtoolkit.exceptions import ConfigError
+    from bmtoolkit.simulator.torchnet import TorchNet
+
+    cfg = netkit.write_sonata_network(tmp_path / "net")
+    (tmp_path / "net" / "synapses" / "exc.json").write_text(json.dumps({"receptor_type": 3}))
+    with pytest.raises(ConfigError, match="receptor_type"):
+        TorchNet.from_config(cfg)
+
+
+@pytest.mark.slow
+def test_trained_parameters_written_back_reproduce_spikes_in_pointnet(netkit, tmp_path):
+    torch = require_module("torch")
+    require_module("nest")
+    from bmtoolkit.simulator import run
+    from bmtoolkit.simulator.torchnet import TorchNet
+    from bmtoolkit.simulator.torchnet.inputs import inputs_from_plan
+    from bmtoolkit.simulator.torchnet.io import write_trained
+    from bmtoolkit.simulator.torchnet.training import Trainer
+
+    cfg = netkit.write_sonata_network(tmp_path / "net", tstop=200.0)
+    net = TorchNet.from_config(cfg, dtype=torch.float64)
+    inputs, _ = inputs_from_plan(net.info.extra["plan"], net.info, dtype=torch.float64)
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    ids0, times0 = net.simulate(200.0, inputs=inputs)
+
+    def loss_fn(out, target, readout):
+        return (out["v"].mean() - target) ** 2 + out["spikes"].mean()
+
+    trainer = Trainer(
+        net,
+        loss_fn,
+        groups=("weights", "time_constants", "asc_amps", "thresholds", "stp"),
+        lr=0.3,
+        truncation=500,
+        record=("spikes", "v"),
+    )
+    for _ in range(2):
+        trainer.step(inputs[:1000], torch.tensor(-60.0, dtype=torch.float64))
+    changed = [n for n, p in net.named_parameters() if not torch.equal(p, before[n])]
+    assert {
+        "cells.th_inf",
+        "cells.g",
+        "cells.asc_amps",
+        "synapses.weight",
+        "synapses.stp.U",
+    } <= set(changed)
+    ids, times = net.simulate(200.0, inputs=inputs)
+    assert netkit.match_fraction(ids0, times0, ids, times, 0.1) < 0.9, "training changed spikes"
+    new_cfg = write_trained(net, tmp_path / "trained")
+    out = run(new_cfg, backend="pointnet")
+    a = _spikes(out.outputs["spikes"])
+    assert a[0].size > 100
+    assert netkit.match_fraction(*a, ids, times, 0.1) >= 0.95
+    # and torchnet reads the written network back to the same parameters
+    again = TorchNet.from_config(new_cfg, dtype=torch.float64)
+    torch.testing.assert_close(again.cells.th_inf, net.cells.th_inf.detach())
+    torch.testing.assert_close(
+        again.synapses.weights_in_file_order().sort().values,
+        net.synapses.weights_in_file_order().sort().values,
+    )
