@@ -1,0 +1,298 @@
+"""``bmtoolkit plot raster|rates|traces|tuning|network SOURCE``: draw a figure to a PNG file.
+
+``SOURCE`` is a simulation config (its spikes, reports and circuit are found through the
+config), a circuit config (``network``), a spikes or report file, or a sweep table
+(``tuning``: CSV/JSON with ``orientation``, optional ``temporal_frequency``, ``spikes_file``).
+
+Examples
+--------
+>>> from bmtoolkit.cli import main
+>>> main(["plot", "raster", "config.json", "--group-by", "pop_name", "-o", "raster.png"])  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError, MissingFileError
+
+NAME = "plot"
+HELP = "Plot rasters, rates, traces, tuning curves or network views to an image file."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``KIND SOURCE [--group-by P] [--sort-by P] [-o FILE]`` and per-kind options."""
+    parser.add_argument("kind", choices=sorted(PLOTS), help="what to plot")
+    parser.add_argument(
+        "source",
+        metavar="CONFIG_OR_FILE",
+        help="simulation/circuit config, spikes or report file, or sweep table (tuning)",
+    )
+    parser.add_argument("-o", "--output", default=None, help="image file (default KIND.png)")
+    parser.add_argument("--group-by", default=None, help="node property for colours/groups")
+    parser.add_argument("--sort-by", default=None, help="node property ordering raster rows")
+    parser.add_argument("--population", default=None, help="only this node population")
+    parser.add_argument("--circuit", default=None, help="circuit config for node properties")
+    parser.add_argument(
+        "--time-range", nargs=2, type=float, metavar=("T0", "T1"), help="window in ms"
+    )
+    parser.add_argument("--node-ids", nargs="+", type=int, help="traces: nodes to plot")
+    parser.add_argument("--report", default=None, help="traces: report name in the config")
+    parser.add_argument(
+        "--style",
+        dest="style",
+        choices=("bar", "box", "psth"),
+        default="bar",
+        help="rates: bars, box plots or the population rate over time (PSTH)",
+    )
+    parser.add_argument("--bin-size", type=float, default=5.0, help="PSTH bin in ms")
+    parser.add_argument(
+        "--parameter",
+        choices=("orientation", "temporal_frequency"),
+        default="orientation",
+        help="tuning: swept parameter on the x axis",
+    )
+    parser.add_argument(
+        "--view",
+        choices=("positions", "degrees", "distance"),
+        default=None,
+        help="network: 3-D positions, degree histograms or probability vs distance",
+    )
+    parser.add_argument("--dpi", type=int, default=120, help="image resolution")
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What a SOURCE argument resolves to."""
+
+    spikes: Path | None = None
+    reports: tuple[Path, ...] = ()
+    circuit: Any = None
+    t_range: tuple[float, float] | None = None
+
+
+def _resolve(source: str, args: argparse.Namespace) -> _Sources:
+    from bmtoolkit.sonata import Circuit, SimulationConfig, load_config
+    from bmtoolkit.sonata.circuit import file_kind
+
+    kind = file_kind(source)
+    circuit = Circuit(args.circuit) if args.circuit else None
+    if kind == "config":
+        cfg = load_config(source)
+        if not isinstance(cfg, SimulationConfig):
+            return _Sources(circuit=Circuit(cfg))
+        reports = [r.file_name for r in cfg.reports.values() if args.report in (None, r.name)]
+        if args.report is not None and not reports:
+            raise ConfigError(
+                f"no report named {args.report!r}; the config has {sorted(cfg.reports)}",
+                path=source,
+                field="reports",
+            )
+        return _Sources(
+            spikes=cfg.output.spikes_file,
+            reports=tuple(reports),
+            circuit=circuit or Circuit(cfg),
+            t_range=(cfg.run.tstart, cfg.run.tstop),
+        )
+    if kind in ("spikes", "spikes_csv"):
+        return _Sources(spikes=Path(source), circuit=circuit)
+    if kind == "report":
+        return _Sources(reports=(Path(source),), circuit=circuit)
+    raise ConfigError(
+        f"cannot plot from a {kind} file; give a simulation config, spikes or report file",
+        path=source,
+    )
+
+
+def _spikes(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import join_node_properties, load_spikes
+
+    if src.spikes is None:
+        raise ConfigError("this source has no spikes (give a simulation config or spikes file)")
+    if not src.spikes.exists():
+        raise MissingFileError("spikes file not found (was the simulation run?)", path=src.spikes)
+    df = load_spikes(src.spikes, populations=[args.population] if args.population else None)
+    wanted = [c for c in (args.group_by, args.sort_by) if c and c not in df.columns]
+    if wanted:
+        if src.circuit is None:
+            raise ConfigError(
+                f"--group-by/--sort-by {wanted[0]!r} is a node property: give a simulation "
+                "config or --circuit CIRCUIT_CONFIG"
+            )
+        nodes = src.circuit.nodes
+        known = {p for pop in nodes.values() for p in pop.property_names}
+        missing = [c for c in wanted if c not in known]
+        if missing:
+            raise ConfigError(
+                f"no node property {missing[0]!r}; the nodes have {sorted(known)}",
+                field="--group-by",
+            )
+        df = join_node_properties(df, nodes, wanted)
+    return df
+
+
+def _window(args: argparse.Namespace, src: _Sources, df) -> tuple[float, float]:
+    if args.time_range:
+        return float(args.time_range[0]), float(args.time_range[1])
+    if src.t_range is not None:
+        return src.t_range
+    last = float(df["timestamp"].max()) if len(df) else 1.0
+    return 0.0, float(math.ceil(last + 1e-9))
+
+
+def _raster(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import plot_raster
+
+    df = _spikes(args, src)
+    return plot_raster(
+        df,
+        group_by=args.group_by or "population",
+        sort_by=args.sort_by,
+        time_range=tuple(args.time_range) if args.time_range else None,
+    )
+
+
+def _rates(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import (
+        firing_rates,
+        join_node_properties,
+        plot_population_rate,
+        plot_rates,
+        population_rate,
+    )
+
+    df = _spikes(args, src)
+    t0, t1 = _window(args, src, df)
+    if args.style == "psth":
+        series = []
+        for pop, g in df.groupby("population"):
+            n = src.circuit.nodes[pop].size if src.circuit and pop in src.circuit.nodes else None
+            t, r = population_rate(g, t_start=t0, t_stop=t1, bin_size=args.bin_size, n_nodes=n)
+            series.append((str(pop), t, r))
+        return plot_population_rate(series)
+    group = args.group_by or "population"
+    node_ids = None
+    if src.circuit is not None:
+        pops = sorted(set(df["population"]))
+        node_ids = {p: src.circuit.nodes[p].ids() for p in pops if p in src.circuit.nodes}
+    rates = firing_rates(df, t_start=t0, t_stop=t1, node_ids=node_ids)
+    if group != "population":
+        rates = join_node_properties(rates, src.circuit.nodes, [group])
+    return plot_rates(rates, group_by=group, kind=args.style)
+
+
+def _traces(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import load_traces, plot_traces
+
+    existing = [p for p in src.reports if Path(p).exists()]
+    if not existing:
+        where = ", ".join(map(str, src.reports)) or "no reports in the source"
+        raise MissingFileError(f"no report file to plot ({where})")
+    traces = load_traces(
+        existing[0],
+        node_ids=args.node_ids,
+        population=args.population,
+        time_window=tuple(args.time_range) if args.time_range else None,
+        max_nodes=5,
+    )
+    return plot_traces(traces, title=Path(existing[0]).stem)
+
+
+def _tuning(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import grating_responses, load_spikes, plot_tuning, read_sweep
+
+    sweep = read_sweep(args.source)
+    if args.time_range:
+        t0, t1 = args.time_range
+    else:
+        last = max(float(load_spikes(p)["timestamp"].max()) for p in sweep.values())
+        t0, t1 = 0.0, float(math.ceil(last + 1e-9))
+    responses = grating_responses(sweep, t_start=t0, t_stop=t1, population=args.population)
+    from bmtoolkit.analyzer import tuning_curves
+
+    curves = tuning_curves(responses, parameter=args.parameter)
+    return plot_tuning(curves)
+
+
+def _network(args: argparse.Namespace, src: _Sources):
+    from bmtoolkit.analyzer import (
+        connection_probability,
+        degrees,
+        plot_connection_probability,
+        plot_degree_histogram,
+        plot_positions,
+    )
+
+    if src.circuit is None:
+        raise ConfigError("network plots need a circuit or simulation config", path=args.source)
+    nodes, edges = src.circuit.nodes, src.circuit.edges
+    if args.population is not None and args.population not in nodes:
+        raise ConfigError(
+            f"no node population {args.population!r}; the circuit has {sorted(nodes)}",
+            field="--population",
+        )
+    with_pos = [n for n, p in nodes.items() if p.positions() is not None]
+    pop = args.population or (with_pos[0] if with_pos else next(iter(nodes)))
+    view = args.view or ("positions" if pop in with_pos else "degrees")
+    if view == "positions":
+        color = args.group_by or next(
+            (c for c in ("model_name", "pop_name", "ei") if c in nodes[pop].property_names), None
+        )
+        return plot_positions(nodes[pop], color_by=color, title=pop)
+    incoming = [e for e in edges.values() if e.target_population == pop]
+    if not incoming:
+        raise ConfigError(f"no edge population targets {pop!r}", field="--population")
+    if view == "degrees":
+        din = sum(degrees(e, direction="in", n_nodes=nodes[pop].size) for e in incoming)
+        outgoing = [e for e in edges.values() if e.source_population == pop]
+        dout = (
+            sum(degrees(e, direction="out", n_nodes=nodes[pop].size) for e in outgoing)
+            if outgoing
+            else None
+        )
+        return plot_degree_histogram(np.asarray(din), dout, title=pop)
+    placed = [e for e in incoming if nodes[e.source_population].positions() is not None]
+    if not placed:
+        raise ConfigError(
+            f"no edge population onto {pop!r} comes from nodes with positions",
+            field="--view",
+        )
+    fig = ax = None
+    for e in placed:
+        centers, prob, _ = connection_probability(e, nodes[e.source_population], nodes[pop])
+        fig, ax = plot_connection_probability(centers, prob, label=e.name, ax=ax)
+    return fig, ax
+
+
+PLOTS: dict[str, Callable[[argparse.Namespace, _Sources], Any]] = {
+    "raster": _raster,
+    "rates": _rates,
+    "traces": _traces,
+    "tuning": _tuning,
+    "network": _network,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Draw the plot and save it; print the file name."""
+    import os
+
+    if not Path(args.source).exists():
+        raise MissingFileError("file does not exist", path=args.source)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    src = _Sources() if args.kind == "tuning" else _resolve(args.source, args)
+    fig, _ = PLOTS[args.kind](args, src)
+    out = Path(args.output or f"{args.kind}.png")
+    if out.parent and not out.parent.exists():
+        raise MissingFileError("output folder does not exist", path=out.parent)
+    fig.savefig(out, dpi=args.dpi, bbox_inches="tight")
+    print(out)
+    return 0
