@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
+from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
@@ -184,6 +185,12 @@ class BioNetBackend(Backend):
                             clamp = h.IClamp(cell.soma(0.5))
                             clamp.delay, clamp.dur, clamp.amp = start, stop - start, amp
                             self._keep.append(clamp)
+            elif isinstance(inp, _inputs.VoltageClampInput):
+                for pop, ids in targets.items():
+                    for nid in ids:
+                        cell = self.cells.get((pop, int(nid)))
+                        if isinstance(cell, BioCell):
+                            self._keep.append(_inputs.attach_voltage_clamp(h, cell, inp))
             elif isinstance(inp, SpikeTrainsInput):
                 for pop in targets:
                     for nid, times in inp.trains(pop).items():
@@ -213,9 +220,8 @@ class BioNetBackend(Backend):
                         cell = self.cells.get((pop, int(nid)))
                         if not isinstance(cell, BioCell):
                             continue
-                        vec = h.Vector()
-                        vec.record(getattr(cell.soma(0.5), f"_ref_{var}"), rep.dt)
-                        per_pop.setdefault(pop, []).append((int(nid), vec))
+                        elements = _recording.record_elements(h, cell, var, rep.sections, rep.dt)
+                        per_pop.setdefault(pop, []).append((int(nid), elements))
                 self._reports.append((rep, var, per_pop))
 
     def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
@@ -263,14 +269,17 @@ class BioNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
-        from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
+        from bmtoolkit.simulator.core.reports import write_spike_output
 
         gathered = self.pc.py_gather(
             (np.asarray(self._spike_gid, dtype=np.int64), np.asarray(self._spike_t)), 0
         )
         report_parts = [
             self.pc.py_gather(
-                {pop: [(nid, np.asarray(v)) for nid, v in rows] for pop, rows in per_pop.items()},
+                {
+                    pop: [(nid, _recording.as_arrays(el)) for nid, el in rows]
+                    for pop, rows in per_pop.items()
+                },
                 0,
             )
             for _, _, per_pop in self._reports
@@ -291,20 +300,10 @@ class BioNetBackend(Backend):
         if path is not None:
             self.result.outputs["spikes"] = str(path)
         for (rep, var, _), parts in zip(self._reports, report_parts, strict=True):
-            n = int(round((rep.end_time - rep.start_time) / rep.dt))
-            merged: dict[str, list[tuple[int, np.ndarray]]] = {}
+            merged: dict[str, list[tuple[int, Any]]] = {}
             for part in parts:
                 for pop, rows in part.items():
                     merged.setdefault(pop, []).extend(rows)
-            data = {}
-            for pop, rows in merged.items():
-                rows = sorted(rows, key=lambda r: r[0])
-                ids = np.array([nid for nid, _ in rows])
-                # one-step convention: row i is the value after step i + 1
-                traces = np.column_stack([np.asarray(v)[1 : n + 1] for _, v in rows])
-                data[pop] = (ids, traces)
             target = self.plan.output_path(rep.file_for(var))
-            write_membrane_report(
-                target, var, data, tstart=rep.start_time, tstop=rep.end_time, dt=rep.dt
-            )
+            _recording.write_report(target, var, rep, merged)
             self.result.outputs[f"{rep.name}:{var}"] = str(target)
