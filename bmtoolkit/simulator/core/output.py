@@ -8,6 +8,9 @@
 - on exit it writes ``run_config.json``: the resolved config plus the backend, seed, threads,
   step timings and output paths, so a run can be reproduced from its own output folder.
 
+Under ``mpiexec`` only rank 0 touches the folder, the log file and ``run_config.json``; the
+other ranks wait until the folder exists.
+
 Examples
 --------
 >>> from bmtoolkit.simulator.core.output import RunOutput
@@ -36,6 +39,33 @@ log = logging.getLogger("bmtoolkit")
 
 #: name of the resolved-config copy written into the output folder
 RUN_CONFIG_NAME = "run_config.json"
+#: environment variables MPI launchers set to the process rank (OpenMPI, MPICH/Hydra, Slurm)
+_RANK_VARS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID")
+
+
+def mpi_rank() -> int:
+    """Rank of this process under ``mpiexec``/``srun`` (0 when not launched by MPI).
+
+    Read from the launcher's environment, so no MPI library is imported.
+
+    Examples
+    --------
+    >>> isinstance(mpi_rank(), int)
+    True
+    """
+    for var in _RANK_VARS:
+        value = os.environ.get(var)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+def _wait_for_dir(path: Path, timeout: float = 120.0) -> None:
+    t0 = time.monotonic()
+    while not path.is_dir():
+        if time.monotonic() - t0 > timeout:
+            raise ConfigError(f"output folder {path} was not created by rank 0")
+        time.sleep(0.05)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -108,16 +138,21 @@ class RunOutput:
         self._t0 = 0.0
         self._result: Any = None
         self._old_level = logging.NOTSET
+        self.rank = 0
 
     def __enter__(self) -> RunOutput:
         plan = self.plan
         protect: list[Path] = []
         if plan.config_path is not None:
             protect.append(plan.config_path)
-        prepare_output_dir(
-            plan.output_dir, overwrite=plan.overwrite_output_dir, protect=tuple(protect)
-        )
-        if plan.log_file is not None:
+        self.rank = mpi_rank()
+        if self.rank == 0:
+            prepare_output_dir(
+                plan.output_dir, overwrite=plan.overwrite_output_dir, protect=tuple(protect)
+            )
+        else:  # under MPI only rank 0 prepares the folder, writes the log and run_config
+            _wait_for_dir(plan.output_dir)
+        if plan.log_file is not None and self.rank == 0:
             log_path = plan.output_path(plan.log_file)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
@@ -156,7 +191,8 @@ class RunOutput:
         try:
             if exc is None:
                 log.info("run finished in %.3f s", total)
-                self.write_run_config(total)
+                if self.rank == 0:
+                    self.write_run_config(total)
             else:
                 log.error("run failed after %.3f s: %s", total, exc)
         finally:

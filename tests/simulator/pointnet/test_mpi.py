@@ -1,0 +1,61 @@
+"""pointnet under ``mpiexec`` with NEST built with MPI (scripts/install-nest-mpi.sh).
+
+The PyPI wheel of NEST has no MPI, so this test needs the MPI build: it looks for
+``$BMTOOLKIT_NEST_MPI_PREFIX/bin/nest_vars.sh`` (default ``.nest-mpi`` in the repository) and
+skips, saying how to build it, when that is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmtoolkit.simulator import run
+from bmtoolkit.sonata import read_spikes
+from tests.conftest import require_module
+
+REPO = Path(__file__).resolve().parents[3]
+PREFIX = Path(os.environ.get("BMTOOLKIT_NEST_MPI_PREFIX", REPO / ".nest-mpi"))
+NEST_VARS = PREFIX / "bin" / "nest_vars.sh"
+
+pytestmark = [pytest.mark.mpi, pytest.mark.nest, pytest.mark.slow]
+
+
+def _mpi_env() -> dict[str, str]:
+    if not NEST_VARS.exists():
+        pytest.skip(
+            f"NEST with MPI is not built ({NEST_VARS} not found): run "
+            "scripts/install-nest-mpi.sh or set BMTOOLKIT_NEST_MPI_PREFIX"
+        )
+    if shutil.which("mpiexec") is None:
+        pytest.skip("mpiexec not found (apt-get install openmpi-bin)")
+    require_module("mpi4py")
+    out = subprocess.run(
+        ["bash", "-c", f"source {NEST_VARS} && env -0"], capture_output=True, check=True
+    ).stdout
+    env = dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
+    env["PYNEST_QUIET"] = "1"
+    if os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return env
+
+
+def test_two_ranks_write_one_merged_spike_file(point_network, tmp_path):
+    env = _mpi_env()
+    config = point_network("bmtoolkit")
+    cmd = ["mpiexec", "--oversubscribe", "-n", "2", sys.executable, "-m", "bmtoolkit.cli",
+           "run", str(config), "--output-dir", str(tmp_path / "mpi"), "--quiet"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    merged = read_spikes(tmp_path / "mpi" / "spikes.h5").sort_values(["timestamp", "node_id"])
+    single = run(config, output_dir=tmp_path / "one", progress=False)
+    ref = read_spikes(single.outputs["spikes"]).sort_values(["timestamp", "node_id"])
+    assert len(merged) == len(ref) > 100
+    np.testing.assert_array_equal(merged["node_id"].to_numpy(), ref["node_id"].to_numpy())
+    np.testing.assert_array_equal(merged["timestamp"].to_numpy(), ref["timestamp"].to_numpy())
