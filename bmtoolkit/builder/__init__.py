@@ -5,6 +5,8 @@
 - :mod:`bmtoolkit.builder.rules`: vectorized connection rules (random, distance, retinotopic,
   like-to-like) and BMTK-style callables;
 - :mod:`bmtoolkit.builder.properties`: per-edge property rules (weights, delays);
+- :mod:`bmtoolkit.builder.synapses`: synapse locations on the sections of biophysical targets
+  (:mod:`bmtoolkit.builder.morphology` reads SWC sections as the bionet backend numbers them);
 - :mod:`bmtoolkit.builder.positions`: cell placement and orientation helpers;
 - :func:`write_circuit`: save several networks and a circuit config.
 
@@ -17,7 +19,7 @@ Examples
 10
 """
 
-from bmtoolkit.builder import positions, properties, rules
+from bmtoolkit.builder import morphology, positions, properties, rules, synapses
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.network import Edge, NetworkBuilder
 from bmtoolkit.builder.selectors import NodeSelection
@@ -28,8 +30,10 @@ __all__ = [
     "EdgeSet",
     "NetworkBuilder",
     "NodeSelection",
+    "morphology",
     "positions",
     "properties",
     "rules",
+    "synapses",
     "write_circuit",
 ]

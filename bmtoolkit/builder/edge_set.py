@@ -146,6 +146,16 @@ class EdgeSet:
         if len(dtype_list) != len(name_list):
             raise ConfigError(f"{len(dtype_list)} dtypes given for {len(name_list)} names")
         prop_rule = make_property_rule(rule, rule_params, name_list)
+        n_values = getattr(prop_rule, "n_values", None)
+        if n_values is not None and n_values != len(name_list):
+            raise ConfigError(
+                f"{type(prop_rule).__name__} sets {n_values} properties; "
+                f"{len(name_list)} names given: {name_list}"
+            )
+        for_edge_type = getattr(prop_rule, "for_edge_type", None)
+        if for_edge_type is not None:
+            # rules may take defaults from edge-type columns (BMTK's target_sections, ...)
+            prop_rule = for_edge_type(self.type_properties)
         self.properties.append(PropertySpec(tuple(name_list), prop_rule, tuple(dtype_list)))
 
     def __repr__(self) -> str:
