@@ -26,7 +26,47 @@ import numpy as np
 
 from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
 from bmtoolkit.simulator.popnet.inputs import ConstantRate, PiecewiseRate
-from bmtoolkit.simulator.popnet.populations import PopulationNetwork
+from bmtoolkit.simulator.popnet.populations import (
+    Connection,
+    ExternalPopulation,
+    LIFPopulation,
+    PopulationNetwork,
+)
+
+
+def step_response_network(
+    *,
+    n_neurons: int = 10_000,
+    step_ms: float = 100.0,
+    rates_hz: tuple[float, float] = (1600.0, 2200.0),
+    dv: float = 0.1,
+) -> PopulationNetwork:
+    """The E/I reference network used to compare popnet with NEST.
+
+    Two populations of identical LIF neurons (``tau_m`` 20 ms, threshold 20 mV above rest,
+    reset 10 mV, refractory 2 ms, floor -10 mV) with 100 excitatory (0.1 mV) and 50 inhibitory
+    (-0.5 mV) synapses per neuron (1.5 ms delay) and one Poisson input per neuron (0.5 mV onto
+    E, 0.45 mV onto I) whose rate steps from ``rates_hz[0]`` to ``rates_hz[1]`` at
+    ``step_ms``; the step produces a transient overshoot of both rates.
+
+    Examples
+    --------
+    >>> step_response_network().population_names
+    ('exc', 'inh')
+    """
+    params = dict(v_min=-10.0, v_reset=10.0, tau_ref=2.0, dv=dv, n_neurons=n_neurons)
+    return PopulationNetwork(
+        (LIFPopulation("exc", **params), LIFPopulation("inh", **params)),
+        (ExternalPopulation("ext", PiecewiseRate((0.0, step_ms), rates_hz)),),
+        (
+            Connection("ext", "exc", weight=0.5),
+            Connection("ext", "inh", weight=0.45),
+            Connection("exc", "exc", weight=0.1, nsyns=100, delay=1.5),
+            Connection("exc", "inh", weight=0.1, nsyns=100, delay=1.5),
+            Connection("inh", "exc", weight=-0.5, nsyns=50, delay=1.5),
+            Connection("inh", "inh", weight=-0.5, nsyns=50, delay=1.5),
+        ),
+    )
 
 
 @dataclass

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg.blas import daxpy as _axpy
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.popnet.kernels import Grid, jump_matrix, leak_matrix
@@ -262,8 +263,7 @@ class DensitySolver:
             matvec = self._A_matvec
             out = weights[-1] * p
             for w in weights[-2::-1]:
-                out = matvec(out)
-                out += w * p
+                out = _axpy(p, matvec(out), a=w)  # in place: out = A out + w p
             p = out
         after = np.add.reduceat(p, self.offsets[:-1])
         fired = np.maximum(before - after, 0.0)

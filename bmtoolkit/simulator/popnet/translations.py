@@ -75,7 +75,10 @@ def unit_system(params: Mapping[str, Any]) -> str:
             )
         return key
     tau = _lookup(params, "tau_m")
-    return "SI" if tau is not None and float(tau) < 1.0 else "ms_mV"
+    try:
+        return "SI" if tau is not None and float(tau) < 1.0 else "ms_mV"
+    except (TypeError, ValueError):
+        raise ConfigError(f"tau_m must be a number, got {tau!r}", field="tau_m") from None
 
 
 def _lookup(params: Mapping[str, Any], name: str) -> Any:
