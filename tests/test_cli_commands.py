@@ -180,7 +180,12 @@ def test_popnet_environment_runs(tmp_path):
     if "popnet" not in backend_names():
         pytest.skip("the popnet backend is not registered in this installation")
     sim = _scaffold_and_run(tmp_path, "popnet", 200.0)
-    assert any((sim / "output").iterdir())
+    from bmtoolkit.sonata import read_rates
+
+    rates = read_rates(sim / "output" / "rates.h5")
+    assert set(rates) == {"cortex"}
+    series = rates["cortex"]
+    assert series.data.shape[1] == 2 and (series.data[-1] > 0).all()
 
 
 @pytest.mark.slow

@@ -223,7 +223,7 @@ bio.add_nodes(
 virt = NetworkBuilder("virt")
 virt.add_nodes(N=20, pop_name="input", ei="e", model_type="virtual")
 virt.add_edges(source=virt.nodes(), target=bio.nodes(), connection_rule="fixed_probability",
-               connection_params={"p": 0.8, "nsyns": (2, 4)}, syn_weight=0.002, delay=2.0,
+               connection_params={"p": 0.8, "nsyns": (2, 4)}, syn_weight=0.0004, delay=2.0,
                target_sections=["dend", "apic"], distance_range=[0.0, 300.0],
                model_template="Exp2Syn", dynamics_params="AMPA_ExcToExc.json")
 bio.build(seed=2)
@@ -335,6 +335,8 @@ external.save(output_dir=NETWORK_DIR)
         },  # fmt: skip
         component_dirs={
             "population_models_dir": "population_models",
+            # older readers (and `bmtoolkit validate`) look for population parameters here
+            "point_neuron_models_dir": "population_models",
             "synaptic_models_dir": "synaptic_models",
         },
     )
@@ -390,6 +392,9 @@ lgn.save(output_dir=NETWORK_DIR)
     )
 
 
+#: simulated time (ms) of each backend's example when --tstop is not given
+DEFAULT_TSTOP: dict[str, float] = {"bionet": 500.0, "popnet": 500.0}
+
 #: extra files a backend needs besides its scaffold
 _POST: dict[str, Callable[[Path], None]] = {"popnet": _popnet_rates}
 
@@ -400,7 +405,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend", required=True, choices=sorted(SCAFFOLDS.names()), help="simulator"
     )
     parser.add_argument("directory", metavar="DIR", help="folder to create")
-    parser.add_argument("--tstop", type=float, default=1000.0, help="simulated time in ms")
+    parser.add_argument(
+        "--tstop",
+        type=float,
+        default=None,
+        help="simulated time in ms (default 500 for bionet and popnet, 1000 otherwise)",
+    )
     parser.add_argument(
         "--no-build", action="store_true", help="write build_network.py but do not run it"
     )
@@ -416,7 +426,7 @@ def create_environment(
     backend: str,
     directory: str | os.PathLike[str],
     *,
-    tstop: float = 1000.0,
+    tstop: float | None = None,
     build: bool = True,
     overwrite: bool = False,
 ) -> Path:
@@ -427,8 +437,9 @@ def create_environment(
     backend : {"pointnet", "bionet", "popnet", "filternet"}
     directory : path-like
         Folder to create (must be empty or absent unless ``overwrite``).
-    tstop : float
-        Simulated time (ms) of the config and the input spike trains.
+    tstop : float, optional
+        Simulated time (ms) of the config and the input spike trains (default
+        :data:`DEFAULT_TSTOP` of the backend).
     build : bool
         Run ``build_network.py`` now so the folder is ready to run.
 
@@ -444,6 +455,8 @@ def create_environment(
     >>> cfg.name, sorted(p.name for p in cfg.parent.iterdir())[:3]
     ('config.json', ['build_network.py', 'circuit_config.json', 'components'])
     """
+    if tstop is None:
+        tstop = DEFAULT_TSTOP.get(backend, 1000.0)
     try:
         scaffold: Scaffold = SCAFFOLDS.get(backend)(float(tstop))
     except KeyError as err:
