@@ -44,6 +44,8 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
 from bmtoolkit.sonata._h5 import atomic_text, atomic_write, decode_str, open_h5, require
 
+_CSV_COLUMNS = ["population", "node_id", "time", "rate"]
+
 __all__ = [
     "RateSeries",
     "DensitySnapshots",
@@ -205,12 +207,12 @@ def write_rates(
 
 
 def _write_csv(path: Path, series: dict[str, RateSeries]) -> None:
+    import pandas as pd
+
+    frames = [s.to_dataframe(name) for name, s in series.items()]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_CSV_COLUMNS)
     with atomic_text(path) as fh:
-        fh.write("population node_id time rate\n")
-        for name, s in series.items():
-            df = s.to_dataframe(name)
-            for row in zip(df["population"], df["node_id"], df["time"], df["rate"]):
-                fh.write(f"{row[0]} {row[1]} {row[2]:.10g} {row[3]:.9g}\n")
+        table.to_csv(fh, sep=" ", index=False, float_format="%.10g", lineterminator="\n")
 
 
 def read_rates(
