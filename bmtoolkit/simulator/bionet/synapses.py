@@ -124,14 +124,14 @@ class Connector:
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
 
-        props = table.properties
+        props = {key: np.asarray(table.properties[key]) for key in table.properties}
         n_made = 0
         for i in range(len(table.target_ids)):
             key = (table.target_population, int(table.target_ids[i]))
             cell = self.cells.get(key)
             if cell is None:
                 continue
-            dyn_name = props["dynamics_params"].iat[i] if "dynamics_params" in props else None
+            dyn_name = props["dynamics_params"][i] if "dynamics_params" in props else None
             syn_json: Mapping[str, Any] = {}
             if isinstance(dyn_name, str) and dyn_name:
                 path = Path(dyn_name)
@@ -142,7 +142,7 @@ class Connector:
             weight = float(table.weights[i])
             delay = float(table.delays[i])
             if isinstance(cell, BioCell):
-                template = props["model_template"].iat[i] if "model_template" in props else None
+                template = props["model_template"][i] if "model_template" in props else None
                 template = template if isinstance(template, str) and template else "Exp2Syn"
                 sites, preselected = self._sites(cell, props, i, syn_json, seed, where)
                 syn_params = synapse_parameters(syn_json)
@@ -176,9 +176,9 @@ class Connector:
             ("afferent_section_id", "afferent_section_pos"),
             ("sec_id", "sec_x"),
         ):
-            if sid_col in props and x_col in props and not np.isnan(props[sid_col].iat[i]):
-                sec = cell.section(int(props[sid_col].iat[i]), where)
-                return [(sec, float(props[x_col].iat[i]))], True
-        nsyns = int(props["nsyns"].iat[i]) if "nsyns" in props else 1
+            if sid_col in props and x_col in props and not np.isnan(float(props[sid_col][i])):
+                sec = cell.section(int(props[sid_col][i]), where)
+                return [(sec, float(props[x_col][i]))], True
+        nsyns = int(props["nsyns"][i]) if "nsyns" in props else 1
         rng = self._rng(cell, seed)
         return place_synapses(cell, max(nsyns, 1), rng, syn_json), False

@@ -26,7 +26,7 @@ def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     for node_id in range(5):
         a = np.sort(ours.loc[ours.node_id == node_id, "timestamp"].to_numpy())
         b = np.sort(ref.loc[ref.node_id == node_id, "timestamp"].to_numpy())
-        assert np.max(np.abs(a - b)) <= 0.2 + 1e-6
+        assert np.max(np.abs(a - b)) <= (0.2 + 1e-6 if node_id == 3 else 1e-6)
 
     (mine,) = read_frame_report(result.outputs["membrane_potential:v"]).values()
     (theirs,) = read_frame_report(case / "output" / "membrane_potential.h5").values()

@@ -99,7 +99,9 @@ def test_5_cells_iclamp_matches_reference(nrn, sonata_examples):
         ours = np.asarray(vec)
         theirs = np.sort(ref.loc[ref.node_id == node_id, "timestamp"].to_numpy())
         assert len(ours) == len(theirs), node_id
-        assert np.max(np.abs(ours - theirs)) <= 0.2 + 1e-6, node_id
+        # PV1 (node 3) drifts by one or two 0.1 ms steps; the other four cells are exact
+        tol = 0.2 + 1e-6 if node_id == 3 else 1e-6
+        assert np.max(np.abs(ours - theirs)) <= tol, node_id
 
     # pure-NEURON traces: 40001 samples including t = 0
     for node_id, vec in enumerate(traces):

@@ -4,8 +4,9 @@
 
 NEURON {
     SUFFIX Ca_LVA
-    USEION ca READ eca WRITE ica
+    USEION ca READ eca, cai, cao WRITE ica
     RANGE gbar, g, ica
+    GLOBAL legacy_nernst
 }
 
 UNITS {
@@ -16,11 +17,17 @@ UNITS {
 
 PARAMETER {
     gbar = 0.00001 (S/cm2)
+    : 1: reversal potential from cai/cao with the gas constant and Faraday constant of
+    : NEURON < 8 (8.313424 J/K/mol, 96485.309 C/mol), with which the published Allen models
+    : were fitted and run; 0: NEURON's own eca (CODATA 2018 constants)
+    legacy_nernst = 1
 }
 
 ASSIGNED {
     v (mV)
     eca (mV)
+    cai (mM)
+    cao (mM)
     ica (mA/cm2)
     g (S/cm2)
     celsius (degC)
@@ -35,7 +42,7 @@ STATE { m h }
 BREAKPOINT {
     SOLVE states METHOD cnexp
     g = gbar*m*m*h
-    ica = g*(v - eca)
+    ica = g*(v - erev())
 }
 
 DERIVATIVE states {
@@ -48,6 +55,16 @@ INITIAL {
     rates()
     m = mInf
     h = hInf
+}
+
+FUNCTION erev() (mV) {
+    UNITSOFF
+    if (legacy_nernst) {
+        erev = (1000*8.313424*(celsius + 273.15)/(2*96485.309))*log(cao/cai)
+    } else {
+        erev = eca
+    }
+    UNITSON
 }
 
 PROCEDURE rates() {
