@@ -155,7 +155,19 @@ class EdgeTable:
     edge_type_ids: np.ndarray
     weights: np.ndarray
     delays: np.ndarray
-    properties: pd.DataFrame
+    #: per-edge arrays of the other columns asked for (``nsyns`` always present)
+    properties: Mapping[str, np.ndarray]
+
+
+def _per_type_values(
+    types: pd.DataFrame, col: str, type_ids: np.ndarray, masks: Mapping[int, np.ndarray], n: int
+) -> np.ndarray:
+    values = types[col]
+    kind = values.dtype.kind
+    out = np.full(n, np.nan) if kind in "biuf" else np.empty(n, dtype=object)
+    for et in type_ids:
+        out[masks[int(et)]] = values.get(int(et), np.nan)
+    return out
 
 
 def edge_table(
@@ -179,40 +191,47 @@ def edge_table(
     src = np.asarray(edges.source_node_ids(), dtype=np.int64)
     tgt = np.asarray(edges.target_node_ids(), dtype=np.int64)
     etypes = np.asarray(edges.edge_type_ids(), dtype=np.int64)
-    numeric = [c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names]
-    props = pd.DataFrame({c: edges.column(c) for c in numeric}, index=np.arange(len(src)))
+    type_ids = np.unique(etypes)  # few values: one comparison pass per type beats a sort
+    masks = {int(et): etypes == et for et in type_ids}
+    in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
+    props: dict[str, np.ndarray] = {}
+    for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
+        if col in in_h5 or col not in types.columns:
+            props[col] = np.asarray(edges.column(col))
+        else:  # a types-table column: one value per edge type, no per-edge lookup
+            props[col] = _per_type_values(types, col, type_ids, masks, len(src))
     if "nsyns" not in props:
-        props["nsyns"] = 1
+        props["nsyns"] = np.ones(len(src))
     weights = np.empty(len(src), dtype=float)
     types_file = getattr(edges, "types_path", None)
-    circuit = plan.circuit
-    for et in np.unique(etypes):
-        mask = etypes == et
+    for et, mask in masks.items():
         name = None
-        if "weight_function" in types.columns and int(et) in types.index:
-            name = types.loc[int(et), "weight_function"]
+        if "weight_function" in types.columns and et in types.index:
+            name = types.loc[et, "weight_function"]
         elif "weight_function" in names:
             vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
             name = vals[0] if len(vals) else None
         name = None if _missing(name) else str(name)
-        fn = get_weight_function(name, edge_type=int(et), path=types_file)
-        sub = props[mask].reset_index(drop=True)
+        fn = get_weight_function(name, edge_type=et, path=types_file)
         if name is None or name in DEFAULT_WEIGHT_NAMES:
-            if "syn_weight" not in sub or sub["syn_weight"].isna().any():
+            syn_weight = props.get("syn_weight")
+            if syn_weight is None or np.isnan(np.asarray(syn_weight[mask], float)).any():
                 raise SonataFormatError(
-                    f"edge type {int(et)} has no syn_weight (in the H5 group or the types "
-                    "CSV) and no weight_function",
+                    f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "
+                    "and no weight_function",
                     path=types_file or edges.h5_path,
                     field="syn_weight",
                 )
-            w = sub["syn_weight"].to_numpy(float) * sub["nsyns"].to_numpy(float)
+            weights[mask] = np.asarray(syn_weight[mask], float) * np.asarray(
+                props["nsyns"][mask], float
+            )
         else:
-            source = NodeColumns(circuit.nodes[edges.source_population], src[mask])
-            target = NodeColumns(circuit.nodes[edges.target_population], tgt[mask])
-            w = np.asarray(fn(sub, source, target), dtype=float)
-        weights[mask] = w
-    if "delay" in props and not props["delay"].isna().all():
-        delays = props["delay"].to_numpy(float)
+            sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
+            source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
+            target = NodeColumns(plan.circuit.nodes[edges.target_population], tgt[mask])
+            weights[mask] = np.asarray(fn(sub, source, target), dtype=float)
+    if "delay" in props and not np.isnan(np.asarray(props["delay"], float)).all():
+        delays = np.asarray(props["delay"], dtype=float)
         if np.isnan(delays).any():
             if default_delay is None:
                 raise SonataFormatError(

@@ -41,7 +41,7 @@ from bmtoolkit.simulator.core.reports import (
     write_membrane_report,
     write_spike_output,
 )
-from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population
+from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
 from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
@@ -153,7 +153,9 @@ class PointNet(Backend):
             )
             if src.virtual and self._needs_relay(edges):
                 src.add_relays(plan.dt)
-            n_edges += connect_edges(plan, edges, table, src.source_ids, trg.nest_ids)
+            n_edges += connect_edges(
+                plan, edges, table, src.source_ids, trg.nest_ids, dt=float(plan.dt)
+            )
         self.result.extra["n_connections"] = n_edges
 
     @staticmethod
@@ -173,7 +175,7 @@ class PointNet(Backend):
         models = self._synapse_models(edges)
         accepted: set[str] = set()
         for model in models:
-            if model in nest.synapse_models:
+            if model in known_models("synapse", model):
                 accepted |= set(nest.GetDefaults(model))
         accepted -= set(_RESERVED)
         return tuple(sorted(c for c in edges.property_names if c in accepted))
@@ -206,7 +208,7 @@ class PointNet(Backend):
         if ids:
             nest_ids = np.unique(np.concatenate(ids))
             self.spike_recorder = add_spike_recorder(
-                self.nest.NodeCollection(nest_ids.tolist()), start=plan.tstart, stop=plan.tstop
+                nest_ids, float(plan.dt), start=plan.tstart, stop=plan.tstop
             )
         for rep in plan.reports():
             if not isinstance(rep, MembraneReport):

@@ -127,11 +127,25 @@ def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, d
     return model, dict(params)
 
 
-def _check_model(model: str, nt: NodeTypeModel) -> None:
+_KNOWN_MODELS: dict[str, frozenset[str]] = {}
+
+
+def known_models(kind: str, model: str | None = None) -> frozenset[str]:
+    """NEST's ``node_models`` or ``synapse_models`` (each query of the kernel is slow, so the
+    list is kept and refreshed only when ``model`` is not in it)."""
     import nest
 
-    if model not in nest.node_models:
-        close = difflib.get_close_matches(model, list(nest.node_models), n=3)
+    names = _KNOWN_MODELS.get(kind)
+    if names is None or (model is not None and model not in names):
+        names = frozenset(getattr(nest, f"{kind}_models"))
+        _KNOWN_MODELS[kind] = names
+    return names
+
+
+def _check_model(model: str, nt: NodeTypeModel) -> None:
+    models = known_models("node", model)
+    if model not in models:
+        close = difflib.get_close_matches(model, sorted(models), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownModelError(
             f"node type {nt.node_type_id}: NEST has no neuron model {model!r}{hint}",

@@ -55,15 +55,28 @@ def gather_events(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate(comm.allgather(np.asarray(a))) for a in arrays)
 
 
-def add_spike_recorder(nodes: Any, start: float = 0.0, stop: float | None = None) -> Any:
-    """A ``spike_recorder`` on ``nodes`` (a NodeCollection) for spikes in ``(start, stop]``."""
+def add_spike_recorder(
+    nest_ids: np.ndarray, dt: float, start: float = 0.0, stop: float | None = None
+) -> Any:
+    """A ``spike_recorder`` on the NEST nodes ``nest_ids`` for spikes in ``(start, stop]``.
+
+    Connected with id arrays: a NodeCollection spanning several ``Create`` calls is composite,
+    and connecting one to a device is orders of magnitude slower.
+    """
     import nest
 
     params = {"start": float(start)}
     if stop is not None:
         params["stop"] = float(stop)
     rec = nest.Create("spike_recorder", params=params)
-    nest.Connect(nodes, rec)
+    ids = np.ascontiguousarray(nest_ids, dtype=np.int64)
+    if len(ids):
+        nest.Connect(
+            ids,
+            np.full(len(ids), rec.global_id, dtype=np.int64),
+            "one_to_one",
+            syn_spec={"weight": np.ones(len(ids)), "delay": np.full(len(ids), float(dt))},
+        )
     return rec
 
 

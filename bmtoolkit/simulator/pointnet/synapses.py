@@ -27,6 +27,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
 from bmtoolkit.simulator.core.models import EdgeTable, load_json_params, split_template
+from bmtoolkit.simulator.pointnet.cells import known_models
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
@@ -74,8 +75,9 @@ def _synapse_params(edges: Any, et: int, plan: Any) -> tuple[dict[str, Any], Pat
 def _check_synapse(model: str, params: Mapping[str, Any], et: int, where: Any) -> set[str]:
     import nest
 
-    if model not in nest.synapse_models:
-        close = difflib.get_close_matches(model, list(nest.synapse_models), n=3)
+    models = known_models("synapse", model)
+    if model not in models:
+        close = difflib.get_close_matches(model, sorted(models), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownModelError(
             f"edge type {et}: NEST has no synapse model {model!r}{hint}",
@@ -100,6 +102,7 @@ def connect_edges(
     source_ids: np.ndarray,
     target_ids: np.ndarray,
     *,
+    dt: float,
     keep: np.ndarray | None = None,
 ) -> int:
     """Create the NEST connections of one edge population; return how many were made.
@@ -110,16 +113,17 @@ def connect_edges(
         Weights, delays and endpoints from :func:`bmtoolkit.simulator.core.models.edge_table`.
     source_ids, target_ids : np.ndarray
         NEST id of every SONATA node of the source / target population.
+    dt : float
+        The simulation step (ms); delays must not be shorter.
     keep : np.ndarray of bool, optional
         Edges to create (default all), e.g. only those onto simulated nodes.
     """
     import nest
 
     types = edges.types
-    dt = float(nest.resolution)
     n_made = 0
     mask_all = np.ones(len(table.source_ids), bool) if keep is None else keep
-    extra_cols = [c for c in table.properties.columns if c not in _NOT_PARAMS]
+    extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
     for et in np.unique(table.edge_type_ids):
         et = int(et)
         mask = mask_all & (table.edge_type_ids == et)
@@ -149,7 +153,7 @@ def connect_edges(
             syn_spec[key] = value
         for col in extra_cols:
             if col in accepted and col not in _RESERVED:
-                vals = table.properties[col].to_numpy()[mask]
+                vals = np.asarray(table.properties[col])[mask]
                 if vals.dtype.kind == "f" and np.isnan(vals).all():
                     continue
                 syn_spec[col] = np.ascontiguousarray(vals, dtype=float)
