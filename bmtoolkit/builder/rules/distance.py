@@ -120,12 +120,16 @@ class CandidateGrid:
         self.tree = cKDTree((cells + 0.5) * self.cell + self.origin)
         self.reach = self.cutoff + self.cell * np.sqrt(dims)
 
-    def groups(self, targets: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(target rows, candidate source rows)`` covering every pair within cutoff."""
+    def groups(self, targets: np.ndarray) -> Iterator[tuple[np.ndarray, Candidates]]:
+        """Yield ``(target rows, candidate sources)`` covering every pair within cutoff."""
         n_src = len(self.points)
         if self.cutoff is None or n_src == 0:
             if len(targets) and n_src:
-                yield np.arange(len(targets), dtype=np.int64), self.order
+                one = np.zeros(1, dtype=np.int64)
+                yield (
+                    np.arange(len(targets), dtype=np.int64),
+                    Candidates(self.order, one, np.array([n_src], dtype=np.int64)),
+                )
             return
         coords = np.floor((targets - self.origin) / self.cell).astype(np.int64)
         tcells, inverse = np.unique(coords, axis=0, return_inverse=True)
@@ -139,11 +143,44 @@ class CandidateGrid:
             if not cells:
                 continue
             cells = np.sort(np.asarray(cells, dtype=np.int64))
-            lengths = self.counts[cells]
-            total = int(lengths.sum())
-            offsets = np.repeat(self.starts[cells] - np.cumsum(lengths) + lengths, lengths)
-            cand = self.order[offsets + np.arange(total, dtype=np.int64)]
-            yield by_cell[bounds[k] : bounds[k + 1]], cand
+            yield (
+                by_cell[bounds[k] : bounds[k + 1]],
+                Candidates(self.order, self.starts[cells], self.counts[cells]),
+            )
+
+
+class Candidates:
+    """The source rows of some grid cells, in cell order, without materialising them.
+
+    ``take(i)`` gives the rows at positions ``i`` of the concatenated cells, so a rule pays for
+    the pairs it proposes rather than for every candidate of every target cell.
+
+    Parameters
+    ----------
+    order : np.ndarray
+        Source rows sorted by grid cell.
+    starts, counts : np.ndarray
+        First position in ``order`` and number of sources of each cell.
+    """
+
+    __slots__ = ("_ends", "_offset", "order", "total")
+
+    def __init__(self, order: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
+        self.order = order
+        self._ends = np.cumsum(counts)
+        self.total = int(self._ends[-1]) if len(counts) else 0
+        # position in ``order`` = i + offset of the cell holding i
+        self._offset = starts - (self._ends - counts)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def take(self, i: np.ndarray) -> np.ndarray:
+        """Source rows at positions ``i`` (int64, each in ``[0, len)``)."""
+        if len(self._ends) == 1:
+            return self.order[i + self._offset[0]]
+        cell = np.searchsorted(self._ends, i, side="right")
+        return self.order[i + self._offset[cell]]
 
 
 class ThinnedRule(ConnectionRule):
@@ -189,17 +226,24 @@ class ThinnedRule(ConnectionRule):
 
     def connect(self, sources, targets, rng, state):  # noqa: D102
         grid: CandidateGrid = state
-        tpts = self._coords(targets) if self.cutoff is not None else np.zeros((len(targets), 1))
+        use_d = self.cutoff is not None or self.needs_distance
+        spts = tpts = None
+        if use_d:
+            # coordinates once per block (the grid already holds the sources' when cut off)
+            spts = grid.points if self.cutoff is not None else self._coords(sources)
+            tpts = self._coords(targets)
+        grid_pts = tpts if self.cutoff is not None else np.zeros((len(targets), 1))
         src_parts, trg_parts = [], []
-        for trows, cand in grid.groups(tpts):
+        for trows, cand in grid.groups(grid_pts):
             ti, ci = bernoulli_pairs(len(trows), len(cand), self.pmax, rng)
-            src, trg = cand[ci], trows[ti]
+            src, trg = cand.take(ci), trows[ti]
             if not self.autapses:
                 keep = drop_autapses(sources, targets, src, trg)
                 src, trg = src[keep], trg[keep]
             d = None
-            if self.cutoff is not None or self.needs_distance:
-                d = self.distances(sources, targets, src, trg)
+            if use_d:
+                diff = spts[src] - tpts[trg]
+                d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
             prob = self.accept(sources, targets, src, trg, d)
             if self.cutoff is not None:
                 prob = np.where(d <= self.cutoff, prob, 0.0)
