@@ -62,6 +62,7 @@ from bmtoolkit.simulator.popnet.translations import (
     PARAM_NAMES,
     connection_units,
     population_params,
+    run_dt,
     unit_system,
 )
 
@@ -171,7 +172,7 @@ class PopnetBackend(Backend):
 
     def _add_edges(self, edges: Any) -> None:
         table = edge_table(self.plan, edges, default_delay=0.0)
-        nsyns = table.properties["nsyns"].to_numpy(float)
+        nsyns = np.asarray(table.properties["nsyns"], dtype=float)
         jumps = np.divide(table.weights, nsyns, out=np.zeros_like(table.weights), where=nsyns > 0)
         if "jump_distribution" in edges.property_names:
             dist = np.asarray(edges.column("jump_distribution")).astype(str)
@@ -291,7 +292,10 @@ class PopnetBackend(Backend):
     def simulate(self) -> None:
         """Run the chosen mode from ``tstart`` to ``tstop``."""
         plan = self.plan
-        model = self.model_cls(self.network, dt=plan.dt, tstart=plan.tstart)
+        dt = run_dt(plan.dt, plan.target_simulator)
+        if dt != plan.dt:
+            log.info("DiPDE config: run.dt %g read in seconds (%g ms)", plan.dt, dt)
+        model = self.model_cls(self.network, dt=dt, tstart=plan.tstart)
         if isinstance(model, DensitySolver):
 
             def advance(_t0: float, t1: float) -> None:

@@ -115,6 +115,28 @@ def population_params(params: Mapping[str, Any], *, where: str | None = None) ->
     return out
 
 
+#: BMTK's DiPDE configs give ``run.dt`` in seconds (``tstop`` in ms); below this many ms a
+#: ``dt`` of a DiPDE config is taken to be in seconds
+DIPDE_DT_SECONDS_BELOW = 0.01
+
+
+def run_dt(dt: float, target_simulator: str | None) -> float:
+    """The solver step (ms) for a config's ``run.dt``.
+
+    BMTK's DiPDE-based popnet reads ``run.dt`` in seconds while ``run.tstop`` is in ms; for
+    configs whose ``target_simulator`` is ``DiPDE`` a ``dt`` below 0.01 is converted from
+    seconds (no density step is that small in ms).
+
+    Examples
+    --------
+    >>> run_dt(0.0002, "DiPDE"), run_dt(0.1, "DiPDE"), run_dt(0.005, None)
+    (0.2, 0.1, 0.005)
+    """
+    if str(target_simulator or "").upper() == "DIPDE" and dt < DIPDE_DT_SECONDS_BELOW:
+        return dt * UNIT_FACTORS["SI"]["time"]
+    return dt
+
+
 def connection_units(system: str) -> tuple[float, float]:
     """Factors turning (weight, delay) of edges into a population of ``system`` into (mV, ms).
 
