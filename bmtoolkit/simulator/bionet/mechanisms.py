@@ -42,8 +42,10 @@ __all__ = [
 #: folder of the shipped NMODL files
 BUILTIN_DIR = Path(__file__).with_name("mechanisms")
 
-# libraries already loaded into this process (NEURON cannot load one twice)
+# libraries and .mod file names already loaded into this process (NEURON cannot load a
+# mechanism twice); process-wide because NEURON's own mechanism table is
 _LOADED: set[str] = set()
+_LOADED_FILES: set[str] = set()
 
 
 def builtin_mod_files() -> list[Path]:
@@ -164,43 +166,75 @@ def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = No
     return lib
 
 
-def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = True) -> Path:
-    """Compile (if needed) and load the mechanism library into NEURON.
+def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = True) -> list[Path]:
+    """Compile (if needed) and load mechanism libraries into NEURON.
+
+    The shipped channel library and the ``.mod`` files of each user folder are compiled
+    as separate, content-keyed libraries, so a run that adds a user folder reuses the
+    shipped library already compiled (and already loaded in this process).
 
     Parameters
     ----------
     extra_dirs : sequence of path
         User folders (``components.mechanisms_dir``); ``.mod`` files there and in a
-        ``modfiles`` subfolder are added. A user file replaces a shipped one of the same name.
+        ``modfiles`` subfolder are used. A user file named like a shipped one replaces it
+        (possible only before the shipped library is loaded in this process).
     builtin : bool
         Include the shipped channel library.
 
     Returns
     -------
-    Path
-        The loaded library.
+    list of Path
+        The libraries now loaded (shipped first).
+
+    Raises
+    ------
+    SimulationError
+        A user file replaces a shipped mechanism that this process has already loaded.
 
     Examples
     --------
     >>> load_mechanisms()  # doctest: +SKIP
-    PosixPath('.../libnrnmech.so')
+    [PosixPath('.../libnrnmech.so')]
     """
-    files: dict[str, Path] = {}
-    if builtin:
-        files.update({p.name: p for p in builtin_mod_files()})
+    user: dict[str, Path] = {}
     for folder in extra_dirs:
         folder = Path(folder)
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.mod")) + sorted(folder.glob("modfiles/*.mod")):
-            files[path.name] = path
-    lib = compile_mechanisms(list(files.values()))
+            user[path.name] = path
+    groups: list[list[Path]] = []
+    if builtin:
+        shipped = [p for p in builtin_mod_files() if p.name not in user]
+        groups.append(shipped)
+    new_user = [p for name, p in sorted(user.items()) if name not in _LOADED_FILES]
+    clash = sorted(p.name for p in new_user if p.name in {b.name for b in builtin_mod_files()})
+    if clash and _LOADED_FILES & {b.name for b in builtin_mod_files()}:
+        raise SimulationError(
+            f"user mechanism files {clash} replace shipped ones already loaded in this process; "
+            "run in a fresh process"
+        )
+    if new_user:
+        groups.append(new_user)
+    libs = []
+    for files in groups:
+        files = [p for p in files if p.name not in _LOADED_FILES]
+        if not files:
+            continue
+        lib = compile_mechanisms(files)
+        _load(lib)
+        _LOADED_FILES.update(p.name for p in files)
+        libs.append(lib)
+    return libs
+
+
+def _load(lib: Path) -> None:
     key = str(lib.resolve())
     if key in _LOADED:
-        return lib
+        return
     from neuron import h
 
     if not h.nrn_load_dll(key):
         raise SimulationError(f"NEURON could not load the mechanism library {lib}", path=key)
     _LOADED.add(key)
-    return lib
