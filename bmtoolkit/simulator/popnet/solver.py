@@ -42,7 +42,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse, special
 from scipy.linalg.blas import daxpy as _axpy
 
 from bmtoolkit.exceptions import ConfigError
@@ -96,18 +96,27 @@ def poisson_weights(mean: float, tol: float) -> np.ndarray:
     """
     if mean <= 0:
         return np.ones(1)
-    weights = [math.exp(-mean)]
-    cum = weights[0]
-    n = 0
-    while 1.0 - cum > tol and n < 10_000:
-        n += 1
-        weights.append(weights[-1] * mean / n)
-        cum += weights[-1]
-        if weights[-1] < tol * 1e-3 and n > mean:
-            break
-    w = np.asarray(weights)
-    w[-1] += max(1.0 - w.sum(), 0.0)
-    return w / w.sum()
+    if mean < 30.0:  # the usual case: a short recurrence is cheaper than array set-up
+        weights = [math.exp(-mean)]
+        cum = weights[0]
+        k = 0
+        while 1.0 - cum > tol or k < mean:
+            k += 1
+            weights.append(weights[-1] * mean / k)
+            cum += weights[-1]
+        w = np.asarray(weights)
+        w[-1] += max(1.0 - cum, 0.0)
+        return w / w.sum()
+    # computed in log space so that large means (stiff steps) do not underflow exp(-mean)
+    n = np.arange(int(mean + 12.0 * math.sqrt(mean) + 30.0))
+    w = np.exp(n * math.log(mean) - mean - special.gammaln(n + 1.0))
+    tail = np.cumsum(w[::-1])[::-1]  # tail[k] = sum_{j >= k} w_j
+    # smallest n_max (past the mode) whose remaining tail is below tol
+    past = np.nonzero((tail[1:] < tol) & (n[:-1] >= mean))[0]
+    n_max = int(past[0]) if past.size else n.size - 1
+    out = w[: n_max + 1].copy()
+    out[-1] += tail[n_max + 1] if n_max + 1 < n.size else 0.0
+    return out / out.sum()
 
 
 @dataclass
@@ -210,7 +219,8 @@ class DensitySolver:
         self._A = sparse.csr_matrix(
             (np.ones(uniq.size), ucol.astype(np.int32), indptr), shape=(self.total,) * 2
         )
-        self._A_matvec = _make_matvec(self._A)  # reads self._A.data, refreshed in place
+        self._A_matvec = _make_matvec(self._A)
+        self._slots_matvec = _make_matvec(self._slots)  # reads self._A.data, refreshed in place
         self._leak_matvec = _make_matvec(self.leak)
         self._kernel_target = kernel_target
 
@@ -257,7 +267,7 @@ class DensitySolver:
         lam = float(lam_pop.max()) if n_pop else 0.0
         if lam > 0:
             coef = np.concatenate([kernel_rates / lam, 1.0 - lam_pop / lam])
-            self._A.data[:] = self._slots @ coef
+            self._A.data[:] = self._slots_matvec(coef)
             weights = poisson_weights(self.dt * lam, self.tol)
             # Horner: sum_n w_n A^n p = w_0 p + A (w_1 p + A (w_2 p + ...))
             matvec = self._A_matvec

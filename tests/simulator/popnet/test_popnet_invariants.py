@@ -132,7 +132,7 @@ def test_jump_kernel_columns_plus_firing_sum_to_one(weight, kind, dv):
 
 
 def test_poisson_weights_sum_to_one():
-    for mean in (0.0, 0.01, 1.0, 30.0):
+    for mean in (0.0, 0.01, 1.0, 29.0, 30.0, 800.0):
         w = poisson_weights(mean, 1e-12)
         assert w.sum() == pytest.approx(1.0, abs=1e-15)
         assert w.min() >= 0
