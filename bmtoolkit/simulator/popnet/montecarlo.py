@@ -113,6 +113,12 @@ def run_nest(
     ------
     BackendNotAvailableError
         NEST is not installed.
+
+    Examples
+    --------
+    >>> mc = run_nest(step_response_network(n_neurons=100), 50.0)  # doctest: +SKIP
+    >>> sorted(mc.spikes)  # doctest: +SKIP
+    ['exc', 'inh']
     """
     os.environ.setdefault("PYNEST_QUIET", "1")
     try:

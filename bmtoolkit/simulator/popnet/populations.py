@@ -67,6 +67,11 @@ class LIFPopulation:
         time constant (ms) of the rate dynamics of the mean-field and SSN modes.
     n_neurons : int
         Size used by the Monte-Carlo comparison (:mod:`~bmtoolkit.simulator.popnet.montecarlo`).
+
+    Examples
+    --------
+    >>> LIFPopulation("exc", tau_m=20.0, v_th=20.0, v_reset=10.0, tau_ref=2.0).v_min
+    0.0
     """
 
     name: str
@@ -124,8 +129,13 @@ class Connection:
         Transmission delay (ms).
     distribution : str
         Name in :data:`~bmtoolkit.simulator.popnet.kernels.JUMP_DISTRIBUTIONS`.
-    distribution_params : dict
-        Extra parameters of the distribution (e.g. ``half_width`` for ``uniform``).
+    distribution_params : tuple of (name, value)
+        Extra parameters of the distribution (e.g. ``(("half_width", 0.2),)`` for ``uniform``).
+
+    Examples
+    --------
+    >>> Connection("exc", "inh", weight=0.1, nsyns=100, delay=1.5).jump().mean
+    0.1
     """
 
     source: str
@@ -148,7 +158,15 @@ class Connection:
 
 @dataclass(frozen=True)
 class PopulationNetwork:
-    """Internal LIF populations, external rate populations and the connections between them."""
+    """Internal LIF populations, external rate populations and the connections between them.
+
+    Examples
+    --------
+    >>> net = PopulationNetwork((LIFPopulation("a"), LIFPopulation("b")),
+    ...                         connections=(Connection("a", "b", weight=1.0, nsyns=10),))
+    >>> net.weight_matrix()[0].tolist()
+    [[0.0, 0.0], [10.0, 0.0]]
+    """
 
     populations: tuple[LIFPopulation, ...]
     externals: tuple[ExternalPopulation, ...] = ()
