@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,9 @@ endtemplate BmtkCell
 """
 
 
+@cache
 def _ensure_template() -> Any:
+    """NEURON's ``h`` with Import3d and the ``BmtkCell`` template loaded (once per process)."""
     from neuron import h
 
     if not hasattr(h, "BmtkCell"):
