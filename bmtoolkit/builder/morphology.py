@@ -83,6 +83,9 @@ class SectionTree:
     start_distance : np.ndarray
         Path distance (um) from the soma centre to each section's 0 end (``inf`` when a section
         is not connected to the soma).
+    swc_offsets, swc_ids : np.ndarray
+        SWC point ids of section ``s`` (its own points, without the parent point) are
+        ``swc_ids[swc_offsets[s]:swc_offsets[s + 1]]`` (none for stub axon sections).
     """
 
     swc_type: np.ndarray
@@ -91,6 +94,8 @@ class SectionTree:
     parent_x: np.ndarray
     names: tuple[str, ...]
     start_distance: np.ndarray
+    swc_offsets: np.ndarray
+    swc_ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.length)
@@ -103,6 +108,24 @@ class SectionTree:
         along = self.start_distance[section] + x * length
         root = self.parent[section] < 0
         return np.where(root, np.abs(x - 0.5) * length, along)
+
+    def swc_point(self, section: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BMTK's ``(afferent_swc_id, afferent_swc_pos)`` of points ``x`` of ``section``.
+
+        With ``n`` SWC points in the section, ``place = max(0, x n - 1)``, the point is number
+        ``ceil(place)`` of the section and the position is ``ceil(place) - place``; a section
+        of one point gives that point and ``x``; stub axon sections give id -1 and ``x``.
+        """
+        section = np.asarray(section, dtype=np.int64)
+        x = np.asarray(x, dtype=float)
+        start = self.swc_offsets[section]
+        n = self.swc_offsets[section + 1] - start
+        place = np.maximum(0.0, x * n - 1.0)
+        k = np.minimum(np.ceil(place).astype(np.int64), np.maximum(n - 1, 0))
+        many = n > 1
+        ids = np.where(n > 0, self.swc_ids[np.minimum(start + k, len(self.swc_ids) - 1)], -1)
+        pos = np.where(many, k - place, x)
+        return ids.astype(np.int64), pos
 
     def intervals(
         self, types: tuple[int, ...], d_min: float, d_max: float
@@ -375,13 +398,17 @@ def _read_cached(path: str, axon: str, mtime: float) -> SectionTree:  # noqa: AR
         names.append(f"{_type_name(t)}[{counters.get(t, 0)}]")
         counters[t] = counters.get(t, 0) + 1
     par = np.where(parent[order] >= 0, new_index[np.maximum(parent[order], 0)], -1)
+    own = [pts[s.first_point : s.first_point + s.n_points, 0].astype(np.int64) for s in raw]
+    counts = [len(own[k]) for k in order]
     tree = dict(
         swc_type=swc_type[order],
         length=length[order],
         parent=par,
         parent_x=parent_x[order],
         start=start[order],
+        swc_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
     )
+    swc_ids = np.concatenate([own[k] for k in order]) if len(order) else np.zeros(0, np.int64)
     if axon != "full":
         at = 1.0 if axon == "stub_allactive" else 0.5
         soma = int(np.flatnonzero(tree["swc_type"] == 1)[0])
@@ -392,6 +419,7 @@ def _read_cached(path: str, axon: str, mtime: float) -> SectionTree:  # noqa: AR
             "parent": np.append(tree["parent"], [soma, len(order)]),
             "parent_x": np.append(tree["parent_x"], [at, 1.0]),
             "start": np.append(tree["start"], [root_start, root_start + STUB_AXON_LENGTH]),
+            "swc_offsets": np.append(tree["swc_offsets"], [len(swc_ids)] * 2),
         }
         names += ["axon[0]", "axon[1]"]
     return SectionTree(
@@ -401,6 +429,8 @@ def _read_cached(path: str, axon: str, mtime: float) -> SectionTree:  # noqa: AR
         parent_x=tree["parent_x"],
         names=tuple(names),
         start_distance=tree["start"],
+        swc_offsets=tree["swc_offsets"],
+        swc_ids=swc_ids,
     )
 
 

@@ -254,6 +254,13 @@ def make_property_rule(
             return PROPERTY_RULES.get(rule)(**(params or {}))
         except TypeError as err:
             raise ConfigError(f"bad rule_params for property rule {rule!r}: {err}") from None
+    factory = getattr(rule, "vectorized_rule", None)
+    if factory is not None:
+        # a BMTK helper with a vectorized equivalent (bmtoolkit.builder.bionet)
+        try:
+            return factory(**(params or {}))
+        except TypeError as err:
+            raise ConfigError(f"bad rule_params for {rule.__name__}: {err}") from None
     if callable(rule):
         return PairPropertyCallable(rule, params, len(names))
     if len(names) != 1:

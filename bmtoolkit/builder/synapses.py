@@ -59,12 +59,21 @@ from bmtoolkit.builder.morphology import AXON_MODES, SECTION_ALIASES, read_secti
 from bmtoolkit.builder.properties import PROPERTY_RULES, EdgeBlock, PropertyRule
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
 
-__all__ = ["BMTK_NAMES", "SONATA_NAMES", "PlacementTable", "SynapseLocations"]
+__all__ = [
+    "BMTK_NAMES",
+    "BMTK_SWC_NAMES",
+    "SONATA_NAMES",
+    "PlacementTable",
+    "SynapseLocations",
+    "bionet_axon",
+]
 
 #: SONATA column names of a synapse location
 SONATA_NAMES = ("afferent_section_id", "afferent_section_pos")
 #: BMTK's column names of a synapse location
 BMTK_NAMES = ("sec_id", "sec_x")
+#: the four columns of BMTK's ``rand_syn_locations`` (``swc=True``)
+BMTK_SWC_NAMES = (*SONATA_NAMES, "afferent_swc_id", "afferent_swc_pos")
 _DEFAULT_SECTIONS = ("soma", "dend")
 
 
@@ -149,6 +158,35 @@ def _distance_range(value: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
+def bionet_axon(model_template: Any, model_processing: Any) -> str:
+    """The ``axon`` mode of :func:`~bmtoolkit.builder.morphology.read_sections` that matches
+    how the bionet backend builds a cell with this template and processing.
+
+    NeuroML cells and Allen perisomatic models (``ctdb`` templates default to it) get the
+    perisomatic stub, all-active models the all-active stub, anything else the full axon.
+
+    Examples
+    --------
+    >>> bionet_axon("nml:Cell_472363762.cell.nml", None), bionet_axon("ctdb:Biophys1.hoc", "")
+    ('stub', 'stub')
+    >>> bionet_axon("ctdb:Biophys1.hoc", "aibs_allactive"), bionet_axon("hoc:Cell", "fullaxon")
+    ('stub_allactive', 'full')
+    """
+    template = "" if _missing(model_template) else str(model_template)
+    processing = "" if _missing(model_processing) else str(model_processing)
+    if processing == "aibs_allactive":
+        return "stub_allactive"
+    if processing == "aibs_perisomatic" or template.startswith("nml:"):
+        return "stub"
+    if template.startswith("ctdb:") and processing == "":
+        return "stub"
+    return "full"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
+
+
 @PROPERTY_RULES.register("synapse_locations")
 class SynapseLocations(PropertyRule):
     """Section id and position of each synapse on its biophysical target (see module docs).
@@ -165,29 +203,34 @@ class SynapseLocations(PropertyRule):
     distance_range : (float, float), optional
         Path distance from the soma centre (um). Default: the edge type's ``distance_range``,
         else any distance.
-    axon : {"stub", "stub_allactive", "full"}
+    axon : {"auto", "stub", "stub_allactive", "full"}
         How bionet builds the axon of these cells (:func:`~bmtoolkit.builder.morphology.
-        read_sections`); it fixes the section numbering.
+        read_sections`), which fixes the section numbering. ``"auto"``: per target, from its
+        ``model_template`` and ``model_processing`` (:func:`bionet_axon`).
     morphology_column : str
         Target node property naming the morphology file.
+    swc : bool
+        Also return BMTK's ``afferent_swc_id``/``afferent_swc_pos``
+        (:meth:`~bmtoolkit.builder.morphology.SectionTree.swc_point`).
 
-    Returns (from :meth:`values`) two arrays: section ids (int32) and positions (float32),
-    for two property names such as :data:`SONATA_NAMES` or :data:`BMTK_NAMES`.
+    Returns (from :meth:`values`) section ids (int32) and positions (float32), then with
+    ``swc=True`` SWC point ids (int64) and positions (float32): one array per property name,
+    e.g. :data:`SONATA_NAMES` or :data:`BMTK_NAMES`.
     """
-
-    #: number of property names this rule fills
-    n_values = 2
 
     def __init__(
         self,
         morphologies_dir: str | os.PathLike[str] | None = None,
         sections: str | int | Sequence[str | int] | None = None,
         distance_range: Sequence[float] | None = None,
-        axon: str = "stub",
+        axon: str = "auto",
         morphology_column: str = "morphology",
+        swc: bool = False,
     ) -> None:
-        if axon not in AXON_MODES:
-            raise ConfigError(f"axon must be one of {AXON_MODES}, got {axon!r}", field="axon")
+        if axon != "auto" and axon not in AXON_MODES:
+            raise ConfigError(
+                f"axon must be 'auto' or one of {AXON_MODES}, got {axon!r}", field="axon"
+            )
         self.morphologies_dir = None if morphologies_dir is None else Path(morphologies_dir)
         self.sections = sections
         self.distance_range = distance_range
@@ -197,7 +240,13 @@ class SynapseLocations(PropertyRule):
         )
         self.axon = axon
         self.morphology_column = morphology_column
-        self._tables: dict[str, PlacementTable] = {}
+        self.swc = bool(swc)
+        self._tables: dict[tuple[str, str], tuple[PlacementTable, Any]] = {}
+
+    @property
+    def n_values(self) -> int:
+        """Number of property names this rule fills (2, or 4 with ``swc``)."""
+        return 4 if self.swc else 2
 
     def for_edge_type(self, type_properties: Mapping[str, Any]) -> SynapseLocations:
         """This rule with unset parameters taken from BMTK-style edge-type properties."""
@@ -210,12 +259,17 @@ class SynapseLocations(PropertyRule):
         if sections is self.sections and d_range is self.distance_range:
             return self
         return SynapseLocations(
-            self.morphologies_dir, sections, d_range, self.axon, self.morphology_column
+            self.morphologies_dir,
+            sections,
+            d_range,
+            self.axon,
+            self.morphology_column,
+            self.swc,
         )
 
     def resolve(self, name: Any, where: str = "") -> Path:
         """The SWC file of morphology ``name``."""
-        if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) == "":
+        if _missing(name):
             raise ConfigError(
                 f"{where}has no {self.morphology_column!r}; synapse locations need a "
                 "morphology per target",
@@ -243,12 +297,12 @@ class SynapseLocations(PropertyRule):
             )
         return path
 
-    def table(self, name: Any, where: str = "") -> PlacementTable:
-        """The placement table of morphology ``name`` (cached)."""
-        key = str(name)
+    def table(self, name: Any, axon: str = "stub", where: str = "") -> tuple[PlacementTable, Any]:
+        """Placement table and section tree of morphology ``name`` built with ``axon`` (cached)."""
+        key = (str(name), axon)
         if key not in self._tables:
             path = self.resolve(name, where)
-            tree = read_sections(path, axon=self.axon)
+            tree = read_sections(path, axon=axon)
             sec, lo, hi = tree.intervals(self.section_types, *self.d_range)
             length = tree.length[sec]
             if len(sec) == 0:
@@ -258,34 +312,55 @@ class SynapseLocations(PropertyRule):
                     path=str(path),
                     field="distance_range",
                 )
-            self._tables[key] = PlacementTable(
-                sec.astype(np.int32), lo, length, np.cumsum((hi - lo) * length)
-            )
+            table = PlacementTable(sec.astype(np.int32), lo, length, np.cumsum((hi - lo) * length))
+            self._tables[key] = (table, tree)
         return self._tables[key]
+
+    def _target_keys(self, edges: EdgeBlock) -> tuple[np.ndarray, np.ndarray]:
+        """Morphology name and axon mode of each target of the block."""
+        targets = edges.targets
+        try:
+            names = targets.column(self.morphology_column)
+        except SonataFormatError as err:
+            raise ConfigError(
+                f"synapse locations need a {self.morphology_column!r} per target node; "
+                f"population {targets.population!r} has none ({err})",
+                field=self.morphology_column,
+            ) from None
+        if self.axon != "auto":
+            return names, np.full(len(targets), self.axon, dtype=object)
+        cols = []
+        for col in ("model_template", "model_processing"):
+            try:
+                cols.append(targets.column(col))
+            except SonataFormatError:
+                cols.append(np.full(len(targets), None, dtype=object))
+        modes = np.array([bionet_axon(t, p) for t, p in zip(*cols)], dtype=object)
+        return names, modes
 
     def values(self, edges: EdgeBlock, rng: np.random.Generator) -> tuple[np.ndarray, ...]:  # noqa: D102
         u = rng.random(len(edges))
         sec_id = np.zeros(len(edges), dtype=np.int32)
         sec_x = np.zeros(len(edges), dtype=np.float64)
-        if len(edges) == 0:
-            return sec_id, sec_x.astype(np.float32)
-        try:
-            names = edges.targets.column(self.morphology_column)
-        except SonataFormatError as err:
-            raise ConfigError(
-                f"synapse locations need a {self.morphology_column!r} per target node; "
-                f"population {edges.targets.population!r} has none ({err})",
-                field=self.morphology_column,
-            ) from None
-        keys = np.array(["" if v is None else str(v) for v in names], dtype=object)
-        uniq, per_target = np.unique(keys, return_inverse=True)
-        per_edge = per_target[edges.target]
-        for k in range(len(uniq)):
-            rows = np.flatnonzero(per_edge == k)
-            if len(rows) == 0:
-                continue
-            node = int(edges.targets.index[edges.target[rows[0]]])
-            where = f"target node {node} of population {edges.targets.population!r} "
-            table = self.table(names[np.flatnonzero(per_target == k)[0]], where)
-            sec_id[rows], sec_x[rows] = table.locate(u[rows])
-        return sec_id, sec_x.astype(np.float32)
+        swc_id = np.full(len(edges), -1, dtype=np.int64)
+        swc_pos = np.zeros(len(edges), dtype=np.float64)
+        if len(edges):
+            names, modes = self._target_keys(edges)
+            keys = np.array([f"{m}\0{a}" for m, a in zip(names, modes)], dtype=object)
+            uniq, per_target = np.unique(keys, return_inverse=True)
+            per_edge = per_target[edges.target]
+            for k in range(len(uniq)):
+                rows = np.flatnonzero(per_edge == k)
+                if len(rows) == 0:
+                    continue
+                first = np.flatnonzero(per_target == k)[0]
+                node = int(edges.targets.index[first])
+                where = f"target node {node} of population {edges.targets.population!r} "
+                table, tree = self.table(names[first], modes[first], where)
+                sec_id[rows], sec_x[rows] = table.locate(u[rows])
+                if self.swc:
+                    swc_id[rows], swc_pos[rows] = tree.swc_point(sec_id[rows], sec_x[rows])
+        out = (sec_id, sec_x.astype(np.float32))
+        if self.swc:
+            out += (swc_id, swc_pos.astype(np.float32))
+        return out

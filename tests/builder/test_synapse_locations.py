@@ -11,8 +11,14 @@ import pytest
 from scipy import stats
 
 from bmtoolkit.builder import NetworkBuilder, write_circuit
+from bmtoolkit.builder.bionet import rand_syn_locations
 from bmtoolkit.builder.morphology import read_sections
-from bmtoolkit.builder.synapses import BMTK_NAMES, SONATA_NAMES, SynapseLocations
+from bmtoolkit.builder.synapses import (
+    BMTK_NAMES,
+    BMTK_SWC_NAMES,
+    SONATA_NAMES,
+    SynapseLocations,
+)
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
 from tests.conftest import require_module
 
@@ -67,14 +73,14 @@ def _morph_dir(sonata_examples: Path) -> Path:
     return sonata_examples / "shared_components" / "morphologies"
 
 
-def _neuron_sections(path: Path, stub: bool):
+def _neuron_sections(path: Path, axon: str):
     from neuron import h
 
     from bmtoolkit.simulator.bionet.morphology import load_swc, stub_axon
 
     cell = load_swc(path)
-    if stub:
-        stub_axon(cell, style="perisomatic")
+    if axon != "full":
+        stub_axon(cell, style="allactive" if axon == "stub_allactive" else "perisomatic")
     h.distance(0, 0.5, sec=cell.soma[0])
     rows = []
     for sec in cell.all:
@@ -99,9 +105,9 @@ def test_sections_equal_neurons_import3d(sonata_examples, tmp_path):
         files.append(tmp_path / name)
         files[-1].write_text(text)
     for path in files:
-        for stub in (False, True):
-            ref = _neuron_sections(path, stub)
-            tree = read_sections(path, axon="stub" if stub else "full")
+        for axon in ("full", "stub", "stub_allactive"):
+            ref = _neuron_sections(path, axon)
+            tree = read_sections(path, axon=axon)
             assert list(tree.names) == [r[0] for r in ref], path.name
             np.testing.assert_allclose(tree.length, [r[1] for r in ref], rtol=1e-6, atol=1e-5)
             parents = [tree.names[p] if p >= 0 else None for p in tree.parent]
@@ -136,12 +142,23 @@ def test_reader_errors(tmp_path):
         read_sections(bad, axon="none")
 
 
-def _network(morph_dir, rule, n_targets=10, nsyns=40, names=SONATA_NAMES, seed=3, **etype):
+def _network(
+    morph_dir,
+    rule,
+    n_targets=10,
+    nsyns=40,
+    names=SONATA_NAMES,
+    seed=3,
+    processing="aibs_perisomatic",
+    dtypes=(np.int32, np.float32),
+    **etype,
+):
     net = NetworkBuilder("cortex")
     morphs = [m.removesuffix(".swc") for m in MORPHS]
     net.add_nodes(
         N=n_targets,
         model_type="biophysical",
+        model_processing=processing,
         morphology=[morphs[i % len(morphs)] for i in range(n_targets)],
         positions=np.zeros((n_targets, 3)),
     )
@@ -154,7 +171,7 @@ def _network(morph_dir, rule, n_targets=10, nsyns=40, names=SONATA_NAMES, seed=3
         model_template="Exp2Syn",
         **etype,
     )
-    cm.add_properties(list(names), rule=rule, dtypes=[np.int32, np.float32])
+    cm.add_properties(list(names), rule=rule, dtypes=list(dtypes))
     inputs.build(seed=seed)
     return net, inputs
 
@@ -255,7 +272,8 @@ def test_rule_errors(sonata_examples, tmp_path):
     with pytest.raises(ConfigError, match="sets 2 properties"):
         cm.add_properties(["sec_id"], rule=SynapseLocations(morph_dir))
     # the stub axon (two 30 um sections) ends 60 um from the soma
-    cm.add_properties(SONATA_NAMES, rule=SynapseLocations(morph_dir, "axon", (100.0, 200.0)))
+    stub = SynapseLocations(morph_dir, "axon", (100.0, 200.0), axon="stub")
+    cm.add_properties(SONATA_NAMES, rule=stub)
     with pytest.raises(ConfigError, match="no section of types"):
         net.build(seed=1)
     missing = NetworkBuilder("cortex")
@@ -270,6 +288,60 @@ def test_rule_errors(sonata_examples, tmp_path):
     cm.add_properties(SONATA_NAMES, rule=SynapseLocations(tmp_path))
     with pytest.raises(ConfigError, match="need a 'morphology' per target"):
         point.build(seed=1)
+
+
+def test_axon_numbering_follows_model_processing(sonata_examples):
+    morph_dir = _morph_dir(sonata_examples)
+    rule = SynapseLocations(morph_dir, ["soma", "axon"], (0.0, 40.0))
+    for processing, axon in (("fullaxon", "full"), ("aibs_allactive", "stub_allactive")):
+        _, inputs = _network(morph_dir, rule, n_targets=5, nsyns=50, processing=processing)
+        e = inputs.edges_table()
+        for i, name in enumerate(MORPHS):
+            rows = e["target_node_id"].to_numpy() % len(MORPHS) == i
+            tree = read_sections(morph_dir / name, axon=axon)
+            sec = e["afferent_section_id"].to_numpy()[rows]
+            assert np.isin(tree.swc_type[sec], (1, 2)).all(), (processing, name)
+            assert (tree.swc_type[sec] == 2).any(), (processing, name)
+            d = tree.distance(sec, e["afferent_section_pos"].to_numpy()[rows])
+            assert d.max() <= 40.0 + 1e-3
+
+
+def test_bmtk_rand_syn_locations_runs_vectorized(sonata_examples):
+    morph_dir = _morph_dir(sonata_examples)
+    params = {"sections": ["basal", "apical"], "distance_range": [10.0, 120.0]}
+    net = NetworkBuilder("cortex")
+    net.add_nodes(
+        N=5,
+        model_type="biophysical",
+        model_processing="aibs_perisomatic",
+        morphology=[m.removesuffix(".swc") for m in MORPHS],
+    )
+    cm = net.add_edges(connection_rule=6, model_template="Exp2Syn")
+    cm.add_properties(
+        list(BMTK_SWC_NAMES),
+        rule=rand_syn_locations,
+        rule_params={**params, "morphology_dir": str(morph_dir)},
+        dtypes=[np.int32, np.float32, np.int64, np.float32],
+    )
+    net.build(seed=4)
+    e = net.edges_table()
+    assert len(e) == 5 * 5 * 6  # every pair, 6 synapses each
+    for i, name in enumerate(MORPHS):
+        rows = e["target_node_id"].to_numpy() == i
+        tree = read_sections(morph_dir / name)
+        sec = e["afferent_section_id"].to_numpy()[rows]
+        assert np.isin(tree.swc_type[sec], (3, 4)).all()
+        # the SWC point lies in the section, with a position in [0, 1]
+        for s, swc_id in zip(sec, e["afferent_swc_id"].to_numpy()[rows]):
+            assert swc_id in tree.swc_ids[tree.swc_offsets[s] : tree.swc_offsets[s + 1]]
+        pos = e["afferent_swc_pos"].to_numpy()[rows]
+        assert ((pos >= 0) & (pos <= 1)).all()
+    # called per pair, as BMTK does, it gives one location of the same kind
+    trg = {"node_id": 0, "morphology": MORPHS[4], "model_processing": "aibs_perisomatic"}
+    sec_id, sec_x, swc_id, _ = rand_syn_locations({}, trg, morphology_dir=morph_dir, **params)
+    tree = read_sections(morph_dir / MORPHS[4])
+    assert tree.swc_type[sec_id] in (3, 4) and 10.0 - 1e-6 <= tree.distance(sec_id, sec_x)
+    assert swc_id in tree.swc_ids
 
 
 def _nine_cells_like(sonata_examples: Path, out: Path) -> Path:
