@@ -2,8 +2,8 @@
 
 Run a build script under ``mpiexec -n K``: ``NetworkBuilder.build()`` detects ``COMM_WORLD``
 (or takes ``comm=``), every rank builds the nodes, the blocks of each edge set are split into
-``K`` contiguous ranges of block indices, rank 0 gathers them in block order and alone writes the
-files. Since each block's random numbers depend only on (seed, edge set, block) (see
+``K`` contiguous ranges of block indices, rank 0 receives them block by block in block order and
+alone writes the files. Since each block's random numbers depend only on (seed, edge set, block) (see
 :mod:`bmtoolkit.builder.engine`), the files equal those of a serial build byte for byte.
 
 mpi4py is imported only when a build runs under MPI.
@@ -54,14 +54,28 @@ def my_blocks(n_blocks: int, comm: Any) -> range:
     return range(start, start + per + (1 if me < extra else 0))
 
 
+_BLOCK_TAG = 7301
+
+
 def gather_blocks(parts: list[Any], comm: Any) -> list[Any] | None:
-    """All ranks' blocks, in block order, on rank 0 (None elsewhere)."""
+    """All ranks' blocks, in block order, on rank 0 (None elsewhere).
+
+    Blocks travel one message each, rank after rank, so rank 0 never holds more than one
+    serialized block on top of the edges themselves and no message approaches MPI's 2 GiB
+    count limit, whatever the size of the edge set.
+    """
     if comm is None:
         return parts
-    gathered = comm.gather(parts, root=0)
     if comm.Get_rank() != 0:
+        comm.send(len(parts), dest=0, tag=_BLOCK_TAG)
+        for part in parts:
+            comm.send(part, dest=0, tag=_BLOCK_TAG)
         return None
-    return [p for rank_parts in gathered for p in rank_parts]
+    out = list(parts)
+    for source in range(1, comm.Get_size()):
+        n_parts = comm.recv(source=source, tag=_BLOCK_TAG)
+        out.extend(comm.recv(source=source, tag=_BLOCK_TAG) for _ in range(n_parts))
+    return out
 
 
 def broadcast(value: Any, comm: Any) -> Any:
