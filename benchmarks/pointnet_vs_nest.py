@@ -41,7 +41,7 @@ RATE_HZ = 15.0
 SEED = 1
 #: cell parameters giving tens of Hz with the builder benchmark's 1 pA synaptic weights
 EXC = {"C_m": 14.0, "tau_m": 10.0, "tau_syn_ex": 2.0, "tau_syn_in": 12.0, "t_ref": 2.0,
-       "E_L": -70.0, "V_reset": -70.0, "V_th": -55.0, "I_e": 0.0}  # fmt: skip
+       "E_L": -70.0, "V_reset": -70.0, "V_th": -55.0, "I_e": 8.0}  # fmt: skip
 INH = {**EXC, "C_m": 10.0, "t_ref": 1.0}
 
 

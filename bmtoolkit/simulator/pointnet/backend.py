@@ -306,11 +306,23 @@ class PointNet(Backend):
     def _by_population(
         self, senders: np.ndarray, times: np.ndarray
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Split NEST spike events into ``{population: (SONATA ids, times)}`` with lookup
+        tables indexed by NEST id (one vectorized pass, no search per population)."""
+        simulated = [(n, p) for n, p in self.populations.items() if not p.virtual and p.size]
+        if not simulated:
+            return {}
+        top = max(int(p.nest_ids.max()) for _, p in simulated) + 1
+        owner = np.full(top, -1, dtype=np.int32)
+        local = np.zeros(top, dtype=np.int64)
+        for k, (_, pop) in enumerate(simulated):
+            owner[pop.nest_ids] = k
+            local[pop.nest_ids] = np.arange(pop.size, dtype=np.int64)
+        senders = np.asarray(senders, dtype=np.int64)
+        inside = senders < top
+        who = np.full(len(senders), -1, dtype=np.int32)
+        who[inside] = owner[senders[inside]]
         out = {}
-        for name, pop in self.populations.items():
-            if pop.virtual or pop.size == 0:
-                continue
-            lo, hi = int(pop.nest_ids.min()), int(pop.nest_ids.max())
-            mask = (senders >= lo) & (senders <= hi) & np.isin(senders, pop.nest_ids)
-            out[name] = (pop.sonata_ids(senders[mask]), times[mask])
+        for k, (name, _) in enumerate(simulated):
+            mask = who == k
+            out[name] = (local[senders[mask]], times[mask])
         return out
