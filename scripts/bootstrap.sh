@@ -56,7 +56,8 @@ case "$job" in
     test)
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
-        exec "$VENV/bin/python" -m pytest -q -n 2 "$@"
+        # the test suite plus every docstring example in the package
+        exec "$VENV/bin/python" -m pytest -q -n 2 --doctest-modules tests bmtoolkit "$@"
         ;;
     *)
         echo "usage: bash scripts/bootstrap.sh demo|test [args...]" >&2

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+#: helper scripts that are run by tests, not imported (``--doctest-modules`` would run them)
+collect_ignore = ["builder/build_script.py"]
+
 _DEFAULT_CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 

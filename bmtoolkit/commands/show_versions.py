@@ -47,13 +47,24 @@ def collect_versions() -> dict[str, str]:
 
                 os.environ.setdefault("PYNEST_QUIET", "1")
             mod = importlib.import_module(module)
-            version = getattr(mod, "__version__", None)
-            if version is None and module == "neuron":
-                version = mod.h.nrnversion(5)
-            out[label] = str(version)
+            out[label] = _version_of(mod, module)
         except Exception as err:  # noqa: BLE001 - an import failing for any reason counts as missing
             out[label] = "not installed" if isinstance(err, ImportError) else f"broken ({err})"
     return out
+
+
+def _version_of(mod, module: str) -> str:
+    """Version from the installed distribution's metadata, else the module's attribute."""
+    from importlib import metadata
+
+    dist = {"nest": "nest-simulator", "neuron": "neuron"}.get(module, module)
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        version = getattr(mod, "__version__", None)
+        if version is None and module == "neuron":
+            version = mod.h.nrnversion(5)
+        return str(version)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
