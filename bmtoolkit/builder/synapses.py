@@ -349,8 +349,10 @@ class SynapseLocations(PropertyRule):
             keys = np.array([f"{m}\0{a}" for m, a in zip(names, modes)], dtype=object)
             uniq, per_target = np.unique(keys, return_inverse=True)
             per_edge = per_target[edges.target]
+            by_key = np.argsort(per_edge, kind="stable")
+            bounds = np.searchsorted(per_edge[by_key], np.arange(len(uniq) + 1))
             for k in range(len(uniq)):
-                rows = np.flatnonzero(per_edge == k)
+                rows = by_key[bounds[k] : bounds[k + 1]]
                 if len(rows) == 0:
                     continue
                 first = np.flatnonzero(per_target == k)[0]
