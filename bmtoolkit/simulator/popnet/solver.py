@@ -170,6 +170,7 @@ class DensitySolver:
             idx, wts = self.grids[pop.name].split(pop.e_l)
             self.p[self.offsets[i] + idx] += wts
         self.step_index = 0
+        self._last_rates: np.ndarray | None = None
 
     # ------------------------------------------------------------------ set-up
     def _build_kernels(self) -> None:
@@ -310,7 +311,7 @@ class DensitySolver:
         hist = np.zeros((pad + n_steps, len(net.source_names)))
         ext_t = t0 + dt * (np.arange(-pad, n_steps) + 0.5)
         hist[:, n_pop:] = net.external_rates(ext_t)
-        if getattr(self, "_last_rates", None) is not None:
+        if self._last_rates is not None:
             hist[:pad, :n_pop] = self._last_rates
         every = None if density_every is None else max(1, int(round(density_every / dt)))
         snaps: dict[str, list[np.ndarray]] = {n: [] for n in net.population_names}
@@ -328,7 +329,8 @@ class DensitySolver:
                     snaps[name].append(self.p[self.offsets[i] : self.offsets[i + 1]].copy())
             if progress is not None and (n + 1) % 1000 == 0:
                 progress(n + 1, n_steps)
-        self._last_rates = hist[n_steps:, :n_pop].copy() if n_steps else None
+        if n_steps:  # internal rates of the last `pad` steps, the history of the next call
+            self._last_rates = hist[n_steps:, :n_pop].copy()
         return DensityResult(
             population_names=net.population_names,
             times=times,
