@@ -103,6 +103,8 @@ class BioNetBackend(Backend):
                 dyn = Path(comps.get("point_neuron_models_dir", ".")) / dyn
             rot = [float(_value(row, f"rotation_angle_{a}axis", 0.0)) for a in "xyz"]
             pos = [float(_value(row, a, 0.0)) for a in "xyz"]
+            quat = [_value(row, f"orientation_{a}") for a in "wxyz"]
+            orientation = None if any(q is None for q in quat) else np.asarray(quat, float)
             specs.append(
                 CellSpec(
                     population=pop.name,
@@ -116,6 +118,7 @@ class BioNetBackend(Backend):
                     templates_dir=comps.get("biophysical_neuron_models_dir"),
                     position=np.asarray(pos),
                     rotation=np.asarray(rot),
+                    orientation=orientation,
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
                 )

@@ -24,6 +24,7 @@ from bmtoolkit.registry import Registry
 from bmtoolkit.simulator.bionet.biophysics import MODEL_PROCESSING, apply_nml
 from bmtoolkit.simulator.bionet.morphology import (
     load_swc,
+    quaternion_matrix,
     rotation_matrix,
     segment_geometry,
     set_segments,
@@ -60,6 +61,8 @@ class CellSpec:
         Folder of ``nml:``/``hoc:`` templates (``biophysical_neuron_models_dir``).
     position, rotation : ndarray
         Soma position (um) and rotation angles about x, y, z (radians).
+    orientation : ndarray or None
+        Quaternion ``(w, x, y, z)``; used instead of ``rotation`` when given.
     dL : float or None
         Maximum segment length (um).
     types_file : str
@@ -78,6 +81,7 @@ class CellSpec:
     position: np.ndarray = field(default_factory=lambda: np.zeros(3))
     rotation: np.ndarray = field(default_factory=lambda: np.zeros(3))
     dL: float | None = None
+    orientation: np.ndarray | None = None
     types_file: str = ""
 
     @property
@@ -150,7 +154,10 @@ class BioCell:
     def geometry(self) -> Any:
         """Segment end points in world coordinates (cached)."""
         if self._geometry is None:
-            rot = rotation_matrix(*self.spec.rotation)
+            if self.spec.orientation is not None:
+                rot = quaternion_matrix(*self.spec.orientation)
+            else:
+                rot = rotation_matrix(*self.spec.rotation)
             self._geometry = segment_geometry(self.hobj, position=self.spec.position, rotation=rot)
         return self._geometry
 

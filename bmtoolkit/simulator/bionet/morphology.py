@@ -27,6 +27,7 @@ __all__ = [
     "SegmentGeometry",
     "load_swc",
     "n_segments",
+    "quaternion_matrix",
     "rotation_matrix",
     "section_type",
     "segment_geometry",
@@ -157,6 +158,28 @@ def rotation_matrix(rx: float = 0.0, ry: float = 0.0, rz: float = 0.0) -> np.nda
     my = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     mz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
     return mx @ my @ mz
+
+
+def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
+    """Rotation matrix of the (normalised) quaternion ``w + xi + yj + zk``.
+
+    Examples
+    --------
+    >>> np.round(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)) @ [1, 0, 0], 12)
+    array([0., 1., 0.])
+    """
+    q = np.array([w, x, y, z], dtype=float)
+    norm = np.linalg.norm(q)
+    if norm == 0:
+        return np.eye(3)
+    w, x, y, z = q / norm
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 @dataclass(frozen=True)
