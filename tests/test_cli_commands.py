@@ -195,3 +195,39 @@ def test_filternet_environment_runs(tmp_path):
     sim = _scaffold_and_run(tmp_path, "filternet", 300.0)
     spikes = load_spikes(sim / "output" / "spikes.h5")
     assert set(spikes["population"]) == {"lgn"} and len(spikes) > 0
+
+
+def test_plot_traces_tuning_and_rate_series_in_process(sonata_examples, tmp_path, capsys):
+    """The other plot kinds, in-process (fast): a report file, a sweep table, a rates file."""
+    import numpy as np
+
+    from bmtoolkit.cli import main
+    from bmtoolkit.sonata import write_rates, write_spikes
+
+    report = sonata_examples / "5_cells_iclamp/output/membrane_potential.h5"
+    out = tmp_path / "v.png"
+    args = ["plot", "traces", str(report), "--node-ids", "0", "2", "-o", str(out)]
+    assert main([*args, "--time-range", "0", "1000"]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+    rng = np.random.default_rng(0)
+    rows = ["orientation,spikes_file"]
+    for ori in (0.0, 45.0, 90.0, 135.0):
+        n = 40 if ori == 90.0 else 10
+        write_spikes(tmp_path / f"s{int(ori)}.h5",
+                     {"v1": (np.zeros(n, int), np.sort(rng.uniform(0, 1000, n)))})  # fmt: skip
+        rows.append(f"{ori},s{int(ori)}.h5")
+    (tmp_path / "sweep.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "tuning.png"
+    sweep = str(tmp_path / "sweep.csv")
+    assert main(["plot", "tuning", sweep, "--time-range", "0", "1000", "-o", str(out)]) == 0
+    assert out.stat().st_size > 3_000
+
+    write_rates(tmp_path / "rates.h5", "cortex", np.array([0, 1]), np.arange(0.0, 10.0, 1.0),
+                np.ones((10, 2)))  # fmt: skip
+    out = tmp_path / "rates.png"
+    assert main(["plot", "rates", str(tmp_path / "rates.h5"), "-o", str(out)]) == 0
+    assert out.stat().st_size > 3_000
+    capsys.readouterr()
+    assert main(["plot", "traces", str(report), "--node-ids", "7"]) == 1
+    assert "node 7 is not in this report" in capsys.readouterr().err

@@ -300,16 +300,16 @@ cortex.add_nodes(pop_name="inh", ei="i", model_type="population",
 external = NetworkBuilder("external")
 external.add_nodes(pop_name="bkg", ei="e", model_type="virtual")
 syn = {"connection_rule": 1, "delay": 0.002, "dynamics_params": "population_synapse.json"}
-cortex.add_edges(source={"ei": "e"}, target=cortex.nodes(), syn_weight=0.005, nsyns=20, **syn)
-cortex.add_edges(source={"ei": "i"}, target=cortex.nodes(), syn_weight=-0.005, nsyns=10, **syn)
-external.add_edges(source=external.nodes(), target=cortex.nodes(), syn_weight=0.005,
+cortex.add_edges(source={"ei": "e"}, target=cortex.nodes(), syn_weight=0.0005, nsyns=20, **syn)
+cortex.add_edges(source={"ei": "i"}, target=cortex.nodes(), syn_weight=-0.001, nsyns=10, **syn)
+external.add_edges(source=external.nodes(), target=cortex.nodes(), syn_weight=0.001,
                    nsyns=100, **syn)
 cortex.build(seed=2)
 external.build(seed=3)
 cortex.save(output_dir=NETWORK_DIR)
 external.save(output_dir=NETWORK_DIR)
 '''  # fmt: skip
-    pop = {"tau_m": 0.02, "v_min": -0.002, "v_max": 0.02, "dv": 0.0002,
+    pop = {"tau_m": 0.02, "v_min": -0.002, "v_max": 0.02, "dv": 0.0002, "tau_ref": 0.002,
            "update_method": "gmres", "approx_order": None, "tol": 1e-12}  # fmt: skip
     return Scaffold(
         components={

@@ -74,6 +74,7 @@ class _Sources:
     """What a SOURCE argument resolves to."""
 
     spikes: Path | None = None
+    rates: Path | None = None
     reports: tuple[Path, ...] = ()
     circuit: Any = None
     t_range: tuple[float, float] | None = None
@@ -98,10 +99,13 @@ def _resolve(source: str, args: argparse.Namespace) -> _Sources:
             )
         return _Sources(
             spikes=cfg.output.spikes_file,
+            rates=_rates_file(cfg),
             reports=tuple(reports),
             circuit=circuit or Circuit(cfg),
             t_range=(cfg.run.tstart, cfg.run.tstop),
         )
+    if kind == "rates":
+        return _Sources(rates=Path(source), circuit=circuit)
     if kind in ("spikes", "spikes_csv"):
         return _Sources(spikes=Path(source), circuit=circuit)
     if kind == "report":
@@ -110,6 +114,15 @@ def _resolve(source: str, args: argparse.Namespace) -> _Sources:
         f"cannot plot from a {kind} file; give a simulation config, spikes or report file",
         path=source,
     )
+
+
+def _rates_file(cfg) -> Path | None:
+    """The rate series a popnet/filternet run wrote (a relative name lives in output_dir)."""
+    name = cfg.output.extra.get("rates_file")
+    candidates = [cfg.output.output_dir / "rates.h5"]
+    if name:
+        candidates[:0] = [cfg.output.output_dir / Path(name).name, Path(name)]
+    return next((p for p in candidates if p.is_file()), None)
 
 
 def _spikes(args: argparse.Namespace, src: _Sources):
@@ -169,6 +182,15 @@ def _rates(args: argparse.Namespace, src: _Sources):
         population_rate,
     )
 
+    if src.rates is not None and (src.spikes is None or not src.spikes.exists()):
+        from bmtoolkit.sonata import read_rates
+
+        series = [
+            (f"{pop} {node}", rs.times, rs.data[:, i])
+            for pop, rs in read_rates(src.rates, population=args.population).items()
+            for i, node in enumerate(rs.node_ids.tolist())
+        ]
+        return plot_population_rate(series, title=src.rates.name)
     df = _spikes(args, src)
     t0, t1 = _window(args, src, df)
     if args.style == "psth":
@@ -207,7 +229,13 @@ def _traces(args: argparse.Namespace, src: _Sources):
 
 
 def _tuning(args: argparse.Namespace, src: _Sources):
-    from bmtoolkit.analyzer import grating_responses, load_spikes, plot_tuning, read_sweep
+    from bmtoolkit.analyzer import (
+        grating_responses,
+        load_spikes,
+        plot_tuning,
+        read_sweep,
+        tuning_curves,
+    )
 
     sweep = read_sweep(args.source)
     if args.time_range:
@@ -216,8 +244,6 @@ def _tuning(args: argparse.Namespace, src: _Sources):
         last = max(float(load_spikes(p)["timestamp"].max()) for p in sweep.values())
         t0, t1 = 0.0, float(math.ceil(last + 1e-9))
     responses = grating_responses(sweep, t_start=t0, t_stop=t1, population=args.population)
-    from bmtoolkit.analyzer import tuning_curves
-
     curves = tuning_curves(responses, parameter=args.parameter)
     return plot_tuning(curves)
 
