@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import require_module
 
 os.environ.setdefault("PYNEST_QUIET", "1")
+# threads that spin while waiting stall a loaded machine; NEST reads this when first imported
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 EXC = {"C_m": 250.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": -70.0, "V_th": -55.0, "V_reset": -70.0}
 INH = {"C_m": 200.0, "tau_m": 10.0, "t_ref": 1.0, "E_L": -70.0, "V_th": -52.0, "V_reset": -68.0}

@@ -46,9 +46,10 @@ def test_ten_cells_iclamp_drives_only_the_clamped_node_set(sonata_examples, tmp_
     assert spikes["timestamp"].between(100.0, 903.0).all()
 
 
+@pytest.mark.slow
 def test_ten_cells_spike_input_depolarizes_targets(sonata_examples, tmp_path):
     cfg = sonata_examples / "sim_tests/intfire/ten_cells_spikes_nest/input/config.json"
-    res = _run(cfg, tmp_path, threads=2)
+    res = _run(cfg, tmp_path)  # 400,000 steps of 1 us
     rep = read_frame_report(res.outputs["membrane_potential"])["post"]
     assert rep.node_ids.tolist() == [0, 1, 2, 3, 4]
     v = rep.data()
