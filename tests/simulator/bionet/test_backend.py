@@ -11,6 +11,8 @@ from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
+pytestmark = [pytest.mark.neuron, pytest.mark.conformance]
+
 
 @pytest.mark.slow
 def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):

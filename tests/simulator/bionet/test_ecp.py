@@ -13,6 +13,8 @@ from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
+pytestmark = [pytest.mark.neuron]
+
 
 @settings(max_examples=50, deadline=None)
 @given(

@@ -6,10 +6,13 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
+
+pytestmark = [pytest.mark.neuron, pytest.mark.conformance]
 
 
 def test_voltage_clamp_and_all_section_report(sonata_examples, tmp_path):

@@ -13,6 +13,8 @@ from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
+pytestmark = [pytest.mark.neuron, pytest.mark.mpi, pytest.mark.conformance]
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["9_cells", "300_intfire"])

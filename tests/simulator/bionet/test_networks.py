@@ -12,6 +12,8 @@ from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
+pytestmark = [pytest.mark.neuron, pytest.mark.conformance]
+
 
 def _by_node(df):
     return {
