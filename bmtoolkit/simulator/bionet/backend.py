@@ -82,7 +82,8 @@ class BioNetBackend(Backend):
         h.celsius = float(cond.get("celsius", 34.0))
         self.v_init = float(cond.get("v_init", -80.0))
         run = getattr(self.plan.config, "run", None)
-        self.threshold = float(getattr(run, "spike_threshold", None) or -15.0)
+        threshold = getattr(run, "spike_threshold", None)
+        self.threshold = -15.0 if threshold is None else float(threshold)
         self.dL = getattr(run, "dL", None)
 
     def _specs(self, pop: Any) -> list[CellSpec]:

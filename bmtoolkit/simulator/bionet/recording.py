@@ -97,6 +97,7 @@ def write_report(
     from bmtoolkit.sonata import FrameReportData, write_frame_report
 
     n = int(round((report.end_time - report.start_time) / report.dt))
+    first = int(round(report.start_time / report.dt)) + 1  # vectors hold t = 0, dt, 2 dt ...
     frames = []
     for pop, rows in per_pop.items():
         rows = sorted(rows, key=lambda r: r[0])
@@ -104,7 +105,7 @@ def write_report(
         counts = [len(arr[0]) for _, arr in rows]
         pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
         # one-step convention: row i is the value after step i + 1
-        data = np.column_stack([arr[2][1 : n + 1] for _, arr in rows])
+        data = np.column_stack([arr[2][first : first + n] for _, arr in rows])
         frames.append(
             FrameReportData(
                 population=pop,

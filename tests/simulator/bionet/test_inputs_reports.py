@@ -41,6 +41,15 @@ def test_voltage_clamp_and_all_section_report(sonata_examples, tmp_path):
             "module": "membrane_report",
             "sections": "all",
         },
+        "v_window": {
+            "cells": "biophys_cells",
+            "variable_name": "v",
+            "module": "membrane_report",
+            "sections": "soma",
+            "start_time": 5.0,
+            "end_time": 15.0,
+            "dt": 0.5,
+        },
         "ina_soma": {
             "cells": "biophys_cells",
             "variable_name": "ina",
@@ -67,3 +76,9 @@ def test_voltage_clamp_and_all_section_report(sonata_examples, tmp_path):
         assert abs(soma[89] + 70.0) < 0.5 and abs(soma[189] + 50.0) < 0.5
     (ina,) = read_frame_report(result.outputs["ina_soma:ina"]).values()
     assert ina.data().shape == (200, 5) and np.all(ina.data()[150:] < 0)  # inward sodium
+
+    (window,) = read_frame_report(result.outputs["v_window:v"]).values()
+    assert window.data().shape == (20, 5)
+    # row i of the window is t = 5 + (i + 1) * 0.5, row k of the full report t = (k + 1) * 0.1
+    rows = np.rint((5.0 + 0.5 * np.arange(1, 21)) / 0.1).astype(int) - 1
+    np.testing.assert_array_equal(window.data(), data[rows][:, ptr[:-1]])
