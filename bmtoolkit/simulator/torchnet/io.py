@@ -185,7 +185,7 @@ def _edge_columns(
         params = _synapse_params(plan, edges, int(et))
         port = np.full(mask.sum(), float(params.get("receptor_type", 1)))
         if "receptor_type" in props:
-            col = props["receptor_type"].to_numpy(float)[mask]
+            col = np.asarray(props["receptor_type"], dtype=float)[mask]
             port = np.where(np.isnan(col), port, col)
         receptor[mask] = port.astype(np.int64) - 1
         if model in STP_MODELS:
@@ -193,7 +193,7 @@ def _edge_columns(
             for k, name in enumerate(_STP_COLUMNS):
                 vals = np.full(mask.sum(), float(params.get(name, getattr(defaults, name))))
                 if name in props:
-                    col = props[name].to_numpy(float)[mask]
+                    col = np.asarray(props[name], dtype=float)[mask]
                     vals = np.where(np.isnan(col), vals, col)
                 stp[mask, k] = vals
     tgt = tgt_index
@@ -310,7 +310,7 @@ def build_network(
                 name,
                 n_edges,
                 n_edges + len(steps),
-                table.properties["nsyns"].to_numpy(float),
+                np.asarray(table.properties["nsyns"], dtype=float),
                 invertible,
                 specs.get(name, -1),
             )

@@ -129,6 +129,77 @@ class TorchNet(nn.Module):
 
         return build_network(config, **kwargs)
 
+    @classmethod
+    def from_arrays(
+        cls,
+        cells: Sequence[Any],
+        src: np.ndarray,
+        tgt: np.ndarray,
+        weight: np.ndarray,
+        delay: np.ndarray,
+        *,
+        dt: float,
+        n_virtual: int = 0,
+        type_index: np.ndarray | None = None,
+        receptor: np.ndarray | None = None,
+        stp_type: np.ndarray | None = None,
+        stp_params: Sequence[Any] = (),
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device | None = None,
+        **cell_options: Any,
+    ) -> TorchNet:
+        """Build a network from plain arrays (no SONATA files).
+
+        Parameters
+        ----------
+        cells : sequence of CellParams
+            Per neuron, or per type with ``type_index``.
+        src, tgt, weight, delay : arrays (E,)
+            Source index (``>= n`` for virtual node ``src - n``), target index, weight (pA)
+            and delay (ms, rounded to the step, at least one step).
+        receptor : array (E,), optional
+            Receptor port (0-based); default 0, or the sign rule of ``iaf_psc_*`` cells.
+        stp_type, stp_params
+            Plasticity type of each edge (-1 static) and the parameters of each type.
+        **cell_options
+            Passed to :class:`GLIFCells` (``surrogate``, ``integrator``, ``detach_reset``).
+
+        Examples
+        --------
+        >>> from bmtoolkit.simulator.torchnet.translations import CellParams
+        >>> net = TorchNet.from_arrays([CellParams()] * 3, np.array([0, 3]), np.array([1, 2]),
+        ...                            np.array([50.0, 80.0]), np.array([1.0, 2.0]), dt=0.5,
+        ...                            n_virtual=1)
+        >>> net.n, net.synapses.n_edges
+        (3, 2)
+        """
+        glif = GLIFCells.from_params(
+            cells, type_index, dt=dt, dtype=dtype, device=device, **cell_options
+        )
+        idx = np.arange(len(cells)) if type_index is None else np.asarray(type_index)
+        weight = np.asarray(weight, dtype=float)
+        tgt = np.asarray(tgt, dtype=np.int64)
+        if receptor is None:
+            sign_mode = np.array([c.receptor_mode == "sign" for c in cells])[idx]
+            receptor = np.where(sign_mode[tgt], (weight < 0).astype(np.int64), 0)
+        steps = np.maximum(np.round(np.asarray(delay, dtype=float) / dt), 1).astype(np.int64)
+        syn = Synapses(
+            np.asarray(src, dtype=np.int64),
+            tgt,
+            np.asarray(receptor, dtype=np.int64),
+            weight,
+            steps,
+            n_sources=glif.n + n_virtual,
+            n_targets=glif.n,
+            n_receptors=glif.n_receptors,
+            dt=dt,
+            stp_type=stp_type,
+            stp_params=stp_params,
+            dtype=dtype,
+            device=device,
+        )
+        return cls(glif, syn, n_virtual=n_virtual)
+
     # ------------------------------------------------------------------ properties
     @property
     def n(self) -> int:

@@ -306,13 +306,20 @@ class Synapses(nn.Module):
         vals = spikes[:, self.src] * self.weight
         if eff.shape[1] > 1:
             vals = vals * eff[:, self.pair_of_edge]
-        batch = spikes.shape[0]
-        e = torch.arange(self.n_edges, device=vals.device).expand(batch, -1)
-        b = torch.arange(batch, device=vals.device)[:, None].expand_as(e)
-        idx = self._flat_index(ring, b, e, step).reshape(-1)
+        slots, batch, width = ring.shape
+        base = self.__dict__.get("_dense_base")
+        if base is None or base.shape[0] != batch or base.device != ring.device:
+            e = torch.arange(self.n_edges, device=ring.device).expand(batch, -1)
+            b = torch.arange(batch, device=ring.device)[:, None].expand_as(e)
+            base = self._flat_index(ring, b, e, 0)
+            self.__dict__["_dense_base"] = base
+        size = slots * batch * width
+        idx = torch.remainder(base + (step % slots) * batch * width, size).reshape(-1)
         return ring.reshape(-1).index_add(0, idx, vals.reshape(-1)).view(ring.shape)
 
     def _deliver_events(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
+        if ring.device.type == "cpu":
+            return self._deliver_events_cpu(ring, spikes, eff, step)
         b_idx, j_idx = torch.nonzero(spikes, as_tuple=True)
         if b_idx.numel() == 0:
             return ring
@@ -323,14 +330,51 @@ class Synapses(nn.Module):
             return ring
         offsets = torch.cumsum(counts, 0) - counts
         e = torch.arange(total, device=counts.device) + torch.repeat_interleave(
-            starts - offsets, counts, output_size=total
+            starts - offsets, counts
         )
-        b = torch.repeat_interleave(b_idx, counts, output_size=total)
+        b = torch.repeat_interleave(b_idx, counts)
         vals = self.weight.detach()[e]
         if eff.shape[1] > 1:
             vals = vals * eff.detach()[b, self.pair_of_edge[e]]
         vals = vals * spikes.detach()[b, self.src[e]]
         idx = self._flat_index(ring, b, e, step)
+        if ring.requires_grad:
+            return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
+        ring.view(-1).index_add_(0, idx, vals)
+        return ring
+
+    def _host_arrays(self) -> dict[str, np.ndarray]:
+        cache = self.__dict__.get("_host")
+        if cache is None or cache["csr"].shape[0] != self.csr.shape[0]:
+            cache = {
+                k: getattr(self, k).cpu().numpy()
+                for k in ("csr", "delay", "port", "src", "pair_of_edge")
+            }
+            self.__dict__["_host"] = cache
+        return cache
+
+    def _deliver_events_cpu(self, ring, spikes, eff, step):
+        """The event path with the index arithmetic in numpy (no thread-pool round trips)."""
+        h = self._host_arrays()
+        s = spikes.detach().numpy()
+        b_idx, j_idx = np.nonzero(s)
+        if b_idx.size == 0:
+            return ring
+        starts = h["csr"][j_idx]
+        counts = h["csr"][j_idx + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            return ring
+        offsets = np.cumsum(counts) - counts
+        e = np.arange(total) + np.repeat(starts - offsets, counts)
+        b = np.repeat(b_idx, counts)
+        vals = self.weight.detach().numpy()[e] * s[b, h["src"][e]]
+        if eff.shape[1] > 1:
+            vals = vals * eff.detach().numpy()[b, h["pair_of_edge"][e]]
+        slots, batch, width = ring.shape
+        slot = (h["delay"][e] + step) % slots
+        idx = torch.from_numpy((slot * batch + b) * width + h["port"][e])
+        vals = torch.from_numpy(vals)
         if ring.requires_grad:
             return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
         ring.view(-1).index_add_(0, idx, vals)

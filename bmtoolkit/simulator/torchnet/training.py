@@ -24,7 +24,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +95,9 @@ class Trainer:
         Trainable parameter groups.
     readout : nn.Module, optional
         Extra trainable module (e.g. a linear readout of filtered spikes).
-    lr : float
-        Learning rate.
+    lr : float or mapping
+        Learning rate, or one per group name (and ``"readout"``) with ``"default"`` for the
+        rest, since weights (pA), thresholds (mV) and readouts live on different scales.
     optimizer : str
         ``adam``, ``adamw`` or ``sgd``.
     truncation : int, optional
@@ -116,7 +117,7 @@ class Trainer:
         *,
         groups: Sequence[str] = ("weights",),
         readout: nn.Module | None = None,
-        lr: float = 1e-3,
+        lr: float | Mapping[str, float] = 1e-3,
         optimizer: str = "adam",
         truncation: int | None = None,
         constraints: Sequence[str] = ("dale", "positive"),
@@ -132,13 +133,21 @@ class Trainer:
             raise ConfigError(f"truncation must be >= 1 step, got {truncation}")
         self.net, self.loss_fn, self.readout = net, loss_fn, readout
         self.groups = tuple(groups)
-        params = net.set_trainable(self.groups)
+        net.set_trainable(self.groups)
+        rates = dict(lr) if isinstance(lr, Mapping) else {"default": float(lr)}
+        default = rates.get("default", 1e-3)
+        param_groups = [
+            {"params": net.parameter_group(g), "lr": rates.get(g, default)} for g in self.groups
+        ]
         if readout is not None:
-            params += list(readout.parameters())
-        if not params:
+            param_groups.append(
+                {"params": list(readout.parameters()), "lr": rates.get("readout", default)}
+            )
+        param_groups = [g for g in param_groups if g["params"]]
+        if not param_groups:
             raise ConfigError(f"no trainable parameters in groups {list(groups)}")
-        self.params = params
-        self.optimizer = OPTIMIZERS.get(optimizer)(params, lr=lr)
+        self.params = [p for g in param_groups for p in g["params"]]
+        self.optimizer = OPTIMIZERS.get(optimizer)(param_groups)
         self.truncation = truncation
         self.constraints = [CONSTRAINTS.get(c) for c in constraints]
         self.record = tuple(record)
