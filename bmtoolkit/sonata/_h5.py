@@ -59,6 +59,7 @@ def atomic_write(path: str | os.PathLike[str], *, root_attrs: bool = True) -> It
             if root_attrs:
                 write_root_attrs(h5)
             yield h5
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -75,11 +76,19 @@ def atomic_text(path: str | os.PathLike[str], *, newline: str = "\n") -> Iterato
     try:
         with os.fdopen(fd, "w", newline=newline, encoding="utf-8") as fh:
             yield fh
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask_mode() -> int:
+    """Permissions a new file gets from the process umask (``mkstemp`` would leave 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_root_attrs(h5: h5py.File) -> None:

@@ -46,7 +46,16 @@ _EXTRA_PATH_KEYS = frozenset({"network", "simulation", "electrode_positions"})
 #: top-level keys naming other config files, always relative to the config's folder
 _CHILD_CONFIG_KEYS = ("network", "simulation")
 #: keys under ``output`` joined onto ``output_dir`` when relative
-_OUTPUT_FILE_KEYS = ("spikes_file", "log_file", "spikes_file_csv", "spikes_file_nwb")
+#: output keys whose relative paths are joined onto ``output_dir`` (BMTK's rule)
+_OUTPUT_FILE_KEYS = (
+    "spikes_file",
+    "log_file",
+    "spikes_file_csv",
+    "spikes_file_nwb",
+    "rates_file",
+    "rates_h5",
+    "rates_csv",
+)
 
 
 def builtin_variables(config_path: str | os.PathLike[str] | None) -> dict[str, str]:

@@ -83,10 +83,18 @@ _COMPONENT_NEEDS = {
     "mechanisms_dir": "biophysical",
     "biophysical_neuron_models_dir": "biophysical",
     "point_neuron_models_dir": "point_dynamics",
+    "population_models_dir": "population_dynamics",
     "synaptic_models_dir": "edge_dynamics",
     "templates_dir": "hoc",
 }
 _MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".h5")
+
+
+def _is_model_type(mtype: Any, n: int, name: str) -> np.ndarray:
+    """Boolean mask of the nodes whose ``model_type`` is ``name`` (all False without one)."""
+    if mtype is None:
+        return np.zeros(n, bool)
+    return np.asarray([str(t) == name for t in mtype], dtype=bool)
 
 
 def validate_config(path: PathLike, *, include_warnings: bool = False) -> list[Problem]:
@@ -408,9 +416,21 @@ class _Checker:
                     if mtype is None
                     else (np.asarray([str(t) == "biophysical" for t in mtype]))
                 )
-                if _unique_strings(values[~bio]):
+                population = _is_model_type(mtype, len(values), "population")
+                if _unique_strings(values[~bio & ~population]):
                     needs.add("point_dynamics")
                     dynamics.setdefault("point_neuron_models_dir", []).append((pop, "point"))
+                if _unique_strings(values[population]):
+                    # popnet looks in population_models_dir first, then point_neuron_models_dir
+                    key = (
+                        "population_models_dir"
+                        if "population_models_dir" in circuit.components
+                        else "point_neuron_models_dir"
+                    )
+                    needs.add(
+                        "population_dynamics" if key.startswith("population") else "point_dynamics"
+                    )
+                    dynamics.setdefault(key, []).append((pop, "population"))
                 if _unique_strings(values[bio]):
                     dynamics.setdefault("biophysical_neuron_models_dir", []).append((pop, "bio"))
         for pop in edge_pops.values():
@@ -460,9 +480,12 @@ class _Checker:
     def _check_referenced(self, pop: Any, what: str, folder: Path, key: str) -> None:
         column = "morphology" if what == "morphology" else "dynamics_params"
         values = pop.column(column)
-        if what in ("bio", "point") and "model_type" in pop.property_names:
-            bio = np.asarray([str(t) == "biophysical" for t in pop.column("model_type")])
-            values = values[bio] if what == "bio" else values[~bio]
+        if what in ("bio", "point", "population") and "model_type" in pop.property_names:
+            mtype = pop.column("model_type")
+            bio = _is_model_type(mtype, len(values), "biophysical")
+            population = _is_model_type(mtype, len(values), "population")
+            keep = {"bio": bio, "population": population, "point": ~bio & ~population}[what]
+            values = values[keep]
         suffixes = _MORPHOLOGY_SUFFIXES if what == "morphology" else ("",)
         missing = [
             v
