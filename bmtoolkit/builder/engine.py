@@ -95,7 +95,8 @@ def build_block(
     if len(src) and (src.min() < 0 or src.max() >= len(sources) or trg.max() >= len(targets)):
         raise ConfigError(f"rule {type(edge_set.rule).__name__} returned rows outside its blocks")
     if not edge_set.properties:
-        return BlockEdges(sources.index[src], targets.index[trg], conns.nsyns, {})
+        nsyns = np.asarray(conns.nsyns).astype(np.uint32, copy=False)
+        return BlockEdges(sources.index[src], targets.index[trg], nsyns, {})
     src = np.repeat(src, conns.nsyns)
     trg = np.repeat(trg, conns.nsyns)
     edges = EdgeBlock(sources, targets, src, trg)
@@ -116,21 +117,36 @@ def build_block(
     return BlockEdges(sources.index[src], targets.index[trg], None, props)
 
 
+def _take_all(parts: list[Any], attr: str) -> np.ndarray:
+    """Concatenate ``attr`` of every part, releasing each part's array (peak memory)."""
+    chunks = [getattr(p, attr) for p in parts]
+    for p in parts:
+        setattr(p, attr, None)
+    out = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    del chunks
+    return out
+
+
 def concat_blocks(parts: list[BlockEdges], edge_set: EdgeSet) -> BlockEdges:
-    """Join blocks in block order and apply the requested dtypes."""
+    """Join blocks in block order and apply the requested dtypes.
+
+    The parts are consumed: their arrays are released column by column, so joining needs
+    about one column of extra memory rather than a second copy of the edge set.
+    """
     if not parts:
         z = np.zeros(0, dtype=np.int64)
-        parts = [BlockEdges(z, z, None if edge_set.properties else z, {})]
-    src = np.concatenate([p.source_ids for p in parts]).astype(np.int64, copy=False)
-    trg = np.concatenate([p.target_ids for p in parts]).astype(np.int64, copy=False)
+        parts = [BlockEdges(z, z, None if edge_set.properties else z.astype(np.uint32), {})]
+    src = _take_all(parts, "source_ids").astype(np.int64, copy=False)
+    trg = _take_all(parts, "target_ids").astype(np.int64, copy=False)
     nsyns = None
     if not edge_set.properties:
-        nsyns = np.concatenate([p.nsyns for p in parts]).astype(np.uint32, copy=False)
+        nsyns = _take_all(parts, "nsyns").astype(np.uint32, copy=False)
     props: dict[str, np.ndarray] = {}
     for spec in edge_set.properties:
         for name, dtype in zip(spec.names, spec.dtypes):
-            chunks = [p.properties[name] for p in parts if name in p.properties]
+            chunks = [p.properties.pop(name) for p in parts if name in p.properties]
             vals = np.concatenate(chunks) if chunks else np.zeros(0)
+            del chunks
             if vals.dtype.kind == "U":
                 vals = vals.astype(object)
             if dtype is not None and dtype is not str:

@@ -97,6 +97,8 @@ def merge_edge_sets(
 ) -> EdgeArrays:
     """Merge the built edge sets of one population pair, sorted by (target, source).
 
+    The blocks' arrays are consumed (released as they are merged).
+
     Parameters
     ----------
     parts : sequence of (EdgeSet, BlockEdges)
@@ -114,21 +116,34 @@ def merge_edge_sets(
         for key, vals in block.properties.items():
             prev = names.get(key)
             names[key] = vals.dtype if prev is None else _merge_dtype(prev, vals.dtype)
+    # the blocks are consumed column by column so that merging needs about one column of
+    # extra memory, not a second copy of every edge set
     columns = {}
     for key, dtype in names.items():
         chunks = []
         for (edge_set, block), n in zip(parts, sizes):
-            vals = block.nsyns if key == "nsyns" else block.properties.get(key)
+            if key == "nsyns":
+                vals, block.nsyns = block.nsyns, None
+            else:
+                vals = block.properties.pop(key, None)
             chunks.append(vals if vals is not None else _fill(edge_set, key, n, dtype))
         columns[key] = np.concatenate(chunks)
-    src = np.concatenate([b.source_ids for _, b in parts])
-    trg = np.concatenate([b.target_ids for _, b in parts])
+        del chunks
+    src = _consume(parts, "source_ids")
+    trg = _consume(parts, "target_ids")
     type_ids = np.repeat(np.array([es.edge_type_id for es, _ in parts], dtype=np.int64), sizes)
     n_src = max(tables[src_pop].size, 1)
-    order = np.argsort(trg * n_src + src, kind="stable")
+    sort_key = trg * n_src
+    sort_key += src
+    order = np.argsort(sort_key, kind="stable")
+    del sort_key
     if not np.array_equal(order, np.arange(len(order))):
-        src, trg, type_ids = src[order], trg[order], type_ids[order]
-        columns = {k: v[order] for k, v in columns.items()}
+        src = src[order]
+        trg = trg[order]
+        type_ids = type_ids[order]
+        for k in list(columns):
+            columns[k] = columns[k][order]
+    del order
     return EdgeArrays(
         src_pop,
         trg_pop,
@@ -138,6 +153,15 @@ def merge_edge_sets(
         columns,
         [es.edge_type_properties for es, _ in parts],
     )
+
+
+def _consume(parts: Sequence[tuple[Any, Any]], attr: str) -> np.ndarray:
+    chunks = [getattr(block, attr) for _, block in parts]
+    for _, block in parts:
+        setattr(block, attr, None)
+    out = np.concatenate(chunks)
+    del chunks
+    return out
 
 
 def _merge_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
