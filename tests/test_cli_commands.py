@@ -101,6 +101,7 @@ def test_wrong_path_is_one_clear_line_exit_1(tmp_path, args):
     assert len(text) == 1 and str(missing) in text[0], text
 
 
+@pytest.mark.slow
 def test_plot_errors_name_the_problem(sonata_examples, tmp_path):
     spikes = sonata_examples / "300_intfire/output/spikes.h5"
     line = one_error_line(bmtoolkit("plot", "raster", spikes, "--group-by", "layer"), 1)

@@ -90,3 +90,33 @@ def test_population_rate_psth():
     np.testing.assert_allclose(rate, 100.0)
     fig, ax = plot_population_rate([("v1", centers, rate)])
     assert len(ax.lines) == 1 and ax.get_ylabel() == "rate (Hz)"
+
+
+def test_rates_and_psth_of_reference_spikes_grouped_by_node_property(sonata_examples, tmp_path):
+    from bmtoolkit.sonata import Circuit
+
+    circuit = Circuit(sonata_examples / "300_intfire/simulation_config.json")
+    v1 = circuit.nodes["v1"]
+    spikes = load_spikes(
+        sonata_examples / "300_intfire/output/spikes.h5",
+        nodes=circuit.nodes,
+        properties=["model_name"],
+        populations=["v1"],
+    )
+    assert set(spikes["model_name"]) <= set(map(str, v1.column("model_name")))
+    rates = firing_rates(spikes, t_start=0.0, t_stop=3000.0, node_ids={"v1": v1.ids()})
+    assert len(rates) == v1.size
+    rates["model_name"] = v1.column("model_name", rates["node_id"].to_numpy())
+    fig, ax = plot_rates(rates, group_by="model_name")
+    fig.savefig(tmp_path / "rates.png")
+    expected = rates.groupby("model_name")["rate"].mean()
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(map(str, expected.index))
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], expected.to_numpy())
+    assert ax.get_xlabel() == "model_name"
+
+    centers, rate = population_rate(spikes, t_start=0, t_stop=3000, bin_size=10, n_nodes=v1.size)
+    # the PSTH holds every spike: sum(rate * n * bin) = number of spikes
+    assert rate.sum() * v1.size * 0.010 == pytest.approx(len(spikes))
+    fig, ax = plot_population_rate([("v1", centers, rate)])
+    fig.savefig(tmp_path / "psth.png")
+    assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 300
