@@ -356,6 +356,10 @@ class Synapses(nn.Module):
     def _deliver_events_cpu(self, ring, spikes, eff, step):
         """The event path with the index arithmetic in numpy (no thread-pool round trips)."""
         h = self._host_arrays()
+        slots, batch, width = ring.shape
+        if h.get("dp_shape") != ring.shape:  # delay slot and port folded into one offset
+            h["dp"] = h["delay"] * (batch * width) + h["port"]
+            h["dp_shape"] = ring.shape
         s = spikes.detach().numpy()
         b_idx, j_idx = np.nonzero(s)
         if b_idx.size == 0:
@@ -367,13 +371,23 @@ class Synapses(nn.Module):
             return ring
         offsets = np.cumsum(counts) - counts
         e = np.arange(total) + np.repeat(starts - offsets, counts)
-        b = np.repeat(b_idx, counts)
-        vals = self.weight.detach().numpy()[e] * s[b, h["src"][e]]
+        vals = self.weight.detach().numpy()[e]
+        s_vals = s[b_idx, j_idx]
+        if (s_vals != 1).any():
+            vals = vals * np.repeat(s_vals, counts)
+        base = (step % slots) * batch * width
+        if batch > 1:
+            b = np.repeat(b_idx, counts)
+            idx = h["dp"][e] + (base + b * width)
+        else:
+            b = None
+            idx = h["dp"][e] + base
+        size = slots * batch * width
+        idx[idx >= size] -= size
         if eff.shape[1] > 1:
-            vals = vals * eff.detach().numpy()[b, h["pair_of_edge"][e]]
-        slots, batch, width = ring.shape
-        slot = (h["delay"][e] + step) % slots
-        idx = torch.from_numpy((slot * batch + b) * width + h["port"][e])
+            rows = 0 if b is None else b
+            vals = vals * eff.detach().numpy()[rows, h["pair_of_edge"][e]]
+        idx = torch.from_numpy(idx)
         vals = torch.from_numpy(vals)
         if ring.requires_grad:
             return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
