@@ -2,8 +2,9 @@
 
 Each sub-command lives in its own module under :mod:`bmtoolkit.commands` and exposes
 ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. This module only
-dispatches, turns bmtoolkit errors into one clear line, and sets the exit code:
-0 success, 1 a problem with the input or the run, 2 a usage error.
+dispatches, turns bmtoolkit errors (and file-system or missing-package errors) into one
+clear line, and sets the exit code: 0 success, 1 a problem with the input or the run, 2 a
+usage error. Set ``BMTOOLKIT_DEBUG=1`` to see the full traceback instead.
 
 Examples
 --------
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -73,6 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except BmtkError as err:
         print(f"bmtoolkit {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except (OSError, ImportError) as err:
+        # a file system or installation problem: one actionable line unless debugging
+        if os.environ.get("BMTOOLKIT_DEBUG"):
+            raise
+        hint = ""
+        if isinstance(err, ImportError):
+            hint = " (is the package installed? `bmtoolkit show-versions` lists what is)"
+        print(f"bmtoolkit {args.command}: error: {err}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
