@@ -132,3 +132,18 @@ def test_info_merges_the_sibling_types_csv(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "(types from v1_node_types.csv)" in out
     assert "properties: model_type" in out
+
+
+def test_info_describes_rates_and_ecp_files(tmp_path, capsys):
+
+    from bmtoolkit.sonata import write_ecp_report, write_rates
+
+    rates = tmp_path / "rates.h5"
+    write_rates(rates, "exc", [0, 1], np.arange(5.0), np.full((5, 2), 4.0))
+    assert main(["info", str(rates)]) == 0
+    out = capsys.readouterr().out
+    assert "rates" in out and "population exc: 2 series, 5 samples" in out and "mean 4 Hz" in out
+    ecp = tmp_path / "ecp.h5"
+    write_ecp_report(ecp, np.zeros((10, 3)), [0, 1, 2], 0.0, 1.0, 0.1)
+    assert main(["info", str(ecp)]) == 0
+    assert "3 channels, 10 steps" in capsys.readouterr().out

@@ -95,6 +95,35 @@ def describe_report(path: str) -> list[str]:
     return lines
 
 
+def describe_rates(path: str) -> list[str]:
+    """Lines describing a rate time-series file (popnet, filternet)."""
+    from bmtoolkit.sonata.rates import read_rates
+
+    lines = [f"{path}: rates"]
+    for pop, series in read_rates(path).items():
+        t = series.times
+        span = f"t = {t[0]:g} .. {t[-1]:g} ms" if len(t) else "no samples"
+        data = series.data
+        mean = float(data.mean()) if data.size else float("nan")
+        lines.append(
+            f"  population {pop or '(unnamed)'}: {len(series.node_ids)} series, {len(t)} samples, "
+            f"{span}, mean {mean:.3g} {series.units}"
+        )
+    return lines
+
+
+def describe_ecp(path: str) -> list[str]:
+    """Lines describing an extracellular potential report."""
+    from bmtoolkit.sonata.reports import read_ecp_report
+
+    ecp = read_ecp_report(path)
+    return [
+        f"{path}: extracellular potential report",
+        f"  {len(ecp.channel_ids)} channels, {ecp.data.shape[0]} steps, "
+        f"t = {ecp.tstart:g} .. {ecp.tstop:g} ms, dt = {ecp.dt:g}, units {ecp.units}",
+    ]
+
+
 def sibling_types_csv(path: str, kind: str) -> Path | None:
     """The types CSV named like the H5 file (``v1_nodes.h5`` -> ``v1_node_types.csv``).
 
@@ -142,6 +171,8 @@ DESCRIBERS: dict[str, Callable[[str], list[str]]] = {
     "spikes": describe_spikes,
     "spikes_csv": describe_spikes,
     "report": describe_report,
+    "rates": describe_rates,
+    "ecp": describe_ecp,
     "types": _describe_types,
 }
 
