@@ -115,6 +115,7 @@ class PointNet(Backend):
         self.populations: dict[str, NestPopulation] = {}
         self.spike_recorder: Any = None
         self.multimeters: list[MultimeterRecording] = []
+        self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
 
@@ -133,7 +134,7 @@ class PointNet(Backend):
                     field="model_type",
                 )
             self.populations[name] = create_population(pop, models, virtual=kinds == {True})
-        n_edges = 0
+        tables = []
         for name, edges in circuit.edges.items():
             src = self.populations.get(edges.source_population)
             trg = self.populations.get(edges.target_population)
@@ -151,12 +152,24 @@ class PointNet(Backend):
                 default_delay=DEFAULT_DELAY_MS,
                 extra=self._synapse_columns(edges),
             )
+            tables.append((edges, table, src, trg))
+        self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
+        n_edges = 0
+        for edges, table, src, trg in tables:
             if src.virtual and self._needs_relay(edges):
-                src.add_relays(plan.dt)
+                src.add_relays(self.min_delay)
             n_edges += connect_edges(
                 plan, edges, table, src.source_ids, trg.nest_ids, dt=float(plan.dt)
             )
         self.result.extra["n_connections"] = n_edges
+
+    def _device_delay(self, delays: Any) -> float:
+        """Delay for connections bmtoolkit adds (recorders, clamps, relays): the network's
+        smallest delay on the time grid. NEST exchanges spikes every ``min_delay``, so a
+        shorter device delay would slow the whole simulation down."""
+        dt = float(self.plan.dt)
+        smallest = min((float(np.min(d)) for d in delays if len(d)), default=DEFAULT_DELAY_MS)
+        return max(dt, np.floor(smallest / dt + 1e-9) * dt)
 
     @staticmethod
     def _synapse_models(edges: Any) -> set[str]:
@@ -192,7 +205,7 @@ class PointNet(Backend):
                     target = self.populations[pop]
                     if target.virtual or len(ids) == 0:
                         continue
-                    add_current_clamp(item, target.collection(ids), float(plan.dt))
+                    add_current_clamp(item, target.collection(ids), float(plan.dt), self.min_delay)
             else:  # pragma: no cover - a loader registered by a third party
                 raise ConfigError(f"pointnet cannot use input of type {type(item).__name__}")
 
@@ -208,7 +221,7 @@ class PointNet(Backend):
         if ids:
             nest_ids = np.unique(np.concatenate(ids))
             self.spike_recorder = add_spike_recorder(
-                nest_ids, float(plan.dt), start=plan.tstart, stop=plan.tstop
+                nest_ids, self.min_delay, start=plan.tstart, stop=plan.tstop
             )
         for rep in plan.reports():
             if not isinstance(rep, MembraneReport):
@@ -223,7 +236,7 @@ class PointNet(Backend):
                 for pop, ids in plan.resolve_node_set(rep.node_set).items()
                 if not self.populations[pop].virtual and len(ids)
             }
-            self.multimeters.append(add_multimeter(rep, self.populations, targets))
+            self.multimeters.append(add_multimeter(rep, self.populations, targets, self.min_delay))
 
     def simulate(self) -> None:
         """Advance NEST to ``tstop`` in blocks, with a progress bar."""

@@ -72,9 +72,9 @@ class NestPopulation:
         """NEST ids to connect edges from."""
         return self.nest_ids if self.relay_ids is None else self.relay_ids
 
-    def add_relays(self, dt: float) -> None:
-        """Relay the generators through ``parrot_neuron`` nodes (one step of delay, which
-        the spike times make up for)."""
+    def add_relays(self, delay: float) -> None:
+        """Relay the generators through ``parrot_neuron`` nodes connected with ``delay``
+        (ms), which the input spike times make up for."""
         import nest
 
         if self.relay_ids is not None or not self.virtual or self.size == 0:
@@ -85,9 +85,9 @@ class NestPopulation:
             self.nest_ids,
             self.relay_ids,
             "one_to_one",
-            syn_spec={"delay": np.full(self.size, float(dt))},
+            syn_spec={"delay": np.full(self.size, float(delay))},
         )
-        self.spike_time_shift = float(dt)
+        self.spike_time_shift = float(delay)
 
     def sonata_ids(self, nest_ids: np.ndarray) -> np.ndarray:
         """SONATA node ids of NEST node ids (which must belong to this population)."""

@@ -7,8 +7,8 @@
   with a log message. Generators relayed through ``parrot_neuron`` nodes (plastic synapses
   from virtual nodes) fire one step early so the relayed spikes keep their times.
 - :func:`add_current_clamp`: one ``step_current_generator`` per clamp, connected to every target
-  node. Amplitude times are shifted back by one step and connected with a one-step delay, so the
-  current reaches the cell exactly at the configured ``delay``.
+  node with the network's smallest delay (:func:`clamp_delay`); amplitude times are shifted
+  back by that delay, so the current reaches the cell exactly at the configured ``delay``.
 
 Examples
 --------
@@ -67,12 +67,25 @@ def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop:
     return total
 
 
-def clamp_schedule(clamp: CurrentClampInput, dt: float) -> tuple[list[float], list[float]]:
-    """``(amplitude_times, amplitude_values)`` in ms and pA for a one-step connection delay."""
+def clamp_delay(clamp: CurrentClampInput, dt: float, max_delay: float) -> float:
+    """Connection delay of a clamp's generator: ``max_delay`` (the network's smallest delay,
+    so NEST's spike exchange interval is unchanged) unless the clamp starts earlier."""
+    starts = [start for start, _, amp in clamp.steps() if amp != 0.0]
+    first = min(starts, default=max_delay + dt)
+    delay = min(max_delay, first - dt)
+    return max(dt, np.floor(delay / dt + 1e-9) * dt)
+
+
+def clamp_schedule(
+    clamp: CurrentClampInput, dt: float, delay: float | None = None
+) -> tuple[list[float], list[float]]:
+    """``(amplitude_times, amplitude_values)`` in ms and pA for a connection ``delay``
+    (default one step): each change is set ``delay`` early so it reaches the cell on time."""
+    delay = dt if delay is None else delay
     times, amps = clamp.waveform(tstart=0.0)
-    times = times - dt
+    times = times - delay
     keep = times > 0
-    # a step starting at t = 0 is set at the first possible time
+    # a step starting before the delay is set at the first possible time
     if not keep.all():
         last = np.flatnonzero(~keep)[-1]
         if amps[last] != 0.0:
@@ -83,13 +96,16 @@ def clamp_schedule(clamp: CurrentClampInput, dt: float) -> tuple[list[float], li
     return out_t, values.tolist()
 
 
-def add_current_clamp(clamp: CurrentClampInput, targets: Any, dt: float) -> Any:
+def add_current_clamp(
+    clamp: CurrentClampInput, targets: Any, dt: float, max_delay: float | None = None
+) -> Any:
     """Create a ``step_current_generator`` for ``clamp`` and connect it to ``targets``."""
     import nest
 
-    t, a = clamp_schedule(clamp, dt)
+    delay = dt if max_delay is None else clamp_delay(clamp, dt, max_delay)
+    t, a = clamp_schedule(clamp, dt, delay)
     gen = nest.Create(
         "step_current_generator", params={"amplitude_times": t, "amplitude_values": a}
     )
-    nest.Connect(gen, targets, syn_spec={"delay": dt})
+    nest.Connect(gen, targets, syn_spec={"delay": delay})
     return gen

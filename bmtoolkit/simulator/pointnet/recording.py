@@ -55,13 +55,31 @@ def gather_events(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate(comm.allgather(np.asarray(a))) for a in arrays)
 
 
+def contiguous_runs(ids: np.ndarray) -> list[tuple[int, int]]:
+    """``[(first, last), ...]`` of the runs of consecutive values in the sorted unique ids.
+
+    Examples
+    --------
+    >>> contiguous_runs(np.array([5, 1, 2, 3, 7, 6]))
+    [(1, 3), (5, 7)]
+    """
+    u = np.unique(np.asarray(ids, dtype=np.int64))
+    if len(u) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(u) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(u) - 1]])
+    return [(int(u[a]), int(u[b])) for a, b in zip(starts, ends, strict=True)]
+
+
 def add_spike_recorder(
     nest_ids: np.ndarray, dt: float, start: float = 0.0, stop: float | None = None
 ) -> Any:
     """A ``spike_recorder`` on the NEST nodes ``nest_ids`` for spikes in ``(start, stop]``.
 
-    Connected with id arrays: a NodeCollection spanning several ``Create`` calls is composite,
-    and connecting one to a device is orders of magnitude slower.
+    Connected run by run of consecutive ids (``NodeCollection(range(...))``): a collection
+    built from a list of ids, or summed from several ``Create`` results, is composite and
+    connecting it to a device is orders of magnitude slower.
     """
     import nest
 
@@ -69,19 +87,23 @@ def add_spike_recorder(
     if stop is not None:
         params["stop"] = float(stop)
     rec = nest.Create("spike_recorder", params=params)
-    ids = np.ascontiguousarray(nest_ids, dtype=np.int64)
-    if len(ids):
-        nest.Connect(
-            ids,
-            np.full(len(ids), rec.global_id, dtype=np.int64),
-            "one_to_one",
-            syn_spec={"weight": np.ones(len(ids)), "delay": np.full(len(ids), float(dt))},
-        )
+    # an explicit syn_spec makes NEST build the connections one by one in Python; the
+    # model default is applied natively
+    old_delay = nest.GetDefaults("static_synapse", "delay")
+    nest.SetDefaults("static_synapse", {"delay": float(dt)})
+    try:
+        for lo, hi in contiguous_runs(nest_ids):
+            nest.Connect(nest.NodeCollection(range(lo, hi + 1)), rec)
+    finally:
+        nest.SetDefaults("static_synapse", {"delay": old_delay})
     return rec
 
 
 def add_multimeter(
-    report: MembraneReport, populations: dict[str, Any], targets: dict[str, np.ndarray]
+    report: MembraneReport,
+    populations: dict[str, Any],
+    targets: dict[str, np.ndarray],
+    delay: float = 1.0,
 ) -> MultimeterRecording:
     """Create a multimeter for ``report`` on ``targets`` (population -> SONATA ids)."""
     import nest
@@ -120,7 +142,9 @@ def add_multimeter(
     )
     all_ids = np.concatenate(list(nest_targets.values())) if nest_targets else np.empty(0)
     if len(all_ids):
-        nest.Connect(device, nest.NodeCollection(sorted(set(all_ids.tolist()))))
+        nest.Connect(
+            device, nest.NodeCollection(sorted(set(all_ids.tolist()))), syn_spec={"delay": delay}
+        )
     return MultimeterRecording(report, device, dict(targets), nest_targets)
 
 
