@@ -137,3 +137,27 @@ def test_unknown_input_module_lists_known(tmp_path):
     )
     with pytest.raises(UnknownModelError, match="known: .*IClamp.*poisson"):
         RunPlan.from_config(cfg).inputs()
+
+
+def test_inhomogeneous_poisson_from_a_rates_file(tiny_config, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("time rate\n0 0\n50 0\n50.1 400\n100 400\n")
+    cfg = tiny_config(
+        inputs={"ramp": {"input_type": "spikes", "module": "inhomogeneous_poisson",
+                         "node_set": "inp", "rates_file": str(rates), "seed": 4}}
+    )  # fmt: skip
+    (item,) = RunPlan.from_config(cfg).inputs()
+    t = item.spikes["timestamp"].to_numpy()
+    assert len(t) > 20 and t.min() >= 50.0  # no spikes while the rate is 0
+
+
+def test_pointnet_without_nest_says_how_to_get_it(tiny_config, monkeypatch):
+    import sys
+
+    from bmtoolkit.exceptions import BackendNotAvailableError
+    from bmtoolkit.simulator.pointnet.backend import PointNet
+
+    monkeypatch.setitem(sys.modules, "nest", None)  # makes `import nest` fail
+    backend = PointNet.from_config(tiny_config(), progress=False)
+    with pytest.raises(BackendNotAvailableError, match="pip install nest-simulator"):
+        backend.setup()
