@@ -135,12 +135,9 @@ class TorchNetBackend(Backend):
             targets = plan.resolve_node_set(rep.node_set)
             for var in rep.variables:
                 trace = self.records[REPORT_VARIABLES[var]]  # (T, n) at t = (k + 1) dt
-                rows = (
-                    np.round(
-                        (np.arange(rep.start_time, rep.end_time - 1e-9, rep.dt)) / plan.dt
-                    ).astype(int)
-                    - 1
-                )
+                end = min(rep.end_time, plan.tstop)
+                grid = np.arange(rep.start_time, end - 1e-9, rep.dt)
+                rows = np.round(grid / plan.dt).astype(int) - 1
                 data = {}
                 for pop, ids in targets.items():
                     if pop not in self.net.info.populations or len(ids) == 0:
@@ -158,7 +155,7 @@ class TorchNetBackend(Backend):
                     var,
                     data,
                     tstart=rep.start_time,
-                    tstop=rep.end_time,
+                    tstop=end,
                     dt=rep.dt,
                 )
                 key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"

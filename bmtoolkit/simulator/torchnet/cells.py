@@ -133,6 +133,10 @@ class GLIFCells(nn.Module):
         the synaptic current constant over the step (exponential Euler).
     surrogate : SurrogateSpike, optional
         Spike function used in the forward pass; its pseudo-derivative drives training.
+    detach_reset : bool
+        Keep the surrogate gradient out of the reset (default). Through the reset, raising a
+        threshold looks like it *raises* later firing (less reset), which often dominates and
+        points training the wrong way.
     dtype, device
         Of all tensors.
 
@@ -150,7 +154,7 @@ class GLIFCells(nn.Module):
         dt: float,
         integrator: str = "exact",
         surrogate: SurrogateSpike | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device | None = None,
     ) -> None:

@@ -1,9 +1,11 @@
 """Input spike tensors for the virtual nodes: from spike times, SONATA spike files or rates.
 
 Every input is a ``(T, batch, n_virtual)`` tensor of spike counts per step. A spike at time
-``t`` (ms) lands in step ``round(t / dt) - 1``, the step that ends at ``t``; it then reaches a
-target ``delay`` later, exactly as a NEST ``spike_generator`` spike stamped ``t`` does. Spikes
-at ``t <= 0`` or ``t > tstop`` fall outside the run and are dropped.
+``t`` (ms) lands in the step that ends at ``t`` (step ``t / dt - 1``); it then reaches a target
+``delay`` later, exactly as a NEST ``spike_generator`` spike stamped ``t`` does. Times off the
+grid move to the end of their step unless they lie within half a NEST tic (0.5 us) of a grid
+point, as NEST's ``allow_offgrid_times`` does. Spikes at ``t <= 0`` or ``t > tstop`` fall
+outside the run and are dropped.
 
 Examples
 --------
@@ -23,6 +25,21 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.torchnet._torch import torch
+
+#: half of NEST's default tic (ms): spike times this close to a grid point snap to it
+HALF_TIC_MS = 0.0005
+
+
+def step_of(times: np.ndarray, dt: float) -> np.ndarray:
+    """Step index (0-based) in which spikes at ``times`` (ms) are emitted.
+
+    Examples
+    --------
+    >>> step_of(np.array([0.3, 0.30000001, 0.3004, 0.3006, 0.31]), 0.1).tolist()
+    [2, 2, 2, 3, 3]
+    """
+    t = np.asarray(times, dtype=float)
+    return np.ceil((t - HALF_TIC_MS) / dt).astype(np.int64) - 1
 
 
 def _steps(dt: float, tstop: float) -> int:
@@ -51,7 +68,7 @@ def spike_times_to_tensor(
     n_steps = _steps(dt, tstop)
     out = torch.zeros(n_steps, 1, len(times), dtype=dtype or torch.get_default_dtype())
     for i, t in enumerate(times):
-        k = np.round(np.asarray(t, dtype=float) / dt).astype(np.int64) - 1
+        k = step_of(t, dt)
         k = k[(k >= 0) & (k < n_steps)]
         counts = np.bincount(k, minlength=n_steps)
         out[:, 0, i] = torch.from_numpy(counts.astype(np.float64))
@@ -79,7 +96,7 @@ def spikes_frame_to_tensor(
     if node_ids.size and (node_ids.min() < 0 or node_ids.max() >= n_nodes):
         raise ConfigError(f"spike node ids must be in [0, {n_nodes})", field="node_ids")
     n_steps = _steps(dt, tstop)
-    k = np.round(np.asarray(timestamps, dtype=float) / dt).astype(np.int64) - 1
+    k = step_of(timestamps, dt)
     keep = (k >= 0) & (k < n_steps)
     counts = np.zeros((n_steps, n_nodes))
     np.add.at(counts, (k[keep], node_ids[keep]), 1.0)

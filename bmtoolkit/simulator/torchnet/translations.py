@@ -79,6 +79,14 @@ class CellParams:
         return self.C_m / self.g
 
 
+#: NEST's initial membrane potential (absolute mV) when ``V_m`` is not given: NEST keeps the
+#: absolute value when ``E_L`` changes, so it does not follow ``E_L``
+NEST_INITIAL_V_M: dict[str, float] = {
+    "glif_psc": -78.85,
+    "iaf_psc_alpha": -70.0,
+    "iaf_psc_exp": -70.0,
+}
+
 #: NEST model name -> function(params dict) -> CellParams
 NEST_CELL_MODELS: Registry[Callable[[Mapping[str, Any]], CellParams]] = Registry(
     "torchnet cell model"
@@ -130,7 +138,7 @@ def _glif_psc(p: Mapping[str, Any]) -> CellParams:
         C_m=_num(p, "C_m", 58.72),
         t_ref=_num(p, "t_ref", 3.75),
         I_e=_num(p, "I_e", 0.0),
-        V_m=_num(p, "V_m", e_l) - e_l,
+        V_m=_num(p, "V_m", NEST_INITIAL_V_M["glif_psc"]) - e_l,
         th_spike_add=_num(p, "th_spike_add", 0.37) if has_r else 0.0,
         th_spike_decay=_num(p, "th_spike_decay", 0.009) if has_r else 1.0,
         voltage_reset_fraction=_num(p, "voltage_reset_fraction", 0.2) if has_r else 0.0,
@@ -165,7 +173,7 @@ def _iaf(p: Mapping[str, Any], shape: str, model: str) -> CellParams:
         C_m=c_m,
         t_ref=_num(p, "t_ref", 2.0),
         I_e=_num(p, "I_e", 0.0),
-        V_m=_num(p, "V_m", e_l) - e_l,
+        V_m=_num(p, "V_m", NEST_INITIAL_V_M[model]) - e_l,
         tau_syn=(_num(p, "tau_syn_ex", 2.0), _num(p, "tau_syn_in", 2.0)),
         psc_shape=shape,
         receptor_mode="sign",

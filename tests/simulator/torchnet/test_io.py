@@ -60,7 +60,6 @@ def test_bad_receptor_type_names_file_and_field(netkit, tmp_path):
         TorchNet.from_config(cfg)
 
 
-@pytest.mark.slow
 def test_trained_parameters_written_back_reproduce_spikes_in_pointnet(netkit, tmp_path):
     torch = require_module("torch")
     require_module("nest")
@@ -111,3 +110,19 @@ def test_trained_parameters_written_back_reproduce_spikes_in_pointnet(netkit, tm
         again.synapses.weights_in_file_order().sort().values,
         net.synapses.weights_in_file_order().sort().values,
     )
+
+
+@pytest.mark.conformance
+def test_conformance_300_pointneurons_matches_pointnet(netkit, sonata_examples, tmp_path):
+    """iaf_psc_alpha cells, off-grid input spike times, sign-routed receptors."""
+    require_module("nest")
+    from bmtoolkit.simulator import run
+    from bmtoolkit.simulator.core.plan import RunPlan
+
+    cfg = sonata_examples / "300_pointneurons" / "config.json"
+    out = {}
+    for backend in ("pointnet", "torchnet"):
+        plan = RunPlan.from_config(cfg, output_dir=tmp_path / backend).with_overrides(tstop=200.0)
+        out[backend] = _spikes(run(plan, backend=backend).outputs["spikes"])
+    assert out["pointnet"][0].size > 1000
+    assert netkit.match_fraction(*out["pointnet"], *out["torchnet"], plan.dt) >= 0.95
