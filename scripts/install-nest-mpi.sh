@@ -19,8 +19,9 @@
 #   --source FILE     use this nest-simulator-X.Y.Z.tar.gz instead of downloading it
 #   --apt             install the system packages with apt-get (needs root)
 #
-# System packages: cmake g++ make openmpi-bin libopenmpi-dev libgsl-dev libltdl-dev
-# libreadline-dev; Python packages: cython numpy mpi4py (mpi4py gathers spikes across ranks).
+# System packages: cmake g++ make openmpi-bin libopenmpi-dev libltdl-dev libreadline-dev, and
+# libgsl-dev (optional: without it NEST lacks glif_cond and other ODE-solver models);
+# Python packages: cython numpy mpi4py (mpi4py gathers spikes across ranks).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,7 +40,7 @@ while [[ $# -gt 0 ]]; do
         --jobs) JOBS="$2"; shift 2 ;;
         --source) SOURCE="$2"; shift 2 ;;
         --apt) APT=1; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -88,13 +89,19 @@ tar -xzf "$SOURCE" -C "$work"
 src="$(find "$work" -maxdepth 1 -type d -name 'nest*simulator*' | head -n 1)"
 [[ -f "$src/CMakeLists.txt" ]] || die "no CMakeLists.txt in $SOURCE"
 
-say "configuring (MPI, OpenMP, GSL, Python bindings) into $PREFIX"
+gsl=ON
+if ! command -v gsl-config >/dev/null 2>&1; then
+    gsl=OFF
+    echo "warning: GSL not found (apt-get install libgsl-dev): building without it;" \
+        "models that need it (glif_cond, aeif_*, hh_*) will be missing" >&2
+fi
+say "configuring (MPI, OpenMP, GSL=$gsl, Python bindings) into $PREFIX"
 cmake -S "$src" -B "$work/build" \
     -DCMAKE_INSTALL_PREFIX="$PREFIX" \
     -DCMAKE_BUILD_TYPE=Release \
     -Dwith-mpi=ON \
     -Dwith-openmp=ON \
-    -Dwith-gsl=ON \
+    -Dwith-gsl="$gsl" \
     -Dwith-python=ON \
     -DPython_EXECUTABLE="$PYTHON"
 
