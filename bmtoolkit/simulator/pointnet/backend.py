@@ -38,6 +38,7 @@ from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
+    WeightReport,
     write_membrane_report,
     write_spike_output,
 )
@@ -45,6 +46,7 @@ from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population
 from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
+    WeightSnapshots,
     add_multimeter,
     add_spike_recorder,
     dense_report,
@@ -115,6 +117,7 @@ class PointNet(Backend):
         self.populations: dict[str, NestPopulation] = {}
         self.spike_recorder: Any = None
         self.multimeters: list[MultimeterRecording] = []
+        self.weight_reports: list[WeightSnapshots] = []
         self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
@@ -224,6 +227,14 @@ class PointNet(Backend):
                 nest_ids, self.min_delay, start=plan.tstart, stop=plan.tstop
             )
         for rep in plan.reports():
+            if isinstance(rep, WeightReport):
+                targets = {
+                    pop: ids
+                    for pop, ids in plan.resolve_node_set(rep.node_set).items()
+                    if not self.populations[pop].virtual and len(ids)
+                }
+                self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
+                continue
             if not isinstance(rep, MembraneReport):
                 log.warning(
                     "report %s: %s is not supported by pointnet; skipped",
@@ -245,13 +256,23 @@ class PointNet(Backend):
         # NEST samples a multimeter at t while advancing past t: one extra step records the
         # state at tstop (the spike recorder stops at tstop, so spikes are unaffected)
         tend = plan.tstop + (plan.dt if self.multimeters else 0.0)
+        block = self._block_length()
+        if self.weight_reports:  # stop at every snapshot time
+            block = min(rep.report.dt for rep in self.weight_reports)
+
+        def advance(t0: float, t1: float) -> None:
+            nest.Run(round(t1 - t0, 9))
+            for snap in self.weight_reports:
+                if snap.due(t1, plan.dt):
+                    snap.take(t1)
+
         nest.Prepare()
         try:
             run_in_blocks(
                 0.0,
                 tend,
-                lambda t0, t1: nest.Run(round(t1 - t0, 9)),
-                block=self._block_length(),
+                advance,
+                block=block,
                 progress=plan.progress,
                 desc=self.name,
             )
@@ -265,9 +286,10 @@ class PointNet(Backend):
         return steps * dt
 
     def write_outputs(self) -> None:
-        """Write spikes and membrane reports (rank 0 under MPI)."""
+        """Write spikes, membrane and weight reports (rank 0 under MPI)."""
         nest = self.nest
         rank = int(nest.Rank())
+        self._write_weight_reports()
         if self.spike_recorder is not None:
             ev = self.spike_recorder.get("events")
             senders, times = gather_events(
@@ -315,6 +337,16 @@ class PointNet(Backend):
                     )
                     key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
                     self.result.outputs[key] = str(out)
+
+    def _write_weight_reports(self) -> None:
+        if int(self.nest.NumProcesses()) > 1 and self.weight_reports:
+            log.warning("weight reports are not gathered across MPI ranks; rank 0 writes its own")
+        if int(self.nest.Rank()) != 0:
+            return
+        for snap in self.weight_reports:
+            path = self.plan.output_path(snap.report.file_name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.result.outputs[snap.report.name] = str(snap.write(path))
 
     def _by_population(
         self, senders: np.ndarray, times: np.ndarray

@@ -168,3 +168,119 @@ def dense_report(
     ok = (row >= 0) & (row < n_rows)
     out[row[ok], col[ok]] = values[ok]
     return out
+
+
+class WeightSnapshots:
+    """Weights of the plastic synapses onto a node set, sampled every ``report.dt`` ms.
+
+    Written as a SONATA frame report of the target population: one column per synapse,
+    grouped by target node (``index_pointers``), ``element_ids`` = presynaptic node id
+    (``source_population`` attribute names its population when there is only one).
+
+    Parameters
+    ----------
+    report : WeightReport
+        Which synapse model (default: every non-static one), node set, times and file.
+    targets : dict
+        ``{population: SONATA ids}`` of the postsynaptic nodes.
+    populations : dict
+        ``{population: NestPopulation}`` of the run.
+    """
+
+    def __init__(self, report: Any, targets: dict[str, np.ndarray], populations: dict) -> None:
+        import nest
+
+        self.report = report
+        self.populations = populations
+        self.times: list[float] = []
+        self.frames: list[np.ndarray] = []
+        self.columns: dict[str, tuple[np.ndarray, np.ndarray, slice]] = {}
+        static = {"static_synapse", "static_synapse_hom_w"}
+        conns = []
+        for pop, ids in targets.items():
+            nest_ids = populations[pop].nest_ids[np.asarray(ids, dtype=np.int64)]
+            if len(nest_ids) == 0:
+                continue
+            kwargs = {"target": nest.NodeCollection(sorted(set(nest_ids.tolist())))}
+            if report.synapse_model:
+                kwargs["synapse_model"] = report.synapse_model
+            c = nest.GetConnections(**kwargs)
+            if len(c) == 0:
+                continue
+            info = c.get(["source", "target", "synapse_model"])
+            keep = np.array([m not in static for m in np.atleast_1d(info["synapse_model"])])
+            conns.append((pop, c, info, keep))
+        self._conns = conns
+        self._order: list[np.ndarray] = []
+        start = 0
+        for pop, _, info, keep in conns:
+            src = np.atleast_1d(np.asarray(info["source"], dtype=np.int64))[keep]
+            trg = np.atleast_1d(np.asarray(info["target"], dtype=np.int64))[keep]
+            tgt_sonata = populations[pop].sonata_ids(trg)
+            order = np.lexsort((src, tgt_sonata))
+            self._order.append(order)
+            self.columns[pop] = (tgt_sonata[order], self._source_ids(src[order]),
+                                 slice(start, start + len(order)))  # fmt: skip
+            start += len(order)
+
+    def _source_ids(self, nest_src: np.ndarray) -> np.ndarray:
+        out = np.full(len(nest_src), -1, dtype=np.int64)
+        for pop in self.populations.values():
+            ids = pop.source_ids
+            mask = np.isin(nest_src, ids)
+            if mask.any():
+                order = np.argsort(ids)
+                out[mask] = order[np.searchsorted(ids, nest_src[mask], sorter=order)]
+        return out
+
+    def due(self, t: float, dt: float) -> bool:
+        """Whether a snapshot belongs at time ``t``."""
+        rep = self.report
+        if t < rep.start_time + rep.dt - 1e-9 or t > rep.end_time + 1e-9:
+            return False
+        k = (t - rep.start_time) / rep.dt
+        return abs(k - round(k)) < 1e-6 * max(1.0, k) or abs(k - round(k)) * rep.dt < dt / 2
+
+    def take(self, t: float) -> None:
+        """Record the current weights."""
+        parts = []
+        for (_, c, _, keep), order in zip(self._conns, self._order, strict=True):
+            w = np.atleast_1d(np.asarray(c.get("weight"), dtype=float))[keep]
+            parts.append(w[order])
+        self.times.append(t)
+        self.frames.append(np.concatenate(parts) if parts else np.empty(0))
+
+    def write(self, path: Any) -> Any:
+        """Write the snapshots through :func:`bmtoolkit.sonata.write_frame_report`."""
+        from bmtoolkit.sonata import FrameReportData, write_frame_report
+
+        rep = self.report
+        data = np.asarray(self.frames, dtype=np.float32).reshape(len(self.frames), -1)
+        n_rows = int(round((rep.end_time - rep.start_time) / rep.dt))
+        data = data[:n_rows]
+        if len(data) < n_rows:  # the run ended before end_time: hold the last weights
+            pad = np.repeat(
+                data[-1:] if len(data) else np.zeros((1, data.shape[1])), n_rows - len(data), axis=0
+            )
+            data = np.concatenate([data, pad])
+        frames = []
+        for pop, (tgt, src, cols) in self.columns.items():
+            nodes, starts = np.unique(tgt, return_index=True)
+            ptr = np.append(starts, len(tgt)).astype(np.uint64)
+            frames.append(
+                FrameReportData(
+                    population=pop,
+                    node_ids=nodes,
+                    index_pointers=ptr,
+                    element_ids=src.astype(np.uint32),
+                    element_pos=np.zeros(len(src), dtype=np.float32),
+                    data=data[:, cols],
+                    tstart=rep.start_time,
+                    tstop=rep.end_time,
+                    dt=rep.dt,
+                    units="",
+                    variable="weight",
+                )
+            )
+        write_frame_report(path, frames)
+        return path

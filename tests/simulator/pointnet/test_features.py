@@ -229,3 +229,35 @@ def test_unrecordable_variable_is_rejected(feature_config):
     feature_config.write_text(json.dumps(raw))
     with pytest.raises(ValueError, match="cannot record.*g_ex"):
         PointNet.from_config(feature_config, progress=False).run()
+
+
+def test_weight_snapshots_of_plastic_synapses(feature_config):
+    from bmtoolkit.sonata import read_types_csv
+
+    nest = require_module("nest")
+    root = feature_config.parent
+    csv = root / "net" / "inp_cells_edge_types.csv"
+    types = read_types_csv(csv)
+    types.loc[types["edge_type_id"] == 12, "model_template"] = "stdp_synapse"
+    types.loc[types["edge_type_id"] == 12, "dynamics_params"] = "stdp.json"
+    write_types_csv(types, csv)
+    (root / "syns" / "stdp.json").write_text(json.dumps({"Wmax": 1000.0, "lambda": 0.05}))
+    raw = json.loads(feature_config.read_text())
+    raw["inputs"]["drive"]["node_set"] = "cells"
+    raw["inputs"]["drive"]["amp"] = 600.0
+    raw["reports"] = {
+        "weights": {"module": "weight_recorder", "cells": {"population": "cells",
+                    "node_id": [3, 4]}, "dt": 50.0, "start_time": 0.0, "end_time": 400.0,
+                    "file_name": "weights.h5", "synapse_model": "stdp_synapse"}
+    }  # fmt: skip
+    feature_config.write_text(json.dumps(raw))
+    backend = PointNet.from_config(feature_config, progress=False)
+    result = backend.run()
+    rep = read_frame_report(result.outputs["weights"])["cells"]
+    assert rep.node_ids.tolist() == [3, 4] and rep.element_ids.tolist() == [2, 3]
+    w = rep.data()
+    assert w.shape == (8, 2)  # one row every 50 ms
+    np.testing.assert_allclose(w[0], [400.0, 400.0], rtol=0.05)  # before much plasticity
+    final = nest.GetConnections(synapse_model="stdp_synapse").get("weight")
+    np.testing.assert_allclose(w[-1], final, rtol=1e-6)  # the last row is the final state
+    assert np.abs(np.diff(w, axis=0)).max() > 1.0  # the weights changed during the run
