@@ -52,6 +52,7 @@ class BioNetBackend(Backend):
         self._spike_t: Any = None
         self._spike_gid: Any = None
         self._reports: list[tuple[Any, str, dict[str, list[tuple[int, Any]]]]] = []
+        self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
 
@@ -217,6 +218,7 @@ class BioNetBackend(Backend):
             if not isinstance(rep, MembraneReport):
                 continue
             targets = self.plan.resolve_node_set(rep.node_set)
+            steps = _recording.steps_per_sample(rep.dt, self.plan.dt, rep.name)
             for var in rep.variables:
                 per_pop: dict[str, list[tuple[int, Any]]] = {}
                 for pop, ids in targets.items():
@@ -224,9 +226,12 @@ class BioNetBackend(Backend):
                         cell = self.cells.get((pop, int(nid)))
                         if not isinstance(cell, BioCell):
                             continue
-                        elements = _recording.record_elements(h, cell, var, rep.sections, rep.dt)
-                        per_pop.setdefault(pop, []).append((int(nid), elements))
+                        traces = _recording.record_elements(
+                            h, cell, var, rep.sections, steps, self.plan.dt
+                        )
+                        per_pop.setdefault(pop, []).append((int(nid), traces))
                 self._reports.append((rep, var, per_pop))
+                self._intervals.append(steps * self.plan.dt)
 
     def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
         from bmtoolkit.sonata import write_ecp_report
@@ -270,6 +275,11 @@ class BioNetBackend(Backend):
         pc.psolve(self.plan.tstop)
         for _, _, recorder in self._ecp:
             recorder.stop()
+        for (_, _, per_pop), interval in zip(self._reports, self._intervals, strict=True):
+            expected = _recording.n_samples(self.plan.tstop, interval)
+            for rows in per_pop.values():
+                for _, traces in rows:
+                    _recording.complete(traces, expected)
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
@@ -310,4 +320,5 @@ class BioNetBackend(Backend):
                     merged.setdefault(pop, []).extend(rows)
             target = self.plan.output_path(rep.file_for(var))
             _recording.write_report(target, var, rep, merged)
-            self.result.outputs[f"{rep.name}:{var}"] = str(target)
+            key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
+            self.result.outputs[key] = str(target)

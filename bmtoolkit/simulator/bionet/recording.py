@@ -18,18 +18,29 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError, UnknownModelError
+from bmtoolkit.exceptions import ConfigError, SimulationError, UnknownModelError
 from bmtoolkit.simulator.bionet.morphology import section_type
 from bmtoolkit.simulator.core.registries import REPORT_MODULES
 
-__all__ = ["SECTION_GROUPS", "ExtracellularReport", "as_arrays", "record_elements", "write_report"]
+__all__ = [
+    "SECTION_GROUPS",
+    "ExtracellularReport",
+    "Trace",
+    "as_arrays",
+    "complete",
+    "n_samples",
+    "record_elements",
+    "steps_per_sample",
+    "write_report",
+]
 
 #: report ``sections`` value -> section array names
 SECTION_GROUPS: dict[str, tuple[str, ...] | None] = {
@@ -54,57 +65,128 @@ def _pointer(seg: Any, variable: str, where: str) -> Any:
         ) from err
 
 
+class Trace(NamedTuple):
+    """One recorded element: ``section_id`` (index in ``all``), ``x``, NEURON vector, pointer."""
+
+    section_id: int
+    x: float
+    vector: Any
+    pointer: Any
+
+
+def steps_per_sample(report_dt: float, sim_dt: float, name: str = "report") -> int:
+    """Simulation steps between two report frames (``report_dt`` must be a multiple of ``dt``).
+
+    Examples
+    --------
+    >>> steps_per_sample(0.5, 0.1)
+    5
+    >>> steps_per_sample(0.1, 0.1)
+    1
+    """
+    steps = round(report_dt / sim_dt)
+    if steps < 1 or abs(steps * sim_dt - report_dt) > 1e-6 * sim_dt:
+        raise ConfigError(
+            f"report {name!r}: dt {report_dt} must be a whole multiple of the run dt {sim_dt}",
+            field=f"reports.{name}.dt",
+        )
+    return steps
+
+
+def n_samples(tstop: float, interval: float) -> int:
+    """Samples a recording every ``interval`` ms holds after a run to ``tstop`` (with t = 0).
+
+    Sample times are ``k * interval <= tstop``, compared with a tolerance so that rounding
+    in ``t`` never drops or adds a frame.
+
+    Examples
+    --------
+    >>> n_samples(1000.0, 0.1), n_samples(2000.0, 0.025), n_samples(10.05, 0.1)
+    (10001, 80001, 101)
+    """
+    return math.floor(tstop / interval + 1e-6) + 1
+
+
 def record_elements(
-    h: Any, cell: Any, variable: str, sections: str, dt: float
-) -> list[tuple[int, float, Any]]:
-    """Start recording ``variable``; return ``[(section_id, x, Vector), ...]``.
+    h: Any, cell: Any, variable: str, sections: str, steps: int, sim_dt: float
+) -> list[Trace]:
+    """Start recording ``variable`` every ``steps`` simulation steps; return the traces.
 
     ``sections == "soma"`` records one element at ``soma(0.5)``; other values record every
-    segment of the matching sections, ``section_id`` being the index in ``all``.
+    segment of the matching sections, ``section_id`` being the index in ``all``. With
+    ``steps == 1`` NEURON stores the value after every step (the sample count is exact);
+    coarser intervals use NEURON's interval recording, completed by :func:`complete`.
     """
     key = str(sections or "soma")
     if key not in SECTION_GROUPS:
         raise ConfigError(f"report sections {key!r} unknown; known: {sorted(SECTION_GROUPS)}")
-    if key in ("soma", "somatic"):
+
+    def trace(sec_id: int, seg: Any, where: str) -> Trace:
+        ptr = _pointer(seg, variable, where)
         vec = h.Vector()
-        vec.record(_pointer(cell.soma(0.5), variable, cell.soma.name()), dt)
-        return [(0, 0.5, vec)]
+        if steps == 1:
+            vec.record(ptr)
+        else:
+            vec.record(ptr, steps * sim_dt)
+        return Trace(sec_id, float(seg.x), vec, ptr)
+
+    if key in ("soma", "somatic"):
+        return [trace(0, cell.soma(0.5), cell.soma.name())]
     wanted = SECTION_GROUPS[key]
     out = []
     for sec_id, sec in enumerate(cell.sections):
         if wanted is not None and section_type(sec) not in wanted:
             continue
-        for seg in sec:
-            vec = h.Vector()
-            vec.record(_pointer(seg, variable, sec.name()), dt)
-            out.append((sec_id, float(seg.x), vec))
+        out.extend(trace(sec_id, seg, sec.name()) for seg in sec)
     return out
 
 
-def as_arrays(elements: list[tuple[int, float, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(element_ids, element_pos, data (T+1, n_el))`` of recorded elements (picklable)."""
-    ids = np.array([e[0] for e in elements], dtype=np.uint32)
-    pos = np.array([e[1] for e in elements], dtype=float)
-    data = np.column_stack([np.asarray(e[2]) for e in elements])
+def complete(traces: list[Trace], expected: int) -> None:
+    """Add the final sample where interval recording stopped one event short of ``tstop``.
+
+    NEURON delivers the recording event of the last frame only if another step follows; when
+    the run ends exactly on that frame the current value *is* that sample.
+    """
+    for tr in traces:
+        if int(tr.vector.size()) == expected - 1:
+            tr.vector.append(tr.pointer[0])
+
+
+def as_arrays(traces: list[Trace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(element_ids, element_pos, data (T+1, n_el))`` of recorded traces (picklable)."""
+    ids = np.array([tr.section_id for tr in traces], dtype=np.uint32)
+    pos = np.array([tr.x for tr in traces], dtype=float)
+    data = np.column_stack([np.asarray(tr.vector) for tr in traces])
     return ids, pos, data
 
 
 def write_report(
     path: Path, variable: str, report: Any, per_pop: dict[str, list[tuple[int, Any]]]
 ) -> Path:
-    """Write gathered recordings ``{pop: [(node_id, as_arrays(...)), ...]}`` as one file."""
+    """Write gathered recordings ``{pop: [(node_id, as_arrays(...)), ...]}`` as one file.
+
+    Recordings hold the samples ``t = 0, dt, 2 dt ...`` (``dt`` of the report); frame ``i`` of
+    the file is the value at ``start_time + (i + 1) dt`` (BMTK's one-step convention).
+    """
     from bmtoolkit.simulator.core.reports import UNITS
     from bmtoolkit.sonata import FrameReportData, write_frame_report
 
-    n = int(round((report.end_time - report.start_time) / report.dt))
-    first = int(round(report.start_time / report.dt)) + 1  # vectors hold t = 0, dt, 2 dt ...
+    n = round((report.end_time - report.start_time) / report.dt)
+    first = round(report.start_time / report.dt) + 1
     frames = []
     for pop, rows in per_pop.items():
         rows = sorted(rows, key=lambda r: r[0])
+        have = min(arr[2].shape[0] for _, arr in rows)
+        if have < first + n:
+            raise SimulationError(
+                f"report {report.name!r} ({variable}): recorded {have} samples, the window "
+                f"[{report.start_time}, {report.end_time}] every {report.dt} ms needs {first + n} "
+                "(is end_time beyond tstop?)",
+                field=f"reports.{report.name}",
+            )
         node_ids = np.array([nid for nid, _ in rows], dtype=np.int64)
         counts = [len(arr[0]) for _, arr in rows]
         pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
-        # one-step convention: row i is the value after step i + 1
         data = np.column_stack([arr[2][first : first + n] for _, arr in rows])
         frames.append(
             FrameReportData(

@@ -30,7 +30,7 @@ def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
         b = np.sort(ref.loc[ref.node_id == node_id, "timestamp"].to_numpy())
         assert np.max(np.abs(a - b)) <= (0.2 + 1e-6 if node_id == 3 else 1e-6)
 
-    (mine,) = read_frame_report(result.outputs["membrane_potential:v"]).values()
+    (mine,) = read_frame_report(result.outputs["membrane_potential"]).values()
     (theirs,) = read_frame_report(case / "output" / "membrane_potential.h5").values()
     assert mine.data().shape == theirs.data().shape == (40000, 5)
     # same one-step convention as the reference: identical before the first spike (~530 ms)
