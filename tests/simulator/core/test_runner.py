@@ -161,3 +161,9 @@ def test_pointnet_without_nest_says_how_to_get_it(tiny_config, monkeypatch):
     backend = PointNet.from_config(tiny_config(), progress=False)
     with pytest.raises(BackendNotAvailableError, match="pip install nest-simulator"):
         backend.setup()
+
+
+def test_threads_from_the_config_and_cli_override(tiny_config):
+    cfg = tiny_config(run={"tstop": 10.0, "dt": 0.1, "nthreads": 3})
+    assert RunPlan.from_config(cfg).threads == 3
+    assert RunPlan.from_config(cfg, threads=1).threads == 1
