@@ -52,6 +52,14 @@ class SpikeTrainsInput:
         Columns ``population``, ``node_id``, ``timestamp`` (ms), sorted by time.
     source : Path or None
         File the spikes came from (for messages).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"population": ["lgn"] * 3, "node_id": [1, 0, 1],
+    ...                    "timestamp": [5.0, 2.0, 1.0]})
+    >>> SpikeTrainsInput("lgn", "lgn", df).trains("lgn")[1].tolist()
+    [1.0, 5.0]
     """
 
     name: str
@@ -131,6 +139,10 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
     ------
     UnknownModelError
         Neither ``module`` nor ``input_type`` is registered (known names are listed).
+
+    Examples
+    --------
+    >>> [load_input(cfg, plan) for cfg in plan.input_configs.values()]  # doctest: +SKIP
     """
     module = getattr(cfg, "module", None)
     key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)

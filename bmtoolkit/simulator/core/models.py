@@ -110,7 +110,14 @@ def _dynamics_dir(plan: Any, model_type: str | None, node_type: Any, types_file:
 
 
 def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
-    """``{node_type_id: NodeTypeModel}`` for the node types used by ``population``."""
+    """``{node_type_id: NodeTypeModel}`` for the node types used by ``population``.
+
+    Examples
+    --------
+    >>> models = node_type_models(plan, plan.circuit.nodes["v1"])  # doctest: +SKIP
+    >>> models[100].model_template, models[100].params_file.name  # doctest: +SKIP
+    ('nest:iaf_psc_alpha', 'exc.json')
+    """
     types: pd.DataFrame = population.types
     used = np.unique(population.node_type_ids())
     out: dict[int, NodeTypeModel] = {}
@@ -185,6 +192,11 @@ def edge_table(
         An edge type has no ``syn_weight`` and no weight function.
     UnknownModelError
         A ``weight_function`` is not registered (names the edge type and the types file).
+
+    Examples
+    --------
+    >>> table = edge_table(plan, plan.circuit.edges["v1_to_v1"], default_delay=1.0)  # doctest: +SKIP
+    >>> table.weights[:3], table.delays[:3]  # doctest: +SKIP
     """
     names = set(edges.property_names)
     types: pd.DataFrame = edges.types

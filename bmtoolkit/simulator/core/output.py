@@ -100,6 +100,14 @@ def prepare_output_dir(
     ConfigError
         The folder exists, is not empty and ``overwrite`` is false; or removing it would
         delete a protected file or the current directory.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "output"
+    >>> prepare_output_dir(out, overwrite=True)
+    >>> out.is_dir()
+    True
     """
     output_dir = Path(output_dir).resolve()
     if output_dir.exists() and any(output_dir.iterdir()):
@@ -129,6 +137,11 @@ class RunOutput:
         The run plan (output folder, log file, overwrite flag).
     backend : str
         Backend name, recorded in ``run_config.json``.
+
+    Examples
+    --------
+    >>> with RunOutput(plan, backend="numpynet") as out:  # doctest: +SKIP
+    ...     out.record(NumpyNetBackend(plan).run())
     """
 
     def __init__(self, plan: Any, backend: str) -> None:

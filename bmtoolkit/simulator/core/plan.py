@@ -80,6 +80,12 @@ class RunPlan:
     config_output_dir : Path or None
         The config's own ``output_dir``; files the config placed there move to
         :attr:`output_dir` when it is overridden.
+
+    Examples
+    --------
+    >>> plan = RunPlan.from_config("config.json", threads=2)  # doctest: +SKIP
+    >>> plan.n_steps, plan.output_path("v.h5")  # doctest: +SKIP
+    (10000, PosixPath('output/v.h5'))
     """
 
     config: Any

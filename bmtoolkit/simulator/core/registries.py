@@ -125,7 +125,13 @@ def register_backend(name: str, target: type[Backend] | str, *, replace: bool = 
 
 
 def backend_names() -> list[str]:
-    """Names of every registered backend (built-in, registered, entry points)."""
+    """Names of every registered backend (built-in, registered, entry points).
+
+    Examples
+    --------
+    >>> "pointnet" in backend_names()
+    True
+    """
     _load_entry_points()
     return BACKENDS.names()
 
@@ -272,6 +278,12 @@ def get_weight_function(name: str | None, *, edge_type: Any = None, path: Any = 
     ------
     UnknownModelError
         Naming the edge type and the file, and listing the registered functions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> get_weight_function("wmax")(pd.DataFrame({"syn_weight": [2.0], "nsyns": [3]}), None, None)
+    array([6.])
     """
     if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) == "":
         return _default_weight

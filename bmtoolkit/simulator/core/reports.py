@@ -174,6 +174,11 @@ def write_spike_output(
     ----------
     spikes : {population: (node_ids, timestamps)} or DataFrame
         Node ids are SONATA ids within each population; times in ms.
+
+    Examples
+    --------
+    >>> write_spike_output(plan, {"v1": (node_ids, times)})  # doctest: +SKIP
+    PosixPath('output/spikes.h5')
     """
     if plan.spikes_file is None:
         return None
@@ -195,7 +200,16 @@ def write_membrane_report(
     dt: float,
     units: str | None = None,
 ) -> Path:
-    """Write a soma report: ``{population: (node_ids, data (T, n))}`` to one SONATA file."""
+    """Write a soma report: ``{population: (node_ids, data (T, n))}`` to one SONATA file.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> path = Path(tempfile.mkdtemp()) / "v.h5"
+    >>> write_membrane_report(path, "V_m", {"v1": (np.array([0, 3]), np.zeros((10, 2)))},
+    ...                       tstart=0.0, tstop=1.0, dt=0.1).name
+    'v.h5'
+    """
     from bmtoolkit.sonata import FrameReportData, write_frame_report
 
     frames = [

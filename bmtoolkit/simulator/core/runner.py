@@ -52,6 +52,11 @@ def choose_backend(plan: RunPlan) -> str:
     ------
     ConfigError
         Nothing decides; the message lists the registered backends.
+
+    Examples
+    --------
+    >>> choose_backend(RunPlan.from_config("config.json"))  # doctest: +SKIP
+    'pointnet'
     """
     if plan.backend:
         return plan.backend
@@ -116,6 +121,12 @@ def run(
     -------
     RunResult
         Output paths and the timing of every step.
+
+    Examples
+    --------
+    >>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+    >>> sorted(result.timings)  # doctest: +SKIP
+    ['add_inputs', 'add_reports', 'build_network', 'setup', 'simulate', 'write_outputs']
     """
     if isinstance(config, RunPlan):
         plan = config

@@ -90,6 +90,10 @@ def read_rate_table(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
 
     Delimiters may be commas, semicolons, tabs or spaces; ``firing_rate``/``rates`` and ``t``/``times``
     are accepted as column names, and a headerless two-column table is read as time, rate.
+
+    Examples
+    --------
+    >>> times, rates = read_rate_table("rates.csv")  # doctest: +SKIP
     """
     path = Path(path)
     if not path.exists():

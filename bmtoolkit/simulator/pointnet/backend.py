@@ -76,7 +76,15 @@ def import_nest() -> Any:
 
 
 class PointNet(Backend):
-    """Run a SONATA network of point neurons on NEST (see the module docstring)."""
+    """Run a SONATA network of point neurons on NEST (see the module docstring).
+
+    Examples
+    --------
+    >>> backend = PointNet.from_config("config.json", threads=2)  # doctest: +SKIP
+    >>> result = backend.run()  # doctest: +SKIP
+    >>> result.extra["n_spikes"]  # doctest: +SKIP
+    18828
+    """
 
     name: ClassVar[str] = "pointnet"
     requires: ClassVar[tuple[str, ...]] = ("nest",)
@@ -172,7 +180,7 @@ class PointNet(Backend):
         shorter device delay would slow the whole simulation down."""
         dt = float(self.plan.dt)
         smallest = min((float(np.min(d)) for d in delays if len(d)), default=DEFAULT_DELAY_MS)
-        return max(dt, np.floor(smallest / dt + 1e-9) * dt)
+        return float(max(dt, np.floor(smallest / dt + 1e-9) * dt))
 
     @staticmethod
     def _synapse_models(edges: Any) -> set[str]:

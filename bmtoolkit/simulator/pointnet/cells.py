@@ -111,6 +111,11 @@ def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, d
 
     Allen ``neuron_config`` parameters are translated to ``glif_psc``/``glif_cond``; NEST 2
     ``glif_lif_*`` names map to ``glif_psc``/``glif_cond`` with the level's flags.
+
+    Examples
+    --------
+    >>> resolve_nest_model("nest:iaf_psc_alpha", {"V_th": -50.0, "comment": "x"})
+    ('iaf_psc_alpha', {'V_th': -50.0})
     """
     _, model = split_template(template)
     if model is None:

@@ -69,18 +69,34 @@ def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop:
 
 def clamp_delay(clamp: CurrentClampInput, dt: float, max_delay: float) -> float:
     """Connection delay of a clamp's generator: ``max_delay`` (the network's smallest delay,
-    so NEST's spike exchange interval is unchanged) unless the clamp starts earlier."""
+    so NEST's spike exchange interval is unchanged) unless the clamp starts earlier.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = CurrentClampInput("c", "all", np.array([1.0]), np.array([100.0]), np.array([5.0]))
+    >>> clamp_delay(c, dt=0.1, max_delay=1.5)
+    1.5
+    """
     starts = [start for start, _, amp in clamp.steps() if amp != 0.0]
     first = min(starts, default=max_delay + dt)
     delay = min(max_delay, first - dt)
-    return max(dt, np.floor(delay / dt + 1e-9) * dt)
+    return float(max(dt, np.floor(delay / dt + 1e-9) * dt))
 
 
 def clamp_schedule(
     clamp: CurrentClampInput, dt: float, delay: float | None = None
 ) -> tuple[list[float], list[float]]:
     """``(amplitude_times, amplitude_values)`` in ms and pA for a connection ``delay``
-    (default one step): each change is set ``delay`` early so it reaches the cell on time."""
+    (default one step): each change is set ``delay`` early so it reaches the cell on time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = CurrentClampInput("c", "all", np.array([1.0]), np.array([100.0]), np.array([5.0]))
+    >>> clamp_schedule(c, dt=0.1, delay=1.5)
+    ([98.5, 103.5], [1.0, 0.0])
+    """
     delay = dt if delay is None else delay
     times, amps = clamp.waveform(tstart=0.0)
     times = times - delay

@@ -105,7 +105,12 @@ def add_multimeter(
     targets: dict[str, np.ndarray],
     delay: float = 1.0,
 ) -> MultimeterRecording:
-    """Create a multimeter for ``report`` on ``targets`` (population -> SONATA ids)."""
+    """Create a multimeter for ``report`` on ``targets`` (population -> SONATA ids).
+
+    Examples
+    --------
+    >>> rec = add_multimeter(report, backend.populations, {"v1": np.array([0, 5])})  # doctest: +SKIP
+    """
     import nest
 
     resolution = float(nest.resolution)

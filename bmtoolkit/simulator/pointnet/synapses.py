@@ -117,6 +117,10 @@ def connect_edges(
         The simulation step (ms); delays must not be shorter.
     keep : np.ndarray of bool, optional
         Edges to create (default all), e.g. only those onto simulated nodes.
+
+    Examples
+    --------
+    >>> n = connect_edges(plan, edges, table, src.source_ids, trg.nest_ids, dt=0.1)  # doctest: +SKIP
     """
     import nest
 
