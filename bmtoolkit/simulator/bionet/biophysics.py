@@ -86,76 +86,141 @@ def _first(params: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]
     return value[0] if isinstance(value, list) else value
 
 
+def _get(entry: Any, key: str, where: str, block: str) -> Any:
+    """``entry[key]`` of a fit-file block, or a SonataFormatError naming block and file."""
+    try:
+        return entry[key]
+    except (KeyError, TypeError, IndexError) as err:
+        raise SonataFormatError(
+            f"fit file {block} entry {entry!r} has no {key!r}", path=where, field=f"{block}.{key}"
+        ) from err
+
+
+def _number(value: Any, where: str, field: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise SonataFormatError(
+            f"fit file {field} must be a number, got {value!r}", path=where, field=field
+        ) from err
+
+
 def _set_range(sec: Any, name: str, value: float, where: str) -> None:
     try:
         setattr(sec, name, float(value))
-    except (AttributeError, NameError, LookupError, ValueError) as err:
+    except (AttributeError, NameError, LookupError, ValueError, TypeError) as err:
         raise UnknownModelError(
             f"section {sec.name()} has no range variable {name!r}", path=where, field=name
         ) from err
 
 
+def _set_reversals(sec: Any, erev: Mapping[str, Any], where: str) -> None:
+    """Set ``e<ion>`` entries (``ena``, ``ek``, ...) of one ``conditions.erev`` block.
+
+    As in the Allen models, a reversal potential is set only where its ion exists (a
+    mechanism using it is inserted); elsewhere the entry does not apply.
+    """
+    from neuron import h
+
+    for key, value in erev.items():
+        if key == "section":
+            continue
+        if not (isinstance(key, str) and key.startswith("e") and len(key) > 1):
+            raise SonataFormatError(
+                f"conditions.erev entry {key!r} is not a reversal potential (ena, ek, eca ...)",
+                path=where,
+                field="conditions.erev",
+            )
+        if not h.ismembrane(f"{key[1:]}_ion", sec=sec):
+            continue
+        setattr(sec, key, _number(value, where, f"conditions.erev.{key}"))
+
+
+def _apply_genome(groups: dict[str, list[Any]], genome: Iterable[Any], where: str) -> None:
+    for gene in genome:
+        mech = gene.get("mechanism", "") if hasattr(gene, "get") else ""
+        name = str(_get(gene, "name", where, "genome"))
+        value = _number(_get(gene, "value", where, "genome"), where, f"genome.{name}")
+        for sec in groups.get(str(_get(gene, "section", where, "genome")), []):
+            if mech:
+                sec.insert(mech)
+            _set_range(sec, name, value, where)
+
+
+def _apply_erev(groups: dict[str, list[Any]], conditions: Mapping[str, Any], where: str) -> None:
+    for erev in conditions.get("erev", []):
+        for sec in groups.get(str(_get(erev, "section", where, "conditions.erev")), []):
+            _set_reversals(sec, erev, where)
+
+
+def _cm_by_section(passive: Mapping[str, Any], where: str) -> dict[str, float]:
+    return {
+        str(_get(c, "section", where, "passive.cm")): _number(
+            _get(c, "cm", where, "passive.cm"), where, "passive.cm"
+        )
+        for c in passive.get("cm", [])
+    }
+
+
 def apply_fit_perisomatic(hobj: Any, params: Mapping[str, Any], where: str) -> None:
-    """Apply an Allen perisomatic fit (passive, genome, conditions.erev) to ``hobj``."""
+    """Apply an Allen perisomatic fit (passive, genome, conditions.erev) to ``hobj``.
+
+    Reversal potentials (``conditions.erev``) are set only in sections where the ion exists.
+
+    Raises
+    ------
+    SonataFormatError
+        A missing or non-numeric entry (the message names the fit file and node type).
+    UnknownModelError
+        A mechanism or range variable NEURON does not know.
+    """
     passive = _first(params, "passive", where)
     conditions = _first(params, "conditions", where)
     genome = params.get("genome", [])
-    _check_mechanisms((g.get("mechanism", "") for g in genome), where)
-    cm = {c["section"]: c["cm"] for c in passive.get("cm", [])}
+    _check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
+    cm = _cm_by_section(passive, where)
+    ra = _number(_get(passive, "ra", where, "passive"), where, "passive.ra")
+    e_pas = _number(_get(passive, "e_pas", where, "passive"), where, "passive.e_pas")
     groups = _by_type(hobj)
     for stype, secs in groups.items():
         for sec in secs:
-            sec.Ra = passive["ra"]
+            sec.Ra = ra
             if stype in cm:
                 sec.cm = cm[stype]
             sec.insert("pas")
             for seg in sec:
-                seg.pas.e = passive["e_pas"]
-    for gene in genome:
-        mech = gene.get("mechanism", "")
-        for sec in groups.get(gene["section"], []):
-            if mech:
-                sec.insert(mech)
-            _set_range(sec, gene["name"], gene["value"], where)
-    for erev in conditions.get("erev", []):
-        for sec in groups.get(erev["section"], []):
-            if "ena" in erev:
-                sec.ena = erev["ena"]
-            if "ek" in erev:
-                sec.ek = erev["ek"]
+                seg.pas.e = e_pas
+    _apply_genome(groups, genome, where)
+    _apply_erev(groups, conditions, where)
 
 
 def apply_fit_allactive(hobj: Any, params: Mapping[str, Any], where: str) -> None:
-    """Apply an Allen all-active fit to ``hobj`` (ek/ena only where the ion is present)."""
-    from neuron import h
+    """Apply an Allen all-active fit to ``hobj`` (reversal potentials only where the ion is).
 
+    ``section: "glob"`` genome entries (global settings) are ignored; genome values override
+    the passive block.
+    """
     passive = _first(params, "passive", where)
     conditions = _first(params, "conditions", where)
-    genome = [g for g in params.get("genome", []) if g.get("section") != "glob"]
-    _check_mechanisms((g.get("mechanism", "") for g in genome), where)
+    genome = [
+        g for g in params.get("genome", []) if not hasattr(g, "get") or g.get("section") != "glob"
+    ]
+    _check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
     groups = _by_type(hobj)
+    e_pas = passive.get("e_pas")
+    ra = passive.get("ra")
     for sec in hobj.all:
         sec.insert("pas")
-        if "e_pas" in passive:
+        if e_pas is not None:
             for seg in sec:
-                seg.pas.e = passive["e_pas"]
-        if "ra" in passive:
-            sec.Ra = passive["ra"]
-    for entry in passive.get("cm", []):
-        for sec in groups.get(entry["section"], []):
-            sec.cm = entry["cm"]
-    for gene in genome:
-        mech = gene.get("mechanism", "")
-        for sec in groups.get(gene["section"], []):
-            if mech:
-                sec.insert(mech)
-            _set_range(sec, gene["name"], float(gene["value"]), where)
-    for erev in conditions.get("erev", []):
-        for sec in groups.get(erev["section"], []):
-            if h.ismembrane("k_ion", sec=sec) and "ek" in erev:
-                sec.ek = erev["ek"]
-            if h.ismembrane("na_ion", sec=sec) and "ena" in erev:
-                sec.ena = erev["ena"]
+                seg.pas.e = _number(e_pas, where, "passive.e_pas")
+        if ra is not None:
+            sec.Ra = _number(ra, where, "passive.ra")
+    for stype, value in _cm_by_section(passive, where).items():
+        for sec in groups.get(stype, []):
+            sec.cm = value
+    _apply_genome(groups, genome, where)
+    _apply_erev(groups, conditions, where)
 
 
 @MODEL_PROCESSING.register("aibs_perisomatic")

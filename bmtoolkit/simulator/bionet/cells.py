@@ -247,14 +247,18 @@ def _nml(spec: CellSpec, name: str) -> BioCell:
     return _biophysical(spec, apply)
 
 
+def _processor(spec: CellSpec) -> Any:
+    """The ``model_processing`` function of a node (``aibs_perisomatic`` by default)."""
+    try:
+        return MODEL_PROCESSING.get(spec.model_processing or "aibs_perisomatic")
+    except KeyError as err:
+        raise UnknownModelError(str(err), path=spec.where, field="model_processing") from err
+
+
 @TEMPLATES.register("ctdb")
 def _ctdb(spec: CellSpec, name: str) -> BioCell:  # noqa: ARG001 - template is always Biophys1
     params = _params(spec)
-    processing = spec.model_processing or "aibs_perisomatic"
-    try:
-        proc = MODEL_PROCESSING.get(processing)
-    except KeyError as err:
-        raise UnknownModelError(str(err), path=spec.where, field="model_processing") from err
+    proc = _processor(spec)
     where = f"{spec.dynamics_params} ({spec.where})"
     return _biophysical(spec, lambda hobj: proc(hobj, params, where))
 
@@ -273,7 +277,7 @@ def _hoc(spec: CellSpec, name: str) -> BioCell:
     hobj = getattr(h, tname)(str(spec.morphology))
     params = _params(spec)
     if spec.model_processing:
-        MODEL_PROCESSING.get(spec.model_processing)(hobj, params, spec.where)
+        _processor(spec)(hobj, params, f"{spec.dynamics_params} ({spec.where})")
     if spec.dL:
         set_segments(hobj, spec.dL)
     return BioCell(spec, hobj)

@@ -100,3 +100,61 @@ def test_user_mechanisms_dir_is_compiled_and_loaded(nrn, tmp_path):
     sec.insert("bmtk_test_leak")
     assert sec(0.5).bmtk_test_leak.g == 0.001
     assert load_mechanisms([tmp_path / "mechanisms"]) == []  # already loaded: nothing to do
+
+
+def _perisomatic_with(tmp_path, sonata_examples, edit):
+    """Build node 0 of 5_cells_iclamp from a copy of its fit file changed by ``edit``."""
+    import json
+
+    from bmtoolkit.simulator.bionet.cells import CellSpec, build_cell
+
+    comp = sonata_examples / "shared_components"
+    fit = json.loads((comp / "biophysical_neuron_templates/json/472363762_fit.json").read_text())
+    edit(fit)
+    path = tmp_path / "edited_fit.json"
+    path.write_text(json.dumps(fit))
+    spec = CellSpec(
+        "p", 0, 100, "biophysical", "ctdb:Biophys1.hoc",
+        comp / "morphologies" / "Scnn1a_473845048_m.swc", path, "aibs_perisomatic",
+        dL=20.0, types_file="biophysical_node_types.csv",
+    )  # fmt: skip
+    return build_cell(spec)
+
+
+def test_perisomatic_erev_only_where_the_ion_exists(nrn, sonata_examples, tmp_path):
+    def edit(fit):
+        fit["conditions"][0]["erev"] += [
+            {"section": s, "ena": 50.0, "ek": -90.0} for s in ("dend", "apic", "axon")
+        ]
+
+    cell = _perisomatic_with(tmp_path, sonata_examples, edit)
+    soma, dend = cell.soma, cell.hobj.dend[0]
+    assert soma.ena == 53.0 and soma.ek == -107.0  # the soma entry still applies
+    assert not nrn.ismembrane("k_ion", sec=dend) and not nrn.ismembrane("na_ion", sec=dend)
+    # same spikes as the unchanged fit: the extra entries touch no existing ion
+    from bmtoolkit.sonata import read_spikes
+
+    (ours,) = _spikes(nrn, [(cell, 0.15)], 700.0)
+    ref = read_spikes(sonata_examples / "5_cells_iclamp" / "output" / "spikes.h5")
+    theirs = np.sort(ref.loc[(ref.node_id == 0) & (ref.timestamp < 700), "timestamp"])
+    assert len(theirs) > 0
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f["conditions"][0]["erev"].append({"section": "soma", "foo": 1.0}), "'foo'"),
+        (lambda f: f["conditions"][0]["erev"].append({"ek": -90.0}), "'section'"),
+        (lambda f: f["conditions"][0]["erev"][0].update(ek="low"), "conditions.erev.ek"),
+        (lambda f: f["genome"][0].pop("value"), "'value'"),
+        (lambda f: f["passive"][0].pop("ra"), "'ra'"),
+    ],
+)
+def test_bad_fit_entries_name_file_and_node_type(nrn, sonata_examples, tmp_path, edit, message):
+    from bmtoolkit.exceptions import SonataFormatError
+
+    with pytest.raises(SonataFormatError) as err:
+        _perisomatic_with(tmp_path, sonata_examples, edit)
+    msg = str(err.value)
+    assert message in msg and "edited_fit.json" in msg and "node_type_id 100" in msg
