@@ -126,3 +126,41 @@ def test_conformance_300_pointneurons_matches_pointnet(netkit, sonata_examples, 
         out[backend] = _spikes(run(plan, backend=backend).outputs["spikes"])
     assert out["pointnet"][0].size > 1000
     assert netkit.match_fraction(*out["pointnet"], *out["torchnet"], plan.dt) >= 0.95
+
+
+def test_allen_neuron_config_translated_like_pointnet(netkit, tmp_path):
+    """Allen Cell Types neuron_config files go through pointnet's translation table."""
+    torch = require_module("torch")
+    require_module("nest")
+    from bmtoolkit.simulator import run
+    from bmtoolkit.simulator.torchnet import TorchNet
+
+    cfg = netkit.write_sonata_network(tmp_path / "net", tstop=200.0)
+    allen = {
+        "El_reference": -0.075,
+        "El": 0.0,
+        "C": 8e-11,
+        "R_input": 1.1e8,
+        "th_inf": 0.022,
+        "spike_cut_length": 20,
+        "dt": 5e-05,
+        "init_voltage": 0.0,
+        "asc_tau_array": [0.03, 0.003],
+        "asc_amp_array": [-1.5e-11, -6e-11],
+        "init_AScurrents": [0.0, 0.0],
+        "coeffs": {"C": 1.0, "G": 1.0, "th_inf": 1.0, "asc_amp_array": [1.0, 1.0]},
+        "threshold_dynamics_method": {"name": "inf", "params": {}},
+        "voltage_reset_method": {"name": "zero", "params": {}},
+        "AScurrent_dynamics_method": {"name": "exp", "params": {}},
+        "AScurrent_reset_method": {"name": "sum", "params": {"r": [1.0, 1.0]}},
+        "tau_syn": [2.0, 6.0],
+    }
+    (tmp_path / "net" / "cells" / "exc_a.json").write_text(json.dumps(allen))
+    net = TorchNet.from_config(cfg, dtype=torch.float64)
+    cell = net.info.extra["cell_params"][net.info.extra["type_index"][0]]
+    assert cell.glif_level == 3
+    assert cell.C_m == pytest.approx(80.0) and cell.g == pytest.approx(1e9 / 1.1e8)
+    assert cell.asc_amps == pytest.approx((-15.0, -60.0))
+    a = _spikes(run(cfg, backend="pointnet", output_dir=tmp_path / "n").outputs["spikes"])
+    b = _spikes(run(cfg, backend="torchnet", output_dir=tmp_path / "t").outputs["spikes"])
+    assert a[0].size > 100 and netkit.match_fraction(*a, *b, 0.1) >= 0.95
