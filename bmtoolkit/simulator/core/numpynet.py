@@ -118,7 +118,10 @@ class NumpyNetBackend(Backend):
             if isinstance(item, SpikeTrainsInput):
                 for pop_name in item.spikes["population"].unique():
                     df = item.spikes[item.spikes["population"] == pop_name]
-                    step = np.floor((df["timestamp"].to_numpy() - plan.tstart) / plan.dt)
+                    # a spike at time T is emitted at the end of the step ending at T (off-grid
+                    # times at the end of their step), so it acts T + delay, as in NEST
+                    t_rel = (df["timestamp"].to_numpy() - plan.tstart) / plan.dt
+                    step = np.ceil(t_rel - 1e-9) - 1
                     ids = df["node_id"].to_numpy(np.int64)
                     old_ids, old_steps = self.virtual_events.get(
                         pop_name, (np.empty(0, np.int64), np.empty(0, np.int64))
