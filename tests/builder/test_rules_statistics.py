@@ -126,6 +126,9 @@ def test_all_to_all_and_one_to_one():
         ("gaussian", 100.0, 250.0, "xyz"),
         ("exponential", 80.0, 300.0, "xyz"),
         ("gaussian", 120.0, 300.0, "xz"),
+        # steep profile: most candidate cells are proposed at small 2**-k levels
+        ("exponential", 30.0, 400.0, "xyz"),
+        ("uniform", 1.0, 150.0, "xyz"),
     ],
 )
 def test_distance_rule_probability_per_bin(profile, sigma, cutoff, axes):

@@ -8,12 +8,15 @@ plane when ``y`` is cortical depth). Profiles ``f``:
 - ``exponential``: ``f(d) = exp(-d / sigma)``;
 - ``uniform``: ``f(d) = 1``.
 
-How it scales: sources are binned in a grid of cells of side ``cutoff / 2``; a
+How it scales: sources are binned in a grid of cells of side ``cutoff / 4``; a
 ``scipy.spatial.cKDTree`` over the occupied cell centres returns, for each cell of targets, the
-source cells that can hold a partner within ``cutoff``. Among those candidate pairs, proposals
-are drawn with probability ``p0`` by geometric skips and accepted with probability ``f(d)``,
-which is exact (``p0 * f(d)``) and costs time proportional to ``p0 x`` candidate pairs in range,
-never ``N^2`` and never a per-pair Python call. Memory is proportional to the edges of a block.
+source cells that can hold a partner within ``cutoff``. For each (target cell, source cell) entry
+the profile at the smallest distance between the two cells, ``f(dmin)``, bounds ``f`` for all its
+pairs (the built-in profiles never increase with distance); pairs are proposed with probability
+``p0 * q``, ``q = 2**-k >= f(dmin)``, by geometric skips over all entries of the same ``k`` at
+once, and accepted with probability ``f(d) / q``. The result is exact (``p0 * f(d)``), costs time
+proportional to the pairs proposed (a small multiple of the edges made), never ``N^2`` and never
+a per-pair Python call. Memory is proportional to the edges of a block.
 
 Examples
 --------
@@ -30,7 +33,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,11 @@ from bmtoolkit.registry import Registry
 DISTANCE_PROFILES: Registry[Callable[[np.ndarray, float], np.ndarray]] = Registry(
     "distance profile"
 )
+
+
+#: profiles that never increase with distance (their value at the smallest distance between two
+#: grid cells bounds every pair of those cells)
+MONOTONE_PROFILES = frozenset({"gaussian", "exponential", "uniform"})
 
 
 @DISTANCE_PROFILES.register("gaussian")
@@ -101,86 +109,117 @@ class CandidateGrid:
     points: np.ndarray
     cutoff: float | None
 
+    #: grid cells per cutoff length
+    cells_per_cutoff = 4
+
     def __post_init__(self) -> None:
         n, dims = self.points.shape
         self.order = np.arange(n, dtype=np.int64)
         if self.cutoff is None or n == 0:
             return
-        from scipy.spatial import cKDTree
-
-        self.cell = self.cutoff / 2.0
+        self.cell = self.cutoff / self.cells_per_cutoff
         self.origin = self.points.min(axis=0)
         coords = np.floor((self.points - self.origin) / self.cell).astype(np.int64)
-        cells, inverse = np.unique(coords, axis=0, return_inverse=True)
+        self.shape = coords.max(axis=0) + 1
+        keys = np.ravel_multi_index(coords.T, self.shape)
+        # occupied cells by increasing key; sources sorted by cell
+        self.cell_keys, inverse = np.unique(keys, return_inverse=True)
         inverse = inverse.ravel()
         self.order = np.argsort(inverse, kind="stable").astype(np.int64)
-        counts = np.bincount(inverse, minlength=len(cells))
-        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.counts = counts.astype(np.int64)
-        self.tree = cKDTree((cells + 0.5) * self.cell + self.origin)
-        self.reach = self.cutoff + self.cell * np.sqrt(dims)
+        counts = np.bincount(inverse, minlength=len(self.cell_keys)).astype(np.int64)
+        self.starts = np.cumsum(counts) - counts
+        self.counts = counts
+        # cell index by key: a dense table when the grid is not much larger than its occupancy
+        self.lookup = None
+        size = int(np.prod(self.shape))
+        if size <= max(8 * len(self.cell_keys), 1 << 20):
+            self.lookup = np.full(size, -1, dtype=np.int64)
+            self.lookup[self.cell_keys] = np.arange(len(self.cell_keys))
+        # neighbour offsets whose cells can hold a pair within cutoff, with that smallest distance
+        r = self.cells_per_cutoff + 1
+        grid = np.stack(np.meshgrid(*[np.arange(-r, r + 1)] * dims, indexing="ij"), axis=-1)
+        offsets = grid.reshape(-1, dims)
+        gap = np.maximum(np.abs(offsets) - 1, 0) * self.cell
+        dmin = np.sqrt((gap * gap).sum(axis=1))
+        near = dmin <= self.cutoff
+        self.offsets, self.offset_dmin = offsets[near], np.maximum(dmin[near] - 1e-9 * self.cell, 0)
 
-    def groups(self, targets: np.ndarray) -> Iterator[tuple[np.ndarray, Candidates]]:
-        """Yield ``(target rows, candidate sources)`` covering every pair within cutoff."""
+    def propose(
+        self,
+        targets: np.ndarray,
+        p: float,
+        rng: np.random.Generator,
+        bound: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate (source, target) pairs, each proposed with probability ``p * q``.
+
+        Without a cutoff every pair is a candidate and ``q = 1``. With one, the candidates of a
+        target are the sources of the grid cells that can hold a point within ``cutoff`` of its
+        cell. ``bound(dmin)``, an upper bound of the acceptance at distances ``>= dmin``, gives
+        each (target cell, source cell) entry ``q = 2**-k >= bound(dmin)``, with ``dmin`` the
+        smallest distance between the two cells. The pairs of all entries of one level ``k``
+        form one flat index space thinned by geometric skips, so the cost follows the number of
+        proposals, with no Python loop per target or cell.
+
+        Returns
+        -------
+        src, trg : np.ndarray
+            Source rows and target rows (into ``targets``), int64.
+        q : np.ndarray
+            Proposal factor of each pair; accept with probability ``accept / q``.
+        """
         n_src = len(self.points)
         if self.cutoff is None or n_src == 0:
-            if len(targets) and n_src:
-                one = np.zeros(1, dtype=np.int64)
-                yield (
-                    np.arange(len(targets), dtype=np.int64),
-                    Candidates(self.order, one, np.array([n_src], dtype=np.int64)),
-                )
-            return
-        coords = np.floor((targets - self.origin) / self.cell).astype(np.int64)
-        tcells, inverse = np.unique(coords, axis=0, return_inverse=True)
+            ti, ci = bernoulli_pairs(len(targets), n_src, p, rng)
+            return self.order[ci], ti, np.ones(len(ci))
+        tcoords = np.floor((targets - self.origin) / self.cell).astype(np.int64)
+        tcells, inverse = np.unique(tcoords, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         by_cell = np.argsort(inverse, kind="stable").astype(np.int64)
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(tcells)))])
-        neighbours = self.tree.query_ball_point(
-            (tcells + 0.5) * self.cell + self.origin, self.reach
-        )
-        for k, cells in enumerate(neighbours):
-            if not cells:
+        n_targets = np.bincount(inverse, minlength=len(tcells)).astype(np.int64)
+        target_start = np.cumsum(n_targets) - n_targets
+        # entries (target cell, offset) whose neighbour cell holds sources
+        n_off = len(self.offsets)
+        nb = (tcells[:, None, :] + self.offsets[None, :, :]).reshape(-1, tcells.shape[1])
+        inside = np.all((nb >= 0) & (nb < self.shape), axis=1)
+        entry = np.flatnonzero(inside)
+        keys = np.ravel_multi_index(nb[entry].T, self.shape)
+        if self.lookup is not None:
+            pos = self.lookup[keys]
+            found = pos >= 0
+        else:
+            pos = np.minimum(np.searchsorted(self.cell_keys, keys), len(self.cell_keys) - 1)
+            found = self.cell_keys[pos] == keys
+        entry, cells = entry[found], pos[found]
+        group, off = np.divmod(entry, n_off)
+        if bound is None:
+            level = np.zeros(len(off), dtype=np.int64)
+        else:
+            factor = np.minimum(bound(self.offset_dmin), 1.0)
+            lv = np.floor(-np.log2(np.maximum(factor, 2.0**-60))).astype(np.int64)
+            lv -= (2.0 ** -lv.astype(float)) < factor  # 2**-k must not be below the bound
+            lv[factor <= 0] = -1
+            level = lv[off]
+        out_src, out_trg, out_q = [], [], []
+        for k in np.unique(level):
+            if k < 0:
                 continue
-            cells = np.sort(np.asarray(cells, dtype=np.int64))
-            yield (
-                by_cell[bounds[k] : bounds[k + 1]],
-                Candidates(self.order, self.starts[cells], self.counts[cells]),
-            )
-
-
-class Candidates:
-    """The source rows of some grid cells, in cell order, without materialising them.
-
-    ``take(i)`` gives the rows at positions ``i`` of the concatenated cells, so a rule pays for
-    the pairs it proposes rather than for every candidate of every target cell.
-
-    Parameters
-    ----------
-    order : np.ndarray
-        Source rows sorted by grid cell.
-    starts, counts : np.ndarray
-        First position in ``order`` and number of sources of each cell.
-    """
-
-    __slots__ = ("_ends", "_offset", "order", "total")
-
-    def __init__(self, order: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> None:
-        self.order = order
-        self._ends = np.cumsum(counts)
-        self.total = int(self._ends[-1]) if len(counts) else 0
-        # position in ``order`` = i + offset of the cell holding i
-        self._offset = starts - (self._ends - counts)
-
-    def __len__(self) -> int:
-        return self.total
-
-    def take(self, i: np.ndarray) -> np.ndarray:
-        """Source rows at positions ``i`` (int64, each in ``[0, len)``)."""
-        if len(self._ends) == 1:
-            return self.order[i + self._offset[0]]
-        cell = np.searchsorted(self._ends, i, side="right")
-        return self.order[i + self._offset[cell]]
+            sel = level == k
+            g, c = group[sel], cells[sel]
+            count = self.counts[c]
+            pairs = n_targets[g] * count
+            pair_end = np.cumsum(pairs)
+            q = 2.0 ** -float(k)
+            _, flat = bernoulli_pairs(1, int(pair_end[-1]), p * q, rng)
+            e = np.searchsorted(pair_end, flat, side="right")
+            t_local, c_local = np.divmod(flat - (pair_end[e] - pairs[e]), count[e])
+            out_src.append(self.order[self.starts[c[e]] + c_local])
+            out_trg.append(by_cell[target_start[g[e]] + t_local])
+            out_q.append(np.full(len(flat), q))
+        if not out_src:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z.copy(), np.zeros(0)
+        return np.concatenate(out_src), np.concatenate(out_trg), np.concatenate(out_q)
 
 
 class ThinnedRule(ConnectionRule):
@@ -224,36 +263,33 @@ class ThinnedRule(ConnectionRule):
         diff = self._coords(sources)[src] - self._coords(targets)[trg]
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
+    def accept_bound(self, dmin: np.ndarray) -> np.ndarray | None:
+        """Upper bound of :meth:`accept` over pairs at least ``dmin`` apart (None: 1)."""
+        return None
+
     def connect(self, sources, targets, rng, state):  # noqa: D102
         grid: CandidateGrid = state
         use_d = self.cutoff is not None or self.needs_distance
-        spts = tpts = None
-        if use_d:
-            # coordinates once per block (the grid already holds the sources' when cut off)
-            spts = grid.points if self.cutoff is not None else self._coords(sources)
-            tpts = self._coords(targets)
+        tpts = self._coords(targets) if use_d else None
+        bound = None
+        if self.cutoff is not None and self.accept_bound(np.zeros(1)) is not None:
+            bound = self.accept_bound
         grid_pts = tpts if self.cutoff is not None else np.zeros((len(targets), 1))
-        src_parts, trg_parts = [], []
-        for trows, cand in grid.groups(grid_pts):
-            ti, ci = bernoulli_pairs(len(trows), len(cand), self.pmax, rng)
-            src, trg = cand.take(ci), trows[ti]
-            if not self.autapses:
-                keep = drop_autapses(sources, targets, src, trg)
-                src, trg = src[keep], trg[keep]
-            d = None
-            if use_d:
-                diff = spts[src] - tpts[trg]
-                d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            prob = self.accept(sources, targets, src, trg, d)
-            if self.cutoff is not None:
-                prob = np.where(d <= self.cutoff, prob, 0.0)
-            keep = rng.random(len(src)) < prob
-            src_parts.append(src[keep])
-            trg_parts.append(trg[keep])
-        if not src_parts:
-            return Connections.empty()
-        src = np.concatenate(src_parts)
-        trg = np.concatenate(trg_parts)
+        src, trg, q = grid.propose(grid_pts, self.pmax, rng, bound)
+        if not self.autapses:
+            keep = drop_autapses(sources, targets, src, trg)
+            src, trg, q = src[keep], trg[keep], q[keep]
+        d = None
+        if use_d:
+            # the grid holds the sources' coordinates when there is a cutoff
+            spts = grid.points if self.cutoff is not None else self._coords(sources)
+            diff = spts[src] - tpts[trg]
+            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        prob = self.accept(sources, targets, src, trg, d)
+        if self.cutoff is not None:
+            prob = np.where(d <= self.cutoff, prob, 0.0)
+        keep = rng.random(len(src)) * q < prob
+        src, trg = src[keep], trg[keep]
         return Connections(src, trg, self.nsyns.draw(len(src), rng))
 
 
@@ -314,3 +350,9 @@ class DistanceProbability(ThinnedRule):
 
     def accept(self, sources, targets, src, trg, d):  # noqa: D102
         return self.profile(d, self.sigma)
+
+    def accept_bound(self, dmin):  # noqa: D102
+        # built-in profiles never increase with distance; others get no bound
+        if self.profile_name in MONOTONE_PROFILES:
+            return self.profile(dmin, self.sigma)
+        return None
