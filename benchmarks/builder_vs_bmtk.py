@@ -188,10 +188,17 @@ def _child(tool: str, n: int, scale: str) -> dict:
 def _worker(tool: str, n: int, scale: str) -> None:
     import resource
 
+    # load the writers before a long build, not in the middle of it
+    from bmtoolkit.sonata import write_edges, write_nodes  # noqa: F401
+
     with tempfile.TemporaryDirectory() as out:
         fn = build_bmtoolkit if tool == "bmtoolkit" else build_bmtk
         result = fn(n, out, scale)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_mib"] = usage.ru_maxrss / 1024
+    # CPU seconds of the whole child (imports included): on a shared machine the wall time
+    # also counts waiting for a core
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result))
 
 
@@ -199,8 +206,8 @@ def _line(name: str, n: int, r: dict) -> str:
     per = r["build_s"] + r["save_s"]
     return (
         f"{name:>10} N={n:>7,}: {r['synapses']:>12,} synapses, build {r['build_s']:7.2f} s, "
-        f"save {r['save_s']:6.2f} s, total {per:7.2f} s, peak {r['peak_mib']:8.0f} MiB, "
-        f"{1e9 * per / max(r['synapses'], 1):8.0f} ns/synapse"
+        f"save {r['save_s']:6.2f} s, total {per:7.2f} s (process CPU {r['cpu_s']:7.1f} s), "
+        f"peak {r['peak_mib']:8.0f} MiB, {1e9 * per / max(r['synapses'], 1):8.0f} ns/synapse"
     )
 
 
@@ -225,6 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  target N=20,000: <= 10 s and <= 1536 MiB -> {total:.1f} s, "
             f"{ours['peak_mib']:.0f} MiB: {'met' if total <= 10 and ours['peak_mib'] <= 1536 else 'NOT met'}"
+        )
+    if args.scale == "v1":
+        total = ours["build_s"] + ours["save_s"]
+        met = total <= 600 and ours["peak_mib"] <= 16 * 1024
+        print(
+            f"  target V1: <= 600 s and <= 16384 MiB -> {total:.1f} s, "
+            f"{ours['peak_mib']:.0f} MiB: {'met' if met else 'NOT met'}"
         )
     if args.with_bmtk:
         try:
