@@ -5,7 +5,8 @@
   with NEST to the last spike; ``run.torchnet = {"dtype": "float32", "device": "cuda"}`` in the
   config, or ``TORCHNET_DEVICE`` / ``TORCHNET_DTYPE`` in the environment, change that);
 - ``add_inputs``: spike trains and current clamps as tensors (:func:`.inputs.inputs_from_plan`);
-- ``add_reports``: membrane reports of ``V_m`` (and ``I_syn``, ``threshold``) on simulated nodes;
+- ``add_reports``: membrane reports of ``V_m`` (and ``I_syn``, ``threshold``) on simulated nodes,
+  row ``j`` holding the state at ``start_time + (j + 1) dt`` as pointnet writes them;
 - ``simulate``: one forward pass without gradients, in chunks;
 - ``write_outputs``: spikes and reports through :mod:`bmtoolkit.sonata`.
 
@@ -104,22 +105,45 @@ class TorchNetBackend(Backend):
             self.reports.append(rep)
 
     def simulate(self) -> None:
-        """One forward pass from 0 to ``tstop``."""
+        """Forward pass from 0 to ``tstop`` in chunks (bounded memory), without gradients."""
         torch = self.torch
-        plan = self.plan
-        net = self.net
+        plan, net = self.plan, self.net
         steps = int(round(plan.tstop / plan.dt))
-        record = {"spikes"} | {REPORT_VARIABLES[v] for r in self.reports for v in r.variables}
+        variables = sorted({REPORT_VARIABLES[v] for r in self.reports for v in r.variables})
+        cols = [np.zeros(0, dtype=np.int64)]
+        for rep in self.reports:
+            for pop, ids in plan.resolve_node_set(rep.node_set).items():
+                if pop in net.info.populations:
+                    cols.append(np.asarray(ids, dtype=np.int64) + net.info.populations[pop][0])
+        self.report_cols = np.unique(np.concatenate(cols))
+        sel = torch.as_tensor(self.report_cols, device=net.cells.E_L.device)
+        block = int(plan.extra.get("nsteps_block") or 1000)
+        chunk = max(1, min(block, (1 << 25) // max(1, net.n)))
+        state = net.initial_state(1)
+        ids, times, traces = [], [], {v: [] for v in variables}
         with torch.inference_mode():
-            out = net(
-                self.inputs, steps=steps, current=self.current, batch=1, record=sorted(record)
-            )
-        k, _, i = torch.nonzero(out["spikes"], as_tuple=True)
-        self.spike_index = i.cpu().numpy()
-        self.spike_times = (k.cpu().numpy() + 1) * plan.dt
+            for start in range(0, steps, chunk):
+                stop = min(steps, start + chunk)
+                inp = None if self.inputs is None else self.inputs[start:stop]
+                cur = None if self.current is None else self.current[start:stop]
+                out, state = net(
+                    inp,
+                    steps=stop - start,
+                    current=cur,
+                    state=state,
+                    record=["spikes", *variables],
+                    return_state=True,
+                )
+                k, _, i = torch.nonzero(out["spikes"], as_tuple=True)
+                ids.append(i.cpu().numpy())
+                times.append((k.cpu().numpy() + start + 1) * plan.dt)
+                for v in variables:
+                    traces[v].append(out[v][:, 0].index_select(1, sel).cpu().numpy())
+        self.spike_index = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        self.spike_times = np.concatenate(times) if times else np.zeros(0)
         keep = self.spike_times >= plan.tstart
         self.spike_index, self.spike_times = self.spike_index[keep], self.spike_times[keep]
-        self.records = {k: v[:, 0].cpu().numpy() for k, v in out.items() if k != "spikes"}
+        self.records = {v: np.concatenate(t) for v, t in traces.items() if t}
 
     def write_outputs(self) -> None:
         """Spikes per population and membrane reports."""
@@ -136,7 +160,8 @@ class TorchNetBackend(Backend):
             for var in rep.variables:
                 trace = self.records[REPORT_VARIABLES[var]]  # (T, n) at t = (k + 1) dt
                 end = min(rep.end_time, plan.tstop)
-                grid = np.arange(rep.start_time, end - 1e-9, rep.dt)
+                # row j holds the state at start + (j + 1) dt (BMTK's and pointnet's rows)
+                grid = np.arange(rep.start_time, end - 1e-9, rep.dt) + rep.dt
                 rows = np.round(grid / plan.dt).astype(int) - 1
                 data = {}
                 for pop, ids in targets.items():
@@ -144,9 +169,10 @@ class TorchNetBackend(Backend):
                         continue
                     offset, _ = self.net.info.populations[pop]
                     cols = np.asarray(ids, dtype=np.int64) + offset
+                    pos = np.searchsorted(self.report_cols, cols)
                     block = np.where(
                         (rows >= 0)[:, None],
-                        trace[np.clip(rows, 0, None)][:, cols],
+                        trace[np.clip(rows, 0, None)][:, pos],
                         self._initial(var, cols),
                     )
                     data[pop] = (np.asarray(ids), block)

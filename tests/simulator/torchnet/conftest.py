@@ -419,5 +419,14 @@ def write_sonata_network(folder, *, seed=0, n_exc=24, n_inh=8, n_lgn=20, tstop=3
                 "node_set": "lgn",
             }
         },
+        reports={
+            "membrane_potential": {
+                "cells": {"population": "v1", "node_id": [0, 5, 30]},
+                "variable_name": "V_m",
+                "module": "membrane_report",
+                "sections": "soma",
+                "file_name": "v_report.h5",
+            }
+        },
     )
     return folder / "simulation_config.json"

@@ -30,6 +30,13 @@ def test_bmtoolkit_run_torchnet_matches_pointnet(netkit, tmp_path):
     a, b = _spikes(nest_out.outputs["spikes"]), _spikes(torch_out.outputs["spikes"])
     assert a[0].size > 200
     assert netkit.match_fraction(*a, *b, 0.1) >= 0.95
+    from bmtoolkit.sonata import read_frame_report
+
+    rep_n = read_frame_report(nest_out.outputs["membrane_potential"])["v1"]
+    rep_t = read_frame_report(torch_out.outputs["membrane_potential"])["v1"]
+    assert rep_t.n_steps == rep_n.n_steps and list(rep_t.node_ids) == [0, 5, 30]
+    vn, vt = rep_n.data(), rep_t.data()
+    np.testing.assert_allclose(vt, vn, atol=1e-3)  # float32 files, same spikes here
 
 
 def test_from_config_reads_types_overrides_receptors_and_stp(netkit, tmp_path):
