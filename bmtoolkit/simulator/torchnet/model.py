@@ -45,6 +45,15 @@ PARAMETER_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: recordable name -> function(net, spikes, cell state) -> (batch, n) tensor
+RECORDABLES: dict[str, Any] = {
+    "spikes": lambda net, s, st: s,
+    "v": lambda net, s, st: st.v + net.cells.E_L,
+    "i_syn": lambda net, s, st: st.y[:, net.cells.n_receptors :].sum(1),
+    "threshold": lambda net, s, st: st.th_spike + st.th_voltage + net.cells.th_inf + net.cells.E_L,
+}
+
+
 class NetState(NamedTuple):
     """Cell and synapse state between calls (for truncated BPTT or chunked runs)."""
 
@@ -291,9 +300,22 @@ class TorchNet(nn.Module):
                 f"inputs have {inputs.shape[2]} channels, network has "
                 f"{self.n_virtual} virtual nodes"
             )
+        unknown = [name for name in record if name not in RECORDABLES]
+        if unknown:
+            raise ConfigError(
+                f"cannot record {unknown}; known: {', '.join(sorted(RECORDABLES))}",
+                field="record",
+            )
         if state is None:
             b = batch or next((t.shape[1] for t in (inputs, current) if t is not None), 1)
             state = self.initial_state(b)
+        for name, t in (("inputs", inputs), ("current", current)):
+            if t is not None and (t.shape[0] < steps or t.shape[1] != state.cells.v.shape[0]):
+                raise ConfigError(
+                    f"{name} has shape {tuple(t.shape)}; need at least {steps} steps and "
+                    f"batch {state.cells.v.shape[0]}",
+                    field=name,
+                )
         cstate, sstate, step0 = state
         sstate = sstate._replace(ring=sstate.ring.clone())  # runs update it in place
         b = cstate.v.shape[0]
@@ -309,25 +331,13 @@ class TorchNet(nn.Module):
             cstate, s = self.cells.step(cstate, arriving, ext, consts, mech)
             virt = no_input if inputs is None else inputs[k].to(dtype)
             sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n)
-            self._record(records, s, cstate)
+            for name, vals in records.items():
+                vals.append(RECORDABLES[name](self, s, cstate))
         out = {
             name: torch.stack(vals) if vals else torch.zeros(0) for name, vals in records.items()
         }
         final = NetState(cstate, sstate, step0 + steps)
         return (out, final) if return_state else out
-
-    def _record(self, records: dict, s: torch.Tensor, st: GLIFState) -> None:
-        for name, vals in records.items():
-            if name == "spikes":
-                vals.append(s)
-            elif name == "v":
-                vals.append(st.v + self.cells.E_L)
-            elif name == "i_syn":
-                vals.append(st.y[:, self.cells.n_receptors :].sum(1))
-            elif name == "threshold":
-                vals.append(st.th_spike + st.th_voltage + self.cells.th_inf + self.cells.E_L)
-            else:
-                raise ConfigError(f"cannot record {name!r}; use spikes, v, i_syn or threshold")
 
     @torch.inference_mode()
     def simulate(
