@@ -77,6 +77,22 @@ def block_bounds(n_targets: int, edge_set: EdgeSet, block_size: int) -> list[tup
     return [(s, min(s + block_size, n_targets)) for s in range(0, n_targets, block_size)]
 
 
+def _sorted(conns: Any, n_sources: int) -> Any:
+    """Connections ordered by (target, source), ties in rule order.
+
+    Blocks hold increasing target ranges and rows follow node ids, so every edge set comes out
+    sorted as SONATA files want it and merging edge sets only merges sorted runs.
+    """
+    if len(conns) < 2:
+        return conns
+    key = conns.target * n_sources
+    key += conns.source
+    if np.all(key[1:] >= key[:-1]):
+        return conns
+    order = np.argsort(key, kind="stable")
+    return type(conns)(conns.source[order], conns.target[order], conns.nsyns[order])
+
+
 def build_block(
     edge_set: EdgeSet,
     sources: NodeBlock,
@@ -94,6 +110,8 @@ def build_block(
     src, trg = conns.source, conns.target
     if len(src) and (src.min() < 0 or src.max() >= len(sources) or trg.max() >= len(targets)):
         raise ConfigError(f"rule {type(edge_set.rule).__name__} returned rows outside its blocks")
+    conns = _sorted(conns, len(sources))
+    src, trg = conns.source, conns.target
     if not edge_set.properties:
         nsyns = np.asarray(conns.nsyns).astype(np.uint32, copy=False)
         return BlockEdges(sources.index[src], targets.index[trg], nsyns, {})

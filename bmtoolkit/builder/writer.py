@@ -135,9 +135,11 @@ def merge_edge_sets(
     n_src = max(tables[src_pop].size, 1)
     sort_key = trg * n_src
     sort_key += src
-    order = np.argsort(sort_key, kind="stable")
+    # each edge set is already sorted (see engine): often nothing to do, else merge the runs
+    ordered = len(sort_key) < 2 or bool(np.all(sort_key[1:] >= sort_key[:-1]))
+    order = None if ordered else np.argsort(sort_key, kind="stable")
     del sort_key
-    if not np.array_equal(order, np.arange(len(order))):
+    if order is not None:
         src = src[order]
         trg = trg[order]
         type_ids = type_ids[order]
