@@ -163,7 +163,10 @@ def bionet_axon(model_template: Any, model_processing: Any) -> str:
     how the bionet backend builds a cell with this template and processing.
 
     NeuroML cells and Allen perisomatic models (``ctdb`` templates default to it) get the
-    perisomatic stub, all-active models the all-active stub, anything else the full axon.
+    perisomatic stub, all-active models the all-active stub, anything else (``fullaxon``, hoc
+    templates without processing) the full axon. A hoc template is assumed to load its SWC file
+    with NEURON's ``Import3d``, as bionet's own cell template does; pass ``axon`` explicitly to
+    :class:`SynapseLocations` for templates that build their sections otherwise.
 
     Examples
     --------
