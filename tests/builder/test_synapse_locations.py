@@ -68,6 +68,40 @@ THREE_POINT_SOMA = """\
 11 2 0 -40 0 1 10
 """
 
+# a branch attached to the first point of a dendrite that is wired to a one-point soma (NEURON
+# connects it to the dendrite's 0 end); no axon
+WIRED_BRANCH = """\
+1 1 0 0 0 5 -1
+2 3 8 0 0 1 1
+3 3 20 0 0 1 2
+4 3 30 0 0 1 3
+5 3 8 10 0 1 2
+6 3 8 20 0 1 5
+7 4 0 10 0 1 1
+8 4 0 30 0 1 7
+9 4 5 40 0 1 8
+10 4 -5 40 0 1 8
+11 3 -8 0 0 1 1
+12 3 -20 0 0 1 11
+"""
+# a branched soma (three soma sections) with dendrites on its interior and its ends
+BRANCHED_SOMA = """\
+1 1 0 0 0 5 -1
+2 1 0 3 0 5 1
+3 1 0 6 0 5 2
+4 1 3 6 0 4 3
+5 1 6 6 0 4 4
+6 1 -3 6 0 4 3
+7 3 0 20 0 1 3
+8 3 0 30 0 1 7
+9 3 10 0 0 1 2
+10 3 20 0 0 1 9
+11 4 9 6 0 1 5
+12 4 19 6 0 1 11
+13 2 0 -10 0 1 1
+14 2 0 -20 0 1 13
+"""
+
 
 def _morph_dir(sonata_examples: Path) -> Path:
     return sonata_examples / "shared_components" / "morphologies"
@@ -101,11 +135,17 @@ def _neuron_sections(path: Path, axon: str):
 def test_sections_equal_neurons_import3d(sonata_examples, tmp_path):
     require_module("neuron")
     files = [_morph_dir(sonata_examples) / m for m in MORPHS]
-    for name, text in (("multi.swc", MULTI_SOMA), ("three.swc", THREE_POINT_SOMA)):
+    for name, text in (
+        ("multi.swc", MULTI_SOMA),
+        ("three.swc", THREE_POINT_SOMA),
+        ("wired.swc", WIRED_BRANCH),
+        ("branched.swc", BRANCHED_SOMA),
+    ):
         files.append(tmp_path / name)
         files[-1].write_text(text)
     for path in files:
-        for axon in ("full", "stub", "stub_allactive"):
+        has_axon = 2 in np.loadtxt(path, comments="#", ndmin=2)[:, 1]
+        for axon in ("full", "stub", "stub_allactive") if has_axon else ("full",):
             ref = _neuron_sections(path, axon)
             tree = read_sections(path, axon=axon)
             assert list(tree.names) == [r[0] for r in ref], path.name
