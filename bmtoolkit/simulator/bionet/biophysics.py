@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bmtoolkit.exceptions import SonataFormatError, UnknownModelError
 from bmtoolkit.registry import Registry
 from bmtoolkit.simulator.bionet.morphology import section_type, stub_axon
-from bmtoolkit.simulator.bionet.nml import NmlCell
+
+if TYPE_CHECKING:  # NeuroML parsing (xml) is imported only by nml: templates
+    from bmtoolkit.simulator.bionet.nml import NmlCell
 
 __all__ = [
     "MODEL_PROCESSING",

@@ -30,7 +30,6 @@ from bmtoolkit.simulator.bionet.morphology import (
     set_segments,
     stub_axon,
 )
-from bmtoolkit.simulator.bionet.nml import read_nml_cell
 from bmtoolkit.simulator.bionet.translations import point_parameters
 
 __all__ = ["BioCell", "CellSpec", "PointCell", "TEMPLATES", "VirtualCell", "build_cell"]
@@ -238,6 +237,8 @@ def _template_path(spec: CellSpec, name: str) -> Path:
 
 @TEMPLATES.register("nml")
 def _nml(spec: CellSpec, name: str) -> BioCell:
+    from bmtoolkit.simulator.bionet.nml import read_nml_cell
+
     path = _template_path(spec, name)
 
     def apply(hobj: Any) -> None:

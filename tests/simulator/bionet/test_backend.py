@@ -41,3 +41,17 @@ def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     ecp = read_ecp_report(result.outputs["ecp"])
     assert ecp.data.shape == (40000, 86)
     assert np.isfinite(ecp.data).all() and np.abs(ecp.data).max() > 1e-3
+
+
+def test_importing_the_backend_loads_no_heavy_module():
+    """NEURON, MPI, HDF5, pandas and the NeuroML parser load only when a run needs them."""
+    import subprocess
+    import sys
+
+    heavy = ("neuron", "mpi4py", "h5py", "pandas", "xml.etree.ElementTree", "matplotlib")
+    code = (
+        "import sys, bmtoolkit.simulator.bionet.backend\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
