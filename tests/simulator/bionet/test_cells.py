@@ -157,3 +157,50 @@ def test_unknown_mechanism_in_fit_file(nrn, sonata_examples, tmp_path):
         build_cell(spec)
     msg = str(err.value)
     assert "NoSuchChan" in msg and "bad_fit.json" in msg and "node_type_id 100" in msg
+
+
+def test_nav_initial_state_solves_the_published_initial_system(nrn):
+    """NaV starts from the solution of the published model's linear initial system
+    (including its bi3 term in the I3 balance), here solved independently with numpy."""
+    h = nrn
+    h.celsius = 34.0
+    sec = h.Section(name="nav_probe")
+    sec.insert("NaV")
+    p = {k: getattr(h, f"{k}_NaV") for k in ("Con", "Coff", "Oon", "Ooff", "alpha", "beta")}
+    p.update({k: getattr(h, f"{k}_NaV") for k in ("gamma", "delta", "alfac", "btfac", "x1", "x6")})
+    names = ["C1", "C2", "C3", "C4", "C5", "O", "I1", "I2", "I3", "I4", "I5", "I6"]
+    for v in (-95.5, -80.0, -65.0, -40.0):
+        qt = 2.3 ** ((34.0 - 37.0) / 10.0)
+        ea, eb = np.exp(v / p["x1"]), np.exp(v / p["x6"])
+        a, b, af, bf = p["alpha"], p["beta"], p["alfac"], p["btfac"]
+        f0 = [qt * k * a * ea for k in (4, 3, 2, 1)] + [qt * p["gamma"]]
+        f1 = [qt * k * a * af * ea for k in (4, 3, 2, 1)] + [qt * p["gamma"]]
+        fi = [qt * p["Con"] * af**k for k in range(5)] + [qt * p["Oon"]]
+        b0 = [qt * k * b * eb for k in (1, 2, 3, 4)] + [qt * p["delta"]]
+        b1 = [qt * k * b * eb / bf for k in (1, 2, 3, 4)] + [qt * p["delta"]]
+        bi = [qt * p["Coff"] / bf**k for k in range(5)] + [qt * p["Ooff"]]
+        C1, C2, C3, C4, C5, OPEN, I1, I2, I3, I4, I5, I6 = range(12)
+        A = np.zeros((12, 12))
+        rows = [  # (state, [(coefficient, state), ...]) of each balance in the published system
+            (C1, [(bi[0], I1), (b0[0], C2), (-(fi[0] + f0[0]), C1)]),
+            (C2, [(f0[0], C1), (bi[1], I2), (b0[1], C3), (-(b0[0] + fi[1] + f0[1]), C2)]),
+            (C3, [(f0[1], C2), (bi[2], I3), (b0[2], C4), (-(b0[1] + fi[2] + f0[2]), C3)]),
+            (C4, [(f0[2], C3), (bi[3], I4), (b0[3], C5), (-(b0[2] + fi[3] + f0[3]), C4)]),
+            (C5, [(f0[3], C4), (bi[4], I5), (b0[4], OPEN), (-(b0[3] + fi[4] + f0[4]), C5)]),
+            (OPEN, [(f0[4], C5), (bi[5], I6), (-(b0[4] + fi[5]), OPEN)]),
+            (I1, [(fi[0], C1), (b1[0], I2), (-(bi[0] + f1[0]), I1)]),
+            (I2, [(f1[0], I1), (fi[1], C2), (b1[1], I3), (-(b1[0] + bi[1] + f1[1]), I2)]),
+            (I3, [(f1[1], I2), (fi[2], C3), (bi[2], I4), (-(b1[1] + bi[2] + f1[2]), I3)]),
+            (I4, [(f1[2], I3), (fi[3], C4), (b1[3], I5), (-(b1[2] + bi[3] + f1[3]), I4)]),
+            (I5, [(f1[3], I4), (fi[4], C5), (b1[4], I6), (-(b1[3] + bi[4] + f1[4]), I5)]),
+        ]
+        for r, terms in rows:
+            for coef, col in terms:
+                A[r, col] += coef
+        A[I6, :] = 1.0  # conservation
+        rhs = np.zeros(12)
+        rhs[I6] = 1.0
+        expected = np.linalg.solve(A, rhs)
+        h.finitialize(v)
+        got = np.array([getattr(sec(0.5), f"{n}_NaV") for n in names])
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)

@@ -44,6 +44,8 @@ ASSIGNED {
     b01 (/ms) b02 (/ms) b03 (/ms) b04 (/ms) b0O (/ms)
     b11 (/ms) b12 (/ms) b13 (/ms) b14 (/ms) b1n (/ms)
     bi1 (/ms) bi2 (/ms) bi3 (/ms) bi4 (/ms) bi5 (/ms) bin (/ms)
+    b43 (/ms) b46 (/ms)
+    initializing
 }
 
 STATE {
@@ -68,8 +70,19 @@ BREAKPOINT {
 }
 
 INITIAL {
+    : The initial state is the steady state of the published model's initial system, which
+    : uses the C3->I3 rate bi3 (not b13) for the I4 -> I3 term of the I3 balance; it is kept
+    : so that results reproduce the published Allen Cell Types models exactly. With
+    : initializing = 1 the scheme below has exactly that steady state: I4 -> I3 runs at bi3
+    : and the rest of I4's b13 outflow goes to I6, whose balance that system leaves out
+    : (replaced by conservation). A steady-state solve of the kinetic scheme, rather than a
+    : LINEAR block, keeps the file acceptable to CoreNEURON's code generator. The solve is
+    : one implicit step of 1e9 ms; all rates are scaled by 1e6 meanwhile (which leaves the
+    : steady state unchanged) so that this step reaches it within rounding.
+    initializing = 1
+    SOLVE activation STEADYSTATE sparse
+    initializing = 0
     rates(v)
-    SOLVE seqinitial
 }
 
 KINETIC activation {
@@ -82,7 +95,8 @@ KINETIC activation {
     ~ O <-> I6 (fin, bin)
     ~ I1 <-> I2 (f11, b11)
     ~ I2 <-> I3 (f12, b12)
-    ~ I3 <-> I4 (f13, b13)
+    ~ I3 <-> I4 (f13, b43)
+    ~ I4 <-> I6 (b46, 0)
     ~ I4 <-> I5 (f14, b14)
     ~ I5 <-> I6 (f1n, b1n)
     ~ C1 <-> I1 (fi1, bi1)
@@ -93,27 +107,12 @@ KINETIC activation {
     CONSERVE C1 + C2 + C3 + C4 + C5 + O + I1 + I2 + I3 + I4 + I5 + I6 = 1
 }
 
-LINEAR seqinitial {
-    : Initial state. The published model's system uses the C3->I3 rate bi3 (not b13) for
-    : the I4 -> I3 term of the third inactivated-state balance; it is kept so that results
-    : reproduce the published Allen Cell Types models exactly.
-    ~ I1*bi1 + C2*b01 - C1*(fi1 + f01) = 0
-    ~ C1*f01 + I2*bi2 + C3*b02 - C2*(b01 + fi2 + f02) = 0
-    ~ C2*f02 + I3*bi3 + C4*b03 - C3*(b02 + fi3 + f03) = 0
-    ~ C3*f03 + I4*bi4 + C5*b04 - C4*(b03 + fi4 + f04) = 0
-    ~ C4*f04 + I5*bi5 + O*b0O - C5*(b04 + fi5 + f0O) = 0
-    ~ C5*f0O + I6*bin - O*(b0O + fin) = 0
-    ~ C1*fi1 + I2*b11 - I1*(bi1 + f11) = 0
-    ~ I1*f11 + C2*fi2 + I3*b12 - I2*(b11 + bi2 + f12) = 0
-    ~ I2*f12 + C3*fi3 + I4*bi3 - I3*(b12 + bi3 + f13) = 0
-    ~ I3*f13 + C4*fi4 + I5*b14 - I4*(b13 + bi4 + f14) = 0
-    ~ I4*f14 + C5*fi5 + I6*b1n - I5*(b14 + bi5 + f1n) = 0
-    ~ C1 + C2 + C3 + C4 + C5 + O + I1 + I2 + I3 + I4 + I5 + I6 = 1
-}
-
 PROCEDURE rates(v (mV)) {
     LOCAL qt, ea, eb
     qt = 2.3^((celsius - 37)/10)
+    if (initializing) {
+        qt = qt*1e6
+    }
     ea = exp(v/x1)
     eb = exp(v/x6)
 
@@ -150,4 +149,12 @@ PROCEDURE rates(v (mV)) {
     bi4 = qt*Coff/btfac^3
     bi5 = qt*Coff/btfac^4
     bin = qt*Ooff
+
+    if (initializing) {
+        b43 = bi3
+        b46 = b13 - bi3
+    } else {
+        b43 = b13
+        b46 = 0
+    }
 }
