@@ -110,7 +110,21 @@ cmake --build "$work/build" -j "$JOBS"
 cmake --install "$work/build"
 
 vars="$PREFIX/bin/nest_vars.sh"
-[[ -f "$vars" ]] || die "install finished but $vars is missing"
+if [[ ! -f "$vars" ]]; then
+    # NEST >= 3.7 no longer installs nest_vars.sh: write the equivalent
+    pkg="$(find "$PREFIX" -maxdepth 5 -type d -path '*site-packages/nest' | head -n 1)"
+    [[ -n "$pkg" ]] || die "install finished but the nest Python package is not under $PREFIX"
+    libdirs="$(find "$PREFIX" -maxdepth 3 -name 'libnest*.so*' -printf '%h\n' | sort -u | paste -sd:)"
+    cat > "$vars" <<VARS
+# Environment for NEST $NEST_VERSION with MPI (written by bmtoolkit's install-nest-mpi.sh)
+export NEST_INSTALL_DIR="$PREFIX"
+export PATH="$PREFIX/bin:\$PATH"
+export PYTHONPATH="$(dirname "$pkg")\${PYTHONPATH:+:\$PYTHONPATH}"
+VARS
+    if [[ -n "$libdirs" ]]; then
+        echo "export LD_LIBRARY_PATH=\"$libdirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\"" >> "$vars"
+    fi
+fi
 
 if [[ "$(id -u)" == 0 ]]; then  # OpenMPI refuses root unless told otherwise
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
