@@ -59,3 +59,21 @@ def test_two_ranks_write_one_merged_spike_file(point_network, tmp_path):
     assert len(merged) == len(ref) > 100
     np.testing.assert_array_equal(merged["node_id"].to_numpy(), ref["node_id"].to_numpy())
     np.testing.assert_array_equal(merged["timestamp"].to_numpy(), ref["timestamp"].to_numpy())
+
+
+def test_membrane_report_gathered_from_ranks(sonata_examples, tmp_path):
+    from bmtoolkit.sonata import read_frame_report
+
+    env = _mpi_env()
+    config = sonata_examples / "300_pointneurons" / "config.json"
+    cmd = ["mpiexec", "--oversubscribe", "-n", "2", sys.executable, "-m", "bmtoolkit.cli",
+           "run", str(config), "--output-dir", str(tmp_path / "mpi"), "--quiet"]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    single = run(config, output_dir=tmp_path / "one", progress=False)
+    merged = read_frame_report(tmp_path / "mpi" / "membrane_potential.h5")["internal"]
+    ref = read_frame_report(single.outputs["membrane_potential"])["internal"]
+    assert merged.node_ids.tolist() == ref.node_ids.tolist() == [0, 80, 160, 240, 270]
+    np.testing.assert_array_equal(merged.data(), ref.data())
+    a = read_spikes(tmp_path / "mpi" / "spikes.h5")
+    assert len(a) == len(read_spikes(single.outputs["spikes"])) > 1000
