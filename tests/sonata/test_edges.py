@@ -280,3 +280,213 @@ def test_populations_may_be_any_iterable(tmp_path):
     nodes = (NodePopulationData.single_group(name, [0]) for name in ("a", "b"))
     write_nodes(tmp_path / "n.h5", nodes)
     assert sorted(read_nodes(tmp_path / "n.h5")) == ["a", "b"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The streaming writer must produce exactly the bytes of the straightforward in-memory writer
+# below (sort by (target, source), full permuted copies, index built from whole arrays).
+
+
+def _ref_stable_argsort(*keys):
+    return np.lexsort([np.asarray(k) for k in keys]) if len(keys[0]) else np.zeros(0, np.intp)
+
+
+def _ref_group_index(gid):
+    out = np.empty(len(gid), dtype=np.int64)
+    for g in np.unique(gid):
+        out[gid == g] = np.arange(int((gid == g).sum()))
+    return out
+
+
+def _ref_index(grp, direction, ids, n_nodes):
+    ids = ids.astype(np.int64)
+    change = np.flatnonzero(ids[1:] != ids[:-1]) + 1 if ids.size else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], change]) if ids.size else np.zeros(0, np.int64)
+    ends = np.concatenate([change, [ids.size]]) if ids.size else np.zeros(0, np.int64)
+    run_node = ids[starts]
+    order = np.argsort(run_node, kind="stable")
+    r2e = np.stack([starts[order], ends[order]], axis=1).astype(np.uint64).reshape(-1, 2)
+    counts = np.bincount(run_node, minlength=n_nodes)
+    stops = np.cumsum(counts)
+    n2r = np.stack([stops - counts, stops], axis=1).astype(np.uint64).reshape(-1, 2)
+    sub = grp.require_group("indices").create_group(direction)
+    sub.create_dataset("node_id_to_ranges", data=n2r)
+    sub["node_id_to_range"] = sub["node_id_to_ranges"]
+    sub.create_dataset("range_to_edge_id", data=r2e)
+
+
+def _ref_column(grp, name, values):
+    if values.dtype.kind == "O":
+        grp.create_dataset(name, data=values.astype(str).astype(object), dtype=h5py.string_dtype())
+    elif values.dtype.kind == "b":
+        grp.create_dataset(name, data=values.astype(np.int8)).attrs["bmtoolkit_bool"] = np.uint8(1)
+    else:
+        grp.create_dataset(name, data=values)
+
+
+def _ref_group(parent, key, data, rows):
+    grp = parent.create_group(key)
+    for name, values in data.attributes.items():
+        _ref_column(grp, name, values if rows is None else values[rows])
+    if data.dynamics_params:
+        dyn = grp.create_group("dynamics_params")
+        for name, values in data.dynamics_params.items():
+            _ref_column(dyn, name, values if rows is None else values[rows])
+    if data.library:
+        lib = grp.create_group("@library")
+        for name, values in data.library.items():
+            lib.create_dataset(
+                name, data=np.asarray(list(values), dtype=object), dtype=h5py.string_dtype()
+            )
+
+
+def _ref_population(root, pop, sort, n_source, n_target):
+    src, trg, type_id = pop.source_node_id, pop.target_node_id, pop.edge_type_id
+    gid, gidx = np.asarray(pop.edge_group_id), np.asarray(pop.edge_group_index)
+    n = len(src)
+    order = _ref_stable_argsort(src, trg) if sort and n > 1 else None
+    if order is not None and np.array_equal(order, np.arange(n)):
+        order = None
+    single = len(pop.groups) == 1 and n > 0 and bool(np.all(gid == gid[0]))
+    identity = single and np.array_equal(gidx, np.arange(n))
+    if order is not None:
+        src, trg, type_id, gid, gidx = (
+            src[order],
+            trg[order],
+            type_id[order],
+            gid[order],
+            gidx[order],
+        )
+    regroup = sort and not (identity and order is None)
+    grp = root.create_group(pop.name)
+    for key, ids, node_pop in (
+        ("source_node_id", src, pop.source_population),
+        ("target_node_id", trg, pop.target_population),
+    ):
+        ds = grp.create_dataset(key, data=ids.astype(np.uint64))
+        ds.attrs.create("node_population", node_pop, dtype=h5py.string_dtype())
+    grp.create_dataset("edge_type_id", data=type_id.astype(np.int64))
+    grp.create_dataset("edge_group_id", data=gid.astype(np.uint32))
+    new_gidx = _ref_group_index(gid) if regroup else gidx
+    grp.create_dataset("edge_group_index", data=new_gidx.astype(np.uint64))
+    for key, data in pop.groups.items():
+        rows = gidx[gid == key] if regroup else None
+        if (
+            rows is not None
+            and len(rows) == data.size
+            and np.array_equal(rows, np.arange(len(rows)))
+        ):
+            rows = None
+        _ref_group(grp, str(key), data, rows)
+    _ref_index(grp, "source_to_target", src, n_source)
+    _ref_index(grp, "target_to_source", trg, n_target)
+
+
+def _ref_write(path, pops, sort, n_source, n_target):
+    with h5py.File(path, "w") as h5:
+        h5.attrs["magic"] = np.uint32(0x0A7A)
+        h5.attrs["version"] = np.asarray((0, 1), dtype=np.uint32)
+        root = h5.create_group("edges")
+        for pop in pops:
+            _ref_population(root, pop, sort, n_source, n_target)
+
+
+def _h5_items(path):
+    out = {}
+    with h5py.File(path) as h5:
+
+        def visit(name, obj):
+            attrs = {k: np.asarray(v).tolist() for k, v in obj.attrs.items()}
+            if isinstance(obj, h5py.Dataset):
+                out[name] = (str(obj.dtype), obj.shape, obj[()].tolist(), attrs)
+            else:
+                out[name] = ("group", sorted(obj.keys()), attrs)
+
+        h5.visititems(visit)
+    return out
+
+
+def _case(kind, seed):
+    rng = np.random.default_rng(seed)
+    n, n_nodes = int(rng.integers(40, 300)), int(rng.integers(5, 60))
+    src, trg = rng.integers(0, n_nodes, n), rng.integers(0, n_nodes, n)
+    tid = rng.integers(100, 104, n)
+    if kind == "sorted":  # what the builder hands over: unique pairs sorted by (target, source)
+        key = np.unique(trg * n_nodes + src)
+        src, trg, tid = key % n_nodes, key // n_nodes, np.sort(rng.integers(0, 3, len(key)))
+        return [
+            EdgePopulationData.single_group(
+                "v1_to_v1",
+                "v1",
+                "v1",
+                src,
+                trg,
+                tid,
+                {"nsyns": rng.integers(1, 5, len(key)).astype(np.uint32)},
+            )
+        ]
+    if kind == "single":
+        attrs = {
+            "syn_weight": rng.random(n),
+            "nsyns": rng.integers(1, 5, n).astype(np.uint16),
+            "afferent": rng.random(n) < 0.5,
+            "pos": rng.random((n, 3)).astype(np.float32),
+            "model": rng.choice(["exp2syn", "AMPA", ""], n),
+        }
+        dyn = {"tau1": rng.random(n)}
+        return [EdgePopulationData.single_group("a_to_b", "a", "b", src, trg, tid, attrs, dyn)]
+    if kind == "multi":
+        gid = rng.integers(0, 3, n)
+        sizes = np.bincount(gid, minlength=3)
+        gidx = np.empty(n, np.int64)
+        for g in range(3):
+            gidx[gid == g] = rng.permutation(sizes[g])
+        groups = {
+            0: GroupData({"syn_weight": rng.random(sizes[0]), "sec_id": np.arange(sizes[0])}),
+            1: GroupData({"code": rng.integers(0, 2, sizes[1])}, library={"code": ["x", "y"]}),
+            2: GroupData({}, {"tau": rng.random(sizes[2])}),
+        }
+        return [EdgePopulationData("m", "a", "a", src, trg, tid, groups, gid, gidx)]
+    if kind == "regrouped":  # one group, rows permuted, group larger than the population
+        gidx = rng.permutation(n + 5)[:n]
+        groups = {2: GroupData({"syn_weight": rng.random(n + 5)})}
+        gid = np.full(n, 2)
+        return [EdgePopulationData("r", "a", "b", src, trg, tid, groups, gid, gidx)]
+    if kind == "wide_ids":  # ids spread over 131,072 nodes
+        return [
+            EdgePopulationData.single_group(
+                "w",
+                "a",
+                "b",
+                src * 7919 % 2**17,
+                trg * 104729 % 2**17,
+                tid,
+                {"syn_weight": rng.random(n)},
+            )
+        ]
+    assert kind == "several"
+    return [
+        EdgePopulationData.single_group("p", "a", "b", src, trg, tid, {"w": rng.random(n)}),
+        EdgePopulationData.single_group("q", "b", "a", trg, src, tid),
+        EdgePopulationData.single_group("empty", "a", "a", [], [], []),
+    ]
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1 << 23])
+@pytest.mark.parametrize("sort", [True, False])
+@pytest.mark.parametrize("kind", ["sorted", "single", "multi", "regrouped", "wide_ids", "several"])
+def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind, sort, chunk_rows):
+    from bmtoolkit.sonata import edges as edges_module
+
+    monkeypatch.setattr(edges_module, "CHUNK_ROWS", chunk_rows, raising=False)
+    for seed in range(3):
+        pops = _case(kind, seed)
+        n_nodes = max(int(p.source_node_id.max(initial=-1)) for p in pops) + 1
+        n_nodes = max(n_nodes, *(int(p.target_node_id.max(initial=-1)) + 1 for p in pops))
+        if kind == "wide_ids":
+            n_nodes = 2**17
+        ours, ref = tmp_path / f"ours{seed}.h5", tmp_path / f"ref{seed}.h5"
+        write_edges(ours, pops, sort=sort, n_source_nodes=n_nodes, n_target_nodes=n_nodes)
+        _ref_write(ref, pops, sort, n_nodes, n_nodes)
+        assert _h5_items(ours) == _h5_items(ref)
+        assert ours.read_bytes() == ref.read_bytes()
