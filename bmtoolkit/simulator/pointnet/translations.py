@@ -59,6 +59,13 @@ ALLEN_GLIF_TABLE: Mapping[str, tuple[str, float, str | None]] = {
     # g = coeffs.G / R_input (ohm) -> nS; V_reset = E_L
 }
 
+#: receptor-port settings an Allen config may carry for NEST (ms and mV, passed unchanged):
+#: ``tau_syn`` (one per port; glif_psc and glif_cond) and ``E_rev`` (glif_cond)
+NEST_PORT_KEYS: tuple[str, ...] = ("tau_syn", "E_rev")
+
+#: parameters named differently by glif_cond (membrane conductance ``g`` is ``g_m`` there)
+GLIF_COND_NAMES: Mapping[str, str] = {"g": "g_m"}
+
 #: NEST 2 glif_lif_* parameter names -> NEST 3 glif_psc/glif_cond names
 NEST2_GLIF_NAMES: Mapping[str, str] = {
     "a_spike": "th_spike_add",
@@ -242,7 +249,12 @@ def allen_to_nest_glif(
         out["tau_syn"] = list(np.atleast_1d(np.asarray(cfg["tau_syn"], float)))
     elif tau_syn is not None:
         out["tau_syn"] = list(map(float, tau_syn))
+    for key in NEST_PORT_KEYS:  # receptor ports are NEST settings, already in NEST units
+        if key in cfg and key != "tau_syn":
+            out[key] = list(np.atleast_1d(np.asarray(cfg[key], float)))
     out.update(flags)
+    if model == "glif_cond":
+        out = {GLIF_COND_NAMES.get(k, k): v for k, v in out.items()}
     return out
 
 
@@ -259,4 +271,6 @@ def nest2_glif_params(model: str, params: Mapping[str, Any]) -> tuple[str, dict[
     new_model, level = NEST2_GLIF_MODELS[model]
     out = {NEST2_GLIF_NAMES.get(k, k): v for k, v in params.items() if k not in NEST2_GLIF_DROPPED}
     out.update(GLIF_LEVEL_FLAGS[level])
+    if new_model == "glif_cond":
+        out = {GLIF_COND_NAMES.get(k, k): v for k, v in out.items()}
     return new_model, out

@@ -227,3 +227,20 @@ def test_nest_glif_matches_numpy_teeter_reference(level):
     assert len(expected) > 5, "the step current must make the cell fire repeatedly"
     assert len(got) == len(expected)
     np.testing.assert_allclose(got, expected, atol=h + 1e-9)
+
+
+def test_glif_cond_ports_from_an_allen_config():
+    nest = require_module("nest")
+    cfg = {**allen_config(4), "tau_syn": [0.2, 2.0], "E_rev": [0.0, -85.0]}
+    params = allen_to_nest_glif(cfg, model="glif_cond")
+    assert params["tau_syn"] == [0.2, 2.0] and params["E_rev"] == [0.0, -85.0]
+    assert params["g_m"] == pytest.approx(5.5) and "g" not in params  # glif_cond name
+    nest.ResetKernel()
+    cell = nest.Create("glif_cond", params=params)
+    gen = nest.Create("spike_generator", params={"spike_times": [10.0]})
+    nest.Connect(gen, cell, syn_spec={"receptor_type": 2, "weight": 5.0})  # inhibitory port
+    meter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})
+    nest.Connect(meter, cell)
+    nest.Simulate(40.0)
+    v = np.asarray(meter.get("events")["V_m"])
+    assert v.min() < params["E_L"] - 0.1  # E_rev -85 mV pulls V below rest
