@@ -12,18 +12,24 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
+from bmtoolkit.exceptions import (
+    BackendNotAvailableError,
+    BmtkWarning,
+    ConfigError,
+    SimulationError,
+)
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
 
-__all__ = ["BioNetBackend"]
+__all__ = ["BioNetBackend", "wants_coreneuron"]
 
 log = logging.getLogger("bmtoolkit.simulator")
 
@@ -35,11 +41,44 @@ def _value(row: Any, key: str, default: Any = None) -> Any:
     return value
 
 
+def wants_coreneuron(plan: Any) -> bool:
+    """True when the run asks for CoreNEURON: ``target_simulator: "CORENEURON"`` in the
+    config, or ``BMTOOLKIT_CORENEURON=1`` in the environment."""
+    target = str(getattr(plan, "target_simulator", None) or "").upper()
+    return target == "CORENEURON" or os.environ.get("BMTOOLKIT_CORENEURON", "") == "1"
+
+
+def _warn_neuron(reason: str) -> None:
+    warnings.warn(f"running on NEURON instead of CoreNEURON: {reason}", BmtkWarning, stacklevel=3)
+
+
+def _prepare_coreneuron(extra: list[Any]) -> bool:
+    """Build and load all mechanisms as one NEURON + CoreNEURON library; False (with a
+    warning) when CoreNEURON cannot be used here."""
+    from neuron import config
+
+    from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms, loaded_coreneuron_library
+
+    if not config.arguments.get("NRN_ENABLE_CORENEURON"):
+        _warn_neuron("this NEURON build has no CoreNEURON")
+        return False
+    try:
+        load_mechanisms(extra, coreneuron=True)
+    except (SimulationError, BackendNotAvailableError) as err:
+        _warn_neuron(str(err).splitlines()[0])
+        return False
+    os.environ["CORENEURONLIB"] = str(loaded_coreneuron_library())
+    return True
+
+
 class BioNetBackend(Backend):
     """Run a SONATA simulation on NEURON (fixed step ``dt``, spikes on the dt grid).
 
     Reports follow BMTK's convention: row ``i`` of a membrane report holds the value after
-    step ``i + 1``.
+    step ``i + 1``. With ``target_simulator: "CORENEURON"`` (or ``BMTOOLKIT_CORENEURON=1``)
+    the network is built in NEURON and simulated by CoreNEURON when this NEURON build has it
+    (mechanisms compiled with ``nrnivmodl -coreneuron``, once per content); otherwise, and for
+    extracellular reports, the run stays on NEURON with a warning.
     """
 
     name: ClassVar[str] = "bionet"
@@ -55,6 +94,7 @@ class BioNetBackend(Backend):
         self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
+        self.coreneuron = False
 
     # -- steps ---------------------------------------------------------------------------
     def setup(self) -> None:
@@ -69,7 +109,9 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
 
         extra = [self.plan.components[k] for k in ("mechanisms_dir",) if k in self.plan.components]
-        load_mechanisms(extra)
+        self.coreneuron = wants_coreneuron(self.plan) and _prepare_coreneuron(extra)
+        if not self.coreneuron:
+            load_mechanisms(extra)
         h.load_file("stdrun.hoc")
         from bmtoolkit.simulator.bionet.parallel import parallel_context
 
@@ -213,12 +255,17 @@ class BioNetBackend(Backend):
         h = self.h
         for rep in self.plan.reports():
             if isinstance(rep, _recording.ExtracellularReport):
+                if self.coreneuron:
+                    _warn_neuron(f"extracellular report {rep.name!r} needs per-step callbacks")
+                    self.coreneuron = False
                 self._add_ecp(rep)
                 continue
             if not isinstance(rep, MembraneReport):
                 continue
             targets = self.plan.resolve_node_set(rep.node_set)
             steps = _recording.steps_per_sample(rep.dt, self.plan.dt, rep.name)
+            if self.coreneuron:  # CoreNEURON records every step only; frames picked on writing
+                steps = 1
             for var in rep.variables:
                 per_pop: dict[str, list[tuple[int, Any]]] = {}
                 for pop, ids in targets.items():
@@ -272,7 +319,17 @@ class BioNetBackend(Backend):
         h.finitialize(self.v_init)
         for _, _, recorder in self._ecp:
             recorder.start()
-        pc.psolve(self.plan.tstop)
+        if self.coreneuron:
+            from neuron import coreneuron
+
+            h.CVode().cache_efficient(1)
+            coreneuron.enable, coreneuron.verbose = True, 0
+            try:
+                pc.psolve(self.plan.tstop)
+            finally:
+                coreneuron.enable = False
+        else:
+            pc.psolve(self.plan.tstop)
         for _, _, recorder in self._ecp:
             recorder.stop()
         for (_, _, per_pop), interval in zip(self._reports, self._intervals, strict=True):
@@ -313,12 +370,14 @@ class BioNetBackend(Backend):
         path = write_spike_output(self.plan, out)
         if path is not None:
             self.result.outputs["spikes"] = str(path)
-        for (rep, var, _), parts in zip(self._reports, report_parts, strict=True):
+        for (rep, var, _), parts, interval in zip(
+            self._reports, report_parts, self._intervals, strict=True
+        ):
             merged: dict[str, list[tuple[int, Any]]] = {}
             for part in parts:
                 for pop, rows in part.items():
                     merged.setdefault(pop, []).extend(rows)
             target = self.plan.output_path(rep.file_for(var))
-            _recording.write_report(target, var, rep, merged)
+            _recording.write_report(target, var, rep, merged, interval=interval)
             key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
             self.result.outputs[key] = str(target)

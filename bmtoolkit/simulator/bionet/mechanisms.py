@@ -35,7 +35,9 @@ __all__ = [
     "builtin_mod_files",
     "cache_root",
     "compile_mechanisms",
+    "coreneuron_library",
     "load_mechanisms",
+    "loaded_coreneuron_library",
     "mechanism_hash",
 ]
 
@@ -46,6 +48,8 @@ BUILTIN_DIR = Path(__file__).with_name("mechanisms")
 # mechanism twice); process-wide because NEURON's own mechanism table is
 _LOADED: set[str] = set()
 _LOADED_FILES: set[str] = set()
+# the CoreNEURON library matching the loaded mechanisms, when built that way
+_CORENEURON: list[Path] = []
 
 
 def builtin_mod_files() -> list[Path]:
@@ -76,9 +80,11 @@ def _neuron_version() -> str:
         return "unknown"
 
 
-def mechanism_hash(mod_files: Iterable[Path]) -> str:
-    """Hash of file names, contents and the NEURON version (16 hex digits)."""
+def mechanism_hash(mod_files: Iterable[Path], *, coreneuron: bool = False) -> str:
+    """Hash of file names, contents, the NEURON version and the build kind (16 hex digits)."""
     digest = hashlib.sha256(_neuron_version().encode())
+    if coreneuron:
+        digest.update(b"coreneuron")
     for path in sorted(Path(p) for p in mod_files):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -103,7 +109,9 @@ def _find_library(folder: Path) -> Path | None:
     return None
 
 
-def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = None) -> Path:
+def compile_mechanisms(
+    mod_files: Sequence[Path], *, cache_dir: Path | None = None, coreneuron: bool = False
+) -> Path:
     """Compile ``mod_files`` (once per content) and return the shared library path.
 
     Parameters
@@ -112,6 +120,9 @@ def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = No
         NMODL files; names must be unique.
     cache_dir : Path, optional
         Root of the cache (default :func:`cache_root`).
+    coreneuron : bool
+        Build for CoreNEURON too (``nrnivmodl -coreneuron``): the folder then also holds
+        ``libcorenrnmech.so`` (see :func:`coreneuron_library`).
 
     Returns
     -------
@@ -136,7 +147,7 @@ def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = No
     if dupes:
         raise SimulationError(f"mechanism files with the same name in several folders: {dupes}")
     root = Path(cache_dir) if cache_dir is not None else cache_root()
-    target = root / mechanism_hash(files)
+    target = root / mechanism_hash(files, coreneuron=coreneuron)
     lib = _find_library(target) if target.exists() else None
     if lib is not None:
         return lib
@@ -150,14 +161,16 @@ def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = No
             work = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=root))
             for path in files:
                 shutil.copy2(path, work / path.name)
-            proc = subprocess.run(
-                [_nrnivmodl(), "."], cwd=work, capture_output=True, text=True, check=False
-            )
+            cmd = [_nrnivmodl(), *(["-coreneuron"] if coreneuron else []), "."]
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=False)
             built = _find_library(work)
+            if coreneuron and built is not None and coreneuron_library(built) is None:
+                built = None
             if proc.returncode != 0 or built is None:
                 tail = (proc.stdout + proc.stderr)[-3000:]
                 shutil.rmtree(work, ignore_errors=True)
-                raise SimulationError(f"nrnivmodl failed for {sorted(names)}:\n{tail}")
+                kind = "nrnivmodl -coreneuron" if coreneuron else "nrnivmodl"
+                raise SimulationError(f"{kind} failed for {sorted(names)}:\n{tail}")
             work.rename(target)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -166,7 +179,21 @@ def compile_mechanisms(mod_files: Sequence[Path], *, cache_dir: Path | None = No
     return lib
 
 
-def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = True) -> list[Path]:
+def coreneuron_library(lib: Path) -> Path | None:
+    """The CoreNEURON library built next to ``lib`` by ``nrnivmodl -coreneuron`` (or None)."""
+    candidate = Path(lib).with_name("libcorenrnmech.so")
+    return candidate if candidate.is_file() else None
+
+
+def loaded_coreneuron_library() -> Path | None:
+    """CoreNEURON library of the mechanisms loaded in this process, when they were built for
+    CoreNEURON as one library (:func:`load_mechanisms` with ``coreneuron=True``)."""
+    return _CORENEURON[0] if _CORENEURON else None
+
+
+def load_mechanisms(
+    extra_dirs: Sequence[Path | str] = (), *, builtin: bool = True, coreneuron: bool = False
+) -> list[Path]:
     """Compile (if needed) and load mechanism libraries into NEURON.
 
     The shipped channel library and the ``.mod`` files of each user folder are compiled
@@ -181,6 +208,10 @@ def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = Tr
         (possible only before the shipped library is loaded in this process).
     builtin : bool
         Include the shipped channel library.
+    coreneuron : bool
+        Build everything as one library for NEURON and CoreNEURON (CoreNEURON loads a
+        single mechanism library); only possible while no mechanism library is loaded in
+        this process (else :class:`SimulationError`).
 
     Returns
     -------
@@ -217,6 +248,8 @@ def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = Tr
         )
     if new_user:
         groups.append(new_user)
+    if coreneuron:
+        return _load_for_coreneuron([p for g in groups for p in g])
     libs = []
     for files in groups:
         files = [p for p in files if p.name not in _LOADED_FILES]
@@ -227,6 +260,23 @@ def load_mechanisms(extra_dirs: Sequence[Path | str] = (), *, builtin: bool = Tr
         _LOADED_FILES.update(p.name for p in files)
         libs.append(lib)
     return libs
+
+
+def _load_for_coreneuron(files: list[Path]) -> list[Path]:
+    if _CORENEURON and not any(p.name not in _LOADED_FILES for p in files):
+        return []
+    if _LOADED_FILES:
+        raise SimulationError(
+            "CoreNEURON needs all mechanisms in one library, but this process has already "
+            "loaded mechanism libraries; run in a fresh process"
+        )
+    lib = compile_mechanisms(files, coreneuron=True)
+    _load(lib)
+    _LOADED_FILES.update(p.name for p in files)
+    core = coreneuron_library(lib)
+    assert core is not None
+    _CORENEURON.append(core)
+    return [lib]
 
 
 def _load(lib: Path) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "Trace",
     "as_arrays",
     "complete",
+    "frame_samples",
     "n_samples",
     "record_elements",
     "steps_per_sample",
@@ -160,34 +161,56 @@ def as_arrays(traces: list[Trace]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, pos, data
 
 
+def frame_samples(report: Any, interval: float) -> np.ndarray:
+    """Indices of a report's frames in a recording sampled every ``interval`` ms from t = 0.
+
+    Frame ``i`` is the value at ``start_time + (i + 1) dt`` (BMTK's one-step convention);
+    every index is rounded, never truncated.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rep = SimpleNamespace(start_time=5.0, end_time=7.0, dt=0.5)
+    >>> frame_samples(rep, 0.1).tolist(), frame_samples(rep, 0.5).tolist()
+    ([55, 60, 65, 70], [11, 12, 13, 14])
+    """
+    n = round((report.end_time - report.start_time) / report.dt)
+    times = report.start_time + report.dt * np.arange(1, n + 1)
+    return np.rint(times / interval).astype(np.int64)
+
+
 def write_report(
-    path: Path, variable: str, report: Any, per_pop: dict[str, list[tuple[int, Any]]]
+    path: Path,
+    variable: str,
+    report: Any,
+    per_pop: dict[str, list[tuple[int, Any]]],
+    *,
+    interval: float | None = None,
 ) -> Path:
     """Write gathered recordings ``{pop: [(node_id, as_arrays(...)), ...]}`` as one file.
 
-    Recordings hold the samples ``t = 0, dt, 2 dt ...`` (``dt`` of the report); frame ``i`` of
-    the file is the value at ``start_time + (i + 1) dt`` (BMTK's one-step convention).
+    Recordings hold the samples ``t = 0, interval, 2 interval ...`` (``interval`` defaults to
+    the report's ``dt``); the file's frames are picked with :func:`frame_samples`.
     """
     from bmtoolkit.simulator.core.reports import UNITS
     from bmtoolkit.sonata import FrameReportData, write_frame_report
 
-    n = round((report.end_time - report.start_time) / report.dt)
-    first = round(report.start_time / report.dt) + 1
+    rows_at = frame_samples(report, report.dt if interval is None else interval)
     frames = []
     for pop, rows in per_pop.items():
         rows = sorted(rows, key=lambda r: r[0])
         have = min(arr[2].shape[0] for _, arr in rows)
-        if have < first + n:
+        if len(rows_at) and have <= rows_at[-1]:
             raise SimulationError(
                 f"report {report.name!r} ({variable}): recorded {have} samples, the window "
-                f"[{report.start_time}, {report.end_time}] every {report.dt} ms needs {first + n} "
-                "(is end_time beyond tstop?)",
+                f"[{report.start_time}, {report.end_time}] every {report.dt} ms needs "
+                f"{rows_at[-1] + 1} (is end_time beyond tstop?)",
                 field=f"reports.{report.name}",
             )
         node_ids = np.array([nid for nid, _ in rows], dtype=np.int64)
         counts = [len(arr[0]) for _, arr in rows]
         pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint64)
-        data = np.column_stack([arr[2][first : first + n] for _, arr in rows])
+        data = np.column_stack([arr[2][rows_at] for _, arr in rows])
         frames.append(
             FrameReportData(
                 population=pop,

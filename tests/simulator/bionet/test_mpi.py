@@ -18,17 +18,16 @@ pytestmark = [pytest.mark.neuron, pytest.mark.mpi, pytest.mark.conformance]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["9_cells", "300_intfire"])
-def test_two_ranks_equal_one(sonata_examples, tmp_path, case):
+def test_two_ranks_equal_one(sonata_examples, tmp_path, case, bionet_run):
     require_module("neuron")
     require_module("mpi4py")
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         pytest.skip("mpiexec not found (install OpenMPI)")
-    from bmtoolkit.simulator.core.runner import run
     from bmtoolkit.sonata import read_spikes
 
     config = sonata_examples / case / "config.json"
-    serial = run(config, backend="bionet", output_dir=tmp_path / "serial")
+    serial = bionet_run(case)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     cmd = [mpiexec, "--oversubscribe", "-n", "2", sys.executable, "-m", "bmtoolkit.cli", "run"]
     cmd += [str(config), "--backend", "bionet", "--output-dir", str(tmp_path / "mpi")]

@@ -21,17 +21,16 @@ def _by_node(df):
     }
 
 
-def _run(case, out):
-    require_module("neuron")
-    from bmtoolkit.simulator.core.runner import run
+def _run(bionet_run, examples, case):
     from bmtoolkit.sonata import read_spikes
 
-    result = run(case / "config.json", backend="bionet", output_dir=out)
-    return read_spikes(result.outputs["spikes"]), read_spikes(case / "output" / "spikes.h5")
+    result = bionet_run(case)
+    ref = read_spikes(examples / case / "output" / "spikes.h5")
+    return read_spikes(result.outputs["spikes"]), ref
 
 
-def test_9_cells_spikes_match_reference(sonata_examples, tmp_path):
-    ours, ref = _run(sonata_examples / "9_cells", tmp_path)
+def test_9_cells_spikes_match_reference(sonata_examples, bionet_run):
+    ours, ref = _run(bionet_run, sonata_examples, "9_cells")
     mine, theirs = _by_node(ours), _by_node(ref)
     assert set(mine) == set(theirs)
     for key, times in theirs.items():
@@ -41,8 +40,8 @@ def test_9_cells_spikes_match_reference(sonata_examples, tmp_path):
     assert set(ours["population"]) == {"cortex"}  # virtual inputs are not reported
 
 
-def test_300_intfire_event_driven_spikes(sonata_examples, tmp_path):
-    ours, ref = _run(sonata_examples / "300_intfire", tmp_path)
+def test_300_intfire_event_driven_spikes(sonata_examples, bionet_run):
+    ours, ref = _run(bionet_run, sonata_examples, "300_intfire")
     mine = _by_node(ours)
     matched = 0
     for key, g in ref.groupby(["population", "node_id"]):
