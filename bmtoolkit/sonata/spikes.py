@@ -251,36 +251,80 @@ def read_spikes(
     return _read_h5(p, population, default_population)
 
 
-def _as_table(spikes: SpikeInput, population: str | None) -> pd.DataFrame:
+def _per_population(
+    spikes: SpikeInput | tuple[np.ndarray, np.ndarray], population: str | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{population: (node_ids, timestamps)}`` from any accepted input, without copies
+    where the input already is arrays (no per-spike population strings are made)."""
     if isinstance(spikes, pd.DataFrame):
         missing = {"node_id", "timestamp"} - set(spikes.columns)
         if missing:
             raise ConfigError(
                 f"spikes table lacks columns {sorted(missing)}; expected {list(COLUMNS)}"
             )
-        df = spikes
-        if "population" not in df.columns:
+        ids = spikes["node_id"].to_numpy()
+        times = spikes["timestamp"].to_numpy()
+        if "population" not in spikes.columns:
             if population is None:
                 raise ConfigError("spikes table has no 'population' column; pass population=")
-            df = df.assign(population=population)
-        return df
+            return {population: (ids, times)}
+        codes, names = pd.factorize(spikes["population"], sort=False)
+        if len(names) == 1:
+            return {str(names[0]): (ids, times)}
+        return {str(name): (ids[codes == k], times[codes == k]) for k, name in enumerate(names)}
     if isinstance(spikes, tuple) and len(spikes) == 2:
         if population is None:
             raise ConfigError("pass population= when spikes are given as (node_ids, timestamps)")
-        return _table(population, *spikes)
+        return {population: (np.asarray(spikes[0]), np.asarray(spikes[1]))}
     if isinstance(spikes, Mapping):
-        frames = [_table(pop, ids, ts) for pop, (ids, ts) in spikes.items()]
-        return pd.concat(frames, ignore_index=True) if frames else empty_spikes()
+        out = {}
+        for pop, value in spikes.items():
+            ids, times = value
+            out[str(pop)] = (np.asarray(ids), np.asarray(times))
+        return out
     raise ConfigError(
         "spikes must be a DataFrame (population, node_id, timestamp), a {population: "
         f"(node_ids, timestamps)}} mapping or a (node_ids, timestamps) tuple; got {type(spikes)!r}"
     )
 
 
+def _check(pop: str, ids: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(ids) != len(times):
+        raise ConfigError(
+            f"population {pop!r}: {len(ids)} node ids but {len(times)} timestamps",
+            field="node_id",
+        )
+    if len(ids) and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0):
+        raise ConfigError(
+            f"population {pop!r}: spike node ids must be non-negative integers", field="node_id"
+        )
+    times = times.astype(np.float64, copy=False)
+    if len(times) and not np.all(np.isfinite(times)):
+        raise ConfigError(f"population {pop!r}: spike timestamps must be finite", field="timestamp")
+    return ids, times
+
+
+def _in_order(primary: np.ndarray, secondary: np.ndarray) -> bool:
+    """True when rows are already sorted by (primary, secondary): an O(n) check."""
+    if len(primary) < 2:
+        return True
+    step = np.diff(primary)
+    if np.all(step > 0):
+        return True
+    if np.any(step < 0):
+        return False
+    return bool(np.all(np.diff(secondary)[step == 0] >= 0))
+
+
 def _sorted_arrays(ids: np.ndarray, times: np.ndarray, order: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of one population in ``order``; already ordered input is returned as it is."""
     if order == "by_time":
+        if _in_order(times, ids):
+            return ids, times
         idx = np.lexsort((ids, times))
     elif order == "by_id":
+        if _in_order(ids, times):
+            return ids, times
         idx = np.lexsort((times, ids))
     else:
         return ids, times
@@ -320,39 +364,30 @@ def write_spikes(
     ['timestamps population node_ids', '0.2 lgn 0']
     """
     order = normalize_sort_order(sort_order)
-    df = _as_table(spikes, population)
-    pops = df["population"].to_numpy(object)
-    ids_all = df["node_id"].to_numpy()
-    times_all = df["timestamp"].to_numpy().astype(np.float64, copy=False)
-    if len(ids_all) and (not np.issubdtype(ids_all.dtype, np.integer) or ids_all.min() < 0):
-        raise ConfigError("spike node ids must be non-negative integers", field="node_id")
-    if len(times_all) and not np.all(np.isfinite(times_all)):
-        raise ConfigError("spike timestamps must be finite", field="timestamp")
-    names = list(dict.fromkeys(pops.tolist()))
+    trains = {
+        pop: _check(pop, ids, times)
+        for pop, (ids, times) in _per_population(spikes, population).items()
+    }
     for extra in populations or ():
-        if extra not in names:
-            names.append(extra)
+        trains.setdefault(extra, (np.zeros(0, np.uint64), np.zeros(0)))
+    sorted_trains = {pop: _sorted_arrays(ids, times, order) for pop, (ids, times) in trains.items()}
     dest = Path(path)
     if dest.suffix.lower() == ".csv":
-        _write_csv(dest, names, pops, ids_all, times_all, order)
+        _write_csv(dest, sorted_trains)
         return
     with atomic_write(dest) as h5:
         root = h5.create_group("spikes")
-        for name in names:
-            mask = pops == name
-            ids, times = _sorted_arrays(ids_all[mask].astype(np.uint64), times_all[mask], order)
-            grp = root.create_group(str(name))
+        for name, (ids, times) in sorted_trains.items():
+            grp = root.create_group(name)
             grp.attrs.create("sorting", SORTING_ENUM[order], dtype=SORTING_DTYPE)
             ts = grp.create_dataset("timestamps", data=times, dtype=np.float64)
             ts.attrs.create("units", "ms", dtype=STR_DTYPE)
-            grp.create_dataset("node_ids", data=ids, dtype=np.uint64)
+            grp.create_dataset("node_ids", data=ids.astype(np.uint64, copy=False), dtype=np.uint64)
 
 
-def _write_csv(dest, names, pops, ids_all, times_all, order) -> None:
+def _write_csv(dest: Path, trains: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     with atomic_text(dest) as fh:
         fh.write("timestamps population node_ids\n")
-        for name in names:
-            mask = pops == name
-            ids, times = _sorted_arrays(ids_all[mask], times_all[mask], order)
+        for name, (ids, times) in trains.items():
             for t, i in zip(times.tolist(), ids.tolist()):
                 fh.write(f"{t!r} {name} {int(i)}\n")

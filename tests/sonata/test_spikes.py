@@ -161,3 +161,28 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 def test_tuple_input_needs_population(tmp_path):
     with pytest.raises(ConfigError, match="population="):
         write_spikes(tmp_path / "s.h5", (np.array([1]), np.array([1.0])))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, 1.5, 2.0])), max_size=30),
+    order=st.sampled_from(["by_time", "by_id"]),
+)
+def test_rows_are_fully_ordered_including_ties(tmp_path_factory, rows, order):
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    times = np.array([r[1] for r in rows], dtype=np.float64)
+    path = tmp_path_factory.mktemp("s") / "spikes.h5"
+    write_spikes(path, {"v1": (ids, times)}, sort_order=order)
+    got = read_spikes(path)
+    key = ["timestamp", "node_id"] if order == "by_time" else ["node_id", "timestamp"]
+    expected = got.sort_values(key, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_already_sorted_input_is_written_unchanged(tmp_path):
+    times = np.repeat(np.arange(1000.0), 3)
+    ids = np.tile([0, 2, 7], 1000)
+    write_spikes(tmp_path / "s.h5", {"v1": (ids, times)})
+    got = read_spikes(tmp_path / "s.h5")
+    np.testing.assert_array_equal(got["node_id"], ids)
+    np.testing.assert_array_equal(got["timestamp"], times)
