@@ -26,7 +26,7 @@ from bmtoolkit.exceptions import (
 )
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
-from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, VirtualCell, build_cell
+from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
 
 __all__ = ["BioNetBackend", "wants_coreneuron"]
@@ -320,6 +320,11 @@ class BioNetBackend(Backend):
         for _, _, recorder in self._ecp:
             recorder.start()
         if self.coreneuron:
+            missing = self._missing_in_coreneuron()
+            if missing:
+                _warn_neuron(f"CoreNEURON has no {', '.join(missing)}")
+                self.coreneuron = False
+        if self.coreneuron:
             from neuron import coreneuron
 
             h.CVode().cache_efficient(1)
@@ -337,6 +342,26 @@ class BioNetBackend(Backend):
             for rows in per_pop.values():
                 for _, traces in rows:
                     _recording.complete(traces, expected)
+
+    def _missing_in_coreneuron(self) -> list[str]:
+        """Point processes and artificial cells of this model CoreNEURON cannot simulate."""
+        from bmtoolkit.simulator.bionet.mechanisms import coreneuron_mechanisms
+
+        h = self.h
+        known = coreneuron_mechanisms()
+        used = {
+            c.hobj.hname().split("[", 1)[0]
+            for c in self.cells.values()
+            if isinstance(c, PointCell | VirtualCell)
+        }
+        mt, name = h.MechanismType(1), h.ref("")
+        has_sections = next(iter(h.allsec()), None) is not None  # pp_begin needs one
+        for i in range(int(mt.count()) if has_sections else 0):
+            mt.select(i)
+            mt.selected(name)
+            if mt.pp_begin() is not None:
+                used.add(name[0])
+        return sorted(used - known)
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""

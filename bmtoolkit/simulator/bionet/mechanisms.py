@@ -32,13 +32,16 @@ from bmtoolkit.exceptions import BackendNotAvailableError, MissingFileError, Sim
 
 __all__ = [
     "BUILTIN_DIR",
+    "CORENEURON_BUILTINS",
     "builtin_mod_files",
     "cache_root",
     "compile_mechanisms",
     "coreneuron_library",
+    "coreneuron_mechanisms",
     "load_mechanisms",
     "loaded_coreneuron_library",
     "mechanism_hash",
+    "mod_names",
 ]
 
 #: folder of the shipped NMODL files
@@ -50,6 +53,7 @@ _LOADED: set[str] = set()
 _LOADED_FILES: set[str] = set()
 # the CoreNEURON library matching the loaded mechanisms, when built that way
 _CORENEURON: list[Path] = []
+_CORENEURON_NAMES: set[str] = set()
 
 
 def builtin_mod_files() -> list[Path]:
@@ -179,10 +183,38 @@ def compile_mechanisms(
     return lib
 
 
+#: mechanisms CoreNEURON always has (besides those compiled into its library)
+CORENEURON_BUILTINS = frozenset(
+    {"pas", "hh", "IClamp", "SEClamp", "ExpSyn", "Exp2Syn", "NetStim", "PatternStim"}
+)
+
+
+def mod_names(mod_files: Iterable[Path]) -> set[str]:
+    """Mechanism names (``SUFFIX``, ``POINT_PROCESS``, ``ARTIFICIAL_CELL``) of NMODL files.
+
+    Examples
+    --------
+    >>> sorted(mod_names(builtin_mod_files()))[:3]
+    ['CaDynamics', 'Ca_HVA', 'Ca_LVA']
+    """
+    names = set()
+    for path in mod_files:
+        words = Path(path).read_text(errors="replace").split()
+        for key, value in zip(words, words[1:], strict=False):
+            if key in ("SUFFIX", "POINT_PROCESS", "ARTIFICIAL_CELL"):
+                names.add(value)
+    return names
+
+
 def coreneuron_library(lib: Path) -> Path | None:
     """The CoreNEURON library built next to ``lib`` by ``nrnivmodl -coreneuron`` (or None)."""
     candidate = Path(lib).with_name("libcorenrnmech.so")
     return candidate if candidate.is_file() else None
+
+
+def coreneuron_mechanisms() -> frozenset[str]:
+    """Mechanisms the loaded CoreNEURON library can simulate (empty when none is loaded)."""
+    return frozenset(_CORENEURON_NAMES)
 
 
 def loaded_coreneuron_library() -> Path | None:
@@ -276,6 +308,7 @@ def _load_for_coreneuron(files: list[Path]) -> list[Path]:
     core = coreneuron_library(lib)
     assert core is not None
     _CORENEURON.append(core)
+    _CORENEURON_NAMES.update(CORENEURON_BUILTINS | mod_names(files))
     return [lib]
 
 

@@ -103,3 +103,38 @@ def test_5_cells_on_coreneuron_equal_neuron(sonata_examples, tmp_path):
         (y,) = read_frame_report(core[name]).values()
         assert x.data().shape == y.data().shape == (frames, 5)
         np.testing.assert_allclose(y.data(), x.data(), atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.conformance
+@pytest.mark.parametrize(("case", "fallback"), [("9_cells", False), ("300_intfire", True)])
+def test_networks_on_coreneuron(sonata_examples, tmp_path, bionet_run, case, fallback):
+    """Virtual cells and synapses run on CoreNEURON; IntFire1 cells (which CoreNEURON lacks)
+    make the run stay on NEURON with a warning. Spikes equal the NEURON run either way."""
+    require_module("neuron")
+    from neuron import config
+
+    if not config.arguments.get("NRN_ENABLE_CORENEURON"):
+        pytest.skip("this NEURON build has no CoreNEURON")
+    from bmtoolkit.sonata import read_spikes
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN, str(sonata_examples / case / "config.json"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, NEURON_MODULE_OPTIONS="-nogui", BMTOOLKIT_CORENEURON="1"),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    warned = [w for w in info["warnings"] if "instead of CoreNEURON" in w]
+    assert bool(warned) == fallback, info["warnings"]
+    if fallback:
+        assert "IntFire1" in warned[0]
+
+    def load(path):
+        df = read_spikes(path)
+        return df.sort_values(["population", "node_id", "timestamp"]).reset_index(drop=True)
+
+    ours = load(info["outputs"]["spikes"])
+    assert len(ours) > 0 and ours.equals(load(bionet_run(case).outputs["spikes"]))
