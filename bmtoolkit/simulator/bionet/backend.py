@@ -55,11 +55,15 @@ def _warn_neuron(reason: str) -> None:
 def _prepare_coreneuron(extra: list[Any]) -> bool:
     """Build and load all mechanisms as one NEURON + CoreNEURON library; False (with a
     warning) when CoreNEURON cannot be used here."""
-    from neuron import config
-
     from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms, loaded_coreneuron_library
 
-    if not config.arguments.get("NRN_ENABLE_CORENEURON"):
+    try:
+        from neuron import config
+
+        enabled = bool(config.arguments.get("NRN_ENABLE_CORENEURON"))
+    except (ImportError, AttributeError):  # NEURON builds before 8.2 do not say
+        enabled = False
+    if not enabled:
         _warn_neuron("this NEURON build has no CoreNEURON")
         return False
     try:
