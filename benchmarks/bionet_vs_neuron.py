@@ -10,9 +10,11 @@ imports, config loading and validation included) and for building and simulating
 
 Usage::
 
-    python benchmarks/bionet_vs_neuron.py [--repeat 3] [--tstop 4000]
+    python benchmarks/bionet_vs_neuron.py [--repeat 3] [--tstop 4000] [--coreneuron]
 
-Prints the two times and the ratio bmtoolkit / plain NEURON (target <= 1.1).
+Prints the two times and the ratio bmtoolkit / plain NEURON (target <= 1.1). With
+``--coreneuron`` bmtoolkit is also timed simulating on CoreNEURON
+(``BMTOOLKIT_CORENEURON=1``; its mechanism library is compiled before timing).
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tstop", type=float, default=4000.0)
+    parser.add_argument("--coreneuron", action="store_true", help="also time CoreNEURON")
     args = parser.parse_args(argv)
     case = EXAMPLES / "5_cells_iclamp"
     if not case.is_dir():
@@ -150,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     from bmtoolkit.simulator.bionet.mechanisms import builtin_mod_files, compile_mechanisms
 
     lib = compile_mechanisms(builtin_mod_files())
+    if args.coreneuron:
+        compile_mechanisms(builtin_mod_files(), coreneuron=True)
+    core_env = dict(env, BMTOOLKIT_CORENEURON="1")
     with tempfile.TemporaryDirectory() as tmp:
         plain_py = Path(tmp) / "plain.py"
         plain_py.write_text(PLAIN)
@@ -158,12 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         config = _config_without_ecp(case, Path(tmp))
         if args.tstop != 4000.0:
             print("note: --tstop only shortens the plain script; bmtoolkit runs the config")
-        plain_t, ours_t = [], []
+        plain_t, ours_t, core_t = [], [], []
         for _ in range(args.repeat):
             plain_t.append(
                 _time([sys.executable, str(plain_py), str(lib), str(case), str(args.tstop)], env)
             )
             ours_t.append(_time([sys.executable, str(ours_py), str(config), tmp + "/out"], env))
+            if args.coreneuron:
+                core_cmd = [sys.executable, str(ours_py), str(config), tmp + "/core"]
+                core_t.append(_time(core_cmd, core_env))
     labels = ("whole process", "config + build + simulate + outputs (after imports)")
     for label, k in zip(labels, (0, 1), strict=True):
         best_plain = min(t[k] for t in plain_t)
@@ -172,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  plain NEURON script : {best_plain:.2f} s (best of {args.repeat})")
         print(f"  bmtoolkit bionet    : {best_ours:.2f} s (best of {args.repeat})")
         print(f"  ratio bmtoolkit / NEURON: {best_ours / best_plain:.2f}x (target <= 1.1x)")
+        if core_t:
+            best_core = min(t[k] for t in core_t)
+            print(f"  bmtoolkit on CoreNEURON: {best_core:.2f} s, {best_core / best_plain:.2f}x")
     return 0
 
 
