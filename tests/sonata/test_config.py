@@ -426,3 +426,13 @@ def test_libsonata_and_bmtk_parse_written_configs(network, monkeypatch):
     bmtk_cfg = BmtkConfig.from_json(str(network / "simulation_config.json"))
     assert bmtk_cfg.run["tstop"] == 100.0
     assert Path(bmtk_cfg.nodes[0]["nodes_file"]).resolve() == network / "network" / "v1_nodes.h5"
+
+
+@pytest.mark.parametrize("kind", ["circuit", "simulation"])
+def test_shipped_schemas_are_valid_json_schemas(kind):
+    import jsonschema
+
+    from bmtoolkit.sonata.schemas import load_schema
+
+    schema = load_schema(kind)
+    jsonschema.validators.validator_for(schema).check_schema(schema)

@@ -21,7 +21,7 @@ from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 
-__all__ = ["json_location", "read_json", "schema_problems"]
+__all__ = ["json_location", "load_schema", "read_json", "schema_problems"]
 
 PathLike = str | os.PathLike[str]
 
@@ -66,21 +66,26 @@ def read_json(path: PathLike) -> dict[str, Any]:
     return doc
 
 
-@functools.cache
-def _validator(kind: str):
+def load_schema(kind: str) -> dict[str, Any]:
+    """The shipped JSON schema of ``kind`` (``"circuit"`` or ``"simulation"``) configs."""
     import importlib.resources
-
-    import jsonschema
 
     text = (
         importlib.resources.files("bmtoolkit.sonata.schemas")
         .joinpath(f"{kind}_config.schema.json")
         .read_text(encoding="utf-8")
     )
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return json.loads(text)
+
+
+@functools.cache
+def _validator(kind: str):
+    # The shipped schemas are checked against their meta-schema by the test suite, not on
+    # every load (that check costs as much as validating a config).
+    import jsonschema
+
+    schema = load_schema(kind)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def json_location(parts) -> str:
