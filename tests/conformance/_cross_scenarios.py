@@ -440,25 +440,11 @@ def write_intfire_network(folder: Path, *, sort_order: str = "by_time") -> Path:
 
 # ------------------------------------------------------------------------------ known bugs
 #: (scenario, backend) -> reason; the suite runs these as strict xfails so a fix shows up
-_HALF_TIC = (
-    "numpynet maps an input spike time T to the step ceil((T - tstart) / dt - 1e-9) - 1, "
-    "while NEST first rounds T to its 1 us tic grid (torchnet.inputs.step_of subtracts half "
-    "a tic); a spike 0.4 us after a grid point (20.0004 ms) acts one step later in numpynet "
-    "than in pointnet"
-)
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("input_timing", "numpynet"): _HALF_TIC,
-    # the Poisson input of the E/I network has such a spike (95.900408 ms, ext node 7)
-    ("network_report", "numpynet"): _HALF_TIC,
     ("report_end", "pointnet"): (
         "pointnet leaves the rows of the last min_delay slice at 0.0 when a membrane report "
         "ends at tstop and tstop is not a multiple of the network's smallest delay (1.5 ms "
         "here: rows t > 99.0 of a 100 ms run are 0.0); the multimeter is connected with that "
         "delay and the run stops at tstop + dt, before NEST delivers the slice's samples"
-    ),
-    ("clamp_report", "numpynet"): (
-        "numpynet records a membrane-report frame at t == start_time when start_time > 0 "
-        "(NumpyNetBackend._one_step tests start_time <= t instead of start_time < t), so "
-        "write_membrane_report gets (end - start) / dt + 1 rows and raises ConfigError"
     ),
 }

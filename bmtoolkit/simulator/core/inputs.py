@@ -124,6 +124,54 @@ class CurrentClampInput:
         return t, a
 
 
+#: tics per ms of NEST's default time grid (1 us tic): spike times are rounded to it
+TICS_PER_MS = 1000
+
+
+def emission_step(times: Any, dt: float, tstart: float = 0.0) -> np.ndarray:
+    """Index of the ``dt`` step in which a spike stamped ``times`` (ms) is emitted.
+
+    Step ``k`` runs from ``tstart + k dt`` to ``tstart + (k + 1) dt``; a spike at ``T`` is
+    emitted in the step that ends at ``T`` and reaches its targets ``delay`` later. This is
+    NEST's ``spike_generator`` rule with ``allow_offgrid_times``: ``T`` is first rounded to
+    the nearest tic (1 us, :data:`TICS_PER_MS`; half a tic rounds up); a time on the grid after that
+    is kept, any other one moves to the end of the step it lies in. So a spike 0.4 us after a
+    grid point is emitted at that grid point, one 0.6 us after it a whole step later. Times at
+    or before ``tstart`` give indices ``< 0``.
+
+    Parameters
+    ----------
+    times : array_like
+        Spike times, ms.
+    dt : float
+        Time step, ms (a whole number of tics).
+    tstart : float
+        Start of step 0, ms (on the grid).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 step indices, same shape as ``times``.
+
+    Examples
+    --------
+    >>> emission_step([0.3, 0.3004, 0.3005, 0.3006, 0.35, 0.2996], 0.1).tolist()
+    [2, 2, 3, 3, 3, 2]
+    >>> emission_step([10.2], 0.1, tstart=10.0).tolist()
+    [1]
+    """
+    t = np.asarray(times, dtype=float)
+    tics_per_step = max(int(round(dt * TICS_PER_MS)), 1)
+    ms_per_step = tics_per_step / TICS_PER_MS
+    tics = np.floor(t * TICS_PER_MS + 0.5).astype(np.int64)
+    on_grid = tics % tics_per_step == 0
+    # off the grid: the end of the step holding T (NEST's ms_stamp: truncated tics, then up)
+    stamp = np.trunc(t * TICS_PER_MS).astype(np.int64) // tics_per_step
+    stamp = np.where(stamp * ms_per_step < t, stamp + 1, stamp)
+    stamp = np.where(on_grid, tics // tics_per_step, stamp)
+    return stamp - int(round(tstart / dt)) - 1
+
+
 def _params(cfg: Any) -> Mapping[str, Any]:
     return getattr(cfg, "params", None) or {}
 

@@ -12,7 +12,9 @@ exact exponential decay on a fixed grid::
 
 Parameters (ms, mV, pF, pA) come from the node type's ``dynamics_params`` JSON merged with
 per-node HDF5 overrides; missing ones take NEST's ``iaf_psc_delta`` defaults. Virtual nodes
-emit the spikes of the run's spike inputs. Edge weights are ``syn_weight x nsyns`` (or the
+emit the spikes of the run's spike inputs, each in the step NEST would emit it
+(:func:`~bmtoolkit.simulator.core.inputs.emission_step`). Row ``j`` of a membrane report holds
+V at ``start_time + (j + 1) dt``. Edge weights are ``syn_weight x nsyns`` (or the
 registered ``weight_function``), delays rounded to the grid.
 
 Examples
@@ -28,8 +30,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import Backend
-from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput, emission_step
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
@@ -61,6 +64,14 @@ class _Pop:
     selected: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
+@dataclass
+class _Recorder:
+    report: MembraneReport
+    targets: dict[str, np.ndarray]  # population -> node ids
+    buffers: dict[str, np.ndarray]  # population -> (n_rows, n_nodes)
+    rows: dict[int, int]  # step index -> report row recorded after it
+
+
 class NumpyNetBackend(Backend):
     """Pure-numpy LIF backend used to test the simulation core (see the module docstring)."""
 
@@ -76,7 +87,7 @@ class NumpyNetBackend(Backend):
         self.spikes: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.clamps: list[tuple[str, np.ndarray, CurrentClampInput]] = []
         self.virtual_events: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.recorders: list[tuple[MembraneReport, dict[str, np.ndarray], dict]] = []
+        self.recorders: list[_Recorder] = []
 
     def build_network(self) -> None:
         """Create LIF state vectors and edge arrays from the plan's circuit."""
@@ -118,10 +129,9 @@ class NumpyNetBackend(Backend):
             if isinstance(item, SpikeTrainsInput):
                 for pop_name in item.spikes["population"].unique():
                     df = item.spikes[item.spikes["population"] == pop_name]
-                    # a spike at time T is emitted at the end of the step ending at T (off-grid
-                    # times at the end of their step), so it acts T + delay, as in NEST
-                    t_rel = (df["timestamp"].to_numpy() - plan.tstart) / plan.dt
-                    step = np.ceil(t_rel - 1e-9) - 1
+                    # emitted in the step ending at T (NEST's rule for off-grid times), so it
+                    # acts T + delay, as in NEST
+                    step = emission_step(df["timestamp"].to_numpy(), plan.dt, plan.tstart)
                     ids = df["node_id"].to_numpy(np.int64)
                     old_ids, old_steps = self.virtual_events.get(
                         pop_name, (np.empty(0, np.int64), np.empty(0, np.int64))
@@ -135,13 +145,27 @@ class NumpyNetBackend(Backend):
                     self.clamps.append((pop_name, np.asarray(ids), item))
 
     def add_reports(self) -> None:
-        """Prepare buffers for membrane reports of ``V_m``."""
-        for rep in self.plan.reports():
+        """Prepare the rows of each ``V_m`` report: row ``j`` holds V at ``start + (j+1) dt``
+        (the state after the step ending then), as pointnet writes it."""
+        plan = self.plan
+        for rep in plan.reports():
             if not isinstance(rep, MembraneReport):
                 continue
-            targets = self.plan.resolve_node_set(rep.node_set)
-            buffers = {pop: [] for pop in targets if not self.pops[pop].virtual}
-            self.recorders.append((rep, {p: targets[p] for p in buffers}, buffers))
+            stride = rep.dt / plan.dt
+            if abs(stride - round(stride)) > 1e-6 or round(stride) < 1:
+                raise ConfigError(
+                    f"report dt {rep.dt} ms must be a multiple of the time step {plan.dt} ms",
+                    path=plan.config_path,
+                    field=f"reports.{rep.name}.dt",
+                )
+            n_rows = int(round((rep.end_time - rep.start_time) / rep.dt))
+            ends = rep.start_time + (np.arange(n_rows) + 1) * rep.dt
+            steps = np.rint((ends - plan.tstart) / plan.dt).astype(np.int64) - 1
+            rows = {int(k): j for j, k in enumerate(steps) if 0 <= k < self.n_steps}
+            targets = plan.resolve_node_set(rep.node_set)
+            targets = {p: np.asarray(ids) for p, ids in targets.items() if not self.pops[p].virtual}
+            buffers = {p: np.zeros((n_rows, len(ids))) for p, ids in targets.items()}
+            self.recorders.append(_Recorder(rep, targets, buffers, rows))
 
     def _clamp_current(self, pop: str, t: float) -> np.ndarray | float:
         total: np.ndarray | float = 0.0
@@ -210,12 +234,11 @@ class NumpyNetBackend(Backend):
             sel = spk[np.isin(spk, self.pops[name].selected)]
             if len(sel) and not self.pops[name].virtual:
                 self.spikes[name].append((sel, np.full(len(sel), t_spike)))
-        for rep, targets, buffers in self.recorders:
-            if rep.start_time <= t_spike < rep.end_time + 1e-9:
-                stride = max(int(round(rep.dt / plan.dt)), 1)
-                if (k + 1) % stride == 0:
-                    for pop, ids in targets.items():
-                        buffers[pop].append(self.pops[pop].v[ids].copy())
+        for rec in self.recorders:
+            row = rec.rows.get(k)
+            if row is not None:
+                for pop, ids in rec.targets.items():
+                    rec.buffers[pop][row] = self.pops[pop].v[ids]
         self._step += 1
 
     def write_outputs(self) -> None:
@@ -230,11 +253,9 @@ class NumpyNetBackend(Backend):
         path = write_spike_output(self.plan, spikes)
         if path is not None:
             self.result.outputs["spikes"] = str(path)
-        for rep, targets, buffers in self.recorders:
-            data = {
-                pop: (targets[pop], np.asarray(buffers[pop]).reshape(-1, len(targets[pop])))
-                for pop in targets
-            }
+        for rec in self.recorders:
+            rep = rec.report
+            data = {pop: (ids, rec.buffers[pop]) for pop, ids in rec.targets.items()}
             out = write_membrane_report(
                 rep.file_for("V_m"),
                 "V_m",
