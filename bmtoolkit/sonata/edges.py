@@ -31,19 +31,85 @@ import pandas as pd
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_write, decode_str, open_h5
 from bmtoolkit.sonata._population import PopulationBase, check_integer_dataset, to_int64
-from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
+from bmtoolkit.sonata.groups import (
+    GroupData,
+    RowSource,
+    default_group_index,
+    write_group,
+    write_pieces,
+)
 from bmtoolkit.sonata.index import (
     DIRECTIONS,
     INDEX_GROUP_NAMES,
     NODE_TABLE_NAMES,
     RANGE_TABLE,
+    EdgeOrder,
+    IndexStream,
     build_index,
     lookup,
-    stable_argsort,
+    pieces,
 )
-from bmtoolkit.sonata.nodes import as_int_ids, check_groups, freeze_groups
+from bmtoolkit.sonata.nodes import check_groups, freeze_groups
 
 __all__ = ["EdgePopulation", "EdgePopulationData", "read_edges", "write_edges"]
+
+#: rows per piece when large datasets are permuted, filled or indexed piecewise
+CHUNK_ROWS = 1 << 22
+
+
+def _int_ids(values, *, field: str, name: str) -> np.ndarray:
+    """A 1-D integer array as int64 (no copy when it already is one)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise SonataFormatError(f"expected a 1-D array, got shape {arr.shape}", field=field)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise SonataFormatError(
+            f"expected integers for population {name!r}, got dtype {arr.dtype}", field=field
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _constant(values: np.ndarray, chunk: int = CHUNK_ROWS) -> bool:
+    """Whether every value equals the first one (checked piecewise)."""
+    if values.size == 0:
+        return True
+    first = values[0]
+    return all(bool(np.all(values[lo:hi] == first)) for lo, hi in pieces(len(values), chunk))
+
+
+def _is_arange(values: np.ndarray, chunk: int = CHUNK_ROWS) -> bool:
+    """Whether ``values`` is ``0, 1, ..., n-1`` (checked piecewise)."""
+    return all(
+        bool(np.array_equal(values[lo:hi], np.arange(lo, hi)))
+        for lo, hi in pieces(len(values), chunk)
+    )
+
+
+class _GroupColumn:
+    """Field of :class:`EdgePopulationData` whose default is built on access, never stored.
+
+    Populations in one group in edge order (the usual case) then hold no ``edge_group_id``
+    or ``edge_group_index`` arrays: the writer fills those datasets piecewise.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        self._slot = f"_{name}_given"
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return None  # the dataclass default
+        value = obj.__dict__.get(self._slot)
+        if value is not None:
+            return value
+        gid = obj.__dict__.get("_edge_group_id_given")
+        if self._name == "edge_group_id" or gid is None:
+            n = obj.size
+            return np.zeros(n, np.int64) if self._name == "edge_group_id" else np.arange(n)
+        return default_group_index(gid)
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self._slot] = value
 
 
 @dataclass(frozen=True)
@@ -77,8 +143,8 @@ class EdgePopulationData:
     target_node_id: np.ndarray
     edge_type_id: np.ndarray
     groups: Mapping[int, GroupData]
-    edge_group_id: np.ndarray | None = None
-    edge_group_index: np.ndarray | None = None
+    edge_group_id: np.ndarray | None = _GroupColumn()  # type: ignore[assignment]
+    edge_group_index: np.ndarray | None = _GroupColumn()  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         for key in ("name", "source_population", "target_population"):
@@ -86,22 +152,18 @@ class EdgePopulationData:
             if not isinstance(value, str) or not value or "/" in value:
                 raise SonataFormatError(f"invalid population name {value!r}", field=key)
         arrays = {
-            key: as_int_ids(getattr(self, key), field=key, name=self.name)
+            key: _int_ids(getattr(self, key), field=key, name=self.name)
             for key in ("source_node_id", "target_node_id", "edge_type_id")
         }
         n = len(arrays["edge_type_id"])
-        if self.edge_group_id is not None:
-            arrays["edge_group_id"] = as_int_ids(
-                self.edge_group_id, field="edge_group_id", name=self.name
-            )
-        else:
-            arrays["edge_group_id"] = np.zeros(n, dtype=np.int64)
-        if self.edge_group_index is not None:
-            arrays["edge_group_index"] = as_int_ids(
-                self.edge_group_index, field="edge_group_index", name=self.name
-            )
-        else:
-            arrays["edge_group_index"] = default_group_index(arrays["edge_group_id"])
+        gid = self.__dict__.get("_edge_group_id_given")
+        if gid is not None:
+            gid = arrays["edge_group_id"] = _int_ids(gid, field="edge_group_id", name=self.name)
+        gidx = self.__dict__.get("_edge_group_index_given")
+        if gidx is not None:
+            arrays["edge_group_index"] = _int_ids(gidx, field="edge_group_index", name=self.name)
+        elif gid is not None and not _constant(gid):
+            arrays["edge_group_index"] = default_group_index(gid)
         for key, arr in arrays.items():
             if len(arr) != n:
                 raise SonataFormatError(
@@ -114,16 +176,25 @@ class EdgePopulationData:
         groups = freeze_groups(self.groups, name=self.name)
         if n and not groups:
             groups = freeze_groups({0: GroupData({})}, name=self.name)
-        check_groups(
-            groups,
-            arrays["edge_group_id"],
-            arrays["edge_group_index"],
-            name=self.name,
-            prefix="edge",
-        )
+        gidx = arrays.get("edge_group_index")
+        if gidx is None:
+            # rows 0..n-1 of one group: the two extremes stand for the whole column
+            m = min(n, 2)
+            g = int(gid[0]) if gid is not None and n else 0
+            ends = np.array([0, n - 1][:m], dtype=np.int64)
+            check_groups(groups, np.full(m, g, np.int64), ends, name=self.name, prefix="edge")
+        else:
+            gid_all = gid if gid is not None else np.zeros(n, np.int64)
+            check_groups(groups, gid_all, gidx, name=self.name, prefix="edge")
         for key, arr in arrays.items():
             object.__setattr__(self, key, arr)
         object.__setattr__(self, "groups", groups)
+
+    def _group_columns(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The stored ``edge_group_id`` and ``edge_group_index`` (None where default)."""
+        return self.__dict__.get("_edge_group_id_given"), self.__dict__.get(
+            "_edge_group_index_given"
+        )
 
     @property
     def size(self) -> int:
@@ -177,22 +248,17 @@ def _n_nodes(arg, pop: EdgePopulationData, node_pop: str, ids: np.ndarray, what:
     return n
 
 
-def _sort_order(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-    """Stable order by (target, source); None when already sorted."""
-    if source.size < 2:
-        return None
-    dt = np.diff(target)
-    if np.all((dt > 0) | ((dt == 0) & (np.diff(source) >= 0))):
-        return None
-    return stable_argsort(source, target)
-
-
-def _write_index(grp: h5py.Group, direction: str, ids: np.ndarray, n_nodes: int) -> None:
+def _write_index(
+    grp: h5py.Group, direction: str, ids, n_edges: int, n_nodes: int, chunk: int
+) -> None:
+    """Write one direction of the index from key ids read piecewise (``ids(lo, hi)``)."""
     sub = grp.require_group(INDEX_GROUP_NAMES[0]).create_group(direction)
-    n2r, r2e = build_index(ids, n_nodes)
-    sub.create_dataset(NODE_TABLE_NAMES[0], data=n2r)
+    stream = IndexStream(ids, n_edges, n_nodes, chunk_rows=chunk)
+    sub.create_dataset(NODE_TABLE_NAMES[0], data=stream.node_to_range)
     sub[NODE_TABLE_NAMES[1]] = sub[NODE_TABLE_NAMES[0]]  # hard link: BMTK's spelling
-    sub.create_dataset(RANGE_TABLE, data=r2e)
+    write_pieces(
+        sub, RANGE_TABLE, stream.n_ranges, np.uint64, stream.range_rows, tail=(2,), chunk_rows=chunk
+    )
 
 
 def _as_u64(values: np.ndarray) -> np.ndarray:
@@ -202,48 +268,97 @@ def _as_u64(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint64)
 
 
-def _write_population(root: h5py.Group, pop: EdgePopulationData, sort: bool, n_src, n_trg, path):
-    src, trg = pop.source_node_id, pop.target_node_id
-    n_source = _n_nodes(n_src, pop, pop.source_population, src, "source_node_id", path)
-    n_target = _n_nodes(n_trg, pop, pop.target_population, trg, "target_node_id", path)
-    order = _sort_order(src, trg) if sort else None
+def _slicer(values: np.ndarray):
+    return lambda lo, hi: values[lo:hi]
+
+
+def _write_ids(grp, key: str, n: int, piece, node_pop: str, chunk: int) -> None:
+    ds = write_pieces(
+        grp, key, n, np.uint64, lambda lo, hi: _as_u64(piece(lo, hi)), chunk_rows=chunk
+    )
+    ds.attrs.create("node_population", node_pop, dtype=STR_DTYPE)
+
+
+def _write_in_order(grp: h5py.Group, pop: EdgePopulationData, order, chunk: int) -> None:
+    """One group holding every edge, rows in edge order: datasets written piecewise.
+
+    No group id/index arrays and no permuted copy of a column are made; with an ``order``
+    every piece is gathered (or decoded from the sort keys) as it is written.
+    """
+    n = pop.size
+    src, trg, type_id = pop.source_node_id, pop.target_node_id, pop.edge_type_id
+    gid, _ = pop._group_columns()
+    group_value = int(gid[0]) if gid is not None else 0
+    if order is None:
+        source, target = _slicer(src), _slicer(trg)
+        edge_type, rows = _slicer(type_id), None
+    else:
+        source, target = order.source, order.target
+        edge_type = lambda lo, hi: type_id[order.rows(lo, hi)]  # noqa: E731
+        rows = RowSource(n, order.rows)
+    _write_ids(grp, "source_node_id", n, source, pop.source_population, chunk)
+    _write_ids(grp, "target_node_id", n, target, pop.target_population, chunk)
+    write_pieces(grp, "edge_type_id", n, np.int64, edge_type, chunk_rows=chunk)
+    fill = lambda lo, hi: np.full(hi - lo, group_value, np.uint32)  # noqa: E731
+    write_pieces(grp, "edge_group_id", n, np.uint32, fill, chunk_rows=chunk)
+    arange = lambda lo, hi: np.arange(lo, hi, dtype=np.uint64)  # noqa: E731
+    write_pieces(grp, "edge_group_index", n, np.uint64, arange, chunk_rows=chunk)
+    ((key, data),) = pop.groups.items()
+    write_group(grp, str(key), data, rows, chunk_rows=chunk)
+
+
+def _write_grouped(grp: h5py.Group, pop: EdgePopulationData, sort: bool, order, chunk: int):
+    """Several groups, or group rows out of edge order: whole arrays, permuted once.
+
+    Returns the (sorted) source and target ids for the index.
+    """
+    src, trg, type_id = pop.source_node_id, pop.target_node_id, pop.edge_type_id
     gid, gidx = pop.edge_group_id, pop.edge_group_index
-    type_id = pop.edge_type_id
-    # one group holding every edge, rows in edge order: the common case, kept cheap
-    single = bool(len(pop.groups) == 1 and pop.size and np.all(gid == gid[0]))
-    identity = single and bool(np.array_equal(gidx, np.arange(pop.size)))
     if order is not None:
-        src, type_id = src[order], type_id[order]
-        # sorted targets are runs of equal ids: rebuild them instead of a random gather
-        trg = np.repeat(np.arange(n_target, dtype=np.int64), np.bincount(trg, minlength=n_target))
-        gidx = order if identity else gidx[order]
-        if not single:
-            gid = gid[order]
-    # sorted files store every group's rows in edge order (group index = arange per group)
-    regroup = sort and not (identity and order is None)
-    grp = root.create_group(pop.name)
+        perm = order.all_rows()
+        src, trg, type_id = src[perm], trg[perm], type_id[perm]
+        gid, gidx = gid[perm], gidx[perm]
+        del perm
     for key, ids, node_pop in (
         ("source_node_id", src, pop.source_population),
         ("target_node_id", trg, pop.target_population),
     ):
-        ds = grp.create_dataset(key, data=_as_u64(ids))
-        ds.attrs.create("node_population", node_pop, dtype=STR_DTYPE)
+        _write_ids(grp, key, pop.size, _slicer(ids), node_pop, chunk)
     grp.create_dataset("edge_type_id", data=type_id)
     grp.create_dataset("edge_group_id", data=gid.astype(np.uint32))
-    if regroup:
-        new_gidx = np.arange(pop.size, dtype=np.int64) if single else default_group_index(gid)
-    else:
-        new_gidx = gidx
-    grp.create_dataset("edge_group_index", data=_as_u64(new_gidx))
+    # sorted files store every group's rows in edge order (group index = arange per group)
+    grp.create_dataset("edge_group_index", data=_as_u64(default_group_index(gid) if sort else gidx))
     for key, data in pop.groups.items():
-        rows = None
-        if regroup:
-            rows = gidx if single else gidx[gid == key]
-            if len(rows) == data.size and np.array_equal(rows, np.arange(len(rows))):
-                rows = None
-        write_group(grp, str(key), data, rows)
-    _write_index(grp, "source_to_target", src, n_source)
-    _write_index(grp, "target_to_source", trg, n_target)
+        rows = gidx[gid == key] if sort else None
+        if rows is not None and len(rows) == data.size and _is_arange(rows, chunk):
+            rows = None
+        write_group(grp, str(key), data, rows, chunk_rows=chunk)
+    return src, trg
+
+
+def _write_population(root: h5py.Group, pop: EdgePopulationData, sort: bool, n_src, n_trg, path):
+    chunk = max(int(CHUNK_ROWS), 1)
+    n = pop.size
+    src, trg = pop.source_node_id, pop.target_node_id
+    n_source = _n_nodes(n_src, pop, pop.source_population, src, "source_node_id", path)
+    n_target = _n_nodes(n_trg, pop, pop.target_population, trg, "target_node_id", path)
+    order = EdgeOrder.of(src, trg, chunk) if sort and n > 1 else None
+    gid, gidx = pop._group_columns()
+    single = bool(len(pop.groups) == 1 and n and (gid is None or _constant(gid, chunk)))
+    grp = root.create_group(pop.name)
+    if single and (gidx is None or _is_arange(gidx, chunk)):
+        _write_in_order(grp, pop, order, chunk)
+        if order is not None:
+            src, trg = order.source, order.target
+    else:
+        src, trg = _write_grouped(grp, pop, sort, order, chunk)
+        del order
+    for direction, ids, n_nodes in (
+        ("source_to_target", src, n_source),
+        ("target_to_source", trg, n_target),
+    ):
+        piece = ids if callable(ids) else _slicer(ids)
+        _write_index(grp, direction, piece, n, n_nodes, chunk)
 
 
 def write_edges(

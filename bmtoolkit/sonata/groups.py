@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -142,27 +142,114 @@ def default_group_index(group_id: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write_column(grp: h5py.Group, name: str, values: np.ndarray) -> None:
+#: rows per piece when large columns are written piecewise (bounds the temporaries)
+CHUNK_ROWS = 1 << 22
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """Rows to gather into a written group, produced piece by piece.
+
+    Attributes
+    ----------
+    size : int
+        Number of rows.
+    take : callable
+        ``take(lo, hi)`` returns the source rows of written rows ``[lo, hi)`` as int64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = np.array([2, 0, 1])
+    >>> RowSource(3, lambda lo, hi: rows[lo:hi]).take(1, 3).tolist()
+    [0, 1]
+    """
+
+    size: int
+    take: Callable[[int, int], np.ndarray]
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> RowSource:
+        """Wrap a full array of rows."""
+        return cls(len(rows), lambda lo, hi: rows[lo:hi])
+
+
+def write_pieces(
+    parent: h5py.Group,
+    name: str,
+    n: int,
+    dtype,
+    piece: Callable[[int, int], np.ndarray],
+    *,
+    tail: tuple[int, ...] = (),
+    chunk_rows: int | None = None,
+) -> h5py.Dataset:
+    """Write a numeric dataset of ``n`` rows from ``piece(lo, hi)`` (one piece at a time).
+
+    The file is the same as with ``create_dataset(name, data=whole)``: one contiguous dataset.
+    """
+    chunk = int(chunk_rows or CHUNK_ROWS)
+    dtype = np.dtype(dtype)
+    if n <= chunk:
+        return parent.create_dataset(name, data=np.asarray(piece(0, n), dtype=dtype))
+    ds = parent.create_dataset(name, shape=(n, *tail), dtype=dtype)
+    for lo in range(0, n, chunk):
+        hi = min(lo + chunk, n)
+        ds[lo:hi] = np.asarray(piece(lo, hi), dtype=dtype)
+    return ds
+
+
+def _write_column(
+    grp: h5py.Group,
+    name: str,
+    values: np.ndarray,
+    rows: RowSource | None = None,
+    chunk_rows: int | None = None,
+) -> None:
     if values.dtype.kind == "O":
+        if rows is not None:
+            values = values[rows.take(0, rows.size)]
         grp.create_dataset(name, data=values.astype(str).astype(object), dtype=STR_DTYPE)
-    elif values.dtype.kind == "b":
-        # SONATA stores booleans as int8 0/1 (libsonata rejects HDF5 enum booleans); the
-        # marker attribute lets our reader give back a bool array
-        ds = grp.create_dataset(name, data=values.astype(np.int8))
-        ds.attrs[BOOL_MARKER] = np.uint8(1)
-    else:
+        return
+    n = len(values) if rows is None else rows.size
+    if rows is None and values.dtype.kind != "b":
         grp.create_dataset(name, data=values)
+        return
+    # SONATA stores booleans as int8 0/1 (libsonata rejects HDF5 enum booleans); the
+    # marker attribute lets our reader give back a bool array
+    dtype = np.int8 if values.dtype.kind == "b" else values.dtype
+
+    def piece(lo: int, hi: int) -> np.ndarray:
+        part = values[lo:hi] if rows is None else values[rows.take(lo, hi)]
+        return part.astype(dtype, copy=False)
+
+    ds = write_pieces(grp, name, n, dtype, piece, tail=values.shape[1:], chunk_rows=chunk_rows)
+    if values.dtype.kind == "b":
+        ds.attrs[BOOL_MARKER] = np.uint8(1)
 
 
-def write_group(parent: h5py.Group, key: str, data: GroupData, rows: np.ndarray | None = None):
-    """Write ``data`` (optionally its ``rows`` in that order) as ``parent[key]``."""
+def write_group(
+    parent: h5py.Group,
+    key: str,
+    data: GroupData,
+    rows: np.ndarray | RowSource | None = None,
+    *,
+    chunk_rows: int | None = None,
+):
+    """Write ``data`` (optionally its ``rows`` in that order) as ``parent[key]``.
+
+    ``rows`` may be an array or a :class:`RowSource`; large columns are gathered and written
+    ``chunk_rows`` rows at a time, so no full reordered copy of a column is held.
+    """
+    if rows is not None and not isinstance(rows, RowSource):
+        rows = RowSource.of(np.asarray(rows))
     grp = parent.create_group(key)
     for name, values in data.attributes.items():
-        _write_column(grp, name, values if rows is None else values[rows])
+        _write_column(grp, name, values, rows, chunk_rows)
     if data.dynamics_params:
         dyn = grp.create_group(DYNAMICS)
         for name, values in data.dynamics_params.items():
-            _write_column(dyn, name, values if rows is None else values[rows])
+            _write_column(dyn, name, values, rows, chunk_rows)
     if data.library:
         lib = grp.create_group(LIBRARY)
         for name, values in data.library.items():

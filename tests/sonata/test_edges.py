@@ -478,7 +478,7 @@ def _case(kind, seed):
 def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind, sort, chunk_rows):
     from bmtoolkit.sonata import edges as edges_module
 
-    monkeypatch.setattr(edges_module, "CHUNK_ROWS", chunk_rows, raising=False)
+    monkeypatch.setattr(edges_module, "CHUNK_ROWS", chunk_rows)
     for seed in range(3):
         pops = _case(kind, seed)
         n_nodes = max(int(p.source_node_id.max(initial=-1)) for p in pops) + 1
@@ -490,3 +490,41 @@ def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind,
         _ref_write(ref, pops, sort, n_nodes, n_nodes)
         assert _h5_items(ours) == _h5_items(ref)
         assert ours.read_bytes() == ref.read_bytes()
+
+
+def test_single_group_population_holds_no_group_arrays_and_no_id_copies():
+    src, trg = np.arange(5, dtype=np.int64), np.array([4, 3, 2, 1, 0])
+    data = EdgePopulationData.single_group(
+        "x", "a", "a", src, trg, np.zeros(5, np.int64), {"w": np.ones(5)}
+    )
+    assert np.shares_memory(data.source_node_id, src)
+    # the default group columns are built when asked for, never stored
+    assert "_edge_group_id_given" in vars(data) and vars(data)["_edge_group_id_given"] is None
+    assert data.edge_group_id.tolist() == [0] * 5
+    assert data.edge_group_index.tolist() == [0, 1, 2, 3, 4]
+    gid = np.array([1, 0, 1, 0, 1])
+    two = EdgePopulationData(
+        "y", "a", "a", src, trg, src, {0: GroupData({}), 1: GroupData({})}, gid
+    )
+    assert two.edge_group_index.tolist() == [0, 0, 1, 1, 2]
+    one = EdgePopulationData("z", "a", "a", src, trg, src, {3: GroupData({})}, np.full(5, 3))
+    assert one.edge_group_index.tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"groups": {1: GroupData({"w": np.ones(5)})}}, "refers to group 0"),
+        ({"groups": {0: GroupData({"w": np.ones(3)})}}, "outside group 0 of size 3"),
+        ({"groups": {0: GroupData({})}, "edge_group_id": np.full(5, 2)}, "refers to group 2"),
+        (
+            {"groups": {0: GroupData({"w": np.ones(5)})}, "edge_group_index": [0, 1, 2, 3, 5]},
+            "outside",
+        ),
+        ({"groups": {0: GroupData({})}, "edge_group_id": np.zeros(4, int)}, "length 4"),
+    ],
+)
+def test_group_columns_checked_without_full_arrays(kwargs, match):
+    args = ("x", "a", "a", np.arange(5), np.arange(5), np.zeros(5, int))
+    with pytest.raises(SonataFormatError, match=match):
+        EdgePopulationData(*args, **kwargs)
