@@ -440,11 +440,4 @@ def write_intfire_network(folder: Path, *, sort_order: str = "by_time") -> Path:
 
 # ------------------------------------------------------------------------------ known bugs
 #: (scenario, backend) -> reason; the suite runs these as strict xfails so a fix shows up
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("report_end", "pointnet"): (
-        "pointnet leaves the rows of the last min_delay slice at 0.0 when a membrane report "
-        "ends at tstop and tstop is not a multiple of the network's smallest delay (1.5 ms "
-        "here: rows t > 99.0 of a 100 ms run are 0.0); the multimeter is connected with that "
-        "delay and the run stops at tstop + dt, before NEST delivers the slice's samples"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}

@@ -261,9 +261,7 @@ class PointNet(Backend):
         """Advance NEST to ``tstop`` in blocks, with a progress bar."""
         nest = self.nest
         plan = self.plan
-        # NEST samples a multimeter at t while advancing past t: one extra step records the
-        # state at tstop (the spike recorder stops at tstop, so spikes are unaffected)
-        tend = plan.tstop + (plan.dt if self.multimeters else 0.0)
+        tend = self._end_time()
         block = self._block_length()
         if self.weight_reports:  # stop at every snapshot time
             block = min(rep.report.dt for rep in self.weight_reports)
@@ -286,6 +284,31 @@ class PointNet(Backend):
             )
         finally:
             nest.Cleanup()
+
+    def _end_time(self) -> float:
+        """How far NEST runs: ``tstop``, or further when multimeters must get their samples.
+
+        NEST samples a multimeter at ``t`` while advancing past ``t``, and hands the samples
+        of a ``min_delay`` slice to the multimeter only once the next slice has started. With
+        membrane reports the run therefore goes on to the first step of the slice after the one
+        holding the last sample (at most one ``min_delay`` more). Nothing after ``tstop`` is
+        written: the spike recorder and the multimeters stop at ``tstop`` / ``end_time``.
+
+        Examples
+        --------
+        >>> backend._end_time()  # tstop 100 ms, dt 0.1 ms, min_delay 1.5 ms  # doctest: +SKIP
+        100.6
+        """
+        plan = self.plan
+        dt = float(plan.dt)
+        stop_step = int(round(plan.tstop / dt))
+        if not self.multimeters:
+            return plan.tstop
+        slice_steps = max(int(round(float(self.nest.GetKernelStatus("min_delay")) / dt)), 1)
+        last = max(min(rec.report.end_time, plan.tstop) for rec in self.multimeters)
+        last_step = int(round(last / dt))
+        end_step = -(-last_step // slice_steps) * slice_steps + 1
+        return round(max(end_step, stop_step) * dt, 9)
 
     def _block_length(self) -> float:
         dt = self.plan.dt
