@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the config; print the step timings and output files."""
+    """Run the config; print the step timings and output files (on MPI rank 0 only)."""
+    from bmtoolkit.simulator.core.output import mpi_rank
     from bmtoolkit.simulator.core.runner import run as run_simulation
 
     # warnings on the terminal; the full INFO log with timings goes to the run's log file
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         logging.getLogger("bmtoolkit").removeHandler(console)
-    if not args.quiet:
+    # under mpiexec every rank runs this; the summary is printed once
+    if not args.quiet and mpi_rank() == 0:
         steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
         print(f"{result.backend}: {steps}")
         for name, path in result.outputs.items():
