@@ -2,7 +2,9 @@
 
 Prints, for an edge population of ``--edges`` edges (default 5 M) between ``--nodes`` nodes:
 
-- write time (sort by target/source, index, HDF5 write) against a 3 s target;
+- write time (sort by target/source, index, HDF5 write) against a 3 s target, and the
+  writer's peak memory on top of the edges it is given (bytes per edge, from a second write
+  traced with ``tracemalloc``, which numpy reports its arrays to);
 - read time of ``source_node_id``, ``target_node_id`` and ``syn_weight`` into numpy
   against a 2 s target;
 - mean time of ``--lookups`` random afferent lookups (index cached after the first one)
@@ -25,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 2**20
         label = f"write (sort + index, {size_mb:.0f} MiB)"
         ok &= _line(label, t_write, TARGETS["write"], c_write)
+        tracemalloc.start()
+        write_edges(path, [data], n_source_nodes=args.nodes, n_target_nodes=args.nodes)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"{'write: peak extra memory':<44s} {peak / 2**20:9.1f} MiB ({peak / args.edges:.1f} B/edge)"
+        )
 
         t0, c0 = time.perf_counter(), time.process_time()
         pop = read_edges(path)["v1_to_v1"]

@@ -123,10 +123,14 @@ class EdgePopulationData:
     source_population, target_population : str
         Node populations the ids refer to (``node_population`` attributes).
     source_node_id, target_node_id, edge_type_id : array of int, shape (E,)
+        Held as int64; int64 arrays are kept as given, without a copy (do not change them
+        before writing).
     groups : mapping of int to GroupData
         Usually ``{0: GroupData({"syn_weight": ..., "nsyns": ...})}``.
     edge_group_id, edge_group_index : array of int, optional
-        Default: all in group 0, ``arange`` within each group.
+        Default: all in group 0, ``arange`` within each group. Defaults are built when the
+        attribute is read, not stored, so a large single-group population costs no memory
+        for them.
 
     Examples
     --------
