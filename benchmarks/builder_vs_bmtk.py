@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,7 @@ def build_bmtoolkit(n: int, out: str, scale: str) -> dict:
     v1.build(seed=1, progress=False)
     lgn.build(seed=1, progress=False)
     t1 = time.perf_counter()
+    build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     v1.save(out)
     lgn.save(out)
     t2 = time.perf_counter()
@@ -96,6 +98,7 @@ def build_bmtoolkit(n: int, out: str, scale: str) -> dict:
         "synapses": v1.nedges + lgn.nedges,
         "build_s": t1 - t0,
         "save_s": t2 - t1,
+        "build_peak_mib": build_peak,
     }
 
 
@@ -186,8 +189,6 @@ def _child(tool: str, n: int, scale: str) -> dict:
 
 
 def _worker(tool: str, n: int, scale: str) -> None:
-    import resource
-
     # load the writers before a long build, not in the middle of it
     from bmtoolkit.sonata import write_edges, write_nodes  # noqa: F401
 
@@ -239,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  target V1: <= 600 s and <= 16384 MiB -> {total:.1f} s, "
             f"{ours['peak_mib']:.0f} MiB: {'met' if met else 'NOT met'}"
+        )
+        print(
+            f"  {ours['edges']:,} edge rows; peak by the end of the build "
+            f"{ours['build_peak_mib']:.0f} MiB, overall (saving included) {ours['peak_mib']:.0f} MiB"
         )
     if args.with_bmtk:
         try:

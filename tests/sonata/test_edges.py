@@ -452,14 +452,14 @@ def _case(kind, seed):
         groups = {2: GroupData({"syn_weight": rng.random(n + 5)})}
         gid = np.full(n, 2)
         return [EdgePopulationData("r", "a", "b", src, trg, tid, groups, gid, gidx)]
-    if kind == "wide_ids":  # ids spread over 131,072 nodes
+    if kind == "wide_ids":  # ids spread over 32,768 nodes
         return [
             EdgePopulationData.single_group(
                 "w",
                 "a",
                 "b",
-                src * 7919 % 2**17,
-                trg * 104729 % 2**17,
+                src * 7919 % 2**15,
+                trg * 104729 % 2**15,
                 tid,
                 {"syn_weight": rng.random(n)},
             )
@@ -472,7 +472,7 @@ def _case(kind, seed):
     ]
 
 
-@pytest.mark.parametrize("chunk_rows", [7, 1 << 23])
+@pytest.mark.parametrize("chunk_rows", [7, 1 << 22])
 @pytest.mark.parametrize("sort", [True, False])
 @pytest.mark.parametrize("kind", ["sorted", "single", "multi", "regrouped", "wide_ids", "several"])
 def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind, sort, chunk_rows):
@@ -484,7 +484,7 @@ def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind,
         n_nodes = max(int(p.source_node_id.max(initial=-1)) for p in pops) + 1
         n_nodes = max(n_nodes, *(int(p.target_node_id.max(initial=-1)) + 1 for p in pops))
         if kind == "wide_ids":
-            n_nodes = 2**17
+            n_nodes = 2**15
         ours, ref = tmp_path / f"ours{seed}.h5", tmp_path / f"ref{seed}.h5"
         write_edges(ours, pops, sort=sort, n_source_nodes=n_nodes, n_target_nodes=n_nodes)
         _ref_write(ref, pops, sort, n_nodes, n_nodes)
