@@ -3,8 +3,10 @@
 Network: the builder benchmark's (``benchmarks/builder_vs_bmtk.py``): N ``iaf_psc_alpha``
 cells (80% E / 20% I) with distance-dependent recurrent edges and an LGN population of N/10
 virtual nodes, built once with bmtoolkit's builder. The LGN nodes fire 15 Hz Poisson trains
-(fixed seed); the cells get parameters that make the network fire at a few tens of Hz; 1 s of
-biological time, 1 thread, dt = 0.1 ms.
+(fixed seed); 1 s of biological time, 1 thread, dt = 0.1 ms. The synaptic weights
+(:data:`WEIGHTS`, pA per synapse, times ``nsyns``) make the network inhibition-dominated and
+driven by the LGN: it fires ~32 Hz (~640k spikes in 1 s) in one stable asynchronous state,
+whatever the Poisson seed (seeds 1-3: 633k-645k spikes).
 
 Each tool runs in its own child process on the same files:
 
@@ -42,7 +44,9 @@ HERE = Path(__file__).resolve().parent
 DT = 0.1
 RATE_HZ = 15.0
 SEED = 1
-#: cell parameters giving tens of Hz with the builder benchmark's 1 pA synaptic weights
+#: syn_weight (pA per synapse) by presynaptic class, written into the edge-types CSVs
+WEIGHTS = {"e": 1.0, "i": -4.0, "lgn": 8.0}
+#: cell parameters (small C_m: pA-scale synaptic currents move V by about a mV)
 EXC = {"C_m": 14.0, "tau_m": 10.0, "tau_syn_ex": 2.0, "tau_syn_in": 12.0, "t_ref": 2.0,
        "E_L": -70.0, "V_reset": -70.0, "V_th": -55.0, "I_e": 4.0}  # fmt: skip
 INH = {**EXC, "C_m": 10.0, "t_ref": 1.0}
@@ -58,10 +62,26 @@ def build_network(n: int, root: Path) -> None:
     module.build_bmtoolkit(n, str(root / "network"), "spec")
 
 
+def set_weights(net: Path) -> None:
+    """Write :data:`WEIGHTS` into the edge types (by the ``e2i.json``-style parameter files
+    the builder benchmark names after the presynaptic class)."""
+    from bmtoolkit.sonata import read_types_csv, write_types_csv
+
+    for csv in (net / "v1_v1_edge_types.csv", net / "lgn_v1_edge_types.csv"):
+        types = read_types_csv(csv)
+        source = [
+            "lgn" if str(p).startswith("lgn") else str(p)[0] for p in types["dynamics_params"]
+        ]
+        types["syn_weight"] = [WEIGHTS[s] for s in source]
+        write_types_csv(types, csv)
+
+
 def write_inputs_and_configs(n: int, root: Path, tstop: float) -> Path:
-    """Cell/synapse parameter files, LGN Poisson spikes and SONATA configs."""
+    """Weights, cell/synapse parameter files, LGN Poisson spikes and SONATA configs."""
     from bmtoolkit.simulator import PoissonSpikeGenerator
     from bmtoolkit.sonata import write_circuit_config, write_simulation_config
+
+    set_weights(root / "network")
 
     cells = root / "components" / "cells"
     syns = root / "components" / "synapses"
