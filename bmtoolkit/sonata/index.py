@@ -124,7 +124,7 @@ class IndexStream:
     (3, [[2, 3], [0, 2]], [[3, 4]])
     """
 
-    def __init__(self, ids, n_edges: int, n_nodes: int, *, chunk_rows: int = 1 << 23) -> None:
+    def __init__(self, ids, n_edges: int, n_nodes: int, *, chunk_rows: int = 1 << 22) -> None:
         self._ids = ids
         self._n_edges = n_edges = int(n_edges)
         self._chunk = max(int(chunk_rows), 1)
@@ -137,7 +137,7 @@ class IndexStream:
         keys = np.empty(n_edges if self._packed else 0, dtype=np.int64)
         plain: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         long_runs: list[tuple[np.ndarray, np.ndarray]] = []
-        id_range = [0, -1]
+        id_range: list[int] = []  # smallest and largest id seen
         at = 0
         pending = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         for lo in [*range(0, n_edges, self._chunk), None]:
@@ -158,7 +158,7 @@ class IndexStream:
             elif len(starts):
                 keys[at : at + len(starts)] = self._pack(starts, ends, nodes, long_runs)
             at += len(starts)
-        if id_range[1] >= 0 and (id_range[0] < 0 or id_range[1] >= n_nodes):
+        if id_range and (id_range[0] < 0 or id_range[1] >= n_nodes):
             raise NodeIdError(
                 f"node ids must lie in [0, {n_nodes}), found [{id_range[0]}, {id_range[1]}]"
             )
@@ -189,9 +189,7 @@ class IndexStream:
         ids = ids.astype(np.int64, copy=False)
         c_min, c_max = int(ids.min()), int(ids.max())
         id_range[:] = (
-            (c_min, c_max)
-            if id_range[1] < 0
-            else (min(id_range[0], c_min), max(id_range[1], c_max))
+            (min(id_range[0], c_min), max(id_range[1], c_max)) if id_range else (c_min, c_max)
         )
         if c_min < 0 or c_max >= n_nodes:
             # reported once every piece is seen; empty runs keep bincount happy meanwhile

@@ -116,3 +116,6 @@ def test_index_stream_reports_ids_out_of_range_over_all_pieces():
     ids = np.array([0, 1, 9, 2, -1, 3])
     with pytest.raises(NodeIdError, match=r"\[0, 5\), found \[-1, 9\]"):
         IndexStream(lambda lo, hi: ids[lo:hi], len(ids), 5, chunk_rows=2)
+    negative = np.array([-3, -2])
+    with pytest.raises(NodeIdError, match=r"found \[-3, -2\]"):
+        IndexStream(lambda lo, hi: negative[lo:hi], 2, 5, chunk_rows=1)
