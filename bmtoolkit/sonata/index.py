@@ -53,11 +53,10 @@ def _fill_composite(out: np.ndarray, arrays: list[np.ndarray], widths: list[int]
         out |= key.astype(np.int64, copy=False)
 
 
-def _or_row_numbers(composite: np.ndarray, bits: int, chunk_rows: int = 1 << 23) -> None:
+def _or_row_numbers(composite: np.ndarray, bits: int, chunk_rows: int = 1 << 22) -> None:
     """Append each row's number as the low ``bits`` bits (piecewise: no full arange)."""
     composite <<= bits
-    for lo in range(0, len(composite), chunk_rows):
-        hi = min(lo + chunk_rows, len(composite))
+    for lo, hi in pieces(len(composite), chunk_rows):
         composite[lo:hi] |= np.arange(lo, hi, dtype=np.int64)
 
 
@@ -299,9 +298,7 @@ class EdgeOrder:
             key = trg.astype(np.int64, copy=True)
             key <<= self._src_bits
             key |= src
-            key <<= self._row_bits
-            for lo, hi in pieces(n, 1 << 22):
-                key[lo:hi] |= np.arange(lo, hi, dtype=np.int64)
+            _or_row_numbers(key, self._row_bits)
             key.sort()
             self._key = key
         else:
