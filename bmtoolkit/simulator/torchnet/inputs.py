@@ -26,20 +26,19 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.torchnet._torch import torch
 
-#: half of NEST's default tic (ms): spike times this close to a grid point snap to it
-HALF_TIC_MS = 0.0005
-
 
 def step_of(times: np.ndarray, dt: float) -> np.ndarray:
-    """Step index (0-based) in which spikes at ``times`` (ms) are emitted.
+    """Step index (0-based) in which spikes at ``times`` (ms) are emitted: NEST's rule,
+    shared with the other backends (:func:`bmtoolkit.simulator.core.inputs.emission_step`).
 
     Examples
     --------
     >>> step_of(np.array([0.3, 0.30000001, 0.3004, 0.3006, 0.31]), 0.1).tolist()
     [2, 2, 2, 3, 3]
     """
-    t = np.asarray(times, dtype=float)
-    return np.ceil((t - HALF_TIC_MS) / dt).astype(np.int64) - 1
+    from bmtoolkit.simulator.core.inputs import emission_step
+
+    return emission_step(np.asarray(times, dtype=float), dt)
 
 
 def _steps(dt: float, tstop: float) -> int:
