@@ -119,7 +119,7 @@ def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
     ('nest:iaf_psc_alpha', 'exc.json')
     """
     types: pd.DataFrame = population.types
-    used = np.unique(population.node_type_ids())
+    used = present_types(population.node_type_ids())
     out: dict[int, NodeTypeModel] = {}
     types_file = getattr(population, "types_path", None)
     for nt in used:
@@ -164,6 +164,53 @@ class EdgeTable:
     delays: np.ndarray
     #: per-edge arrays of the other columns asked for (``nsyns`` always present)
     properties: Mapping[str, np.ndarray]
+    #: ``{edge_type_id: boolean mask of its edges}`` (computed once, reused by backends)
+    type_masks: Mapping[int, np.ndarray] = field(default_factory=dict)
+
+    def masks(self) -> Mapping[int, np.ndarray]:
+        """``{edge_type_id: boolean mask}`` for every edge type present, in increasing id order.
+
+        Examples
+        --------
+        >>> for et, mask in table.masks().items():  # doctest: +SKIP
+        ...     print(et, mask.sum())
+        """
+        if self.type_masks or len(self.edge_type_ids) == 0:
+            return self.type_masks
+        return type_masks(self.edge_type_ids)
+
+
+def present_types(type_ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of ``type_ids`` (a counting pass when ids are small, as edge and
+    node type ids are, instead of a sort or hash of every element).
+
+    Examples
+    --------
+    >>> present_types(np.array([101, 100, 101])).tolist()
+    [100, 101]
+    """
+    ids = np.asarray(type_ids)
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(ids.min()), int(ids.max())
+    if ids.dtype.kind in "iu" and lo >= 0 and hi <= 4 * ids.size + 1_000_000:
+        return np.flatnonzero(np.bincount(ids.astype(np.intp, copy=False)))
+    return np.unique(ids)
+
+
+def type_masks(type_ids: np.ndarray) -> dict[int, np.ndarray]:
+    """``{type id: boolean mask}`` for each distinct value of ``type_ids``.
+
+    Examples
+    --------
+    >>> {k: v.tolist() for k, v in type_masks(np.array([7, 5, 7])).items()}
+    {5: [False, True, False], 7: [True, False, True]}
+    """
+    ids = np.asarray(type_ids)
+    present = present_types(ids)
+    if len(present) == 1:
+        return {int(present[0]): np.ones(ids.size, dtype=bool)}
+    return {int(t): ids == t for t in present}
 
 
 def _per_type_values(
@@ -203,15 +250,17 @@ def edge_table(
     src = np.asarray(edges.source_node_ids(), dtype=np.int64)
     tgt = np.asarray(edges.target_node_ids(), dtype=np.int64)
     etypes = np.asarray(edges.edge_type_ids(), dtype=np.int64)
-    type_ids = np.unique(etypes)  # few values: one comparison pass per type beats a sort
-    masks = {int(et): etypes == et for et in type_ids}
+    masks = type_masks(etypes)  # few values: one comparison pass per type beats a sort
+    type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
     in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
     props: dict[str, np.ndarray] = {}
+    from_types: set[str] = set()
     for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
         if col in in_h5 or col not in types.columns:
             props[col] = np.asarray(edges.column(col))
         else:  # a types-table column: one value per edge type, no per-edge lookup
             props[col] = _per_type_values(types, col, type_ids, masks, len(src))
+            from_types.add(col)
     if "nsyns" not in props:
         props["nsyns"] = np.ones(len(src))
     weights = np.empty(len(src), dtype=float)
@@ -227,16 +276,20 @@ def edge_table(
         fn = get_weight_function(name, edge_type=et, path=types_file)
         if name is None or name in DEFAULT_WEIGHT_NAMES:
             syn_weight = props.get("syn_weight")
-            if syn_weight is None or np.isnan(np.asarray(syn_weight[mask], float)).any():
+            if syn_weight is not None:  # one value per type from the CSV: no per-edge gather
+                syn_weight = (
+                    np.float64(syn_weight[np.argmax(mask)])
+                    if "syn_weight" in from_types
+                    else np.asarray(syn_weight[mask], float)
+                )
+            if syn_weight is None or np.isnan(syn_weight).any():
                 raise SonataFormatError(
                     f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "
                     "and no weight_function",
                     path=types_file or edges.h5_path,
                     field="syn_weight",
                 )
-            weights[mask] = np.asarray(syn_weight[mask], float) * np.asarray(
-                props["nsyns"][mask], float
-            )
+            weights[mask] = syn_weight * np.asarray(props["nsyns"][mask], float)
         else:
             sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
@@ -266,4 +319,5 @@ def edge_table(
         weights,
         delays,
         props,
+        masks,
     )

@@ -79,8 +79,7 @@ class NestPopulation:
 
         if self.relay_ids is not None or not self.virtual or self.size == 0:
             return
-        parrots = nest.Create("parrot_neuron", self.size)
-        self.relay_ids = np.asarray(parrots.tolist(), dtype=np.int64)
+        self.relay_ids = created_ids(nest.Create("parrot_neuron", self.size))
         nest.Connect(
             self.nest_ids,
             self.relay_ids,
@@ -104,6 +103,28 @@ class NestPopulation:
         if len(sel) and np.all(np.diff(sel) == 1):
             return nest.NodeCollection(list(range(int(sel[0]), int(sel[-1]) + 1)))
         return nest.NodeCollection(sorted(set(sel.tolist())))
+
+
+def created_ids(nodes: Any) -> np.ndarray:
+    """NEST ids of the ``NodeCollection`` one ``nest.Create`` call returned, as int64.
+
+    ``Create`` returns consecutive ids, so the first and last id give them all
+    (``NodeCollection.tolist`` asks NEST for each node's status instead: ~0.15 s for 16k
+    nodes). A collection with gaps (e.g. from a registered cell creator) is listed.
+
+    Examples
+    --------
+    >>> created_ids(nest.Create("iaf_psc_alpha", 3))  # doctest: +SKIP
+    array([1, 2, 3])
+    """
+    n = len(nodes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = int(nodes[0].get("global_id"))
+    last = int(nodes[n - 1].get("global_id"))
+    if last - first + 1 != n:
+        return np.asarray(nodes.tolist(), dtype=np.int64)
+    return np.arange(first, first + n, dtype=np.int64)
 
 
 def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -243,7 +264,7 @@ def create_population(
         return out
     if virtual:
         gens = nest.Create("spike_generator", size, params={"allow_offgrid_times": True})
-        out.nest_ids[:] = np.asarray(gens.tolist(), dtype=np.int64)
+        out.nest_ids[:] = created_ids(gens)
         return out
     node_types = population.node_type_ids()
     overrides = node_dynamics(population, np.arange(size))
@@ -259,6 +280,6 @@ def create_population(
         creator = CELL_MODELS.get(f"pointnet:{prefix}")
         ids = np.flatnonzero(node_types == nt_id)
         model, nodes = creator(population, ids, nt, overrides)
-        out.nest_ids[ids] = np.asarray(nodes.tolist(), dtype=np.int64)
+        out.nest_ids[ids] = created_ids(nodes)
         out.models[nt_id] = model
     return out

@@ -126,12 +126,15 @@ def connect_edges(
 
     types = edges.types
     n_made = 0
-    mask_all = np.ones(len(table.source_ids), bool) if keep is None else keep
     extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
-    for et in np.unique(table.edge_type_ids):
+    n_edges = len(table.source_ids)
+    for et, type_mask in table.masks().items():
         et = int(et)
-        mask = mask_all & (table.edge_type_ids == et)
-        if not mask.any():
+        mask = type_mask if keep is None else type_mask & keep
+        # every edge of this type kept: whole arrays, no gather copies
+        take = slice(None) if keep is None and len(table.masks()) == 1 else mask
+        n_type = n_edges if isinstance(take, slice) else int(np.count_nonzero(mask))
+        if n_type == 0:
             continue
         template = types.loc[et, "model_template"] if "model_template" in types.columns else None
         if template is not None and not isinstance(template, str):
@@ -140,7 +143,7 @@ def connect_edges(
         params, params_file = _synapse_params(edges, et, plan)
         params = {k: v for k, v in params.items() if k not in _RESERVED}
         accepted = _check_synapse(model, params, et, params_file or edges.types_path)
-        delays = table.delays[mask]
+        delays = table.delays[take]
         if np.any(delays < dt - 1e-12):
             raise ConfigError(
                 f"edge type {et}: delays must be >= the time step {dt} ms "
@@ -150,14 +153,14 @@ def connect_edges(
             )
         syn_spec: dict[str, Any] = {
             "synapse_model": model,
-            "weight": np.ascontiguousarray(table.weights[mask], dtype=float),
+            "weight": np.ascontiguousarray(table.weights[take], dtype=float),
             "delay": np.ascontiguousarray(delays, dtype=float),
         }
         for key, value in params.items():
             syn_spec[key] = value
         for col in extra_cols:
             if col in accepted and col not in _RESERVED:
-                vals = np.asarray(table.properties[col])[mask]
+                vals = np.asarray(table.properties[col])[take]
                 if vals.dtype.kind == "f" and np.isnan(vals).all():
                     continue
                 syn_spec[col] = np.ascontiguousarray(vals, dtype=float)
@@ -166,8 +169,8 @@ def connect_edges(
             syn_spec["receptor_type"] = (
                 np.ascontiguousarray(rt, dtype=np.int64) if np.ndim(rt) else int(rt)
             )
-        pre = np.ascontiguousarray(source_ids[table.source_ids[mask]], dtype=np.int64)
-        post = np.ascontiguousarray(target_ids[table.target_ids[mask]], dtype=np.int64)
+        pre = np.ascontiguousarray(source_ids[table.source_ids[take]], dtype=np.int64)
+        post = np.ascontiguousarray(target_ids[table.target_ids[take]], dtype=np.int64)
         try:
             nest.Connect(pre, post, conn_spec="one_to_one", syn_spec=syn_spec)
         except nest.NESTError as err:
@@ -175,6 +178,6 @@ def connect_edges(
                 f"edge type {et}: NEST could not connect with {model!r}: {err}",
                 path=params_file or edges.types_path or edges.h5_path,
             ) from err
-        n_made += int(mask.sum())
+        n_made += n_type
     log.info("%s: %d connections", edges.name, n_made)
     return n_made
