@@ -150,6 +150,54 @@ def node_dynamics(population: Any, ids: np.ndarray) -> pd.DataFrame:
     return df
 
 
+class LazyColumns(Mapping):
+    """``{column: per-edge array}`` whose columns can be given as a function that builds the
+    array when it is first read (types-table columns one backend needs and another does not).
+
+    Examples
+    --------
+    >>> cols = LazyColumns({"nsyns": np.ones(2)})
+    >>> cols.defer("syn_weight", np.full, 2, 0.5)
+    >>> cols.is_deferred("syn_weight"), cols["syn_weight"].tolist(), cols.is_deferred("syn_weight")
+    (True, [0.5, 0.5], False)
+    """
+
+    def __init__(self, data: Mapping[str, np.ndarray] | None = None) -> None:
+        self._data: dict[str, np.ndarray] = dict(data or {})
+        self._deferred: dict[str, tuple[Any, tuple[Any, ...]]] = {}
+        self._names: dict[str, None] = dict.fromkeys(self._data)
+
+    def defer(self, name: str, build: Any, *args: Any) -> None:
+        """Compute column ``name`` as ``build(*args)`` on first access."""
+        self._data.pop(name, None)
+        self._deferred[name] = (build, args)
+        self._names[name] = None
+
+    def is_deferred(self, name: str) -> bool:
+        """Whether ``name`` is known but not built yet."""
+        return name in self._deferred
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self._deferred.pop(name, None)
+        self._data[name] = values
+        self._names[name] = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self._deferred:
+            build, args = self._deferred.pop(name)
+            self._data[name] = build(*args)
+        return self._data[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @dataclass(frozen=True)
 class EdgeTable:
     """Arrays describing all edges of one edge population (one row per edge)."""
@@ -253,17 +301,19 @@ def edge_table(
     masks = type_masks(etypes)  # few values: one comparison pass per type beats a sort
     type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
     in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
-    props: dict[str, np.ndarray] = {}
-    from_types: set[str] = set()
+    props = LazyColumns()
     for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
         if col in in_h5 or col not in types.columns:
             props[col] = np.asarray(edges.column(col))
-        else:  # a types-table column: one value per edge type, no per-edge lookup
+        elif col == "delay":  # needed per edge below anyway
             props[col] = _per_type_values(types, col, type_ids, masks, len(src))
-            from_types.add(col)
+        else:  # a types-table column: one value per edge type, expanded only if read
+            props.defer(col, _per_type_values, types, col, type_ids, masks, len(src))
     if "nsyns" not in props:
         props["nsyns"] = np.ones(len(src))
-    weights = np.empty(len(src), dtype=float)
+    # weights start as nsyns and are scaled in place type by type (no per-type temporaries)
+    weights = np.array(props["nsyns"], dtype=float)
+    per_edge_weight = None
     types_file = getattr(edges, "types_path", None)
     for et, mask in masks.items():
         name = None
@@ -275,21 +325,25 @@ def edge_table(
         name = None if _missing(name) else str(name)
         fn = get_weight_function(name, edge_type=et, path=types_file)
         if name is None or name in DEFAULT_WEIGHT_NAMES:
-            syn_weight = props.get("syn_weight")
-            if syn_weight is not None:  # one value per type from the CSV: no per-edge gather
-                syn_weight = (
-                    np.float64(syn_weight[np.argmax(mask)])
-                    if "syn_weight" in from_types
-                    else np.asarray(syn_weight[mask], float)
-                )
-            if syn_weight is None or np.isnan(syn_weight).any():
+            if "syn_weight" not in props:
+                syn_weight = None
+            elif props.is_deferred("syn_weight"):  # one value per type from the CSV
+                syn_weight = np.float64(types["syn_weight"].get(et, np.nan))
+            else:
+                if per_edge_weight is None:
+                    per_edge_weight = np.asarray(props["syn_weight"], float)
+                syn_weight = per_edge_weight
+            if (
+                syn_weight is None
+                or np.isnan(syn_weight if syn_weight.ndim == 0 else syn_weight[mask]).any()
+            ):
                 raise SonataFormatError(
                     f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "
                     "and no weight_function",
                     path=types_file or edges.h5_path,
                     field="syn_weight",
                 )
-            weights[mask] = syn_weight * np.asarray(props["nsyns"][mask], float)
+            np.multiply(syn_weight, weights, out=weights, where=mask)
         else:
             sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])

@@ -52,7 +52,12 @@ from bmtoolkit.simulator.pointnet.recording import (
     dense_report,
     gather_events,
 )
-from bmtoolkit.simulator.pointnet.synapses import _RESERVED, connect_edges, synapse_model_name
+from bmtoolkit.simulator.pointnet.synapses import (
+    _RESERVED,
+    ConnectBuffers,
+    connect_edges,
+    synapse_model_name,
+)
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
@@ -166,11 +171,18 @@ class PointNet(Backend):
             tables.append((edges, table, src, trg))
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
         n_edges = 0
+        buffers = ConnectBuffers()  # NEST copies what it gets: one scratch set for all
         for edges, table, src, trg in tables:
             if src.virtual and self._needs_relay(edges):
                 src.add_relays(self.min_delay)
             n_edges += connect_edges(
-                plan, edges, table, src.source_ids, trg.nest_ids, dt=float(plan.dt)
+                plan,
+                edges,
+                table,
+                src.source_ids,
+                trg.nest_ids,
+                dt=float(plan.dt),
+                buffers=buffers,
             )
         self.result.extra["n_connections"] = n_edges
 

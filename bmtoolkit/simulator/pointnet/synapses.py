@@ -95,6 +95,65 @@ def _check_synapse(model: str, params: Mapping[str, Any], et: int, where: Any) -
     return accepted
 
 
+class ConnectBuffers:
+    """Scratch arrays for the per-edge-type arrays handed to ``nest.Connect``.
+
+    NEST copies sources, targets, weights and delays into its own connection tables, so one
+    set of arrays, as long as the largest edge type, serves every type and every edge
+    population: the selections are written into them (``out=``) instead of allocating (and
+    page-faulting) fresh arrays of millions of elements per type.
+
+    Examples
+    --------
+    >>> buf = ConnectBuffers()
+    >>> buf.select("weight", np.array([1.0, 2.0, 3.0]), np.array([True, False, True]), 2, float)
+    array([1., 3.])
+    >>> buf.lookup("pre", np.array([10, 11, 12]), np.array([2, 0, 1]), None, 3)
+    array([12, 10, 11])
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self._size = 0
+
+    def reserve(self, n: int) -> None:
+        """Make later requests of up to ``n`` elements reuse one allocation."""
+        self._size = max(self._size, int(n))
+
+    def _get(self, name: str, n: int, dtype: Any) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        key = (name, dtype.str)
+        buf = self._arrays.get(key)
+        if buf is None or len(buf) < n:
+            buf = np.empty(max(n, self._size), dtype=dtype)
+            self._arrays[key] = buf
+        return buf[:n]
+
+    def select(
+        self, name: str, values: np.ndarray, mask: np.ndarray | None, n: int, dtype: Any
+    ) -> np.ndarray:
+        """``values[mask]`` (all of ``values`` when ``mask`` is None) as ``dtype``, ``n`` long."""
+        values = np.asarray(values, dtype=dtype)
+        if mask is None:
+            return np.ascontiguousarray(values)
+        return np.compress(mask, values, out=self._get(name, n, dtype))
+
+    def lookup(
+        self, name: str, table: np.ndarray, index: np.ndarray, mask: np.ndarray | None, n: int
+    ) -> np.ndarray:
+        """``table[index[mask]]`` as int64 (``table[index]`` when ``mask`` is None)."""
+        index = np.asarray(index, dtype=np.int64)
+        idx = index if mask is None else np.compress(mask, index, out=self._get("idx", n, np.int64))
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(table)):
+            raise IndexError(
+                f"node ids must be in [0, {len(table)}), found {idx.min()}..{idx.max()}"
+            )
+        # bounds checked above; mode="raise" would copy into a hidden buffer first
+        return np.take(
+            np.asarray(table, np.int64), idx, out=self._get(name, n, np.int64), mode="clip"
+        )
+
+
 def connect_edges(
     plan: Any,
     edges: Any,
@@ -104,6 +163,7 @@ def connect_edges(
     *,
     dt: float,
     keep: np.ndarray | None = None,
+    buffers: ConnectBuffers | None = None,
 ) -> int:
     """Create the NEST connections of one edge population; return how many were made.
 
@@ -117,6 +177,8 @@ def connect_edges(
         The simulation step (ms); delays must not be shorter.
     keep : np.ndarray of bool, optional
         Edges to create (default all), e.g. only those onto simulated nodes.
+    buffers : ConnectBuffers, optional
+        Scratch arrays to reuse across calls (e.g. one for all edge populations).
 
     Examples
     --------
@@ -127,13 +189,16 @@ def connect_edges(
     types = edges.types
     n_made = 0
     extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
-    n_edges = len(table.source_ids)
-    for et, type_mask in table.masks().items():
-        et = int(et)
-        mask = type_mask if keep is None else type_mask & keep
-        # every edge of this type kept: whole arrays, no gather copies
-        take = slice(None) if keep is None and len(table.masks()) == 1 else mask
-        n_type = n_edges if isinstance(take, slice) else int(np.count_nonzero(mask))
+    masks = table.masks()
+    whole = keep is None and len(masks) == 1  # all edges, one type: no selection at all
+    chosen = {int(et): m if keep is None else m & keep for et, m in masks.items()}
+    counts = {et: len(m) if whole else int(np.count_nonzero(m)) for et, m in chosen.items()}
+    buffers = buffers if buffers is not None else ConnectBuffers()
+    buffers.reserve(max(counts.values(), default=0))
+    src_nodes = np.asarray(source_ids, dtype=np.int64)
+    trg_nodes = np.asarray(target_ids, dtype=np.int64)
+    for et, mask in chosen.items():
+        n_type = counts[et]
         if n_type == 0:
             continue
         template = types.loc[et, "model_template"] if "model_template" in types.columns else None
@@ -143,8 +208,8 @@ def connect_edges(
         params, params_file = _synapse_params(edges, et, plan)
         params = {k: v for k, v in params.items() if k not in _RESERVED}
         accepted = _check_synapse(model, params, et, params_file or edges.types_path)
-        delays = table.delays[take]
-        if np.any(delays < dt - 1e-12):
+        delays = buffers.select("delay", table.delays, None if whole else mask, n_type, float)
+        if delays.min() < dt - 1e-12:
             raise ConfigError(
                 f"edge type {et}: delays must be >= the time step {dt} ms "
                 f"(smallest is {delays.min()})",
@@ -153,14 +218,17 @@ def connect_edges(
             )
         syn_spec: dict[str, Any] = {
             "synapse_model": model,
-            "weight": np.ascontiguousarray(table.weights[take], dtype=float),
-            "delay": np.ascontiguousarray(delays, dtype=float),
+            "weight": buffers.select(
+                "weight", table.weights, None if whole else mask, n_type, float
+            ),
+            "delay": delays,
         }
         for key, value in params.items():
             syn_spec[key] = value
         for col in extra_cols:
             if col in accepted and col not in _RESERVED:
-                vals = np.asarray(table.properties[col])[take]
+                vals = np.asarray(table.properties[col])
+                vals = vals if whole else vals[mask]
                 if vals.dtype.kind == "f" and np.isnan(vals).all():
                     continue
                 syn_spec[col] = np.ascontiguousarray(vals, dtype=float)
@@ -169,8 +237,8 @@ def connect_edges(
             syn_spec["receptor_type"] = (
                 np.ascontiguousarray(rt, dtype=np.int64) if np.ndim(rt) else int(rt)
             )
-        pre = np.ascontiguousarray(source_ids[table.source_ids[take]], dtype=np.int64)
-        post = np.ascontiguousarray(target_ids[table.target_ids[take]], dtype=np.int64)
+        pre = buffers.lookup("pre", src_nodes, table.source_ids, None if whole else mask, n_type)
+        post = buffers.lookup("post", trg_nodes, table.target_ids, None if whole else mask, n_type)
         try:
             nest.Connect(pre, post, conn_spec="one_to_one", syn_spec=syn_spec)
         except nest.NESTError as err:

@@ -62,3 +62,47 @@ def test_created_ids_equal_nest_tolist():
         assert got.dtype == np.int64
         np.testing.assert_array_equal(got, np.asarray(nodes.tolist(), dtype=np.int64))
     assert created_ids(nest.NodeCollection([])).size == 0
+
+
+def test_lazy_columns_build_deferred_columns_once_in_order():
+    from bmtoolkit.simulator.core.models import LazyColumns
+
+    calls = []
+
+    def build(n):
+        calls.append(n)
+        return np.arange(n, dtype=float)
+
+    cols = LazyColumns({"nsyns": np.ones(3)})
+    cols.defer("syn_weight", build, 3)
+    cols["delay"] = np.full(3, 2.0)
+    assert list(cols) == ["nsyns", "syn_weight", "delay"] and len(cols) == 3
+    assert "syn_weight" in cols and cols.is_deferred("syn_weight") and not calls
+    built = {k: v.tolist() for k, v in cols.items()}  # materializes while iterating
+    assert built["syn_weight"] == [0.0, 1.0, 2.0] and calls == [3]
+    assert cols["syn_weight"] is cols["syn_weight"] and calls == [3]
+
+
+def test_connect_buffers_reuse_memory_and_match_fancy_indexing():
+    from bmtoolkit.simulator.pointnet.synapses import ConnectBuffers
+
+    rng = np.random.default_rng(0)
+    nest_ids = np.arange(100, 150, dtype=np.int64)
+    index = rng.integers(0, 50, 1000)
+    weights = rng.normal(size=1000)
+    buf = ConnectBuffers()
+    buf.reserve(1000)
+    first = None
+    for t in range(3):
+        mask = (index % 3) == t
+        n = int(mask.sum())
+        pre = buf.lookup("pre", nest_ids, index, mask, n)
+        np.testing.assert_array_equal(pre, nest_ids[index[mask]])
+        w = buf.select("weight", weights, mask, n, float)
+        np.testing.assert_array_equal(w, weights[mask])
+        base = pre.base if pre.base is not None else pre
+        assert first is None or base is first  # one allocation serves every type
+        first = base
+    np.testing.assert_array_equal(buf.lookup("pre", nest_ids, index, None, 1000), nest_ids[index])
+    with pytest.raises(IndexError, match="node ids"):
+        buf.lookup("pre", nest_ids, np.array([0, 50]), None, 2)
