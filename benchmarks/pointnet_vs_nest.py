@@ -24,7 +24,12 @@ within noise.
 Usage::
 
     python benchmarks/pointnet_vs_nest.py [--n 20000] [--tstop 1000] [--repeat 3]
-        [--with-bmtk] [--with-sonata-network] [--network-dir DIR]
+        [--hugepages {default,off}] [--with-bmtk] [--with-sonata-network] [--network-dir DIR]
+
+Transparent huge pages: numpy asks the kernel for them for arrays of 4 MB or more. On some
+machines faulting them in is much slower from one process to the next, which makes the load
+times of every tool bimodal (0.5 s apart at N=20,000); ``--hugepages off`` sets
+``NUMPY_MADVISE_HUGEPAGE=0`` for every tool alike, which removes that spread.
 
 Every run of every tool is a fresh Python process (so each pays NEST's import and first-use
 costs alike); with ``--repeat`` the tools run several times, alternating, and the best time of
@@ -265,8 +270,10 @@ WORKERS = {
 }
 
 
-def _child(tool: str, root: Path) -> dict | None:
+def _child(tool: str, root: Path, hugepages: str = "default") -> dict | None:
     env = {**os.environ, "PYNEST_QUIET": "1"}
+    if hugepages == "off":  # same setting for every tool
+        env["NUMPY_MADVISE_HUGEPAGE"] = "0"
     cmd = [sys.executable, __file__, "--worker", tool, "--network-dir", str(root)]
     # BMTK resolves the configs' relative paths against the working directory
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root)
@@ -283,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tstop", type=float, default=1000.0, help="simulated ms")
     parser.add_argument("--network-dir", type=Path, help="reuse/keep the network here")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best kept)")
+    parser.add_argument("--hugepages", choices=("default", "off"), default="default",
+                        help="'off': numpy does not ask for transparent huge pages in any tool")  # fmt: skip
     parser.add_argument("--with-bmtk", action="store_true", help="also run BMTK's PointNet")
     parser.add_argument("--with-sonata-network", action="store_true",
                         help="also run nest.SonataNetwork")  # fmt: skip
@@ -310,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[dict]] = {tool: [] for tool in tools}
         for _ in range(args.repeat):  # alternate the tools so load changes hit both alike
             for tool in tools:
-                r = _child(tool, root)
+                r = _child(tool, root, args.hugepages)
                 if r is not None:
                     runs[tool].append(r)
         results = {
@@ -326,7 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         if ours and plain:
             load = ours["load_s"] / plain["load_s"]
             sim = ours["simulate_s"] / plain["simulate_s"]
-            print(f"load bmtoolkit / plain PyNEST: {load:.2f}x (target <= 1.1x)")
+            print(
+                f"load bmtoolkit / plain PyNEST: {load:.2f}x (target <= 1.1x; best of "
+                f"{args.repeat}, fresh processes, numpy huge pages {args.hugepages})"
+            )
             print(f"simulate bmtoolkit / plain PyNEST: {sim:.2f}x (target ~1.0x)")
             print(
                 f"spike writing: {ours['write_s']:.3f} s for {ours['spikes']:,} spikes "
