@@ -43,6 +43,8 @@ def to_int64(values: np.ndarray, path: Path, field: str) -> np.ndarray:
             raise SonataFormatError("expected integer values", path=path, field=field)
     elif values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
         raise SonataFormatError("id exceeds the int64 range", path=path, field=field)
+    if values.dtype.kind == "u" and values.dtype.itemsize == 8:
+        return values.view(np.int64)  # same bits for ids below 2**63: no copy
     return values.astype(np.int64, copy=False)
 
 

@@ -474,8 +474,9 @@ class EdgePopulation(PopulationBase):
     def _ids(self, key: str, edge_ids) -> np.ndarray:
         rows = self._check_ids(edge_ids, self._field("edge_id"))
         values = self._cache.get(key)
-        if values is None:
-            values = to_int64(self._read(key), self.h5_path, self._field(key))
+        if values is None:  # a fresh array: hand it over without another copy
+            fresh = to_int64(self._read(key), self.h5_path, self._field(key))
+            return fresh if rows is None else fresh[rows]
         return values.copy() if rows is None else values[rows]
 
     def source_node_ids(self, edge_ids=None) -> np.ndarray:
