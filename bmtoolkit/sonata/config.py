@@ -346,26 +346,21 @@ def _load_wrapper(resolved: Mapping[str, Any], p: Path, validate: bool, cwd_rela
     for key in ("network", "simulation"):
         if key in resolved and not isinstance(resolved[key], str):
             raise ConfigError("expected the path of a config file", path=p, field=key)
-    circuit = simulation = None
-    if isinstance(resolved.get("simulation"), str):
-        kind, doc, sp = _load_doc(resolved["simulation"], validate, cwd_relative)
-        if kind != "simulation":
-            raise ConfigError(
-                f"names a {kind} config, expected a simulation config (with 'run')",
-                path=p,
-                field="simulation",
-            )
-        simulation = (doc, sp)
-    if isinstance(resolved.get("network"), str):
-        kind, doc, cp = _load_doc(resolved["network"], validate, cwd_relative)
-        if kind != "circuit":
-            raise ConfigError(
-                f"names a {kind} config, expected a circuit config (with 'networks')",
-                path=p,
-                field="network",
-            )
-        circuit = (doc, cp)
-    return circuit, simulation
+    loaded: dict[str, tuple[Any, Path]] = {}
+    for key, want, hint in (
+        ("simulation", "simulation", "with 'run'"),
+        ("network", "circuit", "with 'networks'"),
+    ):
+        if isinstance(resolved.get(key), str):
+            kind, doc, child = _load_doc(resolved[key], validate, cwd_relative)
+            if kind != want:
+                raise ConfigError(
+                    f"names a {kind} config, expected a {want} config ({hint})",
+                    path=p,
+                    field=key,
+                )
+            loaded[key] = (doc, child)
+    return loaded.get("network"), loaded.get("simulation")
 
 
 def load_circuit_config(
