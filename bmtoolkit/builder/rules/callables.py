@@ -49,6 +49,14 @@ def _count(value: Any) -> int:
     return n
 
 
+def _nonzero_counts(values: Any, expected: int, rule: str, noun: str) -> list[tuple[int, int]]:
+    """``(position, nsyns)`` of the non-zero counts a per-node callable returned."""
+    values = list(values)
+    if len(values) != expected:
+        raise ConfigError(f"{rule} rule returned {len(values)} values for {expected} {noun}")
+    return [(i, n) for i, n in enumerate(map(_count, values)) if n]
+
+
 class CallableRule(ConnectionRule):
     """Base of the callable adapters."""
 
@@ -98,17 +106,11 @@ class AllToOneCallable(CallableRule):
         src_views: list[NodeView] = state
         src, trg, counts = [], [], []
         for t, tview in enumerate(_views(targets)):
-            values = list(self.func(src_views, tview, **self.params))
-            if len(values) != len(src_views):
-                raise ConfigError(
-                    f"all_to_one rule returned {len(values)} values for {len(src_views)} sources"
-                )
-            for s, value in enumerate(values):
-                n = _count(value)
-                if n:
-                    src.append(s)
-                    trg.append(t)
-                    counts.append(n)
+            values = self.func(src_views, tview, **self.params)
+            for s, n in _nonzero_counts(values, len(src_views), "all_to_one", "sources"):
+                src.append(s)
+                trg.append(t)
+                counts.append(n)
         return self._result(src, trg, counts)
 
 
@@ -123,17 +125,11 @@ class OneToAllCallable(CallableRule):
         trg_views = _views(targets)
         src, trg, counts = [], [], []
         for s, sview in enumerate(src_views):
-            values = list(self.func(sview, trg_views, **self.params))
-            if len(values) != len(trg_views):
-                raise ConfigError(
-                    f"one_to_all rule returned {len(values)} values for {len(trg_views)} targets"
-                )
-            for t, value in enumerate(values):
-                n = _count(value)
-                if n:
-                    src.append(s)
-                    trg.append(t)
-                    counts.append(n)
+            values = self.func(sview, trg_views, **self.params)
+            for t, n in _nonzero_counts(values, len(trg_views), "one_to_all", "targets"):
+                src.append(s)
+                trg.append(t)
+                counts.append(n)
         return self._result(src, trg, counts)
 
 
