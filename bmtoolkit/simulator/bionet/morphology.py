@@ -4,6 +4,14 @@ SWC files are read with NEURON's own ``Import3d`` reader into a small hoc templa
 (``BmtkCell``) that exposes the section arrays ``soma``, ``dend``, ``apic``, ``axon`` and the
 lists ``all``, ``somatic``, ``basal``, ``apical``, ``axonal`` that fit files refer to.
 
+3D points are stored with six significant digits by default (:data:`POINT_DIGITS`). The
+Import3d of older NEURON releases, which built the cells of the SONATA reference runs, handed
+every point to ``pt3dadd`` through ``"%g"``; current releases pass eight digits. The
+difference only shows for coordinates of 100 um and more (an SWC value such as ``237.4944``
+becomes ``237.494``), but there it changes segment areas by up to ~1e-4 relative, which is
+enough to move spikes by one or two 0.1 ms steps after a few seconds of simulated time.
+``load_swc(path, digits=None)`` keeps the precision of the file.
+
 Examples
 --------
 >>> from bmtoolkit.simulator.bionet.morphology import section_type, n_segments
@@ -23,12 +31,14 @@ import numpy as np
 from bmtoolkit.exceptions import MissingFileError
 
 __all__ = [
+    "POINT_DIGITS",
     "SECTION_TYPES",
     "SegmentGeometry",
     "load_swc",
     "n_segments",
     "quaternion_matrix",
     "rotation_matrix",
+    "round_points",
     "section_type",
     "segment_geometry",
     "set_segments",
@@ -38,10 +48,13 @@ __all__ = [
 #: section array names in SWC type order (1 soma, 2 axon, 3 basal, 4 apical)
 SECTION_TYPES = ("soma", "axon", "dend", "apic")
 
+#: significant digits of the 3D points of SWC morphologies (``"%g"`` of older Import3d)
+POINT_DIGITS = 6
+
 _TEMPLATE = """
 begintemplate BmtkCell
-public init, soma, dend, apic, axon, all, somatic, basal, apical, axonal
-objref all, somatic, basal, apical, axonal, this
+public init, soma, dend, apic, axon, all, somatic, basal, apical, axonal, import3d, drop_import3d
+objref all, somatic, basal, apical, axonal, import3d, this
 create soma[1], dend[1], apic[1], axon[1]
 proc init() { localobj reader, gui
     all = new SectionList()
@@ -55,6 +68,10 @@ proc init() { localobj reader, gui
     reader.input($s1)
     gui = new Import3d_GUI(reader, 0)
     gui.instantiate(this)
+    import3d = gui
+}
+proc drop_import3d() { localobj none
+    import3d = none
 }
 endtemplate BmtkCell
 """
@@ -78,8 +95,16 @@ def section_type(sec: Any) -> str:
     return name.rsplit(".", 1)[-1].split("[", 1)[0]
 
 
-def load_swc(path: str | Path) -> Any:
+def load_swc(path: str | Path, *, digits: int | None = POINT_DIGITS) -> Any:
     """Instantiate an SWC morphology as a ``BmtkCell`` hoc object.
+
+    Parameters
+    ----------
+    path : str or Path
+        SWC file.
+    digits : int or None
+        Significant digits kept of every 3D point coordinate and diameter (see the module
+        notes); ``None`` keeps what Import3d passes to NEURON (eight digits).
 
     Raises
     ------
@@ -96,7 +121,56 @@ def load_swc(path: str | Path) -> Any:
     if not path.is_file():
         raise MissingFileError("morphology file not found", path=str(path))
     h = _ensure_template()
-    return h.BmtkCell(str(path))
+    hobj = h.BmtkCell(str(path))
+    if digits is not None:
+        round_points(hobj, hobj.import3d, digits)
+    hobj.drop_import3d()  # the reader's copy of the file is no longer needed
+    return hobj
+
+
+def _rounded(value: float, digits: int) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
+    """Rewrite the 3D points of an instantiated cell from Import3d's data, rounded.
+
+    Every section that Import3d created from a list of points gets those points (the file's
+    values, not their single-precision copies in NEURON) rounded to ``digits`` significant
+    digits, as is its logical connection point (``pt3dstyle``); a single-point section gets
+    the three-point cylinder along x that Import3d makes of it. Sections outlined by contours
+    are left as they are. Returns the number of sections rewritten.
+
+    Examples
+    --------
+    >>> h = _ensure_template()  # doctest: +SKIP
+    >>> cell = h.BmtkCell("Pvalb_470522102_m.swc")  # doctest: +SKIP
+    >>> round_points(cell, cell.import3d, 6)  # doctest: +SKIP
+    38
+    """
+    h = _ensure_template()
+    name = h.ref("")
+    done = 0
+    for isec in gui.swc.sections:
+        if isec.is_subsidiary or isec.iscontour_:
+            continue
+        gui.name(isec, name)
+        array, _, index = name[0].partition("[")
+        sec = getattr(hobj, array)[int(index.rstrip("]")) if index else 0]
+        first = int(isec.first)
+        rows = [np.array(isec.raw.getrow(k)) for k in range(3)] + [np.array(isec.d)]
+        points = np.column_stack(rows)[first:]
+        if len(points) == 1:  # Import3d's cylinder of length and diameter d along x
+            x, y, z, d = points[0]
+            points = np.array([[x - d / 2, y, z, d], [x, y, z, d], [x + d / 2, y, z, d]])
+        if len(points) != int(h.n3d(sec=sec)):
+            continue
+        for i, point in enumerate(points.tolist()):
+            h.pt3dchange(i, *(_rounded(v, digits) for v in point), sec=sec)
+        if first == 1:
+            h.pt3dstyle(1, *(_rounded(float(v[0]), digits) for v in rows[:3]), sec=sec)
+        done += 1
+    return done
 
 
 def stub_axon(hobj: Any, *, style: str = "perisomatic") -> None:
