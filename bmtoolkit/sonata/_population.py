@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import open_h5
@@ -19,7 +20,10 @@ from bmtoolkit.sonata.groups import (
     find_groups,
     read_dataset,
 )
-from bmtoolkit.sonata.types_table import read_types_csv
+from bmtoolkit.sonata.types_table import TypesTable, read_types_table
+
+if TYPE_CHECKING:  # pandas is imported only where a DataFrame is asked for
+    import pandas as pd
 
 
 def check_integer_dataset(ds: h5py.Dataset, path: Path, *, allow_integral_float: bool = False):
@@ -48,23 +52,27 @@ def to_int64(values: np.ndarray, path: Path, field: str) -> np.ndarray:
     return values.astype(np.int64, copy=False)
 
 
-def load_types(types_path, type_column: str, population: str) -> tuple[pd.DataFrame, Path | None]:
-    """Read a types table indexed by its id column (rows of ``population`` only if it has a
+def load_types(types_path, type_column: str, population: str) -> TypesTable:
+    """Read a types table keyed by its id column (rows of ``population`` only if it has a
     ``population`` column naming it)."""
     if types_path is None:
-        return pd.DataFrame(index=pd.Index([], dtype=np.int64, name=type_column)), None
+        return TypesTable.empty(type_column)
     p = Path(types_path)
-    df = read_types_csv(p, id_column=type_column)
-    if "population" in df.columns and (df["population"] == population).any():
-        df = df[df["population"].isna() | (df["population"] == population)]
-    if df[type_column].duplicated().any():
+    table = read_types_table(p, id_column=type_column)
+    pops = table.data.get("population")
+    if pops is not None:
+        named = np.array([v == population for v in pops.tolist()], dtype=bool)
+        if named.any():
+            unnamed = np.array([v is None or v != v for v in pops.tolist()], dtype=bool)
+            table = table.select(named | unnamed)
+    if len(set(table.ids.tolist())) != len(table):
         raise SonataFormatError(
             f"{type_column} values repeat and no 'population' column value selects rows for "
             f"population {population!r}",
             path=p,
             field=type_column,
         )
-    return df.set_index(type_column), p
+    return table
 
 
 def _combine(pieces: list[tuple[np.ndarray, np.ndarray | None]], n: int) -> np.ndarray:
@@ -107,7 +115,8 @@ class PopulationBase:
         self.name = name
         self.h5_path = Path(h5_path)
         self._pop_path = pop.name
-        self.types, self.types_path = load_types(types_path, self.type_column, name)
+        self.types_table = load_types(types_path, self.type_column, name)
+        self.types_path = self.types_table.path
         self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
         self._cache: dict[str, np.ndarray] = {}
         self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
@@ -215,17 +224,23 @@ class PopulationBase:
         return arr.astype(np.int64, copy=False)
 
     # ---------------------------------------------------------------- properties
+    @cached_property
+    def types(self) -> pd.DataFrame:
+        """The types table as a DataFrame indexed by the type id (built on first use;
+        :attr:`types_table` holds the same columns as numpy arrays)."""
+        return self.types_table.to_frame(index=True)
+
     @property
     def property_names(self) -> list[str]:
         """H5 group attributes followed by types-table columns (not the type id)."""
         names: list[str] = []
         for grp in self.groups.values():
             names.extend(n for n in grp.attribute_names if n not in names)
-        names.extend(str(c) for c in self.types.columns if c not in names)
+        names.extend(str(c) for c in self.types_table.properties if c not in names)
         return names
 
     def _csv_values(self, name: str, type_ids: np.ndarray) -> np.ndarray:
-        pos = self.types.index.get_indexer(type_ids)
+        pos = self.types_table.positions(type_ids)
         if np.any(pos < 0):
             missing = sorted(set(type_ids[pos < 0].tolist()))[:5]
             raise SonataFormatError(
@@ -234,7 +249,7 @@ class PopulationBase:
                 path=self.types_path,
                 field=self.type_column,
             )
-        return self.types[name].to_numpy()[pos]
+        return self.types_table.data[name][pos]
 
     def _reserved(self, name: str, rows: np.ndarray | None) -> np.ndarray | None:
         if name == self.type_column:
@@ -261,7 +276,7 @@ class PopulationBase:
         if reserved is not None:
             return reserved
         in_h5 = [g for g in self.groups.values() if name in g.attribute_names]
-        in_csv = name in self.types.columns
+        in_csv = name in self.types_table.properties
         if not in_h5 and not in_csv:
             raise UnknownPropertyError(
                 f"no property {name!r} in the HDF5 groups or the types table "
@@ -291,22 +306,36 @@ class PopulationBase:
                 pieces.append((mask, None))
         return _combine(pieces, len(sel_gid))
 
+    def columns(self, properties: Sequence[str] | str | None = None, ids=None) -> dict:
+        """Properties as ``{name: array}`` in id order (types table merged, HDF5 overrides);
+        the numpy twin of :meth:`get`, which needs no pandas.
+
+        Examples
+        --------
+        >>> pop.columns(["model_type"], ids=[0, 2])  # doctest: +SKIP
+        {'model_type': array(['biophysical', 'biophysical'], dtype=object)}
+        """
+        if isinstance(properties, str):
+            properties = [properties]
+        rows = self._check_ids(ids)
+        names = list(properties) if properties is not None else self._default_columns()
+        return {name: self.column(name, rows) for name in names}
+
     def get(self, properties: Sequence[str] | str | None = None, ids=None) -> pd.DataFrame:
         """Properties as a DataFrame indexed by id (types table merged, HDF5 overrides).
 
         2-D properties (e.g. ``positions``) become object columns holding one row each.
         """
-        if isinstance(properties, str):
-            properties = [properties]
+        import pandas as pd
+
         rows = self._check_ids(ids)
         index = pd.Index(
             np.arange(self.size, dtype=np.int64) if rows is None else rows, name=self.id_name
         )
-        names = list(properties) if properties is not None else self._default_columns()
-        data = {}
-        for name in names:
-            values = self.column(name, rows)
-            data[name] = list(values) if values.ndim > 1 else values
+        data = {
+            name: list(values) if values.ndim > 1 else values
+            for name, values in self.columns(properties, rows).items()
+        }
         return pd.DataFrame(data, index=index)
 
     def _default_columns(self) -> list[str]:
@@ -314,6 +343,8 @@ class PopulationBase:
 
     def dynamics_params(self, ids=None) -> pd.DataFrame:
         """Per-row ``dynamics_params`` from the HDF5 groups (NaN where a group lacks one)."""
+        import pandas as pd
+
         rows = self._check_ids(ids)
         index = pd.Index(
             np.arange(self.size, dtype=np.int64) if rows is None else rows, name=self.id_name

@@ -23,10 +23,10 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_write, decode_str, open_h5
@@ -50,6 +50,9 @@ from bmtoolkit.sonata.index import (
     pieces,
 )
 from bmtoolkit.sonata.nodes import check_groups, freeze_groups
+
+if TYPE_CHECKING:  # pandas is imported only where a DataFrame is asked for
+    import pandas as pd
 
 __all__ = ["EdgePopulation", "EdgePopulationData", "read_edges", "write_edges"]
 
@@ -423,7 +426,9 @@ class EdgePopulation(PopulationBase):
     h5_path : Path
     types_path : Path or None
     types : pandas.DataFrame
-        Edge types table rows indexed by ``edge_type_id``.
+        Edge types table rows indexed by ``edge_type_id`` (built on first use).
+    types_table : TypesTable
+        The same table as numpy columns.
 
     Examples
     --------

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
 
@@ -275,11 +274,22 @@ def _match(values: np.ndarray, expected: Any, attr: str, path, where: str) -> np
     return np.array([t in wanted for t in texts], dtype=bool)[codes]
 
 
+#: columns up to this length are factorized without pandas
+_SMALL = 20_000
+
+
 def _texts(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(code per value, text of each distinct value): rules are evaluated once per distinct
     value, since columns mostly repeat type-level values."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
-    return codes, [_text(u) for u in uniques]
+    values = np.asarray(values, dtype=object)
+    if values.size <= _SMALL:
+        uniques: dict[Any, int] = {}
+        codes = np.fromiter((uniques.setdefault(v, len(uniques)) for v in values.tolist()), np.intp)
+        return codes, [_text(u) for u in uniques]
+    import pandas as pd  # its hash table factorizes large object columns fastest
+
+    codes, found = pd.factorize(values, use_na_sentinel=False)
+    return codes, [_text(u) for u in found]
 
 
 def _text(value: Any) -> str:

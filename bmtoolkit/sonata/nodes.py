@@ -214,7 +214,9 @@ class NodePopulation(PopulationBase):
     h5_path : Path
     types_path : Path or None
     types : pandas.DataFrame
-        Node types table rows indexed by ``node_type_id``.
+        Node types table rows indexed by ``node_type_id`` (built on first use).
+    types_table : TypesTable
+        The same table as numpy columns.
     groups : dict of int to H5Group
         Raw access to the attribute groups.
 

@@ -31,15 +31,19 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
 from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_text, atomic_write, decode_str, open_h5, require
+
+if TYPE_CHECKING:  # pandas is imported only where a DataFrame is read or given
+    import pandas as pd
 
 #: values of the HDF5 enum ``sorting`` attribute
 SORTING_ENUM: dict[str, int] = {"none": 0, "by_id": 1, "by_time": 2}
@@ -60,7 +64,7 @@ COLUMNS = ("population", "node_id", "timestamp")
 _CSV_TIME = ("timestamps", "timestamp", "times", "time")
 _CSV_ID = ("node_ids", "node_id", "gids", "gid")
 
-SpikeInput = pd.DataFrame | Mapping[str, tuple[np.ndarray, np.ndarray]]
+SpikeInput: TypeAlias = "pd.DataFrame | Mapping[str, tuple[np.ndarray, np.ndarray]]"
 
 
 def normalize_sort_order(value: str | None) -> str:
@@ -84,6 +88,8 @@ def normalize_sort_order(value: str | None) -> str:
 
 def empty_spikes() -> pd.DataFrame:
     """An empty spikes table with the standard columns and dtypes."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "population": pd.Series([], dtype=object),
@@ -94,6 +100,8 @@ def empty_spikes() -> pd.DataFrame:
 
 
 def _table(population: str, node_ids: np.ndarray, timestamps: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "population": np.full(len(node_ids), population, dtype=object),
@@ -128,6 +136,8 @@ def spike_populations(path: str | os.PathLike[str]) -> list[str]:
 
 
 def _read_h5(path: Path, population: str | None, default_population: str | None) -> pd.DataFrame:
+    import pandas as pd
+
     frames = []
     with open_h5(path) as h5:
         root = require(h5, "spikes", path)
@@ -186,6 +196,8 @@ def _check_lengths(path: Path, where: str, ids: np.ndarray, times: np.ndarray) -
 
 
 def _read_csv(path: Path, population: str | None, default_population: str | None) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         df = pd.read_csv(path, sep=r"\s+", engine="python", na_values=["NULL", "NONE"])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -251,12 +263,20 @@ def read_spikes(
     return _read_h5(p, population, default_population)
 
 
+def _is_frame(obj: object) -> bool:
+    """True for a pandas DataFrame (without importing pandas: none exists before it is)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(obj, pd.DataFrame)
+
+
 def _per_population(
     spikes: SpikeInput | tuple[np.ndarray, np.ndarray], population: str | None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{population: (node_ids, timestamps)}`` from any accepted input, without copies
     where the input already is arrays (no per-spike population strings are made)."""
-    if isinstance(spikes, pd.DataFrame):
+    if _is_frame(spikes):
+        import pandas as pd
+
         missing = {"node_id", "timestamp"} - set(spikes.columns)
         if missing:
             raise ConfigError(

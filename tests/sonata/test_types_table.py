@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
-from bmtoolkit.sonata.types_table import read_types_csv, write_types_csv
+from bmtoolkit.sonata.types_table import read_types_csv, read_types_table, write_types_csv
 
 
 def _write_bytes(path, text: str):
@@ -134,3 +134,68 @@ def test_roundtrip_property(tmp_path_factory, ids, data):
     np.testing.assert_array_equal(back["w"].to_numpy(dtype=float), np.asarray(floats, float))
     got = [None if pd.isna(v) else v for v in back["name"].tolist()]
     assert got == words
+
+
+_TOKENS = st.sampled_from(
+    ["0", "7", "-12", "+3", "1.5", "-2e-3", ".5", "5.", "1E5", "inf", "-inf", "NULL", "NONE",
+     "NaN", "True", "false", "TRUE", "biophysical", "nml:Cell_1.cell.nml", '"a b"', '"7"',
+     "9223372036854775807", "x1", "1_000", "0x10"]
+)  # fmt: skip
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
+        return True
+    return type(a) is type(b) and a == b or (pd.isna(a) and pd.isna(b))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    columns=st.integers(1, 4),
+    rows=st.integers(1, 5),
+    data=st.data(),
+)
+def test_inference_matches_pandas_read_csv(tmp_path_factory, columns, rows, data):
+    """The numpy reader infers the same values and kinds as pandas' whitespace reader."""
+    names = [f"c{j}" for j in range(columns)]
+    body = [[data.draw(_TOKENS) for _ in names] for _ in range(rows)]
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    path.write_text("\n".join(" ".join(r) for r in [names, *body]) + "\n")
+    ours = read_types_csv(path)
+    theirs = pd.read_csv(
+        path, sep=r"\s+", index_col=False, na_values=["NULL", "NONE", "NaN", "nan"],
+        keep_default_na=False, quotechar='"',
+    )  # fmt: skip
+    for name in names:
+        a, b = ours[name], theirs[name]
+        if b.dtype.kind in "biuf":
+            assert a.dtype.kind == b.dtype.kind, (name, a.dtype, b.dtype, body)
+        else:
+            assert a.dtype.kind not in "biuf", (name, a.dtype, body)
+        assert all(_same(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)), (a, b)
+
+
+def test_quotes_must_be_balanced_and_separated(tmp_path):
+    path = _write_bytes(tmp_path / "q.csv", 'node_type_id name\n1 "open\n')
+    with pytest.raises(SonataFormatError, match=r"q\.csv.*unbalanced quote"):
+        read_types_csv(path)
+    path = _write_bytes(tmp_path / "g.csv", 'node_type_id name\n1 ab"c"\n')
+    with pytest.raises(SonataFormatError, match=r"g\.csv.*quote inside a field"):
+        read_types_csv(path)
+
+
+def test_byte_order_mark_and_quoted_newline(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_bytes('\ufeffnode_type_id name\n1 "two\nlines"\n'.encode())
+    table = read_types_table(path)
+    assert table.columns == ["node_type_id", "name"]
+    assert table.data["name"].tolist() == ["two\nlines"]
+
+
+def test_types_table_positions_and_frame(tmp_path):
+    path = _write_bytes(tmp_path / "t.csv", "node_type_id ei\n105 e\n101 i\n")
+    table = read_types_table(path)
+    assert table.id_column == "node_type_id" and table.properties == ["ei"]
+    assert table.positions(np.array([101, 105, 999])).tolist() == [1, 0, -1]
+    frame = table.to_frame(index=True)
+    assert frame.index.name == "node_type_id" and frame.loc[101, "ei"] == "i"
