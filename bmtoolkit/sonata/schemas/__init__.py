@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.sonata.schemas._check import UnsupportedSchema, conforms
 
 __all__ = ["json_location", "load_schema", "read_json", "schema_problems"]
 
@@ -79,12 +80,17 @@ def load_schema(kind: str) -> dict[str, Any]:
 
 
 @functools.cache
+def _schema(kind: str) -> dict[str, Any]:
+    return load_schema(kind)
+
+
+@functools.cache
 def _validator(kind: str):
     # The shipped schemas are checked against their meta-schema by the test suite, not on
     # every load (that check costs as much as validating a config).
     import jsonschema
 
-    schema = load_schema(kind)
+    schema = _schema(kind)
     return jsonschema.validators.validator_for(schema)(schema)
 
 
@@ -119,6 +125,11 @@ def schema_problems(document: Mapping[str, Any], kind: str) -> list[tuple[str, s
     >>> schema_problems({"run": {"tstop": "1000", "dt": 0.1}}, "simulation")
     [('run.tstop', "'1000' is not of type 'number'")]
     """
+    try:
+        if conforms(document, _schema(kind)):
+            return []
+    except UnsupportedSchema:
+        pass
     validator = _validator(kind)
     problems = []
     for err in validator.iter_errors(document):
