@@ -135,9 +135,10 @@ class BioNetBackend(Backend):
 
     def _specs(self, pop: Any) -> list[CellSpec]:
         comps = self.plan.components
-        df = pop.get()
+        cols = pop.columns()
         specs = []
-        for node_id, row in df.iterrows():
+        for node_id in range(pop.size):
+            row = {name: values[node_id] for name, values in cols.items()}
             model_type = str(_value(row, "model_type", "biophysical"))
             morph = _value(row, "morphology")
             morph_path = None

@@ -76,6 +76,9 @@ def cache_root() -> Path:
 
 
 def _neuron_version() -> str:
+    loaded = sys.modules.get("neuron")
+    if isinstance(getattr(loaded, "__version__", None), str):
+        return loaded.__version__  # no package-metadata scan when NEURON is already imported
     try:
         from importlib.metadata import version
 

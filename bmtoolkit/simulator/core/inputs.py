@@ -28,14 +28,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,8 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
     params = _params(cfg)
     file_key = next((k for k in ("amp_file", "input_file", "file") if k in params), None)
     if file_key is not None:
+        import pandas as pd
+
         path = _require_file(params[file_key], file_key, cfg, plan)
         table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]

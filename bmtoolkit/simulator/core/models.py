@@ -22,10 +22,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
 from bmtoolkit.simulator.core.registries import (
@@ -33,6 +32,9 @@ from bmtoolkit.simulator.core.registries import (
     NodeColumns,
     get_weight_function,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
+    import pandas as pd
 
 #: components folder searched for each model type's dynamics_params file
 DYNAMICS_DIRS: Mapping[str, tuple[str, ...]] = {
@@ -118,6 +120,8 @@ def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
     >>> models[100].model_template, models[100].params_file.name  # doctest: +SKIP
     ('nest:iaf_psc_alpha', 'exc.json')
     """
+    import pandas as pd
+
     types: pd.DataFrame = population.types
     used = present_types(population.node_type_ids())
     out: dict[int, NodeTypeModel] = {}
@@ -144,6 +148,8 @@ def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
 
 def node_dynamics(population: Any, ids: np.ndarray) -> pd.DataFrame:
     """Per-node HDF5 ``dynamics_params`` overrides for ``ids`` (empty frame if none)."""
+    import pandas as pd
+
     df = population.dynamics_params(ids)
     if df is None:
         return pd.DataFrame(index=pd.Index(ids, name="node_id"))
@@ -293,6 +299,8 @@ def edge_table(
     >>> table = edge_table(plan, plan.circuit.edges["v1_to_v1"], default_delay=1.0)  # doctest: +SKIP
     >>> table.weights[:3], table.delays[:3]  # doctest: +SKIP
     """
+    import pandas as pd
+
     names = set(edges.property_names)
     types: pd.DataFrame = edges.types
     src = np.asarray(edges.source_node_ids(), dtype=np.int64)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -95,6 +94,8 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    from importlib import metadata  # scanning installed packages is done once, on demand
+
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in BACKENDS:
             BACKENDS.register(ep.name, ep.value)
@@ -153,7 +154,8 @@ def get_backend(name: str) -> type[Backend]:
     """
     from bmtoolkit.simulator.core.base import Backend
 
-    _load_entry_points()
+    if name not in BACKENDS:  # entry points never replace a registered name
+        _load_entry_points()
     target = BACKENDS.get(name)
     if isinstance(target, type):
         return target

@@ -21,13 +21,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.registries import REPORT_MODULES
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
+    import pandas as pd
 
 #: units written for well-known recordables (anything else: "")
 UNITS: Mapping[str, str] = {

@@ -24,11 +24,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
+    import pandas as pd
 
 #: delimiter of the small tables read here: commas, semicolons, tabs or runs of spaces
 TABLE_SEP = r"[,;\s]+"
@@ -95,6 +98,8 @@ def read_rate_table(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
     --------
     >>> times, rates = read_rate_table("rates.csv")  # doctest: +SKIP
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise MissingFileError("rate time-series file does not exist", path=path)
@@ -175,6 +180,8 @@ class PoissonSpikeGenerator:
         population : str
             Population of the nodes.
         """
+        import pandas as pd
+
         population = population or self.population
         if not population:
             raise ConfigError("a population name is required (add(..., population=...))")
@@ -234,6 +241,8 @@ class PoissonSpikeGenerator:
 
     def to_dataframe(self) -> pd.DataFrame:
         """Spikes as a DataFrame with ``population``, ``node_id``, ``timestamp`` (ms)."""
+        import pandas as pd
+
         if not self._frames:
             return pd.DataFrame(
                 {

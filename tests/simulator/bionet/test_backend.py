@@ -28,15 +28,15 @@ def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     for node_id in range(5):
         a = np.sort(ours.loc[ours.node_id == node_id, "timestamp"].to_numpy())
         b = np.sort(ref.loc[ref.node_id == node_id, "timestamp"].to_numpy())
-        assert np.max(np.abs(a - b)) <= (0.2 + 1e-6 if node_id == 3 else 1e-6)
+        assert np.max(np.abs(a - b)) <= 1e-6, node_id
 
     (mine,) = read_frame_report(result.outputs["membrane_potential"]).values()
     (theirs,) = read_frame_report(case / "output" / "membrane_potential.h5").values()
     assert mine.data().shape == theirs.data().shape == (40000, 5)
     # same one-step convention as the reference: identical before the first spike (~530 ms)
-    np.testing.assert_allclose(mine.data()[:5000, :3], theirs.data()[:5000, :3], atol=1e-3)
+    np.testing.assert_allclose(mine.data()[:5000], theirs.data()[:5000], atol=1e-3)
     rms = np.sqrt(np.mean((mine.data() - theirs.data()) ** 2, axis=0))
-    assert np.all(rms < 5.0)
+    assert np.all(rms < 0.05), rms
 
     ecp = read_ecp_report(result.outputs["ecp"])
     assert ecp.data.shape == (40000, 86)
@@ -55,3 +55,31 @@ def test_importing_the_backend_loads_no_heavy_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_run_needs_neither_pandas_nor_jsonschema(sonata_examples, tmp_path):
+    """Loading, validating and running a config and writing its outputs imports no
+    DataFrame or JSON-schema library: their import alone would cost as much as building
+    the five cells."""
+    import json
+    import subprocess
+    import sys
+
+    require_module("neuron")
+    case = sonata_examples / "5_cells_iclamp"
+    doc = json.loads((case / "simulation_config.json").read_text())
+    doc["manifest"]["$BASE_DIR"] = str(case)
+    doc["run"]["tstop"] = 20.0
+    config = tmp_path / "simulation_config.json"
+    config.write_text(json.dumps(doc))
+    code = (
+        "import sys\n"
+        "from bmtoolkit.simulator.core.runner import run\n"
+        f"result = run({str(config)!r}, backend='bionet', output_dir={str(tmp_path / 'out')!r})\n"
+        "assert set(result.outputs) >= {'spikes', 'membrane_potential'}, result.outputs\n"
+        "print(sorted(m for m in ('pandas', 'jsonschema') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
