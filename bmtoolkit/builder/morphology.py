@@ -349,8 +349,10 @@ def _drop_degenerate(sections: list[_RawSection]) -> list[_RawSection]:
 def _length(points: np.ndarray) -> float:
     if len(points) < 2:
         return 0.0
-    # NEURON keeps 3-D points in single precision
-    p = points.astype(np.float32).astype(np.float64)
+    from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS, round_significant
+
+    # bionet hands NEURON six significant digits of every point, kept in single precision
+    p = round_significant(points, POINT_DIGITS).astype(np.float32).astype(np.float64)
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
 
 
@@ -363,6 +365,8 @@ def _type_name(t: int) -> str:
 @lru_cache(maxsize=256)
 def _read_cached(path: str, axon: str, mtime: float) -> SectionTree:  # noqa: ARG001 - cache key
     pts = read_swc_points(path)
+    # Import3d reads the numbers of an SWC file in single precision (sscanf "%f")
+    pts[:, 2:6] = pts[:, 2:6].astype(np.float32)
     raw = _raw_sections(pts, path)
     if raw[0].swc_type != 1:
         raise SonataFormatError(

@@ -39,6 +39,7 @@ __all__ = [
     "quaternion_matrix",
     "rotation_matrix",
     "round_points",
+    "round_significant",
     "section_type",
     "segment_geometry",
     "set_segments",
@@ -128,8 +129,38 @@ def load_swc(path: str | Path, *, digits: int | None = POINT_DIGITS) -> Any:
     return hobj
 
 
-def _rounded(value: float, digits: int) -> float:
-    return float(f"{value:.{digits}g}")
+def round_significant(values: Any, digits: int) -> np.ndarray:
+    """Every value as ``float(f"{v:.{digits}g}")``, bit for bit, without formatting each one.
+
+    The value is scaled by a power of ten to ``digits`` integer digits and rounded; dividing
+    that integer by the (exact) power of ten is correctly rounded, so it gives the double
+    nearest to the decimal ``%g`` prints. Values whose scaled fraction lies near one half,
+    or whose decade is uncertain, are formatted as text instead.
+
+    Examples
+    --------
+    >>> round_significant([237.4944, -0.00123456789, 0.0, 1e300], 6).tolist()
+    [237.494, -0.00123457, 0.0, 1e+300]
+    """
+    x = np.array(values, dtype=np.float64).ravel()
+    out = x.copy()
+    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
+    ax = np.abs(x[idx])
+    e = np.floor(np.log10(ax)).astype(np.int64)
+    k = digits - 1 - e
+    ok = np.abs(k) <= 22  # 10**k is exact
+    kk = np.where(ok, k, 0)
+    scale = 10.0 ** np.abs(kk)
+    y = np.where(kk >= 0, ax * scale, ax / scale)
+    n = np.rint(y)
+    # the decade must be right (log10 can be off next to powers of ten) and no near tie
+    ok &= (y >= 10.0 ** (digits - 1)) & (n <= 10.0**digits)
+    ok &= np.abs(y - np.floor(y) - 0.5) > 1e-6
+    r = np.where(kk >= 0, n / scale, n * scale)
+    out[idx] = np.copysign(r, x[idx])
+    for i in idx[~ok]:
+        out[i] = float(f"{x[i]:.{digits}g}")
+    return out.reshape(np.shape(values))
 
 
 def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
@@ -150,7 +181,7 @@ def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
     """
     h = _ensure_template()
     name = h.ref("")
-    done = 0
+    targets, blocks, styles = [], [], []
     for isec in gui.swc.sections:
         if isec.is_subsidiary or isec.iscontour_:
             continue
@@ -158,19 +189,32 @@ def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
         array, _, index = name[0].partition("[")
         sec = getattr(hobj, array)[int(index.rstrip("]")) if index else 0]
         first = int(isec.first)
-        rows = [np.array(isec.raw.getrow(k)) for k in range(3)] + [np.array(isec.d)]
+        raw = isec.raw
+        vectors = [raw.getrow(k) for k in range(3)] + [isec.d]  # alive while viewed
+        rows = [v.as_numpy() for v in vectors]
         points = np.column_stack(rows)[first:]
         if len(points) == 1:  # Import3d's cylinder of length and diameter d along x
             x, y, z, d = points[0]
             points = np.array([[x - d / 2, y, z, d], [x, y, z, d], [x + d / 2, y, z, d]])
         if len(points) != int(h.n3d(sec=sec)):
             continue
-        for i, point in enumerate(points.tolist()):
-            h.pt3dchange(i, *(_rounded(v, digits) for v in point), sec=sec)
-        if first == 1:
-            h.pt3dstyle(1, *(_rounded(float(v[0]), digits) for v in rows[:3]), sec=sec)
-        done += 1
-    return done
+        targets.append(sec)
+        blocks.append(points)
+        styles.append([float(r[0]) for r in rows[:3]] if first == 1 else None)
+        del rows, vectors
+    if not targets:
+        return 0
+    columns = np.ascontiguousarray(round_significant(np.concatenate(blocks), digits).T)
+    bounds = np.cumsum([0] + [len(b) for b in blocks])
+    style_values = round_significant([v for v in styles if v is not None], digits).tolist()
+    styled = iter(style_values)
+    for sec, lo, hi, style in zip(targets, bounds[:-1], bounds[1:], styles, strict=True):
+        xs, ys, zs, ds = (h.Vector(columns[c, lo:hi]) for c in range(4))
+        h.pt3dclear(sec=sec)
+        h.pt3dadd(xs, ys, zs, ds, sec=sec)
+        if style is not None:
+            h.pt3dstyle(1, *next(styled), sec=sec)
+    return len(targets)
 
 
 def stub_axon(hobj: Any, *, style: str = "perisomatic") -> None:
