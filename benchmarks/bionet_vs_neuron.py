@@ -4,7 +4,9 @@ Both sides build the same five Allen perisomatic cells (SWC via Import3d, 2-sect
 stub, dL = 20 um), inject the same three current steps and run 4000 ms at dt = 0.1 ms with
 the same compiled mechanism library. The plain script takes its parameters from the
 ``verification/model_gid*.json`` files and records spikes only; bmtoolkit runs the full
-config without its ECP report (so it also writes spikes and two soma reports). Each side runs in a fresh process;
+config without its ECP report (so it also writes spikes and two soma reports) and also rounds
+every 3D point to six digits as the Import3d of the reference runs did (the plain script uses
+today's Import3d as a user would; it builds PV1 slightly differently and drifts by a step). Each side runs in a fresh process;
 the best of ``--repeat`` times is compared, for the whole process (interpreter start,
 imports, config loading and validation included) and for building and simulating alone.
 

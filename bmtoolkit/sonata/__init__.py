@@ -3,7 +3,8 @@
 Names are imported lazily from their modules, so ``import bmtoolkit.sonata`` stays cheap.
 The public surface (see ``docs/design/sonata_api.md``):
 
-- node types / edge types CSV: :func:`read_types_csv`, :func:`write_types_csv`;
+- node types / edge types CSV: :func:`read_types_table` (numpy columns),
+  :func:`read_types_csv` (DataFrame), :func:`write_types_csv`;
 - nodes: :class:`NodePopulationData` (+ :class:`GroupData`) to write, :func:`write_nodes`,
   :func:`read_nodes` -> ``{name: NodePopulation}``;
 - edges: :class:`EdgePopulationData`, :func:`write_edges`, :func:`read_edges` ->
@@ -32,6 +33,8 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     # types tables
     "read_types_csv": "types_table",
+    "read_types_table": "types_table",
+    "TypesTable": "types_table",
     "write_types_csv": "types_table",
     # nodes
     "GroupData": "groups",
