@@ -1,6 +1,6 @@
 """Compile and load NMODL mechanism libraries, cached by content.
 
-The channel library shipped in ``bmtoolkit/simulator/bionet/mechanisms/`` and any user folder
+The channel library shipped in ``bmtoolkit/simulator/bionet/nmodl/`` and any user folder
 from ``components.mechanisms_dir`` are compiled with ``nrnivmodl`` into a cache folder whose
 name is a hash of the ``.mod`` contents and the NEURON version::
 
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: folder of the shipped NMODL files
-BUILTIN_DIR = Path(__file__).with_name("mechanisms")
+BUILTIN_DIR = Path(__file__).with_name("nmodl")
 
 # libraries and .mod file names already loaded into this process (NEURON cannot load a
 # mechanism twice); process-wide because NEURON's own mechanism table is
