@@ -54,9 +54,11 @@ def describe_config(path: str) -> list[str]:
         run = cfg.run
         lines.append(f"  run: tstart={run.tstart} tstop={run.tstop} dt={run.dt} ms")
         lines.append(f"  inputs: {_props(f'{k} ({v.module})' for k, v in cfg.inputs.items())}")
-        lines.append(
-            f"  reports: {_props(f'{k} ({v.variable_name})' for k, v in cfg.reports.items())}"
-        )
+        names = {
+            k: ", ".join(v.variable_name) if isinstance(v.variable_name, tuple) else v.variable_name
+            for k, v in cfg.reports.items()
+        }
+        lines.append(f"  reports: {_props(f'{k} ({n})' for k, n in names.items())}")
         lines.append(f"  output: {cfg.output.output_dir}")
     circuit = Circuit(cfg)
     lines += _nodes_lines(circuit.nodes)

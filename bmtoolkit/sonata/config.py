@@ -243,7 +243,7 @@ class ReportConfig:
     module: str | None
     type: str | None
     cells: Any
-    variable_name: str | None
+    variable_name: str | tuple[str, ...] | None
     sections: Any
     dt: float
     start_time: float
@@ -490,6 +490,11 @@ def load_config(path: PathLike, *, validate: bool = True, cwd_relative: bool = F
     return load_simulation_config(p, validate=validate, cwd_relative=cwd_relative)
 
 
+def _names(value: Any) -> str | tuple[str, ...] | None:
+    """A report's ``variable_name``: one name (kept as written) or a list of names."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _float(section: Mapping[str, Any], key: str, default: Any, path: Path, where: str) -> Any:
     value = section.get(key, default)
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
@@ -570,7 +575,7 @@ def _parse_simulation(doc: Mapping[str, Any], p: Path, circuit: CircuitConfig) -
             module=entry.get("module"),
             type=entry.get("type"),
             cells=entry.get("cells", doc.get("node_set", "all")),
-            variable_name=entry.get("variable_name"),
+            variable_name=_names(entry.get("variable_name")),
             sections=entry.get("sections", "soma"),
             dt=_float(entry, "dt", run.dt, p, where),
             start_time=_float(entry, "start_time", run.tstart, p, where),

@@ -436,3 +436,17 @@ def test_shipped_schemas_are_valid_json_schemas(kind):
 
     schema = load_schema(kind)
     jsonschema.validators.validator_for(schema).check_schema(schema)
+
+
+def test_report_variable_name_may_be_a_list(sim_dir):
+    doc = json.loads((sim_dir / "simulation_config.json").read_text())
+    doc["reports"]["v"]["variable_name"] = ["V_m", "ASCurrents_sum"]
+    _write(sim_dir / "simulation_config.json", doc)
+    cfg = load_simulation_config(sim_dir / "simulation_config.json")
+    assert cfg.reports["v"].variable_name == ("V_m", "ASCurrents_sum")
+    assert cfg.reports["ca"].variable_name == "cai"
+    assert schema_problems(doc, "simulation") == []
+    doc["reports"]["v"]["variable_name"] = ["V_m", 3]
+    assert schema_problems(doc, "simulation") == [
+        ("reports.v.variable_name[1]", "3 is not of type 'string'")
+    ]

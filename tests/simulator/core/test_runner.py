@@ -49,7 +49,7 @@ def test_clamps_spike_inputs_reports_and_outputs(tiny_config, tmp_path):
             "spikes": {"input_type": "spikes", "module": "csv", "node_set": "inp",
                        "input_file": str(spikes_csv)},
         },
-        reports={"v": {"module": "membrane_report", "cells": "v1", "variable_name": "V_m",
+        reports={"v": {"module": "membrane_report", "cells": "v1", "variable_name": ["V_m"],
                        "dt": 0.5, "start_time": 0.0, "end_time": 100.0, "file_name": "v.h5"}},
     )  # fmt: skip
     result = run(cfg, backend="numpynet", progress=False)
