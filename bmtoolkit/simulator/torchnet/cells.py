@@ -175,13 +175,13 @@ class GLIFCells(nn.Module):
                 self.register_parameter(name, nn.Parameter(value, requires_grad=False))
             else:
                 self.register_buffer(name, value)
-        self.register_buffer(
-            "is_alpha", torch.as_tensor(np.asarray(params["is_alpha"]), device=device)
-        )
+        is_alpha = np.asarray(params["is_alpha"], dtype=bool)
+        self.register_buffer("is_alpha", torch.as_tensor(is_alpha, device=device))
         self.register_buffer("has_r", torch.as_tensor(np.asarray(params["has_r"]), device=device))
         self.n = int(self.E_L.shape[0])
-        self.any_alpha = bool(self.is_alpha.any())
-        self.any_exp = not bool(self.is_alpha.all())
+        # decided on the host: reading them back from an accelerator would synchronise it
+        self.any_alpha = bool(is_alpha.any())
+        self.any_exp = not bool(is_alpha.all())
 
     # ------------------------------------------------------------------ construction
     @classmethod
