@@ -265,11 +265,13 @@ class TorchNet(nn.Module):
         Parameters
         ----------
         inputs : torch.Tensor, optional
-            ``(T, batch, n_virtual)`` spikes of the virtual nodes per step.
+            ``(T, batch, n_virtual)`` spikes of the virtual nodes per step (moved to the
+            network's device and dtype when they are elsewhere).
         steps : int, optional
             Number of steps (default ``T`` of ``inputs`` or ``current``).
         current : torch.Tensor, optional
-            ``(T, batch, n)`` injected current (pA), acting from the step after it is given.
+            ``(T, batch, n)`` injected current (pA), acting from the step after it is given
+            (moved to the network's device when it is elsewhere).
         state : NetState, optional
             State to continue from (default: at rest).
         batch : int, optional
@@ -320,6 +322,11 @@ class TorchNet(nn.Module):
         sstate = sstate._replace(ring=sstate.ring.clone())  # runs update it in place
         b = cstate.v.shape[0]
         dtype, device = self.cells.E_L.dtype, self.cells.E_L.device
+        # moved to the network's device once (no copy when already there)
+        if inputs is not None:
+            inputs = inputs[:steps].to(device=device, dtype=dtype)
+        if current is not None:
+            current = current[:steps].to(device=device)
         consts = self.cells.constants()
         mech = self.cells.mechanisms()
         no_input = torch.zeros(b, self.n_virtual, dtype=dtype, device=device)
@@ -329,12 +336,15 @@ class TorchNet(nn.Module):
             sstate, arriving = self.synapses.arrivals(sstate, n)
             ext = None if current is None else current[k]
             cstate, s = self.cells.step(cstate, arriving, ext, consts, mech)
-            virt = no_input if inputs is None else inputs[k].to(dtype)
+            virt = no_input if inputs is None else inputs[k]
             sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n)
             for name, vals in records.items():
                 vals.append(RECORDABLES[name](self, s, cstate))
         out = {
-            name: torch.stack(vals) if vals else torch.zeros(0) for name, vals in records.items()
+            name: torch.stack(vals)
+            if vals
+            else torch.zeros(0, b, self.n, dtype=dtype, device=device)
+            for name, vals in records.items()
         }
         final = NetState(cstate, sstate, step0 + steps)
         return (out, final) if return_state else out
