@@ -143,7 +143,9 @@ def poisson_spikes(
     rates : float, array (n_nodes,), or tensor (T, n_nodes) / (T, batch, n_nodes)
         Rates in Hz; time-varying rates give one row per step.
     generator : torch.Generator, optional
-        For reproducible draws (seed it explicitly).
+        For reproducible draws (seed it explicitly). Numbers are drawn on its device, or
+        without one on the device of ``rates`` (CPU for numbers and arrays); the result
+        then moves to ``device``.
 
     Examples
     --------
@@ -154,6 +156,10 @@ def poisson_spikes(
     """
     n_steps = _steps(dt, tstop)
     dtype = dtype or torch.get_default_dtype()
+    if isinstance(rates, torch.Tensor):
+        negative = bool((rates < 0).any())
+    else:  # checked on the host, before the rates may move to an accelerator
+        negative = bool(np.any(np.asarray(rates, dtype=float) < 0))
     r = torch.as_tensor(rates, dtype=dtype)
     if r.dim() == 0:
         if n_nodes is None:
@@ -163,11 +169,13 @@ def poisson_spikes(
         r = r.expand(n_steps, batch, -1)
     elif r.dim() == 2:
         r = r[:, None, :].expand(-1, batch, -1)
-    if r.shape[0] != n_steps or (r < 0).any():
+    if r.shape[0] != n_steps or negative:
         raise ConfigError(f"rates must be >= 0 with {n_steps} rows, got shape {tuple(r.shape)}")
     p = (r * dt / 1000.0).clamp(max=1.0)
-    draw = torch.rand(p.shape, generator=generator, dtype=dtype)
-    out = (draw < p).to(dtype)
+    # drawn where the generator lives (the default one: where the rates are)
+    where = p.device if generator is None else generator.device
+    draw = torch.rand(p.shape, generator=generator, dtype=dtype, device=where)
+    out = (draw < p.to(where)).to(dtype)
     return out.to(device) if device is not None else out
 
 
