@@ -168,6 +168,21 @@ class Trainer:
         steps: int | None = None,
     ) -> float:
         """One optimizer step on a batch of trials; returns the mean loss over chunks."""
+        losses = self._update(inputs, target, current=current, steps=steps).tolist()
+        value = sum(losses) / len(losses)
+        self.history.step_loss.append(value)
+        return value
+
+    def _update(
+        self,
+        inputs: torch.Tensor | None,
+        target: Any,
+        *,
+        current: torch.Tensor | None = None,
+        steps: int | None = None,
+    ) -> torch.Tensor:
+        """:meth:`step` without reading back: the loss of every chunk, detached, on the
+        network's device (one transfer at the end rather than a synchronisation per chunk)."""
         ref = inputs if inputs is not None else current
         total = steps if steps is not None else (None if ref is None else ref.shape[0])
         if total is None:
@@ -194,15 +209,13 @@ class Trainer:
                 tgt = target[start:stop]
             loss = self.loss_fn(out, tgt, self.readout)
             loss.backward()
-            losses.append(float(loss.detach()))
+            losses.append(loss.detach().reshape(()))
             state = state.detach()
         if self.clip_grad is not None:
             torch.nn.utils.clip_grad_norm_(self.params, self.clip_grad)
         self.optimizer.step()
         self.apply_constraints()
-        value = sum(losses) / len(losses)
-        self.history.step_loss.append(value)
-        return value
+        return torch.stack(losses)
 
     def fit(
         self,
