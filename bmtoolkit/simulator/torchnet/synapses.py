@@ -320,6 +320,10 @@ class Synapses(nn.Module):
     def _deliver_events(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
         if ring.device.type == "cpu":
             return self._deliver_events_cpu(ring, spikes, eff, step)
+        return self._deliver_events_torch(ring, spikes, eff, step)
+
+    def _deliver_events_torch(self, ring, spikes, eff, step):
+        """The event path in tensor operations, on the ring's device (accelerators)."""
         b_idx, j_idx = torch.nonzero(spikes, as_tuple=True)
         if b_idx.numel() == 0:
             return ring
