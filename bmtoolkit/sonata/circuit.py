@@ -78,9 +78,11 @@ class Circuit:
     @functools.cached_property
     def edges(self) -> dict[str, Any]:
         """``{population name: EdgePopulation}`` over every edges file."""
+        out: dict[str, Any] = {}
+        if not self.config.edges:
+            return out  # the edges reader is not even imported
         from bmtoolkit.sonata.edges import read_edges
 
-        out: dict[str, Any] = {}
         for spec in self.config.edges:
             for name, pop in read_edges(spec.edges_file, spec.edge_types_file).items():
                 self._add(out, name, pop, spec.edges_file)
