@@ -137,6 +137,10 @@ def write_inputs_and_configs(n: int, root: Path, tstop: float) -> Path:
 
 # ------------------------------------------------------------------------------ workers
 def run_bmtoolkit(root: Path) -> dict:
+    import h5py  # noqa: F401 - the same libraries as the plain worker, imported before the clock
+    import numpy  # noqa: F401
+    import pandas  # noqa: F401
+
     from bmtoolkit.simulator import PointNet
 
     t0 = time.perf_counter()
