@@ -199,3 +199,20 @@ def test_types_table_positions_and_frame(tmp_path):
     assert table.positions(np.array([101, 105, 999])).tolist() == [1, 0, -1]
     frame = table.to_frame(index=True)
     assert frame.index.name == "node_type_id" and frame.loc[101, "ei"] == "i"
+
+
+def test_every_conformance_types_table_reads_as_pandas_reads_it(sonata_examples):
+    paths = sorted(sonata_examples.parent.rglob("*types*.csv"))
+    assert len(paths) >= 10
+    for path in paths:
+        ours = read_types_csv(path)
+        theirs = pd.read_csv(
+            path, sep=r"\s+", index_col=False, na_values=["NULL", "NONE", "NaN", "nan"],
+            keep_default_na=False, quotechar='"',
+        )  # fmt: skip
+        assert list(ours.columns) == list(theirs.columns), path
+        for name in theirs.columns:
+            a, b = ours[name], theirs[name]
+            assert (a.dtype.kind in "biuf") == (b.dtype.kind in "biuf"), (path, name)
+            pairs = zip(a.tolist(), b.tolist(), strict=True)
+            assert all(_same(x, y) for x, y in pairs), (path, name)
