@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS, round_significant
 
 __all__ = ["AXON_MODES", "SECTION_ALIASES", "SectionTree", "read_sections", "read_swc_points"]
 
@@ -349,8 +350,6 @@ def _drop_degenerate(sections: list[_RawSection]) -> list[_RawSection]:
 def _length(points: np.ndarray) -> float:
     if len(points) < 2:
         return 0.0
-    from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS, round_significant
-
     # bionet hands NEURON six significant digits of every point, kept in single precision
     p = round_significant(points, POINT_DIGITS).astype(np.float32).astype(np.float64)
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())

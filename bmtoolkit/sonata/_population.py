@@ -59,11 +59,11 @@ def load_types(types_path, type_column: str, population: str) -> TypesTable:
         return TypesTable.empty(type_column)
     p = Path(types_path)
     table = read_types_table(p, id_column=type_column)
-    pops = table.data.get("population")
-    if pops is not None:
-        named = np.array([v == population for v in pops.tolist()], dtype=bool)
+    if "population" in table.data:
+        pops = table.data["population"].tolist()
+        named = np.array([v == population for v in pops], dtype=bool)
         if named.any():
-            unnamed = np.array([v is None or v != v for v in pops.tolist()], dtype=bool)
+            unnamed = np.array([v is None or v != v for v in pops], dtype=bool)
             table = table.select(named | unnamed)
     if len(set(table.ids.tolist())) != len(table):
         raise SonataFormatError(
@@ -116,7 +116,6 @@ class PopulationBase:
         self.h5_path = Path(h5_path)
         self._pop_path = pop.name
         self.types_table = load_types(types_path, self.type_column, name)
-        self.types_path = self.types_table.path
         self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
         self._cache: dict[str, np.ndarray] = {}
         self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
@@ -224,6 +223,11 @@ class PopulationBase:
         return arr.astype(np.int64, copy=False)
 
     # ---------------------------------------------------------------- properties
+    @property
+    def types_path(self) -> Path | None:
+        """The types table file (None without one)."""
+        return self.types_table.path
+
     @cached_property
     def types(self) -> pd.DataFrame:
         """The types table as a DataFrame indexed by the type id (built on first use;

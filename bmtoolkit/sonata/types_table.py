@@ -27,6 +27,8 @@ import csv
 import math
 import os
 import re
+import sys
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +136,7 @@ class TypesTable:
         """The table as a DataFrame, indexed by the id column if ``index``."""
         import pandas as pd
 
-        df = pd.DataFrame({k: v for k, v in self.data.items()}, columns=self.columns)
+        df = pd.DataFrame(dict(self.data), columns=self.columns)
         if index and self.id_column is not None:
             df = df.set_index(self.id_column)
         return df
@@ -214,10 +216,9 @@ def _check_ids(data: dict[str, np.ndarray], id_column: str, p: Path) -> None:
     data[id_column] = ids.astype(np.int64, copy=False)
     # a ``population`` column lets one table serve several populations with the same ids
     key_cols = [data[c] for c in ("population", id_column) if c in data]
-    keys = list(zip(*(c.tolist() for c in key_cols), strict=True))
-    if len(set(keys)) != len(keys):
-        seen: set[tuple] = set()
-        dup = sorted({k[-1] for k in keys if k in seen or seen.add(k)})
+    counts = Counter(zip(*(c.tolist() for c in key_cols), strict=True))
+    dup = sorted({key[-1] for key, n in counts.items() if n > 1})
+    if dup:
         raise SonataFormatError(f"duplicate type ids {dup[:5]}", path=p, field=id_column)
 
 
@@ -329,7 +330,8 @@ def read_types_csv(path: str | os.PathLike[str], *, id_column: str | None = None
 
 
 def _format_value(value: object) -> str:
-    if value is None or type(value).__name__ == "NAType":  # pandas.NA
+    pd = sys.modules.get("pandas")  # pandas.NA can only come from a loaded pandas
+    if value is None or (pd is not None and value is pd.NA):
         return NA_WRITE
     if isinstance(value, float | np.floating):
         if math.isnan(value):

@@ -166,8 +166,8 @@ def round_significant(values: Any, digits: int) -> np.ndarray:
 def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
     """Rewrite the 3D points of an instantiated cell from Import3d's data, rounded.
 
-    Every section that Import3d created from a list of points gets those points (the file's
-    values, not their single-precision copies in NEURON) rounded to ``digits`` significant
+    Every section that Import3d created from a list of points gets those points (the values
+    Import3d read, not NEURON's single-precision copies of them) rounded to ``digits`` significant
     digits, as is its logical connection point (``pt3dstyle``); a single-point section gets
     the three-point cylinder along x that Import3d makes of it. Sections outlined by contours
     are left as they are. Returns the number of sections rewritten.
@@ -201,7 +201,6 @@ def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
         targets.append(sec)
         blocks.append(points)
         styles.append([float(r[0]) for r in rows[:3]] if first == 1 else None)
-        del rows, vectors
     if not targets:
         return 0
     columns = np.ascontiguousarray(round_significant(np.concatenate(blocks), digits).T)
