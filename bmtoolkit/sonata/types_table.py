@@ -173,6 +173,27 @@ def _tokenize(text: str, path: Path) -> list[list[str]]:
     return rows
 
 
+def _single_space_rows(text: str, width: int) -> list[list[str]] | None:
+    """Rows read with one space as the separator, where two spaces enclose an empty field.
+
+    BMTK writes (and reads) types tables this way, so a table with empty fields, such as
+    ``"a  b"`` or a trailing space, is valid there. Empty fields become missing (``NULL``).
+    Returns None unless every row then has ``width`` fields.
+    """
+    import csv
+
+    lines = [line for line in text.splitlines() if line.strip()]
+    rows = [
+        [field if field else NA_WRITE for field in row]
+        for row in csv.reader(lines, delimiter=" ", quotechar='"')
+    ]
+    if rows:
+        rows[0] = [c for c in rows[0] if c != NA_WRITE] if rows[0][-1] == NA_WRITE else rows[0]
+    if not rows or any(len(row) != width for row in rows):
+        return None
+    return rows
+
+
 def _infer(tokens: list[str]) -> np.ndarray:
     """One column's tokens as the narrowest of bool, int64, float64 or object."""
     missing = [t in NA_TOKENS for t in tokens]
@@ -268,6 +289,8 @@ def read_types_table(path: str | os.PathLike[str], *, id_column: str | None = No
     if not rows:
         raise SonataFormatError("cannot parse the types table: the file is empty", path=p)
     header = [c.strip() for c in rows[0]]
+    if any(len(row) != len(header) for row in rows[1:]):
+        rows = _single_space_rows(text, len(header)) or rows
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise SonataFormatError(
