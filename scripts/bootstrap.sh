@@ -70,8 +70,19 @@ case "$job" in
         fi
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
+        # The suite starts from empty caches every time, as on a fresh machine: compiled
+        # mechanisms, matplotlib's font cache, hypothesis' example database and pytest's
+        # cache all live in a temporary folder removed afterwards, so a missing install step
+        # or a test that only passes after another one filled a cache fails here too.
+        # (The NEST-with-MPI build above is an installation, not a cache: it is kept.)
+        scratch="$(mktemp -d "${TMPDIR:-/tmp}/bmtoolkit-test.XXXXXX")"
+        trap 'rm -rf "$scratch"' EXIT
+        export BMTOOLKIT_CACHE_DIR="$scratch/cache"
+        export MPLCONFIGDIR="$scratch/matplotlib"
+        export BMTOOLKIT_HYPOTHESIS_DIR="$scratch/hypothesis"
+        echo "bootstrap: running the tests with empty caches in $scratch"
         # the test suite plus every docstring example in the package
-        exec "$VENV/bin/python" -m pytest -q -n 2 --doctest-modules tests bmtoolkit "$@"
+        "$VENV/bin/python" -m pytest -q -n 2 -p no:cacheprovider --doctest-modules tests bmtoolkit "$@"
         ;;
     *)
         echo "usage: bash scripts/bootstrap.sh demo|test [args...]" >&2

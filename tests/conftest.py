@@ -10,6 +10,15 @@ import pytest
 #: helper scripts that are run by tests, not imported (``--doctest-modules`` would run them)
 collect_ignore = ["builder/build_script.py"]
 
+if os.environ.get("BMTOOLKIT_HYPOTHESIS_DIR"):  # CI: examples saved in the run's scratch folder
+    from hypothesis import settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    settings.register_profile(
+        "scratch", database=DirectoryBasedExampleDatabase(os.environ["BMTOOLKIT_HYPOTHESIS_DIR"])
+    )
+    settings.load_profile("scratch")
+
 _DEFAULT_CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 

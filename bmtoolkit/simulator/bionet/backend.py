@@ -69,7 +69,7 @@ def _prepare_coreneuron(extra: list[Any]) -> bool:
     try:
         load_mechanisms(extra, coreneuron=True)
     except (SimulationError, BackendNotAvailableError) as err:
-        _warn_neuron(str(err).splitlines()[0])
+        _warn_neuron(str(err))
         return False
     os.environ["CORENEURONLIB"] = str(loaded_coreneuron_library())
     return True

@@ -110,6 +110,23 @@ def _nrnivmodl() -> str:
     return found
 
 
+def _compiler_env() -> dict[str, str]:
+    """Environment for ``nrnivmodl``: this process's, less a ``NMODLHOME`` that does not hold
+    NMODL's unit table.
+
+    Importing ``neuron.nmodl`` (NEURON's transpiler bindings, which tools such as test runners
+    and documentation builders may import) sets ``NMODLHOME`` to a folder without
+    ``share/nmodl/nrnunits.lib``; every ``nmodl`` started from this process would then abort
+    ("Could not find nrnunits.lib"), failing ``nrnivmodl -coreneuron``. Without the variable
+    ``nmodl`` finds the table next to itself.
+    """
+    env = dict(os.environ)
+    home = env.get("NMODLHOME")
+    if home is not None and not (Path(home) / "share" / "nmodl" / "nrnunits.lib").is_file():
+        del env["NMODLHOME"]
+    return env
+
+
 def _find_library(folder: Path) -> Path | None:
     for candidate in sorted(folder.glob("*/libnrnmech.so")) + sorted(folder.glob("*/.libs/*.so")):
         return candidate
@@ -169,21 +186,41 @@ def compile_mechanisms(
             for path in files:
                 shutil.copy2(path, work / path.name)
             cmd = [_nrnivmodl(), *(["-coreneuron"] if coreneuron else []), "."]
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                cmd, cwd=work, env=_compiler_env(), capture_output=True, text=True, check=False
+            )
             built = _find_library(work)
             if coreneuron and built is not None and coreneuron_library(built) is None:
                 built = None
             if proc.returncode != 0 or built is None:
-                tail = (proc.stdout + proc.stderr)[-3000:]
                 shutil.rmtree(work, ignore_errors=True)
-                kind = "nrnivmodl -coreneuron" if coreneuron else "nrnivmodl"
-                raise SimulationError(f"{kind} failed for {sorted(names)}:\n{tail}")
+                raise SimulationError(_compile_failure(cmd, proc, names, root / target.name))
             work.rename(target)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     lib = _find_library(target)
     assert lib is not None
     return lib
+
+
+def _compile_failure(
+    cmd: list[str], proc: subprocess.CompletedProcess[str], names: list[str], stem: Path
+) -> str:
+    """Message for a failed ``nrnivmodl``: the compiler's error lines, and the whole output
+    saved beside the cache (``<hash>.failed.log``) for reading in full."""
+    kind = "nrnivmodl -coreneuron" if "-coreneuron" in cmd else "nrnivmodl"
+    output = f"$ {' '.join(cmd)}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+    log_path = stem.with_name(f"{stem.name}.failed.log")
+    try:
+        log_path.write_text(output)
+        saved = f" (full output: {log_path})"
+    except OSError:
+        saved = ""
+    lines = (proc.stdout + "\n" + proc.stderr).splitlines()
+    # the lines that say what went wrong, else the end of the output
+    errors = [ln for ln in lines if "error" in ln.lower() or "Error" in ln]
+    detail = "\n".join((errors or lines)[-25:]) or f"exit status {proc.returncode}, no output"
+    return f"{kind} failed for {sorted(names)} with exit status {proc.returncode}{saved}:\n{detail}"
 
 
 #: mechanisms CoreNEURON always has (besides those compiled into its library)
