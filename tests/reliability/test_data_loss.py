@@ -1,0 +1,283 @@
+"""Data loss: a run or a network save never destroys files bmtoolkit did not write.
+
+Every refusal is checked the way a user meets it: ``bmtoolkit`` in a subprocess, exit code 1,
+exactly one line on stderr naming the file and the field, no traceback, and the sha256 of
+every file around (inputs, the user's files, previous outputs) unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmtoolkit.exceptions import MissingFileError
+from bmtoolkit.simulator import run
+from bmtoolkit.sonata import read_spikes, write_spikes
+from tests.simulator.core.conftest import write_tiny_config
+
+RUN = {"tstop": 50.0, "dt": 0.1, "random_seed": 3}
+CLAMP = {"input_type": "current_clamp", "module": "IClamp", "node_set": "v1",
+         "amp": 400.0, "delay": 5.0, "duration": 40.0}  # fmt: skip
+
+
+def bmtoolkit(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYNEST_QUIET": "1", "MPLBACKEND": "Agg", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bmtoolkit.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """``{relative path: what is there}``: sha256 of files, link targets, other kinds."""
+    out: dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = Path(folder) / name
+            rel = str(p.relative_to(root))
+            mode = os.lstat(p).st_mode
+            if stat.S_ISLNK(mode):
+                out[rel] = "link:" + os.readlink(p)
+            elif stat.S_ISREG(mode):
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            elif stat.S_ISDIR(mode):
+                out[rel] = "dir"
+            else:
+                out[rel] = f"mode:{stat.S_IFMT(mode)}"
+    return out
+
+
+def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def make_sim(root: Path, **output) -> Path:
+    """The tiny network, a spike input file in ``inputs/`` and a config; returns its path."""
+    (root / "inputs").mkdir(parents=True)
+    spikes = root / "inputs" / "inp_spikes.h5"
+    write_spikes(spikes, {"inp": (np.array([0, 1]), np.array([5.0, 15.0]))})
+    inputs = {"clamp": CLAMP, "spikes": {"input_type": "spikes", "module": "sonata",
+                                         "node_set": "inp", "input_file": str(spikes)}}  # fmt: skip
+    out = {"output_dir": root / "output", "log_file": "log.txt", **output}
+    return write_tiny_config(root, run=RUN, output=out, inputs=inputs)
+
+
+def run_cli(cfg: Path, *extra, cwd=None, env=None) -> subprocess.CompletedProcess:
+    return bmtoolkit("run", cfg, "--backend", "numpynet", "--quiet", *extra, cwd=cwd, env=env)
+
+
+# ---------------------------------------------------------------------- 1. the output folder
+@pytest.mark.parametrize("target", ["sim", "inputs", "network", "models"])
+def test_output_dir_that_is_or_holds_an_input_is_refused(tmp_path, target):
+    cfg = make_sim(tmp_path / "sim")
+    folder = tmp_path / "sim" if target == "sim" else tmp_path / "sim" / target
+    before = snapshot(tmp_path)
+    line = one_error_line(run_cli(cfg, "--output-dir", folder), str(folder), "output.output_dir")
+    assert "input" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_output_dir_with_a_users_files_is_refused(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "thesis.txt").write_text("four years of work")
+    (folder / "sub" / "notes.md").write_text("notes")
+    before = snapshot(tmp_path)
+    line = one_error_line(run_cli(cfg, "--output-dir", folder), str(folder), "output.output_dir")
+    assert "did not write" in line and "thesis.txt" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_sub_folder_of_the_user_is_kept(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    folder = tmp_path / "mine"
+    (folder / "empty").mkdir(parents=True)
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(cfg, "--output-dir", folder), str(folder), "empty")
+    assert snapshot(tmp_path) == before
+
+
+def test_manifest_output_dir_outside_the_project_is_refused(tmp_path):
+    sim = tmp_path / "a" / "b" / "sim"
+    make_sim(sim)
+    somewhere = tmp_path / "a" / "somewhere"
+    somewhere.mkdir()
+    (somewhere / "data.csv").write_text("1,2,3\n")
+    doc = json.loads((sim / "simulation_config.json").read_text())
+    doc["manifest"] = {"$BASE_DIR": ".", "$OUTPUT_DIR": "$BASE_DIR/../../somewhere"}
+    doc["output"] = {"output_dir": "$OUTPUT_DIR", "log_file": "log.txt"}
+    cfg = sim / "manifest_config.json"
+    cfg.write_text(json.dumps(doc))
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(cfg), str(somewhere), "output.output_dir", "data.csv")
+    assert snapshot(tmp_path) == before
+
+
+def test_home_is_not_emptied(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    (home / ".bashrc").write_text("export X=1\n")
+    (home / "Documents" / "cv.txt").write_text("cv")
+    before = snapshot(tmp_path)
+    proc = run_cli(cfg, "--output-dir", home, env={"HOME": str(home)})
+    one_error_line(proc, str(home), "output.output_dir")
+    assert snapshot(tmp_path) == before
+
+
+def test_rerun_replaces_only_its_own_outputs(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    assert run_cli(cfg).returncode == 0
+    out = tmp_path / "sim" / "output"
+    names = {p.name for p in out.iterdir()}
+    assert {"spikes.h5", "log.txt", "run_config.json", ".bmtoolkit-output.json"} == names
+    first = snapshot(out)
+    proc = run_cli(cfg, "--seed", "5")  # a second run into the folder of the first
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in out.iterdir()} == names
+    assert snapshot(out)["run_config.json"] != first["run_config.json"]
+    # nothing hidden is left beside the output folder
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_folder_holding_only_this_runs_output_names_is_replaced(tmp_path):
+    # e.g. BMTK's own output folder: files at the paths this run writes are replaced
+    cfg = make_sim(tmp_path / "sim")
+    out = tmp_path / "sim" / "output"
+    out.mkdir()
+    (out / "spikes.h5").write_bytes(b"old")
+    (out / "log.txt").write_text("old log")
+    assert run_cli(cfg).returncode == 0
+    assert len(read_spikes(out / "spikes.h5")) > 0
+    assert (out / "log.txt").read_text() != "old log"
+
+
+def test_user_file_added_to_an_output_folder_is_kept(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    assert run_cli(cfg).returncode == 0
+    out = tmp_path / "sim" / "output"
+    (out / "analysis.ipynb").write_text("{}")
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(cfg), str(out), "analysis.ipynb")
+    assert snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- 2. a failing re-run
+def _failing_config(root: Path, output_dir: Path) -> Path:
+    """A config whose run fails after it started: its spike input file is missing."""
+    cfg = make_sim(root, output_dir=output_dir)
+    (root / "inputs" / "inp_spikes.h5").unlink()
+    return cfg
+
+
+def test_failing_rerun_leaves_previous_outputs_as_they_were(tmp_path):
+    good = make_sim(tmp_path / "good")
+    assert run_cli(good).returncode == 0
+    out = tmp_path / "good" / "output"
+    bad = _failing_config(tmp_path / "bad", out)
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(bad), "inp_spikes.h5")
+    assert snapshot(tmp_path) == before  # log.txt included: the failed run's log went too
+
+
+def test_failing_first_run_leaves_nothing(tmp_path):
+    out = tmp_path / "new" / "deeper" / "output"
+    bad = _failing_config(tmp_path / "bad", out)
+    before = snapshot(tmp_path)
+    with pytest.raises(MissingFileError, match="inp_spikes.h5"):
+        run(bad, backend="numpynet", progress=False)
+    assert snapshot(tmp_path) == before  # not even the parents of the output folder
+
+
+def test_stale_staging_folder_of_a_killed_run_is_removed(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / "sim" / f".output.bmtoolkit-staging-{int(dead.stdout)}"
+    stale.mkdir()
+    (stale / "spikes.h5").write_bytes(b"half")
+    assert run_cli(cfg).returncode == 0
+    assert not stale.exists()
+
+
+# ---------------------------------------------------------------------- 3. output paths
+def _special(path: Path, kind: str, tmp_path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        target = tmp_path / "precious.h5"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"precious")
+        path.symlink_to(target)
+    else:
+        path.mkdir()
+        (path / "keep.txt").write_text("keep")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "folder"])
+@pytest.mark.parametrize("where", ["outside", "inside"])
+def test_spikes_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, where):
+    special = tmp_path / "elsewhere" / "spikes.h5"
+    if where == "inside":
+        special = tmp_path / "sim" / "output" / "spikes.h5"
+    cfg = make_sim(tmp_path / "sim", spikes_file=str(special))
+    _special(special, kind, tmp_path)
+    before = snapshot(tmp_path)
+    label = {"fifo": "named pipe", "symlink": "symbolic link", "folder": "a folder"}[kind]
+    one_error_line(run_cli(cfg), str(special), label)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_log_and_report_paths_that_are_not_regular_files_are_refused(tmp_path, kind):
+    reports = {"v": {"module": "membrane_report", "cells": "v1", "variable_name": "V_m",
+                     "file_name": "v.h5"}}  # fmt: skip
+    root = tmp_path / "sim"
+    cfg = make_sim(root)
+    doc = json.loads(cfg.read_text())
+    doc["reports"] = reports
+    cfg.write_text(json.dumps(doc))
+    for name in ("log.txt", "v.h5"):
+        special = root / "output" / name
+        _special(special, kind, tmp_path / name.replace(".", "_"))
+        before = snapshot(tmp_path)
+        one_error_line(run_cli(cfg), str(special))
+        assert snapshot(tmp_path) == before
+        special.unlink()
+
+
+# ---------------------------------------------------------------------- 4. relative --output-dir
+def test_relative_output_dir_holds_every_output(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_cli(cfg, "--output-dir", "relout", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    out = work / "relout"
+    assert {p.name for p in out.iterdir()} == {
+        "spikes.h5", "log.txt", "run_config.json", ".bmtoolkit-output.json"}  # fmt: skip
+    assert len(read_spikes(out / "spikes.h5")) > 0
+    doc = json.loads((out / "run_config.json").read_text())
+    assert doc["outputs"]["spikes"] == str(out / "spikes.h5")
+    assert sorted(p.name for p in work.iterdir()) == ["relout"]
