@@ -160,6 +160,22 @@ def test_rerun_replaces_only_its_own_outputs(tmp_path):
     assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
 
 
+def test_rerun_with_absolute_manifest_and_report_paths(tmp_path):
+    # paths of the manifest and of reports name outputs, not inputs of the run
+    cfg = make_sim(tmp_path / "sim")
+    out = tmp_path / "sim" / "output"
+    doc = json.loads(cfg.read_text())
+    doc["manifest"] = {"$BASE_DIR": str(tmp_path / "sim"), "$OUTPUT_DIR": str(out)}
+    doc["output"] = {"output_dir": "$OUTPUT_DIR", "log_file": "log.txt"}
+    doc["reports"] = {"v": {"module": "membrane_report", "cells": "v1", "variable_name": "V_m",
+                            "file_name": str(out / "v.h5")}}  # fmt: skip
+    cfg.write_text(json.dumps(doc))
+    for _ in range(2):
+        proc = run_cli(cfg)
+        assert proc.returncode == 0, proc.stderr
+    assert (out / "v.h5").is_file()
+
+
 def test_folder_holding_only_this_runs_output_names_is_replaced(tmp_path):
     # e.g. BMTK's own output folder: files at the paths this run writes are replaced
     cfg = make_sim(tmp_path / "sim")
@@ -281,3 +297,113 @@ def test_relative_output_dir_holds_every_output(tmp_path):
     doc = json.loads((out / "run_config.json").read_text())
     assert doc["outputs"]["spikes"] == str(out / "spikes.h5")
     assert sorted(p.name for p in work.iterdir()) == ["relout"]
+
+
+# ---------------------------------------------------------------------- 5. network saves
+SAVE_SCRIPT = """
+import os, signal, sys
+import numpy as np
+from bmtoolkit.builder import NetworkBuilder
+from bmtoolkit.builder.writer import write_circuit
+
+out, seed, kill_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if kill_at:  # SIGKILL this process just before its kill_at-th rename
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(src, dst)
+
+    os.replace = replace
+rng = np.random.default_rng(seed)
+v1 = NetworkBuilder("v1")
+v1.add_nodes(N=6, model_type="point_neuron", model_template="nest:iaf_psc_delta",
+             positions=rng.uniform(size=(6, 3)), ei="e")
+v1.add_edges(connection_rule=1, syn_weight=2.0, delay=1.0)
+v1.build(seed=seed)
+write_circuit([v1], out)
+"""
+
+
+def save(tmp_path: Path, seed: int, kill_at: int = 0) -> subprocess.CompletedProcess:
+    script = tmp_path / "save_network.py"
+    script.write_text(SAVE_SCRIPT)
+    out = tmp_path / "network"
+    return subprocess.run([sys.executable, script, out, str(seed), str(kill_at)],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def visible(snap: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in snap.items() if not Path(k).name.startswith(".")}
+
+
+def temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_killed_save_leaves_the_previous_files_and_the_next_save_removes_its_temps(tmp_path):
+    assert save(tmp_path, seed=1).returncode == 0
+    net = tmp_path / "network"
+    first = snapshot(net)
+    killed = save(tmp_path, seed=2, kill_at=1)  # every new file written, none renamed yet
+    assert killed.returncode == -9, killed.stderr
+    assert visible(snapshot(net)) == first  # the previous network, file for file
+    assert len(temps(net)) == 5  # nodes, node types, edges, edge types, circuit config
+    assert save(tmp_path, seed=2).returncode == 0
+    assert temps(net) == []
+    assert visible(snapshot(net)) != first
+    proc = bmtoolkit("validate", "-q", net / "circuit_config.json")
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc
+
+
+def test_validate_detects_nodes_and_edges_of_different_saves(tmp_path):
+    assert save(tmp_path, seed=1).returncode == 0
+    net = tmp_path / "network"
+    assert save(tmp_path, seed=2, kill_at=2).returncode == -9  # only the nodes file renamed
+    before = snapshot(tmp_path)
+    proc = bmtoolkit("validate", "-q", net / "circuit_config.json")
+    assert proc.returncode == 1 and proc.stderr == "", proc
+    (line,) = proc.stdout.strip().splitlines()
+    assert str(net / "v1_v1_edges.h5") in line and str(net / "v1_nodes.h5") in line, line
+    assert "different network saves" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_failing_save_leaves_the_previous_files_and_no_temps(tmp_path):
+    from bmtoolkit.builder import NetworkBuilder
+    from bmtoolkit.builder.writer import write_circuit
+
+    assert save(tmp_path, seed=1).returncode == 0
+    net = tmp_path / "network"
+    first = snapshot(net)
+    v1 = NetworkBuilder("v1")
+    v1.add_nodes(N=6, model_type="point_neuron", model_template="nest:iaf_psc_delta", ei="i")
+    v1.build(seed=3)
+    broken = NetworkBuilder("broken")
+    broken.add_nodes(N=2, model_type="virtual")
+
+    def rule(source, target):
+        raise ZeroDivisionError("a user's rule fails")
+
+    broken.add_edges(target=v1.nodes(), connection_rule=rule)
+    with pytest.raises(ZeroDivisionError):
+        write_circuit([v1, broken], net)  # v1's files were written before the rule failed
+    assert snapshot(net) == first
+
+
+def test_stale_temps_of_a_killed_writer_are_recognised_by_name(tmp_path):
+    from bmtoolkit.sonata._h5 import remove_stale_temps
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dest = tmp_path / "v1_nodes.h5"
+    stale = tmp_path / f".v1_nodes.h5.{int(dead.stdout)}.abc123_x.tmp"
+    legacy = tmp_path / ".v1_nodes.h5.k2j4h5g6.tmp"
+    alive = tmp_path / f".v1_nodes.h5.{os.getpid()}.zzzz1111.tmp"
+    other = tmp_path / ".v1_edges.h5.k2j4h5g6.tmp"
+    for p in (stale, legacy, alive, other):
+        p.write_bytes(b"partial")
+    assert sorted(remove_stale_temps(dest)) == sorted([stale, legacy])
+    assert alive.exists() and other.exists()

@@ -51,6 +51,8 @@ from bmtoolkit.exceptions import ConfigError
 MARKER_NAME = ".bmtoolkit-output.json"
 #: sub-folder of the staging folder for outputs that lie outside the output folder
 EXTERNAL = ".external"
+#: config sections whose paths are outputs (or manifest variables), not inputs
+_NOT_INPUTS = ("output", "reports", "manifest")
 _KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFLNK: "a symbolic link",
@@ -99,7 +101,8 @@ def run_inputs(config: Any) -> list[Path]:
     """Every existing file or folder a run reads: configs, network, components, inputs.
 
     Every absolute path in the resolved simulation and circuit configs (except the
-    ``output`` section) that exists on disk counts, so no input kind can be forgotten.
+    ``output``, ``reports`` and ``manifest`` sections) that exists on disk counts, so no
+    input kind can be forgotten.
 
     Examples
     --------
@@ -121,7 +124,7 @@ def run_inputs(config: Any) -> list[Path]:
     found.extend(Path(v) for v in comps.values() if isinstance(v, str | os.PathLike))
     for raw in (getattr(config, "raw", None), getattr(circuit, "raw", None)):
         if isinstance(raw, Mapping):
-            found.extend(_paths_in({k: v for k, v in raw.items() if k != "output"}))
+            found.extend(_paths_in({k: v for k, v in raw.items() if k not in _NOT_INPUTS}))
     out: list[Path] = []
     for p in found:
         if p.is_absolute() and os.path.lexists(p):
