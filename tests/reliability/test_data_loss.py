@@ -216,6 +216,18 @@ def test_failing_rerun_leaves_previous_outputs_as_they_were(tmp_path):
     assert snapshot(tmp_path) == before  # log.txt included: the failed run's log went too
 
 
+def test_rerun_with_an_unknown_edge_type_id_keeps_the_previous_outputs(tmp_path):
+    # the case of the report: a good run, then the edge types CSV loses the edges' type id
+    cfg = make_sim(tmp_path / "sim")
+    assert run_cli(cfg).returncode == 0
+    csv = tmp_path / "sim" / "network" / "inp_v1_edge_types.csv"
+    csv.write_text(csv.read_text().replace("\n1 ", "\n777 "))
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(cfg), str(csv))
+    assert snapshot(tmp_path) == before
+    assert (tmp_path / "sim" / "output" / "spikes.h5").is_file()
+
+
 def test_failing_first_run_leaves_nothing(tmp_path):
     out = tmp_path / "new" / "deeper" / "output"
     bad = _failing_config(tmp_path / "bad", out)
@@ -407,3 +419,36 @@ def test_stale_temps_of_a_killed_writer_are_recognised_by_name(tmp_path):
         p.write_bytes(b"partial")
     assert sorted(remove_stale_temps(dest)) == sorted([stale, legacy])
     assert alive.exists() and other.exists()
+
+
+def test_merge_into_a_folder_that_cannot_be_renamed(tmp_path):
+    # the fallback used when the output folder cannot be renamed (a mount point): file by
+    # file, removing only the previous run's files that this run does not write
+    from bmtoolkit.simulator.core.staging import MARKER_NAME, OutputStaging
+
+    out = tmp_path / "output"
+    first = OutputStaging(out, inputs=())
+    first.prepare()
+    first.stage(out / "old_report.h5").write_text("old")
+    first.stage(out / "spikes.h5").write_text("old")
+    first.commit()
+    doc = json.loads((out / MARKER_NAME).read_text())
+    doc["files"].append("../outside.txt")  # a marker naming a file outside is ignored
+    (out / MARKER_NAME).write_text(json.dumps(doc))
+    (tmp_path / "outside.txt").write_text("not ours")
+    second = OutputStaging(out, inputs=())
+    second.prepare()
+    second.stage(out / "spikes.h5").write_text("new")
+    second._merge_into(out)
+    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "spikes.h5"]
+    assert (out / "spikes.h5").read_text() == "new"
+    assert (tmp_path / "outside.txt").read_text() == "not ours"
+    assert not second.dir.exists()
+
+
+def test_python_api_result_points_at_the_final_outputs(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    result = run(cfg, backend="numpynet", progress=False)
+    out = tmp_path / "sim" / "output"
+    assert result.outputs["spikes"] == str(out / "spikes.h5")
+    assert Path(result.outputs["spikes"]).is_file()

@@ -420,10 +420,11 @@ class OutputStaging:
         self._remove_ours(self._aside, self._written)
 
     def _merge_into(self, final: Path) -> None:
-        previous = _read_marker(final)
+        previous = _read_marker(final) & set(_files_below(final)[0])  # never outside
         files, _ = _files_below(self.dir)
         new = set(files)
-        for rel in sorted(new - {MARKER_NAME}) + [MARKER_NAME]:
+        last = [MARKER_NAME] if MARKER_NAME in new else []  # the marker goes in last
+        for rel in sorted(new - {MARKER_NAME}) + last:
             (final / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.dir / rel, final / rel)
         for rel in previous - new:
