@@ -452,3 +452,23 @@ def test_python_api_result_points_at_the_final_outputs(tmp_path):
     out = tmp_path / "sim" / "output"
     assert result.outputs["spikes"] == str(out / "spikes.h5")
     assert Path(result.outputs["spikes"]).is_file()
+
+
+def test_folder_set_aside_by_a_swap_killed_halfway_is_put_back(tmp_path):
+    from bmtoolkit.simulator.core.staging import MARKER_NAME
+
+    cfg = make_sim(tmp_path / "sim")
+    assert run_cli(cfg).returncode == 0
+    out = tmp_path / "sim" / "output"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    aside = tmp_path / "sim" / f".output.bmtoolkit-old-{int(dead.stdout)}"
+    out.rename(aside)  # the state after the first of the two renames
+    (aside / "notes.txt").write_text("a user's file in the old folder")
+    before = snapshot(aside)
+    proc = run_cli(cfg)  # the old folder is put back, then checked like any output folder
+    one_error_line(proc, str(out), "notes.txt")
+    assert snapshot(out) == before and not aside.exists()
+    (out / "notes.txt").unlink()
+    assert run_cli(cfg).returncode == 0
+    assert MARKER_NAME in {p.name for p in out.iterdir()}

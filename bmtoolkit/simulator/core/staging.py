@@ -299,7 +299,7 @@ class OutputStaging:
             if p == staged:
                 return dest
         if p == self.dir or self.dir in p.parents:
-            return self.final_dir / p.relative_to(self.dir)
+            return self._given / p.relative_to(self.dir)  # as the user named the folder
         return p
 
     def _relative_outputs(self, paths: Iterable[Path]) -> list[str]:
@@ -341,8 +341,8 @@ class OutputStaging:
     # ------------------------------------------------------------------ life cycle
     def prepare(self, outputs: Iterable[Path] = ()) -> None:
         """Check the destinations, clean up after killed runs and create the staging folder."""
+        self._remove_stale()  # first: a folder set aside by a killed swap is put back
         self.check(outputs)
-        self._remove_stale()
         missing = []
         parent = self.final_dir.parent
         while not parent.exists():
