@@ -96,6 +96,25 @@ def test_output_dir_that_is_or_holds_an_input_is_refused(tmp_path, target):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("victim", ["inputs/inp_spikes.h5", "models/lif.json", "network"])
+def test_output_file_that_would_write_over_an_input_is_refused(tmp_path, victim):
+    # an output path outside the output folder naming an input file, a file inside an input
+    # folder (the components), or a folder holding inputs
+    root = tmp_path / "sim"
+    cfg = make_sim(root, spikes_file=str(root / victim))
+    before = snapshot(tmp_path)
+    one_error_line(run_cli(cfg), str(root / victim))
+    assert snapshot(tmp_path) == before
+
+
+def test_output_dir_inside_an_input_folder_is_fine_when_nothing_is_written_over(tmp_path):
+    cfg = make_sim(tmp_path / "sim")
+    out = tmp_path / "sim" / "models" / "run1"
+    proc = run_cli(cfg, "--output-dir", out)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "spikes.h5").is_file()
+
+
 def test_output_dir_with_a_users_files_is_refused(tmp_path):
     cfg = make_sim(tmp_path / "sim")
     folder = tmp_path / "mine"
