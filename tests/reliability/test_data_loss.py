@@ -260,11 +260,15 @@ def test_stale_staging_folder_of_a_killed_run_is_removed(tmp_path):
     cfg = make_sim(tmp_path / "sim")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    stale = tmp_path / "sim" / f".output.bmtoolkit-staging-{int(dead.stdout)}"
+    from bmtoolkit.simulator.core.staging import HOST_TAG as host
+
+    stale = tmp_path / "sim" / f".output.bmtoolkit-staging-{host}-{int(dead.stdout)}"
+    elsewhere = tmp_path / "sim" / f".output.bmtoolkit-staging-other.host-{int(dead.stdout)}"
+    elsewhere.mkdir()  # a process on another machine sharing the file system: kept
     stale.mkdir()
     (stale / "spikes.h5").write_bytes(b"half")
     assert run_cli(cfg).returncode == 0
-    assert not stale.exists()
+    assert not stale.exists() and elsewhere.is_dir()
 
 
 # ---------------------------------------------------------------------- 3. output paths
@@ -474,14 +478,14 @@ def test_python_api_result_points_at_the_final_outputs(tmp_path):
 
 
 def test_folder_set_aside_by_a_swap_killed_halfway_is_put_back(tmp_path):
-    from bmtoolkit.simulator.core.staging import MARKER_NAME
+    from bmtoolkit.simulator.core.staging import HOST_TAG, MARKER_NAME
 
     cfg = make_sim(tmp_path / "sim")
     assert run_cli(cfg).returncode == 0
     out = tmp_path / "sim" / "output"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    aside = tmp_path / "sim" / f".output.bmtoolkit-old-{int(dead.stdout)}"
+    aside = tmp_path / "sim" / f".output.bmtoolkit-old-{HOST_TAG}-{int(dead.stdout)}"
     out.rename(aside)  # the state after the first of the two renames
     (aside / "notes.txt").write_text("a user's file in the old folder")
     before = snapshot(aside)

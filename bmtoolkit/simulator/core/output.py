@@ -13,7 +13,8 @@
   previous outputs, log included, stay as they were.
 
 Under ``mpiexec`` only rank 0 touches the folder, the log file and ``run_config.json`` (the
-backends gather every output on rank 0); the other ranks run the plain plan and write nothing.
+NEST and NEURON backends gather every output on rank 0); another rank's writes, if any, go
+to a staging folder of its own, removed when the run ends.
 
 Examples
 --------
@@ -153,7 +154,7 @@ class RunOutput:
 
     def __init__(self, plan: Any, backend: str) -> None:
         self.plan = plan
-        #: the plan the backend runs: its outputs go to the staging folder (rank 0)
+        #: the plan the backend runs: its outputs go to the staging folder
         self.staged_plan = plan
         self.backend = backend
         self.staging: OutputStaging | None = None
@@ -166,17 +167,18 @@ class RunOutput:
     def __enter__(self) -> RunOutput:
         plan = self.plan
         self.rank = mpi_rank()
-        # under MPI only rank 0 writes outputs (the backends gather on it); the other ranks
-        # keep the plain plan and never touch the output folder
+        # under MPI only rank 0 checks the folder and swaps the outputs in (the NEST and
+        # NEURON backends gather every output on it); another rank writes whatever it writes
+        # into a staging folder of its own, removed at the end
+        staging = OutputStaging(
+            plan.output_dir, run_inputs(plan.config), overwrite=plan.overwrite_output_dir
+        )
         if self.rank == 0:
-            staging = OutputStaging(
-                plan.output_dir,
-                run_inputs(plan.config),
-                overwrite=plan.overwrite_output_dir,
-            )
             staging.prepare(planned_outputs(plan))
-            self.staging = staging
-            self.staged_plan = plan.with_overrides(output_dir=staging.dir, staging=staging)
+        else:
+            staging.prepare_scratch()
+        self.staging = staging
+        self.staged_plan = plan.with_overrides(output_dir=staging.dir, staging=staging)
         try:
             self._open_log()
         except BaseException:
@@ -242,8 +244,8 @@ class RunOutput:
         except BaseException:
             self._close(failed=True)
             raise
-        self._close(failed=False)
-        if self.staging is not None:
+        self._close(failed=self.rank != 0)
+        if self.staging is not None and self.rank == 0:
             from bmtoolkit import __version__
 
             self.staging.commit({"bmtoolkit_version": __version__, "backend": self.backend})

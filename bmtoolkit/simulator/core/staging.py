@@ -11,15 +11,16 @@ outputs as they were. :class:`OutputStaging` implements both rules for
   components, node sets and input files), and an output path that is not a regular file
   (a folder, symlink, named pipe or device);
 - the run writes every output into a hidden staging folder beside the output folder
-  (``.<name>.bmtoolkit-staging-<pid>``); outputs that lie outside the output folder go to its
+  (``.<name>.bmtoolkit-staging-<host>-<pid>``); outputs that lie outside the output folder go to its
   ``.external`` sub-folder;
 - :meth:`OutputStaging.commit` checks the destinations again, writes the marker, then swaps
   the staging folder in with two renames (the previous folder is renamed aside and only the
   files bmtoolkit wrote are removed from it); :meth:`OutputStaging.discard` removes the staging
   folder after a failure.
 
-Staging and set-aside folders left behind by a killed run are recognised by their name and
-the process id in it, and removed by the next run into the same folder.
+Staging and set-aside folders left behind by a killed run are recognised by their name, the
+machine and the process id in it, and removed by the next run into the same folder on that
+machine.
 
 Examples
 --------
@@ -40,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -51,6 +53,8 @@ from bmtoolkit.exceptions import ConfigError
 MARKER_NAME = ".bmtoolkit-output.json"
 #: sub-folder of the staging folder for outputs that lie outside the output folder
 EXTERNAL = ".external"
+#: this machine's name as it appears in staging folder names
+HOST_TAG = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
 #: config sections whose paths are outputs (or manifest variables), not inputs
 _NOT_INPUTS = ("output", "reports", "manifest")
 _KINDS = {
@@ -273,8 +277,9 @@ class OutputStaging:
         self.inputs = [Path(p) for p in inputs]
         self.overwrite = overwrite
         parent, name = self.final_dir.parent, self.final_dir.name
-        self.dir = parent / f".{name}.bmtoolkit-staging-{os.getpid()}"
-        self._aside = parent / f".{name}.bmtoolkit-old-{os.getpid()}"
+        tag = f"{HOST_TAG}-{os.getpid()}"
+        self.dir = parent / f".{name}.bmtoolkit-staging-{tag}"
+        self._aside = parent / f".{name}.bmtoolkit-old-{tag}"
         self._external: dict[Path, Path] = {}
         self._created: list[Path] = []
         self._written: set[str] = set()
@@ -351,14 +356,22 @@ class OutputStaging:
         self.dir.mkdir(parents=True)
         self._created = missing
 
+    def prepare_scratch(self) -> None:
+        """Create the staging folder only (an MPI rank > 0, whose outputs are discarded)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+
     def _remove_stale(self) -> None:
         parent, name = self.final_dir.parent, re.escape(self.final_dir.name)
         if not parent.is_dir():
             return
-        pattern = re.compile(rf"^\.{name}\.bmtoolkit-(staging|old)-(\d+)$")
+        pattern = re.compile(rf"^\.{name}\.bmtoolkit-(staging|old)-(.+)-(\d+)$")
         for entry in parent.iterdir():
             m = pattern.match(entry.name)
-            if m is None or _pid_alive(int(m.group(2))) or not entry.is_dir():
+            # only folders of this machine's processes that no longer run (MPI ranks on other
+            # machines may share the file system)
+            if m is None or m.group(2) != HOST_TAG or _pid_alive(int(m.group(3))):
+                continue
+            if not entry.is_dir():
                 continue
             if entry.is_symlink():
                 continue
