@@ -454,6 +454,7 @@ class NetworkBuilder:
                 and trg_network in (None, es.target_network_name)
             ]
             pairs = list(dict.fromkeys(pairs))
+        node_fps: dict[str, str | None] = {}  # each node table hashed once per save
         for src, trg in pairs:
             single = len(pairs) == 1
             h5 = _path(edges_file_name if single else None, output_dir, f"{src}_{trg}_edges.h5")
@@ -464,11 +465,10 @@ class NetworkBuilder:
             pop_name = name if (name and single) else f"{src}_to_{trg}"
             if arrays is not None:
                 arrays.population = pop_name
-                fingerprints = {
-                    pop: fp
-                    for pop in {src, trg}
-                    if (fp := writer.node_fingerprint(self._sources[pop])) is not None
-                }
+                for pop in (src, trg):
+                    if pop not in node_fps:
+                        node_fps[pop] = writer.node_fingerprint(self._sources[pop])
+                fingerprints = {p: node_fps[p] for p in (src, trg) if node_fps[p] is not None}
                 writer.save_edges(
                     arrays,
                     h5,
