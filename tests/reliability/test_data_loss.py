@@ -103,7 +103,7 @@ def test_output_file_that_would_write_over_an_input_is_refused(tmp_path, victim)
     root = tmp_path / "sim"
     cfg = make_sim(root, spikes_file=str(root / victim))
     before = snapshot(tmp_path)
-    one_error_line(run_cli(cfg), str(root / victim))
+    one_error_line(run_cli(cfg), str(root / victim), "output.spikes_file")
     assert snapshot(tmp_path) == before
 
 
@@ -296,7 +296,7 @@ def test_spikes_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, where
     _special(special, kind, tmp_path)
     before = snapshot(tmp_path)
     label = {"fifo": "named pipe", "symlink": "symbolic link", "folder": "a folder"}[kind]
-    one_error_line(run_cli(cfg), str(special), label)
+    one_error_line(run_cli(cfg), str(special), "output.spikes_file", label)
     assert snapshot(tmp_path) == before
 
 
@@ -309,11 +309,11 @@ def test_log_and_report_paths_that_are_not_regular_files_are_refused(tmp_path, k
     doc = json.loads(cfg.read_text())
     doc["reports"] = reports
     cfg.write_text(json.dumps(doc))
-    for name in ("log.txt", "v.h5"):
+    for name, field in (("log.txt", "output.log_file"), ("v.h5", "reports.v.file_name")):
         special = root / "output" / name
         _special(special, kind, tmp_path / name.replace(".", "_"))
         before = snapshot(tmp_path)
-        one_error_line(run_cli(cfg), str(special))
+        one_error_line(run_cli(cfg), str(special), field)
         assert snapshot(tmp_path) == before
         special.unlink()
 

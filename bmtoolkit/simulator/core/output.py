@@ -114,8 +114,8 @@ def prepare_output_dir(
     output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def planned_outputs(plan: Any) -> list[Path]:
-    """Final paths of the outputs a run is known to write before it starts.
+def planned_outputs(plan: Any) -> dict[Path, str]:
+    """Final paths of the outputs a run is known to write before it starts, with their field.
 
     ``run_config.json``, the spikes file, the log file and every enabled report's file;
     backends may write more (checked again when the outputs are swapped in).
@@ -123,16 +123,17 @@ def planned_outputs(plan: Any) -> list[Path]:
     Examples
     --------
     >>> planned_outputs(plan)  # doctest: +SKIP
-    [PosixPath('/sim/output/run_config.json'), PosixPath('/sim/output/spikes.h5'), ...]
+    {PosixPath('/sim/output/run_config.json'): 'output', PosixPath('/sim/output/spikes.h5'):
+    'output.spikes_file', ...}
     """
-    paths = [plan.output_dir / RUN_CONFIG_NAME]
-    for name in (plan.spikes_file, plan.log_file):
+    paths = {plan.output_path(RUN_CONFIG_NAME): "output"}
+    for name, field in ((plan.spikes_file, "spikes_file"), (plan.log_file, "log_file")):
         if name is not None:
-            paths.append(plan.output_path(name))
-    for cfg in plan.report_configs.values():
+            paths.setdefault(plan.output_path(name), f"output.{field}")
+    for key, cfg in plan.report_configs.items():
         file_name = getattr(cfg, "file_name", None)
         if file_name is not None:
-            paths.append(plan.output_path(file_name))
+            paths.setdefault(plan.output_path(file_name), f"reports.{key}.file_name")
     return paths
 
 

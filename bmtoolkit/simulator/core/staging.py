@@ -318,23 +318,25 @@ class OutputStaging:
         return rel
 
     # ------------------------------------------------------------------ checks
-    def check(self, outputs: Iterable[Path] = ()) -> None:
+    def check(self, outputs: Iterable[Path] | Mapping[Path, str] = ()) -> None:
         """Refuse the folder or an output path (see :func:`check_output_folder`).
 
         Parameters
         ----------
-        outputs : iterable of Path
-            Final paths of the outputs this run writes (known so far).
+        outputs : iterable of Path, or mapping of Path to str
+            Final paths of the outputs this run writes (known so far), optionally with the
+            config field naming each (for the message).
         """
-        outputs = [Path(os.path.abspath(p)) for p in outputs]
-        for p in outputs:
-            check_output_file(p)
+        fields = dict(outputs) if isinstance(outputs, Mapping) else dict.fromkeys(outputs, "output")
+        outputs = [Path(os.path.abspath(p)) for p in fields]
+        for p, field in zip(outputs, fields.values(), strict=True):
+            check_output_file(p, field or "output")
             exists = os.path.lexists(p)
             resolved = p.resolve()
             for item in self.inputs:
                 if resolved == item or (exists and item in resolved.parents):
                     raise ConfigError(
-                        f"would write over the run's input {item}", path=p, field="output"
+                        f"would write over the run's input {item}", path=p, field=field
                     )
         check_output_folder(
             self.final_dir,
@@ -344,7 +346,7 @@ class OutputStaging:
         )
 
     # ------------------------------------------------------------------ life cycle
-    def prepare(self, outputs: Iterable[Path] = ()) -> None:
+    def prepare(self, outputs: Iterable[Path] | Mapping[Path, str] = ()) -> None:
         """Check the destinations, clean up after killed runs and create the staging folder."""
         self._remove_stale()  # first: a folder set aside by a killed swap is put back
         self.check(outputs)
