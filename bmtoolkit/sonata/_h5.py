@@ -4,7 +4,8 @@
   destination and renames it into place only when the block succeeds, so a failed write
   leaves no half-written file (and keeps any previous file intact). Temporary files are named
   ``.<name>.<pid>.<random>.tmp``; those of a process that no longer runs (a killed save) are
-  removed by the next write of the same file.
+  removed by the next write of the same file. A destination that is not a regular file (a
+  folder, a symbolic link, a named pipe, a device) is refused, never replaced.
 - :func:`file_set` groups writes: inside it every file goes to its temporary name and all are
   renamed together when the block ends well (one network save replaces its files as a set);
   the temporary files are removed in every case.
@@ -39,6 +40,7 @@ import h5py
 import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
+from bmtoolkit.sonata._files import check_writable
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -67,7 +69,13 @@ class FileSet:
         self.pending[dest] = Path(tmp)
 
     def commit(self) -> None:
-        """Rename every temporary file to its destination, in the order they were written."""
+        """Rename every temporary file to its destination, in the order they were written.
+
+        Every destination is checked first (:func:`check_writable`): none is replaced when
+        one of them is not a regular file.
+        """
+        for dest in self.pending:
+            check_writable(dest)
         while self.pending:
             dest, tmp = next(iter(self.pending.items()))
             os.replace(tmp, dest)
@@ -155,6 +163,7 @@ def remove_stale_temps(dest: Path) -> list[Path]:
 
 
 def _temp_beside(dest: Path) -> tuple[int, str]:
+    check_writable(dest)  # before any work: never a folder, a link, a pipe or /dev/null
     dest.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(dest)
     return tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent)
@@ -166,6 +175,7 @@ def _finish(tmp: str, dest: Path) -> None:
     if fs is not None:
         fs.add(tmp, dest)
     else:
+        check_writable(dest)  # again: it may have appeared while the file was written
         os.replace(tmp, dest)
 
 

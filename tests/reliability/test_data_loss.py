@@ -495,3 +495,34 @@ def test_folder_set_aside_by_a_swap_killed_halfway_is_put_back(tmp_path):
     (out / "notes.txt").unlink()
     assert run_cli(cfg).returncode == 0
     assert MARKER_NAME in {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "folder"])
+def test_sonata_writers_never_replace_what_is_not_a_regular_file(tmp_path, kind):
+    from bmtoolkit.exceptions import ConfigError
+
+    special = tmp_path / "spikes.h5"
+    _special(special, kind, tmp_path / "target")
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigError, match="only over regular files"):
+        write_spikes(special, {"v1": (np.array([0]), np.array([1.0]))})
+    assert snapshot(tmp_path) == before  # no temporary file either
+
+
+def test_network_save_over_a_symlinked_file_replaces_nothing(tmp_path):
+    from bmtoolkit.builder import NetworkBuilder
+    from bmtoolkit.exceptions import ConfigError
+
+    assert save(tmp_path, seed=1).returncode == 0
+    net = tmp_path / "network"
+    elsewhere = tmp_path / "shared_edges.h5"
+    (net / "v1_v1_edges.h5").rename(elsewhere)
+    (net / "v1_v1_edges.h5").symlink_to(elsewhere)  # e.g. edges linked from a shared folder
+    before = snapshot(tmp_path)
+    v1 = NetworkBuilder("v1")
+    v1.add_nodes(N=6, model_type="point_neuron", model_template="nest:iaf_psc_delta", ei="e")
+    v1.add_edges(connection_rule=1, syn_weight=2.0, delay=1.0)
+    v1.build(seed=2)
+    with pytest.raises(ConfigError, match="v1_v1_edges.h5.*symbolic link"):
+        v1.save(net)
+    assert snapshot(tmp_path) == before  # the nodes file written first was not renamed

@@ -42,12 +42,12 @@ import os
 import re
 import shutil
 import socket
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.sonata._files import check_writable, file_kind
 
 #: file listing what bmtoolkit wrote into an output folder
 MARKER_NAME = ".bmtoolkit-output.json"
@@ -57,25 +57,6 @@ EXTERNAL = ".external"
 HOST_TAG = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
 #: config sections whose paths are outputs (or manifest variables), not inputs
 _NOT_INPUTS = ("output", "reports", "manifest")
-_KINDS = {
-    stat.S_IFDIR: "a folder",
-    stat.S_IFLNK: "a symbolic link",
-    stat.S_IFIFO: "a named pipe",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
-
-
-def _kind(path: Path) -> str | None:
-    """What is at ``path`` when it is not a regular file (None: a regular file or nothing)."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    if stat.S_ISREG(mode):
-        return None
-    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
 def check_output_file(path: Path, field: str = "output") -> None:
@@ -92,13 +73,7 @@ def check_output_file(path: Path, field: str = "output") -> None:
     Traceback (most recent call last):
     bmtoolkit.exceptions.ConfigError: /dev/null: output: ...
     """
-    kind = _kind(path)
-    if kind is not None:
-        raise ConfigError(
-            f"is {kind}; outputs are written only over regular files or new paths",
-            path=path,
-            field=field,
-        )
+    check_writable(path, field)
 
 
 def run_inputs(config: Any) -> list[Path]:
@@ -217,7 +192,9 @@ def check_output_folder(
     if not os.path.lexists(folder):
         return
     if os.path.islink(folder) or not folder.is_dir():
-        raise ConfigError(f"is {_kind(folder) or 'a file'}, not a folder", path=folder, field=field)
+        raise ConfigError(
+            f"is {file_kind(folder) or 'a file'}, not a folder", path=folder, field=field
+        )
     files, empty = _files_below(folder)
     if not files and not empty:
         return
@@ -444,7 +421,7 @@ class OutputStaging:
             os.replace(self.dir / rel, final / rel)
         for rel in previous - new:
             target = final / rel
-            if _kind(target) is None and target.exists():
+            if file_kind(target) is None and target.exists():
                 target.unlink()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -454,7 +431,7 @@ class OutputStaging:
         allowed = _read_marker(folder) | set(replaced) | {MARKER_NAME}
         files, _ = _files_below(folder)
         for rel in files:
-            if rel in allowed and _kind(folder / rel) is None:
+            if rel in allowed and file_kind(folder / rel) is None:
                 (folder / rel).unlink()
         for root, _dirs, _names in sorted(os.walk(folder), key=lambda t: -len(t[0])):
             with contextlib.suppress(OSError):
