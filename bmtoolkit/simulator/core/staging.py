@@ -11,8 +11,8 @@ outputs as they were. :class:`OutputStaging` implements both rules for
   components, node sets and input files), and an output path that is not a regular file
   (a folder, symlink, named pipe or device);
 - the run writes every output into a hidden staging folder beside the output folder
-  (``.<name>.bmtoolkit-staging-<host>-<pid>``); outputs that lie outside the output folder go to its
-  ``.external`` sub-folder;
+  (``.<name>.bmtoolkit-staging-<host>-<pid>``); outputs that lie outside the output folder go
+  to its ``.external`` sub-folder;
 - :meth:`OutputStaging.commit` checks the destinations again, writes the marker, then swaps
   the staging folder in with two renames (the previous folder is renamed aside and only the
   files bmtoolkit wrote are removed from it); :meth:`OutputStaging.discard` removes the staging
@@ -208,8 +208,7 @@ def check_output_folder(
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise ConfigError(
             f"the folder holds files bmtoolkit did not write ({', '.join(foreign[:3])}{more}); "
-            "choose a new "
-            "or empty folder, or move them away",
+            "choose a new or empty folder, or move them away",
             path=folder,
             field=field,
         )
