@@ -384,13 +384,22 @@ class NetworkBuilder:
     def save(self, output_dir: str | os.PathLike[str] = ".", **opts: Any) -> list[tuple]:
         """Save nodes and edges into ``output_dir`` (BMTK file names).
 
+        The files are written under temporary names and renamed together at the end: a save
+        that fails or is killed leaves the previous files as they were (its temporary files
+        are removed by the next save), and every file is stamped so that ``bmtoolkit
+        validate`` detects nodes and edges files of different saves.
+
         Returns
         -------
         list of (kind, h5 path, csv path, populations)
             What was written (``kind`` is "nodes" or "edges"), for circuit configs.
         """
-        files = self.save_nodes(output_dir=output_dir)
-        files += self.save_edges(output_dir=output_dir)
+        from bmtoolkit.sonata import file_set
+
+        with file_set():  # nodes and edges files replaced as one set
+            files = self.save_nodes(output_dir=output_dir)
+            files += self.save_edges(output_dir=output_dir)
+        parallel.barrier(parallel.world_comm())  # every rank sees the renamed files
         return files
 
     def save_nodes(
@@ -445,6 +454,7 @@ class NetworkBuilder:
                 and trg_network in (None, es.target_network_name)
             ]
             pairs = list(dict.fromkeys(pairs))
+        node_fps: dict[str, str | None] = {}  # each node table hashed once per save
         for src, trg in pairs:
             single = len(pairs) == 1
             h5 = _path(edges_file_name if single else None, output_dir, f"{src}_{trg}_edges.h5")
@@ -455,7 +465,18 @@ class NetworkBuilder:
             pop_name = name if (name and single) else f"{src}_to_{trg}"
             if arrays is not None:
                 arrays.population = pop_name
-                writer.save_edges(arrays, h5, csv, self._sources[src].size, self._sources[trg].size)
+                for pop in (src, trg):
+                    if pop not in node_fps:
+                        node_fps[pop] = writer.node_fingerprint(self._sources[pop])
+                fingerprints = {p: node_fps[p] for p in (src, trg) if node_fps[p] is not None}
+                writer.save_edges(
+                    arrays,
+                    h5,
+                    csv,
+                    self._sources[src].size,
+                    self._sources[trg].size,
+                    node_fingerprints=fingerprints,
+                )
             out.append(("edges", h5, csv, {pop_name: {}}))
         parallel.barrier(comm)
         return out

@@ -197,12 +197,30 @@ def population_type(table: NodeTable) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def node_population(table: NodeTable) -> Any:
+    """The :class:`~bmtoolkit.sonata.NodePopulationData` that :func:`save_nodes` writes."""
+    from bmtoolkit.sonata import NodePopulationData
+
+    return NodePopulationData.single_group(table.name, table.node_type_ids, node_attributes(table))
+
+
+def node_fingerprint(table: NodeTable) -> str | None:
+    """Fingerprint of the nodes file :func:`save_nodes` writes for ``table``.
+
+    None for nodes imported from an existing file (not written by this save).
+    """
+    from bmtoolkit.sonata import population_fingerprint
+
+    if table.source_file is not None:
+        return None
+    return population_fingerprint(node_population(table))
+
+
 def save_nodes(table: NodeTable, nodes_file: Path, node_types_file: Path) -> None:
     """Write ``table`` to a nodes HDF5 file and a node types CSV."""
-    from bmtoolkit.sonata import NodePopulationData, write_nodes, write_types_csv
+    from bmtoolkit.sonata import write_nodes, write_types_csv
 
-    pop = NodePopulationData.single_group(table.name, table.node_type_ids, node_attributes(table))
-    write_nodes(nodes_file, [pop])
+    write_nodes(nodes_file, [node_population(table)])
     write_types_csv(node_types_frame(table), node_types_file)
 
 
@@ -220,8 +238,13 @@ def save_edges(
     edge_types_file: Path,
     n_source_nodes: int,
     n_target_nodes: int,
+    node_fingerprints: Mapping[str, str] | None = None,
 ) -> None:
-    """Write one edge population and its edge types CSV."""
+    """Write one edge population and its edge types CSV.
+
+    ``node_fingerprints`` (:func:`node_fingerprint` by node population) record which nodes
+    the edges were built on, so ``bmtoolkit validate`` detects files of different saves.
+    """
     from bmtoolkit.sonata import EdgePopulationData, write_edges, write_types_csv
 
     pop = EdgePopulationData.single_group(
@@ -234,7 +257,12 @@ def save_edges(
         edges.columns,
     )
     write_edges(
-        edges_file, [pop], sort=True, n_source_nodes=n_source_nodes, n_target_nodes=n_target_nodes
+        edges_file,
+        [pop],
+        sort=True,
+        n_source_nodes=n_source_nodes,
+        n_target_nodes=n_target_nodes,
+        node_fingerprints=node_fingerprints,
     )
     write_types_csv(edge_types_frame(edges.types), edge_types_file)
 
@@ -253,7 +281,8 @@ def write_circuit(
     networks : sequence of NetworkBuilder
         Every network whose nodes or edges belong to the circuit.
     output_dir : path-like
-        Folder for all files.
+        Folder for all files. They are written under temporary names and renamed together
+        at the end, so a failed or killed save leaves the previous circuit as it was.
     config_name : str
         File name of the circuit config.
     components : Mapping, optional
@@ -264,17 +293,21 @@ def write_circuit(
     Path
         The circuit config written.
     """
-    from bmtoolkit.sonata import write_circuit_config
+    from bmtoolkit.sonata import file_set, write_circuit_config
 
     out = Path(output_dir)
     node_specs, edge_specs = [], []
-    for net in networks:
-        files = net.save(out)
-        for kind, h5, csv, pops in files:
-            entry = {f"{kind}_file": h5, f"{kind[:-1]}_types_file": csv, "populations": pops}
-            (node_specs if kind == "nodes" else edge_specs).append(entry)
-    if not node_specs:
-        raise ConfigError("write_circuit needs at least one network with nodes")
-    path = out / config_name
-    write_circuit_config(path, nodes=node_specs, edges=edge_specs, components=components)
+    with file_set():  # every file of the circuit, its config included, replaced as one set
+        for net in networks:
+            files = net.save(out)
+            for kind, h5, csv, pops in files:
+                entry = {f"{kind}_file": h5, f"{kind[:-1]}_types_file": csv, "populations": pops}
+                (node_specs if kind == "nodes" else edge_specs).append(entry)
+        if not node_specs:
+            raise ConfigError("write_circuit needs at least one network with nodes")
+        path = out / config_name
+        write_circuit_config(path, nodes=node_specs, edges=edge_specs, components=components)
+    from bmtoolkit.builder import parallel
+
+    parallel.barrier(parallel.world_comm())  # every rank sees the renamed files
     return path

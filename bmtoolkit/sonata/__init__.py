@@ -48,6 +48,9 @@ _EXPORTS: dict[str, str] = {
     "write_edges": "edges",
     "read_edges": "edges",
     "build_index": "index",
+    # saving several files as one set; which nodes edges were built on
+    "file_set": "_h5",
+    "population_fingerprint": "builds",
     # configs
     "CircuitConfig": "config",
     "SimulationConfig": "config",

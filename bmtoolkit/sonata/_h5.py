@@ -2,7 +2,13 @@
 
 - :func:`atomic_write` yields an ``h5py.File`` open on a temporary file next to the
   destination and renames it into place only when the block succeeds, so a failed write
-  leaves no half-written file (and keeps any previous file intact).
+  leaves no half-written file (and keeps any previous file intact). Temporary files are named
+  ``.<name>.<pid>.<random>.tmp``; those of a process that no longer runs (a killed save) are
+  removed by the next write of the same file. A destination that is not a regular file (a
+  folder, a symbolic link, a named pipe, a device) is refused, never replaced.
+- :func:`file_set` groups writes: inside it every file goes to its temporary name and all are
+  renamed together when the block ends well (one network save replaces its files as a set);
+  the temporary files are removed in every case.
 - :func:`open_h5` opens a file for reading and turns missing, truncated or non-HDF5 files
   into :class:`~bmtoolkit.exceptions.MissingFileError` / :class:`SonataFormatError`.
 - :func:`require` fetches a dataset or group by path with an error naming file and path.
@@ -23,7 +29,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +40,7 @@ import h5py
 import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
+from bmtoolkit.sonata._files import check_writable
 
 SONATA_MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -39,9 +48,142 @@ SONATA_VERSION = (0, 1)
 STR_DTYPE = h5py.string_dtype("utf-8")
 
 
+class FileSet:
+    """Files written under temporary names, renamed into place together by :meth:`commit`.
+
+    Examples
+    --------
+    >>> FileSet().pending
+    {}
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[Path, Path] = {}  # destination -> temporary file
+
+    def add(self, tmp: str | os.PathLike[str], dest: Path) -> None:
+        """Register a finished temporary file for ``dest`` (a newer one replaces an older)."""
+        old = self.pending.pop(dest, None)
+        if old is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
+        self.pending[dest] = Path(tmp)
+
+    def commit(self) -> None:
+        """Rename every temporary file to its destination, in the order they were written.
+
+        Every destination is checked first (:func:`check_writable`): none is replaced when
+        one of them is not a regular file.
+        """
+        for dest in self.pending:
+            check_writable(dest)
+        while self.pending:
+            dest, tmp = next(iter(self.pending.items()))
+            os.replace(tmp, dest)
+            del self.pending[dest]
+
+    def discard(self) -> None:
+        """Remove the temporary files not renamed yet."""
+        for tmp in self.pending.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.pending.clear()
+
+
+_FILE_SET: contextvars.ContextVar[FileSet | None] = contextvars.ContextVar(
+    "bmtoolkit_file_set", default=None
+)
+
+
+@contextlib.contextmanager
+def file_set() -> Iterator[FileSet]:
+    """Write every file of the block under a temporary name; rename them all at the end.
+
+    Nested blocks join the outermost one. When the block raises, no destination is touched
+    and the temporary files are removed.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np
+    >>> d = tempfile.mkdtemp()
+    >>> with file_set():
+    ...     with atomic_write(os.path.join(d, "a.h5")) as h5:
+    ...         _ = h5.create_dataset("x", data=np.arange(2))
+    ...     os.path.exists(os.path.join(d, "a.h5"))
+    False
+    >>> sorted(os.listdir(d))
+    ['a.h5']
+    """
+    outer = _FILE_SET.get()
+    if outer is not None:
+        yield outer
+        return
+    fs = FileSet()
+    token = _FILE_SET.set(fs)
+    try:
+        yield fs
+        fs.commit()
+    finally:
+        _FILE_SET.reset(token)
+        fs.discard()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(dest: Path) -> list[Path]:
+    """Remove temporary files of ``dest`` left by processes that no longer run.
+
+    Recognised by name: ``.<name>.<pid>.<random>.tmp`` with a dead ``pid``, and the
+    ``.<name>.<random>.tmp`` of earlier versions. Returns what was removed.
+    """
+    name = re.escape(dest.name)
+    ours = re.compile(rf"^\.{name}\.(\d+)\.[a-z0-9_]+\.tmp$")
+    legacy = re.compile(rf"^\.{name}\.[a-z0-9_]{{8}}\.tmp$")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(dest.parent):
+            m = ours.match(entry.name)
+            stale = (m is not None and not _pid_alive(int(m.group(1)))) or (
+                m is None and legacy.match(entry.name) is not None
+            )
+            if stale and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _temp_beside(dest: Path) -> tuple[int, str]:
+    check_writable(dest)  # before any work: never a folder, a link, a pipe or /dev/null
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(dest)
+    return tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent)
+
+
+def _finish(tmp: str, dest: Path) -> None:
+    os.chmod(tmp, _umask_mode())
+    fs = _FILE_SET.get()
+    if fs is not None:
+        fs.add(tmp, dest)
+    else:
+        check_writable(dest)  # again: it may have appeared while the file was written
+        os.replace(tmp, dest)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], *, root_attrs: bool = True) -> Iterator[h5py.File]:
     """Open a temporary HDF5 file beside ``path``; rename it to ``path`` on success.
+
+    Inside a :func:`file_set` the rename waits for the end of the set.
 
     Parameters
     ----------
@@ -51,16 +193,14 @@ def atomic_write(path: str | os.PathLike[str], *, root_attrs: bool = True) -> It
         Write the SONATA ``magic``/``version`` root attributes.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = _temp_beside(dest)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as h5:
             if root_attrs:
                 write_root_attrs(h5)
             yield h5
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, dest)
+        _finish(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -71,13 +211,11 @@ def atomic_write(path: str | os.PathLike[str], *, root_attrs: bool = True) -> It
 def atomic_text(path: str | os.PathLike[str], *, newline: str = "\n") -> Iterator:
     """Like :func:`atomic_write` for text files (CSV, JSON)."""
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    fd, tmp = _temp_beside(dest)
     try:
         with os.fdopen(fd, "w", newline=newline, encoding="utf-8") as fh:
             yield fh
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, dest)
+        _finish(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -31,6 +31,7 @@ import numpy as np
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_write, decode_str, open_h5
 from bmtoolkit.sonata._population import PopulationBase, check_integer_dataset, to_int64
+from bmtoolkit.sonata.builds import stamp_edges
 from bmtoolkit.sonata.groups import (
     GroupData,
     RowSource,
@@ -375,6 +376,7 @@ def write_edges(
     sort: bool = True,
     n_source_nodes: int | Mapping[str, int] | None = None,
     n_target_nodes: int | Mapping[str, int] | None = None,
+    node_fingerprints: Mapping[str, str] | None = None,
 ) -> None:
     """Write edge populations with their index to one SONATA edges file (atomically).
 
@@ -390,6 +392,9 @@ def write_edges(
         Sizes of the source/target node populations (rows of the index node tables);
         default ``max id + 1``. A mapping is looked up by edge population name, then by
         node population name.
+    node_fingerprints : mapping, optional
+        ``{node population: fingerprint}`` of the nodes the edges were built on
+        (:mod:`bmtoolkit.sonata.builds`), stamped on each edge population.
 
     Raises
     ------
@@ -412,6 +417,7 @@ def write_edges(
         root = h5.create_group("edges")
         for pop in populations:
             _write_population(root, pop, sort, n_source_nodes, n_target_nodes, path)
+            stamp_edges(root[pop.name], node_fingerprints, pop)
 
 
 class EdgePopulation(PopulationBase):

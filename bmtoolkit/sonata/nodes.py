@@ -28,6 +28,7 @@ import numpy as np
 from bmtoolkit.exceptions import SonataFormatError
 from bmtoolkit.sonata._h5 import atomic_write, open_h5
 from bmtoolkit.sonata._population import PopulationBase
+from bmtoolkit.sonata.builds import NODES_ATTR, population_fingerprint
 from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
 
 __all__ = ["NodePopulation", "NodePopulationData", "read_nodes", "write_nodes"]
@@ -195,6 +196,7 @@ def write_nodes(path: str | os.PathLike[str], populations: Sequence[NodePopulati
         root = h5.create_group("nodes")
         for pop in populations:
             grp = root.create_group(pop.name)
+            grp.attrs[NODES_ATTR] = population_fingerprint(pop)
             n = pop.size
             grp.create_dataset("node_id", data=np.arange(n, dtype=np.uint64))
             grp.create_dataset("node_type_id", data=pop.node_type_id.astype(np.int64))

@@ -253,6 +253,7 @@ class _Checker:
         return False
 
     def _check_circuit(self, circuit: Any) -> dict[str, Any]:
+        from bmtoolkit.sonata.builds import mixed_builds
         from bmtoolkit.sonata.edges import read_edges
         from bmtoolkit.sonata.nodes import read_nodes
 
@@ -307,6 +308,8 @@ class _Checker:
                         consistent.add(name)
         for pop in edge_pops.values():
             self._check_edges(pop, node_pops)
+        for file, location, message in mixed_builds(node_pops, edge_pops):
+            self.add(file, location, message, "population")
         self._check_components(
             circuit,
             cfile,

@@ -2,20 +2,25 @@
 
 :class:`RunOutput` is a context manager used by :func:`~bmtoolkit.simulator.core.runner.run`:
 
-- on entry it prepares ``plan.output_dir`` (with ``overwrite_output_dir`` the previous content
-  is removed, otherwise a non-empty folder is an error) and attaches a log file handler to the
-  ``bmtoolkit`` logger (``plan.log_file``);
-- on exit it writes ``run_config.json``: the resolved config plus the backend, seed, threads,
-  step timings and output paths, so a run can be reproduced from its own output folder.
+- on entry it checks ``plan.output_dir`` and every output path (nothing is deleted: a folder
+  holding files bmtoolkit did not write, or an input of the run, is refused; see
+  :mod:`bmtoolkit.simulator.core.staging`), creates the staging folder beside it and attaches
+  a log file handler to the ``bmtoolkit`` logger (``plan.log_file``, staged too);
+  :attr:`RunOutput.staged_plan` is the plan the backend runs, writing into the staging folder;
+- on a clean exit it writes ``run_config.json`` (the resolved config plus the backend, seed,
+  threads, step timings and output paths, so a run can be reproduced from its own output
+  folder) and swaps the staged outputs in; on an error it removes the staging folder, so the
+  previous outputs, log included, stay as they were.
 
-Under ``mpiexec`` only rank 0 touches the folder, the log file and ``run_config.json``; the
-other ranks wait until the folder exists.
+Under ``mpiexec`` only rank 0 touches the folder, the log file and ``run_config.json`` (the
+NEST and NEURON backends gather every output on rank 0); another rank's writes, if any, go
+to a staging folder of its own, removed when the run ends.
 
 Examples
 --------
 >>> from bmtoolkit.simulator.core.output import RunOutput
 >>> with RunOutput(plan, backend="pointnet") as out:  # doctest: +SKIP
-...     result = backend.run()
+...     result = PointNet(out.staged_plan).run()
 ...     out.record(result)
 """
 
@@ -24,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.staging import OutputStaging, check_output_folder, run_inputs
 
 log = logging.getLogger("bmtoolkit")
 
@@ -60,14 +64,6 @@ def mpi_rank() -> int:
     return 0
 
 
-def _wait_for_dir(path: Path, timeout: float = 120.0) -> None:
-    t0 = time.monotonic()
-    while not path.is_dir():
-        if time.monotonic() - t0 > timeout:
-            raise ConfigError(f"output folder {path} was not created by rank 0")
-        time.sleep(0.05)
-
-
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -87,19 +83,21 @@ def _jsonable(obj: Any) -> Any:
 def prepare_output_dir(
     output_dir: Path, *, overwrite: bool, protect: tuple[Path, ...] = ()
 ) -> None:
-    """Create ``output_dir``; with ``overwrite`` remove what it holds first.
+    """Create ``output_dir`` after checking that outputs may be written into it.
+
+    Nothing in the folder is removed: a run replaces its own output files only when it ends
+    well (see :mod:`bmtoolkit.simulator.core.staging`).
 
     Parameters
     ----------
     protect : tuple of Path
-        Files that must survive (the config, inputs): a folder holding one of them is never
-        removed.
+        Inputs of the run: a folder that is or holds one of them is refused.
 
     Raises
     ------
     ConfigError
-        The folder exists, is not empty and ``overwrite`` is false; or removing it would
-        delete a protected file or the current directory.
+        The folder holds files bmtoolkit did not write, or an input, or the current
+        directory; or it is not empty and ``overwrite`` is false.
 
     Examples
     --------
@@ -110,22 +108,33 @@ def prepare_output_dir(
     True
     """
     output_dir = Path(output_dir).resolve()
-    if output_dir.exists() and any(output_dir.iterdir()):
-        if not overwrite:
-            raise ConfigError(
-                f"output folder {output_dir} is not empty and overwrite_output_dir is false",
-                field="output.overwrite_output_dir",
-            )
-        cwd = Path.cwd().resolve()
-        guarded = [cwd, *(Path(p).resolve() for p in protect)]
-        for g in guarded:
-            if g == output_dir or output_dir in g.parents:
-                raise ConfigError(
-                    f"refusing to empty output folder {output_dir}: it contains {g}",
-                    field="output.output_dir",
-                )
-        shutil.rmtree(output_dir)
+    check_output_folder(
+        output_dir, inputs=[Path(p).resolve() for p in protect], overwrite=overwrite
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
+
+
+def planned_outputs(plan: Any) -> dict[Path, str]:
+    """Final paths of the outputs a run is known to write before it starts, with their field.
+
+    ``run_config.json``, the spikes file, the log file and every enabled report's file;
+    backends may write more (checked again when the outputs are swapped in).
+
+    Examples
+    --------
+    >>> planned_outputs(plan)  # doctest: +SKIP
+    {PosixPath('/sim/output/run_config.json'): 'output', PosixPath('/sim/output/spikes.h5'):
+    'output.spikes_file', ...}
+    """
+    paths = {plan.output_path(RUN_CONFIG_NAME): "output"}
+    for name, field in ((plan.spikes_file, "spikes_file"), (plan.log_file, "log_file")):
+        if name is not None:
+            paths.setdefault(plan.output_path(name), f"output.{field}")
+    for key, cfg in plan.report_configs.items():
+        file_name = getattr(cfg, "file_name", None)
+        if file_name is not None:
+            paths.setdefault(plan.output_path(file_name), f"reports.{key}.file_name")
+    return paths
 
 
 class RunOutput:
@@ -141,12 +150,15 @@ class RunOutput:
     Examples
     --------
     >>> with RunOutput(plan, backend="numpynet") as out:  # doctest: +SKIP
-    ...     out.record(NumpyNetBackend(plan).run())
+    ...     out.record(NumpyNetBackend(out.staged_plan).run())
     """
 
     def __init__(self, plan: Any, backend: str) -> None:
         self.plan = plan
+        #: the plan the backend runs: its outputs go to the staging folder
+        self.staged_plan = plan
         self.backend = backend
+        self.staging: OutputStaging | None = None
         self._handler: logging.Handler | None = None
         self._t0 = 0.0
         self._result: Any = None
@@ -155,28 +167,24 @@ class RunOutput:
 
     def __enter__(self) -> RunOutput:
         plan = self.plan
-        protect: list[Path] = []
-        if plan.config_path is not None:
-            protect.append(plan.config_path)
         self.rank = mpi_rank()
+        # under MPI only rank 0 checks the folder and swaps the outputs in (the NEST and
+        # NEURON backends gather every output on it); another rank writes whatever it writes
+        # into a staging folder of its own, removed at the end
+        staging = OutputStaging(
+            plan.output_dir, run_inputs(plan.config), overwrite=plan.overwrite_output_dir
+        )
         if self.rank == 0:
-            prepare_output_dir(
-                plan.output_dir, overwrite=plan.overwrite_output_dir, protect=tuple(protect)
-            )
-        else:  # under MPI only rank 0 prepares the folder, writes the log and run_config
-            _wait_for_dir(plan.output_dir)
-        if plan.log_file is not None and self.rank == 0:
-            log_path = plan.output_path(plan.log_file)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s")
-            )
-            self._old_level = log.level
-            if log.getEffectiveLevel() > logging.INFO:
-                log.setLevel(logging.INFO)
-            log.addHandler(handler)
-            self._handler = handler
+            staging.prepare(planned_outputs(plan))
+        else:
+            staging.prepare_scratch()
+        self.staging = staging
+        self.staged_plan = plan.with_overrides(output_dir=staging.dir, staging=staging)
+        try:
+            self._open_log()
+        except BaseException:
+            self._close(failed=True)
+            raise
         self._t0 = time.perf_counter()
         log.info(
             "run %s with backend %s: tstart=%g tstop=%g dt=%g seed=%s threads=%d",
@@ -190,9 +198,32 @@ class RunOutput:
         )
         return self
 
+    def _open_log(self) -> None:
+        plan = self.staged_plan
+        if plan.log_file is None or self.rank != 0:
+            return
+        log_path = plan.output_path(plan.log_file)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+        self._old_level = log.level
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+        log.addHandler(handler)
+        self._handler = handler
+
     def record(self, result: Any) -> None:
         """Remember the backend's :class:`RunResult` for ``run_config.json``."""
         self._result = result
+
+    def _close(self, *, failed: bool) -> None:
+        if self._handler is not None:
+            log.removeHandler(self._handler)
+            self._handler.close()
+            log.setLevel(self._old_level)
+            self._handler = None
+        if failed and self.staging is not None:
+            self.staging.discard()
 
     def __exit__(
         self,
@@ -201,18 +232,33 @@ class RunOutput:
         tb: TracebackType | None,
     ) -> None:
         total = time.perf_counter() - self._t0
+        if exc is not None:
+            # the staged log goes with the staged outputs: the previous outputs stay as they
+            # were, and the caller reports the error
+            self._close(failed=True)
+            return
         try:
-            if exc is None:
-                log.info("run finished in %.3f s", total)
-                if self.rank == 0:
-                    self.write_run_config(total)
-            else:
-                log.error("run failed after %.3f s: %s", total, exc)
-        finally:
-            if self._handler is not None:
-                log.removeHandler(self._handler)
-                self._handler.close()
-                log.setLevel(self._old_level)
+            log.info("run finished in %.3f s", total)
+            self._final_outputs()
+            if self.rank == 0:
+                self.write_run_config(total)
+        except BaseException:
+            self._close(failed=True)
+            raise
+        self._close(failed=self.rank != 0)
+        if self.staging is not None and self.rank == 0:
+            from bmtoolkit import __version__
+
+            self.staging.commit({"bmtoolkit_version": __version__, "backend": self.backend})
+
+    def _final_outputs(self) -> None:
+        """Point the result's output paths at their final places (not the staging folder)."""
+        outputs = getattr(self._result, "outputs", None)
+        if self.staging is None or not isinstance(outputs, dict):
+            return
+        for key, value in outputs.items():
+            if isinstance(value, str | os.PathLike):
+                outputs[key] = str(self.staging.final(value))
 
     def write_run_config(self, total_s: float) -> Path:
         """Write ``run_config.json`` (resolved config, settings, timings, outputs)."""
@@ -236,6 +282,6 @@ class RunOutput:
             "outputs": getattr(result, "outputs", {}) or {},
             "config": raw,
         }
-        path = plan.output_dir / RUN_CONFIG_NAME
+        path = self.staged_plan.output_dir / RUN_CONFIG_NAME
         path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n", encoding="utf-8")
         return path

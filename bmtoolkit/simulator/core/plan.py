@@ -80,6 +80,9 @@ class RunPlan:
     config_output_dir : Path or None
         The config's own ``output_dir``; files the config placed there move to
         :attr:`output_dir` when it is overridden.
+    staging : OutputStaging or None
+        Set by :class:`~bmtoolkit.simulator.core.output.RunOutput` while a run writes its
+        outputs beside the output folder: :meth:`output_path` then gives the staged place.
 
     Examples
     --------
@@ -105,6 +108,7 @@ class RunPlan:
     extra: Mapping[str, Any] = field(default_factory=dict)
     progress: bool | None = None
     config_output_dir: Path | None = None
+    staging: Any = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -147,7 +151,8 @@ class RunPlan:
         if seed is None:
             seed = run.random_seed
         out = config.output
-        out_dir = Path(output_dir) if output_dir is not None else Path(out.output_dir)
+        # a relative --output-dir is relative to the working directory, like any CLI path
+        out_dir = Path(output_dir).absolute() if output_dir is not None else Path(out.output_dir)
         spikes_file = out.spikes_file
         log_file = out.log_file
         if output_dir is not None:  # re-home outputs that lived in the old folder
@@ -259,14 +264,15 @@ class RunPlan:
         """``name`` inside :attr:`output_dir` unless it is absolute.
 
         Absolute paths inside the config's own output folder follow an overridden
-        :attr:`output_dir`, so ``--output-dir`` moves every output.
+        :attr:`output_dir`, so ``--output-dir`` moves every output. While a run stages its
+        outputs (:attr:`staging`), the staged place of that path.
         """
         p = Path(name)
         if not p.is_absolute():
-            return self.output_dir / p
-        if self.config_output_dir is not None:
-            return _rehome(p, self.config_output_dir, self.output_dir)
-        return p
+            p = self.output_dir / p
+        elif self.config_output_dir is not None:
+            p = _rehome(p, self.config_output_dir, self.output_dir)
+        return p if self.staging is None else self.staging.stage(p)
 
     # ------------------------------------------------------------------ circuit access
     @cached_property

@@ -149,6 +149,6 @@ def run(
     name = choose_backend(plan)
     cls = get_backend(name)
     with RunOutput(plan, backend=name) as out:
-        result = cls(plan).run()
+        result = cls(out.staged_plan).run()
         out.record(result)
     return result

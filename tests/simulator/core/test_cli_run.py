@@ -40,7 +40,9 @@ def test_run_command_prints_the_summary_on_rank_0_only(tiny_config, tmp_path, ca
     out.mkdir()  # rank 0 creates the folder; this process plays rank 1 alone
     assert main(["run", str(tiny_config()), "--backend", "numpynet", "--output-dir", str(out)]) == 0
     assert capsys.readouterr().out == ""
-    assert (out / "spikes.h5").exists()
+    # only rank 0 writes into the output folder; another rank's own staging folder is gone
+    assert list(out.iterdir()) == []
+    assert not [p for p in tmp_path.iterdir() if "bmtoolkit-staging" in p.name]
 
 
 @pytest.mark.mpi
