@@ -137,12 +137,16 @@ def _same_nodes(ours: Path, peer: Path, name: str, columns: tuple[str, ...]) -> 
 
 
 @pytest.fixture(scope="module")
-def pointnet_runs(tmp_path_factory):
+def pointnet_runs(pointnet_tutorial):
     """The pointnet tutorial run by BMTK and by bmtoolkit: ``(our folder, BMTK's folder)``."""
+    return pointnet_tutorial
+
+
+def run_pointnet_tutorial(base: Path) -> tuple[Path, Path]:
+    """Run the pointnet scripts with bmtoolkit and with BMTK under ``base``."""
     require_module("nest")
     require_module("bmtk")
     components = _components("point_components")
-    base = tmp_path_factory.mktemp("pointnet_tutorial")
     folders = {}
     for ours in (True, False):
         d = _stage("pointnet", base / ("ours" if ours else "bmtk"), components, ours=ours)
