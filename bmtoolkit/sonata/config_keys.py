@@ -11,6 +11,8 @@ would go unnoticed. :func:`key_problems` compares the sections of one config doc
 - :data:`UNSUPPORTED_KEYS`: BMTK keys whose effect bmtoolkit does not have, with the reason.
 
 An unknown key gets the closest known key as a suggestion (:func:`difflib.get_close_matches`).
+Input and report entries also take options of their own module, so there only keys close to
+a known one (likely misspellings, ``node_sett``) are reported.
 :func:`warn_config_keys` turns the problems into :class:`~bmtoolkit.exceptions.BmtkWarning`
 when a config is loaded, and ``bmtoolkit validate`` lists them as warnings.
 
@@ -70,6 +72,10 @@ _INPUT_KEYS = frozenset(
         # repeated clamps, rate inputs, torchnet/popnet options
         "repeat", "period", "n_repeats", "rate", "rate_type", "rates_file", "stop", "start",
         "tau_syn", "receptor_type", "synapse_model", "weight", "syn_weight", "n_trials",
+        # filternet stimuli
+        "center", "col_range", "row_range", "degrees_per_pixel", "domain", "flip_y",
+        "normalize", "orientation", "radius_end", "radius_start", "sf", "speed", "t_off",
+        "t_on", "t_start", "width", "name",
     }
 )  # fmt: skip
 
@@ -80,6 +86,8 @@ _REPORT_KEYS = frozenset(
         "compartments", "unit", "units", "scaling", "electrode_positions", "electrode_channels",
         "contributions_dir", "nest_model", "model_template", "syn_type", "syn_types",
         "tstart", "tstop", "buffer", "minimize_file_size", "cell_ids", "targets",
+        "synapse_model", "recordables", "model", "population", "node_ids", "edges",
+        "edge_types", "weight", "syn_weight", "interval",
     }
 )  # fmt: skip
 
@@ -240,6 +248,8 @@ def _section_problems(
             out.append((location, f"{key!r} is not supported and is ignored: {unsupported[key]}"))
         elif table == "components" and key.endswith(("_dir", "_file", "_path")):
             continue  # a components folder of the user's own naming
+        elif table.endswith(".*") and not _close(key, known):
+            continue  # an option of the entry's own module: only likely typos are reported
         else:
             place = f" in {where!r}" if where else ""
             out.append((location, f"unknown key {key!r}{place} (ignored){_close(key, known)}"))
