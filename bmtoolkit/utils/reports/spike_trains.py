@@ -247,7 +247,7 @@ class PoissonSpikeGenerator(SpikeTrains):
     seed : int, optional
         Seed of the draws (default: one drawn from NumPy's global state).
     output_units : {"ms", "s"}
-        Units of the timestamps this object returns and writes... in ms always on disk.
+        Units of the timestamps this object returns (files always store ms).
 
     Examples
     --------
