@@ -54,7 +54,7 @@ class Problem:
         What is wrong and what was expected.
     kind : str
         ``json``, ``schema``, ``config``, ``missing_file``, ``format``, ``types``, ``ids``,
-        ``index``, ``population`` or ``node_set``.
+        ``index``, ``population``, ``node_set`` or ``config_key`` (unknown or unsupported keys).
     severity : str
         ``error`` or ``warning`` (warnings never make validation fail).
 
