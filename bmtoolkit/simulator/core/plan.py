@@ -299,7 +299,8 @@ class RunPlan:
             from bmtoolkit.sonata.config_keys import empty_node_set_message
 
             message = empty_node_set_message(spec, self.circuit.nodes)
-            warnings.warn(f"{self.config_path}: {message}", BmtkWarning, stacklevel=2)
+            # issued from this line, so a node set resolved twice warns once
+            warnings.warn(f"{self.config_path}: {message}", BmtkWarning, stacklevel=1)
         return selected
 
     # ------------------------------------------------------------------ inputs and reports
