@@ -42,7 +42,7 @@ def _axes(ax, figsize: tuple[float, float], **subplot_kw):
 
 
 def plot_raster(
-    spikes: pd.DataFrame,
+    spikes: pd.DataFrame | str | os.PathLike[str],
     *,
     group_by: str | None = None,
     sort_by: str | None = None,
@@ -55,9 +55,10 @@ def plot_raster(
 
     Parameters
     ----------
-    spikes : DataFrame
+    spikes : DataFrame or path-like
         From :func:`bmtoolkit.analyzer.spikes.load_spikes` (with joined properties when
-        ``group_by``/``sort_by`` name node properties).
+        ``group_by``/``sort_by`` name node properties), or what that function reads: a spikes
+        file or a simulation config (whose circuit gives the ``group_by``/``sort_by`` properties).
     group_by : str, optional
         Column whose values get one colour and one legend entry each (e.g. ``"pop_name"``).
     sort_by : str, optional
@@ -67,6 +68,11 @@ def plot_raster(
     -------
     (matplotlib.figure.Figure, matplotlib.axes.Axes)
     """
+    if isinstance(spikes, str | os.PathLike):
+        from bmtoolkit.analyzer.spikes import load_spikes
+
+        wanted = [c for c in dict.fromkeys((group_by, sort_by)) if c not in (None, "population")]
+        spikes = load_spikes(spikes, properties=wanted or None)
     for col in (group_by, sort_by):
         if col is not None and col not in spikes.columns:
             raise ConfigError(

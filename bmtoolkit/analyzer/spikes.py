@@ -31,15 +31,17 @@ def load_spikes(
     properties: Sequence[str] | None = None,
     populations: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read a spikes file and optionally join node properties.
+    """Read a spikes file (or the spikes of a simulation) and optionally join node properties.
 
     Parameters
     ----------
     spikes_file : path-like
-        SONATA spikes (h5 or csv).
+        SONATA spikes (h5 or csv), or a simulation config: its ``output.spikes_file`` is read
+        and its circuit gives the node properties.
     nodes : mapping of population name to NodePopulation, optional
         Populations (from :func:`bmtoolkit.sonata.read_nodes` or ``Circuit.nodes``) whose
-        ``properties`` are joined to each spike by ``(population, node_id)``.
+        ``properties`` are joined to each spike by ``(population, node_id)`` (default: the
+        config's circuit when ``spikes_file`` is a config).
     properties : sequence of str, optional
         Node properties to join (e.g. ``["pop_name", "ei"]``); requires ``nodes``.
     populations : sequence of str, optional
@@ -52,14 +54,45 @@ def load_spikes(
     """
     from bmtoolkit.sonata import read_spikes
 
-    df = read_spikes(Path(spikes_file))
+    path, circuit = spikes_source(spikes_file)
+    df = read_spikes(path)
     if populations is not None:
         df = df[df["population"].isin(list(populations))].reset_index(drop=True)
     if properties:
+        if nodes is None and circuit is not None:
+            nodes = circuit.nodes
         if nodes is None:
-            raise ConfigError("properties= needs nodes= to look the properties up")
+            raise ConfigError(
+                f"node properties {list(properties)} need the nodes: give a simulation config "
+                "instead of the spikes file, or nodes=",
+                path=path,
+            )
         df = join_node_properties(df, nodes, properties)
     return df
+
+
+def spikes_source(source: str | os.PathLike[str]) -> tuple[Path, object | None]:
+    """The spikes file of ``source`` and, for a simulation config, its :class:`Circuit`.
+
+    Examples
+    --------
+    >>> spikes_source("output/spikes.h5")  # doctest: +SKIP
+    (PosixPath('output/spikes.h5'), None)
+    """
+    from bmtoolkit.sonata.circuit import file_kind
+
+    path = Path(source)
+    if path.suffix.lower() != ".json" or file_kind(path) != "config":
+        return path, None
+    from bmtoolkit.sonata import Circuit, SimulationConfig, load_config
+
+    cfg = load_config(path)
+    if not isinstance(cfg, SimulationConfig):
+        raise ConfigError(
+            "a circuit config has no spikes; give a simulation config or a spikes file",
+            path=path,
+        )
+    return Path(cfg.output.spikes_file), Circuit(cfg)
 
 
 def join_node_properties(

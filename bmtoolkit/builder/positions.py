@@ -35,6 +35,7 @@ def cylinder(
     *,
     center: Sequence[float] = (0.0, 0.0, 0.0),
     depth_range: tuple[float, float] | None = None,
+    inner_radius: float = 0.0,
     seed: Seed = None,
 ) -> np.ndarray:
     """``n`` points uniform in a vertical cylinder (axis ``y``, a cortical column).
@@ -49,6 +50,8 @@ def cylinder(
         Centre of the cylinder.
     depth_range : (float, float), optional
         Explicit ``y`` range instead of ``height`` (a layer slab).
+    inner_radius : float
+        Leave the core of this radius empty (points fill a cylindrical shell).
     seed : int or Generator
 
     Returns
@@ -58,8 +61,17 @@ def cylinder(
     """
     if radius <= 0:
         raise ConfigError(f"radius must be > 0, got {radius}", field="radius")
+    if not 0.0 <= inner_radius <= radius:
+        raise ConfigError(
+            f"inner radius must be in [0, radius={radius}], got {inner_radius}",
+            field="inner_radius",
+        )
     rng = _rng(seed)
-    r = radius * np.sqrt(rng.random(n))
+    u = rng.random(n)
+    if inner_radius > 0.0:
+        r = np.sqrt(inner_radius**2 + (radius**2 - inner_radius**2) * u)
+    else:
+        r = radius * np.sqrt(u)
     phi = rng.uniform(0.0, 2.0 * np.pi, n)
     lo, hi = depth_range if depth_range is not None else (-height / 2.0, height / 2.0)
     if hi < lo:

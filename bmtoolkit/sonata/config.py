@@ -337,6 +337,10 @@ def _load_doc(path: PathLike, validate: bool, cwd_relative: bool, kind: str | No
         raise ConfigError(err.message, path=p) from None
     if validate and found != "wrapper":
         _check(doc, found, p)
+    if validate:
+        from bmtoolkit.sonata.config_keys import warn_config_keys
+
+        warn_config_keys(doc, p)
     resolved, _ = expand_config(doc, p, cwd_relative)
     return found if kind is None else kind, resolved, p
 

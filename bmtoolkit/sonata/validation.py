@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError, UnknownModelError
+from bmtoolkit.sonata.config_keys import empty_node_set_message, key_problems
 from bmtoolkit.sonata.schemas import read_json, schema_problems
 
 __all__ = ["Problem", "read_json", "schema_problems", "validate_config"]
@@ -53,7 +54,7 @@ class Problem:
         What is wrong and what was expected.
     kind : str
         ``json``, ``schema``, ``config``, ``missing_file``, ``format``, ``types``, ``ids``,
-        ``index``, ``population`` or ``node_set``.
+        ``index``, ``population``, ``node_set`` or ``config_key`` (unknown or unsupported keys).
     severity : str
         ``error`` or ``warning`` (warnings never make validation fail).
 
@@ -214,6 +215,8 @@ class _Checker:
             for which in checks:
                 for loc, msg in schema_problems(doc, which):
                     self.add(path, loc, msg, "schema")
+        for loc, msg in key_problems(doc):  # misspelled and unsupported keys
+            self.add(path, loc, msg, "config_key", "warning")
         try:
             resolved, _ = expand_config(doc, path, False)
         except ConfigError as err:
@@ -535,7 +538,9 @@ class _Checker:
             uses.append(("node_set", sim.node_set))
         for location, spec in uses if not self.incomplete_nodes else ():
             try:
-                sets.resolve(spec, node_pops)
+                if not sets.resolve(spec, node_pops):
+                    msg = empty_node_set_message(spec, node_pops)
+                    self.add(sfile, location, msg, "node_set", "warning")
             except (ConfigError, UnknownModelError) as err:
                 self.add(sfile, location, err.message, "node_set")
             except BmtkError:  # unreadable data: reported by the network checks above

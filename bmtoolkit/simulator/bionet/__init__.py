@@ -2,9 +2,44 @@
 
 NEURON is imported lazily, so importing this package works without it.
 
+BMTK's run-script names (``Config``, ``BioNetwork``, ``BioSimulator``, ``io`` and
+``nrn.quit_execution``) are here too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so
+``run_bionet.py`` scripts run with ``bmtk`` replaced by ``bmtoolkit`` in their imports.
+
 Examples
 --------
 >>> import bmtoolkit.simulator.bionet as bionet
 >>> bionet.__name__
 'bmtoolkit.simulator.bionet'
+>>> bionet.BioSimulator.backend
+'bionet'
 """
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+from typing import Any
+
+_SCRIPTS = "bmtoolkit.simulator.core.run_scripts"
+_EXPORTS: dict[str, str] = {
+    "Config": _SCRIPTS,
+    "BioNetwork": _SCRIPTS,
+    "BioSimulator": _SCRIPTS,
+    "io": _SCRIPTS,
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "nrn":
+        # BMTK's ``bionet.nrn`` module: run scripts end with ``nrn.quit_execution()``
+        scripts = importlib.import_module(_SCRIPTS)
+        return SimpleNamespace(quit_execution=scripts.quit_execution)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bmtoolkit.simulator.bionet' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS, "nrn"])

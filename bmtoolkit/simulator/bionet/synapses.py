@@ -86,6 +86,10 @@ def place_synapses(
     return [sites[i] for i in picks]
 
 
+#: synapse names BMTK's edge ``model_template`` may use for NEURON's point processes
+BMTK_SYNAPSE_NAMES: dict[str, str] = {"exp2syn": "Exp2Syn"}
+
+
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 
@@ -99,6 +103,7 @@ class Connector:
 
     def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
         h = self.h
+        template = BMTK_SYNAPSE_NAMES.get(template, template)
         if not hasattr(h, template):
             raise UnknownModelError(
                 f"NEURON has no synapse model {template!r} (edge model_template)", path=where

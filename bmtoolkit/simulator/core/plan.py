@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.exceptions import BmtkWarning, ConfigError
 
 #: BMTK writes ``target_simulator``; these map it to a backend name
 SIMULATOR_TO_BACKEND: Mapping[str, str] = {
@@ -299,7 +300,14 @@ class RunPlan:
         """
         if spec is None:
             spec = self.node_set if self.node_set is not None else "all"
-        return self.node_sets.resolve(spec, self.circuit)
+        selected = self.node_sets.resolve(spec, self.circuit)
+        if not selected:
+            from bmtoolkit.sonata.config_keys import empty_node_set_message
+
+            message = empty_node_set_message(spec, self.circuit.nodes)
+            # issued from this line, so a node set resolved twice warns once
+            warnings.warn(f"{self.config_path}: {message}", BmtkWarning, stacklevel=1)
+        return selected
 
     # ------------------------------------------------------------------ inputs and reports
     @property

@@ -150,5 +150,25 @@ def run(
     cls = get_backend(name)
     with RunOutput(plan, backend=name) as out:
         result = cls(out.staged_plan).run()
+        _spikes_csv_copy(out.staged_plan, result)
         out.record(result)
     return result
+
+
+def _spikes_csv_copy(plan: RunPlan, result: RunResult) -> None:
+    """BMTK's ``output.spikes_file_csv``: a CSV copy of the spikes file the run wrote."""
+    from bmtoolkit.simulator.core.output import mpi_rank
+
+    output = getattr(plan.config, "output", None)
+    name = getattr(output, "extra", {}).get("spikes_file_csv")
+    if not name or "spikes_csv" in result.outputs or "spikes" not in result.outputs:
+        return
+    if mpi_rank() != 0:
+        return
+    from bmtoolkit.sonata import read_spikes, write_spikes
+
+    path = plan.output_path(name)
+    path = path if path.suffix.lower() == ".csv" else path.with_suffix(".csv")
+    spikes = read_spikes(result.outputs["spikes"])
+    write_spikes(path, spikes, sort_order=plan.spikes_sort_order)
+    result.outputs["spikes_csv"] = str(path)

@@ -4,20 +4,39 @@ Modules: :mod:`.backend` (:class:`PointNet`), :mod:`.cells`, :mod:`.synapses`,
 :mod:`.inputs`, :mod:`.recording`, :mod:`.translations` (every unit conversion). NEST is
 imported only when a run starts.
 
+BMTK's run-script names (``Config``, ``PointNetwork``, ``PointSimulator``, ``io``) are here
+too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so ``run_pointnet.py`` scripts run with
+``bmtk`` replaced by ``bmtoolkit`` in their imports.
+
 Examples
 --------
 >>> from bmtoolkit.simulator.pointnet import PointNet  # doctest: +SKIP
 >>> PointNet.from_config("config.json").run()  # doctest: +SKIP
+>>> from bmtoolkit.simulator import pointnet
+>>> pointnet.PointSimulator.backend
+'pointnet'
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "PointNet": "bmtoolkit.simulator.pointnet.backend",
+    "Config": "bmtoolkit.simulator.core.run_scripts",
+    "PointNetwork": "bmtoolkit.simulator.core.run_scripts",
+    "PointSimulator": "bmtoolkit.simulator.core.run_scripts",
+    "io": "bmtoolkit.simulator.core.run_scripts",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PointNet":
-        from bmtoolkit.simulator.pointnet.backend import PointNet
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
-        return PointNet
-    raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
