@@ -2,13 +2,18 @@
 
 1. spikes of every sweep (:func:`~bmtoolkit.glif.spikes.sweep_spikes`);
 2. the spike-cut length (:func:`~bmtoolkit.glif.spikes.spike_cut_length`);
-3. R, C, El from spike-free stretches (:func:`~bmtoolkit.glif.regression.fit_subthreshold`);
+3. R, C, El from spike-free sweeps, or spike-free stretches when no sweep is
+   (:func:`~bmtoolkit.glif.regression.fit_subthreshold`);
 4. after-spike current amplitudes with fixed time constants (levels 3-5,
    :func:`~bmtoolkit.glif.regression.fit_after_spike_currents`);
 5. the voltage reset rule (levels 2, 4, 5, :func:`~bmtoolkit.glif.regression.fit_voltage_reset`);
    levels 1 and 3 reset to El;
 6. the threshold: least squares on spike thresholds, then MLIN
-   (:mod:`bmtoolkit.glif.threshold`).
+   (:mod:`bmtoolkit.glif.threshold`);
+7. optionally (``calibrate=True``, as the Allen fits optimise ``coeffs.th_inf``):
+   :func:`calibrate_threshold` scales ``th_inf`` so the model's spike counts on the
+   suprathreshold training sweeps match the data's, which matters when a level lacks a
+   mechanism the cell has (a biophysical cell fitted with GLIF1).
 
 :func:`evaluate` runs the fitted model on (held-out) sweeps and reports the explained
 variance of the PSTH and the spike counts.
@@ -33,7 +38,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -96,7 +101,7 @@ def _check(sweeps: Sequence[Sweep]) -> float:
 
 def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = None,
              asc_taus: Sequence[float] = DEFAULT_ASC_TAUS, mlin: bool = True,
-             detect: str = "auto") -> GlifFit:  # fmt: skip
+             detect: str = "auto", calibrate: bool = False) -> GlifFit:  # fmt: skip
     """Fit GLIF ``level`` (1-5) to training ``sweeps``.
 
     Parameters
@@ -114,6 +119,9 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
         Refine the threshold by maximum likelihood (MLIN); otherwise least squares only.
     detect : str
         Spike detection method (see :func:`~bmtoolkit.glif.spikes.detect_spikes`).
+    calibrate : bool
+        Finish with :func:`calibrate_threshold` on the long squares with spikes (the f-I
+        curve), or on every training sweep with spikes when there are none.
     """
     has = level_has(level)
     dt = _check(sweeps)
@@ -127,7 +135,10 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
     if n_spikes < 3:
         raise ConfigError(f"need at least 3 spikes in the training sweeps, found {n_spikes}",
                           field="sweeps")  # fmt: skip
-    membrane = fit_subthreshold(trs, quiet_taus=asc_taus)
+    # spike-free sweeps when there are any: quiet stretches of suprathreshold sweeps sit in
+    # the depolarised range where a biophysical membrane is far from linear
+    spike_free = [tr for tr in trs if tr.spikes.size == 0]
+    membrane = fit_subthreshold(spike_free or trs, quiet_taus=asc_taus)
     taus = tuple(float(t) for t in asc_taus)
     amps = tuple(fit_after_spike_currents(trs, membrane, taus)) if has["asc"] else ()
     reset = fit_voltage_reset(trs, membrane.El) if has["reset_rules"] else (0.0, 0.0)
@@ -141,8 +152,41 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
         b_voltage=thr.b_voltage, asc_tau=taus, asc_amp=amps or (0.0,) * len(taus),
         asc_r=(1.0,) * len(taus),
     )  # fmt: skip
+    if calibrate:
+        spiking = [s for s, sp in zip(sweeps, spikes, strict=True) if sp.size]
+        squares = [s for s in spiking if s.kind == "long_square"]
+        params = calibrate_threshold(params, squares or spiking, detect=detect)
     return GlifFit(params=params, membrane=membrane, threshold_lsq=lsq, threshold=thr,
                    n_spikes=n_spikes)  # fmt: skip
+
+
+def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
+                        bounds: tuple[float, float] = (0.05, 2.0), iterations: int = 14,
+                        detect: str = "auto") -> GlifParameters:  # fmt: skip
+    """Scale ``th_inf`` so the model fires as many spikes as the data on ``sweeps``.
+
+    The Allen fits optimise ``coeffs.th_inf`` for the same purpose. The total spike count
+    falls as the threshold rises, so a bisection of the scale factor within ``bounds`` (on a
+    log scale, ``iterations`` steps) finds the match.
+    """
+    target = sum(sweep_spikes(s, method=detect).size for s in sweeps)
+    if target == 0:
+        return params
+    dt = sweeps[0].dt
+
+    def count(scale: float) -> int:
+        p = replace(params, th_inf=params.th_inf * scale)
+        return sum(simulate(p, s.stimulus, dt=dt, v0=float(s.voltage[0])).spikes.size
+                   for s in sweeps)  # fmt: skip
+
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        if count(float(np.exp(mid))) > target:
+            lo = mid
+        else:
+            hi = mid
+    return replace(params, th_inf=params.th_inf * float(np.exp(0.5 * (lo + hi))))
 
 
 def evaluate(params: GlifParameters, sweeps: Sequence[Sweep], *, sigma: float = 0.01,

@@ -111,7 +111,8 @@ def read_npz(path: Path) -> list[Sweep]:
     """Sweeps of a ``.npz`` file (see the module docstring)."""
     with np.load(path, allow_pickle=False) as data:
         keys = set(data.files)
-        names = sorted({k.rsplit(".", 1)[0] for k in keys if k.endswith(".stimulus")})
+        names = list(dict.fromkeys(k.rsplit(".", 1)[0] for k in data.files
+                                   if k.endswith(".stimulus")))  # fmt: skip
         prefixes = [f"{n}." for n in names] or [""]
         out = []
         for pre in prefixes:

@@ -12,7 +12,7 @@ plain numbers, so each step can be checked on its own.
   started at the end of each spike cut (amplitudes ``A_j`` in A; suprathreshold sweeps).
 - :func:`fit_voltage_reset` regresses the voltage at the end of the cut on the voltage
   before the spike, both relative to ``El``: slope ``a`` and intercept ``b`` of the
-  ``v_before`` reset rule.
+  ``v_before`` reset rule; a slope outside [0, 1] is clipped and the intercept refitted.
 
 Examples
 --------
@@ -212,4 +212,7 @@ def fit_voltage_reset(transitions: Sequence[Transitions], El: float) -> tuple[fl
     if np.ptp(x) < 1e-9:
         return 0.0, float(np.mean(y))
     a, b = np.polyfit(x, y, 1)
+    if not 0.0 <= a <= 1.0:  # a fraction of the pre-spike voltage (NEST requires [0, 1])
+        a = float(np.clip(a, 0.0, 1.0))
+        b = float(np.mean(y - a * x))
     return float(a), float(b)

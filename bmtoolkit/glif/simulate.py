@@ -142,17 +142,25 @@ def simulate(params: GlifParameters, stimulus: np.ndarray, *, dt: float | None =
     asc_avg = asc_step_average(taus, dt) if asc_on else np.zeros(0)
     asc_amp = np.asarray(params.asc_amp, float)
     asc_r = np.asarray(params.asc_r, float)
-    asc = np.zeros(taus.size if asc_on else 0)
     t_cut = cut * dt
     th_s_decay = np.exp(-params.b_spike * dt) if has["reset_rules"] else 1.0
     th_s_cut = np.exp(-params.b_spike * t_cut)
     asc_cut = asc_r * np.exp(-t_cut / taus) if asc_on else np.zeros(0)
     th_v = ThetaVoltage(params, dt) if has["voltage_threshold"] else None
-    v = np.empty(n)
-    thr = np.empty(n)
+    # plain Python floats in the loop: several times faster than numpy scalars
+    stim_l = stim.tolist()
+    v = [0.0] * n
+    thr = [0.0] * n
     v[0] = el if v0 is None else float(v0)
-    th_s = th_vol = 0.0
     thr[0] = el + params.th_inf
+    asc_l = [0.0] * (taus.size if asc_on else 0)
+    avg_l, dec_l = asc_avg.tolist(), asc_decay.tolist()
+    amp_l, cut_l = asc_amp.tolist(), asc_cut.tolist()
+    n_asc = len(asc_l)
+    th_s = th_vol = 0.0
+    th_inf, reset_rules = params.th_inf, has["reset_rules"]
+    ra, rb, a_s = params.reset_a, params.reset_b, params.a_spike
+    tv_decay, tv_u, tv_i = (th_v.decay, th_v.c_u, th_v.c_i) if th_v is not None else (1.0, 0.0, 0.0)
     spikes: list[int] = []
     hold = 0
     for k in range(n - 1):
@@ -161,24 +169,26 @@ def simulate(params: GlifParameters, stimulus: np.ndarray, *, dt: float | None =
             v[k + 1] = v[k]
             thr[k + 1] = thr[k]
             continue
-        i_tot = stim[k] + (float(asc @ asc_avg) if asc_on else 0.0)
-        u = (v[k] - el) * alpha + beta * i_tot
-        if asc_on:
-            asc *= asc_decay
+        i_tot = stim_l[k]
+        for j in range(n_asc):
+            i_tot += asc_l[j] * avg_l[j]
+            asc_l[j] *= dec_l[j]
+        u_old = v[k] - el
+        u = u_old * alpha + beta * i_tot
         th_s *= th_s_decay
-        if th_v is not None:
-            th_vol = th_v.step(th_vol, v[k] - el, i_tot)
-        threshold = params.th_inf + th_s + th_vol
+        th_vol = tv_decay * th_vol + tv_u * u_old + tv_i * i_tot
+        threshold = th_inf + th_s + th_vol
         thr[k + 1] = el + threshold
         if u > threshold:
             spikes.append(k + 1)
-            if has["reset_rules"]:
-                u = params.reset_a * (v[k] - el) + params.reset_b
-                th_s = th_s * th_s_cut + params.a_spike
+            if reset_rules:
+                u = ra * u_old + rb
+                th_s = th_s * th_s_cut + a_s
             else:
                 u = 0.0
-            if asc_on:
-                asc = asc_amp + asc * asc_cut
+            for j in range(n_asc):
+                asc_l[j] = amp_l[j] + asc_l[j] * cut_l[j]
             hold = cut
         v[k + 1] = el + u
-    return SimulationResult(voltage=v, threshold=thr, spikes=np.asarray(spikes, int), dt=dt)
+    return SimulationResult(voltage=np.asarray(v), threshold=np.asarray(thr),
+                            spikes=np.asarray(spikes, int), dt=dt)  # fmt: skip

@@ -13,7 +13,8 @@ during cuts. For fixed decay rates θ is linear in ``(th_inf, a_spike, a_voltage
   midpoint of the last voltage before the spike and the voltage the fitted membrane would
   have reached one sample later.
 - :func:`fit_threshold_lsq` fits those by least squares, solving the linear part exactly for
-  each pair of decay rates (variable projection over a grid, then Nelder-Mead).
+  each pair of decay rates (variable projection over a grid, then Nelder-Mead); jumps and
+  gains are kept >= 0 and decay rates within :data:`LOG_RATE_BOUNDS`.
 - :func:`mlin_log_likelihood` is the *maximum likelihood based on internal noise* objective:
   with Laplace-distributed internal noise of scale ``δv`` on the voltage,
   ``p_spike(t) = ∫_{ΔV(t)}^{∞} exp(-|v|/δv) / (2 δv) dv = 1 - c(ΔV(t))`` where
@@ -36,13 +37,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import lsq_linear, minimize
 from scipy.signal import lfilter
 
 from bmtoolkit.glif.parameters import level_has
 from bmtoolkit.glif.regression import Membrane, asc_basis
 from bmtoolkit.glif.simulate import theta_voltage_coefficients
 from bmtoolkit.glif.spikes import Transitions
+
+#: log of the range allowed for threshold decay rates, 1/s (time constants 1 ms to 1 s)
+LOG_RATE_BOUNDS: tuple[float, float] = (0.0, float(np.log(1000.0)))
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,11 @@ def fit_threshold_lsq(transitions: Sequence[Transitions], membrane: Membrane, le
     def solve(log_bs: float, log_bv: float) -> tuple[float, np.ndarray]:
         mats = _design(preps, level, np.exp(log_bs), np.exp(log_bv), membrane)
         x = np.concatenate([m[p.tr.spike] for m, p in zip(mats, preps, strict=True)])
-        lin, *_ = np.linalg.lstsq(x, targets, rcond=None)
+        lower = np.r_[-np.inf, np.zeros(x.shape[1] - 1)]  # threshold jumps and gains >= 0
+        lin = lsq_linear(x, targets, bounds=(lower, np.inf)).x
         return float(np.sum((x @ lin - targets) ** 2)), lin
 
-    grid_s = np.log(np.logspace(0.5, 3.5, 13)) if has["reset_rules"] else [0.0]
+    grid_s = np.log(np.logspace(0.25, 3.0, 12)) if has["reset_rules"] else [0.0]
     grid_v = np.log(np.logspace(0.0, 3.0, 10)) if has["voltage_threshold"] else [0.0]
     best = min((solve(s, v)[0], s, v) for s in grid_s for v in grid_v)
     x0 = [best[1], best[2]]
@@ -175,6 +180,7 @@ def fit_threshold_lsq(transitions: Sequence[Transitions], membrane: Membrane, le
             return solve(*full)[0]
 
         res = minimize(cost, np.asarray(x0)[np.flatnonzero(free)], method="Nelder-Mead",
+                       bounds=[LOG_RATE_BOUNDS] * int(sum(free)),
                        options={"xatol": 1e-4, "fatol": 1e-14, "maxiter": 400})  # fmt: skip
         x0 = np.array(x0, float)
         x0[np.flatnonzero(free)] = res.x
@@ -261,13 +267,19 @@ def fit_threshold_mlin(transitions: Sequence[Transitions], membrane: Membrane, l
         return -mlin_log_likelihood(theta(t), u1, spike, noise)
 
     z0 = [start.th_inf / scale]
+    bounds = [(None, None)]
     if has["reset_rules"]:
-        z0 += [start.a_spike / scale, np.log(max(start.b_spike, 1e-3))]
+        z0 += [start.a_spike / scale, np.log(max(start.b_spike, 1.0))]
+        bounds += [(0.0, None), LOG_RATE_BOUNDS]
     if has["voltage_threshold"]:
-        z0 += [start.a_voltage, np.log(max(start.b_voltage, 1e-3))]
+        z0 += [start.a_voltage, np.log(max(start.b_voltage, 1.0))]
+        bounds += [(0.0, None), LOG_RATE_BOUNDS]
     noise0 = start.noise if np.isfinite(start.noise) and start.noise > 0 else 5e-4
     z0.append(np.log(max(noise0, 2e-5) / scale))
-    res = minimize(cost, np.asarray(z0, float), method="Nelder-Mead",
+    bounds.append((None, None))
+    z0 = np.clip(z0, [b[0] if b[0] is not None else -np.inf for b in bounds],
+                 [b[1] if b[1] is not None else np.inf for b in bounds])  # fmt: skip
+    res = minimize(cost, np.asarray(z0, float), method="Nelder-Mead", bounds=bounds,
                    options={"maxiter": maxiter, "xatol": 1e-4, "fatol": 1e-6})  # fmt: skip
     t, noise = unpack(res.x)
     return Threshold(**{**t.__dict__, "noise": noise, "log_likelihood": float(-res.fun)})
