@@ -120,8 +120,7 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
     detect : str
         Spike detection method (see :func:`~bmtoolkit.glif.spikes.detect_spikes`).
     calibrate : bool
-        Finish with :func:`calibrate_threshold` on the long squares with spikes (the f-I
-        curve), or on every training sweep with spikes when there are none.
+        Finish with :func:`calibrate_threshold` on the training sweeps with spikes.
     """
     has = level_has(level)
     dt = _check(sweeps)
@@ -154,8 +153,7 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
     )  # fmt: skip
     if calibrate:
         spiking = [s for s, sp in zip(sweeps, spikes, strict=True) if sp.size]
-        squares = [s for s in spiking if s.kind == "long_square"]
-        params = calibrate_threshold(params, squares or spiking, detect=detect)
+        params = calibrate_threshold(params, spiking, detect=detect)
     return GlifFit(params=params, membrane=membrane, threshold_lsq=lsq, threshold=thr,
                    n_spikes=n_spikes)  # fmt: skip
 
