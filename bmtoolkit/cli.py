@@ -33,6 +33,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bmtoolkit.commands.validate",
     "bmtoolkit.commands.info",
     "bmtoolkit.commands.plot",
+    "bmtoolkit.commands.fit_glif",
+    "bmtoolkit.commands.convert_to_point",
     "bmtoolkit.commands.demo",
     "bmtoolkit.commands.show_versions",
 )

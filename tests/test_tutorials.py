@@ -20,6 +20,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "gratings_tuning": ("nest",),
     "torchnet_heterogeneity": ("torch",),
     "mpi_parallel": ("neuron", "mpi4py"),
+    "fit_glif_cell": ("nest",),
 }
 CELL_TIMEOUT = 300
 

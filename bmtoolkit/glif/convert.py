@@ -1,0 +1,277 @@
+"""Biophysical -> point in one step: fit a GLIF level to each cell model of a bionet network.
+
+:func:`convert_to_point` reads a bionet simulation config, drives one node of each unique
+biophysical model (same ``model_template``, ``dynamics_params``, ``morphology`` and
+``model_processing``) in NEURON with the protocol of :mod:`bmtoolkit.glif.protocol`, fits
+the requested GLIF level (with the spike-count calibration of
+:func:`~bmtoolkit.glif.fit.calibrate_threshold`), scores every fit on a held-out noise
+sweep, and writes a pointnet network into the output folder:
+
+- **nodes**: the node files are copied unchanged (same ids, positions, properties); the
+  node types table is rewritten so each biophysical type becomes ``model_type
+  point_neuron``, ``model_template nest:glif_psc`` and ``dynamics_params`` the fitted Allen
+  ``neuron_config`` (in ``components/point_neuron_models/``); morphology and
+  ``model_processing`` are emptied. Other node types are kept as they are.
+- **inputs**: current clamps keep their timing; amplitudes go from nA (NEURON configs) to pA
+  (NEST configs). Spike-train inputs are kept as they are.
+- **reports**: soma ``v`` becomes NEST's ``V_m``; other variables
+  (``cai``, extracellular) have no point-neuron equivalent and are left out (listed in the
+  result).
+- **edges**: synaptic weights of bionet are peak conductances (uS) of each of ``nsyns``
+  synapses; the point-neuron weight is the peak current they would inject at rest,
+  ``w (pA) = syn_weight (uS) * nsyns * (E_rev - El) (mV) * 1e3`` (see
+  :func:`conductance_to_current_weight`). Networks with edges onto converted cells are not
+  written yet: the function stops with a :class:`~bmtoolkit.exceptions.ConfigError` before
+  writing anything.
+
+Examples
+--------
+>>> conductance_to_current_weight(0.002, nsyns=3, e_rev=0.0, el=-70.0)
+420.0
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.glif.fit import evaluate, fit_glif
+from bmtoolkit.glif.parameters import LEVEL_NAMES, GlifParameters
+from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver, ProtocolSweeps, run_protocol
+
+#: node type columns that define a biophysical model
+MODEL_KEYS: tuple[str, ...] = (
+    "model_template",
+    "dynamics_params",
+    "morphology",
+    "model_processing",
+)
+
+
+def conductance_to_current_weight(syn_weight: float, *, nsyns: float = 1.0, e_rev: float,
+                                  el: float) -> float:  # fmt: skip
+    """Point-neuron weight (pA) of a bionet synapse: ``g (uS) * nsyns * (E_rev - El) (mV)``.
+
+    ``uS * mV = nA``, hence the factor 1000 to pA. Inhibitory synapses (``E_rev < El``) get
+    negative weights, as NEST's current-based ``glif_psc`` expects.
+    """
+    return float(syn_weight) * float(nsyns) * (float(e_rev) - float(el)) * 1e3
+
+
+@dataclass(frozen=True)
+class CellConversion:
+    """One converted model: its node types, fitted parameters and scores."""
+
+    name: str
+    node_type_ids: tuple[int, ...]
+    params: GlifParameters
+    explained_variance: float
+    rheobase: float
+    levels_explained_variance: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What :func:`convert_to_point` wrote."""
+
+    config: Path
+    cells: tuple[CellConversion, ...]
+    dropped_reports: tuple[str, ...] = ()
+
+
+def _model_key(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple("" if row.get(k) is None or (isinstance(row.get(k), float) and np.isnan(row[k]))
+                 else str(row[k]) for k in MODEL_KEYS)  # fmt: skip
+
+
+def _model_name(row: dict[str, Any]) -> str:
+    for key in ("model_name", "pop_name"):
+        if row.get(key) is not None and str(row[key]) not in ("", "nan"):
+            return str(row[key])
+    return Path(str(row.get("model_template", "cell"))).stem.replace(":", "_")
+
+
+def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int, *,
+                    score_levels: Sequence[int] = ()) -> tuple[GlifParameters, float, dict]:  # fmt: skip
+    """Fit ``level`` to protocol sweeps (calibrated); EV on the held-out sweep for it and for
+    every level of ``score_levels``."""
+    scores: dict[int, float] = {}
+    fitted = None
+    for lv in sorted({level, *score_levels}):
+        fit = fit_glif(list(sweeps.train), lv, calibrate=True)
+        scores[lv] = evaluate(fit.params, list(sweeps.held_out)).explained_variance
+        if lv == level:
+            fitted = fit.params
+    return fitted, scores[level], scores
+
+
+def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
+                     level: int = 4, protocol: CellProtocol | None = None,
+                     score_levels: Sequence[int] = (), overwrite: bool = False,
+                     log: Any = None) -> ConversionResult:  # fmt: skip
+    """Convert the bionet network of ``config`` into a pointnet one in ``output_dir``.
+
+    Parameters
+    ----------
+    config : path-like
+        Bionet simulation config (or BMTK's combined ``config.json``).
+    output_dir : path-like
+        New folder for the point network (must not exist unless ``overwrite``; only files
+        this function writes are replaced).
+    level : int
+        GLIF level to fit (1-5).
+    protocol : CellProtocol, optional
+        Stimulus protocol (default :class:`CellProtocol`).
+    score_levels : sequence of int
+        Also fit and score these levels (reported, not written).
+    log : callable, optional
+        Called with progress lines.
+    """
+    from bmtoolkit.simulator.bionet.backend import BioNetBackend
+    from bmtoolkit.simulator.bionet.cells import build_cell
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata import read_types_csv
+
+    say = log or (lambda _msg: None)
+    out = Path(output_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError("output folder exists and is not empty (use overwrite)", path=out)
+    plan = RunPlan.from_config(config, output_dir=out / "output")
+    sim = plan.config
+    circuit_cfg = sim.circuit
+    # what is converted, and refusal of what is not supported, before anything is written
+    bio_types: dict[str, dict[tuple[str, ...], list[int]]] = {}
+    for spec in circuit_cfg.nodes:
+        if spec.node_types_file is None:
+            raise ConfigError("node files without a node types table are not supported",
+                              path=spec.nodes_file)  # fmt: skip
+        table = read_types_csv(spec.node_types_file)
+        for _, row in table.iterrows():
+            if str(row.get("model_type")) == "biophysical":
+                groups = bio_types.setdefault(str(spec.node_types_file), {})
+                groups.setdefault(_model_key(row.to_dict()), []).append(int(row["node_type_id"]))
+    if not bio_types:
+        raise ConfigError("the network has no biophysical node types to convert", path=config)
+    if circuit_cfg.edges:
+        raise ConfigError("networks with edges are not converted yet (weights would be "
+                          "translated by conductance_to_current_weight)", path=config,
+                          field="networks.edges")  # fmt: skip
+    backend = BioNetBackend(plan)
+    backend.setup()
+    cells: list[CellConversion] = []
+    fitted: dict[tuple[str, tuple[str, ...]], tuple[str, GlifParameters]] = {}
+    for pop in plan.circuit.nodes.values():
+        specs = backend._specs(pop)
+        types_file = str(pop.types_path) if pop.types_path else None
+        groups = bio_types.get(types_file or "", {})
+        cols = pop.columns()
+        for key, type_ids in groups.items():
+            if (types_file, key) in fitted:
+                continue
+            node = next((s for s in specs if s.node_type_id in type_ids), None)
+            if node is None:
+                continue
+            row = {name: values[node.node_id] for name, values in cols.items()}
+            name = _model_name(row)
+            say(f"{name}: driving node {node.node_id} of {pop.name!r} in NEURON")
+            cell = build_cell(node)
+            sweeps = run_protocol(NeuronCellDriver(cell, backend.h, v_init=backend.v_init),
+                                  protocol)  # fmt: skip
+            params, ev, scores = fit_cell_sweeps(sweeps, level, score_levels=score_levels)
+            say(f"{name}: GLIF{level} explained variance {ev:.3f}")
+            fitted[(types_file, key)] = (name, params)
+            cells.append(CellConversion(name, tuple(type_ids), params, ev, sweeps.rheobase,
+                                        scores))  # fmt: skip
+    dropped = _write_point_network(sim, out, fitted, level)
+    return ConversionResult(config=out / "config.json", cells=tuple(cells),
+                            dropped_reports=tuple(dropped))  # fmt: skip
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _point_node_sets(value: Any) -> Any:
+    """Node sets with ``model_type: biophysical`` selecting the converted ``point_neuron`` s."""
+    if isinstance(value, dict):
+        return {k: ("point_neuron" if k == "model_type" and v == "biophysical" else
+                    ["point_neuron" if x == "biophysical" else x for x in v]
+                    if k == "model_type" and isinstance(v, list) else _point_node_sets(v))
+                for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [_point_node_sets(v) for v in value]
+    return value
+
+
+def _write_point_network(sim: Any, out: Path, fitted: dict, level: int) -> list[str]:
+    from bmtoolkit.sonata import read_types_csv, write_circuit_config, write_simulation_config
+
+    net = out / "network"
+    models = out / "components" / "point_neuron_models"
+    net.mkdir(parents=True, exist_ok=True)
+    models.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for (types_file, key), (name, params) in fitted.items():
+        fname = f"{name}_{LEVEL_NAMES[level]}.json"
+        _write_json(models / fname, params.to_neuron_config())
+        files[(types_file, key)] = fname
+    node_specs = []
+    for spec in sim.circuit.nodes:
+        h5 = net / Path(spec.nodes_file).name
+        shutil.copyfile(spec.nodes_file, h5)
+        table = read_types_csv(spec.node_types_file)
+        for i, row in table.iterrows():
+            fname = files.get((str(spec.node_types_file), _model_key(row.to_dict())))
+            if fname is None or str(row.get("model_type")) != "biophysical":
+                continue
+            table.loc[i, "model_type"] = "point_neuron"
+            table.loc[i, "model_template"] = "nest:glif_psc"
+            table.loc[i, "dynamics_params"] = fname
+            for col in ("morphology", "model_processing"):
+                if col in table.columns:
+                    table.loc[i, col] = "NULL"
+        csv = net / Path(spec.node_types_file).name
+        tmp = csv.with_name(f".{csv.name}.tmp")
+        table.to_csv(tmp, sep=" ", index=False)
+        os.replace(tmp, csv)
+        node_specs.append({"nodes_file": h5, "node_types_file": csv})
+    node_sets = None
+    if sim.node_sets_file:
+        node_sets = out / "node_sets.json"
+        _write_json(node_sets, _point_node_sets(json.loads(Path(sim.node_sets_file).read_text())))
+    write_circuit_config(out / "circuit_config.json", nodes=node_specs,
+                         components={"point_neuron_models_dir": models},
+                         node_sets_file=node_sets)  # fmt: skip
+    inputs = {}
+    for name, inp in sim.inputs.items():
+        params = dict(inp.params)
+        if inp.input_type == "current_clamp":
+            params["amp"] = (np.asarray(params["amp"], float) * 1e3).tolist()  # nA -> pA
+        inputs[name] = {"input_type": inp.input_type, "module": inp.module,
+                        "node_set": inp.node_set, **params}  # fmt: skip
+    reports, dropped = {}, []
+    for name, rep in sim.reports.items():
+        if rep.module == "membrane_report" and rep.variable_name == "v":
+            reports[name] = {"module": "membrane_report", "cells": rep.cells,
+                             "variable_name": "V_m", "sections": "soma"}  # fmt: skip
+        else:
+            dropped.append(name)
+    run = {"tstop": sim.run.tstop, "dt": sim.run.dt, "tstart": sim.run.tstart}
+    write_simulation_config(out / "simulation_config.json", network=out / "circuit_config.json",
+                            run=run, output={"output_dir": out / "output",
+                                             "spikes_file": "spikes.h5"},
+                            inputs=inputs, reports=reports, node_sets_file=node_sets,
+                            target_simulator="NEST")  # fmt: skip
+    _write_json(out / "config.json", {"network": "./circuit_config.json",
+                                      "simulation": "./simulation_config.json"})  # fmt: skip
+    return dropped
