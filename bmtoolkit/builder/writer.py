@@ -197,12 +197,14 @@ def population_type(table: NodeTable) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def save_nodes(table: NodeTable, nodes_file: Path, node_types_file: Path) -> None:
-    """Write ``table`` to a nodes HDF5 file and a node types CSV."""
+def save_nodes(
+    table: NodeTable, nodes_file: Path, node_types_file: Path, compression: Any = "scaleoffset"
+) -> None:
+    """Write ``table`` to a nodes HDF5 file and a node types CSV (see ``write_nodes``)."""
     from bmtoolkit.sonata import NodePopulationData, write_nodes, write_types_csv
 
     pop = NodePopulationData.single_group(table.name, table.node_type_ids, node_attributes(table))
-    write_nodes(nodes_file, [pop])
+    write_nodes(nodes_file, [pop], compression=compression)
     write_types_csv(node_types_frame(table), node_types_file)
 
 
@@ -220,8 +222,9 @@ def save_edges(
     edge_types_file: Path,
     n_source_nodes: int,
     n_target_nodes: int,
+    compression: Any = "scaleoffset",
 ) -> None:
-    """Write one edge population and its edge types CSV."""
+    """Write one edge population and its edge types CSV (see ``write_edges``)."""
     from bmtoolkit.sonata import EdgePopulationData, write_edges, write_types_csv
 
     pop = EdgePopulationData.single_group(
@@ -234,7 +237,12 @@ def save_edges(
         edges.columns,
     )
     write_edges(
-        edges_file, [pop], sort=True, n_source_nodes=n_source_nodes, n_target_nodes=n_target_nodes
+        edges_file,
+        [pop],
+        sort=True,
+        n_source_nodes=n_source_nodes,
+        n_target_nodes=n_target_nodes,
+        compression=compression,
     )
     write_types_csv(edge_types_frame(edges.types), edge_types_file)
 
