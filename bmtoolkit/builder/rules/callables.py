@@ -122,8 +122,8 @@ def counts_array(values: Any, expected: int, rule: str, noun: str) -> np.ndarray
         )
     elif values is None or not hasattr(values, "__len__"):
         raise ConfigError(
-            f"{where} returned {values!r}; expected a list or array of {expected} counts "
-            f"(one per {noun})"
+            f"{where} returned {values!r}; expected a list or array of {expected} counts, "
+            f"one for each of the {expected} {noun}"
         )
     else:
         arr = np.asarray(values)
@@ -170,9 +170,11 @@ def counts_array(values: Any, expected: int, rule: str, noun: str) -> np.ndarray
                 "counts must be whole numbers"
             )
         return out
-    raise ConfigError(
-        f"{where} returned {arr.dtype} values (e.g. {arr[0]!r}); expected integer counts"
-    )
+    if kind in "US":
+        raise ConfigError(
+            f"{where} returned strings (e.g. {str(arr[0])!r}); expected one count per {noun}"
+        )
+    raise ConfigError(f"{where} returned {arr.dtype} values; expected integer counts")
 
 
 class CallableRule(ConnectionRule):
