@@ -43,8 +43,8 @@ from bmtoolkit.exceptions import ConfigError
 
 #: raw bytes per gzip chunk (HDF5's default chunk cache is 1 MiB per dataset)
 CHUNK_BYTES = 1 << 19
-#: rows per scale-offset chunk (small chunks: sorted ids then need few bits)
-PACKED_ROWS = 2048
+#: rows per scale-offset chunk (smaller chunks pack sorted ids in fewer bits but read slower)
+PACKED_ROWS = 8192
 
 #: compression names -> (method, gzip level)
 COMPRESSIONS: dict[str, tuple[str | None, int]] = {
