@@ -30,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.builder.rules.base import NodeBlock
+from bmtoolkit.builder.rules.callables import bind_params
 from bmtoolkit.builder.rules.distance import axes_index
 from bmtoolkit.builder.rules.like_to_like import Tuning, orientation_difference
 from bmtoolkit.exceptions import ConfigError
@@ -221,7 +221,7 @@ class PairPropertyCallable(PropertyRule):
         trg_all = edges.targets.table.node_views()
         src_ids = edges.sources.index[edges.source].tolist()
         trg_ids = edges.targets.index[edges.target].tolist()
-        func = functools.partial(self.func, **self.params) if self.params else self.func
+        func = bind_params(self.func, self.params)
         out = [func(src_all[s], trg_all[t]) for s, t in zip(src_ids, trg_ids)]
         if self.n_names == 1:
             return _as_array(out)

@@ -84,6 +84,30 @@ def test_count_of_one_pair():
             _count(bad)
 
 
+def test_parameters_are_bound_once_and_checked_against_the_signature():
+    from bmtoolkit.builder.rules.callables import bind_params
+
+    def rule(source, target, p, q=2, *rest):
+        return (source, target, p, q, rest)
+
+    assert bind_params(rule, {"q": 3, "p": 1})("s", "t") == ("s", "t", 1, 3, ())
+    with pytest.raises(ConfigError, match="missing a required argument: 'p'"):
+        bind_params(rule, {"q": 3})
+
+    def flexible(source, target, **kw):
+        return kw
+
+    assert bind_params(flexible, {"a": 1})("s", "t") == {"a": 1}  # through a partial
+    assert bind_params(rule, {}) is rule
+    with pytest.raises(ConfigError, match=r"\['p', 'z'\] do not fit rule\(source, target, p"):
+        bind_params(rule, {"p": 1, "z": 0})
+    net = NetworkBuilder("n")
+    net.add_nodes(N=3)
+    net.add_edges(connection_rule=lambda s, t, p: 1, connection_params={"prob": 0.1})
+    with pytest.raises(ConfigError, match="do not fit"):
+        net.build(seed=1)
+
+
 # -- node views ---------------------------------------------------------------------------
 
 
