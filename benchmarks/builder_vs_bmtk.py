@@ -13,9 +13,17 @@ same-size ratio. Each build runs in a child process; peak memory is that child's
 ``--scale v1``: 230,000 cells in a cylinder of radius 845 um and height 860 um with a 300 um
 cutoff on the recurrent rule, and LGN p scaled to 0.05 * 20,000 / N (about 100 M edges in all).
 
+``--idiom``: the BMTK-idiom mode. ``benchmarks/bmtk_idiom_build.py`` (a BMTK script with Python
+callables, see its docstring) runs as it is with BMTK and, with only its import line changed,
+through ``bmtoolkit build --workers K`` for each K of ``--workers``: per-pair (``one_to_one``)
+functions at ``--pair-n`` cells and a numpy ``one_to_all`` function at ``--all-n`` cells. Each run
+is its own process; printed: whole-process wall time, build and save phases, peak RSS (workers
+included), edge and node file sizes, and the BMTK / bmtoolkit ratios.
+
 Usage::
 
     python benchmarks/builder_vs_bmtk.py --n 20000 [--with-bmtk --bmtk-n 2000] [--scale v1]
+    python benchmarks/builder_vs_bmtk.py --idiom [--pair-n 3000] [--all-n 12000] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 RADIUS, HEIGHT, P0, SIGMA = 400.0, 800.0, 0.1, 150.0
 
@@ -212,6 +221,77 @@ def _line(name: str, n: int, r: dict) -> str:
     )
 
 
+IDIOM_SCRIPT = Path(__file__).with_name("bmtk_idiom_build.py")
+BMTK_IMPORT = "from bmtk.builder import NetworkBuilder"
+OUR_IMPORT = "from bmtoolkit.builder import NetworkBuilder"
+
+
+def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> dict:
+    """One whole-process run of the idiom script; its JSON line plus wall time and file sizes."""
+    with tempfile.TemporaryDirectory() as out:
+        args = [str(n), iterator, out]
+        if tool == "bmtk":
+            cmd = [sys.executable, str(script), *args]
+        else:
+            cmd = [sys.executable, "-m", "bmtoolkit.cli", "build", "--workers", str(workers)]
+            cmd += [str(script), *args]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+        wall = time.perf_counter() - start
+        if proc.returncode:
+            raise SystemExit(f"{tool} idiom build failed (exit {proc.returncode})")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        files = {p.name: p.stat().st_size for p in Path(out).iterdir() if p.suffix == ".h5"}
+        from bmtoolkit.sonata import read_edges
+
+        result["edges"] = sum(
+            pop.size
+            for name in files
+            if name.endswith("_edges.h5")
+            for pop in read_edges(Path(out) / name).values()
+        )
+    result["wall_s"] = wall
+    result["edge_bytes"] = sum(v for k, v in files.items() if k.endswith("_edges.h5"))
+    result["node_bytes"] = sum(v for k, v in files.items() if k.endswith("_nodes.h5"))
+    return result
+
+
+def _idiom_line(name: str, r: dict) -> str:
+    return (
+        f"  {name:>20}: wall {r['wall_s']:7.2f} s (build {r['build_s']:7.2f} s, save "
+        f"{r['save_s']:6.2f} s), peak {r['peak_mib']:6.0f} MiB, {r['edges']:>10,} edges, "
+        f"edge files {r['edge_bytes'] / 2**20:7.2f} MiB "
+        f"({r['edge_bytes'] / max(r['edges'], 1):5.1f} B/edge), nodes {r['node_bytes'] / 2**20:5.2f} MiB"
+    )
+
+
+def idiom(pair_n: int, all_n: int, workers: list[int]) -> None:
+    """Run the BMTK-idiom cases with both tools and print the comparison."""
+    text = IDIOM_SCRIPT.read_text()
+    assert text.count(BMTK_IMPORT) == 1
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = Path(tmp) / "bmtoolkit_idiom_build.py"
+        ours.write_text(text.replace(BMTK_IMPORT, OUR_IMPORT))
+        for iterator, n in (("one_to_one", pair_n), ("one_to_all", all_n)):
+            if n <= 0:
+                continue
+            print(f"{iterator} callables, N={n:,} cortical cells (2 cores shared: noisy)")
+            theirs = _idiom_run("bmtk", IDIOM_SCRIPT, n, iterator, 1)
+            print(_idiom_line("BMTK 1.2.0", theirs))
+            for k in workers:
+                mine = _idiom_run("bmtoolkit", ours, n, iterator, k)
+                print(_idiom_line(f"bmtoolkit workers={k}", mine))
+                print(
+                    f"  {'BMTK / bmtoolkit':>20}: wall {theirs['wall_s'] / mine['wall_s']:6.1f}x, "
+                    f"build {theirs['build_s'] / mine['build_s']:6.1f}x, "
+                    f"save {theirs['save_s'] / max(mine['save_s'], 1e-9):6.1f}x, "
+                    f"peak memory {theirs['peak_mib'] / mine['peak_mib']:5.1f}x, "
+                    f"edge file bytes per edge {theirs['edge_bytes'] / max(theirs['edges'], 1) / (mine['edge_bytes'] / max(mine['edges'], 1)):5.2f}x, "
+                    f"edge files {theirs['edge_bytes'] / mine['edge_bytes']:5.2f}x"
+                )
+            sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the builds, print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -220,7 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-bmtk", action="store_true", help="also build with BMTK")
     parser.add_argument("--bmtk-n", type=int, default=2000, help="cortical cells for BMTK")
     parser.add_argument("--worker", choices=["bmtoolkit", "bmtk"], help=argparse.SUPPRESS)
+    parser.add_argument("--idiom", action="store_true", help="BMTK-idiom scripts, both tools")
+    parser.add_argument("--pair-n", type=int, default=3000, help="cells, one_to_one (0: skip)")
+    parser.add_argument("--all-n", type=int, default=12000, help="cells, one_to_all (0: skip)")
+    parser.add_argument("--workers", default="1,2", help="bmtoolkit worker counts, e.g. 1,2")
     args = parser.parse_args(argv)
+    if args.idiom:
+        idiom(args.pair_n, args.all_n, [int(k) for k in args.workers.split(",")])
+        return 0
     if args.scale == "v1" and args.n == 20000:
         args.n = 230000
     if args.worker:

@@ -1,12 +1,13 @@
 """The build engine: edge sets -> edge arrays, block by block, reproducibly.
 
-Targets of an edge set are cut into blocks of ``block_size`` nodes (in node id order). Block ``b``
+Targets of an edge set are cut into blocks of ``block_size`` nodes (in node id order; rules may
+fix their own ``block_rows``, and ``one_to_all`` callables cut the sources instead). Block ``b``
 of edge set ``k`` draws every random number from a generator seeded by
 ``SeedSequence([seed, k, b])``; rules and property rules that use ``numpy.random``/``random`` (BMTK
 callables) get those global generators seeded from ``SeedSequence([seed, k, b, 1])`` first. A
 block's edges therefore depend only on (seed, edge set, block), never on which process builds it
-or in which order, so an MPI build (see :mod:`bmtoolkit.builder.parallel`) gives the same edges as
-a serial one.
+or in which order, so an MPI build or a build with ``workers=K`` forked processes (see
+:mod:`bmtoolkit.builder.parallel`) gives the same edges as a serial one, whatever K.
 
 Examples
 --------
@@ -71,10 +72,38 @@ def _needs_globals(edge_set: EdgeSet) -> bool:
 
 
 def block_bounds(n_targets: int, edge_set: EdgeSet, block_size: int) -> list[tuple[int, int]]:
-    """``[(start, stop), ...]`` rows of the target selection for each block."""
-    if not edge_set.rule.target_blocks or n_targets == 0:
+    """``[(start, stop), ...]`` rows of the blocked selection (targets, or sources) per block.
+
+    A rule's own ``block_rows`` (callables: small blocks) overrides ``block_size``.
+    """
+    rule = edge_set.rule
+    if not (rule.target_blocks or _source_blocks(edge_set)) or n_targets == 0:
         return [(0, n_targets)]
-    return [(s, min(s + block_size, n_targets)) for s in range(0, n_targets, block_size)]
+    size = int(getattr(rule, "block_rows", None) or block_size)
+    return [(s, min(s + size, n_targets)) for s in range(0, n_targets, size)]
+
+
+def _source_blocks(edge_set: EdgeSet) -> bool:
+    """Whether the rule's blocks cut the sources (each block seeing every target)."""
+    return bool(getattr(edge_set.rule, "source_blocks", False))
+
+
+def _target_order(result: BlockEdges, n_sources: int) -> BlockEdges:
+    """Rows of source-blocked edges reordered by (target, source), ties kept in order."""
+    if len(result) < 2:
+        return result
+    key = result.target_ids * max(n_sources, 1)
+    key += result.source_ids
+    if bool(np.all(key[1:] >= key[:-1])):
+        return result
+    order = np.argsort(key, kind="stable")
+    del key
+    return BlockEdges(
+        result.source_ids[order],
+        result.target_ids[order],
+        None if result.nsyns is None else result.nsyns[order],
+        {k: v[order] for k, v in result.properties.items()},
+    )
 
 
 def _sorted(conns: Any, n_sources: int) -> Any:
@@ -181,8 +210,13 @@ def build_edge_set(
     block_size: int = DEFAULT_BLOCK_SIZE,
     comm: Any = None,
     progress: bool | None = None,
+    workers: int = 1,
 ) -> BlockEdges | None:
-    """Build one edge set; with an MPI ``comm`` only rank 0 gets the result (others None)."""
+    """Build one edge set; with an MPI ``comm`` only rank 0 gets the result (others None).
+
+    ``workers > 1`` builds the blocks in that many forked processes (see
+    :func:`bmtoolkit.builder.parallel.fork_blocks`); the result is the same as a serial build.
+    """
     from bmtoolkit.builder import parallel
 
     start = time.perf_counter()
@@ -190,24 +224,32 @@ def build_edge_set(
     trg_table = edge_set.target.table()
     sources = NodeBlock(src_table, edge_set.source.indices())
     targets = NodeBlock(trg_table, edge_set.target.indices())
-    bounds = block_bounds(len(targets), edge_set, block_size)
+    by_source = _source_blocks(edge_set)
+    bounds = block_bounds(len(sources if by_source else targets), edge_set, block_size)
     state = edge_set.rule.prepare(sources)
     mine = parallel.my_blocks(len(bounds), comm)
     label = f"{edge_set.source_network_name}->{edge_set.target_network_name} #{set_index}"
-    parts = []
-    for b in parallel.progress(mine, label, progress, comm):
+
+    def one_block(b: int) -> BlockEdges:
         lo, hi = bounds[b]
-        parts.append(
-            build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
-        )
+        if by_source:
+            return build_block(edge_set, sources.slice(lo, hi), targets, state, seed, set_index, b)
+        return build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
+
+    if workers > 1 and len(mine) > 1:
+        parts = parallel.fork_blocks(one_block, list(mine), workers, label, progress, comm)
+    else:
+        parts = [one_block(b) for b in parallel.progress(mine, label, progress, comm)]
     gathered = parallel.gather_blocks(parts, comm)
     if gathered is None:
         return None
     result = concat_blocks(gathered, edge_set)
+    if by_source and len(bounds) > 1:
+        result = _target_order(result, src_table.size)
     n_syn = int(result.nsyns.sum()) if result.nsyns is not None else len(result)
     logger.info(
         "edge set %d (%s, %s): %d edges, %d synapses from %d sources onto %d targets "
-        "in %d block(s), %.2f s",
+        "in %d block(s), %d worker(s), %.2f s",
         set_index,
         label,
         type(edge_set.rule).__name__,
@@ -216,6 +258,7 @@ def build_edge_set(
         len(sources),
         len(targets),
         len(bounds),
+        max(1, workers),
         time.perf_counter() - start,
     )
     return result

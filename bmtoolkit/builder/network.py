@@ -334,6 +334,7 @@ class NetworkBuilder:
         block_size: int = engine.DEFAULT_BLOCK_SIZE,
         progress: bool | None = None,
         comm: Any = "auto",
+        workers: int | None = None,
     ) -> None:
         """Make every edge set's edges.
 
@@ -349,10 +350,14 @@ class NetworkBuilder:
             tqdm bar per edge set; None shows it only on a terminal.
         comm : MPI communicator, None or "auto"
             "auto" uses ``MPI.COMM_WORLD`` when running under ``mpiexec`` with >1 ranks.
+        workers : int, optional
+            Forked processes building the blocks (default ``$BMTOOLKIT_BUILD_WORKERS``, else 1;
+            ignored under MPI). Files do not depend on it (see :mod:`bmtoolkit.builder.parallel`).
         """
         if int(block_size) < 1:
             raise ConfigError(f"block_size must be >= 1, got {block_size}", field="block_size")
         comm = parallel.world_comm() if comm == "auto" else comm
+        workers = 1 if comm is not None else parallel.resolve_workers(workers)
         seed = parallel.broadcast(self._resolve_seed(seed), comm)
         self.seed_used = seed
         start = time.perf_counter()
@@ -360,7 +365,13 @@ class NetworkBuilder:
         built: dict[tuple[str, str], list[tuple[EdgeSet, engine.BlockEdges]]] = {}
         for k, edge_set in enumerate(self._edge_sets):
             result = engine.build_edge_set(
-                edge_set, k, seed, block_size=int(block_size), comm=comm, progress=progress
+                edge_set,
+                k,
+                seed,
+                block_size=int(block_size),
+                comm=comm,
+                progress=progress,
+                workers=workers,
             )
             if result is not None:
                 key = (edge_set.source_network_name, edge_set.target_network_name)
@@ -389,6 +400,10 @@ class NetworkBuilder:
         are removed by the next save), and every file is stamped so that ``bmtoolkit
         validate`` detects nodes and edges files of different saves.
 
+        ``compression="scaleoffset"`` (default: lossless integer packing every HDF5 reader
+        reads), ``"gzip"`` or a gzip level 0-9 (BMTK's choice; smallest), or None/"none"
+        chooses how large datasets are stored (:mod:`bmtoolkit.sonata.storage`).
+
         Returns
         -------
         list of (kind, h5 path, csv path, populations)
@@ -397,8 +412,8 @@ class NetworkBuilder:
         from bmtoolkit.sonata import file_set
 
         with file_set():  # nodes and edges files replaced as one set
-            files = self.save_nodes(output_dir=output_dir)
-            files += self.save_edges(output_dir=output_dir)
+            files = self.save_nodes(output_dir=output_dir, **opts)
+            files += self.save_edges(output_dir=output_dir, **opts)
         parallel.barrier(parallel.world_comm())  # every rank sees the renamed files
         return files
 
@@ -417,7 +432,7 @@ class NetworkBuilder:
         h5 = _path(nodes_file_name, output_dir, f"{self.name}_nodes.h5")
         csv = _path(node_types_file_name, output_dir, f"{self.name}_node_types.csv")
         if parallel.rank(parallel.world_comm()) == 0:
-            writer.save_nodes(table, h5, csv)
+            writer.save_nodes(table, h5, csv, compression=opts.get("compression", "scaleoffset"))
         return [("nodes", h5, csv, pops)]
 
     def save_edges(
@@ -476,6 +491,7 @@ class NetworkBuilder:
                     self._sources[src].size,
                     self._sources[trg].size,
                     node_fingerprints=fingerprints,
+                    compression=opts.get("compression", "scaleoffset"),
                 )
             out.append(("edges", h5, csv, {pop_name: {}}))
         parallel.barrier(comm)

@@ -23,8 +23,9 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,7 @@ class NodeTable:
         self.source_file = source_file
         self._cache: dict[str, np.ndarray] = {}
         self._positions: np.ndarray | None = None
+        self._views: list[NodeView] | None = None
 
     # construction ----------------------------------------------------------------------
     @classmethod
@@ -305,73 +307,103 @@ class NodeTable:
             return self.arrays[name][index]
         return self.column(name)[index]
 
+    def _view_columns(self) -> tuple[list[str], list[Sequence[Any]]]:
+        """Per-node columns as Python sequences, for building views."""
+        names: list[str] = []
+        cols: list[Sequence[Any]] = []
+        for name, arr in self.arrays.items():
+            names.append(name)
+            cols.append(arr.tolist() if arr.ndim == 1 else list(arr))
+        pos = self.positions()
+        if pos is not None:
+            if "positions" not in self.arrays:
+                names.append("positions")
+                cols.append(list(pos))
+            for axis, name in enumerate(POSITION_COLUMNS):
+                if name not in self.arrays:
+                    names.append(name)
+                    cols.append(pos[:, axis].tolist())
+        return names, cols
+
+    def _type_values(self) -> dict[int, dict[str, Any]]:
+        return {
+            tid: {"node_type_id": tid, **{k: v for k, v in props.items() if v is not None}}
+            for tid, props in self.types.items()
+        }
+
+    def node_views(self) -> list[NodeView]:
+        """A :class:`NodeView` of every node, made once per table and then shared."""
+        if self._views is None:
+            names, cols = self._view_columns()
+            base = self._type_values()
+            tids = self.node_type_ids.tolist()
+            rows = zip(*cols) if cols else itertools.repeat(())
+            views = []
+            for i, (tid, values) in enumerate(zip(tids, rows)):
+                d = {"node_id": i, **base.get(tid, {"node_type_id": tid})}
+                d.update(zip(names, values))
+                views.append(NodeView(self, i, d))
+            self._views = views
+        return self._views
+
     def views(self, index: np.ndarray | None = None) -> list[NodeView]:
         """Dict-like views of the given rows (all rows by default)."""
-        rows = self.node_ids if index is None else index
-        return [NodeView(self, int(i)) for i in rows]
+        every = self.node_views()
+        if index is None:
+            return list(every)
+        return [every[i] for i in np.asarray(index, dtype=np.int64).tolist()]
 
 
 def _isnan(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-class NodeView(Mapping):
-    """Read-only dict-like view of one node, as per-pair rule callables expect.
+class NodeView(dict):
+    """One node's properties as a plain dict, as per-pair rule callables expect.
 
     ``view["prop"]``, ``view.get("prop", default)``, ``view.node_id``, ``view.node_type_id``,
-    ``"prop" in view`` and iteration over property names all work.
+    ``"prop" in view`` and iteration over property names all work. Node-type properties come
+    first, per-node values override them; ``positions`` (when present) is a length-3 array and
+    ``x``/``y``/``z`` are given too. Lookups are plain ``dict`` lookups: the views of a table are
+    made once (:meth:`NodeTable.node_views`) and shared by every rule. Views are read-only.
     """
 
-    __slots__ = ("_table", "_index")
+    __slots__ = ("_table", "node_id")
 
-    def __init__(self, table: NodeTable, index: int) -> None:
+    def __init__(self, table: NodeTable, index: int, values: Mapping[str, Any] | None = None):
+        super().__init__(table.node_views()[int(index)] if values is None else values)
         self._table = table
-        self._index = index
-
-    @property
-    def node_id(self) -> int:
-        """Id of the node in its population."""
-        return self._index
+        self.node_id = int(index)
 
     @property
     def node_type_id(self) -> int:
         """Its node type."""
-        return int(self._table.node_type_ids[self._index])
+        return int(self._table.node_type_ids[self.node_id])
 
     @property
     def population(self) -> str:
         """Name of the population."""
         return self._table.name
 
-    def __getitem__(self, key: str) -> Any:
-        if key == "positions" or self._table.has(key):
-            try:
-                return self._table.value(key, self._index)
-            except SonataFormatError:
-                raise KeyError(key) from None
-        nt = self._table.types.get(self.node_type_id, {})
-        if key in nt:
-            return nt[key]
-        raise KeyError(key)
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("node views are read-only; set properties with add_nodes")
 
-    def __contains__(self, key: object) -> bool:
-        if key == "positions":
-            return self._table.positions() is not None
-        return isinstance(key, str) and self._table.has(key)
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore[assignment]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table.property_names)
-
-    def __len__(self) -> int:
-        return len(self._table.property_names)
-
-    def __hash__(self) -> int:
-        return hash((self._table.name, self._index))
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash((self._table.name, self.node_id))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, NodeView):
-            return self._table is other._table and self._index == other._index
+            return self._table is other._table and self.node_id == other.node_id
         return NotImplemented
 
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __reduce__(self) -> tuple:
+        return (NodeView, (self._table, self.node_id, dict(self)))
+
     def __repr__(self) -> str:
-        return f"NodeView({self._table.name!r}, node_id={self._index})"
+        return f"NodeView({self._table.name!r}, node_id={self.node_id})"

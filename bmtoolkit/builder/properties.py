@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.builder.node_table import NodeView
 from bmtoolkit.builder.rules.base import NodeBlock
+from bmtoolkit.builder.rules.callables import bind_params
 from bmtoolkit.builder.rules.distance import axes_index
 from bmtoolkit.builder.rules.like_to_like import Tuning, orientation_difference
 from bmtoolkit.exceptions import ConfigError
@@ -217,17 +217,12 @@ class PairPropertyCallable(PropertyRule):
         self.n_names = n_names
 
     def values(self, edges, rng):  # noqa: D102
-        src_views = {}
-        trg_views = {}
-        out = []
-        for s, t in zip(edges.source.tolist(), edges.target.tolist()):
-            sv = src_views.get(s)
-            if sv is None:
-                sv = src_views[s] = NodeView(edges.sources.table, int(edges.sources.index[s]))
-            tv = trg_views.get(t)
-            if tv is None:
-                tv = trg_views[t] = NodeView(edges.targets.table, int(edges.targets.index[t]))
-            out.append(self.func(sv, tv, **self.params))
+        src_all = edges.sources.table.node_views()
+        trg_all = edges.targets.table.node_views()
+        src_ids = edges.sources.index[edges.source].tolist()
+        trg_ids = edges.targets.index[edges.target].tolist()
+        func = bind_params(self.func, self.params)
+        out = [func(src_all[s], trg_all[t]) for s, t in zip(src_ids, trg_ids)]
         if self.n_names == 1:
             return _as_array(out)
         if out and any(len(v) != self.n_names for v in out):

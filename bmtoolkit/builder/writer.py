@@ -216,11 +216,13 @@ def node_fingerprint(table: NodeTable) -> str | None:
     return population_fingerprint(node_population(table))
 
 
-def save_nodes(table: NodeTable, nodes_file: Path, node_types_file: Path) -> None:
-    """Write ``table`` to a nodes HDF5 file and a node types CSV."""
+def save_nodes(
+    table: NodeTable, nodes_file: Path, node_types_file: Path, compression: Any = "scaleoffset"
+) -> None:
+    """Write ``table`` to a nodes HDF5 file and a node types CSV (see ``write_nodes``)."""
     from bmtoolkit.sonata import write_nodes, write_types_csv
 
-    write_nodes(nodes_file, [node_population(table)])
+    write_nodes(nodes_file, [node_population(table)], compression=compression)
     write_types_csv(node_types_frame(table), node_types_file)
 
 
@@ -239,8 +241,9 @@ def save_edges(
     n_source_nodes: int,
     n_target_nodes: int,
     node_fingerprints: Mapping[str, str] | None = None,
+    compression: Any = "scaleoffset",
 ) -> None:
-    """Write one edge population and its edge types CSV.
+    """Write one edge population and its edge types CSV (see ``write_edges``).
 
     ``node_fingerprints`` (:func:`node_fingerprint` by node population) record which nodes
     the edges were built on, so ``bmtoolkit validate`` detects files of different saves.
@@ -263,6 +266,7 @@ def save_edges(
         n_source_nodes=n_source_nodes,
         n_target_nodes=n_target_nodes,
         node_fingerprints=node_fingerprints,
+        compression=compression,
     )
     write_types_csv(edge_types_frame(edges.types), edge_types_file)
 

@@ -2,7 +2,8 @@
 
 The script runs as ``__main__`` with ``sys.argv = [script, *script_args]`` and its own folder
 first on ``sys.path``. ``--seed`` sets the default seed of every ``NetworkBuilder.build()`` that
-is not given one; ``-v`` prints the builder's timed log lines.
+is not given one, ``--workers K`` the default number of forked build processes
+(:mod:`bmtoolkit.builder.parallel`; the files do not depend on K); ``-v`` prints the builder's timed log lines.
 
 Examples
 --------
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``script``, ``--seed``, ``-v``, and arguments passed on to the script."""
     parser.add_argument("script", help="Python build script (options go before it)")
     parser.add_argument("--seed", type=int, default=None, help="default build seed")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="forked processes per build (default 1); files do not depend on it",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="timed log lines")
     parser.add_argument("script_args", nargs=argparse.REMAINDER, help="passed to the script")
 
@@ -38,16 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the script; return 0 on success."""
     from bmtoolkit.builder.network import SEED_ENV
+    from bmtoolkit.builder.parallel import WORKERS_ENV, resolve_workers
 
     script = Path(args.script)
     if not script.is_file():
         raise MissingFileError("build script not found", path=script)
     if args.verbose:
         logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO)
-    old_env = os.environ.get(SEED_ENV)
+    if args.workers is not None:
+        resolve_workers(args.workers)
+    old_env = {name: os.environ.get(name) for name in (SEED_ENV, WORKERS_ENV)}
     old_argv, old_path = sys.argv[:], sys.path[:]
-    if args.seed is not None:
-        os.environ[SEED_ENV] = str(args.seed)
+    for name, value in ((SEED_ENV, args.seed), (WORKERS_ENV, args.workers)):
+        if value is not None:
+            os.environ[name] = str(value)
     sys.argv = [str(script), *args.script_args]
     sys.path.insert(0, str(script.resolve().parent))
     start = time.perf_counter()
@@ -59,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
             return code
     finally:
         sys.argv, sys.path[:] = old_argv, old_path
-        if args.seed is not None:
-            if old_env is None:
-                os.environ.pop(SEED_ENV, None)
+        for name, old in old_env.items():
+            if old is None:
+                os.environ.pop(name, None)
             else:
-                os.environ[SEED_ENV] = old_env
+                os.environ[name] = old
     print(f"built {script} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0

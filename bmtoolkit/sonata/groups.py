@@ -35,6 +35,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import SonataFormatError, UnknownPropertyError  # noqa: F401 (re-exported)
 from bmtoolkit.sonata._h5 import STR_DTYPE, open_h5
+from bmtoolkit.sonata.storage import CONTIGUOUS, Storage
 
 DYNAMICS = "dynamics_params"
 LIBRARY = "@library"
@@ -183,16 +184,19 @@ def write_pieces(
     *,
     tail: tuple[int, ...] = (),
     chunk_rows: int | None = None,
+    storage: Storage = CONTIGUOUS,
 ) -> h5py.Dataset:
     """Write a numeric dataset of ``n`` rows from ``piece(lo, hi)`` (one piece at a time).
 
-    The file is the same as with ``create_dataset(name, data=whole)``: one contiguous dataset.
+    The file is the same as with ``create_dataset(name, data=whole)``; ``storage`` chooses
+    chunking and compression (:mod:`bmtoolkit.sonata.storage`).
     """
     chunk = int(chunk_rows or CHUNK_ROWS)
     dtype = np.dtype(dtype)
+    opts = storage.dataset_options(n, tail, dtype)
     if n <= chunk:
-        return parent.create_dataset(name, data=np.asarray(piece(0, n), dtype=dtype))
-    ds = parent.create_dataset(name, shape=(n, *tail), dtype=dtype)
+        return parent.create_dataset(name, data=np.asarray(piece(0, n), dtype=dtype), **opts)
+    ds = parent.create_dataset(name, shape=(n, *tail), dtype=dtype, **opts)
     for lo in range(0, n, chunk):
         hi = min(lo + chunk, n)
         ds[lo:hi] = np.asarray(piece(lo, hi), dtype=dtype)
@@ -205,6 +209,7 @@ def _write_column(
     values: np.ndarray,
     rows: RowSource | None = None,
     chunk_rows: int | None = None,
+    storage: Storage = CONTIGUOUS,
 ) -> None:
     if values.dtype.kind == "O":
         if rows is not None:
@@ -213,7 +218,9 @@ def _write_column(
         return
     n = len(values) if rows is None else rows.size
     if rows is None and values.dtype.kind != "b":
-        grp.create_dataset(name, data=values)
+        grp.create_dataset(
+            name, data=values, **storage.dataset_options(n, values.shape[1:], values.dtype)
+        )
         return
     # SONATA stores booleans as int8 0/1 (libsonata rejects HDF5 enum booleans); the
     # marker attribute lets our reader give back a bool array
@@ -223,7 +230,9 @@ def _write_column(
         part = values[lo:hi] if rows is None else values[rows.take(lo, hi)]
         return part.astype(dtype, copy=False)
 
-    ds = write_pieces(grp, name, n, dtype, piece, tail=values.shape[1:], chunk_rows=chunk_rows)
+    ds = write_pieces(
+        grp, name, n, dtype, piece, tail=values.shape[1:], chunk_rows=chunk_rows, storage=storage
+    )
     if values.dtype.kind == "b":
         ds.attrs[BOOL_MARKER] = np.uint8(1)
 
@@ -235,6 +244,7 @@ def write_group(
     rows: np.ndarray | RowSource | None = None,
     *,
     chunk_rows: int | None = None,
+    storage: Storage = CONTIGUOUS,
 ):
     """Write ``data`` (optionally its ``rows`` in that order) as ``parent[key]``.
 
@@ -245,11 +255,11 @@ def write_group(
         rows = RowSource.of(np.asarray(rows))
     grp = parent.create_group(key)
     for name, values in data.attributes.items():
-        _write_column(grp, name, values, rows, chunk_rows)
+        _write_column(grp, name, values, rows, chunk_rows, storage)
     if data.dynamics_params:
         dyn = grp.create_group(DYNAMICS)
         for name, values in data.dynamics_params.items():
-            _write_column(dyn, name, values, rows, chunk_rows)
+            _write_column(dyn, name, values, rows, chunk_rows, storage)
     if data.library:
         lib = grp.create_group(LIBRARY)
         for name, values in data.library.items():

@@ -30,6 +30,7 @@ from bmtoolkit.sonata._h5 import atomic_write, open_h5
 from bmtoolkit.sonata._population import PopulationBase
 from bmtoolkit.sonata.builds import NODES_ATTR, population_fingerprint
 from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
+from bmtoolkit.sonata.storage import Storage
 
 __all__ = ["NodePopulation", "NodePopulationData", "read_nodes", "write_nodes"]
 
@@ -173,11 +174,18 @@ class NodePopulationData:
         return cls(name, np.asarray(node_type_id), {0: group})
 
 
-def write_nodes(path: str | os.PathLike[str], populations: Sequence[NodePopulationData]) -> None:
+def write_nodes(
+    path: str | os.PathLike[str],
+    populations: Sequence[NodePopulationData],
+    *,
+    compression: str | int | Storage | None = "scaleoffset",
+) -> None:
     """Write node populations to one SONATA nodes file (atomically).
 
     Datasets follow the portable profile: ``node_id`` uint64 ``arange``, ``node_type_id``
     int64, ``node_group_id`` uint32, ``node_group_index`` uint64, groups ``0``, ``1``, ...
+    ``compression`` chooses how large datasets are stored (:mod:`bmtoolkit.sonata.storage`;
+    default: integers packed by HDF5's scale-offset filter); small populations stay contiguous.
 
     Examples
     --------
@@ -192,18 +200,23 @@ def write_nodes(path: str | os.PathLike[str], populations: Sequence[NodePopulati
     names = [p.name for p in populations]
     if len(set(names)) != len(names):
         raise SonataFormatError(f"duplicate population names {names}", path=path, field="nodes")
+    storage = Storage.parse(compression)
     with atomic_write(path) as h5:
         root = h5.create_group("nodes")
         for pop in populations:
             grp = root.create_group(pop.name)
             grp.attrs[NODES_ATTR] = population_fingerprint(pop)
             n = pop.size
-            grp.create_dataset("node_id", data=np.arange(n, dtype=np.uint64))
-            grp.create_dataset("node_type_id", data=pop.node_type_id.astype(np.int64))
-            grp.create_dataset("node_group_id", data=pop.node_group_id.astype(np.uint32))
-            grp.create_dataset("node_group_index", data=pop.node_group_index.astype(np.uint64))
+            for name, values in (
+                ("node_id", np.arange(n, dtype=np.uint64)),
+                ("node_type_id", pop.node_type_id.astype(np.int64)),
+                ("node_group_id", pop.node_group_id.astype(np.uint32)),
+                ("node_group_index", pop.node_group_index.astype(np.uint64)),
+            ):
+                opts = storage.dataset_options(n, (), values.dtype)
+                grp.create_dataset(name, data=values, **opts)
             for key, data in pop.groups.items():
-                write_group(grp, str(key), data)
+                write_group(grp, str(key), data, storage=storage)
 
 
 class NodePopulation(PopulationBase):

@@ -34,5 +34,20 @@ net.add_edges(
     syn_weight=-2.0,
 )
 net.add_edges(source={"ei": "i"}, target={"ei": "i"}, connection_rule=FixedInDegree(7))
+
+
+def per_target_counts(source, targets, p):
+    n = len(targets)
+    return np.random.binomial(1, p, n) * np.random.randint(1, 3, n)
+
+
+net.add_edges(
+    source={"ei": "e"},
+    target={"ei": "i"},
+    connection_rule=per_target_counts,
+    connection_params={"p": 0.05},
+    iterator="one_to_all",
+    syn_weight=0.5,
+)
 net.build(block_size=37)
 net.save(output_dir=out)

@@ -30,6 +30,9 @@ def test_cli_build_runs_script_with_seed(tmp_path):
         "v1_v1_edges.h5",
     ]
     assert a == b
+    # forked workers (one_to_all callables blocked by sources, per-pair ones by targets)
+    assert main(["build", "--seed", "5", "--workers", "3", str(SCRIPT), str(tmp_path / "c")]) == 0
+    assert _files(tmp_path / "c") == a
     assert main(["build", str(tmp_path / "missing.py")]) == 1
 
 
