@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -162,8 +163,8 @@ class RunPlan:
             tstart=float(run.tstart or 0.0),
             tstop=float(run.tstop),
             dt=float(run.dt),
-            seed=None if seed is None else int(seed),
-            threads=int(threads),
+            seed=None if seed is None else _integer(seed, path, "run.random_seed"),
+            threads=_integer(threads, path, "run.nthreads"),
             backend=backend,
             output_dir=out_dir,
             spikes_file=None if spikes_file is None else Path(spikes_file),
@@ -181,6 +182,13 @@ class RunPlan:
 
     def check(self, path: Any = None) -> None:
         """Raise :class:`ConfigError` for values no backend can run."""
+        for name in ("tstart", "tstop", "dt"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(
+                    f"expected a finite number, got {getattr(self, name)}",
+                    path=path,
+                    field=f"run.{name}",
+                )
         if not self.dt > 0:
             raise ConfigError(f"dt must be > 0, got {self.dt}", path=path, field="run.dt")
         if not self.tstop > self.tstart:
@@ -314,11 +322,16 @@ class RunPlan:
             if (getattr(v, "params", {}) or {}).get("enabled", True)
         }
 
-    def inputs(self) -> list[Any]:
-        """Typed inputs (:mod:`bmtoolkit.simulator.core.inputs`) of every enabled input."""
+    @cached_property
+    def loaded_inputs(self) -> tuple[Any, ...]:
+        """Every enabled input, loaded once (the preflight checks load them first)."""
         from bmtoolkit.simulator.core.inputs import load_input
 
-        return [load_input(cfg, self) for cfg in self.input_configs.values()]
+        return tuple(load_input(cfg, self) for cfg in self.input_configs.values())
+
+    def inputs(self) -> list[Any]:
+        """Typed inputs (:mod:`bmtoolkit.simulator.core.inputs`) of every enabled input."""
+        return list(self.loaded_inputs)
 
     def reports(self) -> list[Any]:
         """Typed reports (:mod:`bmtoolkit.simulator.core.reports`) of every enabled report."""
@@ -335,3 +348,13 @@ def _rehome(path: Any, old_dir: Path, new_dir: Path) -> Any:
         return new_dir / p.relative_to(old_dir)
     except ValueError:
         return p
+
+
+def _integer(value: Any, path: Any, field: str) -> int:
+    """``value`` as an int, or a ConfigError naming the field (``"abc"``, ``2.5``, ``true``)."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not ok and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not ok:
+        raise ConfigError(f"expected an integer, got {value!r}", path=path, field=field)
+    return int(value)

@@ -95,6 +95,15 @@ class PointNet(Backend):
     requires: ClassVar[tuple[str, ...]] = ("nest",)
 
     @classmethod
+    def preflight(cls, plan: RunPlan) -> list[Any]:
+        """NEST models, parameter names and types, and report variables (needs NEST)."""
+        from bmtoolkit.simulator.pointnet.cells import check_node_types
+        from bmtoolkit.simulator.pointnet.recording import check_reports
+
+        problems = check_node_types(plan)
+        return problems or check_reports(plan)
+
+    @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> PointNet:
         """A backend ready to :meth:`run` for a config path or ``SimulationConfig``.
 
