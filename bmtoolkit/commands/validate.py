@@ -91,4 +91,4 @@ def run_checks(config: str, found: list[Any]) -> list[Any]:
         backend = choose_backend(plan)
     except BmtkError:  # nothing decides: `run --backend NAME` does; the common checks still run
         backend = None
-    return preflight(plan, backend)
+    return preflight(plan, backend, thorough=True)

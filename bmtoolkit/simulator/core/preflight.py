@@ -127,6 +127,23 @@ def _check_network(plan: Any, backend: str | None, out: list[Problem]) -> None:
     out.extend(network_problems(plan.circuit.nodes, plan.circuit.edges, _file(plan)))
 
 
+def _check_edge_tables(plan: Any, backend: str | None, out: list[Problem]) -> None:
+    """Weights and delays of every edge population resolve (``thorough`` checks only).
+
+    The run builds these tables itself and fails with the same one-line error, so it skips
+    this check rather than reading the edges twice.
+    """
+    from bmtoolkit.simulator.core.models import edge_table
+
+    if any(p.severity == "error" for p in out):
+        return
+    for edges in plan.circuit.edges.values():
+        try:
+            edge_table(plan, edges, default_delay=plan.dt)
+        except BmtkError as err:
+            out.append(problem_from_error(err, _file(plan)))
+
+
 def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
     """Every used node type's ``dynamics_params`` loads; NEST models without any."""
     from bmtoolkit.simulator.core.models import node_type_models
@@ -216,7 +233,7 @@ CHECKS: tuple[Callable[[Any, str | None, list[Problem]], None], ...] = (
 )
 
 
-def preflight(plan: Any, backend: str | None = None) -> list[Problem]:
+def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) -> list[Problem]:
     """Every problem a run of ``plan`` on ``backend`` would meet before simulating.
 
     Parameters
@@ -225,6 +242,9 @@ def preflight(plan: Any, backend: str | None = None) -> list[Problem]:
         The run plan.
     backend : str, optional
         The backend the run uses (its own checks are added); ``None`` skips them.
+    thorough : bool
+        Also make what the run builds anyway and would fail on with the same one-line error
+        (the edge weight and delay tables); ``bmtoolkit validate`` sets it.
 
     Returns
     -------
@@ -239,7 +259,7 @@ def preflight(plan: Any, backend: str | None = None) -> list[Problem]:
     []
     """
     out: list[Problem] = []
-    for chk in CHECKS:
+    for chk in CHECKS + ((_check_edge_tables,) if thorough else ()):
         try:
             chk(plan, backend, out)
         except BmtkError as err:
