@@ -90,5 +90,5 @@ def run_checks(config: str, found: list[Any]) -> list[Any]:
     try:
         backend = choose_backend(plan)
     except BmtkError:  # nothing decides: `run --backend NAME` does; the common checks still run
-        backend = None
+        return preflight(plan, None)
     return preflight(plan, backend, thorough=True)
