@@ -324,3 +324,25 @@ def test_builder_misuse_through_bmtoolkit_build(tmp_path, capsys):
         "bmtoolkit build: error: N: N must be a whole number of nodes, got 2.7"
     ]
     assert checksums(tmp_path) == before
+
+
+def test_info_on_a_types_csv_without_id_column_says_what_is_missing(pristine, tmp_path, capsys):
+    csv = tmp_path / "internal_node_types.csv"
+    lines = (pristine / "net/network/internal_node_types.csv").read_text().splitlines()
+    csv.write_text("\n".join(" ".join(line.split()[1:]) for line in lines) + "\n")
+    before = checksums(tmp_path)
+    code, _, err = _run(capsys, "info", str(csv))
+    assert code == 1 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert str(csv) in line and "node_type_id" in line and "types table" in line
+    assert "spikes" not in line
+    assert checksums(tmp_path) == before
+
+
+def test_run_log_names_the_thread_count_results_depend_on(pristine, tmp_path, capsys):
+    root = _case(pristine, tmp_path)
+    _config(root, lambda c: c["output"].update(log_file="log.txt"))
+    code, _, err = _run(capsys, "run", str(root / "config.json"), "--quiet", "--threads", "2")
+    assert code == 0, err
+    log = (root / "output" / "log.txt").read_text()
+    assert "2 thread(s) x 1 process(es)" in log and "another thread or process count" in log

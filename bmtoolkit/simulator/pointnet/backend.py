@@ -143,6 +143,13 @@ class PointNet(Backend):
         self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
+        log.info(
+            "NEST: %d thread(s) x %d process(es), seed %s; models that draw random numbers "
+            "give other (equally valid) spikes with another thread or process count",
+            self.plan.threads,
+            self.result.extra["mpi_processes"],
+            self.plan.seed,
+        )
 
     def build_network(self) -> None:
         """Create every node population and connect every edge population."""
