@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,11 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+
+#: most time steps a run may have (10^12 steps of 0.1 ms are about 3 simulated years)
+MAX_STEPS = 1e12
+#: largest time (ms) a run value may hold; beyond it time arithmetic overflows
+MAX_TIME_MS = 1e15
 
 #: BMTK writes ``target_simulator``; these map it to a backend name
 SIMULATOR_TO_BACKEND: Mapping[str, str] = {
@@ -183,9 +187,10 @@ class RunPlan:
     def check(self, path: Any = None) -> None:
         """Raise :class:`ConfigError` for values no backend can run."""
         for name in ("tstart", "tstop", "dt"):
-            if not math.isfinite(getattr(self, name)):
+            if not abs(getattr(self, name)) <= MAX_TIME_MS:  # also NaN and infinities
                 raise ConfigError(
-                    f"expected a finite number, got {getattr(self, name)}",
+                    f"expected a finite number of ms up to {MAX_TIME_MS:.0e}, "
+                    f"got {getattr(self, name)}",
                     path=path,
                     field=f"run.{name}",
                 )
@@ -196,6 +201,13 @@ class RunPlan:
                 f"tstop ({self.tstop}) must be greater than tstart ({self.tstart})",
                 path=path,
                 field="run.tstop",
+            )
+        steps = self.duration / self.dt
+        if not (1 <= steps <= MAX_STEPS):  # also catches an overflow to inf
+            raise ConfigError(
+                f"(tstop - tstart) / dt = {steps:.3g} steps; expected 1 to {MAX_STEPS:.0e}",
+                path=path,
+                field="run.dt" if steps < 1 else "run.tstop",
             )
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}", path=path)
