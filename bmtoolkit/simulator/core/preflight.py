@@ -51,8 +51,8 @@ log = logging.getLogger("bmtoolkit.simulator")
 _STEPPED = frozenset({"pointnet", "bionet", "popnet", "torchnet", "numpynet"})
 
 
-#: backends that load their inputs through the common input registry (popnet and filternet
-#: read their own input kinds: rates, movies)
+#: backends that load their inputs and reports through the common registries (popnet and
+#: filternet read their own kinds: rates, movies, population densities)
 _COMMON_INPUTS = frozenset({"pointnet", "bionet", "torchnet", "numpynet"})
 
 #: problem kind <-> error class, so a run raises what the failing step itself raises
@@ -206,7 +206,8 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
 
 def _check_reports(plan: Any, backend: str | None, out: list[Problem]) -> None:
-    plan.reports()
+    if backend in _COMMON_INPUTS:  # popnet and filternet read their own report kinds
+        plan.reports()
 
 
 def _check_backend_own(plan: Any, backend: str | None, out: list[Problem]) -> None:
