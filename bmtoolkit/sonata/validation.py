@@ -377,10 +377,11 @@ class _Checker:
         column = pop.type_column
         try:
             ids = pop.node_type_ids() if pop.kind == "nodes" else pop.edge_type_ids()
+            known = pop.types_table.ids  # numpy: a run need not import pandas
         except BmtkError as err:
             self.add_error(err, pop.h5_path, "format")
             return False
-        missing = ~np.isin(ids, pop.types.index.to_numpy())
+        missing = ~np.isin(ids, known)
         if missing.any():
             bad = np.unique(ids[missing])
             self.add(

@@ -55,6 +55,10 @@ _STEPPED = frozenset({"pointnet", "bionet", "popnet", "torchnet", "numpynet"})
 #: filternet read their own kinds: rates, movies, population densities)
 _COMMON_INPUTS = frozenset({"pointnet", "bionet", "torchnet", "numpynet"})
 
+#: backends that read node types through ``node_type_models`` (bionet reads its cells' own
+#: dynamics files, filternet its cell catalogue)
+_TYPE_MODELS = frozenset({"pointnet", "numpynet", "torchnet", "popnet"})
+
 #: problem kind <-> error class, so a run raises what the failing step itself raises
 ERROR_KINDS: dict[str, type[BmtkError]] = {
     "missing_file": MissingFileError,
@@ -148,6 +152,8 @@ def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
     """Every used node type's ``dynamics_params`` loads; NEST models without any."""
     from bmtoolkit.simulator.core.models import node_type_models
 
+    if backend not in _TYPE_MODELS:
+        return
     for pop in plan.circuit.nodes.values():
         models = node_type_models(plan, pop)
         if "dynamics_params" in pop.property_names:
