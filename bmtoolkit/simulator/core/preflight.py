@@ -85,10 +85,6 @@ def problem_from_error(err: BmtkError, file: Any = "") -> Problem:
     return Problem(str(err.path or file or ""), err.field or "", err.message, kind)
 
 
-def _from_error(err: BmtkError, plan: Any, kind: str) -> Problem:
-    return problem_from_error(err, _file(plan))
-
-
 def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND
     from bmtoolkit.simulator.core.registries import backend_names
@@ -111,8 +107,8 @@ def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
 def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
     raw = getattr(plan.config, "raw", None) or {}
-    run = raw.get("run") if isinstance(raw.get("run"), dict) else {}
-    if backend in _STEPPED and run is not None and "dt" not in run:
+    run = raw.get("run") if isinstance(raw, dict) else None
+    if backend in _STEPPED and isinstance(run, dict) and "dt" not in run:
         out.append(
             Problem(
                 _file(plan),
@@ -270,7 +266,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
         try:
             chk(plan, backend, out)
         except BmtkError as err:
-            out.append(_from_error(err, plan, chk.__name__.removeprefix("_check_")))
+            out.append(problem_from_error(err, _file(plan)))
             if chk is _check_network:
                 break
     return out
