@@ -19,10 +19,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from bmtoolkit import __version__
-from bmtoolkit.exceptions import BmtkError
+from bmtoolkit.exceptions import BmtkError, BmtkWarning
 
 #: Sub-command modules, in the order ``--help`` lists them. Modules that are not present
 #: (a partial install) are skipped.
@@ -66,6 +67,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(err: BmtkError) -> str:
+    """The error as one line: several validation problems give the first and a count.
+
+    Examples
+    --------
+    >>> from bmtoolkit.exceptions import ValidationError
+    >>> one_line(ValidationError([("run.dt", "bad"), ("run.tstop", "bad")], path="c.json"))
+    'c.json: run.dt: bad (and 1 more problem: `bmtoolkit validate c.json` lists all)'
+    """
+    problems = getattr(err, "problems", None)
+    if not problems:
+        return " ".join(str(err).split("\n"))
+    location, message = problems[0]
+    text = ": ".join(p for p in (err.path, location, message) if p)
+    more = len(problems) - 1
+    if more:
+        what = "problem" if more == 1 else "problems"
+        text += f" (and {more} more {what}: `bmtoolkit validate {err.path}` lists all)"
+    return text
+
+
+def _one_line_warning(command: str):
+    """A ``warnings.showwarning`` printing bmtoolkit's own warnings as one line each."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, BmtkWarning):
+            text = " ".join(str(message).split("\n"))
+            print(f"bmtoolkit {command}: warning: {text}", file=file or sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -74,9 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return int(args._run(args) or 0)
     except BmtkError as err:
-        print(f"bmtoolkit {args.command}: error: {err}", file=sys.stderr)
+        print(f"bmtoolkit {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 1
     except (OSError, ImportError) as err:
         # a file system or installation problem: one actionable line unless debugging

@@ -156,6 +156,9 @@ class NetworkBuilder:
         """
         if self._table is not None and self._table.source_file is not None:
             raise ConfigError(f"network {self.name!r} holds imported nodes; cannot add nodes")
+        if isinstance(N, bool) or not isinstance(N, int | np.integer):
+            if not (isinstance(N, float | np.floating) and float(N).is_integer()):
+                raise ConfigError(f"N must be a whole number of nodes, got {N!r}", field="N")
         used = {s.node_type_id for s in self._node_specs}
         type_id = properties.pop("node_type_id", None)
         if type_id is None:
@@ -321,9 +324,21 @@ class NetworkBuilder:
 
     # build -----------------------------------------------------------------------------
     def _resolve_seed(self, seed: int | None) -> int:
-        for candidate in (seed, self.seed, os.environ.get(SEED_ENV)):
-            if candidate is not None and candidate != "":
+        for where, candidate in (
+            ("seed", seed),
+            ("seed", self.seed),
+            (SEED_ENV, os.environ.get(SEED_ENV)),
+        ):
+            if candidate is None or candidate == "":
+                continue
+            try:
+                if isinstance(candidate, bool) or float(candidate) != int(candidate):
+                    raise ValueError
                 return int(candidate)
+            except (TypeError, ValueError, OverflowError):
+                raise ConfigError(
+                    f"expected an integer seed, got {candidate!r}", field=where
+                ) from None
         return int(np.random.SeedSequence().entropy)
 
     def build(
@@ -363,6 +378,8 @@ class NetworkBuilder:
         start = time.perf_counter()
         table = self.node_table()
         built: dict[tuple[str, str], list[tuple[EdgeSet, engine.BlockEdges]]] = {}
+        for edge_set in self._edge_sets:
+            _refuse_oversized(edge_set)
         for k, edge_set in enumerate(self._edge_sets):
             result = engine.build_edge_set(
                 edge_set,
@@ -496,6 +513,40 @@ class NetworkBuilder:
             out.append(("edges", h5, csv, {pop_name: {}}))
         parallel.barrier(comm)
         return out
+
+
+#: bytes one edge takes while it is built (ids, type id, synapse count, a property or two)
+BYTES_PER_EDGE = 48
+
+
+def _memory_bytes() -> int:
+    """Physical memory of this machine (bytes); a large number when it cannot be known."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 50
+
+
+def _refuse_oversized(edge_set: EdgeSet) -> None:
+    """Refuse, before allocating anything, an edge set that cannot fit in memory.
+
+    Rules that know their edge count (``expected_edges``: all-to-all, fixed probability)
+    are estimated from the selected node counts.
+    """
+    estimate = getattr(edge_set.rule, "expected_edges", None)
+    if estimate is None:
+        return
+    n_edges = estimate(len(edge_set.source.indices()), len(edge_set.target.indices()))
+    need, have = n_edges * BYTES_PER_EDGE, _memory_bytes()
+    if need > have:
+        rule = type(edge_set.rule).__name__
+        raise ConfigError(
+            f"{rule} between {edge_set.source_network_name!r} and "
+            f"{edge_set.target_network_name!r} would make about {n_edges:,} edges "
+            f"(~{need / 1e9:,.0f} GB) but this machine has {have / 1e9:,.0f} GB; "
+            "select fewer nodes or use a sparser rule",
+            field="connection_rule",
+        )
 
 
 def _pop_entry(table: NodeTable) -> dict[str, Any]:

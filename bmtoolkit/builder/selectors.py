@@ -73,9 +73,12 @@ def _from_mapping(table: NodeTable, selector: Mapping[str, Any]) -> np.ndarray:
             mask &= np.isin(table.node_ids, ids)
             continue
         if not table.has(name):
-            # BMTK semantics: a node without the property does not match
-            mask[:] = False
-            continue
+            known = ", ".join(sorted(table.property_names)) or "none"
+            raise ConfigError(
+                f"no node of network {table.name!r} has the property {name!r}; "
+                f"known properties: {known}",
+                field=name,
+            )
         mask &= _match_value(table.column(name), wanted, name)
     return np.flatnonzero(mask)
 

@@ -165,13 +165,38 @@ def _describe_types(path: str) -> list[str]:
     return [f"{path}: types table, {len(df)} rows", f"  columns: {_props(map(str, df.columns))}"]
 
 
+#: columns that only types tables have (a CSV with one of them is not a spikes table)
+TYPE_COLUMNS = frozenset(
+    {"model_type", "model_template", "dynamics_params", "pop_name", "morphology",
+     "syn_weight", "delay", "target_query", "source_query", "model_processing", "ei"}
+)  # fmt: skip
+
+
+def _describe_csv(path: str) -> list[str]:
+    """A spikes CSV; a types CSV without its id column says so instead of failing as spikes."""
+    from bmtoolkit.exceptions import SonataFormatError
+
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().replace(",", " ").split()
+    like_types = sorted(TYPE_COLUMNS.intersection(header))
+    if like_types and "timestamps" not in header:
+        kind = "edge" if {"syn_weight", "delay", "target_query"} & set(like_types) else "node"
+        raise SonataFormatError(
+            f"looks like a {kind} types table (columns {', '.join(like_types)}) but has no "
+            f"{kind}_type_id column, which every types table needs",
+            path=path,
+            field=f"{kind}_type_id",
+        )
+    return describe_spikes(path)
+
+
 #: what to print for each kind of file (see bmtoolkit.sonata.circuit.file_kind)
 DESCRIBERS: dict[str, Callable[[str], list[str]]] = {
     "config": describe_config,
     "nodes": _describe_nodes,
     "edges": _describe_edges,
     "spikes": describe_spikes,
-    "spikes_csv": describe_spikes,
+    "spikes_csv": _describe_csv,
     "report": describe_report,
     "rates": describe_rates,
     "ecp": describe_ecp,

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     console = logging.StreamHandler()
     console.setLevel(logging.ERROR if args.quiet else logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # a failed run's error is printed once, by the command line, not also by the log
+    console.addFilter(lambda record: record.levelno < logging.ERROR)
     logging.getLogger("bmtoolkit").addHandler(console)
     try:
         result = run_simulation(

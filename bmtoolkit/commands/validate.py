@@ -9,6 +9,7 @@ printed but do not fail.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 NAME = "validate"
 HELP = "Check circuit/simulation configs, the files they name and the network's consistency."
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for config in args.configs:
         problems = validate_config(config, include_warnings=True)
+        problems += [p for p in run_checks(config, problems) if p not in problems]
         errors = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity != "error"]
         for problem in errors:
@@ -52,3 +54,41 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{config}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
         failed = failed or bool(errors)
     return 1 if failed else 0
+
+
+#: problem kinds after which the run's own checks are not attempted (the config is unreadable)
+_UNREADABLE = frozenset({"json", "schema", "config", "missing_file"})
+
+
+def run_checks(config: str, found: list[Any]) -> list[Any]:
+    """The checks ``bmtoolkit run`` makes before simulating, for a simulation config.
+
+    Nothing when ``found`` already holds problems that make the config unreadable, or when
+    ``config`` is a circuit config. See :mod:`bmtoolkit.simulator.core.preflight`.
+
+    Examples
+    --------
+    >>> run_checks("missing.json", [])  # doctest: +SKIP
+    [Problem(file='missing.json', ...)]
+    """
+    from bmtoolkit.exceptions import BmtkError
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.simulator.core.preflight import preflight
+    from bmtoolkit.simulator.core.runner import choose_backend
+    from bmtoolkit.sonata.config import SimulationConfig, load_config
+    from bmtoolkit.sonata.validation import Problem
+
+    if any(p.kind in _UNREADABLE and p.severity == "error" for p in found):
+        return []
+    try:
+        cfg = load_config(config, validate=False)
+        if not isinstance(cfg, SimulationConfig):
+            return []
+        plan = RunPlan.from_config(cfg)
+    except BmtkError as err:
+        return [Problem(err.path or str(config), err.field or "", err.message, "config")]
+    try:
+        backend = choose_backend(plan)
+    except BmtkError:  # nothing decides: `run --backend NAME` does; the common checks still run
+        return preflight(plan, None)
+    return preflight(plan, backend, thorough=True)

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -505,6 +506,10 @@ def _float(section: Mapping[str, Any], key: str, default: Any, path: Path, where
         if value is None and default is None:
             return None
         raise ConfigError(f"expected a number, got {value!r}", path=path, field=f"{where}.{key}")
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"expected a finite number, got {value}", path=path, field=f"{where}.{key}"
+        )
     return float(value)
 
 
@@ -515,6 +520,8 @@ def _parse_run(run: Mapping[str, Any], p: Path) -> RunConfig:
         raise ConfigError("missing; the simulation end time in ms", path=p, field="run.tstop")
     known = ("tstop", "dt", "tstart", "random_seed", "dL", "spike_threshold", "nsteps_block")
     seed = run.get("random_seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"expected an integer, got {seed!r}", path=p, field="run.random_seed")
     return RunConfig(
         tstop=_float(run, "tstop", None, p, "run"),
         dt=_float(run, "dt", 0.1, p, "run"),

@@ -391,3 +391,63 @@ def lookup(node_to_range: np.ndarray, range_to_edge: np.ndarray, node_ids) -> np
     if np.any(edges[1:] < edges[:-1]):
         edges = np.sort(edges)
     return edges
+
+
+def index_disagreement(node_to_range: np.ndarray, range_to_edge: np.ndarray, keys: np.ndarray):
+    """Compare a stored edge index with the key node id of every edge (vectorised).
+
+    Returns
+    -------
+    str or None
+        What disagrees, or None when the index maps every node to exactly its edges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n2r = np.array([[0, 1], [1, 1]]); r2e = np.array([[0, 2]])
+    >>> index_disagreement(n2r, r2e, np.array([0, 0])) is None
+    True
+    >>> index_disagreement(n2r, r2e, np.array([0, 1]))
+    'edge 1 is listed under node 0 but its node id is 1'
+    """
+    n2r = np.asarray(node_to_range, dtype=np.int64)
+    r2e = np.asarray(range_to_edge, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.int64)
+    n_edges = keys.size
+    if keys.size and keys.max() >= len(n2r):
+        return f"node_id_to_ranges has {len(n2r)} rows but edges refer to node {keys.max()}"
+    for name, table, bound in (
+        ("node_id_to_ranges", n2r, len(r2e)),
+        ("range_to_edge_id", r2e, n_edges),
+    ):
+        if table.size and (
+            table.min() < 0 or table.max() > bound or np.any(table[:, 1] < table[:, 0])
+        ):
+            return f"{name} holds ranges outside [0, {bound}] or with end < start"
+    n_ranges = n2r[:, 1] - n2r[:, 0]
+    range_rows = _expand_ranges(n2r[:, 0], n_ranges)
+    range_node = np.repeat(np.arange(len(n2r), dtype=np.int64), n_ranges)
+    blocks = r2e[range_rows]
+    lengths = blocks[:, 1] - blocks[:, 0]
+    edges = _expand_ranges(blocks[:, 0], lengths)
+    edge_node = np.repeat(range_node, lengths)
+    counts = np.bincount(edges, minlength=n_edges)
+    if np.any(counts != 1):
+        bad = np.flatnonzero(counts != 1)[:5].tolist()
+        return f"edges {bad} are listed {counts[bad].tolist()} times (expected once)"
+    wrong = np.flatnonzero(keys[edges] != edge_node)
+    if wrong.size:
+        e = int(edges[wrong[0]])
+        return (
+            f"edge {e} is listed under node {int(edge_node[wrong[0]])} but its node id is "
+            f"{int(keys[e])}"
+        )
+    return None
+
+
+def _expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)

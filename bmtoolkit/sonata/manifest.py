@@ -131,6 +131,12 @@ def resolve_manifest(
     bmtoolkit.exceptions.ConfigError: manifest.$A: unknown variable $B (defined: A)
     """
     where = os.fspath(path) if path is not None else None
+    if not isinstance(manifest, Mapping):
+        raise ConfigError(
+            f"expected an object of variables, got {type(manifest).__name__} {manifest!r}",
+            path=where,
+            field="manifest",
+        )
     known: dict[str, str] = {}
     if base_dir is not None:
         known["configdir"] = os.fspath(base_dir)

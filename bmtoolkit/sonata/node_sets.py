@@ -222,6 +222,16 @@ class NodeSets:
             mask = np.ones(pop.size, dtype=bool)
             for key in id_keys:
                 ids = np.asarray(_as_list(rule[key]), dtype=np.int64)
+                outside = ids[(ids < 0) | (ids >= pop.size)]
+                # ids meant for one population (named, or the only one) must lie in it
+                single = any(k in rule for k in _POPULATION_KEYS) or len(pops) == 1
+                if outside.size and single and len(candidates) == 1:
+                    raise ConfigError(
+                        f"{key} {outside[:10].tolist()} outside population {name!r} "
+                        f"(ids 0..{pop.size - 1})",
+                        path=self.path,
+                        field=f"{where}.{key}" if where else key,
+                    )
                 keep = np.zeros(pop.size, dtype=bool)
                 keep[ids[(ids >= 0) & (ids < pop.size)]] = True
                 mask &= keep

@@ -32,9 +32,17 @@ import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError, UnknownModelError
 from bmtoolkit.sonata.config_keys import empty_node_set_message, key_problems
+from bmtoolkit.sonata.index import index_disagreement
 from bmtoolkit.sonata.schemas import read_json, schema_problems
 
-__all__ = ["Problem", "read_json", "schema_problems", "validate_config"]
+__all__ = [
+    "Problem",
+    "index_disagreement",
+    "network_problems",
+    "read_json",
+    "schema_problems",
+    "validate_config",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -136,6 +144,30 @@ def validate_config(path: PathLike, *, include_warnings: bool = False) -> list[P
     checker = _Checker(Path(path).absolute())
     checker.run()
     return [p for p in checker.problems if include_warnings or p.severity == "error"]
+
+
+def network_problems(
+    node_pops: Mapping[str, Any], edge_pops: Mapping[str, Any], file: PathLike = ""
+) -> list[Problem]:
+    """What a run checks of an opened network: the part of :func:`validate_config` it shares.
+
+    Type ids missing from their types CSV, edges whose ``node_population`` the circuit lacks
+    and source/target ids outside their population (``file`` is named when a population
+    attribute is missing). Used by :func:`bmtoolkit.simulator.core.preflight.preflight`.
+
+    Examples
+    --------
+    >>> network_problems({}, {})
+    []
+    """
+    checker = _Checker(Path(file))
+    for pop in node_pops.values():
+        checker._check_node_ids(pop)
+    for pop in [*node_pops.values(), *edge_pops.values()]:
+        checker._check_type_ids(pop)
+    for pop in edge_pops.values():
+        checker._check_edge_ids(pop, node_pops)
+    return checker.problems
 
 
 def _h5_location(pop: Any, dataset: str) -> str:
@@ -307,6 +339,8 @@ class _Checker:
                         )
                         continue
                     store[name] = pop
+                    if kind == "nodes":
+                        self._check_node_ids(pop)
                     if self._check_type_ids(pop):
                         consistent.add(name)
         for pop in edge_pops.values():
@@ -323,6 +357,25 @@ class _Checker:
             self._exists(cfile, "node_sets_file", str(circuit.node_sets_file))
         return node_pops
 
+    def _check_node_ids(self, pop: Any) -> None:
+        """A stored ``node_id`` dataset must be the row numbers (ids are rows here and in BMTK)."""
+        if "node_id" not in pop._has:
+            return
+        try:
+            ids = pop._ids_dataset("node_id")
+        except BmtkError as err:
+            self.add_error(err, pop.h5_path, "format")
+            return
+        wrong = np.flatnonzero(ids != np.arange(pop.size))
+        if wrong.size:
+            self.add(
+                pop.h5_path,
+                _h5_location(pop, "node_id"),
+                f"expected the row numbers 0..{pop.size - 1} in order; row {int(wrong[0])} "
+                f"holds {int(ids[wrong[0]])}",
+                "ids",
+            )
+
     def _check_type_ids(self, pop: Any) -> bool:
         """Report type ids missing from the CSV; True when there are none."""
         if pop.types_path is None:
@@ -330,10 +383,11 @@ class _Checker:
         column = pop.type_column
         try:
             ids = pop.node_type_ids() if pop.kind == "nodes" else pop.edge_type_ids()
+            known = pop.types_table.ids  # numpy: a run need not import pandas
         except BmtkError as err:
             self.add_error(err, pop.h5_path, "format")
             return False
-        missing = ~np.isin(ids, pop.types.index.to_numpy())
+        missing = ~np.isin(ids, known)
         if missing.any():
             bad = np.unique(ids[missing])
             self.add(
@@ -346,6 +400,10 @@ class _Checker:
         return not missing.any()
 
     def _check_edges(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
+        self._check_edge_ids(pop, node_pops)
+        self._check_index(pop)
+
+    def _check_edge_ids(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
         for side, name in (("source", pop.source_population), ("target", pop.target_population)):
             location = _h5_location(pop, f"{side}_node_id")
             if name is None:
@@ -379,7 +437,6 @@ class _Checker:
                     f"{np.unique(ids[bad])[:10].tolist()}",
                     "ids",
                 )
-        self._check_index(pop)
 
     def _check_index(self, pop: Any) -> None:
         from bmtoolkit.sonata.index import DIRECTIONS
@@ -545,63 +602,3 @@ class _Checker:
                 self.add(sfile, location, err.message, "node_set")
             except BmtkError:  # unreadable data: reported by the network checks above
                 continue
-
-
-def index_disagreement(node_to_range: np.ndarray, range_to_edge: np.ndarray, keys: np.ndarray):
-    """Compare a stored edge index with the key node id of every edge (vectorised).
-
-    Returns
-    -------
-    str or None
-        What disagrees, or None when the index maps every node to exactly its edges.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> n2r = np.array([[0, 1], [1, 1]]); r2e = np.array([[0, 2]])
-    >>> index_disagreement(n2r, r2e, np.array([0, 0])) is None
-    True
-    >>> index_disagreement(n2r, r2e, np.array([0, 1]))
-    'edge 1 is listed under node 0 but its node id is 1'
-    """
-    n2r = np.asarray(node_to_range, dtype=np.int64)
-    r2e = np.asarray(range_to_edge, dtype=np.int64)
-    keys = np.asarray(keys, dtype=np.int64)
-    n_edges = keys.size
-    if keys.size and keys.max() >= len(n2r):
-        return f"node_id_to_ranges has {len(n2r)} rows but edges refer to node {keys.max()}"
-    for name, table, bound in (
-        ("node_id_to_ranges", n2r, len(r2e)),
-        ("range_to_edge_id", r2e, n_edges),
-    ):
-        if table.size and (
-            table.min() < 0 or table.max() > bound or np.any(table[:, 1] < table[:, 0])
-        ):
-            return f"{name} holds ranges outside [0, {bound}] or with end < start"
-    n_ranges = n2r[:, 1] - n2r[:, 0]
-    range_rows = _expand(n2r[:, 0], n_ranges)
-    range_node = np.repeat(np.arange(len(n2r), dtype=np.int64), n_ranges)
-    blocks = r2e[range_rows]
-    lengths = blocks[:, 1] - blocks[:, 0]
-    edges = _expand(blocks[:, 0], lengths)
-    edge_node = np.repeat(range_node, lengths)
-    counts = np.bincount(edges, minlength=n_edges)
-    if np.any(counts != 1):
-        bad = np.flatnonzero(counts != 1)[:5].tolist()
-        return f"edges {bad} are listed {counts[bad].tolist()} times (expected once)"
-    wrong = np.flatnonzero(keys[edges] != edge_node)
-    if wrong.size:
-        e = int(edges[wrong[0]])
-        return (
-            f"edge {e} is listed under node {int(edge_node[wrong[0]])} but its node id is "
-            f"{int(keys[e])}"
-        )
-    return None
-
-
-def _expand(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)

@@ -66,7 +66,7 @@ SETS = NodeSets(
         "nested": ["exc_or_pv", "deep"],
         "bmtk_ids": [5, 0, 3],
         "v1_points": {"population": "v1", "model_type": "point_process"},
-        "listed": {"populations": ["lgn"], "node_id": [3, 1, 99]},
+        "listed": {"populations": ["lgn"], "node_id": [3, 1]},
         "legacy": {"gids": [2]},
         "bright": {"rate": {"$gte": 4.0, "$lt": 32.0}},
         "upper": {"layer": {"$regex": "L[45]"}},
@@ -118,6 +118,14 @@ def test_unknown_name_lists_the_known_ones(net):
 def test_attribute_of_no_population_is_an_error(net):
     with pytest.raises(ConfigError, match="layr"):
         SETS.resolve({"layr": "L4"}, net)
+
+
+@pytest.mark.parametrize(
+    "rule", [{"population": "lgn", "node_id": [1, 99]}, {"populations": ["lgn"], "gids": [-1]}]
+)
+def test_ids_outside_the_named_population_are_an_error(net, rule):
+    with pytest.raises(ConfigError, match="outside population 'lgn'"):
+        SETS.resolve(rule, net)
 
 
 def test_cycles_are_reported(net):

@@ -72,6 +72,10 @@ class FixedProbability(ConnectionRule):
         self.nsyns = SynapseCount.parse(nsyns)
         self.autapses = autapses
 
+    def expected_edges(self, n_sources: int, n_targets: int) -> int:
+        """Expected number of connections, ``p * n_sources * n_targets``."""
+        return int(round(self.p * int(n_sources) * int(n_targets)))
+
     def connect(self, sources, targets, rng, state):  # noqa: D102
         trg, src = bernoulli_pairs(len(targets), len(sources), self.p, rng)
         return _finish(sources, targets, src, trg, self.nsyns, self.autapses, rng)
@@ -171,6 +175,16 @@ class AllToAll(ConnectionRule):
     def __init__(self, nsyns: Any = 1, autapses: bool = False) -> None:
         self.nsyns = SynapseCount.parse(nsyns)
         self.autapses = autapses
+
+    def expected_edges(self, n_sources: int, n_targets: int) -> int:
+        """Connections this rule makes between ``n_sources`` and ``n_targets`` nodes (at most).
+
+        Examples
+        --------
+        >>> AllToAll().expected_edges(1_000_000, 1_000_000)
+        1000000000000
+        """
+        return int(n_sources) * int(n_targets)
 
     def connect(self, sources, targets, rng, state):  # noqa: D102
         trg, src = bernoulli_pairs(len(targets), len(sources), 1.0, rng)

@@ -62,6 +62,16 @@ class Backend(ABC):
     #: python modules the backend needs, for error messages and ``show-versions``
     requires: ClassVar[tuple[str, ...]] = ()
 
+    @classmethod
+    def preflight(cls, plan: RunPlan) -> list[Any]:
+        """Problems this backend can see in ``plan`` before it starts (default: none).
+
+        Returns :class:`~bmtoolkit.sonata.validation.Problem` objects; ``bmtoolkit validate``
+        and ``bmtoolkit run`` both call it through
+        :func:`~bmtoolkit.simulator.core.preflight.preflight`. May import the simulator.
+        """
+        return []
+
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         self.result = RunResult(backend=self.name)

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
@@ -226,6 +227,33 @@ def _require_file(value: Any, key: str, cfg: Any, plan: Any) -> Path:
     return path
 
 
+def _warn_dropped_spikes(df: pd.DataFrame, cfg: Any, plan: Any, path: Path) -> None:
+    """Warn (one line each) about spikes no node can emit: NaN times, ids outside populations."""
+    where = f"inputs.{cfg.name}.input_file"
+    times = df["timestamp"].to_numpy(float)
+    if np.isnan(times).any():
+        warnings.warn(
+            f"{path}: {where}: {int(np.isnan(times).sum())} spike times are NaN and are ignored",
+            BmtkWarning,
+            stacklevel=3,
+        )
+    sizes = plan.circuit.population_sizes if plan is not None else {}
+    ids = df["node_id"].to_numpy()
+    pops = df["population"].to_numpy()
+    for pop in np.unique(pops).tolist():
+        if pop not in sizes:
+            continue  # a population of another circuit: the node set decides
+        mine = ids[pops == pop]
+        bad = mine[(mine < 0) | (mine >= sizes[pop])]
+        if bad.size:
+            warnings.warn(
+                f"{path}: {where}: {bad.size} spikes for node ids outside population {pop!r} "
+                f"(ids 0..{sizes[pop] - 1}) are ignored: {np.unique(bad)[:5].tolist()}",
+                BmtkWarning,
+                stacklevel=3,
+            )
+
+
 @INPUT_MODULES.register("sonata", aliases=("h5", "hdf5", "csv", "spikes", "nwb_spikes"))
 def load_spike_file(cfg: Any, plan: Any) -> SpikeTrainsInput:
     """Spike trains from ``input_file`` (SONATA h5, legacy h5 or BMTK CSV).
@@ -238,6 +266,7 @@ def load_spike_file(cfg: Any, plan: Any) -> SpikeTrainsInput:
     params = _params(cfg)
     path = _require_file(params.get("input_file"), "input_file", cfg, plan)
     df = read_spikes(path, default_population=_default_population(cfg, plan))
+    _warn_dropped_spikes(df, cfg, plan, path)
     if plan is not None and cfg.node_set is not None:
         wanted = plan.resolve_node_set(cfg.node_set)
         keep = np.zeros(len(df), dtype=bool)

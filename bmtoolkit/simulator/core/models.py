@@ -136,7 +136,14 @@ def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
         params_file = None
         if not _missing(dyn) and model_type != "virtual":
             if isinstance(dyn, str) and dyn.strip().startswith("{"):
-                params = json.loads(dyn)
+                try:
+                    params = json.loads(dyn)
+                except ValueError as err:
+                    raise ConfigError(
+                        f"node type {nt}: invalid inline JSON: {err}",
+                        path=types_file,
+                        field="dynamics_params",
+                    ) from err
             else:
                 params_file = Path(str(dyn))
                 if not params_file.is_absolute():

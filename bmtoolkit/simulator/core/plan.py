@@ -30,6 +30,11 @@ import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError
 
+#: most time steps a run may have (10^12 steps of 0.1 ms are about 3 simulated years)
+MAX_STEPS = 1e12
+#: largest time (ms) a run value may hold; beyond it time arithmetic overflows
+MAX_TIME_MS = 1e15
+
 #: BMTK writes ``target_simulator``; these map it to a backend name
 SIMULATOR_TO_BACKEND: Mapping[str, str] = {
     "NEST": "pointnet",
@@ -168,8 +173,8 @@ class RunPlan:
             tstart=float(run.tstart or 0.0),
             tstop=float(run.tstop),
             dt=float(run.dt),
-            seed=None if seed is None else int(seed),
-            threads=int(threads),
+            seed=None if seed is None else _integer(seed, path, "run.random_seed"),
+            threads=_integer(threads, path, "run.nthreads"),
             backend=backend,
             output_dir=out_dir,
             spikes_file=None if spikes_file is None else Path(spikes_file),
@@ -187,6 +192,14 @@ class RunPlan:
 
     def check(self, path: Any = None) -> None:
         """Raise :class:`ConfigError` for values no backend can run."""
+        for name in ("tstart", "tstop", "dt"):
+            if not abs(getattr(self, name)) <= MAX_TIME_MS:  # also NaN and infinities
+                raise ConfigError(
+                    f"expected a finite number of ms up to {MAX_TIME_MS:.0e}, "
+                    f"got {getattr(self, name)}",
+                    path=path,
+                    field=f"run.{name}",
+                )
         if not self.dt > 0:
             raise ConfigError(f"dt must be > 0, got {self.dt}", path=path, field="run.dt")
         if not self.tstop > self.tstart:
@@ -194,6 +207,13 @@ class RunPlan:
                 f"tstop ({self.tstop}) must be greater than tstart ({self.tstart})",
                 path=path,
                 field="run.tstop",
+            )
+        steps = self.duration / self.dt
+        if not (1 <= steps <= MAX_STEPS):  # also catches an overflow to inf
+            raise ConfigError(
+                f"(tstop - tstart) / dt = {steps:.3g} steps; expected 1 to {MAX_STEPS:.0e}",
+                path=path,
+                field="run.dt" if steps < 1 else "run.tstop",
             )
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}", path=path)
@@ -328,11 +348,16 @@ class RunPlan:
             if (getattr(v, "params", {}) or {}).get("enabled", True)
         }
 
-    def inputs(self) -> list[Any]:
-        """Typed inputs (:mod:`bmtoolkit.simulator.core.inputs`) of every enabled input."""
+    @cached_property
+    def loaded_inputs(self) -> tuple[Any, ...]:
+        """Every enabled input, loaded once (the preflight checks load them first)."""
         from bmtoolkit.simulator.core.inputs import load_input
 
-        return [load_input(cfg, self) for cfg in self.input_configs.values()]
+        return tuple(load_input(cfg, self) for cfg in self.input_configs.values())
+
+    def inputs(self) -> list[Any]:
+        """Typed inputs (:mod:`bmtoolkit.simulator.core.inputs`) of every enabled input."""
+        return list(self.loaded_inputs)
 
     def reports(self) -> list[Any]:
         """Typed reports (:mod:`bmtoolkit.simulator.core.reports`) of every enabled report."""
@@ -349,3 +374,13 @@ def _rehome(path: Any, old_dir: Path, new_dir: Path) -> Any:
         return new_dir / p.relative_to(old_dir)
     except ValueError:
         return p
+
+
+def _integer(value: Any, path: Any, field: str) -> int:
+    """``value`` as an int, or a ConfigError naming the field (``"abc"``, ``2.5``, ``true``)."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not ok and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not ok:
+        raise ConfigError(f"expected an integer, got {value!r}", path=path, field=field)
+    return int(value)

@@ -24,6 +24,7 @@ from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import RunResult
 from bmtoolkit.simulator.core.output import RunOutput
 from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND, RunPlan
+from bmtoolkit.simulator.core.preflight import check as check_plan
 from bmtoolkit.simulator.core.registries import backend_names, get_backend
 
 log = logging.getLogger("bmtoolkit.simulator")
@@ -148,6 +149,7 @@ def run(
         )
     name = choose_backend(plan)
     cls = get_backend(name)
+    check_plan(plan, name)  # what `bmtoolkit validate` checks too, before any output is touched
     with RunOutput(plan, backend=name) as out:
         result = cls(out.staged_plan).run()
         _spikes_csv_copy(out.staged_plan, result)

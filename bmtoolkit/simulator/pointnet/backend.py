@@ -95,6 +95,15 @@ class PointNet(Backend):
     requires: ClassVar[tuple[str, ...]] = ("nest",)
 
     @classmethod
+    def preflight(cls, plan: RunPlan) -> list[Any]:
+        """NEST models, parameter names and types, and report variables (needs NEST)."""
+        from bmtoolkit.simulator.pointnet.cells import check_node_types
+        from bmtoolkit.simulator.pointnet.recording import check_reports
+
+        problems = check_node_types(plan)
+        return problems or check_reports(plan)
+
+    @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> PointNet:
         """A backend ready to :meth:`run` for a config path or ``SimulationConfig``.
 
@@ -134,6 +143,13 @@ class PointNet(Backend):
         self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
+        log.info(
+            "NEST: %d thread(s) x %d process(es), seed %s; models that draw random numbers "
+            "give other (equally valid) spikes with another thread or process count",
+            self.plan.threads,
+            self.result.extra["mpi_processes"],
+            self.plan.seed,
+        )
 
     def build_network(self) -> None:
         """Create every node population and connect every edge population."""

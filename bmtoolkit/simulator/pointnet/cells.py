@@ -26,8 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.core.models import NodeTypeModel, node_dynamics, split_template
+from bmtoolkit.exceptions import BmtkError, ConfigError, UnknownModelError
+from bmtoolkit.simulator.core.models import (
+    NodeTypeModel,
+    node_dynamics,
+    node_type_models,
+    split_template,
+)
 from bmtoolkit.simulator.core.registries import CELL_MODELS
 from bmtoolkit.simulator.pointnet.translations import (
     NEST2_GLIF_MODELS,
@@ -35,6 +40,7 @@ from bmtoolkit.simulator.pointnet.translations import (
     is_allen_neuron_config,
     nest2_glif_params,
 )
+from bmtoolkit.sonata.validation import Problem
 
 #: keys of dynamics_params files that describe the file, not the NEST model
 IGNORED_PARAM_KEYS: tuple[str, ...] = ("model", "model_name", "type", "comment", "_comment")
@@ -180,10 +186,39 @@ def _check_model(model: str, nt: NodeTypeModel) -> None:
         )
 
 
-def _check_params(model: str, params: Mapping[str, Any], nt: NodeTypeModel, source: Any) -> None:
+def _kind(value: Any) -> str | None:
+    """What a NEST parameter holds, judged by its default: ``number``, ``boolean`` ..."""
+    if isinstance(value, bool | np.bool_):
+        return "boolean"
+    if isinstance(value, int | float | np.number):
+        return "number"
+    if isinstance(value, list | tuple | np.ndarray):
+        return "list of numbers"
+    return "string" if isinstance(value, str) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == "number":
+        return _is_number(value)
+    if kind == "boolean":
+        return isinstance(value, bool | np.bool_) or (_is_number(value) and value in (0, 1))
+    if kind == "list of numbers":
+        items = np.asarray(value, dtype=object).ravel() if not _is_number(value) else [value]
+        return not isinstance(value, str | Mapping) and all(_is_number(v) for v in items)
+    return isinstance(value, str)
+
+
+def _check_params(
+    model: str, params: Mapping[str, Any], nt: NodeTypeModel, source: Any, types: bool = True
+) -> None:
     import nest
 
-    accepted = set(nest.GetDefaults(model))
+    defaults = nest.GetDefaults(model)
+    accepted = set(defaults)
     bad = sorted(set(params) - accepted)
     if bad:
         hints = []
@@ -196,6 +231,15 @@ def _check_params(model: str, params: Mapping[str, Any], nt: NodeTypeModel, sour
             path=source,
             field="dynamics_params",
         )
+    for name, value in params.items() if types else ():
+        kind = _kind(defaults[name])
+        if kind is not None and not _fits(value, kind):
+            raise ConfigError(
+                f"node type {nt.node_type_id}: NEST model {model!r} expects a {kind} for "
+                f"{name!r}, got {value!r}",
+                path=source,
+                field=f"dynamics_params.{name}",
+            )
 
 
 def _nest_value(value: Any) -> Any:
@@ -204,6 +248,37 @@ def _nest_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def check_node_types(plan: Any) -> list[Problem]:
+    """Model names, parameter names and parameter types of every NEST node type of ``plan``.
+
+    What :func:`create_nest_nodes` checks, without creating anything (``bmtoolkit validate``
+    runs it through the backend's preflight). Empty when NEST is not installed.
+
+    Examples
+    --------
+    >>> check_node_types(plan)  # doctest: +SKIP
+    []
+    """
+    try:
+        import nest  # noqa: F401 - only to know whether the checks can run
+    except ImportError:
+        return []
+    from bmtoolkit.simulator.core.preflight import problem_from_error
+
+    problems: list[Problem] = []
+    for pop in plan.circuit.nodes.values():
+        for nt in node_type_models(plan, pop).values():
+            if nt.is_virtual or split_template(nt.model_template)[0] != "nest":
+                continue
+            try:
+                model, params = resolve_nest_model(str(nt.model_template), nt.params)
+                _check_model(model, nt)
+                _check_params(model, params, nt, nt.params_file or nt.types_file)
+            except BmtkError as err:
+                problems.append(problem_from_error(err))
+    return problems
 
 
 @CELL_MODELS.register("pointnet:nest")
@@ -220,7 +295,7 @@ def create_nest_nodes(
     per_node: dict[str, Any] = {}
     if node_overrides is not None and len(node_overrides.columns):
         sub = node_overrides.loc[ids]
-        _check_params(model, dict.fromkeys(sub.columns, 0), nt, population.h5_path)
+        _check_params(model, dict.fromkeys(sub.columns, 0), nt, population.h5_path, False)
         for col in sub.columns:
             vals = sub[col].to_numpy()
             if vals.dtype.kind == "f" and np.isnan(vals).all():

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.exceptions import BmtkError, ConfigError
 from bmtoolkit.simulator.core.reports import MembraneReport
+from bmtoolkit.sonata.validation import Problem
 
 
 @dataclass
@@ -97,6 +98,54 @@ def add_spike_recorder(
     finally:
         nest.SetDefaults("static_synapse", {"delay": old_delay})
     return rec
+
+
+def check_reports(plan: Any) -> list[Problem]:
+    """Membrane report variables that a target cell's NEST model cannot record.
+
+    What :func:`add_multimeter` checks, without creating anything; empty without NEST.
+
+    Examples
+    --------
+    >>> check_reports(plan)  # doctest: +SKIP
+    []
+    """
+    try:
+        import nest
+    except ImportError:
+        return []
+    from bmtoolkit.simulator.core.models import node_type_models
+    from bmtoolkit.simulator.pointnet.cells import resolve_nest_model
+
+    problems: list[Problem] = []
+    for report in plan.reports():
+        if not isinstance(report, MembraneReport):
+            continue
+        for pop_name, ids in plan.resolve_node_set(report.node_set).items():
+            pop = plan.circuit.nodes[pop_name]
+            models = node_type_models(plan, pop)
+            for nt_id in np.unique(pop.node_type_ids()[np.asarray(ids, dtype=np.int64)]):
+                nt = models.get(int(nt_id))
+                if nt is None or nt.is_virtual:
+                    continue
+                try:
+                    model = resolve_nest_model(str(nt.model_template), nt.params)[0]
+                    recordables = nest.GetDefaults(model).get("recordables", [])
+                except (BmtkError, nest.NESTError):
+                    continue  # an unknown model is reported by the node type checks
+                missing = [v for v in report.variables if v not in recordables]
+                if missing:
+                    problems.append(
+                        Problem(
+                            str(plan.config_path or ""),
+                            f"reports.{report.name}.variable_name",
+                            f"NEST model {model!r} (population {pop_name!r}) cannot record "
+                            f"{missing}; it records {sorted(map(str, recordables))}",
+                            "config",
+                        )
+                    )
+                    return problems
+    return problems
 
 
 def add_multimeter(
