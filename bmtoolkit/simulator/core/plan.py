@@ -225,8 +225,18 @@ class RunPlan:
             )
 
     def with_overrides(self, **changes: Any) -> RunPlan:
-        """A copy with some fields changed (``plan.with_overrides(threads=4)``)."""
-        return replace(self, **changes)
+        """A copy with some fields changed (``plan.with_overrides(threads=4)``).
+
+        A copy that only writes elsewhere (``output_dir``, ``staging``, ``progress``) keeps
+        what this plan has already opened and loaded (circuit, node sets, inputs), so the
+        checks run before a run are not repeated, nor their warnings given twice.
+        """
+        copy = replace(self, **changes)
+        if set(changes) <= {"output_dir", "staging", "progress"}:
+            for name in ("circuit", "node_sets", "loaded_inputs"):
+                if name in self.__dict__:
+                    copy.__dict__[name] = self.__dict__[name]
+        return copy
 
     # ------------------------------------------------------------------ derived values
     @property
