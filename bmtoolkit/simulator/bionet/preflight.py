@@ -79,8 +79,9 @@ def check_cells(specs: Iterable[Any]) -> int:
     return len(seen)
 
 
-def _check_synapses(plan: Any) -> None:
-    """Every edge type's synapse JSON exists and parses; NEURON knows its model_template."""
+def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
+    """Every edge type's synapse JSON exists and parses; NEURON knows its model_template
+    where the targets are detailed cells (point-process targets take NetCons directly)."""
     from neuron import h
 
     from bmtoolkit.simulator.bionet.synapses import read_synapse_json
@@ -102,7 +103,9 @@ def _check_synapses(plan: Any) -> None:
                         path=str(path),
                     )
                 read_synapse_json(str(path))
-        if "model_template" in types.columns:
+        targets = specs.get(str(edges.target_population), [])
+        detailed = any(spec.model_type == "biophysical" for spec in targets)
+        if detailed and "model_template" in types.columns:
             for value in types["model_template"].dropna().unique():
                 if isinstance(value, str) and value and not hasattr(h, value):
                     raise UnknownModelError(
@@ -171,5 +174,5 @@ def preflight(backend: Any) -> Preflight:
     for pop_specs in specs.values():
         check_cells(pop_specs)
     if plan.circuit.edges:
-        _check_synapses(plan)
+        _check_synapses(plan, specs)
     return Preflight(inputs=inputs, reports=reports, specs=specs)
