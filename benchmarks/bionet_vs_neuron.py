@@ -182,6 +182,9 @@ def _network_configs(case: Path, tmp: Path, tstop: float | None) -> dict[str, Pa
         sim["output"].pop("log_file", None)
         if tstop is not None:
             sim["run"]["tstop"] = tstop
+        if "node_sets" in sim:  # inline node sets (bio_450cells_compact) as a node sets file
+            (tmp / "node_sets.json").write_text(json.dumps(sim.pop("node_sets")))
+            sim["node_sets_file"] = str(tmp / "node_sets.json")
         out[tool] = tmp / f"simulation_{tool}.json"
         out[tool].write_text(json.dumps(sim))
     return out
