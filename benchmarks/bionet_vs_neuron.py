@@ -13,10 +13,24 @@ imports, config loading and validation included) and for building and simulating
 Usage::
 
     python benchmarks/bionet_vs_neuron.py [--repeat 3] [--tstop 4000] [--coreneuron]
+    python benchmarks/bionet_vs_neuron.py --network [--case bio_450cells] [--tstop 3000]
 
 Prints the two times and the ratio bmtoolkit / plain NEURON (target <= 1.1). With
 ``--coreneuron`` bmtoolkit is also timed simulating on CoreNEURON
 (``BMTOOLKIT_CORENEURON=1``; its mechanism library is compiled before timing).
+
+``--network`` is the network-build case: one of BMTK's own example networks of Allen
+perisomatic cells (``bmtk_examples/bio_450cells`` by default: 300 detailed cells of five
+models from ``bio_components``, 150 IntFire1 cells, 47,567 synapses at given locations, spike
+trains replayed into it) run by bmtoolkit and by BMTK 1.2.0's BioNet, each once in a fresh
+process on the same files (the examples ship no .mod files: BMTK's BioNet loads the
+library compiled from ``bmtoolkit/simulator/bionet/nmodl`` plus the ``vecevent.mod`` that
+BMTK installs for its users, for its ``VecStim`` spike sources). It prints, per side,
+the time to build the network (cells, synapses and inputs: BMTK's
+``BioSimulator.from_config``; bmtoolkit's ``build_network`` + ``add_inputs`` +
+``add_reports``) per detailed cell, the simulate time and the ratios (targets: build >= 10x
+faster, simulate unchanged), then how many of BMTK's spikes bmtoolkit reproduces within
+0.1 ms (target >= 99.9%). ``--tstop`` shortens the simulated time of both sides.
 """
 
 from __future__ import annotations
@@ -31,10 +45,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = (
-    Path(os.environ.get("BMTOOLKIT_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
-    / "sonata_examples"
-)
+CONFORMANCE = Path(os.environ.get("BMTOOLKIT_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
+EXAMPLES = CONFORMANCE / "sonata_examples"
+BMTK_EXAMPLES = CONFORMANCE / "bmtk_examples"
 
 PLAIN = r"""
 import json, sys, time
@@ -119,6 +132,150 @@ print("ELAPSED", time.perf_counter() - t0)
 """
 
 
+NETWORK_WORKER = r"""
+import json, sys, time
+tool, config, lib = sys.argv[1], sys.argv[2], sys.argv[3]
+if tool == "bmtk":
+    from neuron import h
+    from bmtk.simulator import bionet
+    h.nrn_load_dll(lib)
+    t0 = time.perf_counter()
+    conf = bionet.Config.from_json(config, validate=True)
+    conf.build_env()
+    net = bionet.BioNetwork.from_config(conf)
+    t1 = time.perf_counter()
+    sim = bionet.BioSimulator.from_config(conf, network=net)
+    t2 = time.perf_counter()
+    sim.run()
+    t3 = time.perf_counter()
+else:
+    from bmtoolkit.simulator.bionet.backend import BioNetBackend
+    from bmtoolkit.simulator.core.plan import RunPlan
+    t0 = time.perf_counter()
+    backend = BioNetBackend(RunPlan.from_config(config))
+    backend.setup()
+    t1 = time.perf_counter()
+    backend.build_network()
+    backend.add_inputs()
+    backend.add_reports()
+    t2 = time.perf_counter()
+    backend.simulate()
+    t3 = time.perf_counter()
+    backend.write_outputs()
+print(json.dumps({"setup_s": t1 - t0, "build_s": t2 - t1, "simulate_s": t3 - t2}))
+"""
+
+
+def _network_configs(case: Path, tmp: Path, tstop: float | None) -> dict[str, Path]:
+    """Per tool, a copy of the example's configs with absolute paths, its own output folder
+    and no ``mechanisms_dir`` (the example ships no .mod files; the library is loaded)."""
+    circuit = json.loads((case / "config.circuit.json").read_text())
+    circuit["manifest"]["$BASE_DIR"] = str(case)
+    circuit["components"].pop("mechanisms_dir", None)
+    (tmp / "circuit.json").write_text(json.dumps(circuit))
+    out = {}
+    for tool in ("bmtk", "bmtoolkit"):
+        sim = json.loads((case / "config.simulation.json").read_text())
+        sim["manifest"]["$BASE_DIR"] = str(case)
+        sim["manifest"]["$OUTPUT_DIR"] = str(tmp / f"out_{tool}")
+        sim["network"] = str(tmp / "circuit.json")
+        sim["output"].pop("log_file", None)
+        if tstop is not None:
+            sim["run"]["tstop"] = tstop
+        if "node_sets" in sim:  # inline node sets (bio_450cells_compact) as a node sets file
+            (tmp / "node_sets.json").write_text(json.dumps(sim.pop("node_sets")))
+            sim["node_sets_file"] = str(tmp / "node_sets.json")
+        out[tool] = tmp / f"simulation_{tool}.json"
+        out[tool].write_text(json.dumps(sim))
+    return out
+
+
+def _matched(ours, theirs, tol: float = 0.1) -> tuple[int, int]:
+    """(BMTK spikes with a bmtoolkit spike of the same node within ``tol`` ms, BMTK spikes)."""
+    import numpy as np
+
+    hits = 0
+    for node, group in theirs.groupby("node_id"):
+        mine = np.sort(ours.loc[ours["node_id"] == node, "timestamp"].to_numpy())
+        if not len(mine):
+            continue
+        times = group["timestamp"].to_numpy()
+        k = np.clip(np.searchsorted(mine, times), 1, len(mine) - 1) if len(mine) > 1 else 0
+        near = np.minimum(np.abs(mine[k] - times), np.abs(mine[k - 1] - times))
+        hits += int(np.sum(near <= tol + 1e-9))
+    return hits, len(theirs)
+
+
+def _internal_spikes(path: Path):
+    """Spikes of the example's ``internal`` population (an empty table when it has none)."""
+    import pandas as pd
+
+    from bmtoolkit.exceptions import SonataFormatError
+    from bmtoolkit.sonata import read_spikes
+
+    try:
+        return read_spikes(path, population="internal")
+    except SonataFormatError:
+        return pd.DataFrame({"node_id": pd.Series(dtype="int64"), "timestamp": []})
+
+
+def _bmtk_library() -> Path:
+    """Our channel library plus the ``VecStim`` that BMTK's BioNet replays spikes with (the
+    NEURON example file BMTK installs for its users), compiled for the BMTK side."""
+    import bmtk
+
+    from bmtoolkit.simulator.bionet.mechanisms import builtin_mod_files, compile_mechanisms
+
+    vecstim = Path(bmtk.__file__).parent / "utils/scripts/bionet/mechanisms/modfiles/vecevent.mod"
+    return compile_mechanisms([*builtin_mod_files(), vecstim])
+
+
+def network_case(case: Path, tstop: float | None, env: dict[str, str], lib: Path) -> int:
+    """Build and run one of BMTK's example networks with both tools; print the comparison."""
+    from bmtoolkit.sonata import Circuit
+    from bmtoolkit.sonata.config import load_circuit_config
+
+    if not case.is_dir():
+        print(f"BMTK example not found at {case}")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        configs = _network_configs(case, tmp, tstop)
+        circuit = Circuit(load_circuit_config(tmp / "circuit.json"))
+        n_bio = sum(
+            int((pop.column("model_type") == "biophysical").sum()) for pop in circuit.nodes.values()
+        )
+        worker = tmp / "worker.py"
+        worker.write_text(NETWORK_WORKER)
+        times = {}
+        for tool in ("bmtoolkit", "bmtk"):
+            cmd = [sys.executable, str(worker), tool, str(configs[tool]), str(lib)]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"{tool} failed:\n{proc.stderr[-3000:]}")
+                return 1
+            times[tool] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"  ({tool}: {times[tool]})", flush=True)
+        spikes = {tool: _internal_spikes(tmp / f"out_{tool}" / "spikes.h5") for tool in times}
+    ours, theirs = times["bmtoolkit"], times["bmtk"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{case.name}: {n_bio} detailed cells, tstop {tstop or 'as configured'} ms")
+    print(f"  machine load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} CPUs")
+    for tool, t in times.items():
+        print(
+            f"  {tool:10s} build {t['build_s']:7.2f} s ({1000 * t['build_s'] / n_bio:6.1f} ms "
+            f"per detailed cell), simulate {t['simulate_s']:7.2f} s"
+        )
+    print(f"  build: bmtoolkit {theirs['build_s'] / ours['build_s']:.1f}x faster (target >= 10x)")
+    print(f"  simulate: bmtoolkit / BMTK = {ours['simulate_s'] / theirs['simulate_s']:.2f}")
+    hits, total = _matched(spikes["bmtoolkit"], spikes["bmtk"])
+    print(
+        f"  spikes: {hits} of BMTK's {total} within 0.1 ms ({100 * hits / max(total, 1):.2f}%,"
+        f" target >= 99.9%); bmtoolkit {len(spikes['bmtoolkit'])} spikes"
+    )
+    return 0
+
+
 def _config_without_ecp(case: Path, tmp: Path) -> Path:
     """The example's simulation config minus its extracellular report (the plain script
     computes no ECP), with ``$BASE_DIR`` pointing at the example folder."""
@@ -146,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tstop", type=float, default=4000.0)
     parser.add_argument("--coreneuron", action="store_true", help="also time CoreNEURON")
+    parser.add_argument("--network", action="store_true", help="BMTK example network case")
+    parser.add_argument("--case", default="bio_450cells", help="BMTK example (with --network)")
     args = parser.parse_args(argv)
+    if args.network:
+        tstop = args.tstop if "--tstop" in (argv if argv is not None else sys.argv) else None
+        env = dict(os.environ, NEURON_MODULE_OPTIONS="-nogui")
+        return network_case(BMTK_EXAMPLES / args.case, tstop, env, _bmtk_library())
     case = EXAMPLES / "5_cells_iclamp"
     if not case.is_dir():
         print(f"conformance data not found at {case}")

@@ -99,6 +99,7 @@ class BioNetBackend(Backend):
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
         self.coreneuron = False
+        self.checked: Any = None  # the Preflight of this run, once build_network starts
 
     # -- steps ---------------------------------------------------------------------------
     def setup(self) -> None:
@@ -174,20 +175,35 @@ class BioNetBackend(Backend):
             )
         return specs
 
-    def build_network(self) -> None:
-        """Build this rank's nodes, register their gids, then connect every edge population."""
-        from bmtoolkit.simulator.bionet.parallel import GidLayout
+    def preflight(self) -> Any:
+        """Check the run before any cell is built (see :mod:`.preflight`): inputs and reports
+        are supported and their node sets resolve, every node type's files, parameters and
+        mechanisms, every edge type's synapse model. Returns the
+        :class:`~bmtoolkit.simulator.bionet.preflight.Preflight` (also kept as ``checked``)."""
+        from bmtoolkit.simulator.bionet.preflight import preflight
 
+        if self.checked is None:
+            self.checked = preflight(self)
+        return self.checked
+
+    def build_network(self) -> None:
+        """Check the run (:meth:`preflight`), then build this rank's nodes, register their
+        gids and connect every edge population."""
+        from bmtoolkit.simulator.bionet.parallel import GidLayout
+        from bmtoolkit.simulator.bionet.prototypes import CellFactory
+
+        checked = self.preflight()
         h, pc = self.h, self.pc
+        factory = CellFactory()  # each morphology read once, every cell made from arrays
         circuit = self.plan.circuit
         self.layout = GidLayout({name: pop.size for name, pop in circuit.nodes.items()})
         self._spike_t, self._spike_gid = h.Vector(), h.Vector()
-        for pop in circuit.nodes.values():
-            for spec in self._specs(pop):
+        for name in circuit.nodes:
+            for spec in checked.specs[name]:
                 gid = self.layout.gid(spec.population, spec.node_id)
                 if self.layout.owner(gid, self.nhost) != self.rank:
                     continue
-                cell = build_cell(spec)
+                cell = build_cell(spec, factory)
                 self.cells[(spec.population, spec.node_id)] = cell
                 pc.set_gid2node(gid, self.rank)
                 nc = cell.spike_source(self.threshold)
@@ -195,6 +211,7 @@ class BioNetBackend(Backend):
                 self._keep.append(nc)
                 if not isinstance(cell, VirtualCell):
                     pc.spike_record(gid, self._spike_t, self._spike_gid)
+        factory.finish()
         if circuit.edges:
             self._connect(circuit)
 
@@ -225,7 +242,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
 
         h = self.h
-        for inp in self.plan.inputs():
+        for inp in self.preflight().inputs:
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
                 for pop, ids in targets.items():
@@ -258,7 +275,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.core.reports import MembraneReport
 
         h = self.h
-        for rep in self.plan.reports():
+        for rep in self.preflight().reports:
             if isinstance(rep, _recording.ExtracellularReport):
                 if self.coreneuron:
                     _warn_neuron(f"extracellular report {rep.name!r} needs per-step callbacks")

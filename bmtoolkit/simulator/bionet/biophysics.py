@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,12 @@ if TYPE_CHECKING:  # NeuroML parsing (xml) is imported only by nml: templates
 
 __all__ = [
     "MODEL_PROCESSING",
+    "PROCESSING_STEPS",
+    "ProcessingSteps",
     "apply_fit_allactive",
     "apply_fit_perisomatic",
     "apply_nml",
+    "check_mechanisms",
     "known_mechanisms",
 ]
 
@@ -62,7 +66,9 @@ def known_mechanisms() -> set[str]:
     return names
 
 
-def _check_mechanisms(mechs: Iterable[str], where: str) -> None:
+def check_mechanisms(mechs: Iterable[str], where: str) -> None:
+    """Raise :class:`~bmtoolkit.exceptions.UnknownModelError` naming ``where`` when NEURON
+    does not know one of the density mechanisms ``mechs`` (empty names are skipped)."""
     known = known_mechanisms()
     unknown = sorted({m for m in mechs if m and m not in known})
     if unknown:
@@ -179,7 +185,7 @@ def apply_fit_perisomatic(hobj: Any, params: Mapping[str, Any], where: str) -> N
     passive = _first(params, "passive", where)
     conditions = _first(params, "conditions", where)
     genome = params.get("genome", [])
-    _check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
+    check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
     cm = _cm_by_section(passive, where)
     ra = _number(_get(passive, "ra", where, "passive"), where, "passive.ra")
     e_pas = _number(_get(passive, "e_pas", where, "passive"), where, "passive.e_pas")
@@ -207,7 +213,7 @@ def apply_fit_allactive(hobj: Any, params: Mapping[str, Any], where: str) -> Non
     genome = [
         g for g in params.get("genome", []) if not hasattr(g, "get") or g.get("section") != "glob"
     ]
-    _check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
+    check_mechanisms((g.get("mechanism", "") for g in genome if hasattr(g, "get")), where)
     groups = _by_type(hobj)
     e_pas = passive.get("e_pas")
     ra = passive.get("ra")
@@ -225,27 +231,61 @@ def apply_fit_allactive(hobj: Any, params: Mapping[str, Any], where: str) -> Non
     _apply_erev(groups, conditions, where)
 
 
+@dataclass(frozen=True)
+class ProcessingSteps:
+    """A ``model_processing`` directive split into what it does to the morphology and
+    what it applies on top, so that the morphology part is prepared once per file.
+
+    Attributes
+    ----------
+    axon : str or None
+        :func:`~bmtoolkit.simulator.bionet.morphology.stub_axon` style, or ``None`` to keep
+        the reconstructed axon.
+    fit : callable
+        ``fit(hobj, params, where)`` applying the fit file to the cell.
+
+    Examples
+    --------
+    >>> PROCESSING_STEPS.get("aibs_allactive").axon
+    'allactive'
+    """
+
+    axon: str | None
+    fit: Processor
+
+
+#: model_processing name -> :class:`ProcessingSteps`; a directive registered only in
+#: :data:`MODEL_PROCESSING` is applied to each cell as a whole instead
+PROCESSING_STEPS: Registry[ProcessingSteps] = Registry("model_processing steps")
+PROCESSING_STEPS.register("aibs_perisomatic", ProcessingSteps("perisomatic", apply_fit_perisomatic))
+PROCESSING_STEPS.register("aibs_allactive", ProcessingSteps("allactive", apply_fit_allactive))
+PROCESSING_STEPS.register("fullaxon", ProcessingSteps(None, apply_fit_perisomatic))
+
+
+def _run_steps(name: str, hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
+    steps = PROCESSING_STEPS.get(name)
+    if steps.axon is not None:
+        stub_axon(hobj, style=steps.axon)
+    if params is not None:
+        steps.fit(hobj, params, where)
+
+
 @MODEL_PROCESSING.register("aibs_perisomatic")
 def aibs_perisomatic(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
     """Perisomatic Allen model: 1 um axon stub, then the fit parameters."""
-    stub_axon(hobj, style="perisomatic")
-    if params is not None:
-        apply_fit_perisomatic(hobj, params, where)
+    _run_steps("aibs_perisomatic", hobj, params, where)
 
 
 @MODEL_PROCESSING.register("aibs_allactive")
 def aibs_allactive(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
     """All-active Allen model: axon stub with the original diameters, then the fit."""
-    stub_axon(hobj, style="allactive")
-    if params is not None:
-        apply_fit_allactive(hobj, params, where)
+    _run_steps("aibs_allactive", hobj, params, where)
 
 
 @MODEL_PROCESSING.register("fullaxon")
 def fullaxon(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
     """Keep the reconstructed axon; apply the perisomatic parameter layout."""
-    if params is not None:
-        apply_fit_perisomatic(hobj, params, where)
+    _run_steps("fullaxon", hobj, params, where)
 
 
 def apply_nml(hobj: Any, cell: NmlCell, where: str | Path) -> None:
@@ -256,7 +296,7 @@ def apply_nml(hobj: Any, cell: NmlCell, where: str | Path) -> None:
     concentration models set ``<param>_<type>`` (``gamma_CaDynamics``, ``decay_CaDynamics``).
     """
     where = str(where)
-    _check_mechanisms(
+    check_mechanisms(
         [c.ion_channel for c in cell.channels] + [m.type for m in cell.concentration_models],
         where,
     )

@@ -1,7 +1,10 @@
 """Cells on NEURON: biophysical (SWC + fit/NML), point-process (``nrn:IntFire1``) and virtual.
 
 A :class:`CellSpec` says what to build for one node; :func:`build_cell` turns it into a live
-NEURON cell. ``model_template`` schemes are registered in :data:`TEMPLATES`.
+NEURON cell. ``model_template`` schemes are registered in :data:`TEMPLATES`. Detailed cells of
+``nml:`` and ``ctdb:`` templates are made by a
+:class:`~bmtoolkit.simulator.bionet.prototypes.CellFactory`, which reads each morphology once
+per build; pass the same factory to every :func:`build_cell` call of a network.
 
 Examples
 --------
@@ -21,21 +24,34 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError, UnknownModelError
 from bmtoolkit.registry import Registry
-from bmtoolkit.simulator.bionet.biophysics import MODEL_PROCESSING, apply_nml
+from bmtoolkit.simulator.bionet.biophysics import MODEL_PROCESSING, PROCESSING_STEPS, apply_nml
 from bmtoolkit.simulator.bionet.morphology import (
     load_swc,
+    n_segments,
     quaternion_matrix,
     rotation_matrix,
     segment_geometry,
     set_segments,
-    stub_axon,
 )
+from bmtoolkit.simulator.bionet.prototypes import CellFactory
 from bmtoolkit.simulator.bionet.translations import point_parameters
 
-__all__ = ["BioCell", "CellSpec", "PointCell", "TEMPLATES", "VirtualCell", "build_cell"]
+__all__ = [
+    "BioCell",
+    "CHECKS",
+    "CellSpec",
+    "PointCell",
+    "TEMPLATES",
+    "VirtualCell",
+    "build_cell",
+    "check_cell",
+]
 
-#: model_template scheme (``nml``, ``ctdb``, ``hoc``, ``nrn``) -> builder(spec) -> cell
+#: model_template scheme (``nml``, ``ctdb``, ``hoc``, ``nrn``) -> builder(spec, name, factory)
 TEMPLATES = Registry("model_template")
+#: model_template scheme -> check(spec, name) of everything :data:`TEMPLATES` needs
+#: (files, parameters, mechanisms), run before any cell is built
+CHECKS = Registry("model_template check")
 
 
 @dataclass(frozen=True)
@@ -121,10 +137,10 @@ class BioCell:
     -80.0
     """
 
-    def __init__(self, spec: CellSpec, hobj: Any) -> None:
+    def __init__(self, spec: CellSpec, hobj: Any, sections: list[Any] | None = None) -> None:
         self.spec = spec
         self.hobj = hobj
-        self.sections = list(hobj.all)
+        self.sections = list(hobj.all) if sections is None else sections
         self._geometry = None
 
     @property
@@ -206,7 +222,7 @@ class VirtualCell:
             self._feed.event(float(t))
 
 
-def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
+def _check_morphology(spec: CellSpec) -> Path:
     if spec.morphology is None:
         raise ConfigError(f"biophysical node {spec.node_id} has no morphology", path=spec.where)
     if not Path(spec.morphology).is_file():
@@ -215,11 +231,26 @@ def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
             f"(node type {spec.node_type_id} in {spec.types_file})",
             path=str(spec.morphology),
         )
-    hobj = load_swc(spec.morphology)
+    return Path(spec.morphology)
+
+
+def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
+    """A cell read from its own SWC file, ``apply(hobj)`` doing all the rest."""
+    hobj = load_swc(_check_morphology(spec))
     apply(hobj)
     if spec.dL:
         set_segments(hobj, spec.dL)
     return BioCell(spec, hobj)
+
+
+def _from_factory(spec: CellSpec, factory: CellFactory, axon: str | None, fit: Any) -> BioCell:
+    """A cell made from the factory's prepared morphology, then ``fit(hobj)`` and ``nseg``."""
+    hobj, sections = factory.make(_check_morphology(spec), axon)
+    fit(hobj)
+    if spec.dL:
+        for sec in sections:
+            sec.nseg = n_segments(sec.L, spec.dL)
+    return BioCell(spec, hobj, sections)
 
 
 def _template_path(spec: CellSpec, name: str) -> Path:
@@ -236,16 +267,13 @@ def _template_path(spec: CellSpec, name: str) -> Path:
 
 
 @TEMPLATES.register("nml")
-def _nml(spec: CellSpec, name: str) -> BioCell:
+def _nml(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:
     from bmtoolkit.simulator.bionet.nml import read_nml_cell
 
     path = _template_path(spec, name)
-
-    def apply(hobj: Any) -> None:
-        stub_axon(hobj, style="perisomatic")
-        apply_nml(hobj, read_nml_cell(path), f"{path} ({spec.where})")
-
-    return _biophysical(spec, apply)
+    cell = read_nml_cell(path)
+    where = f"{path} ({spec.where})"
+    return _from_factory(spec, factory, "perisomatic", lambda hobj: apply_nml(hobj, cell, where))
 
 
 def _processor(spec: CellSpec) -> Any:
@@ -257,15 +285,24 @@ def _processor(spec: CellSpec) -> Any:
 
 
 @TEMPLATES.register("ctdb")
-def _ctdb(spec: CellSpec, name: str) -> BioCell:  # noqa: ARG001 - template is always Biophys1
+def _ctdb(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:  # noqa: ARG001 - Biophys1
     params = _params(spec)
     proc = _processor(spec)
     where = f"{spec.dynamics_params} ({spec.where})"
-    return _biophysical(spec, lambda hobj: proc(hobj, params, where))
+    processing = spec.model_processing or "aibs_perisomatic"
+    if processing not in PROCESSING_STEPS:  # a directive known only as a whole
+        return _biophysical(spec, lambda hobj: proc(hobj, params, where))
+    steps = PROCESSING_STEPS.get(processing)
+
+    def fit(hobj: Any) -> None:
+        if params is not None:
+            steps.fit(hobj, params, where)
+
+    return _from_factory(spec, factory, steps.axon, fit)
 
 
 @TEMPLATES.register("hoc")
-def _hoc(spec: CellSpec, name: str) -> BioCell:
+def _hoc(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:  # noqa: ARG001
     from neuron import h
 
     tname = Path(name).stem
@@ -285,7 +322,7 @@ def _hoc(spec: CellSpec, name: str) -> BioCell:
 
 
 @TEMPLATES.register("nrn")
-def _nrn(spec: CellSpec, name: str) -> PointCell:
+def _nrn(spec: CellSpec, name: str, factory: CellFactory) -> PointCell:  # noqa: ARG001
     from neuron import h
 
     if not hasattr(h, name):
@@ -303,18 +340,55 @@ def _nrn(spec: CellSpec, name: str) -> PointCell:
     return PointCell(spec, hobj)
 
 
-def build_cell(spec: CellSpec) -> BioCell | PointCell | VirtualCell:
-    """Build one node on NEURON according to its model type and template.
+@CHECKS.register("nml")
+def _check_nml(spec: CellSpec, name: str) -> None:
+    from bmtoolkit.simulator.bionet.biophysics import check_mechanisms
+    from bmtoolkit.simulator.bionet.nml import read_nml_cell
 
-    Raises
-    ------
-    UnknownModelError
-        Unknown template scheme, mechanism or point process; the message lists known names.
-    MissingFileError
-        Missing morphology, template or parameter file (naming node type and file).
-    """
-    if spec.model_type == "virtual":
-        return VirtualCell(spec)
+    _check_morphology(spec)
+    path = _template_path(spec, name)
+    cell = read_nml_cell(path)
+    mechanisms = [c.ion_channel for c in cell.channels]
+    check_mechanisms(mechanisms + [m.type for m in cell.concentration_models], str(path))
+
+
+@CHECKS.register("ctdb")
+def _check_ctdb(spec: CellSpec, name: str) -> None:  # noqa: ARG001 - template is Biophys1
+    from bmtoolkit.simulator.bionet.biophysics import check_mechanisms
+
+    _check_morphology(spec)
+    _processor(spec)
+    params = _params(spec)
+    genome = params.get("genome", []) if isinstance(params, dict) else []
+    mechanisms = [g.get("mechanism", "") for g in genome if hasattr(g, "get")]
+    check_mechanisms(mechanisms, f"{spec.dynamics_params} ({spec.where})")
+
+
+@CHECKS.register("hoc")
+def _check_hoc(spec: CellSpec, name: str) -> None:
+    from neuron import h
+
+    if not hasattr(h, Path(name).stem):
+        _template_path(spec, name if name.endswith(".hoc") else f"{name}.hoc")
+    if spec.morphology is not None:
+        _check_morphology(spec)
+    if spec.model_processing:
+        _processor(spec)
+    _params(spec)
+
+
+@CHECKS.register("nrn")
+def _check_nrn(spec: CellSpec, name: str) -> None:
+    from neuron import h
+
+    if not hasattr(h, name):
+        raise UnknownModelError(
+            f"NEURON has no point process {name!r} (model_template nrn:{name})", path=spec.where
+        )
+    _params(spec)
+
+
+def _scheme(spec: CellSpec) -> tuple[str, str]:
     template = spec.model_template
     if not template or not isinstance(template, str):
         if spec.model_type == "biophysical":
@@ -325,8 +399,64 @@ def build_cell(spec: CellSpec) -> BioCell | PointCell | VirtualCell:
                 path=spec.where,
             )
     scheme, _, name = template.partition(":")
-    try:
-        builder = TEMPLATES.get(scheme)
-    except KeyError as err:
-        raise UnknownModelError(str(err), path=spec.where, field="model_template") from err
-    return builder(spec, name)
+    if scheme not in TEMPLATES:
+        try:
+            TEMPLATES.get(scheme)
+        except KeyError as err:
+            raise UnknownModelError(str(err), path=spec.where, field="model_template") from err
+    return scheme, name
+
+
+def check_cell(spec: CellSpec) -> None:
+    """Check that :func:`build_cell` has all it needs for ``spec``, without building it.
+
+    Files (morphology, template, parameters) exist and parse, the template scheme and the
+    ``model_processing`` are known, and NEURON knows every mechanism and point process.
+
+    Raises
+    ------
+    BmtkError
+        The same errors :func:`build_cell` would raise for this node.
+
+    Examples
+    --------
+    >>> check_cell(CellSpec(population="v", node_id=0, node_type_id=1, model_type="virtual"))
+    """
+    if spec.model_type == "virtual":
+        return
+    scheme, name = _scheme(spec)
+    if scheme in CHECKS:
+        CHECKS.get(scheme)(spec, name)
+
+
+def build_cell(
+    spec: CellSpec, factory: CellFactory | None = None
+) -> BioCell | PointCell | VirtualCell:
+    """Build one node on NEURON according to its model type and template.
+
+    Parameters
+    ----------
+    spec : CellSpec
+        The node.
+    factory : CellFactory, optional
+        Prepared morphologies shared by the cells of a network; call its
+        :meth:`~bmtoolkit.simulator.bionet.prototypes.CellFactory.finish` once all are built
+        (gives axon stubs their 3D points). Default: a factory for this cell alone.
+
+    Raises
+    ------
+    UnknownModelError
+        Unknown template scheme, mechanism or point process; the message lists known names.
+    MissingFileError
+        Missing morphology, template or parameter file (naming node type and file).
+    """
+    if spec.model_type == "virtual":
+        return VirtualCell(spec)
+    scheme, name = _scheme(spec)
+    builder = TEMPLATES.get(scheme)
+    if factory is not None:
+        return builder(spec, name, factory)
+    own = CellFactory()
+    cell = builder(spec, name, own)
+    own.finish()
+    return cell

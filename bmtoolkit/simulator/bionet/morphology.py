@@ -64,6 +64,9 @@ proc init() { localobj reader, gui
     apical = new SectionList()
     axonal = new SectionList()
     forall delete_section()
+    if (numarg() == 0) {
+        return
+    }
     reader = new Import3d_SWC_read()
     reader.quiet = 1
     reader.input($s1)
@@ -96,8 +99,16 @@ def section_type(sec: Any) -> str:
     return name.rsplit(".", 1)[-1].split("[", 1)[0]
 
 
-def load_swc(path: str | Path, *, digits: int | None = POINT_DIGITS) -> Any:
+def load_swc(
+    path: str | Path,
+    *,
+    digits: int | None = POINT_DIGITS,
+    styles: dict[str, tuple[float, float, float]] | None = None,
+) -> Any:
     """Instantiate an SWC morphology as a ``BmtkCell`` hoc object.
+
+    ``BmtkCell()`` without a file gives an empty cell (no sections, empty lists) that
+    :mod:`bmtoolkit.simulator.bionet.prototypes` fills from prepared arrays.
 
     Parameters
     ----------
@@ -106,6 +117,9 @@ def load_swc(path: str | Path, *, digits: int | None = POINT_DIGITS) -> Any:
     digits : int or None
         Significant digits kept of every 3D point coordinate and diameter (see the module
         notes); ``None`` keeps what Import3d passes to NEURON (eight digits).
+    styles : dict, optional
+        Filled with the logical connection point (``pt3dstyle``) set on each section, by
+        section name (NEURON cannot report it back).
 
     Raises
     ------
@@ -124,7 +138,7 @@ def load_swc(path: str | Path, *, digits: int | None = POINT_DIGITS) -> Any:
     h = _ensure_template()
     hobj = h.BmtkCell(str(path))
     if digits is not None:
-        round_points(hobj, hobj.import3d, digits)
+        round_points(hobj, hobj.import3d, digits, styles=styles)
     hobj.drop_import3d()  # the reader's copy of the file is no longer needed
     return hobj
 
@@ -163,14 +177,21 @@ def round_significant(values: Any, digits: int) -> np.ndarray:
     return out.reshape(np.shape(values))
 
 
-def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
+def round_points(
+    hobj: Any,
+    gui: Any,
+    digits: int = POINT_DIGITS,
+    *,
+    styles: dict[str, tuple[float, float, float]] | None = None,
+) -> int:
     """Rewrite the 3D points of an instantiated cell from Import3d's data, rounded.
 
     Every section that Import3d created from a list of points gets those points (the values
     Import3d read, not NEURON's single-precision copies of them) rounded to ``digits`` significant
     digits, as is its logical connection point (``pt3dstyle``); a single-point section gets
     the three-point cylinder along x that Import3d makes of it. Sections outlined by contours
-    are left as they are. Returns the number of sections rewritten.
+    are left as they are. Returns the number of sections rewritten; ``styles`` (optional)
+    receives the connection points set, by section name.
 
     Examples
     --------
@@ -181,7 +202,7 @@ def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
     """
     h = _ensure_template()
     name = h.ref("")
-    targets, blocks, styles = [], [], []
+    targets, blocks, style_rows = [], [], []
     for isec in gui.swc.sections:
         if isec.is_subsidiary or isec.iscontour_:
             continue
@@ -200,27 +221,32 @@ def round_points(hobj: Any, gui: Any, digits: int = POINT_DIGITS) -> int:
             continue
         targets.append(sec)
         blocks.append(points)
-        styles.append([float(r[0]) for r in rows[:3]] if first == 1 else None)
+        style_rows.append([float(r[0]) for r in rows[:3]] if first == 1 else None)
     if not targets:
         return 0
     columns = np.ascontiguousarray(round_significant(np.concatenate(blocks), digits).T)
     bounds = np.cumsum([0] + [len(b) for b in blocks])
-    style_values = round_significant([v for v in styles if v is not None], digits).tolist()
+    style_values = round_significant([v for v in style_rows if v is not None], digits).tolist()
     styled = iter(style_values)
-    for sec, lo, hi, style in zip(targets, bounds[:-1], bounds[1:], styles, strict=True):
+    for sec, lo, hi, style in zip(targets, bounds[:-1], bounds[1:], style_rows, strict=True):
         xs, ys, zs, ds = (h.Vector(columns[c, lo:hi]) for c in range(4))
         h.pt3dclear(sec=sec)
         h.pt3dadd(xs, ys, zs, ds, sec=sec)
         if style is not None:
-            h.pt3dstyle(1, *next(styled), sec=sec)
+            point = next(styled)
+            h.pt3dstyle(1, *point, sec=sec)
+            if styles is not None:
+                styles[sec.name()] = tuple(point)
     return len(targets)
 
 
-def stub_axon(hobj: Any, *, style: str = "perisomatic") -> None:
+def stub_axon(hobj: Any, *, style: str = "perisomatic", shape: bool = True) -> None:
     """Replace the reconstructed axon by two 30 um sections, as the Allen models do.
 
     ``perisomatic``: diameter 1 um, attached at the soma centre. ``allactive``: the first
-    and last reconstructed axon diameters, attached at the soma end (x = 1).
+    and last reconstructed axon diameters, attached at the soma end (x = 1). The stub gets
+    its 3D points from NEURON's ``define_shape``, which visits every section of the model;
+    ``shape=False`` leaves that to one call after many cells are built.
     """
     h = _ensure_template()
     axons = list(hobj.axon) if _has_sections(hobj, "axon") else []
@@ -238,7 +264,8 @@ def stub_axon(hobj: Any, *, style: str = "perisomatic") -> None:
     at = 1.0 if style == "allactive" else 0.5
     hobj.axon[0].connect(hobj.soma[0](at), 0)
     hobj.axon[1].connect(hobj.axon[0](1), 0)
-    h.define_shape()
+    if shape:
+        h.define_shape()
 
 
 def _has_sections(hobj: Any, name: str) -> bool:

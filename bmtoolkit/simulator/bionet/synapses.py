@@ -26,7 +26,13 @@ import numpy as np
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError, UnknownModelError
 from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
 
-__all__ = ["Connector", "place_synapses", "read_synapse_json", "synapse_parameters"]
+__all__ = [
+    "Connector",
+    "place_synapses",
+    "read_synapse_json",
+    "segment_table",
+    "synapse_parameters",
+]
 
 
 @lru_cache(maxsize=128)
@@ -52,38 +58,59 @@ def synapse_parameters(params: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def place_synapses(
-    cell: Any, n: int, rng: np.random.Generator, params: Mapping[str, Any]
-) -> list[tuple[Any, float]]:
-    """Choose ``n`` (section, x) sites on a detailed cell by rule.
+def _placement_rule(params: Mapping[str, Any]) -> tuple[tuple[str, ...], float, float]:
+    types = params.get("sec_type", params.get("target_sections", ["soma", "dend"]))
+    types = [types] if isinstance(types, str) else list(types)
+    lo, hi = params.get("distance_range", [0.0, 1e9])
+    return tuple(str(t) for t in types), float(lo), float(hi)
 
-    ``target_sections`` (default ``["soma", "dend"]``) and ``distance_range`` (um from the
-    soma centre, default ``[0, 1e9]``) come from the synapse JSON; sites are segment centres
-    drawn uniformly with ``rng``.
+
+def segment_table(
+    cell: Any, types: tuple[str, ...], lo: float, hi: float
+) -> list[tuple[int, float]]:
+    """``(section index, x)`` of every segment centre of ``cell`` in sections of ``types``
+    whose path distance from the soma centre lies in ``[lo, hi]`` um, in ``all`` order.
+
+    Cells of the same morphology, model and ``dL`` share the table (see :class:`Connector`).
     """
     from neuron import h
 
     from bmtoolkit.simulator.bionet.morphology import section_type
 
-    types = params.get("sec_type", params.get("target_sections", ["soma", "dend"]))
-    types = [types] if isinstance(types, str) else list(types)
-    lo, hi = params.get("distance_range", [0.0, 1e9])
     h.distance(0, 0.5, sec=cell.soma)
-    sites = [
-        (sec, seg.x)
-        for sec in cell.sections
+    return [
+        (i, seg.x)
+        for i, sec in enumerate(cell.sections)
         if section_type(sec) in types
         for seg in sec
         if lo <= h.distance(seg.x, sec=sec) <= hi
     ]
+
+
+def place_synapses(
+    cell: Any,
+    n: int,
+    rng: np.random.Generator,
+    params: Mapping[str, Any],
+    table: list[tuple[int, float]] | None = None,
+) -> list[tuple[Any, float]]:
+    """Choose ``n`` (section, x) sites on a detailed cell by rule.
+
+    ``target_sections`` (default ``["soma", "dend"]``) and ``distance_range`` (um from the
+    soma centre, default ``[0, 1e9]``) come from the synapse JSON; sites are segment centres
+    drawn uniformly with ``rng``. ``table`` is the cell's :func:`segment_table` for that
+    rule, when already known.
+    """
+    types, lo, hi = _placement_rule(params)
+    sites = segment_table(cell, types, lo, hi) if table is None else table
     if not sites:
         raise SonataFormatError(
             f"no segment of node {cell.spec.node_id} ({cell.spec.population}) in sections "
-            f"{types} within {lo}-{hi} um for synapse placement",
+            f"{list(types)} within {lo}-{hi} um for synapse placement",
             path=cell.spec.where,
         )
     picks = rng.integers(0, len(sites), size=n)
-    return [sites[i] for i in picks]
+    return [(cell.sections[sites[i][0]], sites[i][1]) for i in picks]
 
 
 #: synapse names BMTK's edge ``model_template`` may use for NEURON's point processes
@@ -100,18 +127,40 @@ class Connector:
         self.cells = cells
         self.keep: list[Any] = []
         self._rngs: dict[Any, np.random.Generator] = {}
+        self._tables: dict[Any, list[tuple[int, float]]] = {}
+        self._models: dict[Any, tuple[Mapping[str, Any], dict[str, float]]] = {}
+        self._attributes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def _synapse_model(self, name: Any, syn_dir: Path | None) -> tuple[Mapping[str, Any], Any]:
+        """(synapse JSON, point-process parameters) of a ``dynamics_params`` value (cached)."""
+        key = (name, syn_dir)
+        if key not in self._models:
+            syn_json: Mapping[str, Any] = {}
+            if isinstance(name, str) and name:
+                path = Path(name)
+                if not path.is_absolute() and syn_dir is not None:
+                    path = Path(syn_dir) / path
+                syn_json = read_synapse_json(str(path))
+            self._models[key] = (syn_json, synapse_parameters(syn_json))
+        return self._models[key]
 
     def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
         h = self.h
         template = BMTK_SYNAPSE_NAMES.get(template, template)
-        if not hasattr(h, template):
-            raise UnknownModelError(
-                f"NEURON has no synapse model {template!r} (edge model_template)", path=where
-            )
-        syn = getattr(h, template)(seg)
-        for key, value in params.items():
-            if hasattr(syn, key):
-                setattr(syn, key, value)
+        names = tuple(params)
+        known = self._attributes.get((template, names))
+        if known is None:
+            if not hasattr(h, template):
+                raise UnknownModelError(
+                    f"NEURON has no synapse model {template!r} (edge model_template)", path=where
+                )
+            syn = getattr(h, template)(seg)
+            known = tuple(key for key in names if hasattr(syn, key))
+            self._attributes[(template, names)] = known
+        else:
+            syn = getattr(h, template)(seg)
+        for key in known:
+            setattr(syn, key, params[key])
         return syn
 
     def connect(
@@ -130,27 +179,24 @@ class Connector:
         from bmtoolkit.simulator.bionet.cells import BioCell
 
         props = {key: np.asarray(table.properties[key]) for key in table.properties}
+        dyn = props.get("dynamics_params")
+        templates = props.get("model_template")
+        src_gids = self.layout.gids(table.source_population, table.source_ids).tolist()
+        targets = np.asarray(table.target_ids).tolist()
+        weights = np.asarray(table.weights, dtype=float).tolist()
+        delays = np.asarray(table.delays, dtype=float).tolist()
+        pop = table.target_population
         n_made = 0
-        for i in range(len(table.target_ids)):
-            key = (table.target_population, int(table.target_ids[i]))
-            cell = self.cells.get(key)
+        for i, target in enumerate(targets):
+            cell = self.cells.get((pop, int(target)))
             if cell is None:
                 continue
-            dyn_name = props["dynamics_params"][i] if "dynamics_params" in props else None
-            syn_json: Mapping[str, Any] = {}
-            if isinstance(dyn_name, str) and dyn_name:
-                path = Path(dyn_name)
-                if not path.is_absolute() and syn_dir is not None:
-                    path = Path(syn_dir) / path
-                syn_json = read_synapse_json(str(path))
-            src_gid = self.layout.gid(table.source_population, int(table.source_ids[i]))
-            weight = float(table.weights[i])
-            delay = float(table.delays[i])
+            syn_json, syn_params = self._synapse_model(dyn[i] if dyn is not None else None, syn_dir)
+            src_gid, weight, delay = src_gids[i], weights[i], delays[i]
             if isinstance(cell, BioCell):
-                template = props["model_template"][i] if "model_template" in props else None
+                template = templates[i] if templates is not None else None
                 template = template if isinstance(template, str) and template else "Exp2Syn"
                 sites, preselected = self._sites(cell, props, i, syn_json, seed, where)
-                syn_params = synapse_parameters(syn_json)
                 for sec, x in sites:
                     syn = self._make_synapse(template, sec(x), syn_params, where)
                     nc = self.pc.gid_connect(src_gid, syn)
@@ -175,6 +221,20 @@ class Connector:
             self._rngs[key] = np.random.default_rng([*seed, gid])
         return self._rngs[key]
 
+    def _table(self, cell: Any, syn_json: Mapping[str, Any]) -> list[tuple[int, float]]:
+        """The segment table of a placement rule, shared by cells of one morphology, model
+        and ``dL`` (they have the same sections and segments)."""
+        rule = _placement_rule(syn_json)
+        spec = cell.spec
+        if spec.morphology is None or str(spec.model_template or "").startswith("hoc:"):
+            shape: Any = (spec.population, spec.node_id)  # a template may shape each cell
+        else:
+            shape = (str(spec.morphology), spec.model_template, spec.model_processing, spec.dL)
+        key = (shape, rule)
+        if key not in self._tables:
+            self._tables[key] = segment_table(cell, *rule)
+        return self._tables[key]
+
     def _sites(self, cell, props, i, syn_json, seed, where):
         """``([(section, x), ...], preselected)`` for edge ``i``."""
         for sid_col, x_col in (
@@ -186,4 +246,5 @@ class Connector:
                 return [(sec, float(props[x_col][i]))], True
         nsyns = int(props["nsyns"][i]) if "nsyns" in props else 1
         rng = self._rng(cell, seed)
-        return place_synapses(cell, max(nsyns, 1), rng, syn_json), False
+        table = self._table(cell, syn_json)
+        return place_synapses(cell, max(nsyns, 1), rng, syn_json, table), False
