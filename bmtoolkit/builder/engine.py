@@ -29,6 +29,7 @@ import numpy as np
 from bmtoolkit.builder.properties import EdgeBlock
 from bmtoolkit.builder.rules.base import NodeBlock
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.builder.edge_set import EdgeSet
@@ -195,11 +196,15 @@ def build_edge_set(
     mine = parallel.my_blocks(len(bounds), comm)
     label = f"{edge_set.source_network_name}->{edge_set.target_network_name} #{set_index}"
     parts = []
-    for b in parallel.progress(mine, label, progress, comm):
-        lo, hi = bounds[b]
-        parts.append(
-            build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
-        )
+    show = progress if parallel.rank(comm) == 0 else False
+    work = sum(bounds[b][1] - bounds[b][0] for b in mine)
+    with Progress(work, f"build {label}", unit="targets", show=show) as bar:
+        for b in mine:
+            lo, hi = bounds[b]
+            with bar.share(hi - lo):
+                parts.append(
+                    build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
+                )
     gathered = parallel.gather_blocks(parts, comm)
     if gathered is None:
         return None

@@ -1,4 +1,4 @@
-"""Splitting edge generation across MPI ranks (mpi4py), and progress display.
+"""Splitting edge generation across MPI ranks (mpi4py).
 
 Run a build script under ``mpiexec -n K``: ``NetworkBuilder.build()`` detects ``COMM_WORLD``
 (or takes ``comm=``), every rank builds the nodes, the blocks of each edge set are split into
@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bmtoolkit.exceptions import BackendNotAvailableError
@@ -87,13 +86,3 @@ def barrier(comm: Any) -> None:
     """Wait for every rank."""
     if comm is not None:
         comm.Barrier()
-
-
-def progress(items: Iterable[int], label: str, show: bool | None, comm: Any) -> Iterator[int]:
-    """Iterate ``items`` with a tqdm bar on rank 0 (``show=None``: only on a terminal)."""
-    items = list(items)
-    if show is False or rank(comm) != 0 or len(items) < 2:
-        return iter(items)
-    from tqdm.auto import tqdm
-
-    return iter(tqdm(items, desc=label, unit="block", disable=None if show is None else False))

@@ -30,6 +30,7 @@ import numpy as np
 from bmtoolkit.builder.node_table import NodeView
 from bmtoolkit.builder.rules.base import ConnectionRule, Connections, NodeBlock
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.progress import advance
 from bmtoolkit.registry import Registry
 
 #: how a callable rule is iterated, by BMTK iterator name
@@ -95,6 +96,7 @@ class PairCallable(CallableRule):
                     src.append(s)
                     trg.append(t)
                     counts.append(n)
+            advance(t + 1, len(targets))
         return self._result(src, trg, counts)
 
 
@@ -111,6 +113,7 @@ class AllToOneCallable(CallableRule):
                 src.append(s)
                 trg.append(t)
                 counts.append(n)
+            advance(t + 1, len(targets))
         return self._result(src, trg, counts)
 
 
@@ -130,6 +133,7 @@ class OneToAllCallable(CallableRule):
                 src.append(s)
                 trg.append(t)
                 counts.append(n)
+            advance(s + 1, len(src_views))
         return self._result(src, trg, counts)
 
 

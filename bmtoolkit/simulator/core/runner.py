@@ -151,4 +151,23 @@ def run(
     with RunOutput(plan, backend=name) as out:
         result = cls(out.staged_plan).run()
         out.record(result)
+        if out.rank == 0:  # before the log closes, so that log.txt ends with it
+            _summarize(out.staged_plan, result)
     return result
+
+
+def _summarize(plan: RunPlan, result: RunResult) -> None:
+    """Print and log the run summary; keep its numbers in ``result.extra["summary"]``."""
+    from bmtoolkit.exceptions import BmtkError
+    from bmtoolkit.progress import notify
+    from bmtoolkit.simulator.core.summary import run_summary, summary_lines
+
+    try:
+        summary = run_summary(plan, result.outputs.get("spikes"))
+    except (BmtkError, OSError) as err:  # the run itself succeeded: say so, do not fail it
+        log.warning("no run summary: %s", err)
+        return
+    result.extra["summary"] = summary.as_dict()
+    lines = summary_lines(summary)
+    if lines:
+        notify("run summary\n  " + "\n  ".join(lines), show=plan.progress)
