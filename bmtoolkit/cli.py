@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bmtoolkit.commands.validate",
     "bmtoolkit.commands.info",
     "bmtoolkit.commands.plot",
+    "bmtoolkit.commands.view",
     "bmtoolkit.commands.demo",
     "bmtoolkit.commands.show_versions",
 )
