@@ -131,7 +131,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
     for name, act in summary.populations.items():
         rate = act.rate_hz(summary.duration_ms)
         lines.append(
-            f"{name}: {act.n_spikes} spikes from {act.n_cells} cells, mean rate {rate:.3g} Hz"
+            f"{name}: {act.n_spikes} spike{'s' * (act.n_spikes != 1)} from {act.n_cells} "
+            f"cell{'s' * (act.n_cells != 1)}, mean rate {rate:.3g} Hz"
         )
     if summary.silent:
         lines.append(f"populations with no spikes: {', '.join(summary.silent)}")
