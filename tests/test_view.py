@@ -107,3 +107,18 @@ def test_html_is_self_contained_and_chromium_draws_the_cells(simulated, tmp_path
     assert near.sum() > 300, f"only {near.sum()} cell-coloured pixels in the scene"
     black = (plot_area.sum(axis=2) < 60).sum()  # the selected cell's diamond
     assert black > 20
+
+
+def test_movie_gif_plays_the_whole_run(simulated, tmp_path):
+    require_module("PIL")
+    from PIL import Image
+
+    from bmtoolkit.analyzer.view3d import activity_movie
+
+    gif = activity_movie(simulated, tmp_path / "activity.gif", frame_ms=50.0, fps=5)
+    with Image.open(gif) as movie:
+        assert movie.n_frames == 10  # 500 ms in 50 ms frames
+        movie.seek(5)
+        frame = np.asarray(movie.convert("RGB")).astype(int)
+    coloured = (frame.max(axis=2) - frame.min(axis=2)) > 60  # not white or grey
+    assert coloured.sum() > 20, "cells that fired in 250-300 ms are drawn in colour"

@@ -28,7 +28,8 @@ def _cell(text: str) -> tuple[str, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``CONFIG [-o FILE] [--color-by P] [--cell POP:ID] [--frame-ms MS] [--no-spikes]``."""
+    """``CONFIG [-o FILE] [--color-by P] [--cell POP:ID] [--frame-ms MS] [--no-spikes]
+    [--movie GIF]``."""
     parser.add_argument("config", metavar="CONFIG", help="simulation or circuit config")
     parser.add_argument("-o", "--output", default="network_view.html", help="HTML file to write")
     parser.add_argument("--color-by", default=None, help="node property for colours")
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--frame-ms", type=float, default=None, help="playback bin in ms")
     parser.add_argument("--no-spikes", action="store_true", help="leave out the spike playback")
+    parser.add_argument(
+        "--movie", default=None, metavar="GIF", help="also write the playback as an animated GIF"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,4 +58,9 @@ def run(args: argparse.Namespace) -> int:
     )
     path = write_view(fig, args.output)
     print(f"wrote {path} ({len(fig.frames)} playback frames); open it in a web browser")
+    if args.movie:
+        from bmtoolkit.analyzer.view3d import activity_movie
+
+        movie = activity_movie(args.config, args.movie, frame_ms=args.frame_ms)
+        print(f"wrote {movie}")
     return 0

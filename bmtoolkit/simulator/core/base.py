@@ -103,9 +103,11 @@ class Backend(ABC):
     def run(self) -> RunResult:
         """Run every step in order, logging and recording how long each took."""
         from bmtoolkit.progress import Progress
+        from bmtoolkit.simulator.core.output import mpi_rank
 
         steps = ("setup", "build_network", "add_inputs", "add_reports", "simulate", "write_outputs")
-        show = getattr(self.plan, "progress", None)
+        # one bar or set of lines per run, from rank 0; other ranks only log
+        show = getattr(self.plan, "progress", None) if mpi_rank() == 0 else False
         with Progress(len(steps), f"{self.name} run", unit="steps", show=show) as bar:
             for step in steps:
                 bar.stage(STEP_LABELS[step])

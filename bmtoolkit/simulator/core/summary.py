@@ -91,7 +91,8 @@ def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
     plan : RunPlan
         The plan that was run.
     spikes_file : path or None
-        The spikes file it wrote (None: counts are all zero).
+        The spikes file it wrote (None: the backend writes no spikes, e.g. popnet's rates;
+        only empty node sets are reported).
 
     Returns
     -------
@@ -101,12 +102,14 @@ def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
     from bmtoolkit.sonata.spikes import read_spikes
 
     counts: dict[str, int] = {}
+    pops: dict[str, PopulationActivity] = {}
     if spikes_file is not None and Path(spikes_file).is_file():
         spikes = read_spikes(spikes_file)
         counts = {str(k): int(v) for k, v in spikes.groupby("population").size().items()}
-    selected = plan.resolve_node_set(None)
-    pops: dict[str, PopulationActivity] = {}
+    selected = plan.resolve_node_set(None) if spikes_file is not None else {}
     for name, pop in plan.circuit.nodes.items():
+        if spikes_file is None:
+            break  # a backend without spikes (popnet writes rates): nothing to count
         n_cells = len(selected.get(name, ()))
         if name not in counts and (n_cells == 0 or _is_virtual(plan, pop)):
             continue
