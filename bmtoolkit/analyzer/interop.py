@@ -151,13 +151,13 @@ def write_nwb(
     Path
     """
     pynwb = _need("pynwb", "interop")
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     dest = Path(path)
     nwb = pynwb.NWBFile(
         session_description=session_description,
         identifier=identifier or dest.stem,
-        session_start_time=datetime.now(timezone.utc),
+        session_start_time=datetime.now(UTC),
     )
     if spikes is not None:
         nwb.add_unit_column(name="population", description="SONATA node population")
