@@ -48,7 +48,7 @@ assert reliable["gosi"].mean() > reliable["gdsi"].mean(), "orientation, not dire
 """,
     "mpi_parallel": """
 assert all(same), dict(zip(names, same))
-assert "numprocs=2" in two.stdout + two.stderr, "NEURON ran on two ranks"
+assert "numprocs=2" in two_run.stdout + two_run.stderr, "NEURON ran on two ranks"
 assert one.equals(two) and len(one) > 0
 """,
     "torchnet_heterogeneity": """

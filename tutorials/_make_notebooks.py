@@ -876,8 +876,8 @@ print(config.read_text())""",
         "code",
         """\
 bmtoolkit("run", config, "--output-dir", WORK / "one_rank")
-two = bmtoolkit("run", config, "--output-dir", WORK / "two_ranks", ranks=2)
-print("NEURON on two ranks:", "numprocs=2" in two.stdout + two.stderr)""",
+two_run = bmtoolkit("run", config, "--output-dir", WORK / "two_ranks", ranks=2)
+print("NEURON on two ranks:", "numprocs=2" in two_run.stdout + two_run.stderr)""",
     ),
     (
         "code",
