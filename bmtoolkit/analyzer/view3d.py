@@ -184,7 +184,7 @@ def frame_edges(tstart: float, tstop: float, frame_ms: float | None = None) -> n
 
     Examples
     --------
-    >>> frame_edges(0.0, 1000.0).tolist()[:3], frame_edges(0.0, 1000.0)[-1]
+    >>> frame_edges(0.0, 1000.0).tolist()[:3], float(frame_edges(0.0, 1000.0)[-1])
     ([0.0, 10.0, 20.0], 1000.0)
     >>> frame_edges(0.0, 25.0, 10.0).tolist()
     [0.0, 10.0, 20.0, 25.0]

@@ -115,7 +115,9 @@ def run(
     output_dir : path, optional
         Output folder (overrides ``output.output_dir``).
     progress : bool, optional
-        Show a progress bar (default: when stderr is a terminal).
+        None (default): a bar in a terminal or notebook, progress lines on any other
+        stderr, and a summary of the spikes at the end; False: none of these on screen (the
+        log file gets them all the same).
 
     Returns
     -------
