@@ -72,3 +72,22 @@ def test_nwb_file_read_back_by_pynwb(outputs, tmp_path):
         np.testing.assert_allclose(series.data[:], traces.data)
         assert series.rate == pytest.approx(1000.0 / np.diff(traces.times[:2])[0])
     assert [p.name for p in tmp_path.iterdir()] == ["run.nwb"]
+
+
+def test_elephant_statistics_on_our_spikes_match_ours(outputs):
+    """Elephant's mean rate and CV of the Neo trains agree with bmtoolkit's own statistics."""
+    require_module("elephant")
+    import elephant.statistics as est
+
+    from bmtoolkit.analyzer import firing_rates
+    from bmtoolkit.analyzer.interop import to_neo
+
+    spikes, _ = outputs
+    trains = to_neo(spikes=spikes, t_stop=500.0, node_ids={"v1": range(100)})
+    trains = trains.segments[0].spiketrains
+    theirs = np.array([float(est.mean_firing_rate(st).rescale("Hz")) for st in trains])
+    ours = firing_rates(spikes, t_start=0.0, t_stop=500.0, node_ids={"v1": np.arange(100)})
+    np.testing.assert_allclose(theirs, ours.sort_values("node_id")["rate"].to_numpy())
+    busy = [st for st in trains if len(st) > 3]
+    cv = [float(est.cv(est.isi(st))) for st in busy]
+    assert all(np.isfinite(cv)) and len(cv) > 10
