@@ -204,3 +204,28 @@ def test_first_compile_says_so_before_compiling(tmp_path):
     assert len(notices) == 1, proc.stderr  # the second call reuses the cache silently
     assert str(cache / "mechanisms") in notices[0] and "once" in notices[0]
     assert "LIBRARIES-AT-NOTICE 0" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.neuron
+def test_first_bionet_run_with_an_empty_cache_says_it_compiles(tmp_path):
+    """``bmtoolkit run`` of the bionet example: the compile notice, then the run; once."""
+    require_module("neuron")
+    import os
+
+    from bmtoolkit.commands.create_environment import create_environment
+
+    config = create_environment("bionet", tmp_path / "env", tstop=100.0)
+    env = {**os.environ, "BMTOOLKIT_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "bmtoolkit.cli", "run", str(config)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    lines = first.stderr.splitlines()
+    notice = [i for i, ln in enumerate(lines) if "compiling" in ln and "NEURON mechanism" in ln]
+    assert len(notice) == 1, first.stderr
+    assert str(tmp_path / "cache" / "mechanisms") in lines[notice[0]]
+    assert "once" in lines[notice[0]]
+    summary = [i for i, ln in enumerate(lines) if "run summary" in ln]
+    assert summary and notice[0] < summary[0]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert again.returncode == 0 and "compiling" not in again.stderr, again.stderr[-2000:]
