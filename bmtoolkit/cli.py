@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bmtoolkit.commands.plot",
     "bmtoolkit.commands.fit_glif",
     "bmtoolkit.commands.convert_to_point",
+    "bmtoolkit.commands.view",
     "bmtoolkit.commands.demo",
     "bmtoolkit.commands.show_versions",
 )

@@ -22,9 +22,12 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
-    "myst_parser",
+    "myst_nb",  # Markdown pages and the tutorial notebooks (myst_nb includes myst_parser)
 ]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
+# docs/notebooks/ links to the notebooks in tutorials/, rendered with the outputs stored in
+# them (scripts/refresh_tutorials.py re-executes them); the docs build never runs them
+nb_execution_mode = "off"
 root_doc = "index"
 exclude_patterns = ["_build"]
 myst_enable_extensions = ["colon_fence"]

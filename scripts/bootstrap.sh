@@ -27,6 +27,10 @@ apt_install() {
 
 # OpenMPI for mpi4py and the MPI tests.
 apt_install openmpi-bin libopenmpi-dev
+# Headless Chromium renders the HTML network view in its test (which skips without it).
+if [ "$job" = "test" ]; then
+    apt_install chromium
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "bootstrap: creating virtual environment $VENV"

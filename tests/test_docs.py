@@ -35,6 +35,7 @@ def test_config_reference_lists_every_schema_key(schema):
 def test_sphinx_build_has_no_warnings(tmp_path):
     require_module("sphinx")
     require_module("myst_parser")
+    require_module("myst_nb")
     proc = subprocess.run(
         [
             sys.executable,
@@ -58,5 +59,8 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     assert "bmtoolkit" in index
     api = (tmp_path / "html" / "api" / "analyzer.html").read_text()
     assert "plot_raster" in api and "selectivity" in api
+    for page in (DOCS / "notebooks").glob("*.ipynb"):  # rendered with their stored outputs
+        html = (tmp_path / "html" / "notebooks" / f"{page.stem}.html").read_text()
+        assert "cell_output" in html and "<img" in html, page.name
     assert (tmp_path / "html" / "design" / "adding_a_backend.html").is_file()
     assert "Troubleshooting" in (tmp_path / "html" / "workshop.html").read_text()

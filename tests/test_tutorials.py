@@ -23,6 +23,42 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fit_glif_cell": ("nest",),
 }
 CELL_TIMEOUT = 300
+#: what each notebook must show, run in its kernel after its last cell (kept out of the
+#: reader's way: the notebooks explain, the tests check)
+CHECKS: dict[str, str] = {
+    "single_cell_current_clamp": """
+assert rates[-1] > rates[0], f"a larger current must give a higher rate: {rates}"
+assert traces.data[:400].max() < -50, "the cell rests before the first step"
+""",
+    "glif_point_network": """
+assert (summary > 0).all(), summary
+""",
+    "lgn_l4_network": """
+assert prob[0] > prob[-1], f"nearby cells connect more often: {prob}"
+assert p[0] > 2 * p[-1], f"like-to-like: {p}"
+""",
+    "popnet_statistics": """
+assert (np.diff(steady[:, 0]) > 0).all(), f"more input, more output: {steady}"
+""",
+    "gratings_tuning": """
+assert DIRECTIONS == [45.0 * k for k in range(8)], "eight directions, so DSI is defined"
+assert list(curves.columns) == DIRECTIONS
+assert sel["dsi"].notna().any(), "direction selectivity is defined"
+assert len(reliable) >= 3 and reliable["gosi"].mean() > 0.05, reliable
+assert reliable["gosi"].mean() > reliable["gdsi"].mean(), "orientation, not direction"
+""",
+    "mpi_parallel": """
+assert all(same), dict(zip(names, same))
+assert "numprocs=2" in two_run.stdout + two_run.stderr, "NEURON ran on two ranks"
+assert one.equals(two) and len(one) > 0
+""",
+    "torchnet_heterogeneity": """
+assert set(results) == {"heterogeneous + STP", "homogeneous control"}
+assert all(len(c["loss"]) == EPOCHS for c in results.values())
+""",
+}
+#: words of explanation every tutorial has at least
+MIN_WORDS = 400
 
 
 def _notebooks() -> list[str]:
@@ -60,6 +96,7 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("PYNEST_QUIET", "1")
     nb = nbformat.read(TUTORIALS / f"{name}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(CHECKS[name]))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
     client.execute()
@@ -69,3 +106,28 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]  # fmt: skip
     assert images, "every tutorial shows at least one figure"
+
+
+def _prose_words(nb) -> int:
+    import re
+
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return len(re.findall(r"[A-Za-z][A-Za-z'-]*", text))
+
+
+@pytest.mark.parametrize("name", _notebooks())
+def test_notebook_explains_and_stores_its_outputs(name):
+    """>= 400 words of prose, no test asserts in the reader's way, outputs of a run stored."""
+    import nbformat
+
+    nb = nbformat.read(TUTORIALS / f"{name}.ipynb", as_version=4)
+    assert _prose_words(nb) >= MIN_WORDS, f"{name}: {_prose_words(nb)} words of explanation"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not [c.source for c in code if "assert " in c.source], "asserts belong in CHECKS"
+    assert all(c.get("outputs") or c.execution_count for c in code), (
+        f"{name} has cells never executed: run python scripts/refresh_tutorials.py {name}"
+    )
+    stored = [o for c in code for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in stored), "a stored figure"
+    assert not any(o.get("output_type") == "error" for o in stored)
+    assert not any("/tmp/" in str(o) for o in stored), "temporary paths scrubbed"

@@ -30,6 +30,7 @@ import numpy as np
 from bmtoolkit.builder.properties import EdgeBlock
 from bmtoolkit.builder.rules.base import NodeBlock
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.builder.edge_set import EdgeSet
@@ -239,7 +240,15 @@ def build_edge_set(
     if workers > 1 and len(mine) > 1:
         parts = parallel.fork_blocks(one_block, list(mine), workers, label, progress, comm)
     else:
-        parts = [one_block(b) for b in parallel.progress(mine, label, progress, comm)]
+        # one bar over the nodes of this rank's blocks; callable rules report inside a block
+        show = progress if parallel.rank(comm) == 0 else False
+        work = sum(bounds[b][1] - bounds[b][0] for b in mine)
+        unit = "sources" if by_source else "targets"
+        parts = []
+        with Progress(work, f"build {label}", unit=unit, show=show) as bar:
+            for b in mine:
+                with bar.share(bounds[b][1] - bounds[b][0]):
+                    parts.append(one_block(b))
     gathered = parallel.gather_blocks(parts, comm)
     if gathered is None:
         return None

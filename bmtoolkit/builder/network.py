@@ -362,7 +362,9 @@ class NetworkBuilder:
         block_size : int
             Target nodes per block (the unit of randomness and of MPI work).
         progress : bool, optional
-            tqdm bar per edge set; None shows it only on a terminal.
+            Progress of each edge set, in target nodes (callable rules report every target):
+            None shows a bar in a terminal or notebook and progress lines on any other
+            stderr, False shows nothing (the ``bmtoolkit.progress`` log gets lines always).
         comm : MPI communicator, None or "auto"
             "auto" uses ``MPI.COMM_WORLD`` when running under ``mpiexec`` with >1 ranks.
         workers : int, optional

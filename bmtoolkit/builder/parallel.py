@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bmtoolkit.exceptions import BackendNotAvailableError
@@ -193,7 +193,7 @@ def fork_blocks(
     blocks = list(blocks)
     workers = max(1, min(int(workers), len(blocks)))
     if workers == 1 or "fork" not in mp.get_all_start_methods():
-        return [build(b) for b in progress(blocks, label, show, comm)]
+        return [build(b) for b in blocks]
     ctx = mp.get_context("fork")
     procs, pending = [], {}
     for k in range(workers):
@@ -238,13 +238,3 @@ def fork_blocks(
     if error is not None:
         raise error
     return [results[b] for b in blocks]
-
-
-def progress(items: Iterable[int], label: str, show: bool | None, comm: Any) -> Iterator[int]:
-    """Iterate ``items`` with a tqdm bar on rank 0 (``show=None``: only on a terminal)."""
-    items = list(items)
-    if show is False or rank(comm) != 0 or len(items) < 2:
-        return iter(items)
-    from tqdm.auto import tqdm
-
-    return iter(tqdm(items, desc=label, unit="block", disable=None if show is None else False))

@@ -37,6 +37,7 @@ import numpy as np
 from bmtoolkit.builder.node_table import NodeView
 from bmtoolkit.builder.rules.base import ConnectionRule, Connections, NodeBlock
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.progress import advance
 from bmtoolkit.registry import Registry
 
 #: how a callable rule is iterated, by BMTK iterator name
@@ -246,7 +247,8 @@ class PairCallable(CallableRule):
         add_flat, add_count = flat.append, counts.append
         n_src = len(src_views)
         base = 0
-        for tview in _views(targets):
+        trg_views = _views(targets)
+        for t, tview in enumerate(trg_views):
             for s, sview in enumerate(src_views):
                 n = func(sview, tview)
                 if type(n) is int and n >= 0:  # the common case, checked first
@@ -259,6 +261,7 @@ class PairCallable(CallableRule):
                     add_flat(base + s)
                     add_count(n)
             base += n_src
+            advance(t + 1, len(trg_views))
         if not flat:
             return Connections.empty()
         trg, src = np.divmod(np.asarray(flat, dtype=np.int64), max(n_src, 1))
@@ -289,6 +292,7 @@ class AllToOneCallable(CallableRule):
             nz = np.flatnonzero(counts)
             if len(nz):
                 parts.append((t, nz, counts[nz]))
+            advance(t + 1, len(targets))
         trg, src, n = _gather(parts)
         return Connections(src, trg, n) if len(src) else Connections.empty()
 
@@ -319,6 +323,7 @@ class OneToAllCallable(CallableRule):
             nz = np.flatnonzero(counts)
             if len(nz):
                 parts.append((s, nz, counts[nz]))
+            advance(s + 1, len(sources))
         src, trg, n = _gather(parts)
         return Connections(src, trg, n) if len(src) else Connections.empty()
 

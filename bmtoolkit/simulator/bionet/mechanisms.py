@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bmtoolkit.exceptions import BackendNotAvailableError, MissingFileError, SimulationError
+from bmtoolkit.progress import notify
 
 __all__ = [
     "BUILTIN_DIR",
@@ -182,6 +183,10 @@ def compile_mechanisms(
             lib = _find_library(target) if target.exists() else None
             if lib is not None:
                 return lib
+            notify(
+                f"compiling {len(files)} NEURON mechanism file(s) with nrnivmodl into {target}; "
+                "this happens once (later runs reuse the compiled library) and can take a minute"
+            )
             work = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=root))
             for path in files:
                 shutil.copy2(path, work / path.name)

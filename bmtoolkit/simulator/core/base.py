@@ -31,6 +31,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("bmtoolkit.simulator")
 
+#: what each step of :meth:`Backend.run` is called in progress bars and lines
+STEP_LABELS = {
+    "setup": "setting up the simulator",
+    "build_network": "loading the network",
+    "add_inputs": "adding inputs",
+    "add_reports": "adding recorders",
+    "simulate": "simulating",
+    "write_outputs": "writing outputs",
+}
+
 
 @dataclass
 class RunResult:
@@ -102,17 +112,19 @@ class Backend(ABC):
 
     def run(self) -> RunResult:
         """Run every step in order, logging and recording how long each took."""
-        for step in (
-            "setup",
-            "build_network",
-            "add_inputs",
-            "add_reports",
-            "simulate",
-            "write_outputs",
-        ):
-            t0 = time.perf_counter()
-            getattr(self, step)()
-            elapsed = time.perf_counter() - t0
-            self.result.timings[step] = elapsed
-            log.info("%s: %s took %.3f s", self.name, step, elapsed)
+        from bmtoolkit.progress import Progress
+        from bmtoolkit.simulator.core.output import mpi_rank
+
+        steps = ("setup", "build_network", "add_inputs", "add_reports", "simulate", "write_outputs")
+        # one bar or set of lines per run, from rank 0; other ranks only log
+        show = getattr(self.plan, "progress", None) if mpi_rank() == 0 else False
+        with Progress(len(steps), f"{self.name} run", unit="steps", show=show) as bar:
+            for step in steps:
+                bar.stage(STEP_LABELS[step])
+                t0 = time.perf_counter()
+                getattr(self, step)()
+                elapsed = time.perf_counter() - t0
+                self.result.timings[step] = elapsed
+                log.info("%s: %s took %.3f s", self.name, step, elapsed)
+                bar.update(1)
         return self.result

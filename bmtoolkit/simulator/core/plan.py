@@ -82,7 +82,8 @@ class RunPlan:
     extra : Mapping
         Anything else a backend may use (``run`` extras such as ``spike_threshold``).
     progress : bool or None
-        Show a progress bar while simulating (default: when stderr is a terminal).
+        Progress while running (see :mod:`bmtoolkit.progress`): None shows a bar in a
+        terminal or notebook and progress lines on any other stderr; False shows nothing.
     config_output_dir : Path or None
         The config's own ``output_dir``; files the config placed there move to
         :attr:`output_dir` when it is overridden.

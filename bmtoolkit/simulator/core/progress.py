@@ -2,7 +2,8 @@
 
 Backends call :func:`run_in_blocks` from their ``simulate`` step with a function that
 advances their simulator by a given number of ms; the bar (``tqdm``) shows simulated time and
-is disabled when output is not a terminal or ``progress=False``.
+becomes periodic progress lines when stderr is neither a terminal nor a notebook, and is
+disabled by ``progress=False`` (see :mod:`bmtoolkit.progress`).
 
 Examples
 --------
@@ -15,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 
@@ -35,21 +35,17 @@ def run_in_blocks(
     block : float, optional
         Block length in ms (default: 1/100 of the run, at least 1 ms).
     progress : bool, optional
-        Show a tqdm bar; default when stderr is a terminal.
+        ``False``: no bar; ``None``: a bar in a terminal or notebook, progress lines on any
+        other stderr (see :class:`bmtoolkit.progress.Progress`); the log gets lines always.
     """
     total = tstop - tstart
     if total <= 0:
         return
     if block is None or block <= 0:
         block = max(total / 100.0, 1.0)
-    if progress is None:
-        progress = sys.stderr.isatty()
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    from bmtoolkit.progress import Progress
 
-        bar = tqdm(total=round(total, 6), desc=desc, unit="ms", leave=False)
-    try:
+    with Progress(round(total, 6), desc, unit="ms", show=progress) as bar:
         t0 = tstart
         while t0 < tstop - 1e-9:
             t1 = min(t0 + block, tstop)
@@ -57,9 +53,5 @@ def run_in_blocks(
             if tstop - t1 < 1e-9:
                 t1 = tstop
             advance(t0, t1)
-            if bar is not None:
-                bar.update(round(t1 - t0, 6))
+            bar.update(round(t1 - t0, 6))
             t0 = t1
-    finally:
-        if bar is not None:
-            bar.close()

@@ -116,7 +116,9 @@ def run(
     output_dir : path, optional
         Output folder (overrides ``output.output_dir``).
     progress : bool, optional
-        Show a progress bar (default: when stderr is a terminal).
+        None (default): a bar in a terminal or notebook, progress lines on any other
+        stderr, and a summary of the spikes at the end; False: none of these on screen (the
+        log file gets them all the same).
 
     Returns
     -------
@@ -154,6 +156,8 @@ def run(
         result = cls(out.staged_plan).run()
         _spikes_csv_copy(out.staged_plan, result)
         out.record(result)
+        if out.rank == 0:  # before the log closes, so that log.txt ends with it
+            _summarize(out.staged_plan, result)
     return result
 
 
@@ -174,3 +178,20 @@ def _spikes_csv_copy(plan: RunPlan, result: RunResult) -> None:
     spikes = read_spikes(result.outputs["spikes"])
     write_spikes(path, spikes, sort_order=plan.spikes_sort_order)
     result.outputs["spikes_csv"] = str(path)
+
+
+def _summarize(plan: RunPlan, result: RunResult) -> None:
+    """Print and log the run summary; keep its numbers in ``result.extra["summary"]``."""
+    from bmtoolkit.exceptions import BmtkError
+    from bmtoolkit.progress import notify
+    from bmtoolkit.simulator.core.summary import run_summary, summary_lines
+
+    try:
+        summary = run_summary(plan, result.outputs.get("spikes"))
+    except (BmtkError, OSError) as err:  # the run itself succeeded: say so, do not fail it
+        log.warning("no run summary: %s", err)
+        return
+    result.extra["summary"] = summary.as_dict()
+    lines = summary_lines(summary)
+    if lines:
+        notify("run summary\n  " + "\n  ".join(lines), show=plan.progress)
