@@ -135,6 +135,34 @@ def spike_populations(path: str | os.PathLike[str]) -> list[str]:
         return sorted(k for k, v in grp.items() if isinstance(v, h5py.Group))
 
 
+def spike_counts(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Number of spikes per population in a spikes file, read without building a table.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "s.h5")
+    >>> write_spikes(p, {"v1": ([0, 1, 0], [1.0, 2.0, 3.0])})
+    >>> spike_counts(p)
+    {'v1': 3}
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        df = read_spikes(p)
+        return {str(k): int(v) for k, v in df.groupby("population").size().items()}
+    counts: dict[str, int] = {}
+    with open_h5(p) as h5:
+        root = require(h5, "spikes", p)
+        if not isinstance(root, h5py.Group):
+            raise SonataFormatError("expected a group", path=p, field="/spikes")
+        for name, grp in root.items():
+            if isinstance(grp, h5py.Group):
+                counts[name] = len(_read_1d(grp, "node_ids", p))
+        if not counts and isinstance(root.get("timestamps"), h5py.Dataset):  # legacy layout
+            counts["default"] = len(_read_1d(root, "timestamps", p))
+    return counts
+
+
 def _read_h5(path: Path, population: str | None, default_population: str | None) -> pd.DataFrame:
     import pandas as pd
 

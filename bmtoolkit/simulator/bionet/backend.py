@@ -175,7 +175,21 @@ class BioNetBackend(Backend):
             )
         return specs
 
-    def preflight(self) -> Any:
+    @classmethod
+    def preflight(cls, plan: Any) -> list[Any]:
+        """What ``bmtoolkit validate`` and ``run`` learn before setup: inputs and reports that
+        bionet does not support, or whose node sets or files are missing (no NEURON needed)."""
+        from bmtoolkit.exceptions import BmtkError
+        from bmtoolkit.simulator.bionet.preflight import check_plan
+        from bmtoolkit.simulator.core.preflight import problem_from_error
+
+        try:
+            check_plan(plan)
+        except BmtkError as err:
+            return [problem_from_error(err, plan.config_path or "")]
+        return []
+
+    def check_run(self) -> Any:
         """Check the run before any cell is built (see :mod:`.preflight`): inputs and reports
         are supported and their node sets resolve, every node type's files, parameters and
         mechanisms, every edge type's synapse model. Returns the
@@ -187,12 +201,12 @@ class BioNetBackend(Backend):
         return self.checked
 
     def build_network(self) -> None:
-        """Check the run (:meth:`preflight`), then build this rank's nodes, register their
+        """Check the run (:meth:`check_run`), then build this rank's nodes, register their
         gids and connect every edge population."""
         from bmtoolkit.simulator.bionet.parallel import GidLayout
         from bmtoolkit.simulator.bionet.prototypes import CellFactory
 
-        checked = self.preflight()
+        checked = self.check_run()
         h, pc = self.h, self.pc
         factory = CellFactory()  # each morphology read once, every cell made from arrays
         circuit = self.plan.circuit
@@ -242,7 +256,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
 
         h = self.h
-        for inp in self.preflight().inputs:
+        for inp in self.check_run().inputs:
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
                 for pop, ids in targets.items():
@@ -275,7 +289,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.core.reports import MembraneReport
 
         h = self.h
-        for rep in self.preflight().reports:
+        for rep in self.check_run().reports:
             if isinstance(rep, _recording.ExtracellularReport):
                 if self.coreneuron:
                     _warn_neuron(f"extracellular report {rep.name!r} needs per-step callbacks")

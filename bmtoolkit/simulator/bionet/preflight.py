@@ -22,7 +22,14 @@ from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, UnknownModelError
 
-__all__ = ["SUPPORTED_INPUTS", "SUPPORTED_REPORTS", "Preflight", "check_cells", "preflight"]
+__all__ = [
+    "SUPPORTED_INPUTS",
+    "SUPPORTED_REPORTS",
+    "Preflight",
+    "check_cells",
+    "check_plan",
+    "preflight",
+]
 
 #: typed input class name -> what bionet does with it
 SUPPORTED_INPUTS: Mapping[str, str] = {
@@ -117,29 +124,23 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
                     )
 
 
-def preflight(backend: Any) -> Preflight:
-    """Check a bionet run before building: inputs, reports, node sets, cells, synapses.
-
-    Parameters
-    ----------
-    backend : BioNetBackend
-        After :meth:`~BioNetBackend.setup` (mechanisms loaded), before any cell exists.
+def check_plan(plan: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The checks that need neither NEURON nor a cell: inputs and reports are supported by
+    bionet, their node sets resolve and their files exist.
 
     Returns
     -------
-    Preflight
-        The typed inputs and reports and each population's cell specs, for the run to use.
+    (inputs, reports)
+        The typed inputs and reports of the run.
 
     Raises
     ------
     BmtkError
-        The first problem found, naming the file and field (ConfigError,
-        UnknownModelError, MissingFileError, SonataFormatError ...).
+        The first problem, naming the file and field.
     """
     from bmtoolkit.simulator.core import inputs as _core_inputs  # noqa: F401 - registers loaders
     from bmtoolkit.simulator.core.registries import INPUT_MODULES
 
-    plan = backend.plan
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
         if module is not None and module not in INPUT_MODULES:  # not read as its input_type
@@ -172,6 +173,30 @@ def preflight(backend: Any) -> Preflight:
             raise MissingFileError(
                 f"electrode_positions of report {name!r} not found", path=str(positions)
             )
+    return inputs, reports
+
+
+def preflight(backend: Any) -> Preflight:
+    """Check a bionet run before building: inputs, reports, node sets, cells, synapses.
+
+    Parameters
+    ----------
+    backend : BioNetBackend
+        After :meth:`~BioNetBackend.setup` (mechanisms loaded), before any cell exists.
+
+    Returns
+    -------
+    Preflight
+        The typed inputs and reports and each population's cell specs, for the run to use.
+
+    Raises
+    ------
+    BmtkError
+        The first problem found, naming the file and field (ConfigError,
+        UnknownModelError, MissingFileError, SonataFormatError ...).
+    """
+    plan = backend.plan
+    inputs, reports = check_plan(plan)
     specs = {name: backend._specs(pop) for name, pop in plan.circuit.nodes.items()}
     for pop_specs in specs.values():
         check_cells(pop_specs)

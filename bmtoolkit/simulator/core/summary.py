@@ -75,7 +75,8 @@ class RunSummary:
 
 
 def _is_virtual(plan: Any, pop: Any) -> bool:
-    names = set(pop.types.columns) | set(pop.property_names)
+    # the numpy types table, not the DataFrame: a bionet run loads no pandas
+    names = set(pop.types_table.columns) | set(pop.property_names)
     if "model_type" not in names:
         return False
     return bool(np.all(np.asarray(pop.column("model_type")).astype(str) == "virtual"))
@@ -99,13 +100,12 @@ def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
     RunSummary
     """
     from bmtoolkit.sonata import NodeSets
-    from bmtoolkit.sonata.spikes import read_spikes
+    from bmtoolkit.sonata.spikes import spike_counts
 
     counts: dict[str, int] = {}
     pops: dict[str, PopulationActivity] = {}
     if spikes_file is not None and Path(spikes_file).is_file():
-        spikes = read_spikes(spikes_file)
-        counts = {str(k): int(v) for k, v in spikes.groupby("population").size().items()}
+        counts = spike_counts(spikes_file)  # no DataFrame: a bionet run loads no pandas
     selected = plan.resolve_node_set(None) if spikes_file is not None else {}
     for name, pop in plan.circuit.nodes.items():
         if spikes_file is None:
