@@ -43,7 +43,11 @@ from bmtoolkit.simulator.core.reports import (
     write_spike_output,
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
-from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
+from bmtoolkit.simulator.pointnet.inputs import (
+    add_current_clamp,
+    set_spike_trains,
+    spike_generator_params,
+)
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
     WeightSnapshots,
@@ -65,6 +69,8 @@ log = logging.getLogger("bmtoolkit.simulator.pointnet")
 STATIC_SYNAPSES = frozenset({"static_synapse", "static_synapse_hom_w"})
 #: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
 DEFAULT_DELAY_MS = 1.0
+#: decimals of the spike times written (NEST's float grid times rounded to their decimal value)
+SPIKE_TIME_DECIMALS = 9
 
 
 def import_nest() -> Any:
@@ -149,7 +155,12 @@ class PointNet(Backend):
                     path=getattr(pop, "types_path", None),
                     field="model_type",
                 )
-            self.populations[name] = create_population(pop, models, virtual=kinds == {True})
+            self.populations[name] = create_population(
+                pop,
+                models,
+                virtual=kinds == {True},
+                generator_params=spike_generator_params(plan.extra),
+            )
         tables = []
         for name, edges in circuit.edges.items():
             src = self.populations.get(edges.source_population)
@@ -338,6 +349,9 @@ class PointNet(Backend):
             senders, times = gather_events(
                 np.asarray(ev["senders"], dtype=np.int64), np.asarray(ev["times"], dtype=float)
             )
+            # NEST's k * dt (10.200000000000001) written as the decimal time (10.2), as BMTK's
+            # text round trip writes it; 9 decimals keep precise-model times to the ps
+            times = np.round(times, SPIKE_TIME_DECIMALS)
             spikes = self._by_population(senders, times)
             self.result.extra["n_spikes"] = int(len(times))
             if rank == 0:

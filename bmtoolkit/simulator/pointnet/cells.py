@@ -253,9 +253,14 @@ def create_nest_nodes(
 
 
 def create_population(
-    population: Any, models: Mapping[int, NodeTypeModel], *, virtual: bool
+    population: Any,
+    models: Mapping[int, NodeTypeModel],
+    *,
+    virtual: bool,
+    generator_params: Mapping[str, Any] | None = None,
 ) -> NestPopulation:
-    """Create every node of ``population`` in NEST (spike generators when ``virtual``)."""
+    """Create every node of ``population`` in NEST (spike generators with
+    ``generator_params``, default ``{"precise_times": True}`` as BMTK, when ``virtual``)."""
     import nest
 
     size = int(population.size)
@@ -263,7 +268,8 @@ def create_population(
     if size == 0:
         return out
     if virtual:
-        gens = nest.Create("spike_generator", size, params={"allow_offgrid_times": True})
+        params = dict(generator_params or {"precise_times": True})
+        gens = nest.Create("spike_generator", size, params=params)
         out.nest_ids[:] = created_ids(gens)
         return out
     node_types = population.node_type_ids()
