@@ -83,6 +83,25 @@ def _group_field(edges: Any, group: int, name: str) -> str:
     return f"/edges/{edges.name}/{group}/{name}"
 
 
+def check_shapes(edges: Any, name: str) -> None:
+    """Refuse a group dataset ``name`` with more than one value per edge, before it is read.
+
+    Raises
+    ------
+    ConfigError
+        Naming the HDF5 file, the group dataset and its shape.
+    """
+    for group, grp in edges.groups.items():
+        shape = tuple(getattr(grp, "shapes", {}).get(name, ()))
+        if len(shape) > 1:
+            raise ConfigError(
+                f"edge property {name!r} of group {group} has shape {shape}; a simulator "
+                "takes one number per edge",
+                path=edges.h5_path,
+                field=_group_field(edges, group, name),
+            )
+
+
 def check_values(
     edges: Any, name: str, values: np.ndarray, absent: np.ndarray | None = None
 ) -> None:

@@ -30,6 +30,7 @@ from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatErro
 from bmtoolkit.simulator.core.edge_values import (
     ABSENT_DEFAULTS,
     absent_rows,
+    check_shapes,
     check_values,
     check_weights,
 )
@@ -355,6 +356,7 @@ def edge_table(
     absent: dict[str, np.ndarray | None] = {}
     for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
         if col in in_h5 or col not in types.columns:
+            check_shapes(edges, col)
             values = np.asarray(edges.column(col))
             absent[col] = absent_rows(edges, col)
             check_values(edges, col, values, absent[col])
