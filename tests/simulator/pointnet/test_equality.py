@@ -8,10 +8,10 @@ not share our choices.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-
-import json
 
 from bmtoolkit.simulator import run
 from bmtoolkit.sonata import read_spikes
