@@ -4,7 +4,8 @@
     runs CONFIG the way BMTK's tutorial ``run_pointnet.py`` does (``Config.from_json``,
     ``PointNetwork.from_config``, ``PointSimulator.from_config``, ``sim.run()``).
 ``python drivers.py bmtk bionet CONFIG``
-    the same with BMTK's BioNet; the NMODL files are bmtoolkit's library, compiled by
+    the same with BMTK's BioNet; the NMODL files are bmtoolkit's library (plus BMTK's own
+    ``vecevent.mod`` for its virtual cells), compiled by
     :func:`bmtoolkit.simulator.bionet.mechanisms.compile_mechanisms` and loaded first.
 ``python drivers.py bmtoolkit pointnet CONFIG --connections``
     builds the network with bmtoolkit's PointNet and saves NEST's connection list.
@@ -70,12 +71,16 @@ def bmtk_pointnet(config: str, connections: bool) -> None:
 
 
 def bmtk_bionet(config: str) -> None:
+    # BMTK replays virtual cells with VecStim, which it ships as vecevent.mod next to its
+    # example mechanisms; it is compiled with bmtoolkit's library for BMTK's run
+    import bmtk
     from bmtk.simulator import bionet
     from neuron import h
 
     from bmtoolkit.simulator.bionet.mechanisms import builtin_mod_files, compile_mechanisms
 
-    lib = compile_mechanisms(builtin_mod_files())
+    vecevent = Path(bmtk.__file__).parent / "utils/scripts/bionet/mechanisms/modfiles/vecevent.mod"
+    lib = compile_mechanisms([*builtin_mod_files(), vecevent])
     h.nrn_load_dll(str(lib))
     conf = bionet.Config.from_json(config)
     conf.build_env()
