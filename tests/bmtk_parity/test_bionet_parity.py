@@ -1,4 +1,4 @@
-"""The conformance examples give BMTK's BioNet spikes exactly under ``bmtoolkit run``.
+"""The conformance examples give BMTK's BioNet (and PointNet) spikes under ``bmtoolkit run``.
 
 BMTK's BioNet and ``bmtoolkit run`` simulate the same example (shared conformance data, read
 in place) in separate processes with the same NMODL library: bmtoolkit's
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.bmtk_parity.conftest import read_spikes_file, run_bmtk, run_bmtoolkit
@@ -75,3 +76,25 @@ def test_9_cells_gives_bmtk_spikes(sonata_examples, tmp_path):
     theirs_out = run_bmtk(bmtk_cfg, simulator="bionet")
     assert_same_spikes(theirs_out, run_bmtoolkit(ours_cfg), min_spikes=20)
     assert set(read_spikes_file(theirs_out / "spikes.h5")["population"]) == {"cortex"}
+
+
+def test_300_intfire_gives_bmtk_spikes(sonata_examples, tmp_path):
+    """300 IntFire1 cells (event-driven, off-grid spike times) on NEURON: the same spikes;
+    BMTK writes NEURON's float times (654.8699999999999), bmtoolkit their decimal value
+    (654.87), so BMTK's are compared after rounding to the 9 decimals bmtoolkit writes."""
+    _require_peers()
+    bmtk_cfg, ours_cfg = example_configs(sonata_examples / "300_intfire", tmp_path, 1000.0)
+    theirs = read_spikes_file(run_bmtk(bmtk_cfg, simulator="bionet") / "spikes.h5")
+    ours = read_spikes_file(run_bmtoolkit(ours_cfg) / "spikes.h5")
+    assert len(theirs) > 500
+    theirs["timestamp"] = theirs["timestamp"].round(9)
+    theirs = theirs.sort_values(["timestamp", "node_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+
+
+def test_300_pointneurons_gives_bmtk_pointnet_spikes(sonata_examples, tmp_path):
+    """The NEST example (300 point neurons, spike-file input, dt 0.01 ms) on BMTK's PointNet."""
+    require_module("nest")
+    require_module("bmtk")
+    bmtk_cfg, ours_cfg = example_configs(sonata_examples / "300_pointneurons", tmp_path, 500.0)
+    assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg), min_spikes=1000)
