@@ -12,7 +12,8 @@ spike files are compared exactly (same node ids, same float64 times).
 - per-edge ``syn_weight`` from ``cm.add_properties`` on one edge type (BMTK writes ``nsyns``
   in only the other edge group): spikes, and NEST's connection lists compared edge by edge;
 - GLIF (``glif_psc``) cells with tsodyks recurrent synapses, 2 threads;
-- spike inputs on the grid with ``run.precise_times: false``;
+- spike inputs on the grid with ``run.precise_times: false``; inputs relayed by
+  ``use_parrot_neurons``;
 - current clamps: bmtoolkit's clamp reaches the cell at its ``delay``, BMTK's PointNet one step
   later (docs/differences_from_bmtk.md); the clamp case checks exactly that relation.
 """
@@ -177,6 +178,15 @@ def test_glif_cells_and_tsodyks_synapses_two_threads(tmp_path):
     bmtk_cfg, ours_cfg = _configs(tmp_path, net, comps, "glif",
                                   inputs={"lgn": spike_input(spikes, "lgn")},
                                   run={"n_thread": 2})  # fmt: skip
+    assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg))
+
+
+def test_use_parrot_neurons_relays_inputs_one_step_later_as_bmtk(issue_network):
+    """The input option ``use_parrot_neurons``: spikes pass through parrot neurons connected
+    with a dt delay, in BMTK and in bmtoolkit alike."""
+    root, net, comps, spikes = issue_network(600, 100)
+    inputs = {"lgn": {**spike_input(spikes, "lgn"), "use_parrot_neurons": True}}
+    bmtk_cfg, ours_cfg = _configs(root, net, comps, "parrots", inputs=inputs)
     assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg))
 
 

@@ -183,6 +183,10 @@ class PointNet(Backend):
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
         n_edges = 0
         buffers = ConnectBuffers()  # NEST copies what it gets: one scratch set for all
+        parrots = self._parrot_populations()
+        for name in parrots:  # BMTK's use_parrot_neurons: relays with a dt delay
+            if name in self.populations and self.populations[name].virtual:
+                self.populations[name].add_relays(float(plan.dt), keep_times=False)
         for edges, table, src, trg in tables:
             if src.virtual and self._needs_relay(edges):
                 src.add_relays(self.min_delay)
@@ -196,6 +200,17 @@ class PointNet(Backend):
                 buffers=buffers,
             )
         self.result.extra["n_connections"] = n_edges
+
+    def _parrot_populations(self) -> set[str]:
+        """Virtual populations fed by a spike input with BMTK's ``use_parrot_neurons``: their
+        spikes pass through ``parrot_neuron`` nodes connected with a ``dt`` delay, so they
+        reach their targets one step later, exactly as in BMTK's PointNet."""
+        out: set[str] = set()
+        for cfg in self.plan.input_configs.values():
+            params = getattr(cfg, "params", {}) or {}
+            if getattr(cfg, "input_type", None) == "spikes" and params.get("use_parrot_neurons"):
+                out |= set(self.plan.resolve_node_set(getattr(cfg, "node_set", None)))
+        return out
 
     def _device_delay(self, delays: Any) -> float:
         """Delay for connections bmtoolkit adds (recorders, clamps, relays): the network's

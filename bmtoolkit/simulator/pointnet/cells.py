@@ -72,9 +72,10 @@ class NestPopulation:
         """NEST ids to connect edges from."""
         return self.nest_ids if self.relay_ids is None else self.relay_ids
 
-    def add_relays(self, delay: float) -> None:
+    def add_relays(self, delay: float, *, keep_times: bool = True) -> None:
         """Relay the generators through ``parrot_neuron`` nodes connected with ``delay``
-        (ms), which the input spike times make up for."""
+        (ms), which the input spike times make up for when ``keep_times`` (else the relayed
+        spikes arrive ``delay`` later, as with BMTK's ``use_parrot_neurons``)."""
         import nest
 
         if self.relay_ids is not None or not self.virtual or self.size == 0:
@@ -86,7 +87,7 @@ class NestPopulation:
             "one_to_one",
             syn_spec={"delay": np.full(self.size, float(delay))},
         )
-        self.spike_time_shift = float(delay)
+        self.spike_time_shift = float(delay) if keep_times else 0.0
 
     def sonata_ids(self, nest_ids: np.ndarray) -> np.ndarray:
         """SONATA node ids of NEST node ids (which must belong to this population)."""

@@ -7,7 +7,8 @@
   is emitted at the end of the step holding its time; times <= 0 cannot be emitted by NEST and
   are dropped with a log message. Generators relayed through ``parrot_neuron`` nodes (plastic
   synapses from virtual nodes) fire one relay delay early so the relayed spikes keep their
-  times.
+  times; with BMTK's input option ``use_parrot_neurons`` the relays take a ``dt`` delay and
+  the spikes arrive that much later, as in BMTK.
 - :func:`add_current_clamp`: one ``step_current_generator`` per clamp, connected to every target
   node with the network's smallest delay (:func:`clamp_delay`); amplitude times are shifted
   back by that delay, so the current reaches the cell exactly at the configured ``delay``.
