@@ -79,6 +79,17 @@ def test_group_without_nsyns_counts_one_synapse_per_edge(bmtk_network):
     np.testing.assert_array_equal(table.weights[~in0], nsyns1[gidx[~in0]] * -40.0)
 
 
+def test_null_nsyns_in_the_types_table_counts_one(bmtk_network):
+    """An ``nsyns`` column in the edge types table with ``NULL`` for the type whose group has
+    no ``nsyns`` dataset: those edges still count one synapse each."""
+    before = _table(bmtk_network).weights
+    types = bmtk_network.parent / "network" / "v1_v1_edge_types.csv"
+    lines = types.read_text().splitlines()
+    rows = [lines[0] + " nsyns"] + [line + " NULL" for line in lines[1:]]
+    types.write_text("\n".join(rows) + "\n")
+    np.testing.assert_array_equal(_table(bmtk_network).weights, before)
+
+
 def _set(path: Path, name: str, values: np.ndarray) -> None:
     import h5py
 

@@ -54,9 +54,13 @@ ABSENT_DEFAULTS: dict[str, float] = {"nsyns": 1.0}
 CORE_COLUMNS = ("syn_weight", "nsyns", "delay")
 
 
-def absent_rows(edges: Any, name: str) -> np.ndarray | None:
+def absent_rows(edges: Any, name: str, values: np.ndarray | None = None) -> np.ndarray | None:
     """Boolean mask of the edges whose group has no ``name`` dataset and whose types table has
-    no ``name`` column (``None`` when every edge has a value from one of them).
+    no ``name`` value (``None`` when every edge has a value from one of them).
+
+    A ``NULL`` in the types table counts as no value for the columns of
+    :data:`ABSENT_DEFAULTS` (given ``values``, the column as read), and as a bad value for
+    the others.
 
     Parameters
     ----------
@@ -64,18 +68,22 @@ def absent_rows(edges: Any, name: str) -> np.ndarray | None:
         The edge population.
     name : str
         Column name.
+    values : numpy.ndarray, optional
+        The column as :meth:`~bmtoolkit.sonata.EdgePopulation.column` reads it.
 
     Returns
     -------
     numpy.ndarray or None
     """
-    if name in edges.types_table.properties:
-        return None
     lacking = [g for g, grp in edges.groups.items() if name not in grp.attribute_names]
     if not lacking:
         return None
     gid, _ = edges.group_rows()
     absent = np.isin(gid, lacking)
+    if name in edges.types_table.properties:
+        if values is None or name not in ABSENT_DEFAULTS or np.asarray(values).dtype.kind != "f":
+            return None
+        absent &= np.isnan(values)
     return absent if absent.any() else None
 
 

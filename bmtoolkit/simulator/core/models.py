@@ -358,7 +358,7 @@ def edge_table(
         if col in in_h5 or col not in types.columns:
             check_shapes(edges, col)
             values = np.asarray(edges.column(col))
-            absent[col] = absent_rows(edges, col)
+            absent[col] = absent_rows(edges, col, values)
             check_values(edges, col, values, absent[col])
             if col in ABSENT_DEFAULTS and absent[col] is not None:  # BMTK: no nsyns = 1
                 values = np.where(absent[col], ABSENT_DEFAULTS[col], values)
