@@ -66,12 +66,17 @@ def read_spikes_file(path: Path) -> pd.DataFrame:
     ]
 
 
-def run_bmtk(config: Path, *, connections: bool = False, simulator: str = "pointnet") -> Path:
-    """Run ``config`` with BMTK's PointNet (or BioNet); return its output folder."""
+def run_bmtk(
+    config: Path, *, connections: bool = False, simulator: str = "pointnet", vecstim: bool = False
+) -> Path:
+    """Run ``config`` with BMTK's PointNet (or BioNet; ``vecstim`` for networks with virtual
+    cells, which BMTK replays with its VecStim mechanism); return its output folder."""
     require_module("bmtk")
     args = [str(DRIVER), "bmtk", simulator, str(config)]
     if connections:
         args.append("--connections")
+    if vecstim:
+        args.append("--vecstim")
     _call(args, config.parent)
     return Path(json.loads(config.read_text())["output"]["output_dir"])
 

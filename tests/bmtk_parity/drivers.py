@@ -3,9 +3,9 @@
 ``python drivers.py bmtk pointnet CONFIG [--connections]``
     runs CONFIG the way BMTK's tutorial ``run_pointnet.py`` does (``Config.from_json``,
     ``PointNetwork.from_config``, ``PointSimulator.from_config``, ``sim.run()``).
-``python drivers.py bmtk bionet CONFIG``
-    the same with BMTK's BioNet; the NMODL files are bmtoolkit's library (plus BMTK's own
-    ``vecevent.mod`` for its virtual cells), compiled by
+``python drivers.py bmtk bionet CONFIG [--vecstim]``
+    the same with BMTK's BioNet; the NMODL files are bmtoolkit's library (with ``--vecstim``
+    plus BMTK's own ``vecevent.mod`` for its virtual cells), compiled by
     :func:`bmtoolkit.simulator.bionet.mechanisms.compile_mechanisms` and loaded first.
 ``python drivers.py bmtoolkit pointnet CONFIG --connections``
     builds the network with bmtoolkit's PointNet and saves NEST's connection list.
@@ -70,7 +70,7 @@ def bmtk_pointnet(config: str, connections: bool) -> None:
         _save_connections(Path(conf.output_dir), mapping)
 
 
-def bmtk_bionet(config: str) -> None:
+def bmtk_bionet(config: str, vecstim: bool) -> None:
     # BMTK replays virtual cells with VecStim, which it ships as vecevent.mod next to its
     # example mechanisms; it is compiled with bmtoolkit's library for BMTK's run
     import bmtk
@@ -80,7 +80,7 @@ def bmtk_bionet(config: str) -> None:
     from bmtoolkit.simulator.bionet.mechanisms import builtin_mod_files, compile_mechanisms
 
     vecevent = Path(bmtk.__file__).parent / "utils/scripts/bionet/mechanisms/modfiles/vecevent.mod"
-    lib = compile_mechanisms([*builtin_mod_files(), vecevent])
+    lib = compile_mechanisms([*builtin_mod_files(), *([vecevent] if vecstim else [])])
     h.nrn_load_dll(str(lib))
     conf = bionet.Config.from_json(config)
     conf.build_env()
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> None:
     if tool == "bmtk" and simulator == "pointnet":
         bmtk_pointnet(config, connections)
     elif tool == "bmtk" and simulator == "bionet":
-        bmtk_bionet(config)
+        bmtk_bionet(config, "--vecstim" in argv)
     elif tool == "bmtoolkit" and simulator == "pointnet":
         bmtoolkit_pointnet(config)
     else:

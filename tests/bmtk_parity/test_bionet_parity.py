@@ -59,7 +59,7 @@ def _require_peers() -> None:
     require_module("bmtk")
 
 
-@pytest.mark.slow  # compiles the NMODL library twice on an empty cache
+@pytest.mark.slow  # compiles the NMODL library on an empty cache
 def test_5_cells_iclamp_gives_bmtk_spikes(sonata_examples, tmp_path):
     """Five biophysical cells (Allen perisomatic models) driven by a current clamp."""
     _require_peers()
@@ -73,7 +73,7 @@ def test_9_cells_gives_bmtk_spikes(sonata_examples, tmp_path):
     """Nine biophysical cells driven through synapses by virtual cells' spike trains."""
     _require_peers()
     bmtk_cfg, ours_cfg = example_configs(sonata_examples / "9_cells", tmp_path, 1000.0)
-    theirs_out = run_bmtk(bmtk_cfg, simulator="bionet")
+    theirs_out = run_bmtk(bmtk_cfg, simulator="bionet", vecstim=True)
     assert_same_spikes(theirs_out, run_bmtoolkit(ours_cfg), min_spikes=20)
     assert set(read_spikes_file(theirs_out / "spikes.h5")["population"]) == {"cortex"}
 
@@ -84,7 +84,7 @@ def test_300_intfire_gives_bmtk_spikes(sonata_examples, tmp_path):
     (654.87), so BMTK's are compared after rounding to the 9 decimals bmtoolkit writes."""
     _require_peers()
     bmtk_cfg, ours_cfg = example_configs(sonata_examples / "300_intfire", tmp_path, 1000.0)
-    theirs = read_spikes_file(run_bmtk(bmtk_cfg, simulator="bionet") / "spikes.h5")
+    theirs = read_spikes_file(run_bmtk(bmtk_cfg, simulator="bionet", vecstim=True) / "spikes.h5")
     ours = read_spikes_file(run_bmtoolkit(ours_cfg) / "spikes.h5")
     assert len(theirs) > 500
     theirs["timestamp"] = theirs["timestamp"].round(9)
