@@ -38,10 +38,11 @@ from tests.bmtk_parity.conftest import (
     write_components,
     write_config,
 )
-from tests.conftest import require_module
+from tests.conftest import conformance_root, require_module
 
 TSTOP = 1000.0
-GLIF = Path(__file__).resolve().parents[3] / "shared" / "data" / "bmtk_point_components"
+#: the shared data's BMTK point components, beside the conformance folder
+GLIF = conformance_root().parent / "data" / "bmtk_point_components"
 
 
 def _require_peers() -> None:
