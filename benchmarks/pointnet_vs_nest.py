@@ -180,8 +180,8 @@ def run_plain(root: Path) -> dict:
         ids = np.zeros(len(ntype), dtype=np.int64)
         if (types["model_type"] == "virtual").all():
             ids[:] = nest.Create(
-                "spike_generator", len(ntype), {"allow_offgrid_times": True}
-            ).tolist()
+                "spike_generator", len(ntype), {"precise_times": True}
+            ).tolist()  # BMTK's generator option, as pointnet
         else:
             for nt in np.unique(ntype):
                 row = types.loc[nt]

@@ -55,7 +55,7 @@ _INPUT_KEYS = frozenset(
         # spikes (sonata, csv, h5, nwb files; generated trains)
         "input_file", "file", "spikes_file", "timestamps", "rates", "firing_rate", "times",
         "population", "precise_times", "allow_offgrid_spikes", "missing_ids", "seed",
-        "random_seed", "delay_ms", "units",
+        "random_seed", "delay_ms", "units", "use_parrot_neurons",
         # current and voltage clamps
         "amp", "delay", "duration", "amps", "amplitude", "offset", "frequency", "ramp", "dc",
         "resistance", "electrode_file", "gids", "sweep_id", "data_file", "dt", "tstop",
@@ -128,6 +128,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "random_seed",
             "overwrite_output_dir",
             "nthreads",
+            "n_thread",
             "local_num_threads",
             "precise_times",
             "allow_offgrid_spikes",
@@ -223,9 +224,6 @@ UNSUPPORTED_KEYS: dict[str, dict[str, str]] = {
         "spikes_nwb": "no NWB output; spikes go to output.spikes_file (SONATA) and "
         "output.spikes_file_csv",
         "compression": "SONATA files are written uncompressed",
-    },
-    "run": {
-        "n_thread": "threads are set by run.nthreads or `bmtoolkit run --threads N`",
     },
 }
 

@@ -131,16 +131,21 @@ class CurrentClampInput:
 TICS_PER_MS = 1000
 
 
-def emission_step(times: Any, dt: float, tstart: float = 0.0) -> np.ndarray:
+def emission_step(
+    times: Any, dt: float, tstart: float = 0.0, *, precise: bool = True
+) -> np.ndarray:
     """Index of the ``dt`` step in which a spike stamped ``times`` (ms) is emitted.
 
     Step ``k`` runs from ``tstart + k dt`` to ``tstart + (k + 1) dt``; a spike at ``T`` is
     emitted in the step that ends at ``T`` and reaches its targets ``delay`` later. This is
-    NEST's ``spike_generator`` rule with ``allow_offgrid_times``: ``T`` is first rounded to
-    the nearest tic (1 us, :data:`TICS_PER_MS`; half a tic rounds up); a time on the grid after that
-    is kept, any other one moves to the end of the step it lies in. So a spike 0.4 us after a
-    grid point is emitted at that grid point, one 0.6 us after it a whole step later. Times at
-    or before ``tstart`` give indices ``< 0``.
+    NEST's ``spike_generator`` rule. With ``precise`` (``precise_times``, BMTK's default) a
+    time on the grid is kept and any other one moves to the end of the step it lies in
+    (NEST's ``ms_stamp``: ``T`` truncated to whole tics of 1 us, :data:`TICS_PER_MS`, then up
+    to the grid when the grid point is still before ``T``), so ``0.30000001`` goes out at the
+    end of the step after 0.3. Without it (``allow_offgrid_times``) ``T`` is first rounded to
+    the nearest tic (half a tic rounds up): a spike 0.4 us after a grid point is emitted at that
+    grid point, one 0.6 us after it a whole step later. Times at or before ``tstart`` give
+    indices ``< 0``.
 
     Parameters
     ----------
@@ -150,6 +155,8 @@ def emission_step(times: Any, dt: float, tstart: float = 0.0) -> np.ndarray:
         Time step, ms (a whole number of tics).
     tstart : float
         Start of step 0, ms (on the grid).
+    precise : bool
+        NEST's ``precise_times`` rule (default, as BMTK) or its ``allow_offgrid_times`` rule.
 
     Returns
     -------
@@ -159,6 +166,8 @@ def emission_step(times: Any, dt: float, tstart: float = 0.0) -> np.ndarray:
     Examples
     --------
     >>> emission_step([0.3, 0.3004, 0.3005, 0.3006, 0.35, 0.2996], 0.1).tolist()
+    [2, 3, 3, 3, 3, 2]
+    >>> emission_step([0.3, 0.3004, 0.3005, 0.3006, 0.35, 0.2996], 0.1, precise=False).tolist()
     [2, 2, 3, 3, 3, 2]
     >>> emission_step([10.2], 0.1, tstart=10.0).tolist()
     [1]
@@ -166,13 +175,29 @@ def emission_step(times: Any, dt: float, tstart: float = 0.0) -> np.ndarray:
     t = np.asarray(times, dtype=float)
     tics_per_step = max(int(round(dt * TICS_PER_MS)), 1)
     ms_per_step = tics_per_step / TICS_PER_MS
-    tics = np.floor(t * TICS_PER_MS + 0.5).astype(np.int64)
-    on_grid = tics % tics_per_step == 0
-    # off the grid: the end of the step holding T (NEST's ms_stamp: truncated tics, then up)
+    # the end of the step holding T (NEST's ms_stamp: truncated tics, then up)
     stamp = np.trunc(t * TICS_PER_MS).astype(np.int64) // tics_per_step
     stamp = np.where(stamp * ms_per_step < t, stamp + 1, stamp)
-    stamp = np.where(on_grid, tics // tics_per_step, stamp)
+    if not precise:  # allow_offgrid_times: a time within half a tic of the grid is on it
+        tics = np.floor(t * TICS_PER_MS + 0.5).astype(np.int64)
+        on_grid = tics % tics_per_step == 0
+        stamp = np.where(on_grid, tics // tics_per_step, stamp)
     return stamp - int(round(tstart / dt)) - 1
+
+
+def precise_times(run: Mapping[str, Any]) -> bool:
+    """Whether spike inputs follow NEST's ``precise_times`` rule for a config's ``run``
+    options (BMTK's default; ``run.precise_times`` false or ``run.allow_offgrid_spikes`` true
+    select the rounding rule), as :func:`emission_step` takes it.
+
+    Examples
+    --------
+    >>> precise_times({}), precise_times({"precise_times": False})
+    (True, False)
+    """
+    if run.get("allow_offgrid_spikes", False):
+        return False
+    return bool(run.get("precise_times", True))
 
 
 def _params(cfg: Any) -> Mapping[str, Any]:

@@ -27,6 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.simulator.core.edge_values import (
+    ABSENT_DEFAULTS,
+    absent_rows,
+    check_shapes,
+    check_values,
+    check_weights,
+)
 from bmtoolkit.simulator.core.registries import (
     DEFAULT_WEIGHT_NAMES,
     NodeColumns,
@@ -285,17 +292,52 @@ def _per_type_values(
     return out
 
 
+def _delays(
+    edges: Any,
+    props: Mapping[str, np.ndarray],
+    absent: np.ndarray | None,
+    default_delay: float | None,
+    n: int,
+) -> np.ndarray:
+    """Per-edge delays: the column where present (NULL or non-finite values refused), else
+    ``default_delay`` (edges of groups without a delay, or no delay column at all)."""
+    where = getattr(edges, "types_path", None) or edges.h5_path
+    if "delay" not in props:
+        if default_delay is None:
+            raise SonataFormatError("edges have no 'delay'", path=where, field="delay")
+        return np.full(n, float(default_delay))
+    delays = np.asarray(props["delay"], dtype=float)
+    check_values(edges, "delay", delays, absent)
+    if absent is not None:
+        if default_delay is None:
+            raise SonataFormatError(
+                f"{int(absent.sum())} edges have no delay (their group has no 'delay' and the "
+                "types table none either)",
+                path=where,
+                field="delay",
+            )
+        delays = np.where(absent, float(default_delay), delays)
+    return delays
+
+
 def edge_table(
     plan: Any, edges: Any, *, default_delay: float | None = None, extra: tuple[str, ...] = ()
 ) -> EdgeTable:
     """Weights, delays and endpoints of every edge of ``edges`` (an ``EdgePopulation``).
 
-    Weights follow BMTK: ``syn_weight * nsyns`` (``nsyns`` 1 when absent) unless the edge
-    type names a ``weight_function``, which then gets all edges of that type at once (see
-    :func:`~bmtoolkit.simulator.core.registries.synaptic_weight`).
+    Weights follow BMTK: ``syn_weight * nsyns`` unless the edge type names a
+    ``weight_function``, which then gets all edges of that type at once (see
+    :func:`~bmtoolkit.simulator.core.registries.synaptic_weight`). Each column is read group
+    by group as BMTK reads it: the group's dataset, else the types table, else a default
+    (``nsyns`` 1, also for a ``NULL`` in the types table; ``delay`` ``default_delay``; see
+    :mod:`~bmtoolkit.simulator.core.edge_values`).
 
     Raises
     ------
+    ConfigError
+        A present numeric value is NaN or infinite (``NULL`` in the types table), a column has
+        more than one value per edge, or a weight function returned non-finite weights; names
+        the file, the group or edge type, and the column. Raised before anything is connected.
     SonataFormatError
         An edge type has no ``syn_weight`` and no weight function.
     UnknownModelError
@@ -316,20 +358,30 @@ def edge_table(
     masks = type_masks(etypes)  # few values: one comparison pass per type beats a sort
     type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
     in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
+    types_file = getattr(edges, "types_path", None)
     props = LazyColumns()
+    absent: dict[str, np.ndarray | None] = {}
     for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
         if col in in_h5 or col not in types.columns:
-            props[col] = np.asarray(edges.column(col))
+            check_shapes(edges, col)
+            values = np.asarray(edges.column(col))
+            absent[col] = absent_rows(edges, col, values)
+            check_values(edges, col, values, absent[col])
+            if col in ABSENT_DEFAULTS and absent[col] is not None:  # BMTK: no nsyns = 1
+                values = np.where(absent[col], ABSENT_DEFAULTS[col], values)
+            props[col] = values
         elif col == "delay":  # needed per edge below anyway
             props[col] = _per_type_values(types, col, type_ids, masks, len(src))
         else:  # a types-table column: one value per edge type, expanded only if read
             props.defer(col, _per_type_values, types, col, type_ids, masks, len(src))
     if "nsyns" not in props:
         props["nsyns"] = np.ones(len(src))
+    elif props.is_deferred("nsyns") or "nsyns" not in in_h5:
+        # from the types table only: a NULL there is no value, which BMTK counts as 1
+        props["nsyns"] = np.nan_to_num(np.asarray(props["nsyns"], float), nan=1.0)
     # weights start as nsyns and are scaled in place type by type (no per-type temporaries)
     weights = np.array(props["nsyns"], dtype=float)
     per_edge_weight = None
-    types_file = getattr(edges, "types_path", None)
     for et, mask in masks.items():
         name = None
         if "weight_function" in types.columns and et in types.index:
@@ -358,26 +410,21 @@ def edge_table(
                     path=types_file or edges.h5_path,
                     field="syn_weight",
                 )
+            if syn_weight.ndim == 0 and not np.isfinite(syn_weight):
+                raise ConfigError(
+                    f"edge type {et} has syn_weight = {float(syn_weight)!r}; expected a finite "
+                    "number",
+                    path=types_file or edges.h5_path,
+                    field="syn_weight",
+                )
             np.multiply(syn_weight, weights, out=weights, where=mask)
         else:
             sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
             target = NodeColumns(plan.circuit.nodes[edges.target_population], tgt[mask])
             weights[mask] = np.asarray(fn(sub, source, target), dtype=float)
-    if "delay" in props and not np.isnan(np.asarray(props["delay"], float)).all():
-        delays = np.asarray(props["delay"], dtype=float)
-        if np.isnan(delays).any():
-            if default_delay is None:
-                raise SonataFormatError(
-                    "some edges have no delay", path=types_file or edges.h5_path, field="delay"
-                )
-            delays = np.where(np.isnan(delays), default_delay, delays)
-    else:
-        if default_delay is None:
-            raise SonataFormatError(
-                "edges have no 'delay'", path=types_file or edges.h5_path, field="delay"
-            )
-        delays = np.full(len(src), float(default_delay))
+            check_weights(edges, weights[mask], et, name)
+    delays = _delays(edges, props, absent.get("delay"), default_delay, len(src))
     return EdgeTable(
         edges.name,
         edges.source_population,

@@ -32,7 +32,12 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import Backend
-from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput, emission_step
+from bmtoolkit.simulator.core.inputs import (
+    CurrentClampInput,
+    SpikeTrainsInput,
+    emission_step,
+    precise_times,
+)
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
@@ -131,7 +136,12 @@ class NumpyNetBackend(Backend):
                     df = item.spikes[item.spikes["population"] == pop_name]
                     # emitted in the step ending at T (NEST's rule for off-grid times), so it
                     # acts T + delay, as in NEST
-                    step = emission_step(df["timestamp"].to_numpy(), plan.dt, plan.tstart)
+                    step = emission_step(
+                        df["timestamp"].to_numpy(),
+                        plan.dt,
+                        plan.tstart,
+                        precise=precise_times(plan.extra),
+                    )
                     ids = df["node_id"].to_numpy(np.int64)
                     old_ids, old_steps = self.virtual_events.get(
                         pop_name, (np.empty(0, np.int64), np.empty(0, np.int64))

@@ -62,7 +62,8 @@ class RunPlan:
     seed : int or None
         ``run.random_seed`` (or the override); backends seed every generator from it.
     threads : int
-        Local threads (``run.nthreads``/``run.local_num_threads`` or the override; default 1).
+        Local threads (``run.nthreads``/``run.local_num_threads``/BMTK's ``run.n_thread`` or the
+        override; default 1).
     backend : str or None
         ``--backend`` override, otherwise chosen by :func:`~bmtoolkit.simulator.core.runner.run`.
     output_dir : Path
@@ -154,7 +155,9 @@ class RunPlan:
         path = getattr(config, "path", None)
         extra = dict(getattr(run, "extra", {}) or {})
         if threads is None:
-            threads = extra.get("nthreads", extra.get("local_num_threads", 1))
+            threads = extra.get(
+                "nthreads", extra.get("local_num_threads", extra.get("n_thread", 1))
+            )
         if seed is None:
             seed = run.random_seed
         out = config.output

@@ -43,7 +43,11 @@ from bmtoolkit.simulator.core.reports import (
     write_spike_output,
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
-from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
+from bmtoolkit.simulator.pointnet.inputs import (
+    add_current_clamp,
+    set_spike_trains,
+    spike_generator_params,
+)
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
     WeightSnapshots,
@@ -65,6 +69,8 @@ log = logging.getLogger("bmtoolkit.simulator.pointnet")
 STATIC_SYNAPSES = frozenset({"static_synapse", "static_synapse_hom_w"})
 #: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
 DEFAULT_DELAY_MS = 1.0
+#: decimals of the spike times written (NEST's float grid times rounded to their decimal value)
+SPIKE_TIME_DECIMALS = 9
 
 
 def import_nest() -> Any:
@@ -165,7 +171,12 @@ class PointNet(Backend):
                     path=getattr(pop, "types_path", None),
                     field="model_type",
                 )
-            self.populations[name] = create_population(pop, models, virtual=kinds == {True})
+            self.populations[name] = create_population(
+                pop,
+                models,
+                virtual=kinds == {True},
+                generator_params=spike_generator_params(plan.extra),
+            )
         tables = []
         for name, edges in circuit.edges.items():
             src = self.populations.get(edges.source_population)
@@ -188,6 +199,10 @@ class PointNet(Backend):
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
         n_edges = 0
         buffers = ConnectBuffers()  # NEST copies what it gets: one scratch set for all
+        parrots = self._parrot_populations()
+        for name in parrots:  # BMTK's use_parrot_neurons: relays with a dt delay
+            if name in self.populations and self.populations[name].virtual:
+                self.populations[name].add_relays(float(plan.dt), keep_times=False)
         for edges, table, src, trg in tables:
             if src.virtual and self._needs_relay(edges):
                 src.add_relays(self.min_delay)
@@ -201,6 +216,17 @@ class PointNet(Backend):
                 buffers=buffers,
             )
         self.result.extra["n_connections"] = n_edges
+
+    def _parrot_populations(self) -> set[str]:
+        """Virtual populations fed by a spike input with BMTK's ``use_parrot_neurons``: their
+        spikes pass through ``parrot_neuron`` nodes connected with a ``dt`` delay, so they
+        reach their targets one step later, exactly as in BMTK's PointNet."""
+        out: set[str] = set()
+        for cfg in self.plan.input_configs.values():
+            params = getattr(cfg, "params", {}) or {}
+            if getattr(cfg, "input_type", None) == "spikes" and params.get("use_parrot_neurons"):
+                out |= set(self.plan.resolve_node_set(getattr(cfg, "node_set", None)))
+        return out
 
     def _device_delay(self, delays: Any) -> float:
         """Delay for connections bmtoolkit adds (recorders, clamps, relays): the network's
@@ -354,6 +380,9 @@ class PointNet(Backend):
             senders, times = gather_events(
                 np.asarray(ev["senders"], dtype=np.int64), np.asarray(ev["times"], dtype=float)
             )
+            # NEST's k * dt (10.200000000000001) written as the decimal time (10.2), as BMTK's
+            # text round trip writes it; 9 decimals keep precise-model times to the ps
+            times = np.round(times, SPIKE_TIME_DECIMALS)
             spikes = self._by_population(senders, times)
             self.result.extra["n_spikes"] = int(len(times))
             if rank == 0:

@@ -78,9 +78,10 @@ class NestPopulation:
         """NEST ids to connect edges from."""
         return self.nest_ids if self.relay_ids is None else self.relay_ids
 
-    def add_relays(self, delay: float) -> None:
+    def add_relays(self, delay: float, *, keep_times: bool = True) -> None:
         """Relay the generators through ``parrot_neuron`` nodes connected with ``delay``
-        (ms), which the input spike times make up for."""
+        (ms), which the input spike times make up for when ``keep_times`` (else the relayed
+        spikes arrive ``delay`` later, as with BMTK's ``use_parrot_neurons``)."""
         import nest
 
         if self.relay_ids is not None or not self.virtual or self.size == 0:
@@ -92,7 +93,7 @@ class NestPopulation:
             "one_to_one",
             syn_spec={"delay": np.full(self.size, float(delay))},
         )
-        self.spike_time_shift = float(delay)
+        self.spike_time_shift = float(delay) if keep_times else 0.0
 
     def sonata_ids(self, nest_ids: np.ndarray) -> np.ndarray:
         """SONATA node ids of NEST node ids (which must belong to this population)."""
@@ -328,9 +329,14 @@ def create_nest_nodes(
 
 
 def create_population(
-    population: Any, models: Mapping[int, NodeTypeModel], *, virtual: bool
+    population: Any,
+    models: Mapping[int, NodeTypeModel],
+    *,
+    virtual: bool,
+    generator_params: Mapping[str, Any] | None = None,
 ) -> NestPopulation:
-    """Create every node of ``population`` in NEST (spike generators when ``virtual``)."""
+    """Create every node of ``population`` in NEST (spike generators with
+    ``generator_params``, default ``{"precise_times": True}`` as BMTK, when ``virtual``)."""
     import nest
 
     size = int(population.size)
@@ -338,7 +344,8 @@ def create_population(
     if size == 0:
         return out
     if virtual:
-        gens = nest.Create("spike_generator", size, params={"allow_offgrid_times": True})
+        params = dict(generator_params or {"precise_times": True})
+        gens = nest.Create("spike_generator", size, params=params)
         out.nest_ids[:] = created_ids(gens)
         return out
     node_types = population.node_type_ids()

@@ -2,10 +2,13 @@
 
 - :func:`set_spike_trains`: the spike times of a
   :class:`~bmtoolkit.simulator.core.inputs.SpikeTrainsInput` go to the generators standing for
-  the virtual nodes, with one vectorized ``set`` call per population. Times are rounded to the
-  grid by NEST (``allow_offgrid_times``); times <= 0 cannot be emitted by NEST and are dropped
-  with a log message. Generators relayed through ``parrot_neuron`` nodes (plastic synapses
-  from virtual nodes) fire one step early so the relayed spikes keep their times.
+  the virtual nodes, with one vectorized ``set`` call per population. The generators take
+  BMTK's parameters (:func:`spike_generator_params`): ``precise_times`` by default, so a spike
+  is emitted at the end of the step holding its time; times <= 0 cannot be emitted by NEST and
+  are dropped with a log message. Generators relayed through ``parrot_neuron`` nodes (plastic
+  synapses from virtual nodes) fire one relay delay early so the relayed spikes keep their
+  times; with BMTK's input option ``use_parrot_neurons`` the relays take a ``dt`` delay and
+  the spikes arrive that much later, as in BMTK.
 - :func:`add_current_clamp`: one ``step_current_generator`` per clamp, connected to every target
   node with the network's smallest delay (:func:`clamp_delay`); amplitude times are shifted
   back by that delay, so the current reaches the cell exactly at the configured ``delay``.
@@ -23,18 +26,65 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
 from bmtoolkit.simulator.pointnet.translations import CLAMP_AMP_TO_PA
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
 
+def spike_generator_params(run: Mapping[str, Any]) -> dict[str, bool]:
+    """NEST parameters of the ``spike_generator`` nodes standing for virtual nodes, from the
+    config's ``run`` section, as BMTK 1.2.0 sets them.
+
+    ``{"precise_times": True}`` unless ``run.precise_times`` says otherwise; with
+    ``precise_times`` a spike at ``t`` is emitted at the end of the step holding ``t`` (NEST's
+    ``ms_stamp``), so ``69.70000001`` ms goes out at 69.8 ms, not at 69.7 ms. Without it, times
+    must lie on the grid, unless ``run.allow_offgrid_spikes`` is true: then NEST's
+    ``allow_offgrid_times`` first rounds a time to the nearest microsecond (BMTK passes the
+    option under its own name, which NEST rejects).
+
+    Parameters
+    ----------
+    run : mapping
+        The ``run`` options (``precise_times``, ``allow_offgrid_spikes``).
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> spike_generator_params({})
+    {'precise_times': True}
+    >>> spike_generator_params({"precise_times": False})
+    {'precise_times': False}
+    >>> spike_generator_params({"allow_offgrid_spikes": True})
+    {'allow_offgrid_times': True}
+    """
+    params = {"precise_times": True}
+    if "precise_times" in run:
+        params = {"precise_times": bool(run["precise_times"])}
+    if run.get("allow_offgrid_spikes", False):
+        params = {"allow_offgrid_times": True}
+    return params
+
+
 def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop: float) -> int:
-    """Give each virtual node of ``populations`` its spike train; return the spike count."""
+    """Give each virtual node of ``populations`` its spike train; return the spike count.
+
+    Raises
+    ------
+    ConfigError
+        NEST refused a time: off the grid while ``run.precise_times`` is false.
+    """
+    import nest
+
     total = 0
     for pop_name in item.spikes["population"].unique():
         pop = populations.get(pop_name)
@@ -62,7 +112,16 @@ def set_spike_trains(item: SpikeTrainsInput, populations: dict[str, Any], tstop:
         if ids:
             coll = pop.collection(np.asarray(ids))
             order = np.argsort(pop.nest_ids[np.asarray(ids)])
-            coll.set([{"spike_times": times[i].tolist()} for i in order])
+            try:
+                coll.set([{"spike_times": times[i].tolist()} for i in order])
+            except nest.NESTError as err:
+                raise ConfigError(
+                    f"input {item.name}: NEST refused the spike times of population "
+                    f"{pop_name!r} ({str(err).splitlines()[-1]}); with run.precise_times false "
+                    "they must lie on the dt grid (set run.precise_times or "
+                    "run.allow_offgrid_spikes to true)",
+                    field=f"inputs.{item.name}",
+                ) from err
             total += int(sum(len(t) for t in times))
     return total
 

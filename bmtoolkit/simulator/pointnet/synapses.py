@@ -231,6 +231,14 @@ def connect_edges(
                 vals = vals if whole else vals[mask]
                 if vals.dtype.kind == "f" and np.isnan(vals).all():
                     continue
+                if vals.dtype.kind == "f" and np.isnan(vals).any():
+                    raise ConfigError(
+                        f"edge type {et}: {int(np.isnan(vals).sum())} of {vals.size} edges have "
+                        f"no {col!r} (NaN or no value in their group); NEST needs a value for "
+                        "every edge of a type or for none",
+                        path=edges.h5_path,
+                        field=col,
+                    )
                 syn_spec[col] = np.ascontiguousarray(vals, dtype=float)
         if "receptor_type" in syn_spec:
             rt = syn_spec["receptor_type"]

@@ -3,9 +3,10 @@
 Every input is a ``(T, batch, n_virtual)`` tensor of spike counts per step. A spike at time
 ``t`` (ms) lands in the step that ends at ``t`` (step ``t / dt - 1``); it then reaches a target
 ``delay`` later, exactly as a NEST ``spike_generator`` spike stamped ``t`` does. Times off the
-grid move to the end of their step unless they lie within half a NEST tic (0.5 us) of a grid
-point, as NEST's ``allow_offgrid_times`` does. Spikes at ``t <= 0`` or ``t > tstop`` fall
-outside the run and are dropped.
+grid move to the end of their step, as NEST's ``precise_times`` (BMTK's default) does; with
+``precise=False`` a time within half a NEST tic (0.5 us) of a grid point stays on it, as with
+``allow_offgrid_times``. Spikes at ``t <= 0`` or ``t > tstop`` fall outside the run and are
+dropped.
 
 Examples
 --------
@@ -27,18 +28,20 @@ from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.torchnet._torch import torch
 
 
-def step_of(times: np.ndarray, dt: float) -> np.ndarray:
+def step_of(times: np.ndarray, dt: float, *, precise: bool = True) -> np.ndarray:
     """Step index (0-based) in which spikes at ``times`` (ms) are emitted: NEST's rule,
     shared with the other backends (:func:`bmtoolkit.simulator.core.inputs.emission_step`).
 
     Examples
     --------
     >>> step_of(np.array([0.3, 0.30000001, 0.3004, 0.3006, 0.31]), 0.1).tolist()
+    [2, 3, 3, 3, 3]
+    >>> step_of(np.array([0.3, 0.30000001, 0.3004, 0.3006, 0.31]), 0.1, precise=False).tolist()
     [2, 2, 2, 3, 3]
     """
     from bmtoolkit.simulator.core.inputs import emission_step
 
-    return emission_step(np.asarray(times, dtype=float), dt)
+    return emission_step(np.asarray(times, dtype=float), dt, precise=precise)
 
 
 def _steps(dt: float, tstop: float) -> int:
@@ -54,6 +57,7 @@ def spike_times_to_tensor(
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
+    precise: bool = True,
 ) -> torch.Tensor:
     """Spike times per node -> ``(T, 1, n_nodes)`` counts.
 
@@ -63,11 +67,14 @@ def spike_times_to_tensor(
         ``times[i]`` are the spike times (ms) of virtual node ``i``.
     dt, tstop : float
         Time step and run length (ms).
+    precise : bool
+        NEST's ``precise_times`` rule (default) or ``allow_offgrid_times`` (see
+        :func:`step_of`).
     """
     n_steps = _steps(dt, tstop)
     out = torch.zeros(n_steps, 1, len(times), dtype=dtype or torch.get_default_dtype())
     for i, t in enumerate(times):
-        k = step_of(t, dt)
+        k = step_of(t, dt, precise=precise)
         k = k[(k >= 0) & (k < n_steps)]
         counts = np.bincount(k, minlength=n_steps)
         out[:, 0, i] = torch.from_numpy(counts.astype(np.float64))
@@ -83,8 +90,10 @@ def spikes_frame_to_tensor(
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
+    precise: bool = True,
 ) -> torch.Tensor:
-    """Flat ``(node_id, timestamp)`` arrays -> ``(T, 1, n_nodes)`` counts.
+    """Flat ``(node_id, timestamp)`` arrays -> ``(T, 1, n_nodes)`` counts (``precise``: see
+    :func:`step_of`).
 
     Examples
     --------
@@ -95,7 +104,7 @@ def spikes_frame_to_tensor(
     if node_ids.size and (node_ids.min() < 0 or node_ids.max() >= n_nodes):
         raise ConfigError(f"spike node ids must be in [0, {n_nodes})", field="node_ids")
     n_steps = _steps(dt, tstop)
-    k = step_of(timestamps, dt)
+    k = step_of(timestamps, dt, precise=precise)
     keep = (k >= 0) & (k < n_steps)
     counts = np.zeros((n_steps, n_nodes))
     np.add.at(counts, (k[keep], node_ids[keep]), 1.0)
@@ -192,9 +201,10 @@ def inputs_from_plan(
     current clamps (pA, as in NEST configs) act on simulated nodes, with row ``k`` the
     amplitude a NEST ``step_current_generator`` delivers during step ``k + 1``.
     """
-    from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+    from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput, precise_times
 
     dt, tstop = float(plan.dt), float(plan.tstop)
+    precise = precise_times(plan.extra)
     n_steps = _steps(dt, tstop)
     dtype = dtype or torch.get_default_dtype()
     n_virtual = sum(size for _, size in info.virtual.values())
@@ -218,6 +228,7 @@ def inputs_from_plan(
                     dt,
                     tstop,
                     dtype=dtype,
+                    precise=precise,
                 )
         elif isinstance(item, CurrentClampInput):
             if current is None:

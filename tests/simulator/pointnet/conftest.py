@@ -175,7 +175,8 @@ def plain_pynest(config_dir: Path, threads: int, seed: int) -> pd.DataFrame:
         types = pd.read_csv(net / f"{pop}_node_types.csv", sep=" ").set_index("node_type_id")
         ids = np.zeros(len(ntype), dtype=np.int64)
         if (types["model_type"] == "virtual").all():
-            gens = nest.Create("spike_generator", len(ntype), {"allow_offgrid_times": True})
+            # BMTK's generators: precise_times (an off-grid time goes to the end of its step)
+            gens = nest.Create("spike_generator", len(ntype), {"precise_times": True})
             ids[:] = gens.tolist()
         else:
             for nt in np.unique(ntype):
@@ -216,7 +217,9 @@ def plain_pynest(config_dir: Path, threads: int, seed: int) -> pd.DataFrame:
     ev = rec.get("events")
     order = np.argsort(gids["v1"])
     sonata = order[np.searchsorted(gids["v1"], ev["senders"], sorter=order)]
-    df = pd.DataFrame({"node_id": sonata, "timestamp": np.asarray(ev["times"], float)})
+    # NEST's k * dt as its decimal value, as BMTK writes spike times
+    times = np.round(np.asarray(ev["times"], float), 9)
+    df = pd.DataFrame({"node_id": sonata, "timestamp": times})
     return df.sort_values(["timestamp", "node_id"]).reset_index(drop=True)
 
 
