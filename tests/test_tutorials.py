@@ -52,6 +52,12 @@ assert all(same), dict(zip(names, same))
 assert "numprocs=2" in two_run.stdout + two_run.stderr, "NEURON ran on two ranks"
 assert one.equals(two) and len(one) > 0
 """,
+    "fit_glif_cell": """
+for name in ("R", "C", "El"):
+    assert abs(getattr(fitted, name) / getattr(truth, name) - 1) < 0.02, name
+assert abs(fitted.th_inf - truth.th_inf) < 1e-3, (fitted.th_inf, truth.th_inf)
+assert (WORK / "cell.png").stat().st_size > 10_000
+""",
     "torchnet_heterogeneity": """
 assert set(results) == {"heterogeneous + STP", "homogeneous control"}
 assert all(len(c["loss"]) == EPOCHS for c in results.values())

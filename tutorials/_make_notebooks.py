@@ -920,14 +920,37 @@ FIT_GLIF = [
         """\
 # Fitting a GLIF model to current-clamp recordings
 
-`bmtoolkit.glif` fits the five GLIF levels (LIF; reset rules; after-spike currents; both;
-plus a voltage-dependent threshold) to sweeps of stimulus current and membrane voltage, one
-documented step at a time: spike detection and spike cut, linear regressions for R, C, El,
-after-spike currents and the voltage reset, and the threshold by maximum likelihood based
-on internal noise (MLIN). Quality is the explained variance of the PSTH on a held-out sweep.
+A generalized leaky integrate-and-fire (GLIF) model describes a neuron with a handful of
+numbers: a membrane resistance R and capacitance C, a resting potential El, a threshold, and,
+at the higher levels, what a spike leaves behind. The five levels add one mechanism each:
 
-Here the "recordings" come from NEST's `glif_psc` running a known GLIF5 cell, so we can see
-the parameters come back.""",
+1. **LIF**: the membrane integrates current; at threshold the voltage is reset.
+2. **reset rules**: the voltage after a spike depends on the voltage before it (a slope
+   `reset_a` and an offset `reset_b`), and the threshold jumps after each spike and decays.
+3. **after-spike currents**: each spike starts currents that decay with fixed time constants,
+   which is how adaptation and rebound appear in a point model.
+4. levels 2 and 3 together.
+5. **a voltage-dependent threshold**: the threshold follows the membrane voltage (`a_voltage`,
+   `b_voltage`), so slow depolarisation raises it.
+
+`bmtoolkit.glif` fits these levels to sweeps of stimulus current and membrane voltage, one
+documented function per step: spike detection and the length of the spike cut; linear
+regression of the subthreshold response for R, C and El; regression of the voltage after
+each spike for the reset rule; regression of the suprathreshold response for the amplitudes of
+the after-spike currents; and the threshold parameters by maximum likelihood based on internal
+noise (MLIN), where the probability of a spike in each time step follows from how far the
+voltage is from the threshold, scaled by a noise width. Each step can be called on its own,
+which is useful when a recording only supports some of them.
+
+Quality is measured as the explained variance of the spike-time histogram (PSTH) on a sweep
+that the fit did not see. A value near 1 means the model fires when the cell fires; 0 means it
+does no better than the mean rate. Published GLIF5 fits of real cells reach about 0.75
+(excitatory) and 0.84 (inhibitory), so values near 1 are only expected when the data were
+themselves made by a GLIF model.
+
+That is what we do here: the "recordings" come from NEST's `glif_psc` running a known GLIF5
+cell, so every fitted number can be compared with the true one. With real data, the same code
+runs on sweeps read from `.npz`, CSV or NWB files.""",
     ),
     ("code", COMMON + _workdir("fit_glif")),
     (
@@ -936,7 +959,7 @@ the parameters come back.""",
 import nest
 from bmtoolkit.glif import GlifParameters, Sweep, make_stimulus
 
-nest.set_verbosity("M_ERROR")
+nest.verbosity = nest.VerbosityLevel.ERROR
 truth = GlifParameters(level=5, El=-0.0714, R=3.4e8, C=8.6e-11, th_inf=0.018,
                        spike_cut_length=134, dt=5e-5, reset_a=0.4, reset_b=0.004,
                        a_spike=0.0019, b_spike=103.0, a_voltage=9.2, b_voltage=34.3,
@@ -969,8 +992,16 @@ sweeps = [record(noise(1.0, 3e-11, 0.0, 1), name="subthreshold"),
     (
         "md",
         """\
-Sweeps are saved as `.npz` (CSV and NWB files are read too) and fitted on the command line:
-the last noise sweep is held out for scoring.""",
+We made three noise sweeps: a weak one that keeps the cell below threshold (it pins down R,
+C and El without spikes getting in the way), a suprathreshold one for the spike-related
+parameters, and a third with a different random seed that the fit never sees. Noise is used
+rather than steps because it visits many voltages and many inter-spike intervals in one
+recording, which is what the regressions need.
+
+The sweeps are saved as `.npz` (CSV and NWB files are read too) and fitted on the command line,
+as one would for a folder of recordings. The last noise sweep is held out for scoring;
+`--level 1 3 5` fits three levels so their quality can be compared. The command writes one
+Allen `neuron_config` file per level, a summary, and a report figure.""",
     ),
     (
         "code",
@@ -982,7 +1013,17 @@ write_npz(WORK / "cell.npz", sweeps)
 main(["fit-glif", str(WORK / "cell.npz"), "--level", "1", "3", "5",
       "-o", str(WORK / "cell.json")])""",
     ),
-    ("md", "The report figure: voltage of data and GLIF5, spikes of each level, explained variance."),
+    (
+        "md",
+        """\
+The report figure shows, on the held-out sweep, the recorded voltage with the GLIF5 model's
+voltage on top, the spike times of the data and of each fitted level as rasters, and the
+explained variance per level. Look for two things: whether the model's spikes line up with
+the data's (not only whether their number is right), and whether the higher levels improve on
+GLIF1. On real cells the gain from levels 2 and 3 is often larger than from level 5; a short
+or noisy recording can make a higher level look worse, because it has more parameters to get
+wrong.""",
+    ),
     (
         "code",
         """\
@@ -990,7 +1031,16 @@ from IPython.display import Image
 
 Image(filename=str(WORK / "cell.png"))""",
     ),
-    ("md", "The fitted GLIF5 parameters next to the true ones (Allen `neuron_config` form)."),
+    (
+        "md",
+        """\
+Finally, the fitted GLIF5 parameters next to the true ones. They are read back from the Allen
+`neuron_config` file the command wrote, which is also what pointnet's `glif_psc` cells and
+torchnet load, so a fitted cell can be used in a network at once. R, C and El should agree to
+a fraction of a percent; the threshold adaptation parameters are estimated from far fewer
+events (one per spike) and agree less well, which is worth remembering before reading much
+into differences between cells.""",
+    ),
     (
         "code",
         """\
