@@ -218,24 +218,15 @@ def plot_rates(
     -------
     matplotlib.figure.Figure
     """
-    from bmtoolkit.analyzer.plots import plot_rates as bars
-
     if smoothing:
         warnings.warn(
             "plot_rates draws mean rates per group; smoothing= is not used", BmtkWarning, 2
         )
-    rates, group = _rates(
-        config_file,
-        spikes_file,
-        population,
-        group_by,
-        group_excludes,
-        times,
-        nodes_file,
+    rates = _rates(
+        config_file, spikes_file, population, group_by, group_excludes, times, nodes_file,
         node_types_file,
-    )
-    fig, _ = bars(rates, group_by=group, kind="bar")
-    return _finish(fig, title, show, save_as)
+    )  # fmt: skip
+    return _rates_figure(rates, "bar", title, show, save_as)
 
 
 def plot_rates_boxplot(
@@ -258,19 +249,21 @@ def plot_rates_boxplot(
     -------
     matplotlib.figure.Figure
     """
-    from bmtoolkit.analyzer.plots import plot_rates as boxes
-
-    rates, group = _rates(
-        config_file,
-        spikes_file,
-        population,
-        group_by,
-        group_excludes,
-        times,
-        nodes_file,
+    rates = _rates(
+        config_file, spikes_file, population, group_by, group_excludes, times, nodes_file,
         node_types_file,
-    )
-    fig, _ = boxes(rates, group_by=group, kind="box")
+    )  # fmt: skip
+    return _rates_figure(rates, "box", title, show, save_as)
+
+
+def _rates_figure(
+    rates: tuple[pd.DataFrame, str], kind: str, title: str | None, show: bool, save_as: Any
+):
+    """Rates per group drawn as ``kind`` ("bar" or "box") by the analyzer's plot."""
+    from bmtoolkit.analyzer.plots import plot_rates as draw
+
+    table, group = rates
+    fig, _ = draw(table, group_by=group, kind=kind)
     return _finish(fig, title, show, save_as)
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bmtoolkit._process import pid_alive
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
 from bmtoolkit.sonata._files import check_writable
 
@@ -127,18 +128,6 @@ def file_set() -> Iterator[FileSet]:
         fs.discard()
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temps(dest: Path) -> list[Path]:
     """Remove temporary files of ``dest`` left by processes that no longer run.
 
@@ -152,7 +141,7 @@ def remove_stale_temps(dest: Path) -> list[Path]:
     with contextlib.suppress(OSError):
         for entry in os.scandir(dest.parent):
             m = ours.match(entry.name)
-            stale = (m is not None and not _pid_alive(int(m.group(1)))) or (
+            stale = (m is not None and not pid_alive(int(m.group(1)))) or (
                 m is None and legacy.match(entry.name) is not None
             )
             if stale and entry.is_file(follow_symlinks=False):

@@ -46,6 +46,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bmtoolkit._process import pid_alive
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.sonata._files import check_writable, file_kind
 
@@ -214,18 +215,6 @@ def check_output_folder(
         )
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class OutputStaging:
     """Outputs of one run written beside the output folder and swapped in at the end.
 
@@ -347,7 +336,7 @@ class OutputStaging:
             m = pattern.match(entry.name)
             # only folders of this machine's processes that no longer run (MPI ranks on other
             # machines may share the file system)
-            if m is None or m.group(2) != HOST_TAG or _pid_alive(int(m.group(3))):
+            if m is None or m.group(2) != HOST_TAG or pid_alive(int(m.group(3))):
                 continue
             if not entry.is_dir():
                 continue
