@@ -319,13 +319,17 @@ class RunPlan:
 
     @cached_property
     def node_sets(self) -> Any:
-        """Node sets of the run: the simulation config's file over the circuit's."""
+        """Node sets of the run: the simulation config's file over the circuit's, and node
+        sets written inline in the simulation config (``"node_sets": {...}``, as BMTK's
+        examples do) over both."""
         from bmtoolkit.sonata import NodeSets
 
         path = getattr(self.config, "node_sets_file", None)
-        if path is not None:
-            return NodeSets.from_file(path)
-        return self.circuit.node_sets
+        sets = NodeSets.from_file(path) if path is not None else self.circuit.node_sets
+        inline = getattr(self.config, "node_sets", None)
+        if inline:
+            sets = sets.merged(NodeSets(dict(inline), path=self.config_path))
+        return sets
 
     def resolve_node_set(self, spec: Any) -> dict[str, np.ndarray]:
         """``{population: sorted node ids}`` for a node-set name, dict or id list.

@@ -99,7 +99,6 @@ def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
     -------
     RunSummary
     """
-    from bmtoolkit.sonata import NodeSets
     from bmtoolkit.sonata.spikes import spike_counts
 
     counts: dict[str, int] = {}
@@ -115,9 +114,7 @@ def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
             continue
         pops[name] = PopulationActivity(n_cells, counts.get(name, 0))
     empty = []
-    sets = plan.node_sets
-    if getattr(plan.config, "node_sets", None):  # the simulation config's inline sets too
-        sets = sets.merged(NodeSets(plan.config.node_sets, path=plan.config_path))
+    sets = plan.node_sets  # the simulation config's inline sets included
     for set_name in sets.names:
         try:
             ids = sets.resolve(set_name, plan.circuit)
