@@ -476,7 +476,7 @@ def _case(kind, seed):
 @pytest.mark.parametrize("sort", [True, False])
 @pytest.mark.parametrize("kind", ["sorted", "single", "multi", "regrouped", "wide_ids", "several"])
 def test_files_equal_reference_writer_byte_for_byte(tmp_path, monkeypatch, kind, sort, chunk_rows):
-    from bmtoolkit.sonata import edges as edges_module
+    from bmtoolkit.sonata import _edges_write as edges_module  # the writer reads CHUNK_ROWS
 
     monkeypatch.setattr(edges_module, "CHUNK_ROWS", chunk_rows)
     for seed in range(3):
