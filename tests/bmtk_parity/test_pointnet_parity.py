@@ -5,7 +5,7 @@ callables as BMTK's tutorials write them, its inputs by BMTK's ``PoissonSpikeGen
 own PointNet and ``bmtoolkit run`` simulate the same files in separate processes and their
 spike files are compared exactly (same node ids, same float64 times).
 
-- the network of issue 14 (iaf_psc_alpha, distance-dependent recurrent edges with 1-4 nsyns,
+- the drop-in network (iaf_psc_alpha, distance-dependent recurrent edges with 1-4 nsyns,
   virtual LGN nodes with 15 Hz Poisson trains, 1,000 ms at dt 0.1): scaled down to 600 cells
   and 100 LGN nodes, which already shows BMTK's ``precise_times`` rule (about 40 of 23,000
   spikes differ with the rounding rule), and at full size as a slow case; 1 and 2 threads;
@@ -96,14 +96,14 @@ def _configs(root: Path, net: Path, comps: dict[str, str], tag: str, **kw) -> tu
 
 
 @pytest.fixture(scope="module")
-def issue_network(tmp_path_factory):
+def dropin_network(tmp_path_factory):
     """``make(n_cells, n_lgn)`` -> (folder, network folder, components, spikes file)."""
     made = {}
 
     def make(n_cells: int, n_lgn: int):
         if (n_cells, n_lgn) not in made:
             _require_peers()
-            root = tmp_path_factory.mktemp(f"issue_{n_cells}")
+            root = tmp_path_factory.mktemp(f"dropin_{n_cells}")
             net, comps = _network(root, n_cells=n_cells, n_lgn=n_lgn, seed=3)
             spikes = root / "lgn_spikes.h5"
             poisson_inputs(spikes, "lgn", n_lgn, 15.0, TSTOP, seed=4)
@@ -113,8 +113,8 @@ def issue_network(tmp_path_factory):
     return make
 
 
-def _issue_case(issue_network, n_cells: int, n_lgn: int, threads: int) -> None:
-    root, net, comps, spikes = issue_network(n_cells, n_lgn)
+def _dropin_case(dropin_network, n_cells: int, n_lgn: int, threads: int) -> None:
+    root, net, comps, spikes = dropin_network(n_cells, n_lgn)
     bmtk_cfg, ours_cfg = _configs(root, net, comps, f"t{threads}",
                                   inputs={"lgn": spike_input(spikes, "lgn")},
                                   run={"n_thread": threads})  # fmt: skip
@@ -122,16 +122,16 @@ def _issue_case(issue_network, n_cells: int, n_lgn: int, threads: int) -> None:
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_issue_network_gives_bmtk_spikes(issue_network, threads):
+def test_dropin_network_gives_bmtk_spikes(dropin_network, threads):
     """600 iaf cells, 100 LGN nodes with BMTK's Poisson trains: BMTK's spikes bit for bit."""
-    _issue_case(issue_network, 600, 100, threads)
+    _dropin_case(dropin_network, 600, 100, threads)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("threads", [1, 2])
-def test_issue_network_full_size_gives_bmtk_spikes(issue_network, threads):
-    """The issue's sizes: 3,000 iaf cells and 300 LGN nodes."""
-    _issue_case(issue_network, 3000, 300, threads)
+def test_dropin_network_full_size_gives_bmtk_spikes(dropin_network, threads):
+    """Full size: 3,000 iaf cells and 300 LGN nodes."""
+    _dropin_case(dropin_network, 3000, 300, threads)
 
 
 def test_add_properties_weights_equal_bmtk(tmp_path):
@@ -182,18 +182,18 @@ def test_glif_cells_and_tsodyks_synapses_two_threads(tmp_path):
     assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg))
 
 
-def test_use_parrot_neurons_relays_inputs_one_step_later_as_bmtk(issue_network):
+def test_use_parrot_neurons_relays_inputs_one_step_later_as_bmtk(dropin_network):
     """The input option ``use_parrot_neurons``: spikes pass through parrot neurons connected
     with a dt delay, in BMTK and in bmtoolkit alike."""
-    root, net, comps, spikes = issue_network(600, 100)
+    root, net, comps, spikes = dropin_network(600, 100)
     inputs = {"lgn": {**spike_input(spikes, "lgn"), "use_parrot_neurons": True}}
     bmtk_cfg, ours_cfg = _configs(root, net, comps, "parrots", inputs=inputs)
     assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg))
 
 
-def test_precise_times_false_with_spikes_on_the_grid(issue_network, tmp_path):
+def test_precise_times_false_with_spikes_on_the_grid(dropin_network, tmp_path):
     """``run.precise_times: false`` (times must then lie on the grid) gives BMTK's spikes."""
-    root, net, comps, spikes = issue_network(600, 100)
+    root, net, comps, spikes = dropin_network(600, 100)
     from bmtoolkit.sonata import read_spikes, write_spikes
 
     df = read_spikes(spikes)
@@ -206,11 +206,11 @@ def test_precise_times_false_with_spikes_on_the_grid(issue_network, tmp_path):
     assert_same_spikes(run_bmtk(bmtk_cfg), run_bmtoolkit(ours_cfg))
 
 
-def test_current_clamp_reaches_cells_one_step_before_bmtk(issue_network, tmp_path):
+def test_current_clamp_reaches_cells_one_step_before_bmtk(dropin_network, tmp_path):
     """A clamp at ``delay`` D in bmtoolkit acts as BMTK's PointNet clamp at D - dt: spikes equal
     exactly under that documented one-step difference (BMTK's generator is connected with a
     dt delay after switching at D)."""
-    root, net, comps, spikes = issue_network(600, 100)
+    root, net, comps, spikes = dropin_network(600, 100)
 
     def clamp(delay: float) -> dict:
         return {"input_type": "current_clamp", "module": "IClamp", "node_set": "v1",
