@@ -150,6 +150,7 @@ def plot_raster(
         legend = ax.legend(title=group_by, loc="upper right", fontsize="small", framealpha=0.9)
         for handle in legend.legend_handles:
             handle.set_sizes([40.0])
+            handle.set_linewidths([2.0])
             handle.set_alpha(1.0)
     layout.label_axis(ax)
     if time_range is not None:
@@ -329,10 +330,17 @@ def plot_rates(
         ax.errorbar(labels, means, yerr=sds, fmt="none", ecolor="black", capsize=3,
                     label="mean \u00b1 s.d. across nodes")  # fmt: skip
         for bar, v in zip(bars, values, strict=True):
-            ax.annotate(f"n={v.size}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        xytext=(0, 3), textcoords="offset points", ha="center",
-                        fontsize="small")  # fmt: skip
-        ax.legend(loc="upper right", fontsize="small")
+            ax.annotate(
+                f"n={v.size}",
+                (bar.get_x() + bar.get_width() / 2, 0.0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
+            )
+        ax.legend(loc="best", fontsize="small")
     else:
         ax.boxplot([v if v.size else np.zeros(1) for v in values], tick_labels=labels)
     ax.set_xlabel(group_by)

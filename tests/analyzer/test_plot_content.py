@@ -52,6 +52,7 @@ def test_raster_rows_are_node_ids_and_silent_cells_keep_rows(sonata_examples, tm
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["LIF_exc", "LIF_inh"]
     assert all(h.get_sizes()[0] >= 20 for h in legend.legend_handles)
+    assert all(h.get_linewidths()[0] >= 2 for h in legend.legend_handles)
 
 
 def test_raster_without_nodes_uses_ids_and_stacks_populations():
