@@ -316,9 +316,41 @@ def _traces(args: argparse.Namespace, src: _Sources):
         node_ids=args.node_ids,
         population=args.population,
         time_window=tuple(args.time_range) if args.time_range else None,
-        max_nodes=5,
+        max_nodes=None if args.group_by else 5,
     )
+    if args.group_by:
+        return _group_traces(args, src, traces, title=Path(existing[0]).stem)
     return plot_traces(traces, title=Path(existing[0]).stem)
+
+
+def _group_traces(args: argparse.Namespace, src: _Sources, traces, *, title: str):
+    """One mean trace per ``--group-by`` value of the report's nodes."""
+    from bmtoolkit.analyzer.plots import _axes
+
+    nodes = src.circuit.nodes if src.circuit is not None else {}
+    pop = nodes.get(traces.population)
+    if pop is None:
+        raise ConfigError(
+            f"--group-by {args.group_by!r} needs the nodes of {traces.population!r}: give a "
+            "simulation config or --circuit CIRCUIT_CONFIG",
+            field="--group-by",
+        )
+    if args.group_by not in pop.property_names:
+        raise ConfigError(
+            f"no node property {args.group_by!r}; the nodes have {sorted(pop.property_names)}",
+            field="--group-by",
+        )
+    labels = np.asarray(pop.column(args.group_by, traces.node_ids)).astype(str)
+    fig, ax = _axes(None, (8, 4))
+    for g in sorted(set(labels.tolist())):
+        cols = labels == g
+        ax.plot(traces.times, traces.data[:, cols].mean(axis=1), lw=0.8,
+                label=f"{g} (mean of {int(cols.sum())})")  # fmt: skip
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(traces.variable or "value")
+    ax.legend(title=args.group_by, fontsize="small", loc="upper right")
+    ax.set_title(title)
+    return fig, ax
 
 
 def _tuning(args: argparse.Namespace, src: _Sources):

@@ -188,3 +188,19 @@ def test_filternet_rates_aggregated_by_cell_type(tmp_path):
     assert main(["plot", "rates", str(rates), "--circuit", str(circuit), "-o", str(out)]) == 0
     width, height = Image.open(out).size
     assert width < 1200 and height < 600
+
+
+def test_cli_traces_honour_group_by(sonata_examples, tmp_path):
+    from bmtoolkit.analyzer import load_traces
+
+    config = sonata_examples / "5_cells_iclamp/simulation_config.json"
+    _, ax = _cli_figure(
+        ["traces", str(config), "--report", "membrane_potential", "--group-by", "ei"]
+    )
+    assert [line.get_label() for line in ax.lines] == ["e (mean of 3)", "i (mean of 2)"]
+    traces = load_traces(sonata_examples / "5_cells_iclamp/output/membrane_potential.h5")
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), traces.data[:, 3:].mean(axis=1))
+    out = tmp_path / "v_by_ei.png"
+    argv = ["plot", "traces", str(config), "--report", "membrane_potential", "--group-by", "ei"]
+    assert main([*argv, "-o", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
