@@ -204,3 +204,14 @@ def test_cli_traces_honour_group_by(sonata_examples, tmp_path):
     argv = ["plot", "traces", str(config), "--report", "membrane_potential", "--group-by", "ei"]
     assert main([*argv, "-o", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bmtk_style_raster_keeps_silent_rows(sonata_examples):
+    from bmtoolkit.analyzer.spike_trains import plot_raster as bmtk_raster
+
+    config = sonata_examples / "300_intfire/simulation_config.json"
+    fig = bmtk_raster(config_file=str(config), group_by="model_name", show=False)
+    raster, panel = fig.axes[:2]
+    assert raster.get_ylim() == (-0.5, 299.5) and raster.get_ylabel() == "node id"
+    assert [t.get_text() for t in raster.get_legend().get_texts()] == ["LIF_exc", "LIF_inh"]
+    assert panel.get_ylabel() == "rate (Hz)"
