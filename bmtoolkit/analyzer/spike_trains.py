@@ -144,7 +144,7 @@ def plot_raster(
         )
     else:
         fig, ax = plt.subplots(figsize=(9, 5))
-    raster(df, group_by=group_by, ax=ax, time_range=window)
+    raster(df, group_by=group_by, ax=ax, time_range=window, nodes=nodes)
     if with_histogram:
         t0, t1 = window if window is not None else (0.0, float(df["timestamp"].max(initial=1.0)))
         n_nodes = None

@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bin-size", type=float, default=5.0, help="PSTH bin in ms")
     parser.add_argument(
+        "--rate-panel",
+        action="store_true",
+        help="raster: add the population rate histogram under the raster",
+    )
+    parser.add_argument(
         "--parameter",
         choices=("orientation", "temporal_frequency"),
         default="orientation",
@@ -169,46 +174,134 @@ def _raster(args: argparse.Namespace, src: _Sources):
         df,
         group_by=args.group_by or "population",
         sort_by=args.sort_by,
-        time_range=tuple(args.time_range) if args.time_range else None,
+        time_range=tuple(args.time_range) if args.time_range else _window(args, src, df),
+        nodes=src.circuit.nodes if src.circuit is not None else None,
+        rate_panel=args.rate_panel,
+        bin_size=args.bin_size,
     )
+
+
+#: Node properties that name a cell type, in the order a rate plot looks for them.
+CELL_TYPE_COLUMNS = ("pop_name", "model_name", "ei")
+
+
+def _simulated(circuit, spiking: set[str]) -> list[str]:
+    """Populations whose nodes belong in a rates plot: those that spiked and every
+    population the run simulates (not virtual), so a silent one shows at 0 Hz."""
+    if circuit is None:
+        return sorted(spiking)
+    out = set(spiking)
+    for name, pop in circuit.nodes.items():
+        if "model_type" in pop.property_names:
+            kinds = {str(v) for v in pop.column("model_type")}
+            if kinds and kinds != {"virtual"}:
+                out.add(name)
+    return sorted(out)
+
+
+def _group_of_nodes(args: argparse.Namespace, src: _Sources, pops: list[str]):
+    """``(group column, {population: (node ids, group value of each)})``."""
+    group = args.group_by or "population"
+    out = {}
+    for p in pops:
+        pop = src.circuit.nodes.get(p) if src.circuit is not None else None
+        if pop is None:
+            continue
+        ids = np.asarray(pop.ids())
+        values = (
+            np.full(len(ids), p, dtype=object)
+            if group == "population"
+            else np.asarray(pop.column(group, ids), dtype=object)
+        )
+        out[p] = (ids, values)
+    return group, out
 
 
 def _rates(args: argparse.Namespace, src: _Sources):
-    from bmtoolkit.analyzer import (
-        firing_rates,
-        join_node_properties,
-        plot_population_rate,
-        plot_rates,
-        population_rate,
-    )
+    from bmtoolkit.analyzer import firing_rates, plot_population_rate, plot_rates
 
     if src.rates is not None and (src.spikes is None or not src.spikes.exists()):
-        from bmtoolkit.sonata import read_rates
-
-        series = [
-            (f"{pop} {node}", rs.times, rs.data[:, i])
-            for pop, rs in read_rates(src.rates, population=args.population).items()
-            for i, node in enumerate(rs.node_ids.tolist())
-        ]
-        return plot_population_rate(series, title=src.rates.name)
+        return plot_population_rate(_rate_series(args, src), title=src.rates.name)
     df = _spikes(args, src)
     t0, t1 = _window(args, src, df)
+    pops = [args.population] if args.population else _simulated(src.circuit, set(df["population"]))
+    group, members = _group_of_nodes(args, src, pops)
     if args.style == "psth":
-        series = []
-        for pop, g in df.groupby("population"):
-            n = src.circuit.nodes[pop].size if src.circuit and pop in src.circuit.nodes else None
-            t, r = population_rate(g, t_start=t0, t_stop=t1, bin_size=args.bin_size, n_nodes=n)
-            series.append((str(pop), t, r))
-        return plot_population_rate(series)
-    group = args.group_by or "population"
-    node_ids = None
-    if src.circuit is not None:
-        pops = sorted(set(df["population"]))
-        node_ids = {p: src.circuit.nodes[p].ids() for p in pops if p in src.circuit.nodes}
+        return plot_population_rate(_psth_series(args, df, group, members, t0, t1))
+    node_ids = {p: ids for p, (ids, _) in members.items()} or None
     rates = firing_rates(df, t_start=t0, t_stop=t1, node_ids=node_ids)
     if group != "population":
-        rates = join_node_properties(rates, src.circuit.nodes, [group])
-    return plot_rates(rates, group_by=group, kind=args.style)
+        value = {(p, int(i)): v for p, (ids, vals) in members.items() for i, v in zip(ids, vals)}
+        rates[group] = [
+            value.get((p, int(i))) for p, i in zip(rates["population"], rates["node_id"])
+        ]
+        rates = rates.dropna(subset=[group])
+    order = sorted(
+        {str(v) for _, vals in members.values() for v in vals} | set(map(str, rates[group]))
+    )
+    rates[group] = rates[group].astype(str)
+    return plot_rates(rates, group_by=group, kind=args.style, groups=order)
+
+
+def _psth_series(args, df, group: str, members, t0: float, t1: float):
+    """One PSTH per group (Hz per cell: the group's node count from the circuit)."""
+    from bmtoolkit.analyzer import population_rate
+
+    counts: dict[str, int] = {}
+    value = {}
+    for p, (ids, vals) in members.items():
+        for i, v in zip(ids.tolist(), vals.tolist()):
+            value[(p, i)] = str(v)
+            counts[str(v)] = counts.get(str(v), 0) + 1
+    if group == "population":
+        labels = df["population"].astype(str)
+    elif group in df.columns:
+        labels = df[group].astype(str)
+    else:
+        import pandas as pd
+
+        labels = pd.Series(
+            [value.get((p, int(i))) for p, i in zip(df["population"], df["node_id"])]
+        )
+    series = []
+    for g in sorted(set(counts) | set(labels.dropna())):
+        sub = df[(labels == g).to_numpy()]
+        t, r = population_rate(sub, t_start=t0, t_stop=t1, bin_size=args.bin_size,
+                               n_nodes=counts.get(g) or None)  # fmt: skip
+        series.append((g, t, r))
+    return series
+
+
+def _rate_series(args: argparse.Namespace, src: _Sources):
+    """Lines of a popnet/filternet ``rates.h5``: one per cell type (``--group-by`` or the
+    first of :data:`CELL_TYPE_COLUMNS` the nodes have), averaged over its nodes; without
+    node properties one line per node for a few nodes, else the population mean."""
+    from bmtoolkit.sonata import read_rates
+
+    series = []
+    all_rates = read_rates(src.rates, population=args.population)
+    for pop, rs in all_rates.items():
+        prefix = f"{pop} " if len(all_rates) > 1 else ""
+        nodes = src.circuit.nodes.get(pop) if src.circuit is not None else None
+        names = nodes.property_names if nodes is not None else []
+        group = args.group_by or next((c for c in CELL_TYPE_COLUMNS if c in names), None)
+        if group is not None and group not in names:
+            raise ConfigError(
+                f"no node property {group!r} in population {pop!r}; it has {sorted(names)}",
+                field="--group-by",
+            )
+        if group is not None:
+            labels = np.asarray(nodes.column(group, rs.node_ids.astype(np.int64))).astype(str)
+        elif len(rs.node_ids) <= 8:
+            labels = np.array([f"node {i}" for i in rs.node_ids.tolist()])
+        else:
+            labels = np.full(len(rs.node_ids), f"mean of {len(rs.node_ids)} nodes")
+        for g in sorted(set(labels.tolist())):
+            cols = labels == g
+            n = int(cols.sum())
+            name = f"{prefix}{g}" + (f" (mean of {n})" if n > 1 and group is not None else "")
+            series.append((name, rs.times, rs.data[:, cols].mean(axis=1)))
+    return series
 
 
 def _traces(args: argparse.Namespace, src: _Sources):
@@ -223,9 +316,41 @@ def _traces(args: argparse.Namespace, src: _Sources):
         node_ids=args.node_ids,
         population=args.population,
         time_window=tuple(args.time_range) if args.time_range else None,
-        max_nodes=5,
+        max_nodes=None if args.group_by else 5,
     )
+    if args.group_by:
+        return _group_traces(args, src, traces, title=Path(existing[0]).stem)
     return plot_traces(traces, title=Path(existing[0]).stem)
+
+
+def _group_traces(args: argparse.Namespace, src: _Sources, traces, *, title: str):
+    """One mean trace per ``--group-by`` value of the report's nodes."""
+    from bmtoolkit.analyzer.plots import _axes
+
+    nodes = src.circuit.nodes if src.circuit is not None else {}
+    pop = nodes.get(traces.population)
+    if pop is None:
+        raise ConfigError(
+            f"--group-by {args.group_by!r} needs the nodes of {traces.population!r}: give a "
+            "simulation config or --circuit CIRCUIT_CONFIG",
+            field="--group-by",
+        )
+    if args.group_by not in pop.property_names:
+        raise ConfigError(
+            f"no node property {args.group_by!r}; the nodes have {sorted(pop.property_names)}",
+            field="--group-by",
+        )
+    labels = np.asarray(pop.column(args.group_by, traces.node_ids)).astype(str)
+    fig, ax = _axes(None, (8, 4))
+    for g in sorted(set(labels.tolist())):
+        cols = labels == g
+        ax.plot(traces.times, traces.data[:, cols].mean(axis=1), lw=0.8,
+                label=f"{g} (mean of {int(cols.sum())})")  # fmt: skip
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(traces.variable or "value")
+    ax.legend(title=args.group_by, fontsize="small", loc="upper right")
+    ax.set_title(title)
+    return fig, ax
 
 
 def _tuning(args: argparse.Namespace, src: _Sources):

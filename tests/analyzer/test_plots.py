@@ -39,7 +39,7 @@ def test_raster_of_reference_spikes(sonata_examples, tmp_path):
     fig.savefig(out)
     assert out.stat().st_size > 5_000
     assert _points(ax) == len(spikes) == 4322
-    assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "node"
+    assert ax.get_xlabel() == "time (ms)" and ax.get_ylabel() == "node id"
     ys = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
     assert len(np.unique(ys)) == spikes["node_id"].nunique()
 
