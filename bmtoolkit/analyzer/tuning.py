@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,6 +259,7 @@ def plot_tuning(
     nodes: Sequence[tuple[str, int]] | None = None,
     max_nodes: int = 8,
     mean: bool = False,
+    groups: Mapping[tuple[str, int], Any] | None = None,
     ax=None,
     title: str | None = None,
 ):
@@ -271,6 +273,10 @@ def plot_tuning(
         Nodes to draw (default: the ``max_nodes`` with the highest peak rate).
     mean : bool
         Draw the mean curve (aligned to the stimulus, not to the preference) instead.
+    groups : mapping, optional
+        ``{(population, node_id): group}``: one mean curve with its s.e.m. band per group
+        (aligned to the stimulus), labelled with the group and its number of nodes; nodes
+        without a group are left out.
 
     Returns
     -------
@@ -286,12 +292,14 @@ def plot_tuning(
 
     x = np.asarray(curves.columns, dtype=np.float64)
     fig, ax = _axes(ax, (6, 4))
-    if mean:
+    if groups is not None:
+        labels = pd.Series([groups.get((str(p), int(n))) for p, n in curves.index])
+        for label in sorted(labels.dropna().unique().tolist(), key=str):
+            values = curves.to_numpy(dtype=np.float64)[(labels == label).to_numpy()]
+            _mean_curve(ax, x, values, f"{label} (mean of {len(values)})")
+    elif mean:
         values = curves.to_numpy(dtype=np.float64)
-        m = np.nanmean(values, axis=0)
-        sem = np.nanstd(values, axis=0) / np.sqrt(max(len(values), 1))
-        ax.plot(x, m, marker="o", label=f"mean of {len(values)} nodes")
-        ax.fill_between(x, m - sem, m + sem, alpha=0.3)
+        _mean_curve(ax, x, values, f"mean of {len(values)} nodes")
     else:
         if nodes is None:
             peak = curves.max(axis=1).sort_values(ascending=False, kind="stable")
@@ -311,3 +319,11 @@ def plot_tuning(
     if title:
         ax.set_title(title)
     return fig, ax
+
+
+def _mean_curve(ax: Any, x: np.ndarray, values: np.ndarray, label: str) -> None:
+    """The mean over rows of ``values`` with its s.e.m. band."""
+    m = np.nanmean(values, axis=0)
+    sem = np.nanstd(values, axis=0) / np.sqrt(max(len(values), 1))
+    (line,) = ax.plot(x, m, marker="o", label=label)
+    ax.fill_between(x, m - sem, m + sem, alpha=0.3, color=line.get_color())

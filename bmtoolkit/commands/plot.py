@@ -370,7 +370,40 @@ def _tuning(args: argparse.Namespace, src: _Sources):
         t0, t1 = 0.0, float(math.ceil(last + 1e-9))
     responses = grating_responses(sweep, t_start=t0, t_stop=t1, population=args.population)
     curves = tuning_curves(responses, parameter=args.parameter)
-    return plot_tuning(curves)
+    if not args.group_by:
+        return plot_tuning(curves)
+    return plot_tuning(curves, groups=_node_groups(curves.index, args))
+
+
+def _node_groups(index: Any, args: argparse.Namespace) -> dict[tuple[str, int], Any]:
+    """``{(population, node_id): value of --group-by}`` (``population`` needs no circuit)."""
+    keys = [(str(p), int(n)) for p, n in index]
+    if args.group_by == "population":
+        return {key: key[0] for key in keys}
+    if not args.circuit:
+        raise ConfigError(
+            f"--group-by {args.group_by!r} is a node property: give --circuit CONFIG",
+            field="--group-by",
+        )
+    from bmtoolkit.sonata import Circuit
+
+    nodes = Circuit(args.circuit).nodes
+    out: dict[tuple[str, int], Any] = {}
+    for pop in sorted({p for p, _ in keys}):
+        if pop not in nodes:
+            continue
+        if args.group_by not in nodes[pop].property_names and args.group_by not in set(
+            nodes[pop].types_table.columns
+        ):
+            raise ConfigError(
+                f"node population {pop!r} has no property {args.group_by!r}",
+                path=args.circuit,
+                field="--group-by",
+            )
+        ids = np.array([n for p, n in keys if p == pop], dtype=np.int64)
+        values = nodes[pop].column(args.group_by, ids)
+        out.update(zip(((pop, int(n)) for n in ids), values.tolist(), strict=True))
+    return out
 
 
 def _network(args: argparse.Namespace, src: _Sources):

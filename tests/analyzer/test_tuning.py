@@ -99,3 +99,38 @@ def test_orientation_only_sweep_and_errors():
                       parameter="temporal_frequency")  # fmt: skip
     with pytest.raises(ConfigError, match="no conditions"):
         grating_responses({}, t_start=0, t_stop=1)
+
+
+def test_tuning_plot_honours_group_by(tmp_path):
+    """``plot tuning --group-by``: one mean curve per group of nodes (a node property read
+    from ``--circuit``, or the population), each labelled with its size."""
+    from bmtoolkit.builder import NetworkBuilder, write_circuit
+    from bmtoolkit.cli import main
+
+    _sweep(tmp_path)
+    net = NetworkBuilder("v1", seed=1)
+    net.add_nodes(N=2, model_type="virtual", kind="a")
+    net.add_nodes(N=3, model_type="virtual", kind="b")
+    net.build()
+    circuit = write_circuit([net], tmp_path / "net")
+
+    sweep = read_sweep(tmp_path / "sweep.csv")
+    responses = grating_responses(
+        sweep, t_start=0.0, t_stop=20_000.0, node_ids={"v1": np.arange(5)}
+    )
+    curves = tuning_curves(responses, at={"temporal_frequency": 4.0})
+    groups = {("v1", n): "a" if n < 2 else "b" for n in range(5)}
+    fig, ax = plot_tuning(curves, groups=groups)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "a (mean of 2)",
+        "b (mean of 3)",
+    ]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), curves.to_numpy()[:2].mean(axis=0))
+
+    out = tmp_path / "tuning.png"
+    args = ["plot", "tuning", str(tmp_path / "sweep.csv"), "--group-by", "kind"]
+    assert main([*args, "--circuit", str(circuit), "-o", str(out)]) == 0
+    assert out.stat().st_size > 5_000
+    assert main([*args, "-o", str(tmp_path / "no.png")]) == 1  # a property needs --circuit
+    assert not (tmp_path / "no.png").exists()
+    assert main([*args[:-1], "population", "-o", str(tmp_path / "pop.png")]) == 0
