@@ -122,3 +122,18 @@ def test_movie_gif_plays_the_whole_run(simulated, tmp_path):
         frame = np.asarray(movie.convert("RGB")).astype(int)
     coloured = (frame.max(axis=2) - frame.min(axis=2)) > 60  # not white or grey
     assert coloured.sum() > 20, "cells that fired in 250-300 ms are drawn in colour"
+
+
+def test_plot_movie_command_writes_the_gif(simulated, tmp_path):
+    """``bmtoolkit plot movie CONFIG``: the same playback as a GIF from the plot command."""
+    require_module("PIL")
+    from PIL import Image
+
+    from bmtoolkit.cli import main
+
+    out = tmp_path / "activity.gif"
+    assert main(["plot", "movie", str(simulated), "--bin-size", "100", "-o", str(out)]) == 0
+    with Image.open(out) as movie:
+        assert movie.n_frames == 5  # 500 ms in 100 ms frames
+    missing = tmp_path / "nowhere" / "a.gif"
+    assert main(["plot", "movie", str(simulated), "-o", str(missing)]) == 1

@@ -1,4 +1,4 @@
-"""``bmtoolkit plot raster|rates|traces|tuning|network SOURCE``: draw a figure to a PNG file.
+"""``bmtoolkit plot raster|rates|traces|tuning|network|movie SOURCE``: draw a figure to a file.
 
 ``SOURCE`` is a simulation config (its spikes, reports and circuit are found through the
 config), a circuit config (``network``), a spikes or report file, or a sweep table
@@ -25,12 +25,15 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 
 NAME = "plot"
+#: PSTH and rate-panel bin (ms) when ``--bin-size`` is not given
+PSTH_BIN_MS = 5.0
+
 HELP = "Plot rasters, rates, traces, tuning curves or network views to an image file."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``KIND SOURCE [--group-by P] [--sort-by P] [-o FILE]`` and per-kind options."""
-    parser.add_argument("kind", choices=sorted(PLOTS), help="what to plot")
+    parser.add_argument("kind", choices=sorted({*PLOTS, *WRITERS}), help="what to plot")
     parser.add_argument(
         "source",
         metavar="CONFIG_OR_FILE",
@@ -53,7 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="bar",
         help="rates: bars, box plots or the population rate over time (PSTH)",
     )
-    parser.add_argument("--bin-size", type=float, default=5.0, help="PSTH bin in ms")
+    parser.add_argument(
+        "--bin-size",
+        type=float,
+        default=None,
+        help=f"PSTH bin in ms (default {PSTH_BIN_MS:g}; movie: ms per frame, default 1/100 "
+        "of the run)",
+    )
     parser.add_argument(
         "--rate-panel",
         action="store_true",
@@ -177,7 +186,7 @@ def _raster(args: argparse.Namespace, src: _Sources):
         time_range=tuple(args.time_range) if args.time_range else _window(args, src, df),
         nodes=src.circuit.nodes if src.circuit is not None else None,
         rate_panel=args.rate_panel,
-        bin_size=args.bin_size,
+        bin_size=args.bin_size or PSTH_BIN_MS,
     )
 
 
@@ -266,7 +275,7 @@ def _psth_series(args, df, group: str, members, t0: float, t1: float):
     series = []
     for g in sorted(set(counts) | set(labels.dropna())):
         sub = df[(labels == g).to_numpy()]
-        t, r = population_rate(sub, t_start=t0, t_stop=t1, bin_size=args.bin_size,
+        t, r = population_rate(sub, t_start=t0, t_stop=t1, bin_size=args.bin_size or PSTH_BIN_MS,
                                n_nodes=counts.get(g) or None)  # fmt: skip
         series.append((g, t, r))
     return series
@@ -465,6 +474,20 @@ PLOTS: dict[str, Callable[[argparse.Namespace, _Sources], Any]] = {
 }
 
 
+def _movie(args: argparse.Namespace, out: Path) -> Path:
+    """Animated GIF of the spikes on the cell positions (``--bin-size`` ms per frame when
+    given, else 1/100 of the run; cells coloured by ``--group-by``)."""
+    from bmtoolkit.analyzer.view3d import activity_movie
+
+    return activity_movie(args.source, out, frame_ms=args.bin_size, color_by=args.group_by)
+
+
+#: kinds written by their own writer rather than as a matplotlib figure
+WRITERS: dict[str, tuple[str, Callable[[argparse.Namespace, Path], Path]]] = {
+    "movie": (".gif", _movie),
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Draw the plot and save it; print the file name."""
     import os
@@ -472,6 +495,13 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.source).exists():
         raise MissingFileError("file does not exist", path=args.source)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if args.kind in WRITERS:
+        suffix, write = WRITERS[args.kind]
+        out = Path(args.output or f"{args.kind}{suffix}")
+        if out.parent and not out.parent.exists():
+            raise MissingFileError("output folder does not exist", path=out.parent)
+        print(write(args, out))
+        return 0
     src = _Sources() if args.kind == "tuning" else _resolve(args.source, args)
     fig, _ = PLOTS[args.kind](args, src)
     out = Path(args.output or f"{args.kind}.png")
