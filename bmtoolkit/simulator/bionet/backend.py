@@ -231,7 +231,7 @@ class BioNetBackend(Backend):
 
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import Connector
+        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
         from bmtoolkit.simulator.core.models import edge_table
 
         connector = Connector(self.h, self.pc, self.layout, self.cells)
@@ -248,7 +248,8 @@ class BioNetBackend(Backend):
         for k, edges in enumerate(circuit.edges.values()):
             table = edge_table(self.plan, edges, extra=extra)
             where = str(edges.types_path or edges.h5_path)
-            connector.connect(table, syn_dir, where, seed=(int(seed), k))
+            signed = point_sign_mask(edges)
+            connector.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
         self._keep.append(connector)
 
     def add_inputs(self) -> None:

@@ -4,8 +4,12 @@ Targets that are detailed cells get a synapse point process per edge (``Exp2Syn`
 mechanism named by ``model_template``) at ``sec_id``/``sec_x`` (or
 ``afferent_section_id``/``afferent_section_pos``); without placement columns, ``nsyns``
 synapses are placed by rule (section types and distance range from the synapse JSON, seeded).
-Point-process targets receive a NetCon per edge whose weight carries the ``sign`` of the
-synapse JSON. Weights and delays come from :func:`bmtoolkit.simulator.core.models.edge_table`.
+Point-process targets receive a NetCon per edge. As in BMTK 1.2.0, its weight carries the
+``sign`` of the synapse JSON only where the edge's group (its H5 datasets plus the columns of
+the edge types table) has an ``nsyns`` column and no section placement column
+(:func:`point_sign_mask`); elsewhere the weight is ``syn_weight`` as written, so an
+``instantaneousInh`` edge without ``nsyns`` excites, as it does in BMTK. Weights and delays
+come from :func:`bmtoolkit.simulator.core.models.edge_table`.
 
 Examples
 --------
@@ -29,6 +33,7 @@ from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
 __all__ = [
     "Connector",
     "place_synapses",
+    "point_sign_mask",
     "read_synapse_json",
     "segment_table",
     "synapse_parameters",
@@ -117,6 +122,43 @@ def place_synapses(
 BMTK_SYNAPSE_NAMES: dict[str, str] = {"exp2syn": "Exp2Syn"}
 
 
+#: columns whose presence in an edge group means synapse locations are given per edge
+PLACEMENT_COLUMNS = ("sec_id", "afferent_section_id")
+
+
+def point_sign_mask(edges: Any) -> np.ndarray:
+    """Per edge, whether a point-process target gets the synapse JSON's ``sign`` (BMTK's rule).
+
+    BMTK 1.2.0 multiplies the weight onto an artificial cell by ``sign * nsyns`` only for
+    edges it considers rule-placed: the edge's group (H5 datasets and edge types table
+    columns together) has ``nsyns`` and neither ``sec_id`` nor ``afferent_section_id``.
+    Edges of other groups keep ``syn_weight`` unsigned.
+
+    Parameters
+    ----------
+    edges : bmtoolkit.sonata.EdgePopulation
+        The edge population.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, one entry per edge.
+
+    Examples
+    --------
+    >>> point_sign_mask(circuit.edges["internal_to_internal"]).any()  # doctest: +SKIP
+    False
+    """
+    type_columns = set(edges.types.columns)
+    signed_groups = []
+    for gid, grp in edges.groups.items():
+        columns = set(grp.attribute_names) | type_columns
+        if "nsyns" in columns and not columns.intersection(PLACEMENT_COLUMNS):
+            signed_groups.append(gid)
+    group_ids, _ = edges.group_rows()
+    return np.isin(group_ids, signed_groups)
+
+
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 
@@ -170,11 +212,14 @@ class Connector:
         where: str,
         *,
         seed: tuple[int, int] = (0, 0),
+        signed: np.ndarray | None = None,
     ) -> int:
         """Connect every edge of ``table`` whose target lives on this rank; return count.
 
         Rule-placed synapses draw from a generator seeded by ``seed`` and the target's gid,
-        so placement does not depend on how cells are spread over MPI ranks.
+        so placement does not depend on how cells are spread over MPI ranks. ``signed``
+        (:func:`point_sign_mask`; ``None``: every edge) says which edges onto point-process
+        cells take the synapse JSON's ``sign``.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
 
@@ -206,7 +251,8 @@ class Connector:
                     self.keep.extend((syn, nc))
                     n_made += 1
             else:
-                sign = float(syn_json.get("sign", 1.0))
+                signs = signed is None or bool(signed[i])
+                sign = float(syn_json.get("sign", 1.0)) if signs else 1.0
                 nc = self.pc.gid_connect(src_gid, cell.hobj)
                 nc.weight[0] = weight * sign
                 nc.delay = delay
