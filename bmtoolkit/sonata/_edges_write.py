@@ -40,7 +40,7 @@ from bmtoolkit.sonata.index import (
     IndexStream,
     pieces,
 )
-from bmtoolkit.sonata.nodes import check_groups, freeze_groups
+from bmtoolkit.sonata.nodes import check_groups, freeze_groups, population_list
 from bmtoolkit.sonata.storage import Storage
 
 __all__ = ["CHUNK_ROWS", "EdgePopulationData", "write_edges"]
@@ -427,12 +427,7 @@ def write_edges(
     >>> p = os.path.join(tempfile.mkdtemp(), "e.h5")
     >>> write_edges(p, [EdgePopulationData.single_group("a_to_a", "a", "a", [0], [0], [1])])
     """
-    populations = (
-        [populations] if isinstance(populations, EdgePopulationData) else list(populations)
-    )
-    names = [p.name for p in populations]
-    if len(set(names)) != len(names):
-        raise SonataFormatError(f"duplicate population names {names}", path=path, field="edges")
+    populations = population_list(populations, EdgePopulationData, path, "edges")
     storage = Storage.parse(compression)
     with atomic_write(path) as h5:
         root = h5.create_group("edges")

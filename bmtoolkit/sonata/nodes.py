@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import h5py
 import numpy as np
@@ -174,6 +175,15 @@ class NodePopulationData:
         return cls(name, np.asarray(node_type_id), {0: group})
 
 
+def population_list(populations: Any, kind: type, path: Any, field: str) -> list[Any]:
+    """``populations`` (one of type ``kind`` or several) as a list with unique names."""
+    out = [populations] if isinstance(populations, kind) else list(populations)
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise SonataFormatError(f"duplicate population names {names}", path=path, field=field)
+    return out
+
+
 def write_nodes(
     path: str | os.PathLike[str],
     populations: Sequence[NodePopulationData],
@@ -194,12 +204,7 @@ def write_nodes(
     >>> p = os.path.join(tempfile.mkdtemp(), "nodes.h5")
     >>> write_nodes(p, [NodePopulationData.single_group("a", np.zeros(4, int))])
     """
-    populations = (
-        [populations] if isinstance(populations, NodePopulationData) else list(populations)
-    )
-    names = [p.name for p in populations]
-    if len(set(names)) != len(names):
-        raise SonataFormatError(f"duplicate population names {names}", path=path, field="nodes")
+    populations = population_list(populations, NodePopulationData, path, "nodes")
     storage = Storage.parse(compression)
     with atomic_write(path) as h5:
         root = h5.create_group("nodes")
