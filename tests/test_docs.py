@@ -59,6 +59,8 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     assert "bmtoolkit" in index
     api = (tmp_path / "html" / "api" / "analyzer.html").read_text()
     assert "plot_raster" in api and "selectivity" in api
+    tutorials = {p.stem for p in (DOCS.parent / "tutorials").glob("*.ipynb")}
+    assert {p.stem for p in (DOCS / "notebooks").glob("*.ipynb")} == tutorials, "every tutorial"
     for page in (DOCS / "notebooks").glob("*.ipynb"):  # rendered with their stored outputs
         html = (tmp_path / "html" / "notebooks" / f"{page.stem}.html").read_text()
         assert "cell_output" in html and "<img" in html, page.name
