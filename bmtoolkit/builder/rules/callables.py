@@ -268,7 +268,24 @@ class PairCallable(CallableRule):
         return Connections(src, trg, np.asarray(counts, dtype=np.int64))
 
 
-def _gather(per_node: list[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _each_node(
+    views: list[NodeView], call: Callable[[NodeView], Any], n_other: int, rule: str, other: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``call(view)`` for every node, each result checked as ``n_other`` counts, gathered as
+    ``(node position, other positions, counts)`` of the nonzero entries."""
+    parts = []
+    for i, view in enumerate(views):
+        counts = counts_array(call(view), n_other, rule, other)
+        nz = np.flatnonzero(counts)
+        if len(nz):
+            parts.append((i, nz, counts[nz]))
+        advance(i + 1, len(views))
+    return _gather(parts)
+
+
+def _gather(
+    per_node: list[tuple[int, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(node position, other positions, counts)`` parts -> flat arrays."""
     if not per_node:
         z = np.zeros(0, dtype=np.int64)
@@ -286,14 +303,9 @@ class AllToOneCallable(CallableRule):
     def connect(self, sources, targets, rng, state):  # noqa: D102
         src_views: list[NodeView] = state
         func = _call(self.func, self.params)
-        parts = []
-        for t, tview in enumerate(_views(targets)):
-            counts = counts_array(func(src_views, tview), len(src_views), "all_to_one", "sources")
-            nz = np.flatnonzero(counts)
-            if len(nz):
-                parts.append((t, nz, counts[nz]))
-            advance(t + 1, len(targets))
-        trg, src, n = _gather(parts)
+        trg, src, n = _each_node(
+            _views(targets), lambda t: func(src_views, t), len(src_views), "all_to_one", "sources"
+        )
         return Connections(src, trg, n) if len(src) else Connections.empty()
 
 
@@ -317,14 +329,9 @@ class OneToAllCallable(CallableRule):
             state["targets"], state["views"] = targets, _views(targets)
         trg_views = state["views"]
         func = _call(self.func, self.params)
-        parts = []
-        for s, sview in enumerate(_views(sources)):
-            counts = counts_array(func(sview, trg_views), len(trg_views), "one_to_all", "targets")
-            nz = np.flatnonzero(counts)
-            if len(nz):
-                parts.append((s, nz, counts[nz]))
-            advance(s + 1, len(sources))
-        src, trg, n = _gather(parts)
+        src, trg, n = _each_node(
+            _views(sources), lambda s: func(s, trg_views), len(trg_views), "one_to_all", "targets"
+        )
         return Connections(src, trg, n) if len(src) else Connections.empty()
 
 
