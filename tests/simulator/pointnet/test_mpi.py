@@ -40,6 +40,10 @@ def _mpi_env() -> dict[str, str]:
         ["bash", "-c", f"source {NEST_VARS} && env -0"], capture_output=True, check=True
     ).stdout
     env = dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
+    # a test process that has initialised MPI itself (mpi4py, as a singleton) carries Open
+    # MPI's per-job variables in its C environment; an mpiexec started with them exits 1
+    # without a word, so the job starts from an environment without them
+    env = {k: v for k, v in env.items() if not k.startswith(("OMPI_", "PMIX_", "OPAL_"))}
     env["PYNEST_QUIET"] = "1"
     if os.geteuid() == 0:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
