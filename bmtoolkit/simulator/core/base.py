@@ -4,7 +4,7 @@ A run goes through the same steps on every backend; :meth:`Backend.run` is the t
 that calls them in order and logs their timings::
 
     plan = RunPlan.from_config(load_simulation_config(path))
-    backend = BACKENDS.get("pointnet")(plan)
+    backend = get_backend(name)(plan)
     result = backend.run()
 
 Backends import their simulator (``nest``, ``neuron``, ``torch``) inside :meth:`setup`, never
@@ -24,10 +24,12 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.simulator.core.spec import BackendSpec
 
 log = logging.getLogger("bmtoolkit.simulator")
 
@@ -85,6 +87,28 @@ class Backend(ABC):
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         self.result = RunResult(backend=self.name)
+
+    @classmethod
+    def declaration(cls) -> BackendSpec:
+        """This backend's :class:`~bmtoolkit.simulator.core.spec.BackendSpec` (its folder's
+        ``spec.py`` or entry point; a class registered without one declares nothing)."""
+        from bmtoolkit.simulator.core.spec import BackendSpec, get_spec
+
+        spec = get_spec(cls.name)
+        if spec is None:
+            spec = BackendSpec(cls.name, f"{cls.__module__}:{cls.__qualname__}", cls.requires)
+        return spec
+
+    @cached_property
+    def options(self) -> Any:
+        """The typed options of this run (the spec's ``options.from_plan(plan)``)."""
+        return self.declaration().parse_options(self.plan)
+
+    @property
+    def default_delay(self) -> float | None:
+        """Delay (ms) of edges whose files give none, by the spec's
+        :class:`~bmtoolkit.simulator.core.spec.DelayPolicy` (``None``: delays are required)."""
+        return self.declaration().default_delay(self.plan.dt)
 
     @abstractmethod
     def setup(self) -> None:

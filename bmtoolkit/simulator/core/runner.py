@@ -2,9 +2,9 @@
 
 :func:`run` is what ``bmtoolkit run CONFIG`` and :func:`bmtoolkit.simulator.run` call. The
 backend is, in order of precedence: the ``backend`` argument (``--backend``); the config's
-``target_simulator`` (``NEST`` -> ``pointnet``, ``NEURON`` -> ``bionet`` ...); the node model
-types of the circuit (``biophysical`` -> ``bionet``, ``nest:`` templates -> ``pointnet``,
-``population`` -> ``popnet``).
+``target_simulator`` (``NEST``, ``NEURON`` ...: the backend whose declaration claims it); the
+node model templates and model types of the circuit, when exactly one backend claims them
+(``nest:`` templates, ``biophysical``, ``population`` ...).
 
 Examples
 --------
@@ -23,31 +23,19 @@ from typing import Any
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import RunResult
 from bmtoolkit.simulator.core.output import RunOutput
-from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND, RunPlan
+from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.preflight import check as check_plan
 from bmtoolkit.simulator.core.registries import backend_names, get_backend
+from bmtoolkit.simulator.core.spec import backend_for_simulator, backend_votes
 
 log = logging.getLogger("bmtoolkit.simulator")
-
-#: node ``model_type`` -> backend, used when neither --backend nor target_simulator decide
-MODEL_TYPE_TO_BACKEND: dict[str, str] = {
-    "biophysical": "bionet",
-    "population": "popnet",
-}
-#: ``model_template`` prefix -> backend
-TEMPLATE_PREFIX_TO_BACKEND: dict[str, str] = {
-    "nest": "pointnet",
-    "nrn": "bionet",
-    "hoc": "bionet",
-    "ctdb": "bionet",
-    "nml": "bionet",
-    "dipde": "popnet",
-    "lgnmodel": "filternet",
-}
 
 
 def choose_backend(plan: RunPlan) -> str:
     """Name of the backend for ``plan`` (see the module docstring for the order).
+
+    What each backend claims (``target_simulator`` values, model templates, model types) is
+    read from its declaration (:mod:`~bmtoolkit.simulator.core.spec`).
 
     Raises
     ------
@@ -63,23 +51,20 @@ def choose_backend(plan: RunPlan) -> str:
         return plan.backend
     target = plan.target_simulator
     if target:
-        name = SIMULATOR_TO_BACKEND.get(str(target).upper())
+        name = backend_for_simulator(str(target))
         if name is not None:
             return name
         if str(target).lower() in backend_names():
             return str(target).lower()
-    votes: set[str] = set()
+    templates: set[str] = set()
+    model_types: set[str] = set()
     for pop in plan.circuit.nodes.values():
         names = set(pop.types.columns) | set(pop.property_names)
         if "model_template" in names:
-            for tmpl in set(map(str, pop.column("model_template"))):
-                prefix = tmpl.split(":", 1)[0].lower() if ":" in tmpl else ""
-                if prefix in TEMPLATE_PREFIX_TO_BACKEND:
-                    votes.add(TEMPLATE_PREFIX_TO_BACKEND[prefix])
+            templates |= set(map(str, pop.column("model_template")))
         if "model_type" in names:
-            for mt in set(map(str, pop.column("model_type"))):
-                if mt in MODEL_TYPE_TO_BACKEND:
-                    votes.add(MODEL_TYPE_TO_BACKEND[mt])
+            model_types |= set(map(str, pop.column("model_type")))
+    votes = backend_votes(templates, model_types)
     if len(votes) == 1:
         return votes.pop()
     hint = f"the node models suggest {sorted(votes)}" if votes else "no node model decides"

@@ -43,11 +43,7 @@ from bmtoolkit.simulator.core.reports import (
     write_spike_output,
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
-from bmtoolkit.simulator.pointnet.inputs import (
-    add_current_clamp,
-    set_spike_trains,
-    spike_generator_params,
-)
+from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
     WeightSnapshots,
@@ -67,7 +63,8 @@ log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
 #: synapse models NEST devices (spike generators) can drive directly
 STATIC_SYNAPSES = frozenset({"static_synapse", "static_synapse_hom_w"})
-#: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
+#: NEST's own default delay: the device delay of a network without edges (edges whose files
+#: give no delay get the one :mod:`.spec` declares)
 DEFAULT_DELAY_MS = 1.0
 #: decimals of the spike times written (NEST's float grid times rounded to their decimal value)
 SPIKE_TIME_DECIMALS = 9
@@ -175,7 +172,7 @@ class PointNet(Backend):
                 pop,
                 models,
                 virtual=kinds == {True},
-                generator_params=spike_generator_params(plan.extra),
+                generator_params=self.options.generator_params(),
             )
         tables = []
         for name, edges in circuit.edges.items():
@@ -192,7 +189,7 @@ class PointNet(Backend):
             table = edge_table(
                 plan,
                 edges,
-                default_delay=DEFAULT_DELAY_MS,
+                default_delay=self.default_delay,
                 extra=self._synapse_columns(edges),
             )
             tables.append((edges, table, src, trg))
@@ -297,13 +294,8 @@ class PointNet(Backend):
                 }
                 self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
                 continue
-            if not isinstance(rep, MembraneReport):
-                log.warning(
-                    "report %s: %s is not supported by pointnet; skipped",
-                    rep.name,
-                    type(rep).__name__,
-                )
-                continue
+            if not isinstance(rep, MembraneReport):  # pragma: no cover - its spec refuses
+                raise ConfigError(f"pointnet cannot record report of type {type(rep).__name__}")
             targets = {
                 pop: ids
                 for pop, ids in plan.resolve_node_set(rep.node_set).items()

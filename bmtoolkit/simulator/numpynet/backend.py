@@ -36,7 +36,6 @@ from bmtoolkit.simulator.core.inputs import (
     CurrentClampInput,
     SpikeTrainsInput,
     emission_step,
-    precise_times,
 )
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
 from bmtoolkit.simulator.core.progress import run_in_blocks
@@ -123,7 +122,7 @@ class NumpyNetBackend(Backend):
             self.pops[name] = p
             self.spikes[name] = []
         for edges in plan.circuit.edges.values():
-            table = edge_table(plan, edges, default_delay=plan.dt)
+            table = edge_table(plan, edges, default_delay=self.default_delay)
             steps = np.maximum(np.rint(table.delays / plan.dt).astype(np.int64), 1)
             self.edges.append((table, steps))
 
@@ -140,7 +139,7 @@ class NumpyNetBackend(Backend):
                         df["timestamp"].to_numpy(),
                         plan.dt,
                         plan.tstart,
-                        precise=precise_times(plan.extra),
+                        precise=self.options.precise_times,
                     )
                     ids = df["node_id"].to_numpy(np.int64)
                     old_ids, old_steps = self.virtual_events.get(
@@ -158,9 +157,7 @@ class NumpyNetBackend(Backend):
         """Prepare the rows of each ``V_m`` report: row ``j`` holds V at ``start + (j+1) dt``
         (the state after the step ending then), as pointnet writes it."""
         plan = self.plan
-        for rep in plan.reports():
-            if not isinstance(rep, MembraneReport):
-                continue
+        for rep in plan.reports():  # membrane reports only (its spec refuses others)
             stride = rep.dt / plan.dt
             if abs(stride - round(stride)) > 1e-6 or round(stride) < 1:
                 raise ConfigError(
