@@ -233,8 +233,8 @@ def _check_reports(plan: Any, backend: str | None, out: list[Problem]) -> None:
 def _check_backend_own(plan: Any, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.registries import get_backend
 
-    if backend is None:
-        return
+    if backend is None or any(p.kind == "capability" for p in out):
+        return  # its own checks assume a config it can run
     try:
         cls = get_backend(backend)
     except BmtkError:
