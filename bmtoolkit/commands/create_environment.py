@@ -15,7 +15,7 @@ The folder has the layout BMTK users know, with an example network already built
 Examples
 --------
 >>> from bmtoolkit.cli import main
->>> main(["create-environment", "--backend", "pointnet", "sim"])  # doctest: +SKIP
+>>> main(["create-environment", "--backend", "mynet", "sim"])  # doctest: +SKIP
 0
 >>> main(["run", "sim/config.json"])  # doctest: +SKIP
 0
@@ -107,7 +107,8 @@ def create_environment(
     Examples
     --------
     >>> import tempfile
-    >>> cfg = create_environment("pointnet", tempfile.mkdtemp() + "/sim", build=False)
+    >>> name = next(iter(scaffold_backends()))
+    >>> cfg = create_environment(name, tempfile.mkdtemp() + "/sim", build=False)
     >>> cfg.name, sorted(p.name for p in cfg.parent.iterdir())[:3]
     ('config.json', ['build_network.py', 'circuit_config.json', 'components'])
     """

@@ -66,10 +66,10 @@ class Backend(ABC):
     -----
     Subclasses set :attr:`name` and implement :meth:`setup`, :meth:`build_network`,
     :meth:`simulate` and :meth:`write_outputs`. :meth:`add_inputs` and :meth:`add_reports`
-    default to doing nothing so a backend without inputs (``filternet``) need not override them.
+    default to doing nothing so a backend without inputs or reports need not override them.
     """
 
-    #: registry name, e.g. ``"pointnet"``
+    #: registry name (``--backend NAME``), as its :class:`~bmtoolkit.simulator.core.spec.BackendSpec` says
     name: ClassVar[str] = ""
     #: python modules the backend needs, for error messages and ``show-versions``
     requires: ClassVar[tuple[str, ...]] = ()

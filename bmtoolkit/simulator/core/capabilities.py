@@ -17,7 +17,7 @@ Examples
 --------
 >>> from bmtoolkit.simulator.core.capabilities import mismatches
 >>> from bmtoolkit.simulator.core.spec import get_spec
->>> [str(p) for p in mismatches(plan, get_spec("numpynet"))]  # doctest: +SKIP
+>>> [str(p) for p in mismatches(plan, get_spec("mynet"))]  # doctest: +SKIP
 ["config.json: reports.w: module 'weight_recorder' (synaptic-weight snapshots) is not a report ..."]
 """
 

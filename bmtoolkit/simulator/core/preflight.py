@@ -21,7 +21,7 @@ Examples
 >>> from bmtoolkit.simulator.core.plan import RunPlan
 >>> from bmtoolkit.simulator.core.preflight import preflight
 >>> plan = RunPlan.from_config("config.json")  # doctest: +SKIP
->>> [str(p) for p in preflight(plan, "pointnet")]  # doctest: +SKIP
+>>> [str(p) for p in preflight(plan, "mynet")]  # doctest: +SKIP
 ["config.json: inputs.lgn.node_set: 2 spikes for node ids outside population 'lgn' ..."]
 """
 
@@ -278,7 +278,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
 
     Examples
     --------
-    >>> preflight(plan, "pointnet")  # doctest: +SKIP
+    >>> preflight(plan, "mynet")  # doctest: +SKIP
     []
     """
     out: list[Problem] = []
@@ -303,7 +303,7 @@ def check(plan: Any, backend: str | None = None) -> None:
 
     Examples
     --------
-    >>> check(plan, "pointnet")  # doctest: +SKIP
+    >>> check(plan, "mynet")  # doctest: +SKIP
     """
     problems = preflight(plan, backend)
     for problem in problems:

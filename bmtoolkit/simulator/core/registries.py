@@ -15,7 +15,7 @@ maps to an object, and an unknown name raises
 - :data:`REPORT_MODULES`: report ``module`` -> loader turning a report config into a typed
   report (see :mod:`bmtoolkit.simulator.core.reports`).
 - :data:`CELL_MODELS`, :data:`SYNAPSE_MODELS`: ``"<backend>:<name>"`` -> backend-specific
-  loader (``"pointnet:nest"``, ``"bionet:ctdb"`` ...). The backend prefix keeps backends from
+  loader (``"<backend>:nest"``, ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from
   colliding on the same template prefix.
 - :data:`WEIGHT_FUNCTIONS`: edge-type ``weight_function`` -> vectorized function
   ``fn(edges, source, target) -> np.ndarray`` (see :func:`synaptic_weight`).
@@ -115,7 +115,7 @@ def backend_names() -> list[str]:
 
     Examples
     --------
-    >>> "pointnet" in backend_names()
+    >>> backend_names() == sorted(backend_names())
     True
     """
     _load_entry_points()
@@ -134,8 +134,10 @@ def get_backend(name: str) -> type[Backend]:
 
     Examples
     --------
-    >>> get_backend("numpynet").name
-    'numpynet'
+    >>> from bmtoolkit.simulator.core.spec import specs
+    >>> name = next(n for n, s in specs().items() if s.requires == ("numpy",))
+    >>> get_backend(name).name == name
+    True
     """
     from bmtoolkit.simulator.core.base import Backend
 

@@ -9,7 +9,7 @@ node model templates and model types of the circuit, when exactly one backend cl
 Examples
 --------
 >>> from bmtoolkit.simulator.core.runner import run
->>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+>>> result = run("config.json", backend="mynet", threads=2)  # doctest: +SKIP
 >>> result.outputs["spikes"]  # doctest: +SKIP
 'output/spikes.h5'
 """
@@ -45,7 +45,7 @@ def choose_backend(plan: RunPlan) -> str:
     Examples
     --------
     >>> choose_backend(RunPlan.from_config("config.json"))  # doctest: +SKIP
-    'pointnet'
+    'mynet'
     """
     if plan.backend:
         return plan.backend
@@ -93,7 +93,7 @@ def run(
     config : str, PathLike, SimulationConfig or RunPlan
         The simulation config (BMTK's combined ``config.json`` works too).
     backend : str, optional
-        Backend name (``pointnet``, ``bionet`` ...); default chosen from the config.
+        Backend name (``bmtoolkit run --help`` lists them); default chosen from the config.
     threads : int, optional
         Local threads (overrides the config).
     seed : int, optional
@@ -112,7 +112,7 @@ def run(
 
     Examples
     --------
-    >>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+    >>> result = run("config.json", backend="mynet", threads=2)  # doctest: +SKIP
     >>> sorted(result.timings)  # doctest: +SKIP
     ['add_inputs', 'add_reports', 'build_network', 'setup', 'simulate', 'write_outputs']
     """

@@ -152,6 +152,9 @@ class BackendSpec:
         ``bmtoolkit create-environment``.
     scaffold_tstop : float
         Default simulated time (ms) of that scaffold.
+    exports : mapping
+        ``{name: module}`` re-exported lazily by :mod:`bmtoolkit.simulator`
+        (``from bmtoolkit.simulator import PointNet``).
     """
 
     name: str
@@ -171,6 +174,7 @@ class BackendSpec:
     node_type_models: bool = True
     scaffold: str | None = None
     scaffold_tstop: float = 1000.0
+    exports: Mapping[str, str] = field(default_factory=dict)
 
     def default_delay(self, dt: float) -> float | None:
         """Delay (ms) of edges without one in a run of step ``dt`` (``None``: required)."""

@@ -59,4 +59,5 @@ SPEC = BackendSpec(
     options=PointNetOptions,
     delay=DelayPolicy(1.0, "NEST's own default delay, which BMTK leaves edges without one to"),
     scaffold="bmtoolkit.simulator.pointnet.scaffold:scaffold",
+    exports={"PointNet": "bmtoolkit.simulator.pointnet.backend"},
 )

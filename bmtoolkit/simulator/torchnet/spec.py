@@ -64,5 +64,5 @@ SPEC = BackendSpec(
     inputs=("sonata", "poisson", "IClamp"),
     reports=("membrane_report",),
     options=TorchNetOptions,
-    delay=DelayPolicy(1.0, "NEST's default delay, so a network runs as it does on pointnet"),
+    delay=DelayPolicy(1.0, "NEST's default delay, so a network runs as it does on NEST"),
 )
