@@ -261,10 +261,13 @@ def _from_entry_point(name: str, obj: Any, value: str) -> BackendSpec:
     return BackendSpec(name, target, requires=tuple(getattr(obj, "requires", ()) or ()))
 
 
-def discover() -> None:
-    """Read the built-in specs and the ``bmtoolkit.backends`` entry points (once)."""
+def discover(*, refresh: bool = False) -> None:
+    """Read the built-in specs and the ``bmtoolkit.backends`` entry points (once).
+
+    ``refresh`` reads the entry points again (a package installed while the process runs).
+    """
     global _discovered
-    if _discovered:
+    if _discovered and not refresh:
         return
     _discovered = True
     for module in _builtin_spec_modules():
