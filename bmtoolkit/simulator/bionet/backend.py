@@ -394,8 +394,6 @@ class BioNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
         gathered = self.pc.py_gather(
             (np.asarray(self._spike_gid, dtype=np.int64), np.asarray(self._spike_t)), 0
         )
@@ -421,9 +419,7 @@ class BioNetBackend(Backend):
             mask = (gids >= lo) & (gids < lo + self.layout.sizes[name])
             if mask.any():
                 out[name] = (gids[mask] - lo, times[mask])
-        path = write_spike_output(self.plan, out)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(out)
         for (rep, var, _), parts, interval in zip(
             self._reports, report_parts, self._intervals, strict=True
         ):
@@ -431,7 +427,6 @@ class BioNetBackend(Backend):
             for part in parts:
                 for pop, rows in part.items():
                     merged.setdefault(pop, []).extend(rows)
-            target = self.plan.output_path(rep.file_for(var))
+            target = self.trace_path(rep, var)  # per-compartment frames: bionet's own writer
             _recording.write_report(target, var, rep, merged, interval=interval)
-            key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-            self.result.outputs[key] = str(target)
+            self.record_output(rep, var, target)

@@ -31,7 +31,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
 
@@ -84,6 +84,14 @@ class DelayPolicy:
         if self.default == "dt":
             return "one time step (run.dt)"
         return f"{float(self.default)} ms"
+
+
+class OptionsClass(Protocol):
+    """What a spec's ``options`` is: a class whose ``from_plan(plan)`` parses the config."""
+
+    def from_plan(self, plan: RunPlan) -> Any:
+        """The typed options of ``plan`` (raises ConfigError for bad values)."""
+        ...
 
 
 class NoOptions:
@@ -168,7 +176,7 @@ class BackendSpec:
     inputs: tuple[str, ...] | None = None
     reports: tuple[str, ...] | None = None
     registers: tuple[str, ...] = ()
-    options: type = NoOptions
+    options: OptionsClass = NoOptions
     delay: DelayPolicy | None = field(default_factory=DelayPolicy)
     stepped: bool = True
     node_type_models: bool = True

@@ -101,8 +101,6 @@ class FilterNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
         self._write_rates(self.options.rates_h5, self.options.rates_csv)
         for trial in range(self.n_trials):
             spikes = {}
@@ -111,9 +109,7 @@ class FilterNetBackend(Backend):
                                             seed=self.plan.seed, trial=trial)  # fmt: skip
                 spikes[pop_name] = (res.node_ids[idx], times)
             if trial == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
+                self.hand_back_spikes(spikes)
                 if self.options.spikes_csv:
                     self._write_spikes_csv(self.options.spikes_csv, spikes)
             elif self.plan.spikes_file is not None:

@@ -41,8 +41,6 @@ from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
-    write_membrane_report,
-    write_spike_output,
 )
 
 #: defaults (NEST iaf_psc_delta)
@@ -249,7 +247,7 @@ class NumpyNetBackend(Backend):
         self._step += 1
 
     def write_outputs(self) -> None:
-        """Write spikes and membrane reports through :mod:`bmtoolkit.sonata`."""
+        """Hand back spikes and ``V_m`` traces; core names and writes the files."""
         spikes = {}
         for name, chunks in self.spikes.items():
             if self.pops[name].virtual:
@@ -257,18 +255,7 @@ class NumpyNetBackend(Backend):
             ids = np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.int64)
             ts = np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0)
             spikes[name] = (ids, ts)
-        path = write_spike_output(self.plan, spikes)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(spikes)
         for rec in self.recorders:
-            rep = rec.report
             data = {pop: (ids, rec.buffers[pop]) for pop, ids in rec.targets.items()}
-            out = write_membrane_report(
-                rep.file_for("V_m"),
-                "V_m",
-                data,
-                tstart=rep.start_time,
-                tstop=rep.end_time,
-                dt=rep.dt,
-            )
-            self.result.outputs[rep.name] = str(out)
+            self.hand_back_trace(rec.report, "V_m", data)

@@ -39,8 +39,6 @@ from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
     WeightReport,
-    write_membrane_report,
-    write_spike_output,
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
 from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
@@ -378,9 +376,7 @@ class PointNet(Backend):
             spikes = self._by_population(senders, times)
             self.result.extra["n_spikes"] = int(len(times))
             if rank == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
+                self.hand_back_spikes(spikes)
         for rec in self.multimeters:
             ev = rec.device.get("events")
             rep = rec.report
@@ -407,16 +403,7 @@ class PointNet(Backend):
                     if np.isin(senders, nest_ids).any() or len(times) == 0
                 }
                 if rank == 0:
-                    out = write_membrane_report(
-                        self.plan.output_path(rep.file_for(var)),
-                        var,
-                        data,
-                        tstart=rep.start_time,
-                        tstop=rep.end_time,
-                        dt=rep.dt,
-                    )
-                    key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-                    self.result.outputs[key] = str(out)
+                    self.hand_back_trace(rep, var, data)
 
     def _write_weight_reports(self) -> None:
         if int(self.nest.NumProcesses()) > 1 and self.weight_reports:

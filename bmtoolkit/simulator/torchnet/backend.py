@@ -144,14 +144,10 @@ class TorchNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes per population and membrane reports."""
-        from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
-
         plan = self.plan
         spikes = self.net.info.spikes_by_population(self.spike_index, self.spike_times)
         self.result.extra["n_spikes"] = int(len(self.spike_times))
-        path = write_spike_output(plan, spikes)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(spikes)
         for rep in self.reports:
             targets = plan.resolve_node_set(rep.node_set)
             for var in rep.variables:
@@ -173,16 +169,7 @@ class TorchNetBackend(Backend):
                         self._initial(var, cols),
                     )
                     data[pop] = (np.asarray(ids), block)
-                out = write_membrane_report(
-                    plan.output_path(rep.file_for(var)),
-                    var,
-                    data,
-                    tstart=rep.start_time,
-                    tstop=end,
-                    dt=rep.dt,
-                )
-                key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-                self.result.outputs[key] = str(out)
+                self.hand_back_trace(rep, var, data, tstop=end)
 
     def _initial(self, var: str, cols: np.ndarray) -> np.ndarray:
         """Value of a variable at t = 0 (before the first step)."""

@@ -13,7 +13,6 @@ import numpy as np
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput, emission_step
 from bmtoolkit.simulator.core.models import edge_table, node_type_models
-from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
 
 #: NEST's iaf_psc_delta defaults (mV, ms, pF, pA)
 DEFAULTS = {"E_L": -70.0, "C_m": 250.0, "tau_m": 10.0, "t_ref": 2.0, "V_th": -55.0,
@@ -129,11 +128,8 @@ class ToyNet(Backend):
             ids = np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.int64)
             times = np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0)
             spikes[pop] = (ids, times)
-        path = write_spike_output(self.plan, spikes)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(spikes)  # core names and writes the files
         for rep, _, targets, buffers in self.recorders:
-            data = {pop: (ids, buffers[pop]) for pop, ids in targets.items()}
-            out = write_membrane_report(rep.file_for("V_m"), "V_m", data, tstart=rep.start_time,
-                                        tstop=rep.end_time, dt=rep.dt)  # fmt: skip
-            self.result.outputs[rep.name] = str(out)
+            self.hand_back_trace(
+                rep, "V_m", {pop: (ids, buffers[pop]) for pop, ids in targets.items()}
+            )
