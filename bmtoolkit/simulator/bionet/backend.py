@@ -27,7 +27,7 @@ from bmtoolkit.exceptions import (
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
-from bmtoolkit.simulator.bionet.spec import wants_coreneuron
+from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
 from bmtoolkit.simulator.core.base import Backend
 
 __all__ = ["BioNetBackend", "wants_coreneuron"]
@@ -79,8 +79,8 @@ class BioNetBackend(Backend):
     extracellular reports, the run stays on NEURON with a warning.
     """
 
-    name: ClassVar[str] = "bionet"
-    requires: ClassVar[tuple[str, ...]] = ("neuron",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def __init__(self, plan: Any) -> None:
         super().__init__(plan)

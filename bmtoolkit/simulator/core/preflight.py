@@ -104,7 +104,7 @@ def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
     raw = getattr(plan.config, "raw", None) or {}
     run = raw.get("run") if isinstance(raw, dict) else None
     spec = _spec(backend)
-    stepped = spec.stepped if spec is not None else backend is not None
+    stepped = spec is not None and spec.stepped  # a backend without a spec declares nothing
     if stepped and isinstance(run, dict) and "dt" not in run:
         out.append(
             Problem(
@@ -197,10 +197,10 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
     from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
 
-    if backend is None:
+    if _spec(backend) is None:  # no backend, or one that declares nothing: it loads its own
         return
     try:
-        get_backend(backend)  # a backend declared without a spec registers its inputs here
+        get_backend(backend)  # its module may register more input loaders on import
     except BmtkError:
         pass  # an unknown backend name is reported when the run starts
     for name, cfg in plan.input_configs.items():
@@ -226,7 +226,7 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
 
 def _check_reports(plan: Any, backend: str | None, out: list[Problem]) -> None:
-    if backend is not None and not any(p.severity == "error" for p in out):
+    if _spec(backend) is not None and not any(p.severity == "error" for p in out):
         plan.reports()
 
 

@@ -38,6 +38,7 @@ from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
+from bmtoolkit.simulator.filternet.spec import SPEC
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
 from bmtoolkit.simulator.filternet.stimuli import Movie
 
@@ -47,8 +48,8 @@ log = logging.getLogger("bmtoolkit.simulator.filternet")
 class FilterNetBackend(Backend):
     """LGN filters -> rates -> Poisson spikes (see the module docstring)."""
 
-    name: ClassVar[str] = "filternet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
         """Read the filternet options of the run (:class:`.spec.FilterNetOptions`)."""

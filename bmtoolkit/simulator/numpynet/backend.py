@@ -42,6 +42,7 @@ from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
 )
+from bmtoolkit.simulator.numpynet.spec import SPEC
 
 #: defaults (NEST iaf_psc_delta)
 LIF_DEFAULTS: dict[str, float] = {
@@ -77,8 +78,8 @@ class _Recorder:
 class NumpyNetBackend(Backend):
     """Pure-numpy LIF backend used to test the simulation core (see the module docstring)."""
 
-    name: ClassVar[str] = "numpynet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
         """Seed the generator and compute the grid."""

@@ -50,6 +50,7 @@ from bmtoolkit.simulator.pointnet.recording import (
     dense_report,
     gather_events,
 )
+from bmtoolkit.simulator.pointnet.spec import SPEC
 from bmtoolkit.simulator.pointnet.synapses import (
     _RESERVED,
     ConnectBuffers,
@@ -92,8 +93,8 @@ class PointNet(Backend):
     18828
     """
 
-    name: ClassVar[str] = "pointnet"
-    requires: ClassVar[tuple[str, ...]] = ("nest",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     @classmethod
     def preflight(cls, plan: RunPlan) -> list[Any]:

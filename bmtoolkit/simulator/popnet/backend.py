@@ -57,6 +57,7 @@ from bmtoolkit.simulator.popnet.populations import (
 )
 from bmtoolkit.simulator.popnet.recording import RateRecorder
 from bmtoolkit.simulator.popnet.solver import DensitySolver
+from bmtoolkit.simulator.popnet.spec import SPEC
 from bmtoolkit.simulator.popnet.ssn import SSNModel
 from bmtoolkit.simulator.popnet.translations import (
     PARAM_NAMES,
@@ -84,8 +85,8 @@ def _name(pop: str, node: int) -> str:
 class PopnetBackend(Backend):
     """Population-density (and rate-model) backend; see the module docstring."""
 
-    name: ClassVar[str] = "popnet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
         """Pick the mode and prepare containers."""

@@ -26,6 +26,7 @@ import numpy as np
 from bmtoolkit.exceptions import BackendNotAvailableError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.plan import RunPlan
+from bmtoolkit.simulator.torchnet.spec import SPEC
 
 log = logging.getLogger("bmtoolkit.simulator.torchnet")
 
@@ -36,8 +37,8 @@ REPORT_VARIABLES = {"V_m": "v", "v": "v", "I_syn": "i_syn", "threshold": "thresh
 class TorchNetBackend(Backend):
     """Run a SONATA point-neuron network on PyTorch (see the module docstring)."""
 
-    name: ClassVar[str] = "torchnet"
-    requires: ClassVar[tuple[str, ...]] = ("torch",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     @classmethod
     def preflight(cls, plan: RunPlan) -> list[Any]:
