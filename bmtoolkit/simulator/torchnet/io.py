@@ -4,7 +4,7 @@ Reading follows pointnet exactly, so both backends simulate the same network:
 
 - cells: each node type's ``model_template`` (``nest:glif_psc``, ``nest:iaf_psc_alpha`` ...)
   and ``dynamics_params`` file (NEST names, NEST 2 GLIF names or Allen ``neuron_config``,
-  translated by :func:`bmtoolkit.simulator.pointnet.cells.resolve_nest_model`), overridden
+  translated by :func:`bmtoolkit.models.allen_glif.nest_point_params`), overridden
   node by node by the HDF5 ``dynamics_params``; virtual populations become input channels;
 - edges: weights ``syn_weight x nsyns`` (or the registered ``weight_function``), delays in
   ms, ``receptor_type`` (NEST's 1-based port) from the synapse ``dynamics_params`` or a
@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.allen_glif import nest_point_params
 from bmtoolkit.simulator.core.models import (
     DEFAULT_WEIGHT_NAMES,
     edge_table,
@@ -97,12 +98,10 @@ def _is_virtual_population(models: Mapping[int, Any], name: str, path: Any) -> b
 
 def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
     """CellParams of every node (deduplicated) and the NEST parameters they came from."""
-    from bmtoolkit.simulator.pointnet.cells import resolve_nest_model
-
     type_ids = np.asarray(pop.node_type_ids(), dtype=np.int64)
     per_type: dict[int, tuple[str, dict[str, Any]]] = {}
     for nt_id, nt in models.items():
-        prefix, _ = split_template(nt.model_template)
+        prefix, model = split_template(nt.model_template)
         if prefix not in (None, "nest"):
             raise ConfigError(
                 f"node type {nt_id}: torchnet simulates NEST point models ('nest:<model>'), "
@@ -110,7 +109,9 @@ def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
                 path=nt.types_file,
                 field="model_template",
             )
-        per_type[nt_id] = resolve_nest_model(str(nt.model_template), nt.params)
+        if model is None:
+            raise ConfigError("empty model_template", path=nt.types_file, field="model_template")
+        per_type[nt_id] = nest_point_params(model, nt.params)
     overrides = node_dynamics(pop, np.arange(pop.size))
     cols = [c for c in overrides.columns if not overrides[c].isna().all()]
     cache: dict[Any, int] = {}

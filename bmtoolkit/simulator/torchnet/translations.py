@@ -27,15 +27,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.allen_glif import GLIF_LEVEL_FLAGS
 from bmtoolkit.registry import Registry
 
-#: GLIF level -> (spike_dependent_threshold, after_spike_currents, adapting_threshold)
+#: GLIF level -> (spike_dependent_threshold, after_spike_currents, adapting_threshold), from
+#: the levels shared with pointnet (:data:`bmtoolkit.models.allen_glif.GLIF_LEVEL_FLAGS`)
 GLIF_MECHANISMS: dict[int, tuple[bool, bool, bool]] = {
-    1: (False, False, False),
-    2: (True, False, False),
-    3: (False, True, False),
-    4: (True, True, False),
-    5: (True, True, True),
+    level: (
+        flags["spike_dependent_threshold"],
+        flags["after_spike_currents"],
+        flags["adapting_threshold"],
+    )
+    for level, flags in GLIF_LEVEL_FLAGS.items()
 }
 
 
