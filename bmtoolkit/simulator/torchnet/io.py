@@ -25,7 +25,6 @@ PosixPath('trained/simulation_config.json')
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -54,7 +53,6 @@ from bmtoolkit.simulator.torchnet.translations import (
     CellParams,
     StpParams,
     cell_params_from_nest,
-    cell_params_to_nest,
 )
 
 #: edges whose files give no delay get NEST's default, as pointnet does
@@ -434,9 +432,3 @@ def write_trained(net: TorchNet, output_dir: str | os.PathLike[str]) -> Path:
     if "plan" not in net.info.extra:
         raise ConfigError("write_trained needs a network built by TorchNet.from_config")
     return write_network_files(net, Path(output_dir), trained_cell_params(net))
-
-
-def cell_nest_dict(cell: CellParams) -> tuple[str, dict[str, Any]]:
-    """NEST model and parameters of one cell (JSON-ready floats and lists)."""
-    model, d = cell_params_to_nest(cell)
-    return model, json.loads(json.dumps(d))

@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError
@@ -275,11 +275,6 @@ def cell_params_to_nest(cell: CellParams) -> tuple[str, dict[str, Any]]:
     if has_a:
         d.update(th_voltage_index=cell.th_voltage_index, th_voltage_decay=cell.th_voltage_decay)
     return "glif_psc", d
-
-
-def with_values(cell: CellParams, **values: Any) -> CellParams:
-    """Copy of ``cell`` with some fields replaced (used when writing trained values back)."""
-    return replace(cell, **values)
 
 
 @dataclass(frozen=True)
