@@ -14,9 +14,9 @@ maps to an object, and an unknown name raises
   (see :mod:`bmtoolkit.simulator.core.inputs`).
 - :data:`REPORT_MODULES`: report ``module`` -> loader turning a report config into a typed
   report (see :mod:`bmtoolkit.simulator.core.reports`).
-- :data:`CELL_MODELS`, :data:`SYNAPSE_MODELS`: ``"<backend>:<name>"`` -> backend-specific
-  loader (``"<backend>:nest"``, ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from
-  colliding on the same template prefix.
+- :data:`CELL_MODELS`: ``"<backend>:<name>"`` -> backend-specific loader (``"<backend>:nest"``,
+  ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from colliding on the same
+  template prefix.
 - :data:`WEIGHT_FUNCTIONS`: edge-type ``weight_function`` -> vectorized function
   ``fn(edges, source, target) -> np.ndarray`` (see :func:`synaptic_weight`).
 
@@ -71,8 +71,6 @@ INPUT_MODULES: Registry = Registry("input module")
 REPORT_MODULES: Registry = Registry("report module")
 #: ``"<backend>:<template prefix or model>"`` -> backend-specific cell-model loader
 CELL_MODELS: Registry = _ScopedRegistry("cell model")
-#: ``"<backend>:<synapse model>"`` -> backend-specific synapse-model loader
-SYNAPSE_MODELS: Registry = _ScopedRegistry("synapse model")
 #: weight-function name -> ``fn(edges, source, target) -> np.ndarray``
 WEIGHT_FUNCTIONS: _ScopedRegistry = _ScopedRegistry("weight function")
 
