@@ -197,7 +197,7 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
     from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
 
-    if _spec(backend) is None:  # no backend, or one that declares nothing: it loads its own
+    if backend is None or _spec(backend) is None:  # none, or one that declares nothing
         return
     try:
         get_backend(backend)  # its module may register more input loaders on import
