@@ -43,11 +43,6 @@ APPLICATIONS: dict[tuple[str, str], str] = {
     ("builder/__init__.py", "bionet"): "bmtoolkit.builder.bionet is BMTK's builder module "
     "of that name (rand_syn_locations), not the backend",
     ("sonata/config_keys.py", "torchnet"): "run.torchnet is a config key (torchnet's options)",
-    # domain knowledge still inside a backend, on its way to a neutral models layer
-    ("builder/morphology.py", "bionet"): "SWC point rounding (models layer pending)",
-    ("builder/lgn.py", "filternet"): "LGN cell catalogue (models layer pending)",
-    ("glif/parameters.py", "pointnet"): "Allen GLIF -> NEST units (models layer pending)",
-    ("simulator/torchnet/io.py", "pointnet"): "Allen GLIF -> NEST units (models layer pending)",
 }
 
 
