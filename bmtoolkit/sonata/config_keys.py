@@ -150,6 +150,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "n_trials",
             "n_workers",
             "nonlinearity",
+            "spatial_kernel",
             "device",
             "torchnet",
             "cell_params",

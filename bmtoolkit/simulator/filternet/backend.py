@@ -14,7 +14,9 @@ input and the outputs::
 (``movie`` with ``data_file``, ``grating``, ``full_field_flash``, ``moving_bar``, ``looming``,
 ``gray_screen`` ...). Generated stimuli last ``tstop - tstart``; array movies are cut to it or
 padded with gray. Optional ``run`` keys: ``n_trials`` (extra trials go to
-``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``. ``dynamics_params``
+``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``, ``spatial_kernel``
+(``"pixel"``, the default, puts receptive fields on the movie's pixels as BMTK does;
+``"sampled"`` samples the Gaussians exactly, see :mod:`~bmtoolkit.simulator.filternet.spatial`). ``dynamics_params``
 and ``non_dom_params`` JSON files are looked up in ``components.filter_models_dir``.
 
 Examples
@@ -34,10 +36,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.exceptions import ConfigError, MissingFileError, UnknownModelError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
+from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
 from bmtoolkit.simulator.filternet.stimuli import Movie, make_stimulus
 
@@ -59,6 +62,12 @@ class FilterNetBackend(Backend):
         self.n_trials = int(extra.get("n_trials", 1))
         self.n_workers = int(extra.get("n_workers", 1))
         self.nonlinearity = str(extra.get("nonlinearity", "rectify"))
+        self.spatial_kernel = str(extra.get("spatial_kernel", "pixel"))
+        try:
+            SPATIAL_KERNELS.get(self.spatial_kernel)
+        except UnknownModelError as err:
+            raise ConfigError(str(err), path=self.plan.config_path,
+                              field="run.spatial_kernel") from None  # fmt: skip
         if self.n_trials < 1:
             raise ConfigError("run.n_trials must be >= 1", path=self.plan.config_path,
                               field="run.n_trials")  # fmt: skip
@@ -80,7 +89,8 @@ class FilterNetBackend(Backend):
                 continue  # not a filter population (e.g. cortex in the same circuit)
             table = _load_params(table, filter_dir, pop.types_path)
             seed = None if self.plan.seed is None else self.plan.seed + len(self.cells)
-            self.cells[pop_name] = build_cells(table, seed=seed)
+            self.cells[pop_name] = build_cells(table, seed=seed,
+                                               spatial_kernel=self.spatial_kernel)  # fmt: skip
             log.info("filternet: %d cells in population %s", len(ids), pop_name)
         if not self.cells:
             raise ConfigError("no LGN nodes (model_template 'lgnmodel:<type>') in the circuit",

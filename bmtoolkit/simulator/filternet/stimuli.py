@@ -150,22 +150,43 @@ def full_field_flash(row_size=120.0, col_size=240.0, *, duration_ms, t_on=0.0, t
     return m
 
 
-def grating(row_size=120.0, col_size=240.0, *, duration_ms, sf=0.04, tf=2.0, orientation=0.0,
+def spanning_grid(row_size: float, col_size: float, degrees_per_pixel: float = 1.0):
+    """Row and column positions of a screen whose first and last pixels lie on its edges.
+
+    ``int(size / degrees_per_pixel)`` pixels spread evenly over ``[0, size]`` (both ends
+    included), the grid of BMTK's generated gratings and looming discs.
+
+    Examples
+    --------
+    >>> rows, cols = spanning_grid(120, 240, 2.5)
+    >>> len(rows), len(cols), float(rows[-1]), round(float(cols[1]), 4)
+    (48, 96, 120.0, 2.5263)
+    """
+    if degrees_per_pixel <= 0 or row_size <= 0 or col_size <= 0:
+        raise ConfigError("row_size, col_size and degrees_per_pixel must be > 0")
+    n_r = max(int(row_size / degrees_per_pixel), 2)
+    n_c = max(int(col_size / degrees_per_pixel), 2)
+    return np.linspace(0.0, row_size, n_r), np.linspace(0.0, col_size, n_c)
+
+
+def grating(row_size=120.0, col_size=240.0, *, duration_ms, sf=0.05, tf=4.0, orientation=45.0,
             phase=0.0, contrast=1.0, gray_screen_dur=0.0, frame_rate=1000.0,
             degrees_per_pixel=None) -> Movie:  # fmt: skip
     """Sinusoidal grating, drifting (``tf > 0``) or static (``tf = 0``).
 
     ``contrast * sin(2 pi (sf * (x cos th - y sin th) - tf * t) + phase)``; ``sf`` in cycles
     per degree, ``tf`` in Hz, ``orientation`` and ``phase`` in degrees, ``t`` in seconds from
-    the grating's onset after ``gray_screen_dur`` ms of gray.
+    the grating's onset after ``gray_screen_dur`` ms of gray. The defaults (0.05 cpd, 4 Hz,
+    45 degrees, full contrast) and the screen are BMTK's: ``int(size / degrees_per_pixel)``
+    pixels spanning ``[0, size]`` with ``degrees_per_pixel = 1 / (10 sf)`` unless given.
     """
     if not 0.0 <= contrast <= 1.0:
         raise ConfigError(f"contrast must be within [0, 1], got {contrast}", field="contrast")
     if sf < 0 or tf < 0:
         raise ConfigError("sf and tf must be >= 0", field="sf")
     if degrees_per_pixel is None:
-        degrees_per_pixel = 1.0 if sf <= 0 else min(1.0, 1.0 / (4.0 * sf))
-    rows, cols = screen_grid(row_size, col_size, degrees_per_pixel)
+        degrees_per_pixel = 1.0 if sf <= 0 else 1.0 / (10.0 * sf)
+    rows, cols = spanning_grid(row_size, col_size, degrees_per_pixel)
     n = _n_frames(duration_ms, frame_rate)
     t = (np.arange(n) / frame_rate - gray_screen_dur / 1000.0).astype(np.float64)
     th = np.deg2rad(orientation)
