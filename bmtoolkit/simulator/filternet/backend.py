@@ -10,6 +10,9 @@ input and the outputs::
     "output": {"output_dir": "output", "spikes_file": "spikes.h5",
                "rates_h5": "rates.h5", "rates_csv": "rates.csv"}
 
+``rates_csv`` is BMTK's table (``node_id population timestamps firing_rates``, times in
+seconds); ``rates_h5`` is a SONATA rates file (times in ms).
+
 ``module`` is any stimulus of :data:`~bmtoolkit.simulator.filternet.stimuli.STIMULI`
 (``movie`` with ``data_file``, ``grating``, ``full_field_flash``, ``moving_bar``, ``looming``,
 ``gray_screen`` ...). Generated stimuli last ``tstop - tstart``; array movies are cut to it or
@@ -185,19 +188,32 @@ class FilterNetBackend(Backend):
 
 
 def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
-    """Tidy CSV ``population node_id time rate`` (space separated), one row per sample."""
+    """BMTK's rates table: ``node_id population timestamps firing_rates``, space separated.
+
+    One row per cell and sample; ``timestamps`` in seconds and rates in Hz, as BMTK's
+    filternet writes them (so its analysis scripts read the file unchanged).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> res = RateResult(np.array([0, 1]), np.array([0.0, 1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> path = Path(tempfile.mkdtemp()) / "rates.csv"
+    >>> write_rates_csv(path, {"lgn": res})
+    >>> print(path.read_text().splitlines()[:3])
+    ['node_id population timestamps firing_rates', '0 lgn 0 1', '0 lgn 0.001 2']
+    """
     frames = []
     for pop_name, res in rates.items():
         n, t = res.rates.shape
         frames.append(pd.DataFrame({
-            "population": pop_name,
             "node_id": np.repeat(res.node_ids, t),
-            "time": np.tile(res.times_ms, n),
-            "rate": res.rates.ravel(),
+            "population": pop_name,
+            "timestamps": np.tile(np.asarray(res.times_ms, float) / 1000.0, n),
+            "firing_rates": res.rates.ravel(),
         }))  # fmt: skip
     tmp = path.with_name(path.name + ".tmp")
     pd.concat(frames, ignore_index=True).to_csv(tmp, sep=" ", index=False,
-                                                float_format="%.6g")  # fmt: skip
+                                                float_format="%.9g")  # fmt: skip
     tmp.replace(path)
 
 
