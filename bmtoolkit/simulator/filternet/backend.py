@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -76,6 +77,7 @@ class FilterNetBackend(Backend):
                               field="run.n_trials")  # fmt: skip
         self.cells: dict[str, LGNCells] = {}
         self.movie: Movie | None = None
+        self.window = EvaluationWindow()
         self.rates: dict[str, RateResult] = {}
 
     def build_network(self) -> None:
@@ -111,24 +113,30 @@ class FilterNetBackend(Backend):
             )
         cfg = movies[0]
         params = dict(cfg.params or {})
+        self.window = _evaluation_window(params.get("evaluation_options"), self.plan.config_path,
+                                         f"inputs.{cfg.name}.evaluation_options")  # fmt: skip
+        duration = self.plan.duration
+        if self.window.t_max_ms is not None:
+            duration = max(duration, self.window.t_max_ms - self.plan.tstart)
         try:
-            movie = make_stimulus(cfg.module or "movie", params, duration_ms=self.plan.duration)
+            movie = make_stimulus(cfg.module or "movie", params, duration_ms=duration)
         except ConfigError as err:
             raise ConfigError(err.message, path=self.plan.config_path,
                               field=f"inputs.{cfg.name}.{err.field or 'module'}") from err  # fmt: skip
-        n = int(round(self.plan.duration * movie.frame_rate / 1000.0))
+        n = int(round(duration * movie.frame_rate / 1000.0))
         if movie.n_frames > n:
             movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
         self.movie = Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, self.plan.tstart)
 
     def simulate(self) -> None:
-        """Evaluate the rates of every population."""
+        """Evaluate the rates of every population (kept within the evaluation window)."""
         if self.movie is None:
             raise ConfigError("no movie input was added", path=self.plan.config_path)
         for pop_name, cells in self.cells.items():
-            self.rates[pop_name] = evaluate_rates(
+            res = evaluate_rates(
                 cells, self.movie, nonlinearity=self.nonlinearity, n_workers=self.n_workers
             )
+            self.rates[pop_name] = self.window.apply(res)
 
     def write_outputs(self) -> None:
         """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
@@ -215,6 +223,63 @@ def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
     pd.concat(frames, ignore_index=True).to_csv(tmp, sep=" ", index=False,
                                                 float_format="%.9g")  # fmt: skip
     tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class EvaluationWindow:
+    """BMTK's ``evaluation_options`` of a movie input: which samples of the rates are kept.
+
+    ``t_min``/``t_max`` (seconds of movie time, as BMTK takes them) bound the samples kept;
+    the filters still see the movie from its start. ``downsample`` keeps every k-th sample.
+    Other keys (``separable``) choose how BMTK computes the same result and are accepted.
+
+    Examples
+    --------
+    >>> w = EvaluationWindow(t_min_ms=2.0, t_max_ms=4.0, downsample=2)
+    >>> res = RateResult(np.array([7]), np.arange(6.0), np.arange(6.0)[None, :])
+    >>> w.apply(res).times_ms.tolist()
+    [2.0, 4.0]
+    """
+
+    t_min_ms: float | None = None
+    t_max_ms: float | None = None
+    downsample: int = 1
+
+    def apply(self, res: RateResult) -> RateResult:
+        """The samples of ``res`` inside the window, every ``downsample``-th."""
+        t = np.asarray(res.times_ms, float)
+        keep = np.ones(t.size, bool)
+        if self.t_min_ms is not None:
+            keep &= t >= self.t_min_ms - 1e-9
+        if self.t_max_ms is not None:
+            keep &= t <= self.t_max_ms + 1e-9
+        idx = np.nonzero(keep)[0][:: self.downsample]
+        return RateResult(res.node_ids, t[idx], res.rates[:, idx])
+
+
+def _evaluation_window(options: Any, path: Any, field: str) -> EvaluationWindow:
+    if options is None:
+        return EvaluationWindow()
+    if not isinstance(options, dict):
+        raise ConfigError(f"expected an object, got {options!r}", path=path, field=field)
+    try:
+        t_min = options.get("t_min")
+        t_max = options.get("t_max")
+        window = EvaluationWindow(
+            None if t_min is None else float(t_min) * 1000.0,
+            None if t_max is None else float(t_max) * 1000.0,
+            int(options.get("downsample", 1)),
+        )
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"t_min/t_max (seconds) and downsample (integer) expected: {err}",
+                          path=path, field=field) from None  # fmt: skip
+    if window.downsample < 1 or (
+        window.t_min_ms is not None and window.t_max_ms is not None
+        and window.t_max_ms <= window.t_min_ms
+    ):  # fmt: skip
+        raise ConfigError("downsample must be >= 1 and t_max after t_min", path=path,
+                          field=field)  # fmt: skip
+    return window
 
 
 def _load_params(table: pd.DataFrame, filter_dir: Any, types_path: Any) -> pd.DataFrame:
