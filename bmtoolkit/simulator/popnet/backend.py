@@ -83,6 +83,23 @@ def _name(pop: str, node: int) -> str:
     return f"{pop}:{int(node)}"
 
 
+def _keyed_rate(rates: dict[int, float], node_id: int, node_type_id: int) -> float | None:
+    """The rate of a virtual node in BMTK's ``rates`` table.
+
+    BMTK's DiPDE groups nodes into populations by ``node_type_id`` and keys the table's
+    ``gid`` column by that population id; a table keyed by node id is read too (the node
+    type wins when both match).
+
+    Examples
+    --------
+    >>> _keyed_rate({100: 15.0}, 0, 100), _keyed_rate({0: 2.0}, 0, 100), _keyed_rate({}, 0, 1)
+    (15.0, 2.0, None)
+    """
+    if node_type_id in rates:
+        return rates[node_type_id]
+    return rates.get(node_id)
+
+
 class PopnetBackend(Backend):
     """Population-density (and rate-model) backend; see the module docstring."""
 
@@ -224,7 +241,9 @@ class PopnetBackend(Backend):
                     params.setdefault("module", cfg.module)
                 shared = rate_from_params(params, where=where)
             for pop_name, ids in targets.items():
-                for node in np.asarray(ids, dtype=np.int64):
+                ids = np.asarray(ids, dtype=np.int64)
+                type_ids = plan.circuit.nodes[pop_name].node_type_ids()[ids]
+                for node, type_id in zip(ids, type_ids, strict=True):
                     name = _name(pop_name, node)
                     if name in self.internal:
                         raise ConfigError(
@@ -233,8 +252,9 @@ class PopnetBackend(Backend):
                             field=f"{where}.node_set",
                         )
                     if per_node is not None:
-                        if int(node) in per_node:
-                            self.external_rates[name] = ConstantRate(per_node[int(node)])
+                        rate = _keyed_rate(per_node, int(node), int(type_id))
+                        if rate is not None:
+                            self.external_rates[name] = ConstantRate(rate)
                     else:
                         self.external_rates[name] = shared
         self._make_network()
