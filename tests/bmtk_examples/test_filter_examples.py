@@ -30,7 +30,7 @@ import pytest
 from tests.conftest import conformance_root, require_module
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.conformance, pytest.mark.slow]
+pytestmark = [pytest.mark.conformance]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +113,25 @@ def _shorter(tstop: float):
     return edit
 
 
+def test_node_types_with_empty_fields_load(examples):
+    """filter_graitings' node types leave sf_sep and non_dom_params empty for its tOFF type
+    (two spaces in a row): read as missing, and every cell builds."""
+    from bmtoolkit.simulator.filternet.backend import _load_params
+    from bmtoolkit.simulator.filternet.cells import build_cells
+    from bmtoolkit.sonata import Circuit
+
+    circuit = Circuit(examples / "filter_graitings" / "config.circuit.json")
+    pop = circuit.nodes["lgn"]
+    types = pop.types
+    assert types.loc[100, "non_dom_params"] is None or pd.isna(types.loc[100, "non_dom_params"])
+    assert types.loc[101, "sf_sep"] == 6.0
+    table = _load_params(pop.get(), examples / "filter_components" / "model_templates",
+                         pop.types_path)  # fmt: skip
+    cells = build_cells(table)
+    assert cells.n_cells == 84 and cells.n_subunits > 84  # two-subunit cells among them
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["filter_graitings", "filter_graitings_preset"])
 def test_grating_examples_match_bmtk(examples, tmp_path, name):
     folder = _stage(examples, name, tmp_path)
@@ -122,6 +141,7 @@ def test_grating_examples_match_bmtk(examples, tmp_path, name):
     assert len(ratio) == 84
 
 
+@pytest.mark.slow
 def test_looming_example_matches_bmtk(examples, tmp_path):
     def edit(cfg: dict) -> None:
         cfg["inputs"]["LGN_spikes"]["evaluation_options"] = {"separable": True}
@@ -148,6 +168,7 @@ def _drifting_movie(path: Path, frames: int, rows: int, cols: int, frame_rate: f
     np.save(path, movie)
 
 
+@pytest.mark.slow
 def test_movie_example_matches_bmtk(examples, tmp_path):
     frame_rate = 25.0
 
