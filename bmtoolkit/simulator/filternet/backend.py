@@ -19,7 +19,9 @@ seconds); ``rates_h5`` is a SONATA rates file (times in ms).
 padded with gray. Optional ``run`` keys: ``n_trials`` (extra trials go to
 ``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``, ``spatial_kernel``
 (``"pixel"``, the default, puts receptive fields on the movie's pixels as BMTK does;
-``"sampled"`` samples the Gaussians exactly, see :mod:`~bmtoolkit.simulator.filternet.spatial`). ``dynamics_params``
+``"sampled"`` samples the Gaussians exactly, see :mod:`~bmtoolkit.simulator.filternet.spatial`).
+``evaluation_options`` of the movie input (``t_min``, ``t_max`` in seconds, ``downsample``)
+choose the rate samples kept, as in BMTK. ``dynamics_params``
 and ``non_dom_params`` JSON files are looked up in ``components.filter_models_dir``.
 
 Examples
@@ -33,48 +35,36 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from bmtoolkit.exceptions import ConfigError, MissingFileError, UnknownModelError
+from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
-from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS
+from bmtoolkit.simulator.filternet.inputs import EvaluationWindow
+from bmtoolkit.simulator.filternet.spec import SPEC
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
-from bmtoolkit.simulator.filternet.stimuli import Movie, make_stimulus
+from bmtoolkit.simulator.filternet.stimuli import Movie
 
 log = logging.getLogger("bmtoolkit.simulator.filternet")
-
-#: ``input_type`` values filternet evaluates
-MOVIE_INPUT_TYPES = ("movie", "visual", "stimulus")
 
 
 class FilterNetBackend(Backend):
     """LGN filters -> rates -> Poisson spikes (see the module docstring)."""
 
-    name: ClassVar[str] = "filternet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
-        """Read the filternet options of the run."""
-        extra = self.plan.extra
-        self.n_trials = int(extra.get("n_trials", 1))
-        self.n_workers = int(extra.get("n_workers", 1))
-        self.nonlinearity = str(extra.get("nonlinearity", "rectify"))
-        self.spatial_kernel = str(extra.get("spatial_kernel", "pixel"))
-        try:
-            SPATIAL_KERNELS.get(self.spatial_kernel)
-        except UnknownModelError as err:
-            raise ConfigError(str(err), path=self.plan.config_path,
-                              field="run.spatial_kernel") from None  # fmt: skip
-        if self.n_trials < 1:
-            raise ConfigError("run.n_trials must be >= 1", path=self.plan.config_path,
-                              field="run.n_trials")  # fmt: skip
+        """Read the filternet options of the run (:class:`.spec.FilterNetOptions`)."""
+        self.n_trials = self.options.n_trials
+        self.n_workers = self.options.n_workers
+        self.nonlinearity = self.options.nonlinearity
+        self.spatial_kernel = self.options.spatial_kernel
         self.cells: dict[str, LGNCells] = {}
         self.movie: Movie | None = None
         self.window = EvaluationWindow()
@@ -103,30 +93,15 @@ class FilterNetBackend(Backend):
 
     def add_inputs(self) -> None:
         """Build the movie of the (single) movie input."""
-        movies = [c for c in self.plan.input_configs.values()
-                  if (c.input_type or "movie").lower() in MOVIE_INPUT_TYPES]  # fmt: skip
+        movies = self.plan.inputs()  # MovieInput only: the spec refuses other inputs
         if len(movies) != 1:
             raise ConfigError(
                 f"filternet needs exactly one input with input_type 'movie', found {len(movies)}",
                 path=self.plan.config_path,
                 field="inputs",
             )
-        cfg = movies[0]
-        params = dict(cfg.params or {})
-        self.window = _evaluation_window(params.get("evaluation_options"), self.plan.config_path,
-                                         f"inputs.{cfg.name}.evaluation_options")  # fmt: skip
-        duration = self.plan.duration
-        if self.window.t_max_ms is not None:
-            duration = max(duration, self.window.t_max_ms - self.plan.tstart)
-        try:
-            movie = make_stimulus(cfg.module or "movie", params, duration_ms=duration)
-        except ConfigError as err:
-            raise ConfigError(err.message, path=self.plan.config_path,
-                              field=f"inputs.{cfg.name}.{err.field or 'module'}") from err  # fmt: skip
-        n = int(round(duration * movie.frame_rate / 1000.0))
-        if movie.n_frames > n:
-            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
-        self.movie = Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, self.plan.tstart)
+        self.window = movies[0].window(self.plan)
+        self.movie = movies[0].movie(self.plan)
 
     def simulate(self) -> None:
         """Evaluate the rates of every population (kept within the evaluation window)."""
@@ -140,13 +115,7 @@ class FilterNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
-        out = self.plan.config.output
-        extra = dict(getattr(out, "extra", {}) or {})
-        h5 = extra.get("rates_h5", extra.get("rates_file"))
-        csv = extra.get("rates_csv")
-        self._write_rates(h5, csv)
+        self._write_rates(self.options.rates_h5, self.options.rates_csv)
         for trial in range(self.n_trials):
             spikes = {}
             for pop_name, res in self.rates.items():
@@ -154,12 +123,9 @@ class FilterNetBackend(Backend):
                                             seed=self.plan.seed, trial=trial)  # fmt: skip
                 spikes[pop_name] = (res.node_ids[idx], times)
             if trial == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
-                csv_spikes = extra.get("spikes_file_csv", extra.get("spikes_csv"))
-                if csv_spikes:
-                    self._write_spikes_csv(csv_spikes, spikes)
+                self.hand_back_spikes(spikes)
+                if self.options.spikes_csv:
+                    self._write_spikes_csv(self.options.spikes_csv, spikes)
             elif self.plan.spikes_file is not None:
                 base = self.plan.output_path(self.plan.spikes_file)
                 path = base.with_name(f"{base.stem}_trial{trial}{base.suffix}")
@@ -223,63 +189,6 @@ def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
     pd.concat(frames, ignore_index=True).to_csv(tmp, sep=" ", index=False,
                                                 float_format="%.9g")  # fmt: skip
     tmp.replace(path)
-
-
-@dataclass(frozen=True)
-class EvaluationWindow:
-    """BMTK's ``evaluation_options`` of a movie input: which samples of the rates are kept.
-
-    ``t_min``/``t_max`` (seconds of movie time, as BMTK takes them) bound the samples kept;
-    the filters still see the movie from its start. ``downsample`` keeps every k-th sample.
-    Other keys (``separable``) choose how BMTK computes the same result and are accepted.
-
-    Examples
-    --------
-    >>> w = EvaluationWindow(t_min_ms=2.0, t_max_ms=4.0, downsample=2)
-    >>> res = RateResult(np.array([7]), np.arange(6.0), np.arange(6.0)[None, :])
-    >>> w.apply(res).times_ms.tolist()
-    [2.0, 4.0]
-    """
-
-    t_min_ms: float | None = None
-    t_max_ms: float | None = None
-    downsample: int = 1
-
-    def apply(self, res: RateResult) -> RateResult:
-        """The samples of ``res`` inside the window, every ``downsample``-th."""
-        t = np.asarray(res.times_ms, float)
-        keep = np.ones(t.size, bool)
-        if self.t_min_ms is not None:
-            keep &= t >= self.t_min_ms - 1e-9
-        if self.t_max_ms is not None:
-            keep &= t <= self.t_max_ms + 1e-9
-        idx = np.nonzero(keep)[0][:: self.downsample]
-        return RateResult(res.node_ids, t[idx], res.rates[:, idx])
-
-
-def _evaluation_window(options: Any, path: Any, field: str) -> EvaluationWindow:
-    if options is None:
-        return EvaluationWindow()
-    if not isinstance(options, dict):
-        raise ConfigError(f"expected an object, got {options!r}", path=path, field=field)
-    try:
-        t_min = options.get("t_min")
-        t_max = options.get("t_max")
-        window = EvaluationWindow(
-            None if t_min is None else float(t_min) * 1000.0,
-            None if t_max is None else float(t_max) * 1000.0,
-            int(options.get("downsample", 1)),
-        )
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"t_min/t_max (seconds) and downsample (integer) expected: {err}",
-                          path=path, field=field) from None  # fmt: skip
-    if window.downsample < 1 or (
-        window.t_min_ms is not None and window.t_max_ms is not None
-        and window.t_max_ms <= window.t_min_ms
-    ):  # fmt: skip
-        raise ConfigError("downsample must be >= 1 and t_max after t_min", path=path,
-                          field=field)  # fmt: skip
-    return window
 
 
 def _load_params(table: pd.DataFrame, filter_dir: Any, types_path: Any) -> pd.DataFrame:
