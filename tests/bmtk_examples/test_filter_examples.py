@@ -184,5 +184,6 @@ def test_movie_example_matches_bmtk(examples, tmp_path):
     bmtk, ours = _run_both(examples, "filter_movie", folder, configs)
     assert bmtk["timestamps"].min() == pytest.approx(3.0)
     assert ours["timestamps"].min() == pytest.approx(3.0)
+    assert len(ours) == len(bmtk)  # 3-4 s, both ends included, as BMTK evaluates it
     ratio = _compare(bmtk, ours)
     assert len(ratio) == 25

@@ -107,24 +107,29 @@ class MovieInput:
                                  f"inputs.{self.name}.evaluation_options")  # fmt: skip
 
     def movie(self, plan: Any) -> Movie:
-        """The frames over the run (cut to ``tstop - tstart``, or longer to reach the
-        window's ``t_max``), starting at ``tstart``."""
-        duration = plan.duration
+        """The frames over the run (cut to ``tstop - tstart``, or up to and including the
+        window's ``t_max``, as BMTK evaluates it), starting at ``tstart``."""
         t_max = self.window(plan).t_max_ms
+        movie = self._make(plan, plan.duration)
+        n = int(round(plan.duration * movie.frame_rate / 1000.0))
         if t_max is not None:
-            duration = max(duration, t_max - plan.tstart)
+            # the frame at t_max itself is evaluated too
+            n = max(n, int(np.floor((t_max - plan.tstart) * movie.frame_rate / 1000.0 + 1e-9)) + 1)
+            if movie.n_frames < n:
+                movie = self._make(plan, n * 1000.0 / movie.frame_rate)
+        if movie.n_frames > n:
+            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
+        return Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, plan.tstart)
+
+    def _make(self, plan: Any, duration: float) -> Movie:
         try:
-            movie = make_stimulus(self.module, dict(self.params), duration_ms=duration)
+            return make_stimulus(self.module, dict(self.params), duration_ms=duration)
         except ConfigError as err:
             raise ConfigError(
                 err.message,
                 path=plan.config_path,
                 field=f"inputs.{self.name}.{err.field or 'module'}",
             ) from err
-        n = int(round(duration * movie.frame_rate / 1000.0))
-        if movie.n_frames > n:
-            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
-        return Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, plan.tstart)
 
 
 def load_movie(cfg: Any, plan: Any) -> MovieInput:
