@@ -317,15 +317,15 @@ class BioNetBackend(Backend):
         for inp in self.check_run().inputs:
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
+                where = f"{self.plan.config_path} (inputs.{inp.name})"
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if not isinstance(cell, BioCell):
                             continue
-                        for start, stop, amp in inp.steps():
-                            clamp = h.IClamp(cell.soma(0.5))
-                            clamp.delay, clamp.dur, clamp.amp = start, stop - start, amp
-                            self._keep.append(clamp)
+                        seed = self.layout.gid(pop, int(nid))
+                        seg = _inputs.clamp_site(cell, inp.params, seed, where)
+                        self._keep.extend(_inputs.attach_current_clamp(h, seg, inp))
             elif isinstance(inp, _inputs.VoltageClampInput):
                 for pop, ids in targets.items():
                     for nid in ids:
