@@ -183,3 +183,23 @@ def test_bio_450cells_compact(examples, tmp_path):
     theirs, ours = run_both(examples, "bio_450cells_compact", "config.simulation.json",
                             tmp_path, tstop=500.0)  # fmt: skip
     compare_spikes(theirs, ours, min_spikes=100)
+
+
+def test_bionet_syn_report_is_a_clear_error(examples, tmp_path):
+    """``syn_report`` (PointNet's weight recorder) is refused by bionet before the run,
+    naming the report and what bionet records instead, never silently ignored."""
+    import subprocess
+    import sys
+
+    folder = stage(examples, "bio_1cell", tmp_path)
+    doc = json.loads((folder / "config.simulation_syns.json").read_text())
+    doc["reports"]["weights"] = {"module": "syn_report", "cells": [0], "variable_name": "w"}
+    (folder / "syn_report.json").write_text(json.dumps(doc))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bmtoolkit.cli", "run", "--quiet", "syn_report.json"],
+        cwd=folder, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "does not support report 'weights'" in proc.stderr
+    assert "netcon_report" in proc.stderr
+    assert not (folder / "output_syns").exists()
