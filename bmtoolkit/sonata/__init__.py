@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "read_rates": "rates",
     "read_nwb_sweep": "stimulus",
     "write_nwb_sweep": "stimulus",
+    "write_clamp_report": "stimulus",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -25,7 +25,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError, SonataFormatError
 
-__all__ = ["read_nwb_sweep", "sweep_name", "write_nwb_sweep"]
+__all__ = ["read_nwb_sweep", "sweep_name", "write_clamp_report", "write_nwb_sweep"]
 
 
 def sweep_name(sweep_id: int | str) -> str:
@@ -86,4 +86,29 @@ def write_nwb_sweep(
         grp.create_dataset("data", data=np.asarray(amps_amperes, dtype=float))
         start = grp.require_dataset("starting_time", shape=(), dtype=float, data=0.0)
         start.attrs["rate"] = float(rate)
+    return path
+
+
+def write_clamp_report(
+    path: str | Path, data: np.ndarray, *, tstart: float, tstop: float, dt: float
+) -> Path:
+    """Write clamp currents in BMTK's clamp-report layout: ``data`` ``(n_steps, n_clamps)``
+    in nA, with ``tstart``/``tstop``/``dt`` attributes; written to a temporary file first.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = write_clamp_report(os.path.join(tempfile.mkdtemp(), "c.h5"), np.zeros((3, 2)),
+    ...                        tstart=0.0, tstop=0.3, dt=0.1)
+    >>> h5py.File(p, "r")["data"].shape
+    (3, 2)
+    """
+    from bmtoolkit.sonata._h5 import atomic_write
+
+    path = Path(path)
+    with atomic_write(path) as h5:
+        dset = h5.create_dataset("data", data=np.asarray(data, dtype=float))
+        dset.attrs["units"] = "nA"
+        for key, value in (("tstart", tstart), ("tstop", tstop), ("dt", dt)):
+            dset.attrs[key] = float(value)
     return path

@@ -24,6 +24,7 @@ from bmtoolkit.exceptions import (
     ConfigError,
     SimulationError,
 )
+from bmtoolkit.simulator.bionet import clamp_report as _clamp_report  # registers clamp_report
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import netcon_report as _netcon  # registers netcon_report
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
@@ -99,6 +100,9 @@ class BioNetBackend(Backend):
         self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
+        #: clamps by clamp-report kind (``ic``, ``f_ic``, ``se``), in the order attached
+        self._clamps: dict[str, list[Any]] = {kind: [] for kind in _clamp_report.CLAMP_KINDS}
+        self._clamp_recorders: list[Any] = []
         self.coreneuron = False
         self.checked: Any = None  # the Preflight of this run, once build_network starts
 
@@ -325,13 +329,20 @@ class BioNetBackend(Backend):
                             continue
                         seed = self.layout.gid(pop, int(nid))
                         seg = _inputs.clamp_site(cell, inp.params, seed, where)
-                        self._keep.extend(_inputs.attach_current_clamp(h, seg, inp))
+                        made = _inputs.attach_current_clamp(h, seg, inp)
+                        self._keep.extend(made)
+                        clamps = [c for c in made if c.hname().startswith("IClamp")]
+                        self._clamps["ic"].extend(clamps)
+                        if inp.played is not None:
+                            self._clamps["f_ic"].extend(clamps)
             elif isinstance(inp, _inputs.VoltageClampInput):
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if isinstance(cell, BioCell):
-                            self._keep.append(_inputs.attach_voltage_clamp(h, cell, inp))
+                            se = _inputs.attach_voltage_clamp(h, cell, inp)
+                            self._keep.append(se)
+                            self._clamps["se"].append(se)
             elif isinstance(inp, SpikeTrainsInput):
                 for pop in targets:
                     for nid, times in inp.trains(pop).items():
@@ -353,6 +364,10 @@ class BioNetBackend(Backend):
                     _warn_neuron(f"extracellular report {rep.name!r} needs per-step callbacks")
                     self.coreneuron = False
                 self._add_ecp(rep)
+                continue
+            if isinstance(rep, _clamp_report.ClampReport):
+                clamps = self._clamps[rep.variable]
+                self._clamp_recorders.append(_clamp_report.ClampRecorder(h, rep, clamps))
                 continue
             if isinstance(rep, _netcon.NetconReport):
                 self._add_netcon_report(rep)
@@ -399,6 +414,20 @@ class BioNetBackend(Backend):
                         per_pop.setdefault(pop, []).append((int(nid), traces))
             self._reports.append((rep, var, per_pop))
             self._intervals.append(steps * self.plan.dt)
+
+    def _write_clamp_reports(self, parts: list[list[np.ndarray]]) -> None:
+        from bmtoolkit.sonata import write_clamp_report
+
+        for recorder, pieces in zip(self._clamp_recorders, parts, strict=True):
+            data = np.concatenate(pieces, axis=1) if pieces else np.zeros((0, 0))
+            target = write_clamp_report(
+                recorder.report.file_name,
+                data,
+                tstart=self.plan.tstart,
+                tstop=self.plan.tstop,
+                dt=self.plan.dt,
+            )
+            self.result.outputs[recorder.report.name] = str(target)
 
     def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
         from bmtoolkit.sonata import write_ecp_report
@@ -501,9 +530,12 @@ class BioNetBackend(Backend):
             for _, _, per_pop in self._reports
         ]
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
+        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        clamp_parts = [self.pc.py_gather(r.data(n_steps), 0) for r in self._clamp_recorders]
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
+        self._write_clamp_reports(clamp_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

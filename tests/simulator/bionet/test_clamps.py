@@ -211,3 +211,34 @@ def test_bio_advanced_stimuli_csv_config_injects_current(tmp_path):
     spikes = read_spikes(result.outputs["spikes"])
     assert len(spikes) > 20
     assert spikes["timestamp"].min() > 800.0 and spikes["timestamp"].max() < 1310.0
+
+
+def test_clamp_report_records_each_clamp_current(tmp_path):
+    """BMTK's ``clamp_report`` (``ic``): one column per IClamp, the injected current."""
+    require_module("neuron")
+    import h5py
+
+    from bmtoolkit.simulator.core.runner import run
+
+    example = E / "bio_1cell"
+    if not example.is_dir():
+        pytest.skip(f"BMTK examples not found at {E}")
+    doc = json.loads((example / "config.simulation_iclamp.json").read_text())
+    doc["manifest"]["$BASE_DIR"] = str(example)
+    doc["manifest"]["$OUTPUT_DIR"] = str(tmp_path / "out")
+    doc["run"]["tstop"] = 700.0
+    for key in ("morphologies_dir", "biophysical_neuron_models_dir"):
+        doc["components"][key] = str(example / doc["components"][key])
+    doc["inputs"]["current_clamp_1"].update(
+        {"amp": [0.1, 0.3], "delay": [100.0, 400.0], "duration": [200.0, 100.0]}
+    )
+    doc["reports"] = {"clamps": {"module": "clamp_report", "variable_name": "ic"}}
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    result = run(tmp_path / "config.json", backend="bionet")
+    with h5py.File(result.outputs["clamps"]) as h5:
+        data = h5["data"][()]
+    assert data.shape == (7000, 2)
+    t = (np.arange(7000) + 1) * 0.1
+    on = (t > 100.5) & (t < 299.5)
+    assert np.allclose(data[on, 0], 0.1) and np.allclose(data[(t < 99.5) | (t > 300.5), 0], 0)
+    assert np.allclose(data[(t > 400.5) & (t < 499.5), 1], 0.3)
