@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
-from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS, round_significant
+from bmtoolkit.simulator.bionet.morphology import IMPORT3D_DIGITS, round_significant
 
 __all__ = ["AXON_MODES", "SECTION_ALIASES", "SectionTree", "read_sections", "read_swc_points"]
 
@@ -350,8 +350,9 @@ def _drop_degenerate(sections: list[_RawSection]) -> list[_RawSection]:
 def _length(points: np.ndarray) -> float:
     if len(points) < 2:
         return 0.0
-    # bionet hands NEURON six significant digits of every point, kept in single precision
-    p = round_significant(points, POINT_DIGITS).astype(np.float32).astype(np.float64)
+    # Import3d hands NEURON eight significant digits of every point (as bionet builds cells),
+    # kept in single precision
+    p = round_significant(points, IMPORT3D_DIGITS).astype(np.float32).astype(np.float64)
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
 
 
