@@ -74,6 +74,9 @@ _EXPORTS: dict[str, str] = {
     "read_ecp_report": "reports",
     "write_rates": "rates",
     "read_rates": "rates",
+    "read_nwb_sweep": "stimulus",
+    "write_nwb_sweep": "stimulus",
+    "write_clamp_report": "stimulus",
 }
 
 __all__ = sorted(_EXPORTS)

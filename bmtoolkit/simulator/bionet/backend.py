@@ -24,7 +24,9 @@ from bmtoolkit.exceptions import (
     ConfigError,
     SimulationError,
 )
+from bmtoolkit.simulator.bionet import clamp_report as _clamp_report  # registers clamp_report
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
+from bmtoolkit.simulator.bionet import netcon_report as _netcon  # registers netcon_report
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
@@ -92,6 +94,9 @@ class BioNetBackend(Backend):
         self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
+        #: clamps by clamp-report kind (``ic``, ``f_ic``, ``se``), in the order attached
+        self._clamps: dict[str, list[Any]] = {kind: [] for kind in _clamp_report.CLAMP_KINDS}
+        self._clamp_recorders: list[Any] = []
         self.coreneuron = False
         self.checked: Any = None  # the Preflight of this run, once build_network starts
 
@@ -126,8 +131,21 @@ class BioNetBackend(Backend):
         self.threshold = self.options.spike_threshold
         self.dL = self.options.dL
 
+    def _point_digits(self) -> int | None:
+        """``run.swc_point_digits``: significant digits of SWC 3D points (None: Import3d's)."""
+        run = getattr(self.plan.config, "run", None)
+        digits = (getattr(run, "extra", None) or {}).get("swc_point_digits")
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)):
+            raise ConfigError(
+                f"expected an integer number of significant digits, got {digits!r}",
+                path=self.plan.config_path,
+                field="run.swc_point_digits",
+            )
+        return digits
+
     def _specs(self, pop: Any) -> list[CellSpec]:
         comps = self.plan.components
+        digits = self._point_digits()
         cols = pop.columns()
         specs = []
         for node_id in range(pop.size):
@@ -163,6 +181,7 @@ class BioNetBackend(Backend):
                     orientation=orientation,
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
+                    point_digits=digits,
                 )
             )
         return specs
@@ -221,14 +240,52 @@ class BioNetBackend(Backend):
         if circuit.edges:
             self._connect(circuit)
 
+    def _bmtk_offsets(self, circuit: Any) -> dict[str, int]:
+        """BMTK's gid offset of each population: populations in circuit order, each as
+        large as its largest node id plus one (the seeds of the placement streams)."""
+        offsets, start = {}, 0
+        for name, pop in circuit.nodes.items():
+            offsets[name] = start
+            start += int(pop.size)
+        return offsets
+
+    def _connection_order(self, circuit: Any) -> list[tuple[int, Any]]:
+        """Edge populations in the order BMTK connects them: those from cells first
+        (circuit order), then those from virtual-only populations, in the order of the
+        spike inputs that drive them (each target cell's placement stream is shared)."""
+        specs = self.check_run().specs
+        virtual = {
+            name
+            for name in circuit.nodes
+            if specs.get(name) and all(sp.model_type == "virtual" for sp in specs[name])
+        }
+        rank: dict[str, int] = {}
+        for k, cfg in enumerate(self.plan.input_configs.values()):
+            try:
+                pops = self.plan.resolve_node_set(getattr(cfg, "node_set", None))
+            except (KeyError, ValueError):
+                continue
+            for pop in pops:
+                rank.setdefault(pop, k)
+        items = list(enumerate(circuit.edges.values()))
+        recurrent = [(k, e) for k, e in items if e.source_population not in virtual]
+        driven = [(k, e) for k, e in items if e.source_population in virtual]
+        driven.sort(key=lambda ke: (rank.get(ke[1].source_population, len(rank)), ke[0]))
+        return recurrent + driven
+
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
+        from bmtoolkit.simulator.bionet.synapses import (
+            Connector,
+            function_weighted_mask,
+            point_sign_mask,
+        )
         from bmtoolkit.simulator.core.models import edge_table
 
-        connector = Connector(self.h, self.pc, self.layout, self.cells)
+        connector = Connector(
+            self.h, self.pc, self.layout, self.cells, seed_offsets=self._bmtk_offsets(circuit)
+        )
         syn_dir = self.plan.components.get("synaptic_models_dir")
-        seed = self.plan.seed if self.plan.seed is not None else 0
         extra = (
             "sec_id",
             "sec_x",
@@ -236,13 +293,17 @@ class BioNetBackend(Backend):
             "afferent_section_pos",
             "dynamics_params",
             "model_template",
+            "target_sections",
+            "distance_range",
         )
-        for k, edges in enumerate(circuit.edges.values()):
+        for _, edges in self._connection_order(circuit):
             table = edge_table(self.plan, edges, default_delay=self.default_delay, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
-            connector.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
+            custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
+            connector.connect(table, syn_dir, where, signed=signed, function_weighted=custom)
         self._keep.append(connector)
+        self.connector = connector
 
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
@@ -252,21 +313,28 @@ class BioNetBackend(Backend):
         for inp in self.check_run().inputs:
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
+                where = f"{self.plan.config_path} (inputs.{inp.name})"
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if not isinstance(cell, BioCell):
                             continue
-                        for start, stop, amp in inp.steps():
-                            clamp = h.IClamp(cell.soma(0.5))
-                            clamp.delay, clamp.dur, clamp.amp = start, stop - start, amp
-                            self._keep.append(clamp)
+                        seed = self.layout.gid(pop, int(nid))
+                        seg = _inputs.clamp_site(cell, inp.params, seed, where)
+                        made = _inputs.attach_current_clamp(h, seg, inp)
+                        self._keep.extend(made)
+                        clamps = [c for c in made if c.hname().startswith("IClamp")]
+                        self._clamps["ic"].extend(clamps)
+                        if inp.played is not None:
+                            self._clamps["f_ic"].extend(clamps)
             elif isinstance(inp, _inputs.VoltageClampInput):
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if isinstance(cell, BioCell):
-                            self._keep.append(_inputs.attach_voltage_clamp(h, cell, inp))
+                            se = _inputs.attach_voltage_clamp(h, cell, inp)
+                            self._keep.append(se)
+                            self._clamps["se"].append(se)
             elif isinstance(inp, SpikeTrainsInput):
                 for pop in targets:
                     for nid, times in inp.trains(pop).items():
@@ -289,6 +357,13 @@ class BioNetBackend(Backend):
                     self.coreneuron = False
                 self._add_ecp(rep)
                 continue
+            if isinstance(rep, _clamp_report.ClampReport):
+                clamps = self._clamps[rep.variable]
+                self._clamp_recorders.append(_clamp_report.ClampRecorder(h, rep, clamps))
+                continue
+            if isinstance(rep, _netcon.NetconReport):
+                self._add_netcon_report(rep)
+                continue
             if not isinstance(rep, MembraneReport):
                 continue
             targets = self.plan.resolve_node_set(rep.node_set)
@@ -308,6 +383,43 @@ class BioNetBackend(Backend):
                         per_pop.setdefault(pop, []).append((int(nid), traces))
                 self._reports.append((rep, var, per_pop))
                 self._intervals.append(steps * self.plan.dt)
+
+    def _add_netcon_report(self, rep: Any) -> None:
+        """Record a variable of the synapses onto the report's cells (BMTK's netcon_report)."""
+        targets = self.plan.resolve_node_set(rep.node_set)
+        steps = _recording.steps_per_sample(rep.dt, self.plan.dt, rep.name)
+        if self.coreneuron:
+            steps = 1
+        made = getattr(getattr(self, "connector", None), "synapses", {})
+        for var in rep.variables:
+            per_pop: dict[str, list[tuple[int, Any]]] = {}
+            for pop, ids in targets.items():
+                for nid in ids:
+                    cell = self.cells.get((pop, int(nid)))
+                    if not isinstance(cell, BioCell):
+                        continue
+                    traces = _netcon.record_synapses(
+                        self.h, made.get((pop, int(nid)), []), var, rep.syn_type, steps,
+                        self.plan.dt, rep.name,
+                    )  # fmt: skip
+                    if traces:
+                        per_pop.setdefault(pop, []).append((int(nid), traces))
+            self._reports.append((rep, var, per_pop))
+            self._intervals.append(steps * self.plan.dt)
+
+    def _write_clamp_reports(self, parts: list[list[np.ndarray]]) -> None:
+        from bmtoolkit.sonata import write_clamp_report
+
+        for recorder, pieces in zip(self._clamp_recorders, parts, strict=True):
+            data = np.concatenate(pieces, axis=1) if pieces else np.zeros((0, 0))
+            target = write_clamp_report(
+                recorder.report.file_name,
+                data,
+                tstart=self.plan.tstart,
+                tstop=self.plan.tstop,
+                dt=self.plan.dt,
+            )
+            self.result.outputs[recorder.report.name] = str(target)
 
     def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
         from bmtoolkit.sonata import write_ecp_report
@@ -408,9 +520,12 @@ class BioNetBackend(Backend):
             for _, _, per_pop in self._reports
         ]
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
+        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        clamp_parts = [self.pc.py_gather(r.data(n_steps), 0) for r in self._clamp_recorders]
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
+        self._write_clamp_reports(clamp_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -82,6 +82,10 @@ class CellSpec:
         Maximum segment length (um).
     types_file : str
         Where the node type is defined (for error messages).
+    point_digits : int or None
+        Significant digits of the SWC 3D points (``None``: as this NEURON's Import3d reads
+        them, as BMTK does; 6 reproduces older NEURON releases, see
+        :mod:`~bmtoolkit.simulator.bionet.morphology`).
     """
 
     population: str
@@ -98,6 +102,7 @@ class CellSpec:
     dL: float | None = None
     orientation: np.ndarray | None = None
     types_file: str = ""
+    point_digits: int | None = None
 
     @property
     def where(self) -> str:
@@ -236,7 +241,7 @@ def _check_morphology(spec: CellSpec) -> Path:
 
 def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
     """A cell read from its own SWC file, ``apply(hobj)`` doing all the rest."""
-    hobj = load_swc(_check_morphology(spec))
+    hobj = load_swc(_check_morphology(spec), digits=spec.point_digits)
     apply(hobj)
     if spec.dL:
         set_segments(hobj, spec.dL)
@@ -245,7 +250,7 @@ def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
 
 def _from_factory(spec: CellSpec, factory: CellFactory, axon: str | None, fit: Any) -> BioCell:
     """A cell made from the factory's prepared morphology, then ``fit(hobj)`` and ``nseg``."""
-    hobj, sections = factory.make(_check_morphology(spec), axon)
+    hobj, sections = factory.make(_check_morphology(spec), axon, spec.point_digits)
     fit(hobj)
     if spec.dL:
         for sec in sections:

@@ -10,7 +10,7 @@ and hands back what it loaded so the run does not load it twice.
 Examples
 --------
 >>> sorted(SUPPORTED_REPORTS)
-['ExtracellularReport', 'MembraneReport']
+['ClampReport', 'ExtracellularReport', 'MembraneReport', 'NetconReport']
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
 #: typed report class name -> what bionet records
 SUPPORTED_REPORTS: Mapping[str, str] = {
     "MembraneReport": "membrane reports of range variables",
+    "NetconReport": "netcon_report (a variable of each synapse onto the cells)",
+    "ClampReport": "clamp_report (the current of every clamp)",
     "ExtracellularReport": "extracellular potentials",
 }
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
+from bmtoolkit.simulator.core.clamps import PlayedWaveform
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
@@ -101,6 +102,9 @@ class CurrentClampInput:
     durations: np.ndarray
     section: str = "soma"
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: a waveform read from a file (CSV, NWB) that NEURON plays sample by sample; the
+    #: same current as ``amplitudes``/``delays``/``durations``
+    played: PlayedWaveform | None = None
 
     def steps(self) -> list[tuple[float, float, float]]:
         """``[(start, stop, amplitude), ...]`` sorted by start time."""
@@ -351,9 +355,14 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
 
     Repeated steps: add ``repeat`` (count) and ``period`` (ms) and each step is repeated.
     From a file: ``input_file``/``amp_file`` names a table with columns ``amp`` and optionally
-    ``delay`` and ``duration`` (missing ones taken from the config values).
+    ``delay`` and ``duration`` (missing ones taken from the config values). BMTK's
+    ``input_type`` ``csv``/``file`` (``timestamps``/``amps`` table) and ``nwb``/``allen``
+    (an Allen NWB sweep) are read as :mod:`~bmtoolkit.simulator.core.clamps` describes.
     """
     params = _params(cfg)
+    kind = str(getattr(cfg, "input_type", None) or params.get("input_type") or "").lower()
+    if kind in FILE_CLAMP_READERS:
+        return FILE_CLAMP_READERS[kind](cfg, plan, params)
     file_key = next((k for k in ("amp_file", "input_file", "file") if k in params), None)
     if file_key is not None:
         import pandas as pd
@@ -415,3 +424,62 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
         section=str(params.get("section_name", params.get("section", "soma"))),
         params=dict(params),
     )
+
+
+def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
+    rows = list(steps)
+    amps = np.array([r[2] for r in rows], dtype=float)
+    starts = np.array([r[0] for r in rows], dtype=float)
+    stops = np.array([r[1] for r in rows], dtype=float)
+    return CurrentClampInput(
+        cfg.name,
+        cfg.node_set,
+        amplitudes=amps,
+        delays=starts,
+        durations=stops - starts,
+        section=str(params.get("section_name", params.get("section", "soma"))),
+        params=dict(params),
+        played=played,
+    )
+
+
+def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+    """BMTK's ``input_type: csv`` clamp: ``timestamps``/``amps`` rows, stepwise."""
+    from bmtoolkit.simulator.core.clamps import csv_steps, csv_waveform, read_clamp_csv
+
+    key = next((k for k in ("file", "input_file", "amp_file") if k in params), "file")
+    path = _require_file(params.get(key), key, cfg, plan)
+    t, a = read_clamp_csv(
+        path,
+        separator=str(params.get("separator", " ")),
+        timestamps=str(params.get("timestamps_column", "timestamps")),
+        amplitudes=str(params.get("amplitudes_column", "amps")),
+    )
+    played = csv_waveform(t, a, str(path))
+    return _played_clamp(cfg, params, played, csv_steps(t, a))
+
+
+def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+    """BMTK's ``input_type: nwb`` clamp: one sweep of an Allen Cell Types NWB file."""
+    from bmtoolkit.simulator.core.clamps import nwb_waveform
+    from bmtoolkit.sonata import read_nwb_sweep
+
+    key = next((k for k in ("file", "input_file") if k in params), "file")
+    path = _require_file(params.get(key), key, cfg, plan)
+    if params.get("sweep_id") is None:
+        raise ConfigError("an NWB current clamp needs 'sweep_id'", **_where(cfg, plan))
+    amps, dt = read_nwb_sweep(path, params["sweep_id"])
+    window = params.get("sweep_window")
+    played = nwb_waveform(
+        amps,
+        dt,
+        downsample=None if params.get("downsample") is None else float(params["downsample"]),
+        sweep_window=None if window is None else tuple(window),
+        delay=float(params.get("delay", 0.0)),
+        where=str(path),
+    )
+    return _played_clamp(cfg, params, played, played.steps())
+
+
+#: BMTK ``input_type`` of a current clamp -> reader of its file
+FILE_CLAMP_READERS = {"csv": _csv_clamp, "file": _csv_clamp, "nwb": _nwb_clamp, "allen": _nwb_clamp}

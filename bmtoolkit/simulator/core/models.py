@@ -420,6 +420,11 @@ def edge_table(
             np.multiply(syn_weight, weights, out=weights, where=mask)
         else:
             sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
+            # the edge type's own columns (``weight_sigma`` ...) as BMTK's edge objects hold them
+            if et in types.index:
+                for col in types.columns:
+                    if col not in sub.columns:
+                        sub[col] = types.loc[et, col]
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
             target = NodeColumns(plan.circuit.nodes[edges.target_population], tgt[mask])
             weights[mask] = np.asarray(fn(sub, source, target), dtype=float)

@@ -258,6 +258,30 @@ for _wname in DEFAULT_WEIGHT_NAMES:
     WEIGHT_FUNCTIONS.register(_wname, _default_weight)
 
 
+def gaussian_ll(edges: Any, source: Any, target: Any) -> np.ndarray:
+    """BMTK's ``gaussianLL``: ``syn_weight * exp(-(d / weight_sigma)**2)`` where ``d`` is the
+    difference of the source and target ``tuning_angle`` folded onto 0-90 degrees.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> edges = pd.DataFrame({"syn_weight": [2.0, 2.0], "weight_sigma": [50.0, 50.0]})
+    >>> src, tgt = {"tuning_angle": np.array([0.0, 10.0])}, {"tuning_angle": np.array([0.0, 60.0])}
+    >>> gaussian_ll(edges, src, tgt).round(4).tolist()
+    [2.0, 0.7358]
+    """
+    w0 = np.asarray(edges["syn_weight"], dtype=float)
+    sigma = np.asarray(edges["weight_sigma"], dtype=float)
+    src = np.asarray(source["tuning_angle"], dtype=float)
+    tgt = np.asarray(target["tuning_angle"], dtype=float)
+    delta = np.abs(np.abs(np.abs(180.0 - np.abs(tgt - src) % 360.0) - 90.0) - 90.0)
+    return w0 * np.exp(-((delta / sigma) ** 2))
+
+
+if "gaussianLL" not in WEIGHT_FUNCTIONS:
+    WEIGHT_FUNCTIONS.register("gaussianLL", gaussian_ll)
+
+
 def get_weight_function(name: str | None, *, edge_type: Any = None, path: Any = None) -> Callable:
     """Weight function for an edge type; ``None``/NaN/empty means the default.
 
