@@ -7,7 +7,9 @@ simulators are imported only when a run needs them.
 
 - :func:`run` runs a config (``bmtoolkit run CONFIG`` on the command line);
 - :class:`PointNet` (``PointNet.from_config(config).run()``) runs the NEST backend;
-- :func:`synaptic_weight` registers a vectorized weight function;
+- :func:`synaptic_weight` / :func:`add_weight_function` register a weight function, and
+  ``cell_model``, ``synapse_model``, ``model_processing`` (``add_cell_model`` ...) BMTK's
+  other user functions (:mod:`bmtoolkit.simulator.core.pyfunctions`);
 - :class:`PoissonSpikeGenerator` writes Poisson spike trains as SONATA spikes;
 - :class:`RunPlan` is the typed form of a simulation config.
 
@@ -28,14 +30,30 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "bmtoolkit.simulator.core.base",
     "Backend": "bmtoolkit.simulator.core.base",
     "synaptic_weight": "bmtoolkit.simulator.core.registries",
+    "add_weight_function": "bmtoolkit.simulator.core.registries",
     "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
     "PointNet": "bmtoolkit.simulator.pointnet.backend",
 }
 
-__all__ = sorted(_EXPORTS)
+
+#: BMTK's cell / synapse / processor registration functions, for every backend
+_PYFUNCTIONS = (
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
+
+__all__ = sorted([*_EXPORTS, *_PYFUNCTIONS])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PYFUNCTIONS:
+        from bmtoolkit.simulator.core.pyfunctions import ALL
+
+        return ALL.exports()[name]
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator' has no attribute {name!r}")
@@ -45,4 +63,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS])

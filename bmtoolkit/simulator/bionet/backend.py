@@ -171,6 +171,7 @@ class BioNetBackend(Backend):
                     orientation=orientation,
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
+                    properties=row,
                 )
             )
         return specs

@@ -92,6 +92,7 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     from neuron import h
 
     from bmtoolkit.simulator.bionet.synapses import BMTK_SYNAPSE_NAMES, read_synapse_json
+    from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
     syn_dir = plan.components.get("synaptic_models_dir")
     for edges in plan.circuit.edges.values():
@@ -116,6 +117,8 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
             for value in types["model_template"].dropna().unique():
                 if not isinstance(value, str) or not value:
                     continue
+                if find_synapse_model("bionet", value) is not None:
+                    continue  # a user's synapse_model function makes it
                 if not hasattr(h, BMTK_SYNAPSE_NAMES.get(value, value)):
                     raise UnknownModelError(
                         f"NEURON has no synapse model {value!r} (edge model_template)",

@@ -222,6 +222,7 @@ class Connector:
         cells take the synapse JSON's ``sign``.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
+        from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
         props = {key: np.asarray(table.properties[key]) for key in table.properties}
         dyn = props.get("dynamics_params")
@@ -243,7 +244,11 @@ class Connector:
                 template = template if isinstance(template, str) and template else "Exp2Syn"
                 sites, preselected = self._sites(cell, props, i, syn_json, seed, where)
                 for sec, x in sites:
-                    syn = self._make_synapse(template, sec(x), syn_params, where)
+                    user = find_synapse_model("bionet", template)
+                    if user is not None:  # BMTK's synapse_model: fn(syn_params, sec_x, sec)
+                        syn = user(dict(syn_json), x, sec)
+                    else:
+                        syn = self._make_synapse(template, sec(x), syn_params, where)
                     nc = self.pc.gid_connect(src_gid, syn)
                     # rule-placed: nsyns synapses of syn_weight each (table weight is the sum)
                     nc.weight[0] = weight if preselected else weight / len(sites)
