@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "read_frame_report": "reports",
     "write_ecp_report": "reports",
     "read_ecp_report": "reports",
+    "write_weight_events": "reports",
     "write_rates": "rates",
     "read_rates": "rates",
 }
