@@ -73,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     "write_ecp_report": "reports",
     "read_ecp_report": "reports",
     "write_weight_events": "reports",
+    "write_gap_junction_ids": "gap_junctions",
+    "read_gap_junction_ids": "gap_junctions",
     "write_rates": "rates",
     "read_rates": "rates",
 }

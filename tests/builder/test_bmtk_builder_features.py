@@ -84,3 +84,107 @@ def test_values_list_of_the_wrong_length_is_refused(tmp_path):
         net.build()
     with pytest.raises(ConfigError, match="one row of 2 values"):
         cm.add_properties(["a", "b"], values=[1.0, 2.0])
+
+
+def _gap_network(builder_cls, out):
+    net = builder_cls("v1")
+    net.add_nodes(N=4, model_type="point_process", model_template="nrn:IntFire1")
+    net.add_gap_junctions(source={"node_id": [0, 1]}, target={"node_id": [2, 3]},
+                          resistance=500.0, target_sections=["somatic"])  # fmt: skip
+    net.add_edges(source={"node_id": [0]}, target={"node_id": [1]}, connection_rule=2,
+                  syn_weight=1e-4, delay=1.0, model_template="Exp2Syn")  # fmt: skip
+    net.build()
+    net.save(output_dir=str(out))
+    return out
+
+
+def test_gap_junctions_are_written_as_bmtk_writes_them(tmp_path):
+    require_module("bmtk")
+    from bmtk.builder import NetworkBuilder as BmtkBuilder
+
+    from bmtoolkit.builder import NetworkBuilder
+    from bmtoolkit.sonata import read_edges, read_gap_junction_ids
+
+    ours = _gap_network(NetworkBuilder, tmp_path / "ours")
+    peer = _gap_network(BmtkBuilder, tmp_path / "bmtk")
+    for path in (ours, peer):
+        (pop,) = read_edges(path / "v1_v1_edges.h5", path / "v1_v1_edge_types.csv").values()
+        gap = np.asarray(pop.column("is_gap_junction")).astype(str) == "True"
+        pairs = sorted(
+            zip(pop.source_node_ids()[gap].tolist(), pop.target_node_ids()[gap].tolist())
+        )
+        assert pairs == [(0, 2), (0, 3), (1, 2), (1, 3)]
+        assert np.allclose(np.asarray(pop.column("syn_weight"))[gap], 1 / 500.0)
+    ids = {k: read_gap_junction_ids(p / "v1_gap_juncs.h5") for k, p in (("o", ours), ("b", peer))}
+    for k in ("o", "b"):  # one junction per pair, ids 2k and 2k + 1
+        got = ids[k]
+        assert sorted(zip(got["source_ids"].tolist(), got["target_ids"].tolist())) == pairs
+        assert sorted(got["src_gap_ids"].tolist() + got["trg_gap_ids"].tolist()) == list(range(8))
+        assert (got["trg_gap_ids"] == got["src_gap_ids"] + 1).all()
+
+
+def test_gap_junction_files_are_read_by_other_sonata_tools(tmp_path):
+    import subprocess
+    import sys
+
+    from bmtoolkit.builder import NetworkBuilder
+    from bmtoolkit.sonata import write_circuit_config
+    from tests.conftest import conformance_root
+
+    tool = conformance_root().parent / "tools" / "check_interop.py"
+    if not tool.exists():
+        pytest.skip(f"{tool} not found (shared tools are not part of a user's clone)")
+    for mod in ("libsonata", "bluepysnap", "bmtk"):
+        require_module(mod)
+    net = _gap_network(NetworkBuilder, tmp_path / "net")
+    write_circuit_config(tmp_path / "circuit.json",
+                         nodes=[{"nodes_file": net / "v1_nodes.h5", "node_types_file": net / "v1_node_types.csv"}],
+                         edges=[{"edges_file": net / "v1_v1_edges.h5", "edge_types_file": net / "v1_v1_edge_types.csv"}])  # fmt: skip
+    proc = subprocess.run([sys.executable, str(tool), str(tmp_path / "circuit.json")],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    last = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    passed, total = last.split()[-3].split("/")
+    assert passed == total and int(total) >= 4, last
+
+
+def test_gap_junctions_across_networks_or_with_bad_resistance_are_refused():
+    from bmtoolkit.builder import NetworkBuilder
+
+    a, b = NetworkBuilder("a"), NetworkBuilder("b")
+    a.add_nodes(N=2, model_type="biophysical")
+    b.add_nodes(N=2, model_type="biophysical")
+    with pytest.raises(ConfigError, match="one network"):
+        a.add_gap_junctions(source=b.nodes(), target=a.nodes())
+    with pytest.raises(ConfigError, match="resistance must be > 0"):
+        a.add_gap_junctions(source={"node_id": 0}, target={"node_id": 1}, resistance=0.0)
+
+
+def test_bionet_refuses_gap_junctions_in_one_line(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    require_module("neuron")
+    from bmtoolkit.builder import NetworkBuilder
+    from tests.bmtk_parity.conftest import _env
+
+    net = _gap_network(NetworkBuilder, tmp_path / "net")
+    cfg = {
+        "run": {"tstop": 10.0, "dt": 0.1},
+        "target_simulator": "NEURON",
+        "output": {"output_dir": str(tmp_path / "out")},
+        "components": {"synaptic_models_dir": str(tmp_path)},
+        "networks": {
+            "nodes": [{"nodes_file": str(net / "v1_nodes.h5"), "node_types_file": str(net / "v1_node_types.csv")}],
+            "edges": [{"edges_file": str(net / "v1_v1_edges.h5"), "edge_types_file": str(net / "v1_v1_edge_types.csv")}],
+        },
+    }  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    proc = subprocess.run([sys.executable, "-m", "bmtoolkit.cli", "run", "--quiet",
+                           str(tmp_path / "config.json")], env=_env(), capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    lines = [ln for ln in proc.stderr.splitlines() if "error" in ln]
+    assert len(lines) == 1 and "gap junctions" in lines[0] and "v1_v1_edge_types.csv" in lines[0]
+    assert not (tmp_path / "out" / "spikes.h5").exists()

@@ -86,6 +86,22 @@ def check_cells(specs: Iterable[Any]) -> int:
     return len(seen)
 
 
+def _refuse_gap_junctions(types: Any, where: str) -> None:
+    """Gap junctions (``is_gap_junction`` edge types) are not simulated: refuse them rather
+    than connect them as chemical synapses."""
+    if "is_gap_junction" not in types.columns:
+        return
+    flags = types["is_gap_junction"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+    if flags.any():
+        ids = [int(i) for i in types.index[flags.to_numpy()]]
+        raise ConfigError(
+            f"edge types {ids} are gap junctions (is_gap_junction), which bionet does not "
+            "simulate (see docs/differences_from_bmtk.md)",
+            path=where,
+            field="is_gap_junction",
+        )
+
+
 def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     """Every edge type's synapse JSON exists and parses; NEURON knows its model_template
     where the targets are detailed cells (point-process targets take NetCons directly)."""
@@ -98,6 +114,7 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     for edges in plan.circuit.edges.values():
         types = edges.types
         where = str(edges.types_path or edges.h5_path)
+        _refuse_gap_junctions(types, where)
         if "dynamics_params" in types.columns:
             for value in types["dynamics_params"].dropna().unique():
                 if not isinstance(value, str) or not value or value == "NULL":
