@@ -188,3 +188,22 @@ def test_bionet_refuses_gap_junctions_in_one_line(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if "error" in ln]
     assert len(lines) == 1 and "gap junctions" in lines[0] and "v1_v1_edge_types.csv" in lines[0]
     assert not (tmp_path / "out" / "spikes.h5").exists()
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("gzip", "gzip"), ("none", None)])
+def test_save_compression_reaches_the_files(tmp_path, choice, expected):
+    """``save(compression=...)`` as in BMTK scripts: gzip is applied, not ignored."""
+    import h5py
+
+    from bmtoolkit.builder import NetworkBuilder
+
+    net = NetworkBuilder("v1")
+    net.add_nodes(N=20000, model_type="point_process", x=np.arange(20000) * 1.5)
+    net.add_edges(source={"node_id": list(range(200))}, target={"node_id": list(range(200))},
+                  connection_rule=1, syn_weight=1.0, delay=1.0)  # fmt: skip
+    net.build()
+    net.save(output_dir=str(tmp_path), compression=choice)
+    with h5py.File(tmp_path / "v1_nodes.h5", "r") as h5:
+        assert h5["nodes/v1/0/x"].compression == expected
+    with h5py.File(tmp_path / "v1_v1_edges.h5", "r") as h5:
+        assert h5["edges/v1_to_v1/source_node_id"].compression == expected
