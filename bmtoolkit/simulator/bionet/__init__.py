@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
 
 
 #: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
-#: :mod:`bmtoolkit.simulator.core.pyfunctions`
+#: :mod:`.pyfunction_cache`
 _PYFUNCTIONS = (
     "synaptic_weight",
     "add_weight_function",
@@ -46,9 +46,7 @@ _PYFUNCTIONS = (
 
 def __getattr__(name: str) -> Any:
     if name in _PYFUNCTIONS:
-        from bmtoolkit.simulator.core.pyfunctions import BIONET
-
-        return BIONET.exports()[name]
+        return getattr(importlib.import_module("bmtoolkit.simulator.bionet.pyfunction_cache"), name)
     if name == "nrn":
         # BMTK's ``bionet.nrn`` module: run scripts end with ``nrn.quit_execution()``
         scripts = importlib.import_module(_SCRIPTS)

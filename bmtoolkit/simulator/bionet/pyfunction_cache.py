@@ -11,7 +11,11 @@ True
 
 from __future__ import annotations
 
-from bmtoolkit.simulator.core.pyfunctions import BIONET as _FUNCTIONS
+from bmtoolkit.simulator.core.pyfunctions import PyFunctions
+
+#: registrations for this backend; weight functions whose parameter names say nothing are
+#: called per edge (BMTK's BioNet calls them one edge at a time)
+_FUNCTIONS = PyFunctions(("bionet",), per_edge_default=True)
 
 synaptic_weight = _FUNCTIONS.synaptic_weight
 add_weight_function = _FUNCTIONS.add_weight_function

@@ -1,48 +1,48 @@
 """BMTK's function-registration API: weight functions, cell models, synapse models, processors.
 
 BMTK scripts register Python functions that replace parts of a simulation; the same calls work
-here, from :mod:`bmtoolkit.simulator`, :mod:`bmtoolkit.simulator.bionet` and
-:mod:`bmtoolkit.simulator.pointnet`:
+here. :class:`PyFunctions` holds BMTK's spellings bound to the backends they register for:
+:mod:`bmtoolkit.simulator` exports an instance that registers for every backend (``"*"``),
+and each backend folder's ``pyfunction_cache`` module one of its own, with its name and its
+default weight-function convention.
 
 =========================================  =================================================
-BMTK call                                  used by
+BMTK call                                  registers
 =========================================  =================================================
 ``@synaptic_weight`` / ``add_weight_function(fn, name)``
-                                           every backend, for edge types whose
-                                           ``weight_function`` names ``fn`` (see
-                                           :mod:`.weight_functions` for both conventions)
+                                           a weight function, for edge types whose
+                                           ``weight_function`` names it (both calling
+                                           conventions: :mod:`.weight_functions`)
 ``@cell_model(directive=, model_type=)`` / ``add_cell_model(fn, directive, model_type)``
-                                           bionet: ``fn(cell, template_name,
-                                           dynamics_params) -> hoc object``; pointnet:
-                                           ``fn(nodes, model_name, dynamics_params) ->
-                                           NodeCollection`` for one node type at a time
+                                           a cell model: ``fn(cell, template_name,
+                                           dynamics_params)`` building the cells of a node
+                                           type, as the backend documents
 ``@synapse_model`` / ``add_synapse_model(fn, name)``
-                                           bionet: ``fn(syn_params, sec_x, section) ->
-                                           point process`` for edges whose
-                                           ``model_template`` is ``name``
+                                           a synapse model, ``fn(syn_params, sec_x,
+                                           section)``, for edges whose ``model_template`` is
+                                           ``name``
 ``@model_processing`` / ``add_cell_processor(fn, name)``
-                                           bionet: ``fn(hobj, cell, dynamics_params)`` for
-                                           nodes whose ``model_processing`` is ``name``
+                                           a processor ``fn(hobj, cell, dynamics_params)``
+                                           for nodes whose ``model_processing`` is ``name``
 =========================================  =================================================
 
 ``directive`` is the part of ``model_template`` before the colon (``"nest"``, ``"ctdb"``,
 ``"hoc"``) or the whole template; ``model_type="*"`` (default) matches every model type, as
-in BMTK. The functions register in the registries of
-:mod:`~bmtoolkit.simulator.core.registries` under ``"<backend>:<name>"``; names imported
-from a backend's module register for that backend only, those of
-:mod:`bmtoolkit.simulator` for every backend. Pointnet ignores synapse models and processors,
-as BMTK's PointNet does.
+in BMTK. Registrations live in :data:`~bmtoolkit.simulator.core.registries.CELL_MODELS`,
+:data:`~bmtoolkit.simulator.core.registries.SYNAPSE_MODELS` and :data:`PROCESSORS` under
+``"<backend>:<name>"``; the ``find_*`` functions look up a backend's own name first, then
+``"*"``. Which backends call which kind is said in each backend's documentation.
 
 Examples
 --------
->>> from bmtoolkit.simulator.bionet import synaptic_weight
->>> @synaptic_weight
-... def halved(edge_props, src_node, trg_node):  # BMTK bionet: one edge at a time
+>>> per_edge_first = PyFunctions(("mynet",), per_edge_default=True)
+>>> @per_edge_first.synaptic_weight
+... def halved(edge_props, src_node, trg_node):  # one edge at a time
 ...     return 0.5 * edge_props["syn_weight"]
 >>> from bmtoolkit.simulator.core.registries import WEIGHT_FUNCTIONS
 >>> WEIGHT_FUNCTIONS.get("halved").per_edge
 True
->>> WEIGHT_FUNCTIONS.unregister("halved")
+>>> unregister("halved")
 """
 
 from __future__ import annotations
@@ -60,17 +60,20 @@ from bmtoolkit.simulator.core.registries import (
 )
 
 __all__ = [
-    "BACKEND_NAMES",
+    "ALL",
+    "EVERY_BACKEND",
+    "PROCESSORS",
     "PyFunctions",
     "find_cell_model",
     "find_cell_processor",
     "find_synapse_model",
+    "unregister",
 ]
 
-#: backends that call user cell models / synapse models / processors
-BACKEND_NAMES: tuple[str, ...] = ("bionet", "pointnet")
-#: ``"<backend>:<name>"`` -> BMTK-style cell processor (bionet's ``model_processing``)
-_PROCESSORS: dict[str, Callable[..., Any]] = {}
+#: backend name of registrations that apply to every backend
+EVERY_BACKEND = "*"
+#: ``"<backend>:<name>"`` -> BMTK-style cell processor (``model_processing``)
+PROCESSORS: dict[str, Callable[..., Any]] = {}
 
 
 def _cell_key(backend: str, directive: str, model_type: str | None) -> str:
@@ -85,30 +88,38 @@ def find_cell_model(
 
     Examples
     --------
-    >>> find_cell_model("pointnet", "nest:iaf_psc_alpha", "point_process") is None
+    >>> find_cell_model("mynet", "nest:iaf_psc_alpha", "point_process") is None
     True
     """
     template = str(model_template or "")
     directive = template.partition(":")[0]
-    for name in dict.fromkeys((template, directive)):
-        if not name:
-            continue
-        for mtype in dict.fromkeys((model_type or "*", "*")):
-            key = _cell_key(backend, name, mtype)
-            if key in CELL_MODELS:
-                return CELL_MODELS.get(key)
+    for owner in (backend, EVERY_BACKEND):
+        for name in dict.fromkeys((template, directive)):
+            if not name:
+                continue
+            for mtype in dict.fromkeys((model_type or "*", "*")):
+                key = _cell_key(owner, name, mtype)
+                if key in CELL_MODELS:
+                    return CELL_MODELS.get(key)
     return None
 
 
 def find_synapse_model(backend: str, name: Any) -> Callable[..., Any] | None:
-    """The user synapse model registered as ``name`` for ``backend``, or ``None``."""
-    key = f"{backend}:{name}"
-    return SYNAPSE_MODELS.get(key) if isinstance(name, str) and key in SYNAPSE_MODELS else None
+    """The user synapse model registered as ``name`` for ``backend`` (or every backend), or
+    ``None``."""
+    if not isinstance(name, str):
+        return None
+    for owner in (backend, EVERY_BACKEND):
+        if f"{owner}:{name}" in SYNAPSE_MODELS:
+            return SYNAPSE_MODELS.get(f"{owner}:{name}")
+    return None
 
 
 def find_cell_processor(backend: str, name: Any) -> Callable[..., Any] | None:
     """The user ``model_processing`` function registered as ``name``, or ``None``."""
-    return _PROCESSORS.get(f"{backend}:{name}") if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    return PROCESSORS.get(f"{backend}:{name}", PROCESSORS.get(f"{EVERY_BACKEND}:{name}"))
 
 
 def _decorator(register: Callable[..., None], wargs: tuple, wkwargs: dict, key: str):
@@ -142,7 +153,7 @@ class PyFunctions:
         Backends the registrations apply to.
     per_edge_default : bool
         How a weight function whose parameter names say nothing is called: per edge
-        (``True``, BMTK's bionet) or vectorized (BMTK's pointnet).
+        (``True``, as BMTK's NEURON simulator calls them) or vectorized (as its NEST one does).
     """
 
     def __init__(self, backends: tuple[str, ...], per_edge_default: bool) -> None:
@@ -224,8 +235,8 @@ class PyFunctions:
         _check_callable(func, "cell processor")
         for backend in self.backends:
             key = f"{backend}:{name or func.__name__}"
-            if overwrite or key not in _PROCESSORS:
-                _PROCESSORS[key] = func
+            if overwrite or key not in PROCESSORS:
+                PROCESSORS[key] = func
 
     def model_processing(self, *wargs: Any, **wkwargs: Any) -> Any:
         """BMTK's ``@model_processing`` / ``@model_processing(name=...)``."""
@@ -256,24 +267,21 @@ def _check_callable(func: Any, what: str) -> None:
 
 def unregister(name: str) -> None:
     """Remove every registration made under ``name`` (weight function, cell model keys
-    ``<directive>@<type>``, synapse model, processor) for all backends; for tests and
+    ``<directive>@<type>``, synapse model, processor) for every backend; for tests and
     notebooks that register twice."""
     from bmtoolkit.simulator.core.registries import WEIGHT_FUNCTIONS
 
     WEIGHT_FUNCTIONS.unregister(name)
-    for backend in BACKEND_NAMES:
-        SYNAPSE_MODELS.unregister(f"{backend}:{name}")  # type: ignore[attr-defined]
-        _PROCESSORS.pop(f"{backend}:{name}", None)
-        for key in [k for k in CELL_MODELS.names() if k.startswith(f"{backend}:{name}@")]:
-            CELL_MODELS.unregister(key)  # type: ignore[attr-defined]
+    for key in [k for k in SYNAPSE_MODELS.names() if k.partition(":")[2] == name]:
+        SYNAPSE_MODELS.unregister(key)  # type: ignore[attr-defined]
+    for key in [k for k in PROCESSORS if k.partition(":")[2] == name]:
+        del PROCESSORS[key]
+    for key in [k for k in CELL_MODELS.names() if k.partition(":")[2].startswith(f"{name}@")]:
+        CELL_MODELS.unregister(key)  # type: ignore[attr-defined]
 
 
-#: the registrations of :mod:`bmtoolkit.simulator` (every backend, vectorized by default)
-ALL = PyFunctions(BACKEND_NAMES, per_edge_default=False)
-#: :mod:`bmtoolkit.simulator.bionet`'s (per-edge weight functions by default, as BMTK's bionet)
-BIONET = PyFunctions(("bionet",), per_edge_default=True)
-#: :mod:`bmtoolkit.simulator.pointnet`'s
-POINTNET = PyFunctions(("pointnet",), per_edge_default=False)
+#: the registrations of :mod:`bmtoolkit.simulator`: every backend, vectorized by default
+ALL = PyFunctions((EVERY_BACKEND,), per_edge_default=False)
 
 
 class NodeView(Mapping):

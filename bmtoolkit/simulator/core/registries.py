@@ -197,7 +197,7 @@ def synaptic_weight(
     the source node's ``x`` for each edge (so BMTK functions calling ``.values`` work). The
     result is the final weight handed to the simulator (no further ``nsyns`` multiplication).
 
-    A per-edge function ``fn(edge_props, src_node, trg_node)`` (BMTK's bionet convention,
+    A per-edge function ``fn(edge_props, src_node, trg_node)`` (BMTK's NEURON convention,
     told apart by its parameter names or ``per_edge=True``) is called once per edge and
     returns one synapse's weight; see
     :class:`~bmtoolkit.simulator.core.weight_functions.PerEdgeWeight`.

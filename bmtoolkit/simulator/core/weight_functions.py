@@ -3,18 +3,18 @@
 Two calling conventions are accepted, both registered in
 :data:`~bmtoolkit.simulator.core.registries.WEIGHT_FUNCTIONS`:
 
-- **vectorized** (BMTK's pointnet convention, ours by default): ``fn(edges, src_nodes,
-  trg_nodes)`` gets every edge of one edge type at once. ``edges`` is a
-  :class:`pandas.DataFrame` holding every edge column (HDF5 group columns, edge-type CSV
+- **vectorized** (BMTK's convention for NEST networks, ours by default):
+  ``fn(edges, src_nodes, trg_nodes)`` gets every edge of one edge type at once. ``edges`` is
+  a :class:`pandas.DataFrame` holding every edge column (HDF5 group columns, edge-type CSV
   columns such as ``weight_sigma``, ``source_node_id``, ``target_node_id``,
   ``edge_type_id``; ``nsyns`` 1 when absent); ``src_nodes``/``trg_nodes`` give one row per
   edge, ``src_nodes["tuning_angle"]`` is a :class:`pandas.Series` so ``.values`` works. The
   result is the connection's total weight.
-- **per edge** (BMTK's bionet convention): ``fn(edge_props, src_node, trg_node)`` is called
-  once per edge with mappings of that edge's and its two nodes' properties, and returns the
-  weight of *one* synapse; the connection's total is that times ``nsyns`` (BMTK bionet gives
-  each of the ``nsyns`` synapses the returned weight). :class:`PerEdgeWeight` wraps such a
-  function into the vectorized form.
+- **per edge** (BMTK's convention for NEURON networks): ``fn(edge_props, src_node,
+  trg_node)`` is called once per edge with mappings of that edge's and its two nodes'
+  properties, and returns the weight of *one* synapse; the connection's total is that times
+  ``nsyns`` (BMTK's NEURON simulator gives each of the ``nsyns`` synapses the returned
+  weight). :class:`PerEdgeWeight` wraps such a function into the vectorized form.
 
 :func:`is_per_edge` tells them apart by the parameter names (``edge``/``edge_props`` vs
 ``edges``); an explicit ``per_edge=`` at registration overrides it.
@@ -64,7 +64,7 @@ _VECTOR_NAMES = frozenset({"edges", "edges_df", "edge_table", "edge_df"})
 
 
 def is_per_edge(fn: Callable[..., Any], default: bool = False) -> bool:
-    """Whether ``fn`` takes one edge at a time (BMTK bionet) rather than a table.
+    """Whether ``fn`` takes one edge at a time (BMTK's NEURON convention) rather than a table.
 
     Decided by the first parameter's name (``edge``, ``edge_props`` ...: per edge; ``edges``:
     vectorized), else by the second (``src_node``/``src_cell`` vs ``src_nodes``), else
@@ -151,8 +151,8 @@ def _scalar(value: Any) -> Any:
 class PerEdgeWeight:
     """A per-edge weight function ``fn(edge_props, src_node, trg_node)`` in vectorized form.
 
-    Each edge's result is the weight of one synapse (BMTK bionet); the returned array holds
-    the connection totals, ``result * nsyns``.
+    Each edge's result is the weight of one synapse (as in BMTK's NEURON simulator); the
+    returned array holds the connection totals, ``result * nsyns``.
 
     Examples
     --------

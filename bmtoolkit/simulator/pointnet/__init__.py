@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
 
 
 #: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
-#: :mod:`bmtoolkit.simulator.core.pyfunctions`
+#: :mod:`.pyfunction_cache`
 _PYFUNCTIONS = (
     "synaptic_weight",
     "add_weight_function",
@@ -47,9 +47,9 @@ _PYFUNCTIONS = (
 
 def __getattr__(name: str) -> Any:
     if name in _PYFUNCTIONS:
-        from bmtoolkit.simulator.core.pyfunctions import POINTNET
-
-        return POINTNET.exports()[name]
+        return getattr(
+            importlib.import_module("bmtoolkit.simulator.pointnet.pyfunction_cache"), name
+        )
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")

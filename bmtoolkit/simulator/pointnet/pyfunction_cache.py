@@ -11,7 +11,11 @@ True
 
 from __future__ import annotations
 
-from bmtoolkit.simulator.core.pyfunctions import POINTNET as _FUNCTIONS
+from bmtoolkit.simulator.core.pyfunctions import PyFunctions
+
+#: registrations for this backend; weight functions whose parameter names say nothing are
+#: called vectorized (BMTK's PointNet calls them with tables)
+_FUNCTIONS = PyFunctions(("pointnet",), per_edge_default=False)
 
 synaptic_weight = _FUNCTIONS.synaptic_weight
 add_weight_function = _FUNCTIONS.add_weight_function
