@@ -182,6 +182,7 @@ class BioNetBackend(Backend):
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
                     point_digits=digits,
+                    properties=row,
                 )
             )
         return specs

@@ -88,17 +88,35 @@ def check_cells(specs: Iterable[Any]) -> int:
     return len(seen)
 
 
+def _refuse_gap_junctions(types: Any, where: str) -> None:
+    """Gap junctions (``is_gap_junction`` edge types) are not simulated: refuse them rather
+    than connect them as chemical synapses."""
+    if "is_gap_junction" not in types.columns:
+        return
+    flags = types["is_gap_junction"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+    if flags.any():
+        ids = [int(i) for i in types.index[flags.to_numpy()]]
+        raise ConfigError(
+            f"edge types {ids} are gap junctions (is_gap_junction), which bionet does not "
+            "simulate (see docs/differences_from_bmtk.md)",
+            path=where,
+            field="is_gap_junction",
+        )
+
+
 def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     """Every edge type's synapse JSON exists and parses; NEURON knows its model_template
     where the targets are detailed cells (point-process targets take NetCons directly)."""
     from neuron import h
 
     from bmtoolkit.simulator.bionet.synapses import BMTK_SYNAPSE_NAMES, read_synapse_json
+    from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
     syn_dir = plan.components.get("synaptic_models_dir")
     for edges in plan.circuit.edges.values():
         types = edges.types
         where = str(edges.types_path or edges.h5_path)
+        _refuse_gap_junctions(types, where)
         if "dynamics_params" in types.columns:
             for value in types["dynamics_params"].dropna().unique():
                 if not isinstance(value, str) or not value or value == "NULL":
@@ -118,6 +136,8 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
             for value in types["model_template"].dropna().unique():
                 if not isinstance(value, str) or not value:
                     continue
+                if find_synapse_model("bionet", value) is not None:
+                    continue  # a user's synapse_model function makes it
                 if not hasattr(h, BMTK_SYNAPSE_NAMES.get(value, value)):
                     raise UnknownModelError(
                         f"NEURON has no synapse model {value!r} (edge model_template)",

@@ -208,6 +208,7 @@ class Connector:
         weight rather than ``syn_weight * nsyns``.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
+        from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
         props = {key: np.asarray(table.properties[key]) for key in table.properties}
         dyn = props.get("dynamics_params")
@@ -239,7 +240,11 @@ class Connector:
                 sites, _ = self._sites(cell, props, i, syn_json, dyn, where)
                 made = self.synapses.setdefault((pop, int(target)), [])
                 for sec, x in sites:
-                    syn = self._make_synapse(template, sec(x), syn_params, where)
+                    user = find_synapse_model("bionet", template)
+                    if user is not None:  # BMTK's synapse_model: fn(syn_params, sec_x, sec)
+                        syn = user(dict(syn_json), x, sec)
+                    else:
+                        syn = self._make_synapse(template, sec(x), syn_params, where)
                     nc = self.pc.gid_connect(src_gid, syn)
                     nc.weight[0] = weight  # every synapse of the edge: one synapse's weight
                     nc.delay = delay
