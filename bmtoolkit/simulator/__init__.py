@@ -8,6 +8,7 @@ simulators are imported only when a run needs them.
 - :func:`run` runs a config (``bmtoolkit run CONFIG`` on the command line);
 - :class:`PointNet` (``PointNet.from_config(config).run()``) runs the NEST backend;
 - :func:`synaptic_weight` registers a vectorized weight function;
+- :func:`spikes_generator` registers a spike-train function for ``module: "function"`` inputs;
 - :class:`PoissonSpikeGenerator` writes Poisson spike trains as SONATA spikes;
 - :class:`RunPlan` is the typed form of a simulation config.
 
@@ -28,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "bmtoolkit.simulator.core.base",
     "Backend": "bmtoolkit.simulator.core.base",
     "synaptic_weight": "bmtoolkit.simulator.core.registries",
+    "spikes_generator": "bmtoolkit.simulator.core.registries",
+    "add_spikes_generator": "bmtoolkit.simulator.core.registries",
     "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
     "PointNet": "bmtoolkit.simulator.pointnet.backend",
 }

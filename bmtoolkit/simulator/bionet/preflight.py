@@ -139,10 +139,13 @@ def check_plan(plan: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         The first problem, naming the file and field.
     """
     from bmtoolkit.simulator.core import inputs as _core_inputs  # noqa: F401 - registers loaders
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            raise error
         if module is not None and module not in INPUT_MODULES:  # not read as its input_type
             raise UnknownModelError(
                 f"input module {module!r} of input {name!r} is not supported; known modules: "

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
-from bmtoolkit.simulator.core.registries import INPUT_MODULES
+from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
@@ -213,6 +213,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
 
     Raises
     ------
+    UnsupportedFeatureError
+        ``module`` is documented as not supported (see
+        :data:`~bmtoolkit.simulator.core.registries.UNSUPPORTED_INPUTS`).
     UnknownModelError
         Neither ``module`` nor ``input_type`` is registered (known names are listed).
 
@@ -221,6 +224,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
     >>> [load_input(cfg, plan) for cfg in plan.input_configs.values()]  # doctest: +SKIP
     """
     module = getattr(cfg, "module", None)
+    error = unsupported_module("input", module, **_where(cfg, plan))
+    if error is not None:
+        raise error
     key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)
     if key not in INPUT_MODULES:
         key = module if module is not None else key
@@ -415,3 +421,7 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
         section=str(params.get("section_name", params.get("section", "soma"))),
         params=dict(params),
     )
+
+
+# loaders of recorded and user-generated spike inputs (nwb, ecephys_probe, function)
+from bmtoolkit.simulator.core import spike_sources as _spike_sources  # noqa: E402, F401

@@ -42,6 +42,7 @@ from bmtoolkit.exceptions import (
     NodeIdError,
     SonataFormatError,
     UnknownModelError,
+    UnsupportedFeatureError,
 )
 from bmtoolkit.sonata.validation import Problem
 
@@ -66,6 +67,7 @@ ERROR_KINDS: dict[str, type[BmtkError]] = {
     "ids": NodeIdError,
     "format": SonataFormatError,
     "backend": BackendNotAvailableError,
+    "unsupported": UnsupportedFeatureError,
 }
 
 
@@ -175,7 +177,11 @@ def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
 def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
+    from bmtoolkit.simulator.core.registries import (
+        INPUT_MODULES,
+        get_backend,
+        unsupported_module,
+    )
 
     if backend not in _COMMON_INPUTS:
         return
@@ -187,6 +193,10 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            out.append(problem_from_error(error, _file(plan)))
+            continue
         if module is not None and module not in INPUT_MODULES:
             known = ", ".join(INPUT_MODULES.names())
             if getattr(cfg, "input_type", None) in INPUT_MODULES:
