@@ -254,10 +254,17 @@ class BioNetBackend(Backend):
 
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
+        from bmtoolkit.simulator.bionet.replay import attach_replay
         from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+        from bmtoolkit.simulator.core.replay import ReplayInput
 
         h = self.h
+        replays = 0
         for inp in self.check_run().inputs:
+            if isinstance(inp, ReplayInput):
+                attach_replay(self, inp, replays)
+                replays += 1
+                continue
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
                 for pop, ids in targets.items():

@@ -36,6 +36,7 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
     "CurrentClampInput": "current clamps into somata",
     "VoltageClampInput": "voltage clamps (SEClamp)",
     "SpikeTrainsInput": "spike trains replayed by virtual cells",
+    "ReplayInput": "recorded spikes replayed onto edges (replay)",
 }
 #: typed report class name -> what bionet records
 SUPPORTED_REPORTS: Mapping[str, str] = {

@@ -424,4 +424,5 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
 
 
 # loaders of recorded and user-generated spike inputs (nwb, ecephys_probe, function)
+from bmtoolkit.simulator.core import replay as _replay  # noqa: E402, F401
 from bmtoolkit.simulator.core import spike_sources as _spike_sources  # noqa: E402, F401

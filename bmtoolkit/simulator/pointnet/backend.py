@@ -73,6 +73,29 @@ DEFAULT_DELAY_MS = 1.0
 SPIKE_TIME_DECIMALS = 9
 
 
+def _check_input_kinds(plan: RunPlan) -> list[Any]:
+    """Inputs NEST cannot take (``replay`` runs on bionet only, as in BMTK): one problem each."""
+    from bmtoolkit.exceptions import BmtkError
+    from bmtoolkit.simulator.core.registries import UNSUPPORTED_DOC
+    from bmtoolkit.sonata.validation import Problem
+
+    try:
+        loaded = plan.loaded_inputs
+    except BmtkError:
+        return []  # reported by the common input checks
+    return [
+        Problem(
+            str(plan.config_path or ""),
+            f"inputs.{item.name}",
+            f"input {item.name!r} ({type(item).__name__}) is not supported on pointnet; BMTK "
+            f"runs it on bionet only (see {UNSUPPORTED_DOC})",
+            "unsupported",
+        )
+        for item in loaded
+        if not isinstance(item, SpikeTrainsInput | CurrentClampInput)
+    ]
+
+
 def import_nest() -> Any:
     """Import NEST quietly, or raise :class:`BackendNotAvailableError` saying how to get it."""
     os.environ.setdefault("PYNEST_QUIET", "1")
@@ -107,7 +130,7 @@ class PointNet(Backend):
         from bmtoolkit.simulator.pointnet.recording import check_reports
 
         problems = check_node_types(plan)
-        return problems or check_reports(plan)
+        return problems or check_reports(plan) or _check_input_kinds(plan)
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> PointNet:
