@@ -336,6 +336,34 @@ class BioNetBackend(Backend):
             )
             self.result.outputs[rep.name] = str(target)
 
+    def _write_ecp_contributions(self, parts: list[list[dict[int, np.ndarray]]]) -> None:
+        """BMTK's ``contributions_dir``: each cell's own ECP in ``<gid>.h5`` (``/ecp/data``,
+        ``/ecp/channel_id``, ``/ecp/time``); gid = population offset + node id."""
+        from bmtoolkit.sonata import write_ecp_report
+
+        for (rep, channels, _), pieces in zip(self._ecp, parts, strict=True):
+            folder = rep.params.get("contributions_dir")
+            if not folder:
+                continue
+            target = Path(folder)
+            base = self.plan.config_path.parent if self.plan.config_path else None
+            if base is not None and target.is_relative_to(base):
+                # written relative in the config: inside the output folder, as BMTK does
+                target = self.plan.output_dir / target.relative_to(base)
+            target = self.plan.output_path(target)
+            target.mkdir(parents=True, exist_ok=True)
+            for piece in pieces:
+                for gid, data in piece.items():
+                    write_ecp_report(
+                        target / f"{int(gid)}.h5",
+                        data,
+                        channels,
+                        self.plan.tstart,
+                        self.plan.tstop,
+                        self.plan.dt,
+                    )
+            self.result.outputs[f"{rep.name}:contributions"] = str(target)
+
     def _add_ecp(self, rep: Any) -> None:
         from bmtoolkit.simulator.bionet.ecp import EcpRecorder, read_electrodes
 
@@ -347,14 +375,18 @@ class BioNetBackend(Backend):
             )
         channels, positions = read_electrodes(rep.electrode_positions)
         targets = self.plan.resolve_node_set(rep.node_set)
-        cells = [
-            self.cells[(pop, int(nid))]
+        keys = [
+            (pop, int(nid))
             for pop, ids in targets.items()
             for nid in ids
             if isinstance(self.cells.get((pop, int(nid))), BioCell)
         ]
+        cells = [self.cells[key] for key in keys]
         n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
-        self._ecp.append((rep, channels, EcpRecorder(self.h, cells, positions, n_steps)))
+        contributions = bool(rep.params.get("contributions_dir"))
+        recorder = EcpRecorder(self.h, cells, positions, n_steps, contributions=contributions)
+        recorder.gids = [self.layout.gid(pop, nid) for pop, nid in keys]
+        self._ecp.append((rep, channels, recorder))
 
     def simulate(self) -> None:
         """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
@@ -425,9 +457,14 @@ class BioNetBackend(Backend):
             for _, _, per_pop in self._reports
         ]
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
+        cell_parts = [
+            self.pc.py_gather(dict(zip(rec.gids, rec.cell_data, strict=False)), 0)
+            for _, _, rec in self._ecp
+        ]
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
+        self._write_ecp_contributions(cell_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
