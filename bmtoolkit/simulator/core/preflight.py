@@ -279,7 +279,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
             out.append(problem_from_error(err, _file(plan)))
             if chk is _check_network:
                 break
-    return out
+    return list(dict.fromkeys(out))  # a problem two checks both see is reported once
 
 
 def check(plan: Any, backend: str | None = None) -> None:

@@ -52,7 +52,8 @@ def _config(example, tmp_path, name, *, recurrent=True, inputs=None):
                           "input_file": str(example / "inputs" / "tw_spikes.h5")},
             **(inputs or {}),
         },
-        "output": {"output_dir": str(tmp_path / name), "spikes_file": "spikes.h5"},
+        "output": {"output_dir": str(tmp_path / name), "spikes_file": "spikes.h5",
+                   "spikes_file_csv": "spikes.csv"},
     }  # fmt: skip
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(doc))
@@ -106,6 +107,10 @@ def test_replayed_recurrent_edges_give_the_whole_network_spikes(whole_run):
     assert not without.equals(ref)  # the recurrent edges matter in this window
     pd_testing = pytest.importorskip("pandas.testing")
     pd_testing.assert_frame_equal(ours, ref)
+    # output.spikes_file_csv: the same spikes as CSV (BMTK's columns)
+    assert _spikes(tmp / "split" / "spikes.csv").equals(ours)
+    header = (tmp / "split" / "spikes.csv").read_text().splitlines()[0]
+    assert header == "timestamps population node_ids"
 
 
 def test_replay_source_node_set_selects_edges(whole_run):
