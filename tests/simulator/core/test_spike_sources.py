@@ -156,15 +156,19 @@ def test_function_spikes_receive_node_and_run(tmp_path):
         _trains(tmp_path / "b", module="function", spikes_function="nope")
 
 
-def test_function_spikes_drive_a_run_on_numpynet(tmp_path):
+@pytest.mark.parametrize("backend", ["numpynet", "pointnet"])
+def test_function_spikes_drive_a_run(tmp_path, backend):
+    """The burst drives the cells the input nodes connect to (nodes 1 and 2 of v1)."""
+    if backend == "pointnet":
+        pytest.importorskip("nest", reason="nest is not installed")
     from bmtoolkit.simulator import run
     from bmtoolkit.sonata import read_spikes
 
     config = _input(tmp_path, module="function",
                     spikes_function="tests.simulator.core.test_spike_sources:burst")  # fmt: skip
-    result = run(config, backend="numpynet", progress=False)
+    result = run(config, backend=backend, progress=False)
     spikes = read_spikes(result.outputs["spikes"])
-    assert len(spikes) > 0
+    assert set(spikes.loc[spikes["population"] == "v1", "node_id"]) == {1, 2}
 
 
 def burst(node, sim):
