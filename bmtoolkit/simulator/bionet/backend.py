@@ -26,6 +26,7 @@ from bmtoolkit.exceptions import (
 )
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
 
@@ -98,6 +99,7 @@ class BioNetBackend(Backend):
         self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
+        self._xstim: list[Any] = []
         self.coreneuron = False
         self.checked: Any = None  # the Preflight of this run, once build_network starts
 
@@ -265,6 +267,18 @@ class BioNetBackend(Backend):
                 attach_replay(self, inp, replays)
                 replays += 1
                 continue
+            if isinstance(inp, _xstim.ExtracellularStimInput):
+                if self.coreneuron:
+                    _warn_neuron(f"xstim input {inp.name!r} needs per-step callbacks")
+                    self.coreneuron = False
+                stimulated = [
+                    cell
+                    for pop, ids in self.plan.resolve_node_set(inp.node_set).items()
+                    for nid in ids
+                    if isinstance(cell := self.cells.get((pop, int(nid))), BioCell)
+                ]
+                self._xstim.append(_xstim.XStim(h, stimulated, inp, self.plan.dt))
+                continue
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
                 for pop, ids in targets.items():
@@ -395,6 +409,8 @@ class BioNetBackend(Backend):
         h.finitialize(self.v_init)
         for _, _, recorder in self._ecp:
             recorder.start()
+        for stim in self._xstim:
+            stim.start(self.plan.tstart)
         if self.coreneuron:
             missing = self._missing_in_coreneuron()
             if missing:
@@ -413,6 +429,8 @@ class BioNetBackend(Backend):
             pc.psolve(self.plan.tstop)
         for _, _, recorder in self._ecp:
             recorder.stop()
+        for stim in self._xstim:
+            stim.stop()
         for (_, _, per_pop), interval in zip(self._reports, self._intervals, strict=True):
             expected = _recording.n_samples(self.plan.tstop, interval)
             for rows in per_pop.values():

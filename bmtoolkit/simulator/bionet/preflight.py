@@ -37,6 +37,7 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
     "VoltageClampInput": "voltage clamps (SEClamp)",
     "SpikeTrainsInput": "spike trains replayed by virtual cells",
     "ReplayInput": "recorded spikes replayed onto edges (replay)",
+    "ExtracellularStimInput": "extracellular stimulation by electrodes (xstim)",
 }
 #: typed report class name -> what bionet records
 SUPPORTED_REPORTS: Mapping[str, str] = {
