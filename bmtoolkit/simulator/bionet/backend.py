@@ -26,6 +26,7 @@ from bmtoolkit.exceptions import (
 )
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet import spontaneous as _spont  # registers syn_activity
 from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
@@ -247,12 +248,31 @@ class BioNetBackend(Backend):
             "dynamics_params",
             "model_template",
         )
+        spont = next(
+            (i for i in self.check_run().inputs if isinstance(i, _spont.SpontaneousSynapsesInput)),
+            None,
+        )
+        spont_connector = None
         for k, edges in enumerate(circuit.edges.values()):
             table = edge_table(self.plan, edges, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
-            connector.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
+            use = connector
+            if spont is not None and not self._virtual(str(edges.source_population)):
+                # BMTK's syn_activity: recurrent edges fire at the timestamps or not at all
+                table = _spont.spontaneous_table(self.plan, spont, table)
+                if spont_connector is None:
+                    layout = _spont.spontaneous_layout(self, spont)
+                    spont_connector = Connector(self.h, self.pc, layout, self.cells)
+                    self._keep.append(spont_connector)
+                use = spont_connector
+            use.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
         self._keep.append(connector)
+
+    def _virtual(self, population: str) -> bool:
+        """Whether every node of ``population`` is virtual."""
+        specs = self.check_run().specs.get(population, [])
+        return bool(specs) and all(s.model_type == "virtual" for s in specs)
 
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
@@ -267,6 +287,8 @@ class BioNetBackend(Backend):
                 attach_replay(self, inp, replays)
                 replays += 1
                 continue
+            if isinstance(inp, _spont.SpontaneousSynapsesInput):
+                continue  # made with the recurrent edges (build_network)
             if isinstance(inp, _xstim.ExtracellularStimInput):
                 if self.coreneuron:
                     _warn_neuron(f"xstim input {inp.name!r} needs per-step callbacks")

@@ -57,7 +57,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     """Make the replayed synapses of ``item`` on this rank; return how many were made.
 
     ``block`` numbers the replay inputs of the run (0, 1, ...): input ``k`` uses gids from
-    ``(k + 1) * layout.total`` on.
+    ``(k + 2) * layout.total`` on (gid ``layout.total`` is the spontaneous-synapse source).
     """
     from bmtoolkit.simulator.bionet.cells import VirtualCell
     from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
@@ -66,7 +66,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     plan, h, pc, layout = backend.plan, backend.h, backend.pc, backend.layout
     sources = plan.resolve_node_set(item.source_node_set)
     targets = plan.resolve_node_set(item.target_node_set)
-    replay_layout = ReplayLayout(layout, (block + 1) * layout.total)
+    replay_layout = ReplayLayout(layout, (block + 2) * layout.total)
     connector = Connector(h, pc, replay_layout, backend.cells)
     syn_dir = plan.components.get("synaptic_models_dir")
     seed = plan.seed if plan.seed is not None else 0

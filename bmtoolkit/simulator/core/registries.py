@@ -87,7 +87,6 @@ UNSUPPORTED_DOC = "docs/differences_from_bmtk.md#not-supported"
 #: BMTK input modules (``module`` of an ``inputs`` entry) bmtoolkit does not run -> why
 UNSUPPORTED_INPUTS: dict[str, str] = {
     "comsol": "extracellular stimulation from a COMSOL field file is not implemented",
-    "syn_activity": "spontaneously firing synapses (bionet syn_activity) are not implemented",
 }
 #: BMTK report modules (``module`` of a ``reports`` entry) bmtoolkit does not write -> why
 UNSUPPORTED_REPORTS: dict[str, str] = {
