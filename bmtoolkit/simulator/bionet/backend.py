@@ -26,6 +26,7 @@ from bmtoolkit.exceptions import (
 )
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet import save_synapses as _save_syns  # registers save_synapses
 from bmtoolkit.simulator.bionet import spontaneous as _spont  # registers syn_activity
 from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
@@ -237,7 +238,10 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
         from bmtoolkit.simulator.core.models import edge_table
 
-        connector = Connector(self.h, self.pc, self.layout, self.cells)
+        save = [r for r in self.check_run().reports if isinstance(r, _save_syns.SaveSynapsesReport)]
+        make = _save_syns.RecordingConnector if save else Connector
+        connector = make(self.h, self.pc, self.layout, self.cells)
+        self._recorders = [connector] if save else []
         syn_dir = self.plan.components.get("synaptic_models_dir")
         seed = self.plan.seed if self.plan.seed is not None else 0
         extra = (
@@ -263,8 +267,10 @@ class BioNetBackend(Backend):
                 table = _spont.spontaneous_table(self.plan, spont, table)
                 if spont_connector is None:
                     layout = _spont.spontaneous_layout(self, spont)
-                    spont_connector = Connector(self.h, self.pc, layout, self.cells)
+                    spont_connector = make(self.h, self.pc, layout, self.cells)
                     self._keep.append(spont_connector)
+                    if save:
+                        self._recorders.append(spont_connector)
                 use = spont_connector
             use.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
         self._keep.append(connector)
@@ -371,6 +377,18 @@ class BioNetBackend(Backend):
                 target, data, channels, self.plan.tstart, self.plan.tstop, self.plan.dt
             )
             self.result.outputs[rep.name] = str(target)
+
+    def _write_synapses(self, parts: list[list[dict[tuple[str, str], list[np.ndarray]]]]) -> None:
+        """``save_synapses`` reports: the synapses of every rank, one edges file per pair."""
+        merged: dict[tuple[str, str], list[np.ndarray]] = {}
+        for rank_records in parts or []:
+            for records in rank_records:
+                for key, rows in records.items():
+                    merged.setdefault(key, []).extend(rows)
+        for rep in self.check_run().reports:
+            if isinstance(rep, _save_syns.SaveSynapsesReport):
+                _save_syns.write_synapses(rep.network_dir, merged)
+                self.result.outputs[rep.name] = str(rep.network_dir)
 
     def _write_ecp_contributions(self, parts: list[list[dict[int, np.ndarray]]]) -> None:
         """BMTK's ``contributions_dir``: each cell's own ECP in ``<gid>.h5`` (``/ecp/data``,
@@ -496,6 +514,7 @@ class BioNetBackend(Backend):
             )
             for _, _, per_pop in self._reports
         ]
+        synapse_parts = self.pc.py_gather([c.records for c in getattr(self, "_recorders", [])], 0)
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
         cell_parts = [
             self.pc.py_gather(dict(zip(rec.gids, rec.cell_data, strict=False)), 0)
@@ -504,6 +523,7 @@ class BioNetBackend(Backend):
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
+        self._write_synapses(synapse_parts)
         self._write_ecp_contributions(cell_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)

@@ -44,6 +44,7 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
 SUPPORTED_REPORTS: Mapping[str, str] = {
     "MembraneReport": "membrane reports of range variables",
     "ExtracellularReport": "extracellular potentials",
+    "SaveSynapsesReport": "the synapses made, as SONATA edges files (save_synapses)",
 }
 
 

@@ -89,10 +89,7 @@ UNSUPPORTED_INPUTS: dict[str, str] = {
     "comsol": "extracellular stimulation from a COMSOL field file is not implemented",
 }
 #: BMTK report modules (``module`` of a ``reports`` entry) bmtoolkit does not write -> why
-UNSUPPORTED_REPORTS: dict[str, str] = {
-    "save_synapses": "writing synapse locations and parameters is not implemented",
-    "SaveSynapses": "writing synapse locations and parameters is not implemented",
-}
+UNSUPPORTED_REPORTS: dict[str, str] = {}
 
 
 def unsupported_module(
