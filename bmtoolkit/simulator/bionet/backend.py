@@ -450,7 +450,7 @@ class BioNetBackend(Backend):
         for _, _, recorder in self._ecp:
             recorder.start()
         for stim in self._xstim:
-            stim.start(self.plan.tstart)
+            stim.start()
         if self.coreneuron:
             missing = self._missing_in_coreneuron()
             if missing:

@@ -46,7 +46,14 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
 
-__all__ = ["Electrodes", "ExtracellularStimInput", "Waveform", "XStim"]
+__all__ = [
+    "ElectrodeField",
+    "Electrodes",
+    "ExtracellularDriver",
+    "ExtracellularStimInput",
+    "Waveform",
+    "XStim",
+]
 
 #: an electrode point closer than this (um) to a segment centre is refused, as in BMTK
 MIN_DISTANCE_UM = 10.0
@@ -202,12 +209,18 @@ def _load_xstim(cfg: Any, plan: Any) -> ExtracellularStimInput:
     )
 
 
-class XStim:
-    """Sets ``e_extracellular`` of the stimulated cells' segments after every time step."""
+class ExtracellularDriver:
+    """Sets ``e_extracellular`` of the segments of ``cells`` after every time step to
+    ``field(step, centres)`` (mV), ``step`` counting the steps taken (1 after the first).
 
-    def __init__(self, h: Any, cells: list[Any], stim: ExtracellularStimInput, dt: float) -> None:
-        self.h, self.stim, self.dt = h, stim, float(dt)
-        weights, self.segments = [], []
+    ``field`` has ``prepare(centres)`` (segment centres, (n, 3) um, ``all`` order of each cell
+    in turn) and ``values(step) -> (n,)``. Every section gets the ``extracellular`` mechanism.
+    """
+
+    def __init__(self, h: Any, cells: list[Any], field: Any) -> None:
+        self.h, self.field = h, field
+        self.segments: list[Any] = []
+        centres = []
         for cell in cells:
             for sec in cell.sections:
                 sec.insert("extracellular")
@@ -217,13 +230,13 @@ class XStim:
             if len(mid) != len(segs):
                 raise ConfigError(
                     f"node {cell.spec.node_id} of {cell.spec.population!r}: sections without 3D "
-                    "points cannot be placed for xstim",
+                    "points cannot be placed in an extracellular field",
                     path=cell.spec.where,
                 )
-            where = f"node {cell.spec.node_id} of {cell.spec.population!r}"
-            weights.append(stim.electrodes.transfer(mid, stim.resistance, where))
+            field.prepare_cell(mid, f"node {cell.spec.node_id} of {cell.spec.population!r}")
+            centres.append(mid)
             self.segments.extend(segs)
-        self.weights = np.concatenate(weights) if weights else np.zeros(0)
+        field.prepare(np.concatenate(centres) if centres else np.zeros((0, 3)))
         self.ptr = h.PtrVector(max(len(self.segments), 1))
         update = getattr(self.ptr, "ptr_update_callback", None)  # NEURON < 9 moves pointers
         if update is not None:
@@ -236,9 +249,9 @@ class XStim:
         for i, seg in enumerate(self.segments):
             self.ptr.pset(i, seg._ref_e_extracellular)
 
-    def start(self, tstart: float = 0.0) -> None:
+    def start(self) -> None:
         """Register the per-step update (after ``finitialize``)."""
-        self.step, self.tstart = 0, float(tstart)
+        self.step = 0
         self.h.CVode().extra_scatter_gather(0, self._after_step)
 
     def stop(self) -> None:
@@ -249,9 +262,35 @@ class XStim:
         self.step += 1
         if not self.segments:
             return
-        amp = self.stim.waveform(self.tstart + self.step * self.dt)
-        self.values.from_python(amp * self.weights)
+        self.values.from_python(self.field.values(self.step))
         self.ptr.scatter(self.values)
+
+
+class ElectrodeField:
+    """The potential of :class:`ExtracellularStimInput`'s electrodes: after step ``k`` the
+    waveform at ``tstart + k dt`` times each segment's transfer potential (as BMTK)."""
+
+    def __init__(self, stim: ExtracellularStimInput, dt: float, tstart: float = 0.0) -> None:
+        self.stim, self.dt, self.tstart = stim, float(dt), float(tstart)
+        self._parts: list[np.ndarray] = []
+        self.weights = np.zeros(0)
+
+    def prepare_cell(self, centres: np.ndarray, where: str) -> None:
+        """Transfer potentials of one cell's segments (checks the minimum distance)."""
+        self._parts.append(self.stim.electrodes.transfer(centres, self.stim.resistance, where))
+
+    def prepare(self, centres: np.ndarray) -> None:  # noqa: ARG002 - per cell already
+        """All cells prepared."""
+        self.weights = np.concatenate(self._parts) if self._parts else np.zeros(0)
+
+    def values(self, step: int) -> np.ndarray:
+        """Potentials (mV) after ``step`` steps."""
+        return self.stim.waveform(self.tstart + step * self.dt) * self.weights
+
+
+def XStim(h: Any, cells: list[Any], stim: ExtracellularStimInput, dt: float) -> ExtracellularDriver:  # noqa: N802
+    """The driver of an ``xstim`` input on ``cells``."""
+    return ExtracellularDriver(h, cells, ElectrodeField(stim, dt))
 
 
 if "xstim" not in INPUT_MODULES:

@@ -23,6 +23,7 @@ backend that reads the common inputs (pointnet, bionet, numpynet, torchnet) runs
 
 Examples
 --------
+>>> import pandas as pd
 >>> units = pd.DataFrame({"location": ["LGd", "VISp", "LGd"], "snr": [3.0, 1.0, 0.5]})
 >>> filter_units(units, {"location": "LGd", "snr": {"operation": ">", "value": 1.0}}).index.tolist()
 [0]
@@ -36,14 +37,16 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, UnknownModelError
 from bmtoolkit.simulator.core.inputs import SpikeTrainsInput, _params, _require_file, _where
 from bmtoolkit.simulator.core.registries import INPUT_MODULES, SPIKES_GENERATORS
+
+if TYPE_CHECKING:  # pandas is imported where a table is read (runs need not import it)
+    import pandas as pd
 
 __all__ = ["NodeView", "SimView", "filter_units"]
 
@@ -95,6 +98,8 @@ class SimView:
 
 
 def _spikes_frame(rows: list[tuple[str, int, np.ndarray]]) -> pd.DataFrame:
+    import pandas as pd
+
     pops = [np.full(len(t), p, dtype=object) for p, _, t in rows]
     ids = [np.full(len(t), n, dtype=np.int64) for _, n, t in rows]
     times = [np.asarray(t, dtype=float) for _, _, t in rows]
@@ -253,6 +258,8 @@ def _windows(spec: Any, paths: list[Path], cfg: Any, plan: Any) -> list[Any]:
 
 def _units_map(cfg: Any, plan: Any, wanted: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """The ``units_map`` table: ``population, node_id, unit_id[, start, stop (s)]``."""
+    import pandas as pd
+
     params = _params(cfg)
     path = _require_file(params.get("units"), "units", cfg, plan)
     table = pd.read_csv(path, sep=r"\s+")
@@ -280,6 +287,8 @@ def _units_map(cfg: Any, plan: Any, wanted: Mapping[str, np.ndarray]) -> pd.Data
 @INPUT_MODULES.register("ecephys_probe")
 def load_ecephys_probe(cfg: Any, plan: Any) -> SpikeTrainsInput:
     """Sorted units of NWB sessions as the spike trains of the node set (see the module)."""
+    import pandas as pd
+
     from bmtoolkit.sonata.nwb import read_nwb_units
 
     params = _params(cfg)
