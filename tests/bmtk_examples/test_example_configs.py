@@ -43,7 +43,8 @@ ABSENT: dict[str, tuple[str, ...]] = {
     "bio_advanced_stimuli": ("inputs/483111427_ephys.nwb",),  # NWB sweeps, downloaded
     "point_iclamp": ("inputs/483111427_ephys.nwb",),
     "point_120cells": ("/local1/Downloads/483111427_ephys.nwb", "thalamus_spikes.csv"),
-    "bio_comsol": ("472363762_fit.json",),  # cell model of the example, not in its folder
+    # cell model and stimulus waveform of the example, absent from the shared copy
+    "bio_comsol": ("472363762_fit.json", "stimulations/waveform.csv"),
     "filter_movie": ("movie_files/test_scene.npy",),  # made by the example's script
     "pop_2pops": ("population_components/pop_models", "population_components/synaptic_models"),
 }

@@ -71,8 +71,9 @@ def bmtk_pointnet(config: str, connections: bool) -> None:
 
 
 def _xstim_on_neuron9() -> None:
-    """BMTK 1.2.0's xstim registers ``PtrVector.ptr_update_callback``, which NEURON 9 no longer
-    has (its pointers follow the data by themselves): without it, the same setup."""
+    """BMTK 1.2.0's xstim and comsol register ``PtrVector.ptr_update_callback`` (which also
+    sets the pointers), gone in NEURON 9, whose pointers follow the data by themselves: the
+    same setup, with the pointers set at once."""
     from bmtk.simulator.bionet import biocell
     from neuron import h
 
@@ -84,6 +85,7 @@ def _xstim_on_neuron9() -> None:
         if set_nrn_mechanism:
             for sec in self.hobj.all:
                 sec.insert("extracellular")
+        self.set_ptr2e_extracellular()  # NEURON 9's pointers stay valid once set
 
     biocell.BioCell.setup_xstim = setup_xstim
 

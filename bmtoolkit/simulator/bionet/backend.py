@@ -24,6 +24,7 @@ from bmtoolkit.exceptions import (
     ConfigError,
     SimulationError,
 )
+from bmtoolkit.simulator.bionet import comsol as _comsol  # registers comsol
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet import save_synapses as _save_syns  # registers save_synapses
@@ -295,9 +296,9 @@ class BioNetBackend(Backend):
                 continue
             if isinstance(inp, _spont.SpontaneousSynapsesInput):
                 continue  # made with the recurrent edges (build_network)
-            if isinstance(inp, _xstim.ExtracellularStimInput):
+            if isinstance(inp, _xstim.ExtracellularStimInput | _comsol.ComsolInput):
                 if self.coreneuron:
-                    _warn_neuron(f"xstim input {inp.name!r} needs per-step callbacks")
+                    _warn_neuron(f"input {inp.name!r} sets potentials after every step")
                     self.coreneuron = False
                 stimulated = [
                     cell
@@ -305,7 +306,12 @@ class BioNetBackend(Backend):
                     for nid in ids
                     if isinstance(cell := self.cells.get((pop, int(nid))), BioCell)
                 ]
-                self._xstim.append(_xstim.XStim(h, stimulated, inp, self.plan.dt))
+                field = (
+                    _comsol.ComsolField(inp, self.plan.dt)
+                    if isinstance(inp, _comsol.ComsolInput)
+                    else _xstim.ElectrodeField(inp, self.plan.dt, self.plan.tstart)
+                )
+                self._xstim.append(_xstim.ExtracellularDriver(h, stimulated, field))
                 continue
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):

@@ -38,6 +38,7 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
     "SpikeTrainsInput": "spike trains replayed by virtual cells",
     "ReplayInput": "recorded spikes replayed onto edges (replay)",
     "ExtracellularStimInput": "extracellular stimulation by electrodes (xstim)",
+    "ComsolInput": "extracellular potentials computed by COMSOL (comsol)",
     "SpontaneousSynapsesInput": "spontaneously firing recurrent synapses (syn_activity)",
 }
 #: typed report class name -> what bionet records

@@ -85,9 +85,7 @@ SPIKES_GENERATORS: _ScopedRegistry = _ScopedRegistry("spikes generator")
 UNSUPPORTED_DOC = "docs/differences_from_bmtk.md#not-supported"
 
 #: BMTK input modules (``module`` of an ``inputs`` entry) bmtoolkit does not run -> why
-UNSUPPORTED_INPUTS: dict[str, str] = {
-    "comsol": "extracellular stimulation from a COMSOL field file is not implemented",
-}
+UNSUPPORTED_INPUTS: dict[str, str] = {}
 #: BMTK report modules (``module`` of a ``reports`` entry) bmtoolkit does not write -> why
 UNSUPPORTED_REPORTS: dict[str, str] = {}
 
@@ -100,9 +98,10 @@ def unsupported_module(
 
     Examples
     --------
-    >>> print(unsupported_module("input", "comsol", field="inputs.stim"))
-    inputs.stim: input module 'comsol' is not supported: extracellular stimulation from a \
-COMSOL field file is not implemented (see docs/differences_from_bmtk.md#not-supported)
+    >>> UNSUPPORTED_INPUTS["teleport"] = "not built"
+    >>> unsupported_module("input", "teleport").message.split(" (see")[0]
+    "input module 'teleport' is not supported: not built"
+    >>> del UNSUPPORTED_INPUTS["teleport"]
     >>> unsupported_module("input", "sonata") is None
     True
     """

@@ -87,13 +87,19 @@ def _check_input_kinds(plan: RunPlan) -> list[Any]:
         Problem(
             str(plan.config_path or ""),
             f"inputs.{item.name}",
-            f"input {item.name!r} ({type(item).__name__}) is not supported on pointnet; BMTK "
+            f"input {item.name!r} (module {_module(plan, item)!r}) is not supported on "
+            "pointnet; BMTK "
             f"runs it on bionet only (see {UNSUPPORTED_DOC})",
             "unsupported",
         )
         for item in loaded
         if not isinstance(item, SpikeTrainsInput | CurrentClampInput)
     ]
+
+
+def _module(plan: RunPlan, item: Any) -> str:
+    cfg = plan.input_configs.get(item.name)
+    return str(getattr(cfg, "module", None) or type(item).__name__)
 
 
 def import_nest() -> Any:
