@@ -4,7 +4,8 @@ SWC files are read with NEURON's own ``Import3d`` reader into a small hoc templa
 (``BmtkCell``) that exposes the section arrays ``soma``, ``dend``, ``apic``, ``axon`` and the
 lists ``all``, ``somatic``, ``basal``, ``apical``, ``axonal`` that fit files refer to.
 
-3D points are stored with six significant digits by default (:data:`POINT_DIGITS`). The
+3D points are stored with six significant digits by default
+(:data:`bmtoolkit.models.morphology.POINT_DIGITS`, shared with the builder). The
 Import3d of older NEURON releases, which built the cells of the SONATA reference runs, handed
 every point to ``pt3dadd`` through ``"%g"``; current releases pass eight digits. The
 difference only shows for coordinates of 100 um and more (an SWC value such as ``237.4944``
@@ -29,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError
+from bmtoolkit.models.morphology import POINT_DIGITS, round_significant
 
 __all__ = [
-    "POINT_DIGITS",
     "SECTION_TYPES",
     "SegmentGeometry",
     "load_swc",
@@ -39,7 +40,6 @@ __all__ = [
     "quaternion_matrix",
     "rotation_matrix",
     "round_points",
-    "round_significant",
     "section_type",
     "segment_geometry",
     "set_segments",
@@ -48,9 +48,6 @@ __all__ = [
 
 #: section array names in SWC type order (1 soma, 2 axon, 3 basal, 4 apical)
 SECTION_TYPES = ("soma", "axon", "dend", "apic")
-
-#: significant digits of the 3D points of SWC morphologies (``"%g"`` of older Import3d)
-POINT_DIGITS = 6
 
 _TEMPLATE = """
 begintemplate BmtkCell
@@ -141,40 +138,6 @@ def load_swc(
         round_points(hobj, hobj.import3d, digits, styles=styles)
     hobj.drop_import3d()  # the reader's copy of the file is no longer needed
     return hobj
-
-
-def round_significant(values: Any, digits: int) -> np.ndarray:
-    """Every value as ``float(f"{v:.{digits}g}")``, bit for bit, without formatting each one.
-
-    The value is scaled by a power of ten to ``digits`` integer digits and rounded; dividing
-    that integer by the (exact) power of ten is correctly rounded, so it gives the double
-    nearest to the decimal ``%g`` prints. Values whose scaled fraction lies near one half,
-    or whose decade is uncertain, are formatted as text instead.
-
-    Examples
-    --------
-    >>> round_significant([237.4944, -0.00123456789, 0.0, 1e300], 6).tolist()
-    [237.494, -0.00123457, 0.0, 1e+300]
-    """
-    x = np.array(values, dtype=np.float64).ravel()
-    out = x.copy()
-    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
-    ax = np.abs(x[idx])
-    e = np.floor(np.log10(ax)).astype(np.int64)
-    k = digits - 1 - e
-    ok = np.abs(k) <= 22  # 10**k is exact
-    kk = np.where(ok, k, 0)
-    scale = 10.0 ** np.abs(kk)
-    y = np.where(kk >= 0, ax * scale, ax / scale)
-    n = np.rint(y)
-    # the decade must be right (log10 can be off next to powers of ten) and no near tie
-    ok &= (y >= 10.0 ** (digits - 1)) & (n <= 10.0**digits)
-    ok &= np.abs(y - np.floor(y) - 0.5) > 1e-6
-    r = np.where(kk >= 0, n / scale, n * scale)
-    out[idx] = np.copysign(r, x[idx])
-    for i in idx[~ok]:
-        out[i] = float(f"{x[i]:.{digits}g}")
-    return out.reshape(np.shape(values))
 
 
 def round_points(

@@ -234,26 +234,3 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     assert h.diam3d(1, sec=dend) == pytest.approx(0.5592, abs=1e-6)
     assert h.n3d(sec=dend) == h.n3d(sec=full.dend[0])
     assert legacy.import3d is None  # the reader is released
-
-
-def test_round_significant_is_bit_identical_to_g_formatting():
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from bmtoolkit.simulator.bionet.morphology import round_significant
-
-    @settings(max_examples=300, deadline=None)
-    @given(
-        st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=1, max_size=50),
-        st.integers(1, 15),
-    )
-    def check(values, digits):
-        ours = round_significant(values, digits)
-        expected = [float(f"{v:.{digits}g}") for v in values]
-        assert ours.tobytes() == np.array(expected).tobytes()
-
-    check()
-    # ties and decade edges are formatted as text
-    edges = [0.5, 2.5, 1234562.5, 999999.5, 1e-5, 9.999995, 99999.95, 237.4944, 5e-324]
-    ours = round_significant(edges, 6)
-    assert ours.tolist() == [float(f"{v:.6g}") for v in edges]

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.filternet.cells import FITTED_TEMPORAL, build_cells
+from bmtoolkit.models.lgn import FITTED_TEMPORAL
+from bmtoolkit.simulator.filternet.cells import build_cells
 from bmtoolkit.simulator.filternet.evaluate import evaluate_rates, spatial_responses
 from bmtoolkit.simulator.filternet.filters import (
     GaussianSpatialFilter,
