@@ -136,6 +136,8 @@ def test_replay_on_pointnet_is_refused_before_the_run(whole_run):
     plan = RunPlan.from_config(
         _config(example, tmp, "pn", recurrent=False, inputs=_replay(example, whole))
     )
-    with pytest.raises(ConfigError, match="module 'replay'.* is not an input pointnet accepts") as err:
+    with pytest.raises(
+        ConfigError, match="module 'replay'.* is not an input pointnet accepts"
+    ) as err:
         check(plan, "pointnet")
     assert "\n" not in str(err.value)
