@@ -16,7 +16,7 @@ through those connections::
         "source_node_set": "exc", "target_node_set": "all"
     }
 
-As in BMTK, only the bionet backend runs it.
+As in BMTK, only the backend of detailed cells declares it (see its ``spec.py``).
 
 Examples
 --------

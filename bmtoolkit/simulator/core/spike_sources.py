@@ -2,7 +2,7 @@
 ``function`` input modules).
 
 Each loader returns a :class:`~bmtoolkit.simulator.core.inputs.SpikeTrainsInput`, so every
-backend that reads the common inputs (pointnet, bionet, numpynet, torchnet) runs them:
+backend that declares these modules in its spec runs them:
 
 - ``module: "function"``: ``spikes_function`` names a function registered with
   :func:`~bmtoolkit.simulator.core.registries.spikes_generator` (or a ``"package.module:name"``
