@@ -11,6 +11,7 @@ tests) declare themselves in their folder's ``spec.py``
 - :func:`synaptic_weight` / :func:`add_weight_function` register a weight function, and
   ``cell_model``, ``synapse_model``, ``model_processing`` (``add_cell_model`` ...) BMTK's
   other user functions (:mod:`bmtoolkit.simulator.core.pyfunctions`);
+- :func:`spikes_generator` registers a spike-train function for ``module: "function"`` inputs;
 - :class:`PoissonSpikeGenerator` writes Poisson spike trains as SONATA spikes;
 - :class:`RunPlan` is the typed form of a simulation config.
 
@@ -32,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "Backend": "bmtoolkit.simulator.core.base",
     "synaptic_weight": "bmtoolkit.simulator.core.registries",
     "add_weight_function": "bmtoolkit.simulator.core.registries",
+    "spikes_generator": "bmtoolkit.simulator.core.registries",
+    "add_spikes_generator": "bmtoolkit.simulator.core.registries",
     "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
 }
 

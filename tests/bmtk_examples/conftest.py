@@ -4,6 +4,11 @@ Each run gets a folder of its own whose entries link to the example's files (net
 components, inputs, scripts), so the example's configs run unchanged and write their outputs
 (``${configdir}/output...``) into the temporary folder, never into the shared data. A config
 may get a shorter ``tstop`` (the only change) to keep the suite quick.
+
+The shared copy holds BMTK's example folders without their NMODL files, so the common
+``bio_components/mechanisms`` folder the bio examples name is absent (bmtoolkit compiles its
+own mechanism library). :func:`bmtk_examples_tree` gives a folder that mirrors the examples
+with links to every file, in which that folder exists, so each config is read unchanged.
 """
 
 from __future__ import annotations
@@ -49,3 +54,21 @@ def stage(example: str, config: str, root: Path, tstop: float | None = None) -> 
         doc["run"]["tstop"] = float(tstop)
     (dest / config).write_text(json.dumps(doc, indent=2))
     return dest / config
+
+
+def mirror_examples(source: Path, target: Path) -> Path:
+    """Mirror ``source`` into ``target``: real folders, links to every file; add the empty
+    ``bio_components/mechanisms`` folder the shared copy leaves out. Returns ``target``."""
+    for folder, _dirs, files in os.walk(source):
+        rel = Path(folder).relative_to(source)
+        (target / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (target / rel / name).symlink_to(Path(folder) / name)
+    (target / "bio_components" / "mechanisms").mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def bmtk_examples_tree(tmp_path_factory) -> Path:
+    """A linked mirror of ``bmtk_examples``; skips with the reason when the data is absent."""
+    return mirror_examples(examples_root(), tmp_path_factory.mktemp("bmtk_examples"))

@@ -36,6 +36,10 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
     "CurrentClampInput": "current clamps into somata",
     "VoltageClampInput": "voltage clamps (SEClamp)",
     "SpikeTrainsInput": "spike trains replayed by virtual cells",
+    "ReplayInput": "recorded spikes replayed onto edges (replay)",
+    "ExtracellularStimInput": "extracellular stimulation by electrodes (xstim)",
+    "ComsolInput": "extracellular potentials computed by COMSOL (comsol)",
+    "SpontaneousSynapsesInput": "spontaneously firing recurrent synapses (syn_activity)",
 }
 #: typed report class name -> what bionet records
 SUPPORTED_REPORTS: Mapping[str, str] = {
@@ -43,6 +47,7 @@ SUPPORTED_REPORTS: Mapping[str, str] = {
     "NetconReport": "netcon_report (a variable of each synapse onto the cells)",
     "ClampReport": "clamp_report (the current of every clamp)",
     "ExtracellularReport": "extracellular potentials",
+    "SaveSynapsesReport": "the synapses made, as SONATA edges files (save_synapses)",
 }
 
 
@@ -161,10 +166,13 @@ def check_plan(plan: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         The first problem, naming the file and field.
     """
     from bmtoolkit.simulator.core import inputs as _core_inputs  # noqa: F401 - registers loaders
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            raise error
         if module is not None and module not in INPUT_MODULES:  # not read as its input_type
             raise UnknownModelError(
                 f"input module {module!r} of input {name!r} is not supported; known modules: "

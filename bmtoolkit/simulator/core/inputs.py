@@ -35,7 +35,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
 from bmtoolkit.simulator.core.clamps import PlayedWaveform
-from bmtoolkit.simulator.core.registries import INPUT_MODULES
+from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
@@ -217,6 +217,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
 
     Raises
     ------
+    UnsupportedFeatureError
+        ``module`` is documented as not supported (see
+        :data:`~bmtoolkit.simulator.core.registries.UNSUPPORTED_INPUTS`).
     UnknownModelError
         Neither ``module`` nor ``input_type`` is registered (known names are listed).
 
@@ -225,6 +228,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
     >>> [load_input(cfg, plan) for cfg in plan.input_configs.values()]  # doctest: +SKIP
     """
     module = getattr(cfg, "module", None)
+    error = unsupported_module("input", module, **_where(cfg, plan))
+    if error is not None:
+        raise error
     key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)
     if key not in INPUT_MODULES:
         key = module if module is not None else key
@@ -520,3 +526,8 @@ def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampIn
 
 #: BMTK ``input_type`` of a current clamp -> reader of its file
 FILE_CLAMP_READERS = {"csv": _csv_clamp, "file": _csv_clamp, "nwb": _nwb_clamp, "allen": _nwb_clamp}
+
+
+# loaders of recorded and user-generated spike inputs (nwb, ecephys_probe, function)
+from bmtoolkit.simulator.core import replay as _replay  # noqa: E402, F401
+from bmtoolkit.simulator.core import spike_sources as _spike_sources  # noqa: E402, F401

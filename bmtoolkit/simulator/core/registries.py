@@ -14,6 +14,12 @@ maps to an object, and an unknown name raises
   (see :mod:`bmtoolkit.simulator.core.inputs`).
 - :data:`REPORT_MODULES`: report ``module`` -> loader turning a report config into a typed
   report (see :mod:`bmtoolkit.simulator.core.reports`).
+- :data:`UNSUPPORTED_INPUTS`, :data:`UNSUPPORTED_REPORTS`: BMTK module names bmtoolkit knowingly
+  does not run, with the reason; asking for one raises
+  :class:`~bmtoolkit.exceptions.UnsupportedFeatureError` (one line naming the module), see
+  :func:`unsupported_module`.
+- :data:`SPIKES_GENERATORS`: ``spikes_function`` name of a ``module: "function"`` spike input ->
+  ``fn(node, sim) -> spike times (ms)`` (see :func:`spikes_generator`).
 - :data:`CELL_MODELS`: ``"<backend>:<name>"`` -> backend-specific loader (``"<backend>:nest"``,
   ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from colliding on the same
   template prefix.
@@ -40,7 +46,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from bmtoolkit.exceptions import BackendNotAvailableError, UnknownModelError
+from bmtoolkit.exceptions import (
+    BackendNotAvailableError,
+    UnknownModelError,
+    UnsupportedFeatureError,
+)
 from bmtoolkit.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,6 +79,85 @@ BACKENDS: Registry = Registry("backend")
 INPUT_MODULES: Registry = Registry("input module")
 #: report ``module`` -> loader(ReportConfig, RunPlan) -> typed report
 REPORT_MODULES: Registry = Registry("report module")
+#: ``spikes_function`` name -> ``fn(node, sim) -> spike times (ms)``
+SPIKES_GENERATORS: _ScopedRegistry = _ScopedRegistry("spikes generator")
+
+#: page of the documentation listing what is not supported
+UNSUPPORTED_DOC = "docs/differences_from_bmtk.md#not-supported"
+
+#: BMTK input modules (``module`` of an ``inputs`` entry) bmtoolkit does not run -> why
+UNSUPPORTED_INPUTS: dict[str, str] = {}
+#: BMTK report modules (``module`` of a ``reports`` entry) bmtoolkit does not write -> why
+UNSUPPORTED_REPORTS: dict[str, str] = {}
+
+
+def unsupported_module(
+    kind: str, module: Any, *, path: Any = None, field: str | None = None
+) -> UnsupportedFeatureError | None:
+    """The error for an input (``kind="input"``) or report module documented as not
+    supported, or ``None`` when ``module`` is not one of them.
+
+    Examples
+    --------
+    >>> UNSUPPORTED_INPUTS["teleport"] = "not built"
+    >>> unsupported_module("input", "teleport").message.split(" (see")[0]
+    "input module 'teleport' is not supported: not built"
+    >>> del UNSUPPORTED_INPUTS["teleport"]
+    >>> unsupported_module("input", "sonata") is None
+    True
+    """
+    table = UNSUPPORTED_INPUTS if kind == "input" else UNSUPPORTED_REPORTS
+    if not isinstance(module, str) or module not in table:
+        return None
+    return UnsupportedFeatureError(
+        f"{kind} module {module!r} is not supported: {table[module]} (see {UNSUPPORTED_DOC})",
+        path=path,
+        field=field,
+    )
+
+
+def spikes_generator(func: F | None = None, *, name: str | None = None, replace: bool = True):
+    """Register a spike-train function for ``module: "function"`` inputs (BMTK's
+    ``@spikes_generator``).
+
+    The function is called once per node of the input's node set as ``fn(node, sim)`` and
+    returns that node's spike times in ms. ``node`` reads node properties (``node["x"]``,
+    ``node.node_id``, ``node.population_name``); ``sim`` has ``tstart``, ``tstop`` and ``dt``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @spikes_generator
+    ... def regular_10hz(node, sim):
+    ...     return np.arange(sim.tstart, sim.tstop, 100.0)
+    >>> SPIKES_GENERATORS.get("regular_10hz") is regular_10hz
+    True
+    >>> SPIKES_GENERATORS.unregister("regular_10hz")
+    """
+
+    def _add(fn: F) -> F:
+        SPIKES_GENERATORS.register(name or fn.__name__, fn, replace=replace)
+        return fn
+
+    if func is not None:
+        return _add(func)
+    return _add
+
+
+def add_spikes_generator(func: Callable, name: str | None = None, overwrite: bool = True) -> None:
+    """Register ``func`` as a spike-train function (BMTK's ``add_spikes_generator``).
+
+    Examples
+    --------
+    >>> add_spikes_generator(lambda node, sim: [10.0], name="one_spike")
+    >>> "one_spike" in SPIKES_GENERATORS
+    True
+    >>> SPIKES_GENERATORS.unregister("one_spike")
+    """
+    if overwrite or (name or func.__name__) not in SPIKES_GENERATORS:
+        SPIKES_GENERATORS.register(name or func.__name__, func, replace=True)
+
+
 #: ``"<backend>:<template prefix or model>"`` -> backend-specific cell-model loader
 CELL_MODELS: Registry = _ScopedRegistry("cell model")
 #: ``"<backend>:<model_template>"`` -> a user's BMTK-style synapse model function

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
-from bmtoolkit.simulator.core.registries import REPORT_MODULES
+from bmtoolkit.simulator.core.registries import REPORT_MODULES, unsupported_module
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
     import pandas as pd
@@ -97,6 +97,14 @@ def load_report(cfg: Any, plan: Any) -> MembraneReport | WeightReport:
     params = getattr(cfg, "params", {}) or {}
     if module is None:
         module = params.get("module", params.get("type", "membrane_report"))
+    error = unsupported_module(
+        "report",
+        module,
+        path=getattr(plan, "config_path", None),
+        field=f"reports.{cfg.name}.module",
+    )
+    if error is not None:
+        raise error
     return REPORT_MODULES.get(str(module))(cfg, plan)
 
 
