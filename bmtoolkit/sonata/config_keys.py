@@ -124,6 +124,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "dt",
             "dL",
             "spike_threshold",
+            "swc_point_digits",
             "nsteps_block",
             "random_seed",
             "overwrite_output_dir",
