@@ -33,12 +33,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from bmtoolkit.builder.rules.base import NodeBlock
-from bmtoolkit.builder.rules.callables import bind_params
+from bmtoolkit.builder.rules.callables import split_params
 from bmtoolkit.builder.rules.distance import axes_index
 from bmtoolkit.builder.rules.like_to_like import Tuning, orientation_difference
 from bmtoolkit.exceptions import ConfigError
@@ -266,8 +267,16 @@ class PairPropertyCallable(PropertyRule):
         trg_all = edges.targets.table.node_views()
         src_ids = edges.sources.index[edges.source].tolist()
         trg_ids = edges.targets.index[edges.target].tolist()
-        func = bind_params(self.func, self.params)
-        out = [func(src_all[s], trg_all[t]) for s, t in zip(src_ids, trg_ids)]
+        func, values = split_params(self.func, self.params)
+        # called from C: per edge, nothing runs but the user's function
+        out = list(
+            map(
+                func,
+                map(src_all.__getitem__, src_ids),
+                map(trg_all.__getitem__, trg_ids),
+                *map(repeat, values),
+            )
+        )
         if self.n_names == 1:
             return _as_array(out)
         if out and any(len(v) != self.n_names for v in out):

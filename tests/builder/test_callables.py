@@ -84,6 +84,67 @@ def test_count_of_one_pair():
             _count(bad)
 
 
+def test_per_pair_results_are_checked_together_with_the_errors_of_one_pair():
+    from bmtoolkit.builder.rules.callables import pair_counts
+
+    mixed = [0, None, 2, True, False, 3.0, np.int8(1), np.float32(2), np.array(4)]
+    assert pair_counts(mixed).tolist() == [0, 0, 2, 1, 0, 3, 1, 2, 4]
+    assert pair_counts([None, None]).tolist() == [0, 0]
+    assert pair_counts([2**40, 1]).tolist() == [2**40, 1]
+    for bad, message in [
+        ([1, 0.7, 2], "non-integer synapse count 0.7"),
+        ([1, None, -1], "negative synapse count -1"),
+        ([0, -2.0], "negative synapse count -2.0"),
+        ([0, float("nan")], "NaN"),
+        ([0, float("inf")], "infinite synapse count"),
+        ([0, "1"], "the string '1'"),
+        ([0, np.array([1, 2])], "ndarray where a synapse count"),
+        ([[1], [2]], "list where a synapse count"),
+        ([0, (n for n in [1])], "generator where a synapse count"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            pair_counts(bad)
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [(-1, "negative synapse count -1"), (0.5, "non-integer synapse count 0.5"), ([1], "list")],
+)
+def test_a_bad_per_pair_result_stops_the_build_with_one_error(result, message):
+    net = NetworkBuilder("n")
+    net.add_nodes(N=4)
+    net.add_edges(
+        connection_rule=lambda s, t: result if (s.node_id, t.node_id) == (2, 3) else 1,
+        iterator="one_to_one",
+    )
+    with pytest.raises(ConfigError, match=message):
+        net.build(seed=1)
+
+
+def test_per_pair_calls_pass_parameters_and_keep_bmtk_order(monkeypatch):
+    from bmtoolkit.builder.rules import callables
+
+    monkeypatch.setattr(callables, "PAIR_CHUNK", 5)  # several chunks per block
+    calls = []
+
+    def rule(source, target, a, b, c, d):
+        calls.append((source.node_id, target.node_id))
+        return (a + b + c + d) if source.node_id != target.node_id else None
+
+    net = NetworkBuilder("n")
+    net.add_nodes(N=4)
+    net.add_edges(
+        connection_rule=rule,
+        connection_params={"d": 0, "c": 1, "b": 0, "a": 1},
+        iterator="one_to_one",
+    )
+    net.build(seed=1)
+    assert calls == [(s, t) for t in range(4) for s in range(4)]
+    edges = net.edges()
+    pairs = [(e.source_node_id, e.target_node_id, e["nsyns"]) for e in edges]
+    assert pairs == [(s, t, 2) for t in range(4) for s in range(4) if s != t]
+
+
 def test_parameters_are_bound_once_and_checked_against_the_signature():
     from bmtoolkit.builder.rules.callables import bind_params
 

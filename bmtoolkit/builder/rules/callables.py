@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,45 @@ ITERATORS: Registry[type] = Registry("iterator")
 def _views(block: NodeBlock) -> list[NodeView]:
     every = block.table.node_views()
     return [every[i] for i in block.index.tolist()]
+
+
+def split_params(
+    func: Callable[..., Any], params: Mapping[str, Any]
+) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """``(callable, positional values)`` such that ``callable(a, b, *values)`` is
+    ``func(a, b, **params)``.
+
+    When ``func`` takes every parameter by position right after its first two, ``func`` itself
+    is returned with the values in that order (the cheapest call Python has); otherwise a
+    ``functools.partial`` carrying the keywords, with no values. The signature is checked once.
+
+    Raises
+    ------
+    ConfigError
+        If ``func``'s signature cannot take two nodes plus ``params``.
+
+    Examples
+    --------
+    >>> def rule(source, target, p, q=2):
+    ...     return p + q
+    >>> split_params(rule, {"q": 3, "p": 1})[1]
+    (1, 3)
+    """
+    if not params:
+        return func, ()
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):  # builtins and other callables without a signature
+        return functools.partial(func, **params), ()
+    try:
+        bound = sig.bind(None, None, **params)
+    except TypeError as err:
+        name = getattr(func, "__name__", type(func).__name__)
+        raise ConfigError(f"parameters {sorted(params)} do not fit {name}{sig}: {err}") from None
+    values = tuple(bound.args[2:])
+    if bound.kwargs or len(values) != len(params):
+        return functools.partial(func, **params), ()
+    return func, values
 
 
 def bind_params(func: Callable[..., Any], params: Mapping[str, Any]) -> Callable[..., Any]:
@@ -68,28 +108,19 @@ def bind_params(func: Callable[..., Any], params: Mapping[str, Any]) -> Callable
     >>> bind_params(rule, {"q": 3, "p": 1})(None, None)
     4
     """
-    if not params:
-        return func
-    try:
-        sig = inspect.signature(func)
-    except (TypeError, ValueError):  # builtins and other callables without a signature
-        return functools.partial(func, **params)
-    try:
-        bound = sig.bind(None, None, **params)
-    except TypeError as err:
-        name = getattr(func, "__name__", type(func).__name__)
-        raise ConfigError(f"parameters {sorted(params)} do not fit {name}{sig}: {err}") from None
-    values = bound.args[2:]
-    if bound.kwargs or len(values) != len(params) or len(values) > 3:
-        return functools.partial(func, **params)
+    call, values = split_params(func, params)
+    if not values:
+        return call
     if len(values) == 1:
         (a,) = values
-        return lambda s, t: func(s, t, a)
+        return lambda s, t: call(s, t, a)
     if len(values) == 2:
         a, b = values
-        return lambda s, t: func(s, t, a, b)
-    a, b, c = values
-    return lambda s, t: func(s, t, a, b, c)
+        return lambda s, t: call(s, t, a, b)
+    if len(values) == 3:
+        a, b, c = values
+        return lambda s, t: call(s, t, a, b, c)
+    return lambda s, t: call(s, t, *values)
 
 
 _call = bind_params
@@ -118,6 +149,8 @@ def _count(value: Any) -> int:
         raise ConfigError("connection rule returned NaN; expected a synapse count")
     if f < 0:
         raise ConfigError(f"connection rule returned a negative synapse count {value!r}")
+    if f == float("inf"):
+        raise ConfigError("connection rule returned an infinite synapse count")
     if f != int(f):
         raise ConfigError(f"connection rule returned the non-integer synapse count {value!r}")
     return int(f)
@@ -235,37 +268,87 @@ class CallableRule(ConnectionRule):
         return _views(sources)
 
 
+#: per-pair results converted and checked together, about this many at a time
+PAIR_CHUNK = 1 << 20
+
+
+def _numeric(values: list[Any]) -> np.ndarray | None:
+    """``values`` as a 1-D bool/int/float array, or None if numpy cannot make one."""
+    try:
+        arr = np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+        return None
+    return arr
+
+
+def pair_counts(values: list[Any]) -> np.ndarray:
+    """Synapse counts (int64) of per-pair results, checked with vectorized numpy.
+
+    ``None``, ``False`` and 0 mean no connection; ints, bools, whole floats and numpy scalars
+    are counts. Anything else (a negative, NaN or non-integer count, a string, a sequence) is
+    the :class:`ConfigError` that :func:`_count` gives for that value.
+
+    Examples
+    --------
+    >>> pair_counts([0, None, 2, True, 3.0, np.int8(1)]).tolist()
+    [0, 0, 2, 1, 3, 1]
+    >>> pair_counts([1, -2])
+    Traceback (most recent call last):
+    ...
+    bmtoolkit.exceptions.ConfigError: connection rule returned a negative synapse count -2
+    """
+    arr = _numeric(values)
+    if arr is None:  # None entries (no connection), or values that need a closer look
+        arr = _numeric([0 if v is None else v for v in values])
+        if arr is None:  # the first bad value raises its own error
+            return np.fromiter(map(_count, values), dtype=np.int64, count=len(values))
+    kind = arr.dtype.kind
+    if kind == "f":
+        bad = ~(arr >= 0) | ~np.isfinite(arr) | (arr != np.floor(arr))
+        if bad.any():
+            _count(values[_where(bad)])  # raises the error of that value
+        return arr.astype(np.int64)
+    if kind == "i" and arr.size and arr.min() < 0:
+        _count(values[_where(arr < 0)])
+    return arr.astype(np.int64, copy=False)
+
+
 @ITERATORS.register("one_to_one")
 class PairCallable(CallableRule):
-    """``func(source, target, **params) -> nsyns`` called for every pair."""
+    """``func(source, target, **params) -> nsyns`` called for every pair.
+
+    The calls run from C (``map`` over the source views with the target view and the
+    parameters repeated), their results land in one list per chunk of targets, and the list is
+    converted and checked as one numpy array: per call, nothing runs but the user's function.
+    """
 
     def connect(self, sources, targets, rng, state):  # noqa: D102
         src_views: list[NodeView] = state
-        func = _call(self.func, self.params)
-        flat: list[int] = []
-        counts: list[int] = []
-        add_flat, add_count = flat.append, counts.append
+        func, values = split_params(self.func, self.params)
         n_src = len(src_views)
-        base = 0
         trg_views = _views(targets)
-        for t, tview in enumerate(trg_views):
-            for s, sview in enumerate(src_views):
-                n = func(sview, tview)
-                if type(n) is int and n >= 0:  # the common case, checked first
-                    if n:
-                        add_flat(base + s)
-                        add_count(n)
-                    continue
-                n = _count(n)
-                if n:
-                    add_flat(base + s)
-                    add_count(n)
-            base += n_src
-            advance(t + 1, len(trg_views))
-        if not flat:
+        n_trg = len(trg_views)
+        if n_src == 0 or n_trg == 0:
             return Connections.empty()
-        trg, src = np.divmod(np.asarray(flat, dtype=np.int64), max(n_src, 1))
-        return Connections(src, trg, np.asarray(counts, dtype=np.int64))
+        step = max(1, PAIR_CHUNK // n_src)
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for lo in range(0, n_trg, step):
+            results: list[Any] = []
+            extend = results.extend
+            for tview in trg_views[lo : lo + step]:
+                extend(map(func, src_views, repeat(tview), *map(repeat, values)))
+            counts = pair_counts(results)
+            del results
+            nz = np.flatnonzero(counts)
+            parts.append((nz + lo * n_src, counts[nz]))
+            advance(min(lo + step, n_trg), n_trg)
+        flat = np.concatenate([p[0] for p in parts])
+        if not len(flat):
+            return Connections.empty()
+        trg, src = np.divmod(flat, n_src)
+        return Connections(src, trg, np.concatenate([p[1] for p in parts]))
 
 
 def _each_node(
