@@ -332,3 +332,48 @@ def test_one_to_all_and_pair_callables_give_the_expected_statistics():
     for type_id in (100, 101):
         k = key[(df.edge_type_id == type_id).to_numpy()]
         assert np.all(np.diff(k) > 0)
+
+
+@pytest.mark.parametrize("iterator", ["one_to_all", "all_to_one"])
+def test_per_node_arrays_are_checked_per_buffer_with_the_same_errors(monkeypatch, iterator):
+    from bmtoolkit.builder.rules import callables
+
+    monkeypatch.setattr(callables, "PAIR_CHUNK", 10)  # two nodes per buffer
+    noun = "targets" if iterator == "one_to_all" else "sources"
+
+    def rule(a, b):
+        node = a if iterator == "one_to_all" else b
+        others = b if iterator == "one_to_all" else a
+        out = np.arange(len(others)) % 3
+        if node.node_id == 3:
+            out[2] = -4
+        return out.astype(np.int32) if node.node_id % 2 else out
+
+    net = NetworkBuilder("n")
+    net.add_nodes(N=6)
+    net.add_edges(connection_rule=rule, iterator=iterator)
+    with pytest.raises(
+        ConfigError, match=rf"^{iterator} rule returned a negative count -4 for {noun}\[2\]$"
+    ):
+        net.build(seed=1)
+
+    def good(a, b):
+        node = a if iterator == "one_to_all" else b
+        others = b if iterator == "one_to_all" else a
+        counts = (np.arange(len(others)) + node.node_id) % 3
+        return counts.astype(np.uint8) if node.node_id % 2 else counts.tolist()
+
+    net = NetworkBuilder("n")
+    net.add_nodes(N=6)
+    net.add_edges(connection_rule=good, iterator=iterator)
+    net.build(seed=1)
+    got = sorted((e.source_node_id, e.target_node_id, e["nsyns"]) for e in net.edges())
+    node_of = (lambda s, t: s) if iterator == "one_to_all" else (lambda s, t: t)
+    other_of = (lambda s, t: t) if iterator == "one_to_all" else (lambda s, t: s)
+    want = sorted(
+        (s, t, (other_of(s, t) + node_of(s, t)) % 3)
+        for s in range(6)
+        for t in range(6)
+        if (other_of(s, t) + node_of(s, t)) % 3
+    )
+    assert got == want

@@ -355,28 +355,46 @@ def _each_node(
     views: list[NodeView], call: Callable[[NodeView], Any], n_other: int, rule: str, other: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``call(view)`` for every node, each result checked as ``n_other`` counts, gathered as
-    ``(node position, other positions, counts)`` of the nonzero entries."""
+    ``(node position, other positions, counts)`` of the nonzero entries.
+
+    Results are copied into one buffer of about :data:`PAIR_CHUNK` counts; integer arrays of
+    the right shape (what numpy functions return) are checked for negatives and reduced to
+    their nonzero entries once per buffer, anything else goes through :func:`counts_array`
+    as it comes.
+    """
+    n = len(views)
+    step = max(1, PAIR_CHUNK // max(n_other, 1))
+    buf = np.empty((min(step, n), n_other), dtype=np.int64)
+    shape = (n_other,)
     parts = []
-    for i, view in enumerate(views):
-        counts = counts_array(call(view), n_other, rule, other)
-        nz = np.flatnonzero(counts)
-        if len(nz):
-            parts.append((i, nz, counts[nz]))
-        advance(i + 1, len(views))
-    return _gather(parts)
-
-
-def _gather(
-    per_node: list[tuple[int, np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(node position, other positions, counts)`` parts -> flat arrays."""
-    if not per_node:
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        rows = buf[: hi - lo]
+        for i in range(lo, hi):
+            values = call(views[i])
+            if (
+                type(values) is np.ndarray
+                and values.shape == shape
+                and (values.dtype.kind == "i" or values.dtype.kind in "ub" and values.itemsize < 8)
+            ):
+                rows[i - lo] = values  # checked with the whole buffer below
+            else:
+                rows[i - lo] = counts_array(values, n_other, rule, other)
+        flat = rows.ravel()
+        if flat.size and flat.min() < 0:
+            first = int(np.flatnonzero(flat < 0)[0])
+            raise ConfigError(
+                f"{rule} rule returned a negative count {flat[first]} for "
+                f"{other}[{first % n_other}]"
+            )
+        nz = np.flatnonzero(flat)
+        node, others = np.divmod(nz, max(n_other, 1))
+        parts.append((node + lo, others, flat[nz]))
+        advance(hi, n)
+    if not parts:
         z = np.zeros(0, dtype=np.int64)
         return z, z.copy(), z.copy()
-    rows = np.concatenate([np.full(len(nz), i, dtype=np.int64) for i, nz, _ in per_node])
-    others = np.concatenate([nz for _, nz, _ in per_node])
-    counts = np.concatenate([c for _, _, c in per_node])
-    return rows, others, counts
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
 
 
 @ITERATORS.register("all_to_one")
