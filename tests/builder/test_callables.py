@@ -377,3 +377,23 @@ def test_per_node_arrays_are_checked_per_buffer_with_the_same_errors(monkeypatch
         if (other_of(s, t) + node_of(s, t)) % 3
     )
     assert got == want
+
+
+def test_source_blocks_are_merged_into_target_order_as_a_stable_sort_would():
+    from bmtoolkit.builder.engine import _merge_order
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        src, trg, lengths, first = [], [], [], 0
+        for _ in range(int(rng.integers(1, 8))):
+            m = int(rng.integers(0, 30))
+            s, t = rng.integers(first, first + 5, m), rng.integers(0, 12, m)
+            order = np.lexsort((s, t))  # a block: sorted by (target, source)
+            src.append(s[order])
+            trg.append(t[order])
+            lengths.append(m)
+            first += 5  # the next block holds larger sources
+        s, t = np.concatenate(src), np.concatenate(trg)
+        if len(t):
+            expected = np.argsort(t * 1000 + s, kind="stable")
+            assert _merge_order(t, lengths).tolist() == expected.tolist()
