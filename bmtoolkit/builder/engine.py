@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.builder.properties import EdgeBlock, ValueList
-from bmtoolkit.builder.rules.base import NodeBlock
+from bmtoolkit.builder.rules.base import NodeBlock, merge_order
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.progress import Progress
 
@@ -108,7 +108,7 @@ def _target_order(result: BlockEdges, n_sources: int, lengths: list[int]) -> Blo
     step[ends[(ends > 0) & (ends < len(key))] - 1] = True  # block boundaries may step down
     if bool(np.all(step)):
         del key, step
-        order = _merge_order(result.target_ids, lengths)
+        order = merge_order(result.target_ids, lengths)
     else:
         del step
         order = np.argsort(key, kind="stable")
@@ -119,31 +119,6 @@ def _target_order(result: BlockEdges, n_sources: int, lengths: list[int]) -> Blo
         None if result.nsyns is None else result.nsyns[order],
         {k: v[order] for k, v in result.properties.items()},
     )
-
-
-def _merge_order(targets: np.ndarray, lengths: list[int]) -> np.ndarray:
-    """Gather index that orders rows by target, keeping block order then row order for ties,
-    when each block of rows is sorted by target.
-
-    Examples
-    --------
-    >>> _merge_order(np.array([0, 2, 0, 1, 2]), [2, 3]).tolist()
-    [0, 2, 3, 1, 4]
-    """
-    n_targets = int(targets.max()) + 1
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
-    total = np.bincount(targets, minlength=n_targets)
-    placed = np.cumsum(total) - total  # where each target's rows start in the output
-    order = np.empty(len(targets), dtype=np.int64)
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        if hi == lo:
-            continue
-        trg = targets[lo:hi]
-        counts = np.bincount(trg, minlength=n_targets)
-        first = np.cumsum(counts) - counts  # where each target's rows start in this block
-        order[(placed - first)[trg] + np.arange(hi - lo)] = np.arange(lo, hi)
-        placed += counts
-    return order
 
 
 def _sorted(conns: Any, n_sources: int) -> Any:

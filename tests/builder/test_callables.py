@@ -380,7 +380,7 @@ def test_per_node_arrays_are_checked_per_buffer_with_the_same_errors(monkeypatch
 
 
 def test_source_blocks_are_merged_into_target_order_as_a_stable_sort_would():
-    from bmtoolkit.builder.engine import _merge_order
+    from bmtoolkit.builder.rules.base import merge_order
 
     rng = np.random.default_rng(0)
     for _ in range(100):
@@ -396,4 +396,4 @@ def test_source_blocks_are_merged_into_target_order_as_a_stable_sort_would():
         s, t = np.concatenate(src), np.concatenate(trg)
         if len(t):
             expected = np.argsort(t * 1000 + s, kind="stable")
-            assert _merge_order(t, lengths).tolist() == expected.tolist()
+            assert merge_order(t, lengths).tolist() == expected.tolist()

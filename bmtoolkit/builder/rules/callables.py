@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.builder.node_table import NodeView
-from bmtoolkit.builder.rules.base import ConnectionRule, Connections, NodeBlock
+from bmtoolkit.builder.rules.base import ConnectionRule, Connections, NodeBlock, merge_order
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.progress import advance
 from bmtoolkit.registry import Registry
@@ -341,7 +341,7 @@ class PairCallable(CallableRule):
                 extend(map(func, src_views, repeat(tview), *map(repeat, values)))
             counts = pair_counts(results)
             del results
-            nz = np.flatnonzero(counts)
+            nz = np.flatnonzero(counts != 0)
             parts.append((nz + lo * n_src, counts[nz]))
             advance(min(lo + step, n_trg), n_trg)
         flat = np.concatenate([p[0] for p in parts])
@@ -352,10 +352,17 @@ class PairCallable(CallableRule):
 
 
 def _each_node(
-    views: list[NodeView], call: Callable[[NodeView], Any], n_other: int, rule: str, other: str
+    views: list[NodeView],
+    call: Callable[[NodeView], Any],
+    n_other: int,
+    rule: str,
+    other: str,
+    *,
+    other_major: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``call(view)`` for every node, each result checked as ``n_other`` counts, gathered as
-    ``(node position, other positions, counts)`` of the nonzero entries.
+    ``(node position, other positions, counts)`` of the nonzero entries, ordered by node then
+    other position (by other position then node with ``other_major``).
 
     Results are copied into one buffer of about :data:`PAIR_CHUNK` counts; integer arrays of
     the right shape (what numpy functions return) are checked for negatives and reduced to
@@ -380,21 +387,26 @@ def _each_node(
                 rows[i - lo] = values  # checked with the whole buffer below
             else:
                 rows[i - lo] = counts_array(values, n_other, rule, other)
-        flat = rows.ravel()
-        if flat.size and flat.min() < 0:
-            first = int(np.flatnonzero(flat < 0)[0])
+        if rows.size and rows.min() < 0:
+            first = int(np.flatnonzero(rows < 0)[0])
             raise ConfigError(
-                f"{rule} rule returned a negative count {flat[first]} for "
+                f"{rule} rule returned a negative count {rows.flat[first]} for "
                 f"{other}[{first % n_other}]"
             )
-        nz = np.flatnonzero(flat)
-        node, others = np.divmod(nz, max(n_other, 1))
-        parts.append((node + lo, others, flat[nz]))
+        if other_major:  # read the buffer column by column
+            others, node = np.divmod(np.flatnonzero((rows != 0).T), hi - lo)
+        else:
+            node, others = np.divmod(np.flatnonzero(rows != 0), max(n_other, 1))
+        parts.append((node + lo, others, rows[node, others]))
         advance(hi, n)
     if not parts:
         z = np.zeros(0, dtype=np.int64)
         return z, z.copy(), z.copy()
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+    node, others, counts = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    if other_major and len(parts) > 1:  # buffers hold increasing nodes: merge them
+        order = merge_order(others, [len(p[0]) for p in parts])
+        node, others, counts = node[order], others[order], counts[order]
+    return node, others, counts
 
 
 @ITERATORS.register("all_to_one")
@@ -431,7 +443,12 @@ class OneToAllCallable(CallableRule):
         trg_views = state["views"]
         func = _call(self.func, self.params)
         src, trg, n = _each_node(
-            _views(sources), lambda s: func(s, trg_views), len(trg_views), "one_to_all", "targets"
+            _views(sources),
+            lambda s: func(s, trg_views),
+            len(trg_views),
+            "one_to_all",
+            "targets",
+            other_major=True,
         )
         return Connections(src, trg, n) if len(src) else Connections.empty()
 
