@@ -284,6 +284,9 @@ def build_edge_set(
         return build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
 
     if workers > 1 and len(mine) > 1:
+        if _needs_globals(edge_set):  # callables: node views made once, shared by the forks
+            src_table.node_views()
+            trg_table.node_views()
         parts = parallel.fork_blocks(one_block, list(mine), workers, label, progress, comm)
     else:
         # one bar over the nodes of this rank's blocks; callable rules report inside a block
