@@ -18,18 +18,21 @@ callables, see its docstring) runs as it is with BMTK and, with only its import 
 through ``bmtoolkit build --workers K`` for each K of ``--workers``: per-pair (``one_to_one``)
 functions at ``--pair-n`` cells and a numpy ``one_to_all`` function at ``--all-n`` cells. Each run
 is its own process; printed: whole-process wall time, build and save phases, peak RSS (workers
-included), edge and node file sizes, and the BMTK / bmtoolkit ratios.
+included), edge and node file sizes, and the BMTK / bmtoolkit ratios. ``--repeat R`` runs R
+rounds (BMTK, then bmtoolkit for each K) and prints each K's best ratio and the spread.
 
 Usage::
 
     python benchmarks/builder_vs_bmtk.py --n 20000 [--with-bmtk --bmtk-n 2000] [--scale v1]
     python benchmarks/builder_vs_bmtk.py --idiom [--pair-n 3000] [--all-n 12000] [--workers 1,2]
+        [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -235,9 +238,11 @@ def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> 
         else:
             cmd = [sys.executable, "-m", "bmtoolkit.cli", "build", "--workers", str(workers)]
             cmd += [str(script), *args]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode:
             raise SystemExit(f"{tool} idiom build failed (exit {proc.returncode})")
         result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -251,6 +256,8 @@ def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> 
             for pop in read_edges(Path(out) / name).values()
         )
     result["wall_s"] = wall
+    # CPU seconds of the process and of its workers: steadier than wall time on a busy machine
+    result["cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     result["edge_bytes"] = sum(v for k, v in files.items() if k.endswith("_edges.h5"))
     result["node_bytes"] = sum(v for k, v in files.items() if k.endswith("_nodes.h5"))
     return result
@@ -258,15 +265,28 @@ def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> 
 
 def _idiom_line(name: str, r: dict) -> str:
     return (
-        f"  {name:>20}: wall {r['wall_s']:7.2f} s (build {r['build_s']:7.2f} s, save "
+        f"  {name:>20}: wall {r['wall_s']:7.2f} s, cpu {r['cpu_s']:7.2f} s (build {r['build_s']:7.2f} s, save "
         f"{r['save_s']:6.2f} s), peak {r['peak_mib']:6.0f} MiB, {r['edges']:>10,} edges, "
         f"edge files {r['edge_bytes'] / 2**20:7.2f} MiB "
         f"({r['edge_bytes'] / max(r['edges'], 1):5.1f} B/edge), nodes {r['node_bytes'] / 2**20:5.2f} MiB"
     )
 
 
-def idiom(pair_n: int, all_n: int, workers: list[int]) -> None:
-    """Run the BMTK-idiom cases with both tools and print the comparison."""
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (other processes share the cores)."""
+    try:
+        return "load " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - platforms without getloadavg
+        return "load unknown"
+
+
+def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
+    """Run the BMTK-idiom cases with both tools and print the comparison.
+
+    Each of ``repeat`` rounds runs BMTK, then bmtoolkit for each worker count, so that every
+    ratio compares runs made under about the same machine load; the summary gives the best
+    whole-process ratio of each worker count and the spread over the rounds.
+    """
     text = IDIOM_SCRIPT.read_text()
     assert text.count(BMTK_IMPORT) == 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -275,21 +295,33 @@ def idiom(pair_n: int, all_n: int, workers: list[int]) -> None:
         for iterator, n in (("one_to_one", pair_n), ("one_to_all", all_n)):
             if n <= 0:
                 continue
-            print(f"{iterator} callables, N={n:,} cortical cells (2 cores shared: noisy)")
-            theirs = _idiom_run("bmtk", IDIOM_SCRIPT, n, iterator, 1)
-            print(_idiom_line("BMTK 1.2.0", theirs))
-            for k in workers:
-                mine = _idiom_run("bmtoolkit", ours, n, iterator, k)
-                print(_idiom_line(f"bmtoolkit workers={k}", mine))
-                print(
-                    f"  {'BMTK / bmtoolkit':>20}: wall {theirs['wall_s'] / mine['wall_s']:6.1f}x, "
-                    f"build {theirs['build_s'] / mine['build_s']:6.1f}x, "
-                    f"save {theirs['save_s'] / max(mine['save_s'], 1e-9):6.1f}x, "
-                    f"peak memory {theirs['peak_mib'] / mine['peak_mib']:5.1f}x, "
-                    f"edge file bytes per edge {theirs['edge_bytes'] / max(theirs['edges'], 1) / (mine['edge_bytes'] / max(mine['edges'], 1)):5.2f}x, "
-                    f"edge files {theirs['edge_bytes'] / mine['edge_bytes']:5.2f}x"
-                )
-            sys.stdout.flush()
+            print(f"{iterator} callables, N={n:,} cortical cells ({os.cpu_count()} cores)")
+            ratios: dict[int, list[float]] = {k: [] for k in workers}
+            for round_ in range(repeat):
+                if repeat > 1:
+                    print(f"  round {round_ + 1}/{repeat}, {_load()}")
+                theirs = _idiom_run("bmtk", IDIOM_SCRIPT, n, iterator, 1)
+                print(_idiom_line("BMTK 1.2.0", theirs))
+                for k in workers:
+                    mine = _idiom_run("bmtoolkit", ours, n, iterator, k)
+                    print(_idiom_line(f"bmtoolkit workers={k}", mine))
+                    ratios[k].append(theirs["wall_s"] / mine["wall_s"])
+                    print(
+                        f"  {'BMTK / bmtoolkit':>20}: wall {ratios[k][-1]:6.1f}x, "
+                        f"cpu {theirs['cpu_s'] / mine['cpu_s']:6.1f}x, "
+                        f"build {theirs['build_s'] / mine['build_s']:6.1f}x, "
+                        f"save {theirs['save_s'] / max(mine['save_s'], 1e-9):6.1f}x, "
+                        f"peak memory {theirs['peak_mib'] / mine['peak_mib']:5.1f}x, "
+                        f"edge file bytes per edge {theirs['edge_bytes'] / max(theirs['edges'], 1) / (mine['edge_bytes'] / max(mine['edges'], 1)):5.2f}x, "
+                        f"edge files {theirs['edge_bytes'] / mine['edge_bytes']:5.2f}x"
+                    )
+                sys.stdout.flush()
+            if repeat > 1:
+                for k, r in ratios.items():
+                    print(
+                        f"  workers={k}: whole-process ratio best {max(r):.1f}x, "
+                        f"spread {min(r):.1f}x-{max(r):.1f}x over {len(r)} rounds ({_load()})"
+                    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,9 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pair-n", type=int, default=3000, help="cells, one_to_one (0: skip)")
     parser.add_argument("--all-n", type=int, default=12000, help="cells, one_to_all (0: skip)")
     parser.add_argument("--workers", default="1,2", help="bmtoolkit worker counts, e.g. 1,2")
+    parser.add_argument("--repeat", type=int, default=1, help="idiom rounds (best and spread)")
     args = parser.parse_args(argv)
     if args.idiom:
-        idiom(args.pair_n, args.all_n, [int(k) for k in args.workers.split(",")])
+        idiom(args.pair_n, args.all_n, [int(k) for k in args.workers.split(",")], args.repeat)
         return 0
     if args.scale == "v1" and args.n == 20000:
         args.n = 230000
