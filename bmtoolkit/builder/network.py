@@ -82,7 +82,8 @@ class NetworkBuilder:
     name : str
         Population name; file names derive from it.
     seed : int, optional
-        Default seed of :meth:`build` (else ``$BMTOOLKIT_BUILD_SEED``, else fresh entropy).
+        Default seed of :meth:`build` (else ``$BMTOOLKIT_BUILD_SEED``, else a seed drawn from
+        NumPy's global generator, so that ``np.random.seed(n)`` makes a script reproducible).
     **network_props
         Kept for BMTK compatibility (``network_props``).
     """
@@ -421,7 +422,8 @@ class NetworkBuilder:
                 raise ConfigError(
                     f"expected an integer seed, got {candidate!r}", field=where
                 ) from None
-        return int(np.random.SeedSequence().entropy)
+        # drawn from NumPy's global generator: np.random.seed(n) makes a BMTK script reproducible
+        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
 
     def build(
         self,

@@ -397,3 +397,18 @@ def test_source_blocks_are_merged_into_target_order_as_a_stable_sort_would():
         if len(t):
             expected = np.argsort(t * 1000 + s, kind="stable")
             assert merge_order(t, lengths).tolist() == expected.tolist()
+
+
+def test_seeding_numpy_makes_an_unseeded_build_reproducible_as_in_bmtk(tmp_path):
+    def build(out, numpy_seed):
+        np.random.seed(numpy_seed)
+        net = NetworkBuilder("v1")
+        net.add_nodes(N=40)
+        net.add_edges(connection_rule=lambda s, t: np.random.randint(0, 2), iterator="one_to_one")
+        net.build()
+        net.save(out)
+        return (out / "v1_v1_edges.h5").read_bytes()
+
+    first = build(tmp_path / "a", 3)
+    assert build(tmp_path / "b", 3) == first
+    assert build(tmp_path / "c", 4) != first
