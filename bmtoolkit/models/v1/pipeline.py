@@ -84,6 +84,12 @@ def stimulus_input(stimulus: str, field_deg: tuple[float, float], *,
     return out
 
 
+def onset_window(tstop: float) -> float:
+    """Start (ms) of the analysis window: 200 ms of onset transient when runs last 500 ms or
+    more, none for shorter runs."""
+    return 200.0 if tstop >= 500.0 else 0.0
+
+
 def _write_json(path: Path, doc: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, default=str))
@@ -336,7 +342,8 @@ def run_v1(
     orientations : tuple of float
         Grating drift directions (deg), one run each; two or more give the tuning analysis.
     tstop : float
-        Simulated ms per run; rates are taken after the first 200 ms (the LGN onset).
+        Simulated ms per run; rates are taken after the onset transient
+        (:func:`onset_window`).
     seed : int
         Seed of the build and of every run.
     threads : int, optional
@@ -350,9 +357,8 @@ def run_v1(
     from bmtoolkit.models.v1.inputs import lgn_field
     from bmtoolkit.progress import notify
 
-    if tstop <= 200.0:
-        raise ConfigError(f"tstop must exceed the 200 ms onset window, got {tstop}",
-                          field="tstop")  # fmt: skip
+    if not tstop > 0:
+        raise ConfigError(f"tstop must be > 0 ms, got {tstop}", field="tstop")
     if stimulus != "grating" and len(orientations) > 1:
         raise ConfigError("several orientations need stimulus='grating'", field="orientations")
     out = Path(output_dir).absolute()
@@ -385,7 +391,7 @@ def run_v1(
     notify("v1: analysis", show=show)
     t0 = time.perf_counter()
     first = v1_files[conditions[0]]
-    window = (200.0, tstop)
+    window = (onset_window(tstop), tstop)
     rates = class_rates(first, cells, t_start=window[0], t_stop=window[1])
     table = rates_table(rates)
     table.to_csv(out / "rates.csv", float_format="%.4g")
