@@ -114,13 +114,12 @@ def lgn_spikes(out: Path, circuit: Path, movie: dict[str, Any], *, tstop: float,
     return Path(run(cfg, backend="filternet", progress=progress).outputs["spikes"])
 
 
-def simulate(out: Path, circuit: Path, lgn_file: Path, *, tstop: float, seed: int, tag: str,
-             threads: int | None, progress: bool | None) -> Path:  # fmt: skip
-    """V1 on NEST driven by the LGN spikes and the background; return the V1 spikes file."""
+def pointnet_config(out: Path, circuit: Path, lgn_file: Path, *, tstop: float, seed: int,
+                    tag: str) -> Path:  # fmt: skip
+    """Write the pointnet config of one run (LGN spikes + background Poisson); return it."""
     from bmtoolkit.models.v1.inputs import BKG_RATE
-    from bmtoolkit.simulator import run
 
-    cfg = _write_json(out / f"config.pointnet_{tag}.json", {
+    return _write_json(out / f"config.pointnet_{tag}.json", {
         "network": str(circuit),
         "target_simulator": "NEST",
         "run": {"tstop": tstop, "dt": 0.1, "random_seed": seed},
@@ -135,6 +134,14 @@ def simulate(out: Path, circuit: Path, lgn_file: Path, *, tstop: float, seed: in
         "output": {"output_dir": str(out / f"v1_{tag}"), "spikes_file": "spikes.h5",
                    "overwrite_output_dir": True},
     })  # fmt: skip
+
+
+def simulate(out: Path, circuit: Path, lgn_file: Path, *, tstop: float, seed: int, tag: str,
+             threads: int | None, progress: bool | None) -> Path:  # fmt: skip
+    """V1 on NEST driven by the LGN spikes and the background; return the V1 spikes file."""
+    from bmtoolkit.simulator import run
+
+    cfg = pointnet_config(out, circuit, lgn_file, tstop=tstop, seed=seed, tag=tag)
     return Path(run(cfg, backend="pointnet", threads=threads, progress=progress)
                 .outputs["spikes"])  # fmt: skip
 
