@@ -223,3 +223,24 @@ def test_demo_v1_simulates_200_ms_with_finite_nonzero_rates(tmp_path, capsys):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     tuning = pd.read_csv(tmp_path / "tuning.csv")
     assert set(tuning["cell_class"]) == {"e23", "e4"}
+
+
+def test_stimulus_inputs(tmp_path):
+    from bmtoolkit.models.v1.pipeline import recipe_preference, stimulus_input
+
+    grating = stimulus_input("grating", (80.0, 48.0), orientation=45.0)
+    assert grating["module"] == "grating" and grating["theta"] == 45.0
+    assert (grating["col_size"], grating["row_size"]) == (80.0, 48.0)
+    assert stimulus_input("flash", (80.0, 48.0))["module"] == "full_field_flash"
+    movie = tmp_path / "movie.npy"
+    np.save(movie, np.zeros((50, 12, 20), dtype=np.float32))
+    m = stimulus_input(str(movie), (80.0, 48.0))
+    assert m["col_range"][-1] == 80.0 and len(m["row_range"]) == 12
+    np.save(tmp_path / "flat.npy", np.zeros((50, 12)))
+    with pytest.raises(ConfigError, match="frames, rows, cols"):
+        stimulus_input(str(tmp_path / "flat.npy"), (80.0, 48.0))
+    with pytest.raises(MissingFileError):
+        stimulus_input(str(tmp_path / "absent.npy"), (80.0, 48.0))
+    with pytest.raises(ConfigError, match="grating"):
+        stimulus_input("checkerboard", (80.0, 48.0))
+    assert recipe_preference(np.array([0.0, 30.0, 120.0])).tolist() == [90.0, 60.0, 150.0]

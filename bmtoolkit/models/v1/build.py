@@ -235,9 +235,12 @@ def build_v1(
     circuit = write_circuit([lgn, bkg, v1], out / "network", components=components,
                             compression=compression)  # fmt: skip
     timings["write"] = time.perf_counter() - t0
+    from bmtoolkit.sonata import Circuit
+
+    circ = Circuit(circuit)
     return V1Build(
         circuit=circuit,
-        nodes={"v1": v1.nnodes, "lgn": lgn.nnodes, "bkg": bkg.nnodes},
-        edges={"v1": v1.nedges},
+        nodes={name: pop.size for name, pop in circ.nodes.items()},
+        edges={name: pop.size for name, pop in circ.edges.items()},
         timings=timings,
     )

@@ -60,8 +60,7 @@ def stimulus_input(stimulus: str, field_deg: tuple[float, float], *,
     if stimulus == "grating":
         return {**screen, "module": "grating", "theta": float(orientation), **GRATING}
     if stimulus == "flash":
-        return {**screen, "module": "full_field_flash", "t_on": 100.0, "t_off": 1e9,
-                "max_intensity": 1.0}  # fmt: skip
+        return {**screen, "module": "full_field_flash", "t_on": 100.0, "contrast": 1.0}
     path = Path(stimulus)
     if path.suffix not in (".npy", ".npz"):
         raise ConfigError(
