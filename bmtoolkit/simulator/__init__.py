@@ -2,8 +2,9 @@
 
 Backends (``pointnet`` = NEST, ``bionet`` = NEURON, ``popnet`` = population density,
 ``filternet`` = LGN filters, ``torchnet`` = PyTorch, ``numpynet`` = a tiny numpy LIF used in
-tests) register by name in :data:`bmtoolkit.simulator.core.registries.BACKENDS`; their
-simulators are imported only when a run needs them.
+tests) declare themselves in their folder's ``spec.py``
+(:class:`~bmtoolkit.simulator.core.spec.BackendSpec`); other packages add theirs through the
+``bmtoolkit.backends`` entry points. Their simulators are imported only when a run needs them.
 
 - :func:`run` runs a config (``bmtoolkit run CONFIG`` on the command line);
 - :class:`PointNet` (``PointNet.from_config(config).run()``) runs the NEST backend;
@@ -14,7 +15,7 @@ simulators are imported only when a run needs them.
 Examples
 --------
 >>> from bmtoolkit.simulator import run  # doctest: +SKIP
->>> run("config.json", backend="pointnet")  # doctest: +SKIP
+>>> run("config.json", backend="mynet")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -29,14 +30,22 @@ _EXPORTS: dict[str, str] = {
     "Backend": "bmtoolkit.simulator.core.base",
     "synaptic_weight": "bmtoolkit.simulator.core.registries",
     "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
-    "PointNet": "bmtoolkit.simulator.pointnet.backend",
 }
 
-__all__ = sorted(_EXPORTS)
+
+def _backend_exports() -> dict[str, str]:
+    """What the backends' specs re-export here (``PointNet`` ...)."""
+    from bmtoolkit.simulator.core.spec import specs
+
+    return {k: v for spec in specs().values() for k, v in spec.exports.items()}
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    if name == "__all__":  # the backends' exports are known once their specs are read
+        return sorted({*_EXPORTS, *_backend_exports()})
+    if name.startswith("__"):
+        raise AttributeError(name)
+    module = _EXPORTS.get(name) or _backend_exports().get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -45,4 +54,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_backend_exports()])

@@ -3,7 +3,7 @@
 NEURON is imported lazily, so importing this package works without it.
 
 BMTK's run-script names (``Config``, ``BioNetwork``, ``BioSimulator``, ``io`` and
-``nrn.quit_execution``) are here too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so
+``nrn.quit_execution``) are here too, from :mod:`.run_scripts`, so
 ``run_bionet.py`` scripts run with ``bmtk`` replaced by ``bmtoolkit`` in their imports.
 
 Examples
@@ -21,7 +21,7 @@ import importlib
 from types import SimpleNamespace
 from typing import Any
 
-_SCRIPTS = "bmtoolkit.simulator.core.run_scripts"
+_SCRIPTS = "bmtoolkit.simulator.bionet.run_scripts"
 _EXPORTS: dict[str, str] = {
     "Config": _SCRIPTS,
     "BioNetwork": _SCRIPTS,

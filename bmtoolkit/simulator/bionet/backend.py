@@ -27,6 +27,7 @@ from bmtoolkit.exceptions import (
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
+from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
 from bmtoolkit.simulator.core.base import Backend
 
 __all__ = ["BioNetBackend", "wants_coreneuron"]
@@ -39,13 +40,6 @@ def _value(row: Any, key: str, default: Any = None) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return default
     return value
-
-
-def wants_coreneuron(plan: Any) -> bool:
-    """True when the run asks for CoreNEURON: ``target_simulator: "CORENEURON"`` in the
-    config, or ``BMTOOLKIT_CORENEURON=1`` in the environment."""
-    target = str(getattr(plan, "target_simulator", None) or "").upper()
-    return target == "CORENEURON" or os.environ.get("BMTOOLKIT_CORENEURON", "") == "1"
 
 
 def _warn_neuron(reason: str) -> None:
@@ -85,8 +79,8 @@ class BioNetBackend(Backend):
     extracellular reports, the run stays on NEURON with a warning.
     """
 
-    name: ClassVar[str] = "bionet"
-    requires: ClassVar[tuple[str, ...]] = ("neuron",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def __init__(self, plan: Any) -> None:
         super().__init__(plan)
@@ -114,7 +108,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
 
         extra = [self.plan.components[k] for k in ("mechanisms_dir",) if k in self.plan.components]
-        self.coreneuron = wants_coreneuron(self.plan) and _prepare_coreneuron(extra)
+        self.coreneuron = self.options.coreneuron and _prepare_coreneuron(extra)
         if not self.coreneuron:
             load_mechanisms(extra)
         h.load_file("stdrun.hoc")
@@ -129,10 +123,8 @@ class BioNetBackend(Backend):
         h.steps_per_ms = 1.0 / self.plan.dt
         h.celsius = float(cond.get("celsius", 34.0))
         self.v_init = float(cond.get("v_init", -80.0))
-        run = getattr(self.plan.config, "run", None)
-        threshold = getattr(run, "spike_threshold", None)
-        self.threshold = -15.0 if threshold is None else float(threshold)
-        self.dL = getattr(run, "dL", None)
+        self.threshold = self.options.spike_threshold
+        self.dL = self.options.dL
 
     def _specs(self, pop: Any) -> list[CellSpec]:
         comps = self.plan.components
@@ -246,7 +238,7 @@ class BioNetBackend(Backend):
             "model_template",
         )
         for k, edges in enumerate(circuit.edges.values()):
-            table = edge_table(self.plan, edges, extra=extra)
+            table = edge_table(self.plan, edges, default_delay=self.default_delay, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
             connector.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
@@ -402,8 +394,6 @@ class BioNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
         gathered = self.pc.py_gather(
             (np.asarray(self._spike_gid, dtype=np.int64), np.asarray(self._spike_t)), 0
         )
@@ -429,9 +419,7 @@ class BioNetBackend(Backend):
             mask = (gids >= lo) & (gids < lo + self.layout.sizes[name])
             if mask.any():
                 out[name] = (gids[mask] - lo, times[mask])
-        path = write_spike_output(self.plan, out)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(out)
         for (rep, var, _), parts, interval in zip(
             self._reports, report_parts, self._intervals, strict=True
         ):
@@ -439,7 +427,6 @@ class BioNetBackend(Backend):
             for part in parts:
                 for pop, rows in part.items():
                     merged.setdefault(pop, []).extend(rows)
-            target = self.plan.output_path(rep.file_for(var))
+            target = self.trace_path(rep, var)  # per-compartment frames: bionet's own writer
             _recording.write_report(target, var, rep, merged, interval=interval)
-            key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-            self.result.outputs[key] = str(target)
+            self.record_output(rep, var, target)

@@ -5,16 +5,17 @@ maps to an object, and an unknown name raises
 :class:`~bmtoolkit.exceptions.UnknownModelError` listing the known ones.
 
 - :data:`BACKENDS`: backend name -> :class:`~bmtoolkit.simulator.core.base.Backend` subclass.
-  Built-in backends are registered *by import path* and imported only when asked for, so
-  ``import bmtoolkit`` needs no simulator. Third-party packages add backends through the
-  ``bmtoolkit.backends`` entry-point group (value ``package.module:BackendClass``).
+  Backends are registered *by import path* from their declarations
+  (:mod:`~bmtoolkit.simulator.core.spec`: each backend folder's ``spec.py``, and the
+  ``bmtoolkit.backends`` entry-point group for other packages) and imported only when asked
+  for, so ``import bmtoolkit`` needs no simulator.
 - :data:`INPUT_MODULES`: config ``module``/``input_type`` -> loader turning an
   :class:`~bmtoolkit.sonata.config.InputConfig` into a typed input
   (see :mod:`bmtoolkit.simulator.core.inputs`).
 - :data:`REPORT_MODULES`: report ``module`` -> loader turning a report config into a typed
   report (see :mod:`bmtoolkit.simulator.core.reports`).
 - :data:`CELL_MODELS`, :data:`SYNAPSE_MODELS`: ``"<backend>:<name>"`` -> backend-specific
-  loader (``"pointnet:nest"``, ``"bionet:ctdb"`` ...). The backend prefix keeps backends from
+  loader (``"<backend>:nest"``, ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from
   colliding on the same template prefix.
 - :data:`WEIGHT_FUNCTIONS`: edge-type ``weight_function`` -> vectorized function
   ``fn(edges, source, target) -> np.ndarray`` (see :func:`synaptic_weight`).
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: entry-point group third-party backends use: ``name = "package.module:BackendClass"``
+#: entry-point group third-party backends use (see :mod:`~bmtoolkit.simulator.core.spec`)
 ENTRY_POINT_GROUP = "bmtoolkit.backends"
 
 
@@ -75,30 +76,14 @@ SYNAPSE_MODELS: Registry = _ScopedRegistry("synapse model")
 #: weight-function name -> ``fn(edges, source, target) -> np.ndarray``
 WEIGHT_FUNCTIONS: _ScopedRegistry = _ScopedRegistry("weight function")
 
-_BUILTIN_BACKENDS: dict[str, str] = {
-    "pointnet": "bmtoolkit.simulator.pointnet.backend",
-    "bionet": "bmtoolkit.simulator.bionet.backend",
-    "popnet": "bmtoolkit.simulator.popnet.backend",
-    "filternet": "bmtoolkit.simulator.filternet.backend",
-    "torchnet": "bmtoolkit.simulator.torchnet.backend",
-    "numpynet": "bmtoolkit.simulator.core.numpynet",
-}
-for _name, _path in _BUILTIN_BACKENDS.items():
-    BACKENDS.register(_name, _path)
-
-_entry_points_loaded = False
-
 
 def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib import metadata  # scanning installed packages is done once, on demand
+    """Register every declared backend (built-in folders and entry points) by import path."""
+    from bmtoolkit.simulator.core.spec import specs
 
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in BACKENDS:
-            BACKENDS.register(ep.name, ep.value)
+    for name, spec in specs().items():
+        if name not in BACKENDS:
+            BACKENDS.register(name, spec.backend)
 
 
 def register_backend(name: str, target: type[Backend] | str, *, replace: bool = False) -> None:
@@ -130,7 +115,7 @@ def backend_names() -> list[str]:
 
     Examples
     --------
-    >>> "pointnet" in backend_names()
+    >>> backend_names() == sorted(backend_names())
     True
     """
     _load_entry_points()
@@ -149,8 +134,10 @@ def get_backend(name: str) -> type[Backend]:
 
     Examples
     --------
-    >>> get_backend("numpynet").name
-    'numpynet'
+    >>> from bmtoolkit.simulator.core.spec import specs
+    >>> name = next(n for n, s in specs().items() if s.requires == ("numpy",))
+    >>> get_backend(name).name == name
+    True
     """
     from bmtoolkit.simulator.core.base import Backend
 

@@ -38,30 +38,24 @@ from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
+from bmtoolkit.simulator.filternet.spec import SPEC
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
-from bmtoolkit.simulator.filternet.stimuli import Movie, make_stimulus
+from bmtoolkit.simulator.filternet.stimuli import Movie
 
 log = logging.getLogger("bmtoolkit.simulator.filternet")
-
-#: ``input_type`` values filternet evaluates
-MOVIE_INPUT_TYPES = ("movie", "visual", "stimulus")
 
 
 class FilterNetBackend(Backend):
     """LGN filters -> rates -> Poisson spikes (see the module docstring)."""
 
-    name: ClassVar[str] = "filternet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
-        """Read the filternet options of the run."""
-        extra = self.plan.extra
-        self.n_trials = int(extra.get("n_trials", 1))
-        self.n_workers = int(extra.get("n_workers", 1))
-        self.nonlinearity = str(extra.get("nonlinearity", "rectify"))
-        if self.n_trials < 1:
-            raise ConfigError("run.n_trials must be >= 1", path=self.plan.config_path,
-                              field="run.n_trials")  # fmt: skip
+        """Read the filternet options of the run (:class:`.spec.FilterNetOptions`)."""
+        self.n_trials = self.options.n_trials
+        self.n_workers = self.options.n_workers
+        self.nonlinearity = self.options.nonlinearity
         self.cells: dict[str, LGNCells] = {}
         self.movie: Movie | None = None
         self.rates: dict[str, RateResult] = {}
@@ -88,25 +82,14 @@ class FilterNetBackend(Backend):
 
     def add_inputs(self) -> None:
         """Build the movie of the (single) movie input."""
-        movies = [c for c in self.plan.input_configs.values()
-                  if (c.input_type or "movie").lower() in MOVIE_INPUT_TYPES]  # fmt: skip
+        movies = self.plan.inputs()  # MovieInput only: the spec refuses other inputs
         if len(movies) != 1:
             raise ConfigError(
                 f"filternet needs exactly one input with input_type 'movie', found {len(movies)}",
                 path=self.plan.config_path,
                 field="inputs",
             )
-        cfg = movies[0]
-        params = dict(cfg.params or {})
-        try:
-            movie = make_stimulus(cfg.module or "movie", params, duration_ms=self.plan.duration)
-        except ConfigError as err:
-            raise ConfigError(err.message, path=self.plan.config_path,
-                              field=f"inputs.{cfg.name}.{err.field or 'module'}") from err  # fmt: skip
-        n = int(round(self.plan.duration * movie.frame_rate / 1000.0))
-        if movie.n_frames > n:
-            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
-        self.movie = Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, self.plan.tstart)
+        self.movie = movies[0].movie(self.plan)
 
     def simulate(self) -> None:
         """Evaluate the rates of every population."""
@@ -119,13 +102,7 @@ class FilterNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
-        out = self.plan.config.output
-        extra = dict(getattr(out, "extra", {}) or {})
-        h5 = extra.get("rates_h5", extra.get("rates_file"))
-        csv = extra.get("rates_csv")
-        self._write_rates(h5, csv)
+        self._write_rates(self.options.rates_h5, self.options.rates_csv)
         for trial in range(self.n_trials):
             spikes = {}
             for pop_name, res in self.rates.items():
@@ -133,12 +110,9 @@ class FilterNetBackend(Backend):
                                             seed=self.plan.seed, trial=trial)  # fmt: skip
                 spikes[pop_name] = (res.node_ids[idx], times)
             if trial == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
-                csv_spikes = extra.get("spikes_file_csv", extra.get("spikes_csv"))
-                if csv_spikes:
-                    self._write_spikes_csv(csv_spikes, spikes)
+                self.hand_back_spikes(spikes)
+                if self.options.spikes_csv:
+                    self._write_spikes_csv(self.options.spikes_csv, spikes)
             elif self.plan.spikes_file is not None:
                 base = self.plan.output_path(self.plan.spikes_file)
                 path = base.with_name(f"{base.stem}_trial{trial}{base.suffix}")

@@ -5,7 +5,7 @@ Modules: :mod:`.backend` (:class:`PointNet`), :mod:`.cells`, :mod:`.synapses`,
 imported only when a run starts.
 
 BMTK's run-script names (``Config``, ``PointNetwork``, ``PointSimulator``, ``io``) are here
-too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so ``run_pointnet.py`` scripts run with
+too, from :mod:`.run_scripts`, so ``run_pointnet.py`` scripts run with
 ``bmtk`` replaced by ``bmtoolkit`` in their imports.
 
 Examples
@@ -24,10 +24,10 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "PointNet": "bmtoolkit.simulator.pointnet.backend",
-    "Config": "bmtoolkit.simulator.core.run_scripts",
-    "PointNetwork": "bmtoolkit.simulator.core.run_scripts",
-    "PointSimulator": "bmtoolkit.simulator.core.run_scripts",
-    "io": "bmtoolkit.simulator.core.run_scripts",
+    "Config": "bmtoolkit.simulator.pointnet.run_scripts",
+    "PointNetwork": "bmtoolkit.simulator.pointnet.run_scripts",
+    "PointSimulator": "bmtoolkit.simulator.pointnet.run_scripts",
+    "io": "bmtoolkit.simulator.pointnet.run_scripts",
 }
 
 

@@ -46,6 +46,7 @@ from bmtoolkit.simulator.core.models import (
 from bmtoolkit.simulator.torchnet._torch import torch
 from bmtoolkit.simulator.torchnet.cells import GLIFCells
 from bmtoolkit.simulator.torchnet.model import NetworkInfo, TorchNet
+from bmtoolkit.simulator.torchnet.spec import SPEC
 from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
 from bmtoolkit.simulator.torchnet.synapses import Synapses
 from bmtoolkit.simulator.torchnet.translations import (
@@ -56,8 +57,6 @@ from bmtoolkit.simulator.torchnet.translations import (
     cell_params_to_nest,
 )
 
-#: edges whose files give no delay get NEST's default, as pointnet does
-DEFAULT_DELAY_MS = 1.0
 #: synapse models torchnet simulates
 SUPPORTED_SYNAPSES = ("static_synapse", *STP_MODELS)
 _STP_COLUMNS = ("U", "tau_rec", "tau_fac", "u", "x")
@@ -285,7 +284,10 @@ def build_network(
         if src_off is None or edges.target_population not in populations:
             continue
         table = edge_table(
-            plan, edges, default_delay=DEFAULT_DELAY_MS, extra=("receptor_type", *_STP_COLUMNS)
+            plan,
+            edges,
+            default_delay=SPEC.default_delay(plan.dt),
+            extra=("receptor_type", *_STP_COLUMNS),
         )
         tgt = table.target_ids + populations[edges.target_population][0]
         receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
