@@ -2,7 +2,7 @@
 
 Stages, each in its own child process so that each one's peak resident memory is its own:
 
-1. **build**: :func:`bmtoolkit.models.v1.build_v1` (nodes, edges, compressed SONATA files);
+1. **build**: :func:`bmtoolkit.recipes.v1.build_v1` (nodes, edges, compressed SONATA files);
 2. **lgn**: filternet turns a 1 s drifting grating into LGN spikes;
 3. **pointnet**: NEST loads the network (configs, cells, edges, inputs, recorders) and
    simulates ``--tstop`` ms with ``--threads`` threads.
@@ -37,7 +37,7 @@ def _peak_rss_gib() -> float:
 
 def stage_build(args: argparse.Namespace) -> dict:
     """Build and save the model."""
-    from bmtoolkit.models.v1 import build_v1
+    from bmtoolkit.recipes.v1 import build_v1
 
     t0 = time.perf_counter()
     comp = None if args.compression == "none" else args.compression
@@ -51,7 +51,7 @@ def stage_build(args: argparse.Namespace) -> dict:
 def stage_lgn(args: argparse.Namespace) -> dict:
     """LGN spikes of a 1 s grating."""
     from bmtoolkit.models.v1.inputs import lgn_field
-    from bmtoolkit.models.v1.pipeline import lgn_spikes, stimulus_input
+    from bmtoolkit.recipes.v1.pipeline import lgn_spikes, stimulus_input
 
     out = Path(args.output)
     t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def stage_lgn(args: argparse.Namespace) -> dict:
 
 def stage_pointnet(args: argparse.Namespace) -> dict:
     """Load into NEST and simulate."""
-    from bmtoolkit.models.v1.pipeline import pointnet_config
+    from bmtoolkit.recipes.v1.pipeline import pointnet_config
     from bmtoolkit.simulator import run
 
     out = Path(args.output)

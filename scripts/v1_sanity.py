@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     os.environ.setdefault("PYNEST_QUIET", "1")
-    from bmtoolkit.models.v1.pipeline import run_v1
+    from bmtoolkit.recipes.v1.pipeline import run_v1
 
     oris = tuple(float(x) for x in args.orientations.split(","))
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 ``bmtoolkit demo`` (or ``demo l4``) runs the small LGN + L4 demo; ``bmtoolkit demo v1
 --fraction F --stimulus grating|flash|movie.npy`` runs the mouse V1 model
-(:mod:`bmtoolkit.models.v1`) at a fraction of its full size.
+(:mod:`bmtoolkit.recipes.v1`) at a fraction of its full size.
 """
 
 from __future__ import annotations
@@ -46,9 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("PYNEST_QUIET", "1")
     logging.basicConfig(level=logging.WARNING)
+    from bmtoolkit.commands._figures import use_file_backend
+
     if args.model == "v1":
+        use_file_backend()
         return _run_v1(args)
     from bmtoolkit.demo import run_demo
+
+    use_file_backend()
 
     print("bmtoolkit demo: build -> filternet -> pointnet (NEST) -> plots")
     s = run_demo(args.output, n_l4=args.n_l4, tstop=args.tstop, seed=args.seed, theta=args.theta)
@@ -79,7 +84,7 @@ def _orientations(args: argparse.Namespace) -> tuple[float, ...]:
 
 
 def _run_v1(args: argparse.Namespace) -> int:
-    from bmtoolkit.models.v1.pipeline import run_v1
+    from bmtoolkit.recipes.v1 import run_v1
 
     print("bmtoolkit demo v1: build -> filternet -> pointnet (NEST) -> analysis")
     r = run_v1(args.output, fraction=args.fraction, stimulus=args.stimulus,

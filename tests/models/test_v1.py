@@ -32,7 +32,7 @@ SEED_TABLE = {  # the Allen slide's table, by type
 
 
 def _glif_dir():
-    from bmtoolkit.models.v1.build import default_cell_models_dir
+    from bmtoolkit.recipes.v1.build import default_cell_models_dir
 
     folder = default_cell_models_dir()
     if not all((folder / f).is_file() for f in cat.GLIF_FITS.values()):
@@ -44,7 +44,7 @@ def _glif_dir():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The model at FRACTION, with its nodes and edges as tables."""
-    from bmtoolkit.models.v1 import build_v1
+    from bmtoolkit.recipes.v1 import build_v1
     from bmtoolkit.sonata import Circuit
 
     folder = _glif_dir()
@@ -84,7 +84,7 @@ def test_counts_follow_the_seed_table():
 
 
 def test_bad_fraction_is_refused(tmp_path):
-    from bmtoolkit.models.v1 import build_v1
+    from bmtoolkit.recipes.v1 import build_v1
 
     for bad in (0.0, -0.1, 1.5, float("nan")):
         with pytest.raises(ConfigError, match="fraction"):
@@ -226,7 +226,7 @@ def test_demo_v1_simulates_200_ms_with_finite_nonzero_rates(tmp_path, capsys):
 
 
 def test_stimulus_inputs(tmp_path):
-    from bmtoolkit.models.v1.pipeline import recipe_preference, stimulus_input
+    from bmtoolkit.recipes.v1.pipeline import recipe_preference, stimulus_input
 
     grating = stimulus_input("grating", (80.0, 48.0), orientation=45.0)
     assert grating["module"] == "grating" and grating["theta"] == 45.0

@@ -197,29 +197,3 @@ def radii(fraction: float) -> tuple[float, float]:
     """
     s = math.sqrt(check_fraction(fraction))
     return CORE_RADIUS * s, FULL_RADIUS * s
-
-
-def type_positions(
-    cell_type: CellType, fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``(n, 3)`` of one type's cells and whether each is in the core.
-
-    Core cells are uniform in the core disk, the others in the annulus out to the full radius,
-    at depths uniform within the type's layer (``y`` is minus the depth).
-    """
-    from bmtoolkit.builder.positions import cylinder
-
-    r_core, r_full = radii(fraction)
-    top, bottom = LAYER_DEPTHS[cell_type.layer]
-    depth = (-bottom, -top)
-    n_core = type_counts(fraction, region="core")[cell_type.name]
-    n_out = type_counts(fraction, region="periphery")[cell_type.name]
-    core = cylinder(n_core, r_core, 0.0, depth_range=depth, seed=rng)
-    if n_out:
-        outer = cylinder(n_out, r_full, 0.0, depth_range=depth, inner_radius=r_core, seed=rng)
-        pos = np.vstack([core, outer])
-    else:
-        pos = core
-    flags = np.zeros(len(pos), dtype=bool)
-    flags[:n_core] = True
-    return pos, flags

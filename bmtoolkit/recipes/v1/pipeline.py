@@ -357,11 +357,11 @@ def run_v1(
     progress : bool, optional
         Progress bars/lines of every stage (None: bar in a terminal, lines elsewhere).
     cell_models_dir : path-like, optional
-        Folder of the GLIF parameter files (see :func:`~bmtoolkit.models.v1.build_v1`).
+        Folder of the GLIF parameter files (see :func:`~bmtoolkit.recipes.v1.build_v1`).
     """
-    from bmtoolkit.models.v1.build import build_v1
     from bmtoolkit.models.v1.inputs import lgn_field
     from bmtoolkit.progress import notify
+    from bmtoolkit.recipes.v1.build import build_v1
 
     if not tstop > 0:
         raise ConfigError(f"tstop must be > 0 ms, got {tstop}", field="tstop")

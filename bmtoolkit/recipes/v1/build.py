@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from bmtoolkit.models.v1 import build_v1
+>>> from bmtoolkit.recipes.v1 import build_v1
 >>> circuit = build_v1("v1_network", fraction=0.01, seed=1)  # doctest: +SKIP
 """
 
@@ -76,9 +76,35 @@ class V1Build:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def type_positions(
+    cell_type: cat.CellType, fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(n, 3)`` of one type's cells and whether each is in the core.
+
+    Core cells are uniform in the core disk, the others in the annulus out to the full radius,
+    at depths uniform within the type's layer (``y`` is minus the depth).
+    """
+    from bmtoolkit.builder.positions import cylinder
+
+    r_core, r_full = cat.radii(fraction)
+    top, bottom = cat.LAYER_DEPTHS[cell_type.layer]
+    depth = (-bottom, -top)
+    n_core = cat.type_counts(fraction, region="core")[cell_type.name]
+    n_out = cat.type_counts(fraction, region="periphery")[cell_type.name]
+    core = cylinder(n_core, r_core, 0.0, depth_range=depth, seed=rng)
+    if n_out:
+        outer = cylinder(n_out, r_full, 0.0, depth_range=depth, inner_radius=r_core, seed=rng)
+        pos = np.vstack([core, outer])
+    else:
+        pos = core
+    flags = np.zeros(len(pos), dtype=bool)
+    flags[:n_core] = True
+    return pos, flags
+
+
 def _v1_nodes(net: Any, fraction: float, rng: np.random.Generator) -> None:
     for ct in cat.CELL_TYPES:
-        pos, core = cat.type_positions(ct, fraction, rng)
+        pos, core = type_positions(ct, fraction, rng)
         n = len(pos)
         vis_x, vis_y = inp.visual_positions(pos[:, 0], pos[:, 2], fraction)
         net.add_nodes(
