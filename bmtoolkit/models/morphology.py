@@ -19,9 +19,9 @@ that in numpy:
 - with ``axon="stub"`` (what bionet's Allen model processing and NeuroML cells do) the axon
   sections are removed and two 30 um axon sections are appended at the end of ``all``.
 
-3D points are rounded to :data:`POINT_DIGITS` significant digits with
-:func:`round_significant`, as the NEURON backend stores them, so section lengths agree to the
-last bit.
+3D points are rounded to :data:`IMPORT3D_DIGITS` significant digits with
+:func:`round_significant`, as NEURON's Import3d hands them to the bionet backend, so section
+lengths agree to the last bit.
 
 Path distances are measured from the middle of the first soma section, like
 ``h.distance(0, 0.5, sec=soma[0])``. ``tests/builder/test_synapse_locations.py`` checks section
@@ -53,6 +53,7 @@ from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatErro
 
 __all__ = [
     "AXON_MODES",
+    "IMPORT3D_DIGITS",
     "POINT_DIGITS",
     "SECTION_ALIASES",
     "SectionTree",
@@ -75,8 +76,10 @@ SECTION_ALIASES = {
 _TYPE_NAMES = {1: "soma", 2: "axon", 3: "dend", 4: "apic"}
 #: length (um) of each of the two stub axon sections
 STUB_AXON_LENGTH = 30.0
-#: significant digits of the 3D points of SWC morphologies (``"%g"`` of older Import3d)
+#: significant digits of the 3D points that older Import3d releases kept (``"%g"``)
 POINT_DIGITS = 6
+#: significant digits Import3d of current NEURON releases passes (``"%.8g"``)
+IMPORT3D_DIGITS = 8
 
 
 @dataclass(frozen=True)
@@ -398,8 +401,9 @@ def _drop_degenerate(sections: list[_RawSection]) -> list[_RawSection]:
 def _length(points: np.ndarray) -> float:
     if len(points) < 2:
         return 0.0
-    # bionet hands NEURON six significant digits of every point, kept in single precision
-    p = round_significant(points, POINT_DIGITS).astype(np.float32).astype(np.float64)
+    # Import3d hands NEURON eight significant digits of every point (as bionet builds cells),
+    # kept in single precision
+    p = round_significant(points, IMPORT3D_DIGITS).astype(np.float32).astype(np.float64)
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
 
 

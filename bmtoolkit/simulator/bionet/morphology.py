@@ -4,14 +4,14 @@ SWC files are read with NEURON's own ``Import3d`` reader into a small hoc templa
 (``BmtkCell``) that exposes the section arrays ``soma``, ``dend``, ``apic``, ``axon`` and the
 lists ``all``, ``somatic``, ``basal``, ``apical``, ``axonal`` that fit files refer to.
 
-3D points are stored with six significant digits by default
-(:data:`bmtoolkit.models.morphology.POINT_DIGITS`, shared with the builder). The
-Import3d of older NEURON releases, which built the cells of the SONATA reference runs, handed
-every point to ``pt3dadd`` through ``"%g"``; current releases pass eight digits. The
-difference only shows for coordinates of 100 um and more (an SWC value such as ``237.4944``
-becomes ``237.494``), but there it changes segment areas by up to ~1e-4 relative, which is
-enough to move spikes by one or two 0.1 ms steps after a few seconds of simulated time.
-``load_swc(path, digits=None)`` keeps the precision of the file.
+3D points are handed to NEURON as this NEURON's ``Import3d`` reads them, as BMTK does with
+it. The Import3d of older NEURON releases, which built the cells of the published SONATA
+reference runs, handed every point to ``pt3dadd`` through ``"%g"`` (six significant digits,
+:data:`POINT_DIGITS`); current releases pass eight. The difference only shows for
+coordinates of 100 um and more (an SWC value such as ``237.4944`` becomes ``237.494``), but
+there it changes segment areas by up to ~1e-4 relative, which is enough to move spikes by
+one or two 0.1 ms steps after a few seconds of simulated time. ``load_swc(path, digits=6)``
+(or ``"run": {"swc_point_digits": 6}`` in a simulation config) reproduces the older reader.
 
 Examples
 --------
@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError
-from bmtoolkit.models.morphology import POINT_DIGITS, round_significant
+from bmtoolkit.models.morphology import IMPORT3D_DIGITS, POINT_DIGITS, round_significant
 
 __all__ = [
+    "IMPORT3D_DIGITS",
+    "POINT_DIGITS",
     "SECTION_TYPES",
     "SegmentGeometry",
     "load_swc",
@@ -99,7 +101,7 @@ def section_type(sec: Any) -> str:
 def load_swc(
     path: str | Path,
     *,
-    digits: int | None = POINT_DIGITS,
+    digits: int | None = None,
     styles: dict[str, tuple[float, float, float]] | None = None,
 ) -> Any:
     """Instantiate an SWC morphology as a ``BmtkCell`` hoc object.
@@ -113,7 +115,8 @@ def load_swc(
         SWC file.
     digits : int or None
         Significant digits kept of every 3D point coordinate and diameter (see the module
-        notes); ``None`` keeps what Import3d passes to NEURON (eight digits).
+        notes; :data:`POINT_DIGITS` for the older Import3d); ``None`` (default) keeps what
+        this NEURON's Import3d passes to NEURON, as BMTK does.
     styles : dict, optional
         Filled with the logical connection point (``pt3dstyle``) set on each section, by
         section name (NEURON cannot report it back).
@@ -136,6 +139,8 @@ def load_swc(
     hobj = h.BmtkCell(str(path))
     if digits is not None:
         round_points(hobj, hobj.import3d, digits, styles=styles)
+    elif styles is not None:  # the same points again, to learn the connection points
+        round_points(hobj, hobj.import3d, IMPORT3D_DIGITS, styles=styles)
     hobj.drop_import3d()  # the reader's copy of the file is no longer needed
     return hobj
 
@@ -296,6 +301,8 @@ class SegmentGeometry:
     p0: np.ndarray  # (n_seg, 3)
     p1: np.ndarray  # (n_seg, 3)
     diam: np.ndarray  # (n_seg,)
+    #: segment centres on the section's path (half way along its arc length), (n_seg, 3)
+    centre: np.ndarray | None = None
 
     @property
     def mid(self) -> np.ndarray:
@@ -308,7 +315,7 @@ def segment_geometry(
 ) -> SegmentGeometry:
     """Segment end points from the 3D points, soma-centred, rotated, then moved to ``position``."""
     h = _ensure_template()
-    starts, ends, diams = [], [], []
+    starts, ends, centres, diams = [], [], [], []
     soma = hobj.soma[0]
     n = int(h.n3d(sec=soma))
     origin = np.zeros(3)
@@ -329,11 +336,14 @@ def segment_geometry(
         xyz = np.column_stack([np.interp(edges, arc, pts[:, k]) for k in range(3)])
         starts.append(xyz[:-1])
         ends.append(xyz[1:])
+        halves = 0.5 * (edges[:-1] + edges[1:])
+        centres.append(np.column_stack([np.interp(halves, arc, pts[:, k]) for k in range(3)]))
         diams.extend(seg.diam for seg in sec)
     p0 = np.concatenate(starts) - origin
     p1 = np.concatenate(ends) - origin
+    mid = np.concatenate(centres) - origin
     if rotation is not None:
-        p0, p1 = p0 @ rotation.T, p1 @ rotation.T
+        p0, p1, mid = p0 @ rotation.T, p1 @ rotation.T, mid @ rotation.T
     if position is not None:
-        p0, p1 = p0 + position, p1 + position
-    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float))
+        p0, p1, mid = p0 + position, p1 + position, mid + position
+    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float), centre=mid)

@@ -28,7 +28,9 @@ def nrn():
 
 
 def _spec(ex, node_id, row, **kw):
+    """A 5_cells_iclamp node; its 3D points as the older Import3d behind the reference kept."""
     from bmtoolkit.simulator.bionet.cells import CellSpec
+    from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS
 
     comp = ex / "shared_components"
     args = dict(
@@ -42,6 +44,7 @@ def _spec(ex, node_id, row, **kw):
         templates_dir=comp / "biophysical_neuron_templates" / "nml",
         dL=20.0,
         types_file="biophysical_node_types.csv",
+        point_digits=POINT_DIGITS,
     )
     args.update(kw)
     return CellSpec(**args)
@@ -220,7 +223,7 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     path = sonata_examples / "shared_components" / "morphologies" / "Pvalb_470522102_m.swc"
     h = nrn
     # soma "1 1 237.4944 233.8336 35.28 5.9212 -1": a 3-point cylinder along x
-    legacy, full = load_swc(path), load_swc(path, digits=None)
+    legacy, full = load_swc(path, digits=6), load_swc(path)
     soma = [[h.x3d(i, sec=c.soma[0]) for i in range(3)] for c in (legacy, full)]
     np.testing.assert_allclose(soma[0], [231.573, 237.494, 243.416], rtol=0, atol=2e-5)
     np.testing.assert_allclose(soma[1], [231.5732, 237.4944, 243.4156], rtol=0, atol=2e-5)

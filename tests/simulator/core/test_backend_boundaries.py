@@ -112,6 +112,12 @@ def test_no_module_outside_a_backend_folder_names_it_in_code(backend):
     assert not found, "\n".join(found)
 
 
+@pytest.mark.parametrize(("module", "backend"), sorted(APPLICATIONS))
+def test_every_listed_application_still_names_its_backend(module, backend):
+    """An entry whose module no longer names the backend is removed from the list."""
+    assert code_mentions(PACKAGE / module, backend)
+
+
 def test_the_check_sees_a_mention(tmp_path):
     """The check finds an import and a string, and ignores prose."""
     path = tmp_path / "m.py"
