@@ -76,7 +76,9 @@ def stage_pointnet(args: argparse.Namespace) -> dict:
     from bmtoolkit.sonata import read_spikes
 
     n = len(read_spikes(res.outputs["spikes"]))
-    return {"wall_s": wall, "steps": dict(res.timings), "spikes": n}
+    return {"wall_s": wall, "steps": dict(res.timings), "spikes": n,
+            "memory_gib": res.extra.get("memory_gib", {}),
+            "connections": res.extra.get("n_connections", 0)}  # fmt: skip
 
 
 STAGES = {"build": stage_build, "lgn": stage_lgn, "pointnet": stage_pointnet}
@@ -99,6 +101,24 @@ def _run_stage(stage: str, args: argparse.Namespace) -> dict:
             return json.loads(line[7:])
     sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
     raise SystemExit(f"stage {stage} failed (exit {proc.returncode})")
+
+
+def _memory_report(pn: dict) -> None:
+    """Where pointnet's memory goes: resident memory after each load step, NEST's bytes per
+    connection (growth of the resident memory inside ``nest.Connect``, over the connections
+    made) and bmtoolkit's bytes per edge (the edge arrays read before connecting)."""
+    mem = pn.get("memory_gib", {})
+    if not mem:
+        return
+    print("  resident memory during the load (GiB): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in mem.items()))  # fmt: skip
+    n = pn.get("connections", 0)
+    if n and "in nest.Connect" in mem:
+        nest_b = mem["in nest.Connect"] * 2**30 / n
+        ours_b = (mem["edge arrays read"] - mem["nodes created"]) * 2**30 / n
+        print(f"  NEST: {nest_b:.0f} bytes per connection ({n} connections); bmtoolkit's edge "
+              f"arrays before connecting: {ours_b:.0f} bytes per edge (freed once connected); "
+              f"peak {pn['peak_rss_gib']:.2f} GiB")  # fmt: skip
 
 
 def _report(results: dict, args: argparse.Namespace) -> None:
@@ -128,6 +148,7 @@ def _report(results: dict, args: argparse.Namespace) -> None:
         print(f"{'pointnet simulate':<22}{sim:>10.1f}{'':>16}   {pn['spikes']} spikes, "
               f"writing {steps.get('write_outputs', float('nan')):.1f} s")  # fmt: skip
         measured["load"], measured["simulate"] = load, sim
+        _memory_report(pn)
     if args.fraction == 1.0:
         limits = {"build": 300.0, "load": 600.0, "simulate": 900.0}
         for name, value in measured.items():

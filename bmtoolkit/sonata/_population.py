@@ -140,6 +140,16 @@ class PopulationBase:
                 ) from None
             return read_dataset(ds, self.h5_path, sel)
 
+    def clear_cache(self) -> None:
+        """Forget the per-row arrays read so far (type ids, group ids and indices, edge
+        indices): 8 bytes per row each, read again when next needed.
+
+        Examples
+        --------
+        >>> pop.clear_cache()  # doctest: +SKIP
+        """
+        self._cache.clear()
+
     def _ids_dataset(self, key: str) -> np.ndarray:
         """A cached integer dataset of length ``size`` as int64."""
         if key not in self._cache:

@@ -266,19 +266,61 @@ def present_types(type_ids: np.ndarray) -> np.ndarray:
     return np.unique(ids)
 
 
-def type_masks(type_ids: np.ndarray) -> dict[int, np.ndarray]:
-    """``{type id: boolean mask}`` for each distinct value of ``type_ids``.
+class TypeMasks(Mapping[int, np.ndarray]):
+    """``{type id: boolean mask}`` for each distinct value of ``type_ids``, made on access.
+
+    A model with hundreds of edge types (one per pair of cell classes) would otherwise hold
+    one byte per edge per type; here each mask is a fresh array, computed when asked for and
+    owned by the caller (free to change it in place), so at most the masks in use exist.
+
+    Examples
+    --------
+    >>> masks = TypeMasks(np.array([7, 5, 7]))
+    >>> list(masks), masks[7].tolist(), masks.counts()
+    ([5, 7], [True, False, True], {5: 1, 7: 2})
+    """
+
+    def __init__(self, type_ids: np.ndarray) -> None:
+        self.ids = np.asarray(type_ids)
+        self._present = [int(t) for t in present_types(self.ids)]
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        if int(key) not in self._present:
+            raise KeyError(key)
+        if len(self._present) == 1:
+            return np.ones(self.ids.size, dtype=bool)
+        return self.ids == key
+
+    def __iter__(self) -> Any:
+        return iter(self._present)
+
+    def __len__(self) -> int:
+        return len(self._present)
+
+    def counts(self, keep: np.ndarray | None = None) -> dict[int, int]:
+        """Number of edges of each type (only those where ``keep`` is True, if given)."""
+        ids = self.ids if keep is None else self.ids[keep]
+        if ids.size == 0:
+            return dict.fromkeys(self._present, 0)
+        hi = self._present[-1]
+        if ids.dtype.kind in "iu" and self._present[0] >= 0 and hi <= 4 * ids.size + 10**6:
+            per = np.bincount(ids.astype(np.intp, copy=False), minlength=hi + 1)
+            return {t: int(per[t]) for t in self._present}
+        vals, n = np.unique(ids, return_counts=True)
+        found = dict(zip(vals.tolist(), n.tolist(), strict=True))
+        return {t: int(found.get(t, 0)) for t in self._present}
+
+
+def type_masks(type_ids: np.ndarray) -> TypeMasks:
+    """``{type id: boolean mask}`` for each distinct value of ``type_ids`` (see
+    :class:`TypeMasks`: each mask is computed when asked for).
 
     Examples
     --------
     >>> {k: v.tolist() for k, v in type_masks(np.array([7, 5, 7])).items()}
     {5: [False, True, False], 7: [True, False, True]}
     """
-    ids = np.asarray(type_ids)
-    present = present_types(ids)
-    if len(present) == 1:
-        return {int(present[0]): np.ones(ids.size, dtype=bool)}
-    return {int(t): ids == t for t in present}
+    return TypeMasks(type_ids)
 
 
 def _per_type_values(
@@ -288,7 +330,7 @@ def _per_type_values(
     kind = values.dtype.kind
     out = np.full(n, np.nan) if kind in "biuf" else np.empty(n, dtype=object)
     for et in type_ids:
-        out[masks[int(et)]] = values.get(int(et), np.nan)
+        out[masks[int(et)]] = values.get(int(et), np.nan)  # one mask at a time
     return out
 
 
@@ -391,7 +433,7 @@ def edge_table(
     src = np.asarray(edges.source_node_ids(), dtype=np.int64)
     tgt = np.asarray(edges.target_node_ids(), dtype=np.int64)
     etypes = np.asarray(edges.edge_type_ids(), dtype=np.int64)
-    masks = type_masks(etypes)  # few values: one comparison pass per type beats a sort
+    masks = type_masks(etypes)  # masks made one at a time when used: no byte per edge per type
     type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
     in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
     types_file = getattr(edges, "types_path", None)

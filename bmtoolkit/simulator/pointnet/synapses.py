@@ -27,6 +27,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
 from bmtoolkit.simulator.core.models import EdgeTable, load_json_params, split_template
+from bmtoolkit.simulator.core.progress import resident_gib
 from bmtoolkit.simulator.pointnet.cells import known_models
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
@@ -154,6 +155,17 @@ class ConnectBuffers:
         )
 
 
+def _type_counts(masks: Any, keep: np.ndarray | None, n: int) -> dict[int, int]:
+    """Edges of each type to connect, without making every type's mask at once."""
+    if hasattr(masks, "counts"):
+        return {int(et): c for et, c in masks.counts(keep).items()}
+    if keep is None and len(masks) == 1:
+        return {int(et): n for et in masks}
+    return {
+        int(et): int(np.count_nonzero(m if keep is None else m & keep)) for et, m in masks.items()
+    }
+
+
 def connect_edges(
     plan: Any,
     edges: Any,
@@ -164,6 +176,7 @@ def connect_edges(
     dt: float,
     keep: np.ndarray | None = None,
     buffers: ConnectBuffers | None = None,
+    memory: dict[str, float] | None = None,
 ) -> int:
     """Create the NEST connections of one edge population; return how many were made.
 
@@ -179,6 +192,9 @@ def connect_edges(
         Edges to create (default all), e.g. only those onto simulated nodes.
     buffers : ConnectBuffers, optional
         Scratch arrays to reuse across calls (e.g. one for all edge populations).
+    memory : dict, optional
+        Adds to ``memory["nest_gib"]`` the growth of the resident memory during the
+        ``nest.Connect`` calls (NEST's own connection tables).
 
     Examples
     --------
@@ -191,16 +207,16 @@ def connect_edges(
     extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
     masks = table.masks()
     whole = keep is None and len(masks) == 1  # all edges, one type: no selection at all
-    chosen = {int(et): m if keep is None else m & keep for et, m in masks.items()}
-    counts = {et: len(m) if whole else int(np.count_nonzero(m)) for et, m in chosen.items()}
+    counts = _type_counts(masks, keep, len(table.edge_type_ids))
     buffers = buffers if buffers is not None else ConnectBuffers()
     buffers.reserve(max(counts.values(), default=0))
     src_nodes = np.asarray(source_ids, dtype=np.int64)
     trg_nodes = np.asarray(target_ids, dtype=np.int64)
-    for et, mask in chosen.items():
-        n_type = counts[et]
+    for et, n_type in counts.items():
         if n_type == 0:
             continue
+        # one mask at a time: hundreds of edge types never hold a byte per edge each
+        mask = None if whole else masks[et] if keep is None else masks[et] & keep
         template = types.loc[et, "model_template"] if "model_template" in types.columns else None
         if template is not None and not isinstance(template, str):
             template = None if np.isnan(template) else str(template)
@@ -247,6 +263,7 @@ def connect_edges(
             )
         pre = buffers.lookup("pre", src_nodes, table.source_ids, None if whole else mask, n_type)
         post = buffers.lookup("post", trg_nodes, table.target_ids, None if whole else mask, n_type)
+        before = resident_gib() if memory is not None else 0.0
         try:
             nest.Connect(pre, post, conn_spec="one_to_one", syn_spec=syn_spec)
         except nest.NESTError as err:
@@ -254,6 +271,8 @@ def connect_edges(
                 f"edge type {et}: NEST could not connect with {model!r}: {err}",
                 path=params_file or edges.types_path or edges.h5_path,
             ) from err
+        if memory is not None:
+            memory["nest_gib"] = memory.get("nest_gib", 0.0) + resident_gib() - before
         n_made += n_type
     log.info("%s: %d connections", edges.name, n_made)
     return n_made
