@@ -400,7 +400,7 @@ class BioNetBackend(Backend):
                         continue
                     traces = _netcon.record_synapses(
                         self.h, made.get((pop, int(nid)), []), var, rep.syn_type, steps,
-                        self.plan.dt, rep.name,
+                        self.plan.dt, rep.name, sections=cell.sections,
                     )  # fmt: skip
                     if traces:
                         per_pop.setdefault(pop, []).append((int(nid), traces))

@@ -148,10 +148,9 @@ class Connector:
         self._props: dict[Any, SegmentProps] = {}
         self._rules: dict[Any, PlacementRule] = {}
         self._warned: set[Any] = set()
-        self._sec_index: dict[tuple[str, int], dict[Any, int]] = {}
-        #: ``(population, node_id) -> [(point process, NetCon, section id, x), ...]`` of the
+        #: ``(population, node_id) -> [(point process, NetCon, section, x), ...]`` of the
         #: synapses made onto detailed cells, in connection order (for netcon_report)
-        self.synapses: dict[tuple[str, int], list[tuple[Any, Any, int, float]]] = {}
+        self.synapses: dict[tuple[str, int], list[tuple[Any, Any, Any, float]]] = {}
         self._models: dict[Any, tuple[Mapping[str, Any], dict[str, float]]] = {}
         self._attributes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
@@ -243,7 +242,7 @@ class Connector:
                     nc = self.pc.gid_connect(src_gid, syn)
                     nc.weight[0] = weight  # every synapse of the edge: one synapse's weight
                     nc.delay = delay
-                    made.append((syn, nc, self._section_index(cell, sec), float(x)))
+                    made.append((syn, nc, sec, float(x)))
                     n_made += 1
             else:
                 signs = signed is None or bool(signed[i])
@@ -255,15 +254,6 @@ class Connector:
                 self.keep.append(nc)
                 n_made += 1
         return n_made
-
-    def _section_index(self, cell: Any, sec: Any) -> int:
-        """Index of ``sec`` in the cell's ``all`` list (cached per cell)."""
-        key = (cell.spec.population, cell.spec.node_id)
-        index = self._sec_index.get(key)
-        if index is None:
-            index = {s: k for k, s in enumerate(cell.sections)}
-            self._sec_index[key] = index
-        return index[sec]
 
     def _rng(self, cell: Any) -> np.random.RandomState:
         """The placement stream of a cell: BMTK's ``RandomState(gid)``, made once."""
