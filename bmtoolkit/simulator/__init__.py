@@ -8,7 +8,10 @@ tests) declare themselves in their folder's ``spec.py``
 
 - :func:`run` runs a config (``bmtoolkit run CONFIG`` on the command line);
 - :class:`PointNet` (``PointNet.from_config(config).run()``) runs the NEST backend;
-- :func:`synaptic_weight` registers a vectorized weight function;
+- :func:`synaptic_weight` / :func:`add_weight_function` register a weight function, and
+  ``cell_model``, ``synapse_model``, ``model_processing`` (``add_cell_model`` ...) BMTK's
+  other user functions (:mod:`bmtoolkit.simulator.core.pyfunctions`);
+- :func:`spikes_generator` registers a spike-train function for ``module: "function"`` inputs;
 - :class:`PoissonSpikeGenerator` writes Poisson spike trains as SONATA spikes;
 - :class:`RunPlan` is the typed form of a simulation config.
 
@@ -29,8 +32,22 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "bmtoolkit.simulator.core.base",
     "Backend": "bmtoolkit.simulator.core.base",
     "synaptic_weight": "bmtoolkit.simulator.core.registries",
+    "add_weight_function": "bmtoolkit.simulator.core.registries",
+    "spikes_generator": "bmtoolkit.simulator.core.registries",
+    "add_spikes_generator": "bmtoolkit.simulator.core.registries",
     "PoissonSpikeGenerator": "bmtoolkit.simulator.core.spike_generators",
 }
+
+
+#: BMTK's cell / synapse / processor registration functions, for every backend
+_PYFUNCTIONS = (
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
 
 
 def _backend_exports() -> dict[str, str]:
@@ -42,9 +59,13 @@ def _backend_exports() -> dict[str, str]:
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # the backends' exports are known once their specs are read
-        return sorted({*_EXPORTS, *_backend_exports()})
+        return sorted({*_EXPORTS, *_PYFUNCTIONS, *_backend_exports()})
     if name.startswith("__"):
         raise AttributeError(name)
+    if name in _PYFUNCTIONS:
+        from bmtoolkit.simulator.core.pyfunctions import ALL
+
+        return ALL.exports()[name]
     module = _EXPORTS.get(name) or _backend_exports().get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator' has no attribute {name!r}")
@@ -54,4 +75,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, *_backend_exports()])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS, *_backend_exports()])

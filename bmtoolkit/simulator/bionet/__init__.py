@@ -30,7 +30,23 @@ _EXPORTS: dict[str, str] = {
 }
 
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
+#: :mod:`.pyfunction_cache`
+_PYFUNCTIONS = (
+    "synaptic_weight",
+    "add_weight_function",
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _PYFUNCTIONS:
+        return getattr(importlib.import_module("bmtoolkit.simulator.bionet.pyfunction_cache"), name)
     if name == "nrn":
         # BMTK's ``bionet.nrn`` module: run scripts end with ``nrn.quit_execution()``
         scripts = importlib.import_module(_SCRIPTS)
@@ -42,4 +58,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, "nrn"])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS, "nrn"])

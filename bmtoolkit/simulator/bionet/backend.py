@@ -25,9 +25,13 @@ from bmtoolkit.exceptions import (
     SimulationError,
 )
 from bmtoolkit.simulator.bionet import clamp_report as _clamp_report  # registers clamp_report
+from bmtoolkit.simulator.bionet import comsol as _comsol  # registers comsol
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import netcon_report as _netcon  # registers netcon_report
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet import save_synapses as _save_syns  # registers save_synapses
+from bmtoolkit.simulator.bionet import spontaneous as _spont  # registers syn_activity
+from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
 from bmtoolkit.simulator.core.base import Backend
@@ -97,6 +101,7 @@ class BioNetBackend(Backend):
         #: clamps by clamp-report kind (``ic``, ``f_ic``, ``se``), in the order attached
         self._clamps: dict[str, list[Any]] = {kind: [] for kind in _clamp_report.CLAMP_KINDS}
         self._clamp_recorders: list[Any] = []
+        self._xstim: list[Any] = []
         self.coreneuron = False
         self.checked: Any = None  # the Preflight of this run, once build_network starts
 
@@ -182,6 +187,7 @@ class BioNetBackend(Backend):
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
                     point_digits=digits,
+                    properties=row,
                 )
             )
         return specs
@@ -275,16 +281,14 @@ class BioNetBackend(Backend):
 
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import (
-            Connector,
-            function_weighted_mask,
-            point_sign_mask,
-        )
+        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
         from bmtoolkit.simulator.core.models import edge_table
 
-        connector = Connector(
-            self.h, self.pc, self.layout, self.cells, seed_offsets=self._bmtk_offsets(circuit)
-        )
+        save = [r for r in self.check_run().reports if isinstance(r, _save_syns.SaveSynapsesReport)]
+        make = _save_syns.RecordingConnector if save else Connector
+        offsets = self._bmtk_offsets(circuit)
+        connector = make(self.h, self.pc, self.layout, self.cells, seed_offsets=offsets)
+        self._recorders = [connector] if save else []
         syn_dir = self.plan.components.get("synaptic_models_dir")
         extra = (
             "sec_id",
@@ -296,21 +300,69 @@ class BioNetBackend(Backend):
             "target_sections",
             "distance_range",
         )
+        spont = next(
+            (i for i in self.check_run().inputs if isinstance(i, _spont.SpontaneousSynapsesInput)),
+            None,
+        )
+        spont_connector = None
         for _, edges in self._connection_order(circuit):
             table = edge_table(self.plan, edges, default_delay=self.default_delay, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
-            custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
-            connector.connect(table, syn_dir, where, signed=signed, function_weighted=custom)
+            use = connector
+            if spont is not None and not self._virtual(str(edges.source_population)):
+                # BMTK's syn_activity: recurrent edges fire at the timestamps or not at all
+                table = _spont.spontaneous_table(self.plan, spont, table)
+                if spont_connector is None:
+                    layout = _spont.spontaneous_layout(self, spont)
+                    spont_connector = make(
+                        self.h, self.pc, layout, self.cells, seed_offsets=offsets
+                    )
+                    self._keep.append(spont_connector)
+                    if save:
+                        self._recorders.append(spont_connector)
+                use = spont_connector
+            use.connect(table, syn_dir, where, signed=signed)
         self._keep.append(connector)
         self.connector = connector
 
+    def _virtual(self, population: str) -> bool:
+        """Whether every node of ``population`` is virtual."""
+        specs = self.check_run().specs.get(population, [])
+        return bool(specs) and all(s.model_type == "virtual" for s in specs)
+
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
+        from bmtoolkit.simulator.bionet.replay import attach_replay
         from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+        from bmtoolkit.simulator.core.replay import ReplayInput
 
         h = self.h
+        replays = 0
         for inp in self.check_run().inputs:
+            if isinstance(inp, ReplayInput):
+                attach_replay(self, inp, replays)
+                replays += 1
+                continue
+            if isinstance(inp, _spont.SpontaneousSynapsesInput):
+                continue  # made with the recurrent edges (build_network)
+            if isinstance(inp, _xstim.ExtracellularStimInput | _comsol.ComsolInput):
+                if self.coreneuron:
+                    _warn_neuron(f"input {inp.name!r} sets potentials after every step")
+                    self.coreneuron = False
+                stimulated = [
+                    cell
+                    for pop, ids in self.plan.resolve_node_set(inp.node_set).items()
+                    for nid in ids
+                    if isinstance(cell := self.cells.get((pop, int(nid))), BioCell)
+                ]
+                field = (
+                    _comsol.ComsolField(inp, self.plan.dt)
+                    if isinstance(inp, _comsol.ComsolInput)
+                    else _xstim.ElectrodeField(inp, self.plan.dt, self.plan.tstart)
+                )
+                self._xstim.append(_xstim.ExtracellularDriver(h, stimulated, field))
+                continue
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
                 where = f"{self.plan.config_path} (inputs.{inp.name})"
@@ -433,6 +485,46 @@ class BioNetBackend(Backend):
             )
             self.result.outputs[rep.name] = str(target)
 
+    def _write_synapses(self, parts: list[list[dict[tuple[str, str], list[np.ndarray]]]]) -> None:
+        """``save_synapses`` reports: the synapses of every rank, one edges file per pair."""
+        merged: dict[tuple[str, str], list[np.ndarray]] = {}
+        for rank_records in parts or []:
+            for records in rank_records:
+                for key, rows in records.items():
+                    merged.setdefault(key, []).extend(rows)
+        for rep in self.check_run().reports:
+            if isinstance(rep, _save_syns.SaveSynapsesReport):
+                _save_syns.write_synapses(rep.network_dir, merged)
+                self.result.outputs[rep.name] = str(rep.network_dir)
+
+    def _write_ecp_contributions(self, parts: list[list[dict[int, np.ndarray]]]) -> None:
+        """BMTK's ``contributions_dir``: each cell's own ECP in ``<gid>.h5`` (``/ecp/data``,
+        ``/ecp/channel_id``, ``/ecp/time``); gid = population offset + node id."""
+        from bmtoolkit.sonata import write_ecp_report
+
+        for (rep, channels, _), pieces in zip(self._ecp, parts, strict=True):
+            folder = rep.params.get("contributions_dir")
+            if not folder:
+                continue
+            target = Path(folder)
+            base = self.plan.config_path.parent if self.plan.config_path else None
+            if base is not None and target.is_relative_to(base):
+                # written relative in the config: inside the output folder, as BMTK does
+                target = self.plan.output_dir / target.relative_to(base)
+            target = self.plan.output_path(target)
+            target.mkdir(parents=True, exist_ok=True)
+            for piece in pieces:
+                for gid, data in piece.items():
+                    write_ecp_report(
+                        target / f"{int(gid)}.h5",
+                        data,
+                        channels,
+                        self.plan.tstart,
+                        self.plan.tstop,
+                        self.plan.dt,
+                    )
+            self.result.outputs[f"{rep.name}:contributions"] = str(target)
+
     def _add_ecp(self, rep: Any) -> None:
         from bmtoolkit.simulator.bionet.ecp import EcpRecorder, read_electrodes
 
@@ -444,14 +536,18 @@ class BioNetBackend(Backend):
             )
         channels, positions = read_electrodes(rep.electrode_positions)
         targets = self.plan.resolve_node_set(rep.node_set)
-        cells = [
-            self.cells[(pop, int(nid))]
+        keys = [
+            (pop, int(nid))
             for pop, ids in targets.items()
             for nid in ids
             if isinstance(self.cells.get((pop, int(nid))), BioCell)
         ]
+        cells = [self.cells[key] for key in keys]
         n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
-        self._ecp.append((rep, channels, EcpRecorder(self.h, cells, positions, n_steps)))
+        contributions = bool(rep.params.get("contributions_dir"))
+        recorder = EcpRecorder(self.h, cells, positions, n_steps, contributions=contributions)
+        recorder.gids = [self.layout.gid(pop, nid) for pop, nid in keys]
+        self._ecp.append((rep, channels, recorder))
 
     def simulate(self) -> None:
         """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
@@ -460,6 +556,8 @@ class BioNetBackend(Backend):
         h.finitialize(self.v_init)
         for _, _, recorder in self._ecp:
             recorder.start()
+        for stim in self._xstim:
+            stim.start()
         if self.coreneuron:
             missing = self._missing_in_coreneuron()
             if missing:
@@ -478,6 +576,8 @@ class BioNetBackend(Backend):
             pc.psolve(self.plan.tstop)
         for _, _, recorder in self._ecp:
             recorder.stop()
+        for stim in self._xstim:
+            stim.stop()
         for (_, _, per_pop), interval in zip(self._reports, self._intervals, strict=True):
             expected = _recording.n_samples(self.plan.tstop, interval)
             for rows in per_pop.values():
@@ -519,13 +619,20 @@ class BioNetBackend(Backend):
             )
             for _, _, per_pop in self._reports
         ]
+        synapse_parts = self.pc.py_gather([c.records for c in getattr(self, "_recorders", [])], 0)
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
         n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
         clamp_parts = [self.pc.py_gather(r.data(n_steps), 0) for r in self._clamp_recorders]
+        cell_parts = [
+            self.pc.py_gather(dict(zip(rec.gids, rec.cell_data, strict=False)), 0)
+            for _, _, rec in self._ecp
+        ]
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
         self._write_clamp_reports(clamp_parts)
+        self._write_synapses(synapse_parts)
+        self._write_ecp_contributions(cell_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -301,6 +301,8 @@ class SegmentGeometry:
     p0: np.ndarray  # (n_seg, 3)
     p1: np.ndarray  # (n_seg, 3)
     diam: np.ndarray  # (n_seg,)
+    #: segment centres on the section's path (half way along its arc length), (n_seg, 3)
+    centre: np.ndarray | None = None
 
     @property
     def mid(self) -> np.ndarray:
@@ -313,7 +315,7 @@ def segment_geometry(
 ) -> SegmentGeometry:
     """Segment end points from the 3D points, soma-centred, rotated, then moved to ``position``."""
     h = _ensure_template()
-    starts, ends, diams = [], [], []
+    starts, ends, centres, diams = [], [], [], []
     soma = hobj.soma[0]
     n = int(h.n3d(sec=soma))
     origin = np.zeros(3)
@@ -334,11 +336,14 @@ def segment_geometry(
         xyz = np.column_stack([np.interp(edges, arc, pts[:, k]) for k in range(3)])
         starts.append(xyz[:-1])
         ends.append(xyz[1:])
+        halves = 0.5 * (edges[:-1] + edges[1:])
+        centres.append(np.column_stack([np.interp(halves, arc, pts[:, k]) for k in range(3)]))
         diams.extend(seg.diam for seg in sec)
     p0 = np.concatenate(starts) - origin
     p1 = np.concatenate(ends) - origin
+    mid = np.concatenate(centres) - origin
     if rotation is not None:
-        p0, p1 = p0 @ rotation.T, p1 @ rotation.T
+        p0, p1, mid = p0 @ rotation.T, p1 @ rotation.T, mid @ rotation.T
     if position is not None:
-        p0, p1 = p0 + position, p1 + position
-    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float))
+        p0, p1, mid = p0 + position, p1 + position, mid + position
+    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float), centre=mid)

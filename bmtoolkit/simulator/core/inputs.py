@@ -35,7 +35,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
 from bmtoolkit.simulator.core.clamps import PlayedWaveform
-from bmtoolkit.simulator.core.registries import INPUT_MODULES
+from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
@@ -217,6 +217,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
 
     Raises
     ------
+    UnsupportedFeatureError
+        ``module`` is documented as not supported (see
+        :data:`~bmtoolkit.simulator.core.registries.UNSUPPORTED_INPUTS`).
     UnknownModelError
         Neither ``module`` nor ``input_type`` is registered (known names are listed).
 
@@ -225,6 +228,9 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
     >>> [load_input(cfg, plan) for cfg in plan.input_configs.values()]  # doctest: +SKIP
     """
     module = getattr(cfg, "module", None)
+    error = unsupported_module("input", module, **_where(cfg, plan))
+    if error is not None:
+        raise error
     key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)
     if key not in INPUT_MODULES:
         key = module if module is not None else key
@@ -349,6 +355,40 @@ def _as_array(value: Any, key: str, cfg: Any, plan: Any) -> np.ndarray:
     return arr
 
 
+def _clamp_from_timestamps(
+    cfg: Any, plan: Any, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
+) -> CurrentClampInput:
+    """BMTK's CSV clamp (columns ``timestamps`` and ``amps``, names set by
+    ``timestamps_column``/``amplitudes_column``): the current is ``amps[i]`` from
+    ``timestamps[i]`` until the next timestamp, the last value until the end of the run."""
+    amp_col = str(params.get("amplitudes_column", "amps")).lower()
+    if amp_col not in table.columns:
+        raise ConfigError(
+            f"current-clamp table has a {ts_col!r} column but no {amp_col!r} column "
+            f"(columns: {list(table.columns)}); set 'amplitudes_column'",
+            path=path,
+        )
+    times = table[ts_col].to_numpy(float)
+    amps = table[amp_col].to_numpy(float)
+    if len(times) < 2 or np.any(np.diff(times) <= 0):
+        raise ConfigError(
+            "current-clamp table needs two or more rows with increasing timestamps",
+            path=path,
+            field=ts_col,
+        )
+    end = max(float(plan.tstop), float(times[-1])) + 1.0
+    durations = np.diff(np.append(times, end))
+    return CurrentClampInput(
+        cfg.name,
+        cfg.node_set,
+        amps,
+        times,
+        durations,
+        section=str(params.get("section_name", params.get("section", "soma"))),
+        params=dict(params),
+    )
+
+
 @INPUT_MODULES.register("IClamp", aliases=("current_clamp", "iclamp", "step_current"))
 def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
     """Current clamp(s): ``amp``, ``delay``, ``duration`` (numbers or equal-length lists).
@@ -370,6 +410,9 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
         path = _require_file(params[file_key], file_key, cfg, plan)
         table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]
+        ts_col = str(params.get("timestamps_column", "timestamps")).lower()
+        if ts_col in table.columns:  # BMTK's table: the amplitude from each timestamp on
+            return _clamp_from_timestamps(cfg, plan, params, table, ts_col, path)
         if "amp" not in table.columns and "amps" not in table.columns:
             raise ConfigError(
                 f"current-clamp table needs an 'amp' column, has {list(table.columns)}",
@@ -483,3 +526,8 @@ def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampIn
 
 #: BMTK ``input_type`` of a current clamp -> reader of its file
 FILE_CLAMP_READERS = {"csv": _csv_clamp, "file": _csv_clamp, "nwb": _nwb_clamp, "allen": _nwb_clamp}
+
+
+# loaders of recorded and user-generated spike inputs (nwb, ecephys_probe, function)
+from bmtoolkit.simulator.core import replay as _replay  # noqa: E402, F401
+from bmtoolkit.simulator.core import spike_sources as _spike_sources  # noqa: E402, F401

@@ -42,6 +42,7 @@ from bmtoolkit.exceptions import (
     NodeIdError,
     SonataFormatError,
     UnknownModelError,
+    UnsupportedFeatureError,
 )
 from bmtoolkit.sonata.validation import Problem
 
@@ -54,6 +55,7 @@ ERROR_KINDS: dict[str, type[BmtkError]] = {
     "ids": NodeIdError,
     "format": SonataFormatError,
     "backend": BackendNotAvailableError,
+    "unsupported": UnsupportedFeatureError,
 }
 
 
@@ -195,9 +197,13 @@ def _check_options(plan: Any, backend: str | None, out: list[Problem]) -> None:
 
 def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
+    from bmtoolkit.simulator.core.registries import (
+        INPUT_MODULES,
+        get_backend,
+        unsupported_module,
+    )
 
-    if _spec(backend) is None:  # no backend, or one that declares nothing: it loads its own
+    if backend is None or _spec(backend) is None:  # none, or one that declares nothing
         return
     try:
         get_backend(backend)  # its module may register more input loaders on import
@@ -205,6 +211,10 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
         pass  # an unknown backend name is reported when the run starts
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            out.append(problem_from_error(error, _file(plan)))
+            continue
         if module is not None and module not in INPUT_MODULES:
             known = ", ".join(INPUT_MODULES.names())
             if getattr(cfg, "input_type", None) in INPUT_MODULES:
@@ -289,7 +299,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
             out.append(problem_from_error(err, _file(plan)))
             if chk is _check_network:
                 break
-    return out
+    return list(dict.fromkeys(out))  # a problem two checks both see is reported once
 
 
 def check(plan: Any, backend: str | None = None) -> None:

@@ -51,6 +51,7 @@ from bmtoolkit.simulator.filternet.filters import (
     cosine_bump_kernels,
     zero_crossing_ms,
 )
+from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class LGNCells:
         Difference-of-Gaussians surround (weight 0: none).
     truncate : float
         Gaussians are cut at this many sigmas.
+    spatial_kernel : str
+        How the fields are put on the movie's pixels, a name in
+        :data:`~bmtoolkit.simulator.filternet.spatial.SPATIAL_KERNELS` (``"pixel"``, as BMTK
+        evaluates the LGN model, or ``"sampled"``).
     """
 
     node_ids: np.ndarray
@@ -96,6 +101,7 @@ class LGNCells:
     surround_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
     surround_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     truncate: float = DEFAULT_TRUNCATE
+    spatial_kernel: str = "pixel"
 
     def __post_init__(self) -> None:
         s = len(self.subunit_cell)
@@ -138,6 +144,7 @@ class LGNCells:
             surround_scale=self.surround_scale[keep],
             surround_weight=self.surround_weight[keep],
             truncate=self.truncate,
+            spatial_kernel=self.spatial_kernel,
         )
 
 
@@ -247,6 +254,7 @@ def build_cells(
     node_ids: np.ndarray | None = None,
     seed: int | None = None,
     truncate: float = DEFAULT_TRUNCATE,
+    spatial_kernel: str = "pixel",
 ) -> LGNCells:
     """Turn a table of LGN node properties into :class:`LGNCells`.
 
@@ -261,12 +269,16 @@ def build_cells(
         Draws ``tuning_angle`` of two-subunit cells that have none (uniform 0-360).
     truncate : float
         Cut radius of the Gaussians in sigmas.
+    spatial_kernel : str
+        Discretization of the fields on the movie's pixels (see
+        :mod:`~bmtoolkit.simulator.filternet.spatial`).
 
     Raises
     ------
     ConfigError
         A node lacks ``x``/``y``, a cell type or a temporal filter; the message says which.
     """
+    SPATIAL_KERNELS.get(spatial_kernel)  # fail early on an unknown name
     df = nodes.reset_index(drop=node_ids is not None)
     if node_ids is None:
         node_ids = np.asarray(nodes.index, dtype=np.int64)
@@ -298,6 +310,7 @@ def build_cells(
         offset=cat["offset"],
         kernels=kernels,
         truncate=truncate,
+        spatial_kernel=spatial_kernel,
     )
 
 

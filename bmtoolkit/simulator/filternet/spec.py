@@ -28,6 +28,9 @@ class FilterNetOptions:
         ``run.n_workers``: processes evaluating the filters.
     nonlinearity : str
         ``run.nonlinearity`` applied to the filter output (default ``rectify``).
+    spatial_kernel : str
+        ``run.spatial_kernel``: how receptive fields are put on the movie's pixels
+        (``pixel``, as BMTK, or ``sampled``; see :mod:`bmtoolkit.simulator.filternet.spatial`).
     rates_h5, rates_csv, spikes_csv : str or None
         ``output.rates_h5`` (or ``rates_file``), ``output.rates_csv`` and
         ``output.spikes_file_csv`` (or ``spikes_csv``).
@@ -36,6 +39,7 @@ class FilterNetOptions:
     n_trials: int = 1
     n_workers: int = 1
     nonlinearity: str = "rectify"
+    spatial_kernel: str = "pixel"
     rates_h5: str | None = None
     rates_csv: str | None = None
     spikes_csv: str | None = None
@@ -49,11 +53,21 @@ class FilterNetOptions:
             raise ConfigError(
                 "run.n_trials must be >= 1", path=plan.config_path, field="run.n_trials"
             )
+        from bmtoolkit.exceptions import UnknownModelError
+        from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS
+
+        spatial_kernel = str(extra.get("spatial_kernel", "pixel"))
+        try:
+            SPATIAL_KERNELS.get(spatial_kernel)
+        except UnknownModelError as err:
+            raise ConfigError(str(err), path=plan.config_path,
+                              field="run.spatial_kernel") from None  # fmt: skip
         out = dict(getattr(getattr(plan.config, "output", None), "extra", {}) or {})
         return cls(
             n_trials=n_trials,
             n_workers=int(extra.get("n_workers", 1)),
             nonlinearity=str(extra.get("nonlinearity", "rectify")),
+            spatial_kernel=spatial_kernel,
             rates_h5=out.get("rates_h5", out.get("rates_file")),
             rates_csv=out.get("rates_csv"),
             spikes_csv=out.get("spikes_file_csv", out.get("spikes_csv")),

@@ -31,7 +31,25 @@ _EXPORTS: dict[str, str] = {
 }
 
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
+#: :mod:`.pyfunction_cache`
+_PYFUNCTIONS = (
+    "synaptic_weight",
+    "add_weight_function",
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _PYFUNCTIONS:
+        return getattr(
+            importlib.import_module("bmtoolkit.simulator.pointnet.pyfunction_cache"), name
+        )
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")
@@ -39,4 +57,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS])

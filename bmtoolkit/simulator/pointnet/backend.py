@@ -57,6 +57,7 @@ from bmtoolkit.simulator.pointnet.synapses import (
     connect_edges,
     synapse_model_name,
 )
+from bmtoolkit.simulator.pointnet.weight_events import WeightEvents
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
@@ -142,6 +143,7 @@ class PointNet(Backend):
         self.spike_recorder: Any = None
         self.multimeters: list[MultimeterRecording] = []
         self.weight_reports: list[WeightSnapshots] = []
+        self.weight_events: dict[str, WeightEvents] = {}
         self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
@@ -157,6 +159,10 @@ class PointNet(Backend):
         """Create every node population and connect every edge population."""
         plan = self.plan
         circuit = plan.circuit
+        for rep in plan.reports():  # recorded synapse models exist before any connection
+            if isinstance(rep, WeightReport) and rep.events:
+                self.weight_events[rep.name] = WeightEvents(rep, plan.config_path)
+                self.weight_events[rep.name].attach()
         for name, pop in circuit.nodes.items():
             models = node_type_models(plan, pop)
             kinds = {m.is_virtual for m in models.values()}
@@ -291,7 +297,10 @@ class PointNet(Backend):
                     for pop, ids in plan.resolve_node_set(rep.node_set).items()
                     if not self.populations[pop].virtual and len(ids)
                 }
-                self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
+                if rep.name in self.weight_events:
+                    self.weight_events[rep.name].select(targets)
+                else:
+                    self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
                 continue
             if not isinstance(rep, MembraneReport):  # pragma: no cover - its spec refuses
                 raise ConfigError(f"pointnet cannot record report of type {type(rep).__name__}")
@@ -407,10 +416,12 @@ class PointNet(Backend):
                     self.hand_back_trace(rep, var, data)
 
     def _write_weight_reports(self) -> None:
-        if int(self.nest.NumProcesses()) > 1 and self.weight_reports:
+        if int(self.nest.NumProcesses()) > 1 and (self.weight_reports or self.weight_events):
             log.warning("weight reports are not gathered across MPI ranks; rank 0 writes its own")
         if int(self.nest.Rank()) != 0:
             return
+        for name, events in self.weight_events.items():
+            self.result.outputs[name] = str(events.write(self.populations))
         for snap in self.weight_reports:
             path = self.plan.output_path(snap.report.file_name)
             path.parent.mkdir(parents=True, exist_ok=True)

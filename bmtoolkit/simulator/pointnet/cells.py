@@ -34,6 +34,7 @@ from bmtoolkit.simulator.core.models import (
     node_type_models,
     split_template,
 )
+from bmtoolkit.simulator.core.pyfunctions import find_cell_model
 from bmtoolkit.simulator.core.registries import CELL_MODELS
 from bmtoolkit.sonata.validation import Problem
 
@@ -312,6 +313,37 @@ def create_nest_nodes(
     return model, nodes
 
 
+def _user_nodes(user: Any, population: Any, ids: np.ndarray, nt: NodeTypeModel) -> tuple[str, Any]:
+    """Nodes of one node type made by a user ``cell_model`` function, called as BMTK's
+    PointNet calls it: ``fn(nodes, model_name, dynamics_params)`` with ``nodes`` giving
+    ``n_nodes``, ``node_ids`` and ``nodes["<property>"]`` arrays of the batch."""
+    from bmtoolkit.simulator.core.pyfunctions import NodeView
+
+    model = str(nt.model_template or "").partition(":")[2]
+    values: dict[str, Any] = {
+        "n_nodes": len(ids),
+        "node_ids": ids,
+        "node_id": ids,
+        "node_type_id": np.full(len(ids), nt.node_type_id),
+        "model_template": nt.model_template,
+        "model_type": nt.model_type,
+        "dynamics_params": dict(nt.params),
+        "population": population.name,
+    }
+    for name in population.property_names:
+        values.setdefault(name, np.asarray(population.column(name, ids)))
+    nodes = user(NodeView(values), model, dict(nt.params))
+    n = len(created_ids(nodes)) if nodes is not None else 0
+    if n != len(ids):
+        raise ConfigError(
+            f"node type {nt.node_type_id}: the cell_model function {user.__name__!r} returned "
+            f"{n} NEST nodes for {len(ids)} nodes; expected a NodeCollection of {len(ids)}",
+            path=nt.types_file,
+            field="model_template",
+        )
+    return model, nodes
+
+
 def create_population(
     population: Any,
     models: Mapping[int, NodeTypeModel],
@@ -343,9 +375,13 @@ def create_population(
                 path=nt.types_file,
                 field="model_template",
             )
-        creator = CELL_MODELS.get(f"pointnet:{prefix}")
         ids = np.flatnonzero(node_types == nt_id)
-        model, nodes = creator(population, ids, nt, overrides)
+        user = find_cell_model("pointnet", nt.model_template, nt.model_type)
+        if user is not None:  # a BMTK cell_model function: fn(nodes, model, params)
+            model, nodes = _user_nodes(user, population, ids, nt)
+        else:
+            creator = CELL_MODELS.get(f"pointnet:{prefix}")
+            model, nodes = creator(population, ids, nt, overrides)
         out.nest_ids[ids] = created_ids(nodes)
         out.models[nt_id] = model
     return out

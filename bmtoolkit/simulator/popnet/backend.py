@@ -11,7 +11,8 @@ SONATA mapping
 - Every ``virtual`` node is an external population whose rate comes from an input of the
   simulation config (``module``: ``constant`` with ``firing_rate``, ``piecewise`` with
   ``times``/``rates``, ``timeseries`` with ``times``/``rates`` or ``rates_file``; BMTK's
-  ``"rates"`` CSV with ``gid``/``node_id`` and ``firing_rate`` columns) or from a
+  ``"rates"`` CSV with ``gid``/``node_id`` and ``firing_rate`` columns, whose ``gid`` is the
+  node's population id in BMTK, its ``node_type_id``, or else its node id) or from a
   ``firing_rate`` node column; otherwise it is silent.
 - Every edge from node ``a`` to node ``b`` is a connection: ``syn_weight`` is the jump size (mV,
   the mean for distributed jumps), ``nsyns`` the number of synapses per target neuron, ``delay``
@@ -202,7 +203,9 @@ class PopnetBackend(Backend):
             where = f"inputs.{inp.name}"
             targets = plan.resolve_node_set(inp.node_set)
             for pop_name, ids in targets.items():
-                for node in np.asarray(ids, dtype=np.int64):
+                ids = np.asarray(ids, dtype=np.int64)
+                type_ids = plan.circuit.nodes[pop_name].node_type_ids()[ids]
+                for node, type_id in zip(ids, type_ids, strict=True):
                     name = _name(pop_name, node)
                     if name in self.internal:
                         raise ConfigError(
@@ -210,7 +213,7 @@ class PopnetBackend(Backend):
                             path=plan.config_path,
                             field=f"{where}.node_set",
                         )
-                    rate = inp.rate_of(int(node))
+                    rate = inp.rate_of(int(node), int(type_id))
                     if rate is not None:
                         self.external_rates[name] = rate
         self._make_network()

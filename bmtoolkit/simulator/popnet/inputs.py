@@ -194,11 +194,26 @@ class RateInput:
     rate: Any = None
     per_node: Mapping[int, float] | None = None
 
-    def rate_of(self, node_id: int) -> Any:
-        """The rate function of node ``node_id`` (``None``: this input does not drive it)."""
+    def rate_of(self, node_id: int, node_type_id: int | None = None) -> Any:
+        """The rate function of a node (``None``: this input does not drive it).
+
+        A ``rates`` table is keyed as BMTK's DiPDE popnet keys it: by population id, which
+        is the node's ``node_type_id``; a table keyed by node id is read too (the node type
+        wins when both match).
+
+        Examples
+        --------
+        >>> inp = RateInput("drive", "ext", per_node={100: 15.0, 0: 2.0})
+        >>> inp.rate_of(0, 100).firing_rate, inp.rate_of(0, 7).firing_rate
+        (15.0, 2.0)
+        """
         if self.per_node is None:
             return self.rate
-        value = self.per_node.get(int(node_id))
+        value = None
+        if node_type_id is not None:
+            value = self.per_node.get(int(node_type_id))
+        if value is None:
+            value = self.per_node.get(int(node_id))
         return None if value is None else ConstantRate(value)
 
 
