@@ -162,6 +162,10 @@ class CircuitConfig:
     raw: Mapping[str, Any]
 
 
+#: ``run`` keys that give the number of threads, the first present wins
+THREAD_KEYS = ("nthreads", "local_num_threads", "n_thread")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The ``run`` section (times in ms).
@@ -182,9 +186,29 @@ class RunConfig:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def duration(self) -> float:
+        """``tstop - tstart`` in ms."""
+        return self.tstop - self.tstart
+
+    @property
     def n_steps(self) -> int:
         """Number of integration steps from ``tstart`` to ``tstop``."""
-        return int(round((self.tstop - self.tstart) / self.dt))
+        return int(round(self.duration / self.dt))
+
+    @property
+    def threads(self) -> Any:
+        """The thread count the config asks for: ``nthreads``, ``local_num_threads`` or
+        BMTK's ``n_thread`` (in that order; kept in :attr:`extra`), else ``None``.
+
+        Examples
+        --------
+        >>> RunConfig(tstop=10.0, dt=0.1, extra={"n_thread": 4}).threads
+        4
+        """
+        for key in THREAD_KEYS:
+            if key in self.extra:
+                return self.extra[key]
+        return None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ Examples
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,17 +28,16 @@ from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.catalogue import cell_value, params_path
 
 __all__ = ["BioNetBackend", "wants_coreneuron"]
 
 log = logging.getLogger("bmtoolkit.simulator")
 
 
-def _value(row: Any, key: str, default: Any = None) -> Any:
-    value = row.get(key, default) if hasattr(row, "get") else default
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return default
-    return value
+def _value(row: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    value = cell_value(row.get(key, default))
+    return default if value is None else value
 
 
 def wants_coreneuron(plan: Any) -> bool:
@@ -129,10 +128,9 @@ class BioNetBackend(Backend):
         h.steps_per_ms = 1.0 / self.plan.dt
         h.celsius = float(cond.get("celsius", 34.0))
         self.v_init = float(cond.get("v_init", -80.0))
-        run = getattr(self.plan.config, "run", None)
-        threshold = getattr(run, "spike_threshold", None)
+        threshold = self.plan.run.spike_threshold
         self.threshold = -15.0 if threshold is None else float(threshold)
-        self.dL = getattr(run, "dL", None)
+        self.dL = self.plan.run.dL
 
     def _specs(self, pop: Any) -> list[CellSpec]:
         comps = self.plan.components
@@ -147,10 +145,14 @@ class BioNetBackend(Backend):
                 name = str(morph) if str(morph).endswith(".swc") else f"{morph}.swc"
                 morph_path = Path(comps["morphologies_dir"]) / name
             dyn = _value(row, "dynamics_params")
-            if isinstance(dyn, str) and model_type == "biophysical":
-                dyn = Path(comps.get("biophysical_neuron_models_dir", ".")) / dyn
-            elif isinstance(dyn, str):
-                dyn = Path(comps.get("point_neuron_models_dir", ".")) / dyn
+            if isinstance(dyn, str) and model_type != "virtual":
+                dyn = params_path(
+                    dyn,
+                    comps,
+                    model_type,
+                    who=f"node type {_value(row, 'node_type_id', -1)} ({model_type})",
+                    where=self.plan.config_path or pop.types_path,
+                )
             rot = [float(_value(row, f"rotation_angle_{a}axis", 0.0)) for a in "xyz"]
             pos = [float(_value(row, a, 0.0)) for a in "xyz"]
             quat = [_value(row, f"orientation_{a}") for a in "wxyz"]
@@ -235,7 +237,6 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.core.models import edge_table
 
         connector = Connector(self.h, self.pc, self.layout, self.cells)
-        syn_dir = self.plan.components.get("synaptic_models_dir")
         seed = self.plan.seed if self.plan.seed is not None else 0
         extra = (
             "sec_id",
@@ -249,7 +250,9 @@ class BioNetBackend(Backend):
             table = edge_table(self.plan, edges, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
-            connector.connect(table, syn_dir, where, seed=(int(seed), k), signed=signed)
+            connector.connect(
+                table, self.plan.components, where, seed=(int(seed), k), signed=signed
+            )
         self._keep.append(connector)
 
     def add_inputs(self) -> None:
@@ -346,7 +349,7 @@ class BioNetBackend(Backend):
             for nid in ids
             if isinstance(self.cells.get((pop, int(nid))), BioCell)
         ]
-        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        n_steps = self.plan.n_steps
         self._ecp.append((rep, channels, EcpRecorder(self.h, cells, positions, n_steps)))
 
     def simulate(self) -> None:

@@ -38,7 +38,7 @@ from bmtoolkit.simulator.core.inputs import (
     emission_step,
     precise_times,
 )
-from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
+from bmtoolkit.simulator.core.models import edge_table, node_dynamics
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
@@ -100,8 +100,8 @@ class NumpyNetBackend(Backend):
         selected = plan.resolve_node_set(None)
         for name, pop in plan.circuit.nodes.items():
             ids = np.asarray(selected.get(name, np.empty(0, np.int64)), dtype=np.int64)
-            models = node_type_models(plan, pop)
-            virtual = all(m.is_virtual for m in models.values())
+            models = plan.catalogue.node_types(pop)
+            virtual = plan.catalogue.is_virtual(pop)
             p = _Pop(name, np.arange(pop.size), virtual, selected=ids)
             if not virtual:
                 ntype = pop.node_type_ids()

@@ -41,6 +41,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import BackendNotAvailableError, UnknownModelError
 from bmtoolkit.registry import Registry
+from bmtoolkit.simulator.core.catalogue import is_empty
 
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.simulator.core.base import Backend
@@ -287,7 +288,7 @@ def get_weight_function(name: str | None, *, edge_type: Any = None, path: Any = 
     >>> get_weight_function("wmax")(pd.DataFrame({"syn_weight": [2.0], "nsyns": [3]}), None, None)
     array([6.])
     """
-    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) == "":
+    if is_empty(name):
         return _default_weight
     try:
         return WEIGHT_FUNCTIONS.get(str(name))
