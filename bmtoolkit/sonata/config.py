@@ -370,7 +370,9 @@ def _load_doc(path: PathLike, validate: bool, cwd_relative: bool, kind: str | No
     return found if kind is None else kind, resolved, p
 
 
-def _load_wrapper(resolved: Mapping[str, Any], p: Path, validate: bool, cwd_relative: bool):
+def _load_wrapper(
+    resolved: Mapping[str, Any], p: Path, validate: bool, cwd_relative: bool
+) -> tuple[tuple[Any, Path] | None, tuple[Any, Path] | None]:
     """Return (circuit document + path, simulation document + path) of a wrapper config."""
     for key in ("network", "simulation"):
         if key in resolved and not isinstance(resolved[key], str):
@@ -589,7 +591,7 @@ def _parse_simulation(doc: Mapping[str, Any], p: Path, circuit: CircuitConfig) -
     output = _parse_output(doc.get("output") or {}, doc.get("run") or {}, p)
     inputs = {}
     for name, entry in (doc.get("inputs") or {}).items():
-        known = ("input_type", "module", "node_set", "enabled")
+        known: tuple[str, ...] = ("input_type", "module", "node_set", "enabled")
         inputs[name] = InputConfig(
             name=name,
             input_type=entry.get("input_type"),

@@ -10,9 +10,10 @@ Rules kept here and nowhere else:
 
 - **Empty cells** (:func:`is_empty`): ``None``, NaN (how pandas reads ``NULL``/``NONE`` and
   missing CSV fields) and ``""`` are no value; records hold ``None`` for them.
-- **Components folders** (:data:`COMPONENT_DIRS`, :func:`params_path`): a relative
-  ``dynamics_params`` file name is looked up in the first folder of its kind that the config's
-  ``components`` define; an absolute name is used as it is.
+- **Components folders** (:data:`~bmtoolkit.sonata.components.COMPONENT_DIRS`,
+  :func:`params_path`): a relative ``dynamics_params`` file name is looked up in the first
+  folder of its kind that the config's ``components`` define; an absolute name is used as it
+  is. The validator applies the same table.
 - **Virtual populations** (:meth:`ModelCatalogue.is_virtual`): a population is simulated or
   made of spike sources (``model_type: virtual``), never both.
 
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
+from bmtoolkit.sonata.components import COMPONENT_DIRS, component_folders
 
 if TYPE_CHECKING:
     from bmtoolkit.sonata.edges import EdgePopulation
@@ -59,22 +61,6 @@ __all__ = [
     "weight_function_of",
     "split_template",
 ]
-
-#: components folders searched, in order, for the ``dynamics_params`` files of each kind of
-#: model (a node type's ``model_type``, ``"synapse"`` for edge types, ``"filter"`` for the
-#: filter models of filternet's LGN cells); kinds not listed use ``point_neuron_models_dir``
-COMPONENT_DIRS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "point_process": ("point_neuron_models_dir", "point_models_dir"),
-        "point_neuron": ("point_neuron_models_dir", "point_models_dir"),
-        "biophysical": ("biophysical_neuron_models_dir",),
-        "population": ("population_models_dir", "point_neuron_models_dir"),
-        "virtual": (),
-        "synapse": ("synaptic_models_dir",),
-        "filter": ("filter_models_dir",),
-    }
-)
-_DEFAULT_DIRS = ("point_neuron_models_dir",)
 
 
 def is_empty(value: object) -> bool:
@@ -122,26 +108,13 @@ def split_template(template: object) -> tuple[str | None, str | None]:
     return prefix.strip().lower(), name.strip()
 
 
-def component_folders(kind: str | None) -> tuple[str, ...]:
-    """The ``components`` keys searched for a ``dynamics_params`` file of ``kind``, in order.
-
-    Examples
-    --------
-    >>> component_folders("population")
-    ('population_models_dir', 'point_neuron_models_dir')
-    >>> component_folders(None)
-    ('point_neuron_models_dir',)
-    """
-    return COMPONENT_DIRS.get(str(kind), _DEFAULT_DIRS)
-
-
 def params_path(
     name: str | os.PathLike[str],
     components: Mapping[str, Any],
     kind: str | None,
     *,
     who: str = "",
-    where: object = None,
+    where: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Where the ``dynamics_params`` file ``name`` of a ``kind`` model lies (the one rule).
 
@@ -185,7 +158,9 @@ def params_path(
     )
 
 
-def load_json_params(path: Path, *, node_type: object = None, types_file: object = None) -> dict:
+def load_json_params(
+    path: Path, *, node_type: object = None, types_file: str | os.PathLike[str] | None = None
+) -> dict:
     """Read a ``dynamics_params`` JSON file; errors name the type and the types file.
 
     Raises

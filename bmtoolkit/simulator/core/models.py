@@ -80,7 +80,7 @@ def node_type_models(plan: RunPlan, population: NodePopulation) -> Mapping[int, 
     return plan.catalogue.node_types(population)
 
 
-def node_dynamics(population: Any, ids: np.ndarray) -> pd.DataFrame:
+def node_dynamics(population: NodePopulation, ids: np.ndarray) -> pd.DataFrame:
     """Per-node HDF5 ``dynamics_params`` overrides for ``ids`` (empty frame if none)."""
     import pandas as pd
 
@@ -143,8 +143,9 @@ class EdgeTable:
     """Arrays describing all edges of one edge population (one row per edge)."""
 
     population: str
-    source_population: str
-    target_population: str
+    #: node populations of the sources and targets (None where the file names none)
+    source_population: str | None
+    target_population: str | None
     source_ids: np.ndarray
     target_ids: np.ndarray
     edge_type_ids: np.ndarray
@@ -327,10 +328,10 @@ def _edge_columns(
         if col in in_h5 or col not in types.columns:
             check_shapes(edges, col)
             values = np.asarray(edges.column(col))
-            absent[col] = absent_rows(edges, col, values)
-            check_values(edges, col, values, absent[col])
-            if col in ABSENT_DEFAULTS and absent[col] is not None:  # BMTK: no nsyns = 1
-                values = np.where(absent[col], ABSENT_DEFAULTS[col], values)
+            absent[col] = missing = absent_rows(edges, col, values)
+            check_values(edges, col, values, missing)
+            if col in ABSENT_DEFAULTS and missing is not None:  # BMTK: no nsyns = 1
+                values = np.where(missing, ABSENT_DEFAULTS[col], values)
             props[col] = values
         elif col == "delay":  # needed per edge below anyway
             props[col] = _per_type_values(types, col, type_ids, masks, n)
@@ -376,6 +377,7 @@ def _syn_weight(
         The types table's value is infinite.
     """
     where = edges.types_path or edges.h5_path
+    syn_weight: np.ndarray | np.float64 | None
     if "syn_weight" not in props:
         syn_weight = None
     elif props.is_deferred("syn_weight"):  # one value per type from the CSV
@@ -384,7 +386,7 @@ def _syn_weight(
         syn_weight = per_edge
     if (
         syn_weight is None
-        or np.isnan(syn_weight if syn_weight.ndim == 0 else syn_weight[mask]).any()
+        or np.isnan(syn_weight if syn_weight.ndim == 0 else np.asarray(syn_weight)[mask]).any()
     ):
         raise SonataFormatError(
             f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "

@@ -64,8 +64,9 @@ class _Pop:
     ids: np.ndarray
     virtual: bool
     params: dict[str, np.ndarray] = field(default_factory=dict)
-    v: np.ndarray | None = None
-    refractory: np.ndarray | None = None
+    #: membrane potential and refractory steps left (empty for virtual populations)
+    v: np.ndarray = field(default_factory=lambda: np.empty(0))
+    refractory: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     selected: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
@@ -231,10 +232,10 @@ class NumpyNetBackend(Backend):
         for name in ring:
             ring[name][slot] = 0.0
         for table, steps in self.edges:
-            spk = fired.get(table.source_population)
-            if spk is None or len(spk) == 0:
+            src_spikes = fired.get(table.source_population)
+            if src_spikes is None or len(src_spikes) == 0:
                 continue
-            hit = np.isin(table.source_ids, spk)
+            hit = np.isin(table.source_ids, src_spikes)
             dest = (slot + steps[hit]) % (max_delay + 1)
             np.add.at(
                 ring[table.target_population], (dest, table.target_ids[hit]), table.weights[hit]

@@ -161,15 +161,17 @@ class RunPlan:
         if isinstance(config, str | os.PathLike):
             from bmtoolkit.sonata import load_simulation_config
 
-            config = load_simulation_config(config, validate=validate)
-        run = config.run
-        path = config.path
+            sim = load_simulation_config(config, validate=validate)
+        else:
+            sim = config
+        run = sim.run
+        path = sim.path
         extra = dict(run.extra or {})
         if threads is None:
             threads = run.threads if run.threads is not None else 1
         if seed is None:
             seed = run.random_seed
-        out = config.output
+        out = sim.output
         # a relative --output-dir is relative to the working directory, like any CLI path
         out_dir = Path(output_dir).absolute() if output_dir is not None else Path(out.output_dir)
         spikes_file = out.spikes_file
@@ -189,7 +191,7 @@ class RunPlan:
             random_seed=None if seed is None else _integer(seed, path, "run.random_seed"),
         )
         plan = cls(
-            config=config,
+            config=sim,
             run=run,
             threads=_integer(threads, path, "run.nthreads"),
             backend=backend,
@@ -198,8 +200,8 @@ class RunPlan:
             spikes_sort_order=str(out.spikes_sort_order or "by_time"),
             log_file=None if log_file is None else Path(log_file),
             overwrite_output_dir=bool(out.overwrite_output_dir),
-            node_set=config.node_set,
-            conditions=dict(config.conditions or {}),
+            node_set=sim.node_set,
+            conditions=dict(sim.conditions or {}),
             extra=extra,
             progress=progress,
             config_output_dir=Path(out.output_dir),

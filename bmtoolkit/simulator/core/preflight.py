@@ -31,7 +31,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bmtoolkit.exceptions import (
     BackendNotAvailableError,
@@ -44,6 +44,9 @@ from bmtoolkit.exceptions import (
     UnknownModelError,
 )
 from bmtoolkit.sonata.validation import Problem
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
 
 log = logging.getLogger("bmtoolkit.simulator")
 
@@ -69,7 +72,7 @@ ERROR_KINDS: dict[str, type[BmtkError]] = {
 }
 
 
-def _file(plan: Any) -> str:
+def _file(plan: RunPlan) -> str:
     return str(plan.config_path or "")
 
 
@@ -85,7 +88,7 @@ def problem_from_error(err: BmtkError, file: Any = "") -> Problem:
     return Problem(str(err.path or file or ""), err.field or "", err.message, kind)
 
 
-def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_backend(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND
     from bmtoolkit.simulator.core.registries import backend_names
 
@@ -105,7 +108,7 @@ def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
         )
 
 
-def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_run(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     raw = getattr(plan.config, "raw", None) or {}
     run = raw.get("run") if isinstance(raw, dict) else None
     if backend in _STEPPED and isinstance(run, dict) and "dt" not in run:
@@ -120,14 +123,14 @@ def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
         )
 
 
-def _check_network(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_network(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Edges against node populations and type ids against types tables."""
     from bmtoolkit.sonata.validation import network_problems
 
     out.extend(network_problems(plan.circuit.nodes, plan.circuit.edges, _file(plan)))
 
 
-def _check_edge_tables(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_edge_tables(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Weights and delays of every edge population resolve (``thorough`` checks only).
 
     The run builds these tables itself and fails with the same one-line error, so it skips
@@ -144,7 +147,7 @@ def _check_edge_tables(plan: Any, backend: str | None, out: list[Problem]) -> No
             out.append(problem_from_error(err, _file(plan)))
 
 
-def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_dynamics(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Every used node type's ``dynamics_params`` loads; NEST models without any."""
     from bmtoolkit.simulator.core.models import node_type_models
 
@@ -173,7 +176,7 @@ def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
             )
 
 
-def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_inputs(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
     from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
 
@@ -207,12 +210,12 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
             out.append(Problem("", "", str(w.message), "input", "warning"))
 
 
-def _check_reports(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_reports(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     if backend in _COMMON_INPUTS:  # popnet and filternet read their own report kinds
         plan.reports()
 
 
-def _check_backend_own(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_backend_own(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.registries import get_backend
 
     if backend is None:
@@ -236,7 +239,9 @@ CHECKS: tuple[Callable[[Any, str | None, list[Problem]], None], ...] = (
 )
 
 
-def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) -> list[Problem]:
+def preflight(
+    plan: RunPlan, backend: str | None = None, *, thorough: bool = False
+) -> list[Problem]:
     """Every problem a run of ``plan`` on ``backend`` would meet before simulating.
 
     Parameters
@@ -272,7 +277,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
     return out
 
 
-def check(plan: Any, backend: str | None = None) -> None:
+def check(plan: RunPlan, backend: str | None = None) -> None:
     """Raise the first error :func:`preflight` finds; warn (and log) the others.
 
     Raises

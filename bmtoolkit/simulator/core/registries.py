@@ -44,7 +44,10 @@ from bmtoolkit.registry import Registry
 from bmtoolkit.simulator.core.catalogue import is_empty
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from bmtoolkit.simulator.core.base import Backend
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -242,7 +245,7 @@ class NodeColumns:
     array([30., 10., 30.])
     """
 
-    def __init__(self, population: Any, node_ids: np.ndarray) -> None:
+    def __init__(self, population: NodePopulation, node_ids: np.ndarray) -> None:
         self.population = population
         self.node_ids = np.asarray(node_ids, dtype=np.int64)
         self._cache: dict[str, np.ndarray] = {}
@@ -260,7 +263,7 @@ class NodeColumns:
         return len(self.node_ids)
 
 
-def _default_weight(edges: Any, source: Any, target: Any) -> np.ndarray:
+def _default_weight(edges: pd.DataFrame, source: NodeColumns, target: NodeColumns) -> np.ndarray:
     """``syn_weight * nsyns`` for every edge (``nsyns`` 1 when absent)."""
     weight = np.asarray(edges["syn_weight"], dtype=float)
     if "nsyns" in edges:
