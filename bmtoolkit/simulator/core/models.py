@@ -2,7 +2,8 @@
 
 - :func:`node_type_models`: for each node type of a population, its ``model_type``,
   ``model_template`` and the ``dynamics_params`` JSON loaded from the right components folder
-  (errors name the node type and the file);
+  (errors name the node type and the file), as resolved once by the run's
+  :class:`~bmtoolkit.simulator.core.catalogue.ModelCatalogue`;
 - :func:`node_dynamics`: per-node parameter columns (node-type JSON merged with the per-node
   HDF5 ``dynamics_params`` overrides);
 - :func:`edge_table`: sources, targets, weights (``syn_weight x nsyns`` or the edge type's
