@@ -22,7 +22,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "mpi_parallel": ("neuron", "mpi4py"),
     "fit_glif_cell": ("nest",),
 }
-CELL_TIMEOUT = 300
+#: seconds per cell; the torchnet tutorial trains two networks in one cell (~2-5 min on 2 cores)
+CELL_TIMEOUT = 600
 #: what each notebook must show, run in its kernel after its last cell (kept out of the
 #: reader's way: the notebooks explain, the tests check)
 CHECKS: dict[str, str] = {
