@@ -31,6 +31,7 @@ from bmtoolkit.simulator.core.catalogue import (
     is_empty,
     load_json_params,
     split_template,
+    weight_function_of,
 )
 from bmtoolkit.simulator.core.edge_values import (
     ABSENT_DEFAULTS,
@@ -352,12 +353,12 @@ def _weight_function_name(edges: EdgePopulation, et: int, mask: np.ndarray) -> s
     import pandas as pd
 
     types = edges.types
-    name = None
     if "weight_function" in types.columns and et in types.index:
-        name = types.loc[et, "weight_function"]
-    elif "weight_function" in edges.property_names:
-        vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
-        name = vals[0] if len(vals) else None
+        return weight_function_of(edges, et)
+    if "weight_function" not in edges.property_names:
+        return None
+    vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
+    name = vals[0] if len(vals) else None
     return None if is_empty(name) else str(name)
 
 
