@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from bmtoolkit.builder.lgn import lgn_node_groups
-from bmtoolkit.simulator.filternet.cells import FITTED_TEMPORAL, build_cells
+from bmtoolkit.models.lgn import FITTED_TEMPORAL
+from bmtoolkit.simulator.filternet.cells import build_cells
 from bmtoolkit.simulator.filternet.evaluate import evaluate_rates
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
 from bmtoolkit.simulator.filternet.stimuli import Movie

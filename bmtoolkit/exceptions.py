@@ -56,6 +56,11 @@ class ConfigError(BmtkError, ValueError):
     """A circuit or simulation config (or a Python argument standing for one) is invalid."""
 
 
+class UnsupportedFeatureError(ConfigError):
+    """A config asks for a BMTK feature bmtoolkit documents as not supported
+    (``docs/differences_from_bmtk.md``, section *Not supported*)."""
+
+
 class ValidationError(ConfigError):
     """Several problems found by validation; ``problems`` lists each as ``(location, message)``."""
 

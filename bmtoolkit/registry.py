@@ -84,6 +84,10 @@ class Registry(Generic[T]):
             known = ", ".join(sorted(self._entries)) or "(none registered)"
             raise UnknownModelError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
+    def canonical(self, name: str) -> str:
+        """The registered name ``name`` stands for (itself unless it is an alias)."""
+        return self._aliases.get(name, name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._aliases
 

@@ -2,7 +2,8 @@
 # Set up everything bmtoolkit needs on a fresh Debian machine with Python 3.11, gcc and apt,
 # then run one job:
 #   bash scripts/bootstrap.sh demo   build a small V1-like network, simulate it, plot a raster
-#   bash scripts/bootstrap.sh test   lint (ruff check + format), type-check (mypy) and the whole test suite
+#   bash scripts/bootstrap.sh test   lint (ruff check + format), type-check (mypy), the whole test
+#                                    suite, and the core tests again with only the core install
 # Re-running is cheap: installed pieces are kept in .venv and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,40 @@ if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
     echo "$want" >> "$stamp"
 fi
 
+# "bmtoolkit works without any simulator": `pip install .` (plus the test runner, the `test`
+# extra) into a venv of its own, without NEST, NEURON, PyTorch, mpi4py or any dev tool, runs the
+# tests of the layers that need none from the installed package. A test that needs a simulator
+# but lacks its marker fails here (tests/conftest.py). About a minute, plus the reinstall.
+core_only_tests() {
+    local core="${BMTOOLKIT_CORE_VENV:-.venv-core}"
+    local core_stamp="$core/.bmtoolkit-core-installed"
+    local core_want
+    core_want="$(sha256sum setup.cfg | cut -c1-16)"
+    if [ ! -x "$core/bin/python" ]; then
+        echo "bootstrap: creating the core-only virtual environment $core"
+        "$PY" -m venv "$core"
+    fi
+    if [ ! -f "$core_stamp" ] || ! grep -qx "$core_want" "$core_stamp"; then
+        "$core/bin/python" -m pip install -q --upgrade pip
+        "$core/bin/python" -m pip install -q ".[test]"
+        echo "$core_want" > "$core_stamp"
+    fi
+    # the package as it is now, not as it was when the environment was made
+    "$core/bin/python" -m pip install -q --no-deps --force-reinstall .
+    if "$core/bin/python" -c 'import nest' 2>/dev/null || "$core/bin/python" -c 'import neuron' 2>/dev/null \
+        || "$core/bin/python" -c 'import torch' 2>/dev/null; then
+        echo "bootstrap: $core has a simulator installed; remove it to test the core install" >&2
+        return 1
+    fi
+    echo "bootstrap: core tests with only the core install ($core)"
+    # the pytest script (not `python -m`) keeps the checkout off sys.path: the installed
+    # package is the one tested
+    "$core/bin/pytest" -q -p no:cacheprovider \
+        -m "not (nest or neuron or torch or mpi or interop or slow)" \
+        tests/sonata tests/models tests/builder tests/analyzer tests/simulator/core \
+        tests/test_layers.py tests/test_lazy_imports.py
+}
+
 export PYNEST_QUIET=1
 export MPLBACKEND=Agg
 case "$job" in
@@ -89,6 +124,11 @@ case "$job" in
         echo "bootstrap: running the tests with empty caches in $scratch"
         # the test suite plus every docstring example in the package
         "$VENV/bin/python" -m pytest -q -n 2 -p no:cacheprovider --doctest-modules tests bmtoolkit "$@"
+        if [ $# -eq 0 ]; then
+            core_only_tests
+        else
+            echo "bootstrap: arguments given, so the core-only tests are left out"
+        fi
         ;;
     *)
         echo "usage: bash scripts/bootstrap.sh demo|test [args...]" >&2

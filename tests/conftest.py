@@ -1,9 +1,29 @@
-"""Shared test fixtures: where the conformance examples live, and skips that say why."""
+"""Shared test fixtures: where the conformance examples live, skips that say why, and the
+markers of what each test needs.
+
+Markers are applied mechanically at collection (:func:`pytest_collection_modifyitems`): a
+test is marked ``nest``, ``neuron``, ``torch``, ``mpi`` or ``interop`` when it imports the
+package (``import nest``, ``require_module("nest")``, ``pytest.importorskip("nest")``) in its
+own body, at module level, in a fixture it uses or in a helper of the test suite it calls,
+or names a backend that needs it (a parameter ``"pointnet"``, an argument
+``backend="bionet"``); and ``conformance`` when it uses the shared conformance data. Tests that need a simulator
+only through a configuration (a NEST run started from a config file) carry the marker in
+their module (``pytestmark``). Without the package installed, :func:`require_module` skips a
+marked test and fails an unmarked one, so the core-only run of ``scripts/bootstrap.sh test``
+finds any marker still missing.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import os
+import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from types import FunctionType
 
 import pytest
 
@@ -39,6 +59,177 @@ def sonata_examples() -> Path:
     return root
 
 
+#: marker of each optional package a test may need (top-level module name -> marker)
+NEEDS: dict[str, str] = {
+    "nest": "nest",
+    "neuron": "neuron",
+    "torch": "torch",
+    "mpi4py": "mpi",
+    "bmtk": "interop",
+    "libsonata": "interop",
+    "bluepysnap": "interop",
+}
+#: marker of each backend whose simulator is optional: a test parametrized with the backend's
+#: name, or calling something with ``backend="<name>"``, needs it
+BACKEND_NEEDS: dict[str, str] = {"pointnet": "nest", "bionet": "neuron", "torchnet": "torch"}
+#: calls that mean "this test reads the shared conformance data"
+CONFORMANCE_CALLS = frozenset({"conformance_root"})
+CONFORMANCE_FIXTURES = frozenset({"sonata_examples"})
+
+_TESTS = Path(__file__).resolve().parent
+_current: list[pytest.Item] = []
+
+
 def require_module(name: str):
-    """Import ``name`` or skip the test, saying which package is missing."""
+    """Import ``name`` or skip the test, saying which package is missing.
+
+    A test that needs one of the packages of :data:`NEEDS` must carry its marker: without the
+    package, an unmarked test fails (naming the marker) instead of skipping.
+    """
+    try:
+        __import__(name)
+    except ImportError:
+        marker = NEEDS.get(name.split(".")[0])
+        item = _current[-1] if _current else None
+        if marker and item is not None and item.get_closest_marker(marker) is None:
+            pytest.fail(
+                f"{item.nodeid} needs {name} but is not marked @pytest.mark.{marker}: add the "
+                f"marker so that `-m 'not {marker}'` leaves it out",
+                pytrace=False,
+            )
     return pytest.importorskip(name, reason=f"{name} is not installed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Remember the running test (for :func:`require_module`)."""
+    _current.append(item)
+    try:
+        yield
+    finally:
+        _current.pop()
+
+
+def _in_tests(obj: object) -> bool:
+    try:
+        return Path(inspect.getfile(obj)).resolve().is_relative_to(_TESTS)
+    except (TypeError, OSError):
+        return False
+
+
+def _needs_in(tree: ast.AST, *, top_level: bool = False) -> tuple[set[str], set[str]]:
+    """Markers named by the imports and calls of ``tree``, and the names it calls.
+
+    With ``top_level``, only statements outside functions and classes count (module code).
+    """
+    marks: set[str] = set()
+    called: set[str] = set()
+    nodes = ast.iter_child_nodes(tree) if top_level else ast.walk(tree)
+    for node in nodes:
+        if top_level and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for sub in ast.walk(node) if top_level else (node,):
+            if isinstance(sub, ast.Import):
+                marks.update(NEEDS.get(a.name.split(".")[0], "") for a in sub.names)
+            elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
+                marks.add(NEEDS.get(sub.module.split(".")[0], ""))
+                if sub.module.split(".")[0] == "tests":  # a helper of the suite
+                    called.update(f"{sub.module}:{a.name}" for a in sub.names)
+            elif isinstance(sub, ast.Call):
+                func = sub.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                called.add(name)
+                if name in CONFORMANCE_CALLS:
+                    marks.add("conformance")
+                for kw in sub.keywords:
+                    if kw.arg == "backend" and isinstance(kw.value, ast.Constant):
+                        marks.add(BACKEND_NEEDS.get(str(kw.value.value), ""))
+                if (
+                    name in ("require_module", "importorskip")
+                    and sub.args
+                    and isinstance(sub.args[0], ast.Constant)
+                    and isinstance(sub.args[0].value, str)
+                ):
+                    marks.add(NEEDS.get(sub.args[0].value.split(".")[0], ""))
+    marks.discard("")
+    return marks, called
+
+
+def _test_module(name: str):
+    """The test-suite module ``name`` (imported if needed; None when it cannot be)."""
+    if name not in sys.modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an unresolved helper only adds no marker
+            return None
+    return sys.modules[name]
+
+
+_FUNCTION_NEEDS: dict[object, set[str]] = {}
+_MODULE_NEEDS: dict[str, set[str]] = {}
+
+
+def _function_needs(func: Callable, depth: int = 0) -> set[str]:
+    """Markers a test-suite function needs, through the helpers of the suite it calls."""
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
+    if code is None or not _in_tests(func):
+        return set()
+    if code in _FUNCTION_NEEDS:
+        return _FUNCTION_NEEDS[code]
+    _FUNCTION_NEEDS[code] = set()  # recursion guard
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, SyntaxError):
+        return set()
+    marks, called = _needs_in(tree)
+    if depth < 6:
+        scope = getattr(func, "__globals__", {})
+        for name in called:
+            module, _, attr = name.rpartition(":")
+            helper = getattr(_test_module(module), attr, None) if module else scope.get(name)
+            if isinstance(helper, FunctionType):
+                marks |= _function_needs(helper, depth + 1)
+    _FUNCTION_NEEDS[code] = marks
+    return marks
+
+
+def _module_needs(module) -> set[str]:
+    """Markers a test module needs in its own top-level code."""
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return set()
+    if path not in _MODULE_NEEDS:
+        try:
+            tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            tree = ast.Module(body=[], type_ignores=[])
+        _MODULE_NEEDS[path] = _needs_in(tree, top_level=True)[0]
+    return _MODULE_NEEDS[path]
+
+
+def item_needs(item: pytest.Item) -> set[str]:
+    """Markers a collected test needs (see the module notes)."""
+    func = getattr(item, "function", None)
+    if func is None or not _in_tests(func):
+        return set()
+    marks = _module_needs(item.module) | _function_needs(func)
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec else ():
+        if isinstance(value, str) and value in BACKEND_NEEDS:
+            marks.add(BACKEND_NEEDS[value])
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        if name in CONFORMANCE_FIXTURES:
+            marks.add("conformance")
+        for fixturedef in info.name2fixturedefs.get(name, ()) if info else ():
+            marks |= _function_needs(fixturedef.func)
+    return marks
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with what it needs (:func:`item_needs`)."""
+    for item in items:
+        for marker in sorted(item_needs(item)):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)

@@ -24,10 +24,12 @@ from bmtoolkit.exceptions import ConfigError
 
 
 def _pyplot():
-    import matplotlib
+    """``matplotlib.pyplot``, imported on first use with matplotlib's own backend choice.
 
-    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
+    The analyzer never selects a backend: notebooks, IPython and desktop sessions keep their
+    interactive figures, and headless machines get matplotlib's fallback (Agg). Commands that
+    only write files select Agg themselves (:mod:`bmtoolkit.commands._figures`).
+    """
     import matplotlib.pyplot as plt
 
     return plt

@@ -363,11 +363,11 @@ def activity_movie(
     --------
     >>> activity_movie("config.json", "activity.gif", frame_ms=20)  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # a figure of its own canvas, outside pyplot: the session's backend and figures stay as
+    # they are (an interactive notebook keeps drawing inline while the movie is written)
     from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     from bmtoolkit.sonata.spikes import read_spikes
 
@@ -390,7 +390,8 @@ def activity_movie(
     times = spikes["timestamp"].to_numpy(float)
     bins = frame_edges(sim.run.tstart, sim.run.tstop, frame_ms)
     which = np.clip(np.searchsorted(bins, times, side="right") - 1, 0, len(bins) - 2)
-    fig = plt.figure(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot(projection="3d")
     x, y, z = cells.xyz.T
     ax.scatter(x, y, z, s=4, c="0.8", depthshade=False)
@@ -414,6 +415,5 @@ def activity_movie(
         anim.save(tmp, writer=PillowWriter(fps=fps))
         os.replace(tmp, dest)
     finally:
-        plt.close(fig)
         tmp.unlink(missing_ok=True)
     return dest

@@ -6,7 +6,7 @@
   like-to-like) and BMTK-style callables;
 - :mod:`bmtoolkit.builder.properties`: per-edge property rules (weights, delays);
 - :mod:`bmtoolkit.builder.synapses`: synapse locations on the sections of biophysical targets
-  (:mod:`bmtoolkit.builder.morphology` reads SWC sections as the bionet backend numbers them;
+  (:mod:`bmtoolkit.models.morphology` reads SWC sections as the bionet backend numbers them;
   :mod:`bmtoolkit.builder.bionet` has BMTK's ``rand_syn_locations``);
 - :mod:`bmtoolkit.builder.positions`: cell placement and orientation helpers;
 - :func:`write_circuit`: save several networks and a circuit config.
@@ -20,7 +20,7 @@ Examples
 10
 """
 
-from bmtoolkit.builder import bionet, morphology, positions, properties, rules, synapses
+from bmtoolkit.builder import bionet, positions, properties, rules, synapses
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.network import Edge, NetworkBuilder
 from bmtoolkit.builder.selectors import NodeSelection
@@ -32,7 +32,6 @@ __all__ = [
     "NetworkBuilder",
     "NodeSelection",
     "bionet",
-    "morphology",
     "positions",
     "properties",
     "rules",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.builder.properties import PropertyRule, make_property_rule
+from bmtoolkit.builder.properties import PropertyRule, ValueList, make_property_rule
 from bmtoolkit.builder.rules.base import ConnectionRule
 from bmtoolkit.builder.selectors import NodeSelection
 from bmtoolkit.exceptions import ConfigError
@@ -113,8 +113,10 @@ class EdgeSet:
             ``func(source, target, **rule_params)``, or a constant.
         rule_params : Mapping, optional
             Parameters of a named rule or callable.
-        values : scalar, optional
-            Alternative to ``rule`` for a constant.
+        values : scalar or sequence, optional
+            Alternative to ``rule``: a constant, or one value per edge (per synapse) in the
+            order BMTK's builder makes the edges (:class:`~bmtoolkit.builder.properties.ValueList`);
+            a list of the wrong length is refused when the network is built.
         dtypes : dtype or list of dtypes, optional
             Storage types (default: inferred).
 
@@ -126,14 +128,12 @@ class EdgeSet:
         """
         if (rule is None) == (values is None):
             raise ConfigError("add_properties needs exactly one of 'rule' and 'values'")
+        name_list = [names] if isinstance(names, str) else list(names)
         if values is not None:
             if isinstance(values, (list, tuple, np.ndarray)):
-                raise ConfigError(
-                    "per-edge value lists depend on the edge order; use a rule instead",
-                    field="values",
-                )
+                # one value per edge in BMTK's build order (see ValueList)
+                values = ValueList(values, len(name_list))
             rule = values
-        name_list = [names] if isinstance(names, str) else list(names)
         for name in name_list:
             if name in self.property_names or name in ("nsyns", "edge_type_id"):
                 raise ConfigError(f"edge property {name!r} is already set", field=name)

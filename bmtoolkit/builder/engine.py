@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bmtoolkit.builder.properties import EdgeBlock
+from bmtoolkit.builder.properties import EdgeBlock, ValueList
 from bmtoolkit.builder.rules.base import NodeBlock
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.progress import Progress
@@ -203,6 +203,38 @@ def concat_blocks(parts: list[BlockEdges], edge_set: EdgeSet) -> BlockEdges:
     return BlockEdges(src, trg, nsyns, props)
 
 
+def fill_value_lists(result: BlockEdges, edge_set: EdgeSet) -> None:
+    """Put the values of ``add_properties(values=[...])`` on their edges: value ``i`` on the
+    ``i``-th edge in BMTK's order (sources by id, then their targets by id, whatever the
+    iterator).
+
+    Raises
+    ------
+    ConfigError
+        The list has another length than the edge set has edges (naming the property).
+    """
+    specs = [s for s in edge_set.properties if isinstance(s.rule, ValueList)]
+    if not specs:
+        return
+    n = len(result)
+    order = np.lexsort((result.target_ids, result.source_ids))
+    for spec in specs:
+        columns = spec.rule.columns()
+        if len(columns[0]) != n:
+            raise ConfigError(
+                f"add_properties({list(spec.names)!r}, values=...) got {len(columns[0])} values "
+                f"for {n} edges (edge type {edge_set.edge_type_id}); give one per edge, in the "
+                "order BMTK's builder makes them",
+                field=spec.names[0],
+            )
+        for name, dtype, col in zip(spec.names, spec.dtypes, columns, strict=True):
+            out = np.empty(n, dtype=col.dtype)
+            out[order] = col
+            if dtype is not None and dtype is not str:
+                out = out.astype(dtype)
+            result.properties[name] = out
+
+
 def build_edge_set(
     edge_set: EdgeSet,
     set_index: int,
@@ -255,6 +287,7 @@ def build_edge_set(
     result = concat_blocks(gathered, edge_set)
     if by_source and len(bounds) > 1:
         result = _target_order(result, src_table.size)
+    fill_value_lists(result, edge_set)
     n_syn = int(result.nsyns.sum()) if result.nsyns is not None else len(result)
     logger.info(
         "edge set %d (%s, %s): %d edges, %d synapses from %d sources onto %d targets "

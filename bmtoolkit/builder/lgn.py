@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.lgn import FITTED_TEMPORAL, TWO_SUBUNIT_TYPES
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,6 @@ def lgn_node_groups(
         ``kpeaks_dom_0/1``, ``delay_dom_0/1``, and ``*_non_dom_*``, ``tuning_angle``,
         ``sf_sep`` for two-subunit cells).
     """
-    from bmtoolkit.simulator.filternet.cells import FITTED_TEMPORAL, TWO_SUBUNIT_TYPES
-
     if density < 0 or tiles[0] < 1 or tiles[1] < 1:
         raise ConfigError("density must be >= 0 and tiles >= 1", field="density")
     if not 0 <= jitter < 1:

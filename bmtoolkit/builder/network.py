@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,14 @@ class NetworkBuilder:
         props = dict(edge_type_properties)
         if "nsyns" in props:
             connection_rule = props.pop("nsyns")
+        if props.get("is_gap_junction", False):
+            src_net = self._selection(source).network_name
+            trg_net = self._selection(target).network_name
+            if src_net != trg_net:
+                raise ConfigError(
+                    f"gap junctions join two cells of one network; got {src_net!r} -> {trg_net!r}",
+                    field="is_gap_junction",
+                )
         used = {es.edge_type_id for es in self._edge_sets}
         type_id = props.pop("edge_type_id", None)
         if type_id is None:
@@ -211,6 +219,80 @@ class NetworkBuilder:
         self._edge_sets.append(edge_set)
         self._edges = None
         return edge_set
+
+    def add_gap_junctions(
+        self,
+        source: Any = None,
+        target: Any = None,
+        resistance: float = 1.0,
+        conductance: float | None = None,
+        distance_range: Sequence[float] = (0.0, 300.0),
+        target_sections: Sequence[str] | None = ("somatic",),
+        connection_rule: int | Callable[..., Any] | ConnectionRule | str = 1,
+        iterator: str = "one_to_one",
+        **edge_type_properties: Any,
+    ) -> EdgeSet:
+        """Declare gap junctions (electrical synapses) between cells of this network, as
+        BMTK's ``add_gap_junctions``.
+
+        They are edges whose edge type has ``is_gap_junction`` true, ``syn_weight`` the
+        junction conductance (uS: ``conductance``, else ``1 / resistance`` with ``resistance``
+        in MOhm), and ``distance_range``/``target_sections`` placing the junction on both
+        cells. :meth:`save` also writes BMTK's ``<network>_gap_juncs.h5`` id file.
+
+        Raises
+        ------
+        ConfigError
+            A non-positive resistance or negative conductance, or source and target on
+            different networks.
+
+        Examples
+        --------
+        >>> net = NetworkBuilder("v1")
+        >>> net.add_nodes(N=2, model_type="biophysical")
+        >>> gj = net.add_gap_junctions(source={"node_id": 0}, target={"node_id": 1}, resistance=500.0)
+        >>> gj.type_properties["syn_weight"], gj.type_properties["is_gap_junction"]
+        (0.002, True)
+        """
+        if conductance is None:
+            if not float(resistance) > 0.0:
+                raise ConfigError(
+                    f"resistance must be > 0 MOhm, got {resistance}", field="resistance"
+                )
+            weight = 1.0 / float(resistance)
+        else:
+            if float(conductance) < 0.0:
+                raise ConfigError(
+                    f"conductance must be >= 0 uS, got {conductance}", field="conductance"
+                )
+            weight = float(conductance)
+        props = dict(edge_type_properties)
+        props.update(syn_weight=weight, is_gap_junction=True, distance_range=list(distance_range))
+        if target_sections is not None:
+            props["target_sections"] = list(target_sections)
+        return self.add_edges(source=source, target=target, connection_rule=connection_rule,
+                              iterator=iterator, **props)  # fmt: skip
+
+    def _gap_junction_pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(source ids, target ids) of every gap junction of this network, one row per
+        junction (an edge of ``nsyns`` n counts n times, as BMTK counts it)."""
+        gap_types = {
+            es.edge_type_id for es in self._edge_sets if es.type_properties.get("is_gap_junction")
+        }
+        if not gap_types or not self._edges:
+            return None
+        src, trg = [], []
+        for arrays in self._edges.values():
+            mask = np.isin(arrays.edge_type_ids, list(gap_types))
+            if not mask.any():
+                continue
+            n = arrays.columns.get("nsyns")
+            reps = np.ones(int(mask.sum()), dtype=np.int64) if n is None else np.asarray(n)[mask]
+            src.append(np.repeat(arrays.source_ids[mask], reps))
+            trg.append(np.repeat(arrays.target_ids[mask], reps))
+        if not src:
+            return None
+        return np.concatenate(src), np.concatenate(trg)
 
     @staticmethod
     def _make_rule(rule: Any, params: Mapping[str, Any] | None, iterator: str) -> ConnectionRule:
@@ -433,6 +515,12 @@ class NetworkBuilder:
         with file_set():  # nodes and edges files replaced as one set
             files = self.save_nodes(output_dir=output_dir, **opts)
             files += self.save_edges(output_dir=output_dir, **opts)
+            pairs = self._gap_junction_pairs()
+            if pairs is not None and parallel.rank(parallel.world_comm()) == 0:
+                from bmtoolkit.sonata import write_gap_junction_ids
+
+                path = Path(output_dir) / f"{self.name}_gap_juncs.h5"
+                write_gap_junction_ids(path, *pairs, compression=opts.get("compression", "gzip"))
         parallel.barrier(parallel.world_comm())  # every rank sees the renamed files
         return files
 

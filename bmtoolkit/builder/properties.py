@@ -108,6 +108,51 @@ class ConstantProperty(PropertyRule):
         return np.full(len(edges), self.value)
 
 
+class ValueList(PropertyRule):
+    """Per-edge values given as a list, as BMTK's ``add_properties(values=[...])``: value
+    ``i`` goes to the ``i``-th edge in BMTK's order: sources by node id, each source's
+    targets by node id (whatever the iterator), one edge per synapse. The engine places them once every block is built
+    (:func:`bmtoolkit.builder.engine.fill_value_lists`).
+
+    Parameters
+    ----------
+    values : sequence
+        One value per edge; with several names, one tuple (row) per edge.
+    n_names : int
+        Number of property names set.
+    """
+
+    def __init__(self, values: Any, n_names: int = 1) -> None:
+        arr = np.asarray(values)
+        if arr.dtype.kind == "U":
+            arr = arr.astype(object)
+        if n_names > 1 and (arr.ndim != 2 or arr.shape[1] != n_names):
+            raise ConfigError(
+                f"values for {n_names} properties must hold one row of {n_names} values per "
+                f"edge; got shape {arr.shape}",
+                field="values",
+            )
+        if n_names == 1 and arr.ndim != 1:
+            raise ConfigError(f"values must be one value per edge; got shape {arr.shape}")
+        self.array = arr
+        self.n_values = n_names
+
+    def placeholder(self, n: int) -> Any:
+        """Values of the right type for ``n`` edges, replaced after the build."""
+        cols = [self.array] if self.n_values == 1 else list(self.array.T)
+        out = tuple(
+            np.zeros(n, dtype=c.dtype) if c.dtype != object else np.full(n, None) for c in cols
+        )
+        return out[0] if self.n_values == 1 else out
+
+    def values(self, edges, rng):  # noqa: D102
+        return self.placeholder(len(edges))
+
+    def columns(self) -> list[np.ndarray]:
+        """The list as one array per property name."""
+        return [self.array] if self.n_values == 1 else list(self.array.T)
+
+
 @PROPERTY_RULES.register("gaussian")
 class GaussianProperty(PropertyRule):
     """``N(mean, std)`` per edge, clipped to ``[lower, upper]`` when given."""

@@ -3,7 +3,7 @@
 :class:`SynapseLocations` is a property rule that gives every synapse (every edge row once
 ``add_properties`` stores edges per synapse) a section id and a position on that section, in
 the numbering the bionet backend uses when it builds the target cell from the same SWC file
-(see :mod:`bmtoolkit.builder.morphology`).
+(see :mod:`bmtoolkit.models.morphology`).
 
 For a target cell with morphology ``M``, let ``S`` be the set of points ``(s, x)`` of sections
 ``s`` of the allowed types whose path distance from the soma centre ``d(s, x)`` lies in
@@ -55,9 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.builder.morphology import AXON_MODES, SECTION_ALIASES, read_sections
 from bmtoolkit.builder.properties import PROPERTY_RULES, EdgeBlock, PropertyRule
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.models.morphology import AXON_MODES, SECTION_ALIASES, read_sections
 
 __all__ = [
     "BMTK_NAMES",
@@ -159,7 +159,7 @@ def _distance_range(value: Sequence[float]) -> tuple[float, float]:
 
 
 def bionet_axon(model_template: Any, model_processing: Any) -> str:
-    """The ``axon`` mode of :func:`~bmtoolkit.builder.morphology.read_sections` that matches
+    """The ``axon`` mode of :func:`~bmtoolkit.models.morphology.read_sections` that matches
     how the bionet backend builds a cell with this template and processing.
 
     NeuroML cells and Allen perisomatic models (``ctdb`` templates default to it) get the
@@ -207,14 +207,14 @@ class SynapseLocations(PropertyRule):
         Path distance from the soma centre (um). Default: the edge type's ``distance_range``,
         else any distance.
     axon : {"auto", "stub", "stub_allactive", "full"}
-        How bionet builds the axon of these cells (:func:`~bmtoolkit.builder.morphology.
+        How bionet builds the axon of these cells (:func:`~bmtoolkit.models.morphology.
         read_sections`), which fixes the section numbering. ``"auto"``: per target, from its
         ``model_template`` and ``model_processing`` (:func:`bionet_axon`).
     morphology_column : str
         Target node property naming the morphology file.
     swc : bool
         Also return BMTK's ``afferent_swc_id``/``afferent_swc_pos``
-        (:meth:`~bmtoolkit.builder.morphology.SectionTree.swc_point`).
+        (:meth:`~bmtoolkit.models.morphology.SectionTree.swc_point`).
 
     Returns (from :meth:`values`) section ids (int32) and positions (float32), then with
     ``swc=True`` SWC point ids (int64) and positions (float32): one array per property name,

@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("PYNEST_QUIET", "1")
     logging.basicConfig(level=logging.WARNING)
+    from bmtoolkit.commands._figures import use_file_backend
     from bmtoolkit.demo import run_demo
+
+    use_file_backend()
 
     print("bmtoolkit demo: build -> filternet -> pointnet (NEST) -> plots")
     s = run_demo(args.output, n_l4=args.n_l4, tstop=args.tstop, seed=args.seed, theta=args.theta)

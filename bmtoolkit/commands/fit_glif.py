@@ -105,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
     for level, target in files.items():
         _write_json(target, fits[level][0].to_neuron_config())
     _write_json(out.with_name(f"{out.stem}.fit.json"), summary)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    from bmtoolkit.commands._figures import use_file_backend
+
+    use_file_backend()
     from bmtoolkit.glif.report import plot_fit_report
 
     figure = Path(args.figure) if args.figure else out.with_suffix(".png")

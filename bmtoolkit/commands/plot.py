@@ -490,11 +490,12 @@ WRITERS: dict[str, tuple[str, Callable[[argparse.Namespace, Path], Path]]] = {
 
 def run(args: argparse.Namespace) -> int:
     """Draw the plot and save it; print the file name."""
-    import os
 
     if not Path(args.source).exists():
         raise MissingFileError("file does not exist", path=args.source)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    from bmtoolkit.commands._figures import use_file_backend
+
+    use_file_backend()
     if args.kind in WRITERS:
         suffix, write = WRITERS[args.kind]
         out = Path(args.output or f"{args.kind}{suffix}")

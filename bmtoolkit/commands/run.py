@@ -12,10 +12,12 @@ HELP = "Run a SONATA simulation config (NEST, NEURON, population, filter or PyTo
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``CONFIG [--backend NAME] [--threads N] [--seed S] [--output-dir DIR] [--quiet]``."""
     parser.add_argument("config", help="simulation config (or BMTK's combined config.json)")
+    from bmtoolkit.simulator.core.registries import backend_names
+
     parser.add_argument(
         "--backend",
         default=None,
-        help="backend name (pointnet, bionet, popnet, filternet, torchnet ...); default: "
+        help=f"backend name ({', '.join(backend_names())}); default: "
         "from target_simulator or the node models",
     )
     parser.add_argument("--threads", type=int, default=None, help="local threads")

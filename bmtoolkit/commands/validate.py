@@ -1,7 +1,9 @@
 """``bmtoolkit validate CONFIG``: check a config and the network files it names.
 
 Prints every problem as ``file: location: message`` (JSON path for configs, HDF5 path for
-network files), then a summary line. Exit status 0 when every config is clean, 1 when any
+network files), then a summary line. A simulation config is also checked the way ``bmtoolkit
+run`` checks it before simulating, on the backend the config chooses or on ``--backend NAME``:
+every input, report, model type or missing delay that backend cannot handle is listed. Exit status 0 when every config is clean, 1 when any
 problem was found; warnings (for example a component folder the network does not use) are
 printed but do not fail.
 """
@@ -20,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("configs", nargs="+", metavar="CONFIG", help="config JSON file(s)")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems, no summary or warnings"
+    )
+    parser.add_argument(
+        "--backend",
+        default=None,
+        metavar="NAME",
+        help="check what this backend can run (default: the backend the config chooses)",
     )
 
 
@@ -40,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for config in args.configs:
         problems = validate_config(config, include_warnings=True)
-        problems += [p for p in run_checks(config, problems) if p not in problems]
+        found = run_checks(config, problems, backend=getattr(args, "backend", None))
+        problems += [p for p in found if p not in problems]
         errors = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity != "error"]
         for problem in errors:
@@ -60,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
 _UNREADABLE = frozenset({"json", "schema", "config", "missing_file"})
 
 
-def run_checks(config: str, found: list[Any]) -> list[Any]:
+def run_checks(config: str, found: list[Any], backend: str | None = None) -> list[Any]:
     """The checks ``bmtoolkit run`` makes before simulating, for a simulation config.
+
+    ``backend`` names the backend to check for (``--backend``); by default the one the
+    config chooses.
 
     Nothing when ``found`` already holds problems that make the config unreadable, or when
     ``config`` is a circuit config. See :mod:`bmtoolkit.simulator.core.preflight`.
@@ -87,6 +99,14 @@ def run_checks(config: str, found: list[Any]) -> list[Any]:
         plan = RunPlan.from_config(cfg)
     except BmtkError as err:
         return [Problem(err.path or str(config), err.field or "", err.message, "config")]
+    if backend is not None:
+        from bmtoolkit.simulator.core.registries import backend_names
+
+        if backend not in backend_names():
+            known = ", ".join(backend_names())
+            return [Problem(str(config), "--backend", f"unknown backend {backend!r}; known: {known}",
+                            "unknown_name")]  # fmt: skip
+        plan = plan.with_overrides(backend=backend)
     try:
         backend = choose_backend(plan)
     except BmtkError:  # nothing decides: `run --backend NAME` does; the common checks still run

@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({len(fig.frames)} playback frames); open it in a web browser")
     if args.movie:
         from bmtoolkit.analyzer.view3d import activity_movie
+        from bmtoolkit.commands._figures import use_file_backend
+
+        use_file_backend()
 
         movie = activity_movie(args.config, args.movie, frame_ms=args.frame_ms)
         print(f"wrote {movie}")

@@ -5,8 +5,8 @@ potential. :meth:`GlifParameters.to_neuron_config` writes the Allen Cell Types
 ``neuron_config`` dictionary (the keys of the files in
 ``bmtk_point_components/glif_levels_*``: ``El_reference``, ``R_input``, ``th_inf``,
 ``*_method`` ...; ``El`` = 0 and every ``coeffs`` entry 1, so the values are the fitted ones).
-:meth:`GlifParameters.to_nest` goes through the pointnet translation
-(:func:`bmtoolkit.simulator.pointnet.translations.allen_to_nest_glif`), so a fitted cell runs
+:meth:`GlifParameters.to_nest` goes through the translation the NEST backends use
+(:func:`bmtoolkit.models.allen_glif.allen_to_nest_glif`), so a fitted cell runs
 on pointnet exactly as a downloaded one does.
 
 Examples
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.allen_glif import allen_glif_level, allen_to_nest_glif
 
 #: the after-spike current time constants (s) the Allen fits keep fixed
 DEFAULT_ASC_TAUS: tuple[float, float] = (1.0 / 30.0, 1.0 / 300.0)
@@ -190,8 +191,6 @@ class GlifParameters:
         source : str, optional
             File name for error messages.
         """
-        from bmtoolkit.simulator.pointnet.translations import allen_glif_level
-
         try:
             lvl = allen_glif_level(cfg) if level is None else int(level)
             co = cfg.get("coeffs") or {}
@@ -228,8 +227,6 @@ class GlifParameters:
                               path=source) from err  # fmt: skip
 
     def to_nest(self, *, model: str = "glif_psc", **options: Any) -> dict[str, Any]:
-        """NEST ``glif_psc``/``glif_cond`` parameters (mV, pA, pF, nS, ms) via pointnet's table."""
-        from bmtoolkit.simulator.pointnet.translations import allen_to_nest_glif
-
+        """NEST ``glif_psc``/``glif_cond`` parameters (mV, pA, pF, nS, ms), as pointnet reads them."""
         return allen_to_nest_glif(self.to_neuron_config(), level=self.level, model=model,
                                   **options)  # fmt: skip

@@ -72,8 +72,14 @@ _EXPORTS: dict[str, str] = {
     "read_frame_report": "reports",
     "write_ecp_report": "reports",
     "read_ecp_report": "reports",
+    "write_weight_events": "reports",
+    "write_gap_junction_ids": "gap_junctions",
+    "read_gap_junction_ids": "gap_junctions",
     "write_rates": "rates",
     "read_rates": "rates",
+    "read_nwb_sweep": "stimulus",
+    "write_nwb_sweep": "stimulus",
+    "write_clamp_report": "stimulus",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -276,6 +276,8 @@ class ReportConfig:
     file_name: Path
     enabled: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: keys the config itself sets (the others hold defaults), e.g. whether ``dt`` was given
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def node_set(self) -> Any:
@@ -620,6 +622,7 @@ def _parse_simulation(doc: Mapping[str, Any], p: Path, circuit: CircuitConfig) -
             file_name=absolute_path(file_name, output.output_dir),
             enabled=bool(entry.get("enabled", True)),
             params={k: v for k, v in entry.items() if k not in known},
+            given=frozenset(entry),
         )
     node_sets_file = _opt_path(doc.get("node_sets_file")) or circuit.node_sets_file
     inline = doc.get("node_sets")

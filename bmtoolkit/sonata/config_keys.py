@@ -75,7 +75,7 @@ _INPUT_KEYS = frozenset(
         # filternet stimuli
         "center", "col_range", "row_range", "degrees_per_pixel", "domain", "flip_y",
         "normalize", "orientation", "radius_end", "radius_start", "sf", "speed", "t_off",
-        "t_on", "t_start", "width", "name",
+        "t_on", "t_start", "width", "name", "t_expand", "gray_sceen_dur",
     }
 )  # fmt: skip
 
@@ -124,6 +124,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "dt",
             "dL",
             "spike_threshold",
+            "swc_point_digits",
             "nsteps_block",
             "random_seed",
             "overwrite_output_dir",
@@ -150,6 +151,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
             "n_trials",
             "n_workers",
             "nonlinearity",
+            "spatial_kernel",
             "device",
             "torchnet",
             "cell_params",

@@ -221,7 +221,9 @@ def read_rates(
     """Read rate series: ``{population: RateSeries}`` (only ``population`` if given).
 
     Reads the HDF5 layout above, or a tidy CSV (``population node_id time rate``; missing
-    ``population``/``node_id`` columns mean one series named ``""`` with node 0).
+    ``population``/``node_id`` columns mean one series named ``""`` with node 0), or BMTK's
+    filternet table (``node_id population timestamps firing_rates``, times in seconds, read
+    as ms).
 
     Raises
     ------
@@ -258,6 +260,9 @@ def _read_csv(path: Path, population: str | None) -> dict[str, RateSeries]:
         df = pd.read_csv(path, sep=r"\s+", engine="python")
     except (OSError, ValueError) as err:
         raise SonataFormatError(f"cannot read rates CSV: {err}", path=path) from None
+    if {"timestamps", "firing_rates"} <= set(df.columns) and "time" not in df.columns:
+        df = df.rename(columns={"firing_rates": "rate"})
+        df["time"] = df.pop("timestamps").astype(float) * 1000.0
     for col in ("time", "rate"):
         if col not in df.columns:
             raise SonataFormatError(

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -411,3 +412,41 @@ def read_ecp_report(path: str | os.PathLike[str]) -> EcpReport:
     if data.shape[1] != len(ch) and data.shape[0] == len(ch):
         data = data.T  # the spec stores (channels, time)
     return EcpReport(ch, data, float(t[0]), float(t[1]), float(t[2]), units)
+
+
+#: columns of BMTK's weight-recorder table, in its order
+WEIGHT_EVENT_COLUMNS: tuple[str, ...] = (
+    "source_node_id",
+    "source_population",
+    "target_node_id",
+    "target_population",
+    "time_ms",
+    "weights",
+    "receptors",
+    "ports",
+)
+
+
+def write_weight_events(path: str | os.PathLike[str], table: Any) -> Path:
+    """Write a weight-recorder table (one row per transmitted spike) as BMTK writes it: space
+    separated, a header of :data:`WEIGHT_EVENT_COLUMNS`; written to a temporary file and
+    renamed, so a failed write leaves no partial file.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> df = pd.DataFrame({c: [0] for c in WEIGHT_EVENT_COLUMNS})
+    >>> p = write_weight_events(Path(tempfile.mkdtemp()) / "w.csv", df)
+    >>> p.read_text().splitlines()[0].split()[:3]
+    ['source_node_id', 'source_population', 'target_node_id']
+    """
+    from bmtoolkit.sonata._h5 import atomic_text
+
+    missing = [c for c in WEIGHT_EVENT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ConfigError(f"weight events table lacks columns {missing}", path=str(path))
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_text(dest, newline="") as fh:
+        table.loc[:, list(WEIGHT_EVENT_COLUMNS)].to_csv(fh, sep=" ", index=False)
+    return dest

@@ -40,7 +40,7 @@ import h5py
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
-from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_text, atomic_write, decode_str, open_h5, require
+from bmtoolkit.sonata._h5 import STR_DTYPE, atomic_text, atomic_write, open_h5, require
 
 if TYPE_CHECKING:  # pandas is imported only where a DataFrame is read or given
     import pandas as pd
@@ -109,30 +109,6 @@ def _table(population: str, node_ids: np.ndarray, timestamps: np.ndarray) -> pd.
             "timestamp": np.asarray(timestamps).astype(np.float64, copy=False),
         }
     )
-
-
-def _read_sorting(attrs) -> str:
-    raw = attrs.get("sorting")
-    if raw is None:
-        return "none"
-    if isinstance(raw, (bytes, str, np.ndarray)) and not np.issubdtype(
-        np.asarray(raw).dtype, np.integer
-    ):
-        return normalize_sort_order(decode_str(raw))
-    code = int(np.asarray(raw))
-    names = {v: k for k, v in SORTING_ENUM.items()}
-    return names.get(code, "none")
-
-
-def spike_populations(path: str | os.PathLike[str]) -> list[str]:
-    """Population names stored in a spikes file (``[]`` for the legacy layout and CSV)."""
-    p = Path(path)
-    if p.suffix.lower() == ".csv":
-        df = read_spikes(p)
-        return sorted(df["population"].dropna().unique().tolist())
-    with open_h5(p) as h5:
-        grp = require(h5, "spikes", p)
-        return sorted(k for k, v in grp.items() if isinstance(v, h5py.Group))
 
 
 def spike_counts(path: str | os.PathLike[str]) -> dict[str, int]:

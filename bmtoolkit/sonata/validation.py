@@ -104,6 +104,10 @@ _COMPONENT_NEEDS = {
 }
 _MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".h5")
 
+#: path keys of inputs and reports that name what a run writes, not what it reads (BMTK's
+#: extracellular report ``contributions_dir``, per-report ``output_dir``)
+OUTPUT_PATH_KEYS = frozenset({"contributions_dir", "output_dir", "tmp_dir"})
+
 
 def _is_model_type(mtype: Any, n: int, name: str) -> np.ndarray:
     """Boolean mask of the nodes whose ``model_type`` is ``name`` (all False without one)."""
@@ -589,9 +593,16 @@ class _Checker:
         entries += [("reports", n, r.params) for n, r in sim.reports.items()]
         for section, name, params in entries:  # input files, electrode positions ...
             for key, value in params.items():
-                if is_path_key(key) and isinstance(value, str):
-                    folder = key.endswith("_dir")
-                    self._exists(sfile, f"{section}.{name}.{key}", value, folder=folder)
+                if key in OUTPUT_PATH_KEYS:  # made by the run
+                    continue
+                values = value if isinstance(value, list) else [value]
+                for i, item in enumerate(values):
+                    if is_path_key(key) and isinstance(item, str):
+                        folder = key.endswith("_dir")
+                        where = f"{section}.{name}.{key}" + (
+                            f"[{i}]" if isinstance(value, list) else ""
+                        )
+                        self._exists(sfile, where, item, folder=folder)
         sets = NodeSets()
         try:
             from bmtoolkit.sonata.circuit import Circuit

@@ -70,6 +70,26 @@ def bmtk_pointnet(config: str, connections: bool) -> None:
         _save_connections(Path(conf.output_dir), mapping)
 
 
+def _xstim_on_neuron9() -> None:
+    """BMTK 1.2.0's xstim and comsol register ``PtrVector.ptr_update_callback`` (which also
+    sets the pointers), gone in NEURON 9, whose pointers follow the data by themselves: the
+    same setup, with the pointers set at once."""
+    from bmtk.simulator.bionet import biocell
+    from neuron import h
+
+    if hasattr(h.PtrVector(1), "ptr_update_callback"):
+        return
+
+    def setup_xstim(self, set_nrn_mechanism=True):
+        self.ptr2e_extracellular = h.PtrVector(self.morphology.nseg)
+        if set_nrn_mechanism:
+            for sec in self.hobj.all:
+                sec.insert("extracellular")
+        self.set_ptr2e_extracellular()  # NEURON 9's pointers stay valid once set
+
+    biocell.BioCell.setup_xstim = setup_xstim
+
+
 def bmtk_bionet(config: str, vecstim: bool) -> None:
     # BMTK replays virtual cells with VecStim, which it ships as vecevent.mod next to its
     # example mechanisms; it is compiled with bmtoolkit's library for BMTK's run
@@ -82,6 +102,7 @@ def bmtk_bionet(config: str, vecstim: bool) -> None:
     vecevent = Path(bmtk.__file__).parent / "utils/scripts/bionet/mechanisms/modfiles/vecevent.mod"
     lib = compile_mechanisms([*builtin_mod_files(), *([vecevent] if vecstim else [])])
     h.nrn_load_dll(str(lib))
+    _xstim_on_neuron9()
     conf = bionet.Config.from_json(config)
     conf.build_env()
     net = bionet.BioNetwork.from_config(conf)

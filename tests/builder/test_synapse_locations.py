@@ -12,7 +12,6 @@ from scipy import stats
 
 from bmtoolkit.builder import NetworkBuilder, write_circuit
 from bmtoolkit.builder.bionet import rand_syn_locations
-from bmtoolkit.builder.morphology import read_sections
 from bmtoolkit.builder.synapses import (
     BMTK_NAMES,
     BMTK_SWC_NAMES,
@@ -20,6 +19,7 @@ from bmtoolkit.builder.synapses import (
     SynapseLocations,
 )
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.models.morphology import read_sections
 from tests.conftest import require_module
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")

@@ -148,6 +148,7 @@ def test_clamp_spikes_match_analytic_lif(simulate, model, backend):
             np.testing.assert_allclose(times, expected, atol=DT + 1e-9)
 
 
+@pytest.mark.nest  # the reference, pointnet, runs on NEST
 @pytest.mark.parametrize(("model", "backend"), cases("clamp", include_reference=False))
 def test_clamp_spikes_match_reference(simulate, model, backend):
     """Same number of spikes per cell as pointnet, each within 1 dt."""
@@ -161,6 +162,7 @@ def test_clamp_spikes_match_reference(simulate, model, backend):
 
 
 # ----------------------------------------------------------------- (b) recurrent E/I network
+@pytest.mark.nest  # the reference, pointnet, runs on NEST
 @pytest.mark.parametrize(("model", "backend"), cases("network", include_reference=False))
 def test_network_spikes_match_reference(simulate, model, backend):
     """>= 95 % of pointnet's spikes matched within 1 dt by distinct spikes, and vice versa."""
@@ -172,6 +174,7 @@ def test_network_spikes_match_reference(simulate, model, backend):
     assert match_fraction(*got, *ref, DT) >= 0.95
 
 
+@pytest.mark.nest  # the reference, pointnet, runs on NEST
 @pytest.mark.parametrize(("model", "backend"), cases("input_timing", include_reference=False))
 def test_input_spike_times_act_on_the_reference_step(simulate, model, backend):
     """Input spikes just after, just before and between grid points: same V as pointnet."""
@@ -187,6 +190,7 @@ def test_input_spike_times_act_on_the_reference_step(simulate, model, backend):
 
 
 # ---------------------------------------------------------------------- (c) membrane reports
+@pytest.mark.nest  # the reference, pointnet, runs on NEST
 @pytest.mark.parametrize(("model", "backend"), cases("network_report", include_reference=False))
 def test_network_report_matches_reference(simulate, model, backend):
     """Same nodes, time axis and rows as pointnet; values within V_TOL."""
@@ -231,6 +235,7 @@ def test_clamp_report_rows_match_analytic_v(simulate, model, backend):
 
 
 # ----------------------------------------------------------------------- (d) IntFire1 on bionet
+@pytest.mark.neuron
 def test_intfire1_bionet_matches_analytic_event_rule(simulate):
     """IntFire1 cells fire exactly at the input arrivals the event rule predicts.
 

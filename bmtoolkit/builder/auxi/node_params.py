@@ -49,9 +49,8 @@ def _global_rng() -> np.random.Generator:
 
 def _show(points: np.ndarray) -> None:
     """Side and top views of ``points``, as BMTK's ``plot=True`` draws them."""
-    from bmtoolkit.analyzer.plots import _pyplot
+    import matplotlib.pyplot as plt
 
-    plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
     for ax, (a, b), title in zip(axes, ((0, 1), (0, 2)), ("side view", "top view")):
         ax.scatter(points[:, a], points[:, b], s=4)

@@ -3,7 +3,7 @@
 NEURON is imported lazily, so importing this package works without it.
 
 BMTK's run-script names (``Config``, ``BioNetwork``, ``BioSimulator``, ``io`` and
-``nrn.quit_execution``) are here too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so
+``nrn.quit_execution``) are here too, from :mod:`.run_scripts`, so
 ``run_bionet.py`` scripts run with ``bmtk`` replaced by ``bmtoolkit`` in their imports.
 
 Examples
@@ -21,7 +21,7 @@ import importlib
 from types import SimpleNamespace
 from typing import Any
 
-_SCRIPTS = "bmtoolkit.simulator.core.run_scripts"
+_SCRIPTS = "bmtoolkit.simulator.bionet.run_scripts"
 _EXPORTS: dict[str, str] = {
     "Config": _SCRIPTS,
     "BioNetwork": _SCRIPTS,
@@ -30,7 +30,23 @@ _EXPORTS: dict[str, str] = {
 }
 
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
+#: :mod:`.pyfunction_cache`
+_PYFUNCTIONS = (
+    "synaptic_weight",
+    "add_weight_function",
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _PYFUNCTIONS:
+        return getattr(importlib.import_module("bmtoolkit.simulator.bionet.pyfunction_cache"), name)
     if name == "nrn":
         # BMTK's ``bionet.nrn`` module: run scripts end with ``nrn.quit_execution()``
         scripts = importlib.import_module(_SCRIPTS)
@@ -42,4 +58,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, "nrn"])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS, "nrn"])

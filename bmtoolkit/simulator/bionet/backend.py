@@ -24,9 +24,16 @@ from bmtoolkit.exceptions import (
     ConfigError,
     SimulationError,
 )
+from bmtoolkit.simulator.bionet import clamp_report as _clamp_report  # registers clamp_report
+from bmtoolkit.simulator.bionet import comsol as _comsol  # registers comsol
 from bmtoolkit.simulator.bionet import inputs as _inputs  # registers SEClamp
+from bmtoolkit.simulator.bionet import netcon_report as _netcon  # registers netcon_report
 from bmtoolkit.simulator.bionet import recording as _recording  # registers report types
+from bmtoolkit.simulator.bionet import save_synapses as _save_syns  # registers save_synapses
+from bmtoolkit.simulator.bionet import spontaneous as _spont  # registers syn_activity
+from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
+from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.catalogue import cell_value, params_path
 
@@ -38,13 +45,6 @@ log = logging.getLogger("bmtoolkit.simulator")
 def _value(row: Mapping[str, Any], key: str, default: Any = None) -> Any:
     value = cell_value(row.get(key, default))
     return default if value is None else value
-
-
-def wants_coreneuron(plan: Any) -> bool:
-    """True when the run asks for CoreNEURON: ``target_simulator: "CORENEURON"`` in the
-    config, or ``BMTOOLKIT_CORENEURON=1`` in the environment."""
-    target = str(getattr(plan, "target_simulator", None) or "").upper()
-    return target == "CORENEURON" or os.environ.get("BMTOOLKIT_CORENEURON", "") == "1"
 
 
 def _warn_neuron(reason: str) -> None:
@@ -84,8 +84,8 @@ class BioNetBackend(Backend):
     extracellular reports, the run stays on NEURON with a warning.
     """
 
-    name: ClassVar[str] = "bionet"
-    requires: ClassVar[tuple[str, ...]] = ("neuron",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def __init__(self, plan: Any) -> None:
         super().__init__(plan)
@@ -97,6 +97,10 @@ class BioNetBackend(Backend):
         self._intervals: list[float] = []  # recording interval (ms) of each report
         self._fih: list[Any] = []
         self._ecp: list[tuple[Any, np.ndarray, Any]] = []
+        #: clamps by clamp-report kind (``ic``, ``f_ic``, ``se``), in the order attached
+        self._clamps: dict[str, list[Any]] = {kind: [] for kind in _clamp_report.CLAMP_KINDS}
+        self._clamp_recorders: list[Any] = []
+        self._xstim: list[Any] = []
         self.coreneuron = False
         self.checked: Any = None  # the Preflight of this run, once build_network starts
 
@@ -113,7 +117,7 @@ class BioNetBackend(Backend):
         from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
 
         extra = [self.plan.components[k] for k in ("mechanisms_dir",) if k in self.plan.components]
-        self.coreneuron = wants_coreneuron(self.plan) and _prepare_coreneuron(extra)
+        self.coreneuron = self.options.coreneuron and _prepare_coreneuron(extra)
         if not self.coreneuron:
             load_mechanisms(extra)
         h.load_file("stdrun.hoc")
@@ -128,12 +132,24 @@ class BioNetBackend(Backend):
         h.steps_per_ms = 1.0 / self.plan.dt
         h.celsius = float(cond.get("celsius", 34.0))
         self.v_init = float(cond.get("v_init", -80.0))
-        threshold = self.plan.run.spike_threshold
-        self.threshold = -15.0 if threshold is None else float(threshold)
-        self.dL = self.plan.run.dL
+        self.threshold = self.options.spike_threshold
+        self.dL = self.options.dL
+
+    def _point_digits(self) -> int | None:
+        """``run.swc_point_digits``: significant digits of SWC 3D points (None: Import3d's)."""
+        run = getattr(self.plan.config, "run", None)
+        digits = (getattr(run, "extra", None) or {}).get("swc_point_digits")
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)):
+            raise ConfigError(
+                f"expected an integer number of significant digits, got {digits!r}",
+                path=self.plan.config_path,
+                field="run.swc_point_digits",
+            )
+        return digits
 
     def _specs(self, pop: Any) -> list[CellSpec]:
         comps = self.plan.components
+        digits = self._point_digits()
         cols = pop.columns()
         specs = []
         for node_id in range(pop.size):
@@ -173,6 +189,8 @@ class BioNetBackend(Backend):
                     orientation=orientation,
                     dL=float(_value(row, "dL", self.dL) or 0) or None,
                     types_file=str(pop.types_path or pop.h5_path),
+                    point_digits=digits,
+                    properties=row,
                 )
             )
         return specs
@@ -231,13 +249,53 @@ class BioNetBackend(Backend):
         if circuit.edges:
             self._connect(circuit)
 
+    def _bmtk_offsets(self, circuit: Any) -> dict[str, int]:
+        """BMTK's gid offset of each population: populations in circuit order, each as
+        large as its largest node id plus one (the seeds of the placement streams)."""
+        offsets, start = {}, 0
+        for name, pop in circuit.nodes.items():
+            offsets[name] = start
+            start += int(pop.size)
+        return offsets
+
+    def _connection_order(self, circuit: Any) -> list[tuple[int, Any]]:
+        """Edge populations in the order BMTK connects them: those from cells first
+        (circuit order), then those from virtual-only populations, in the order of the
+        spike inputs that drive them (each target cell's placement stream is shared)."""
+        specs = self.check_run().specs
+        virtual = {
+            name
+            for name in circuit.nodes
+            if specs.get(name) and all(sp.model_type == "virtual" for sp in specs[name])
+        }
+        rank: dict[str, int] = {}
+        for k, cfg in enumerate(self.plan.input_configs.values()):
+            try:
+                pops = self.plan.resolve_node_set(getattr(cfg, "node_set", None))
+            except (KeyError, ValueError):
+                continue
+            for pop in pops:
+                rank.setdefault(pop, k)
+        items = list(enumerate(circuit.edges.values()))
+        recurrent = [(k, e) for k, e in items if e.source_population not in virtual]
+        driven = [(k, e) for k, e in items if e.source_population in virtual]
+        driven.sort(key=lambda ke: (rank.get(ke[1].source_population, len(rank)), ke[0]))
+        return recurrent + driven
+
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
+        from bmtoolkit.simulator.bionet.synapses import (
+            Connector,
+            function_weighted_mask,
+            point_sign_mask,
+        )
         from bmtoolkit.simulator.core.models import edge_table
 
-        connector = Connector(self.h, self.pc, self.layout, self.cells)
-        seed = self.plan.seed if self.plan.seed is not None else 0
+        save = [r for r in self.check_run().reports if isinstance(r, _save_syns.SaveSynapsesReport)]
+        make = _save_syns.RecordingConnector if save else Connector
+        offsets = self._bmtk_offsets(circuit)
+        connector = make(self.h, self.pc, self.layout, self.cells, seed_offsets=offsets)
+        self._recorders = [connector] if save else []
         extra = (
             "sec_id",
             "sec_x",
@@ -245,39 +303,97 @@ class BioNetBackend(Backend):
             "afferent_section_pos",
             "dynamics_params",
             "model_template",
+            "target_sections",
+            "distance_range",
         )
-        for k, edges in enumerate(circuit.edges.values()):
-            table = edge_table(self.plan, edges, extra=extra)
+        spont = next(
+            (i for i in self.check_run().inputs if isinstance(i, _spont.SpontaneousSynapsesInput)),
+            None,
+        )
+        spont_connector = None
+        for _, edges in self._connection_order(circuit):
+            table = edge_table(self.plan, edges, default_delay=self.default_delay, extra=extra)
             where = str(edges.types_path or edges.h5_path)
             signed = point_sign_mask(edges)
-            connector.connect(
-                table, self.plan.components, where, seed=(int(seed), k), signed=signed
-            )
+            use = connector
+            if spont is not None and not self._virtual(str(edges.source_population)):
+                # BMTK's syn_activity: recurrent edges fire at the timestamps or not at all
+                table = _spont.spontaneous_table(self.plan, spont, table)
+                if spont_connector is None:
+                    layout = _spont.spontaneous_layout(self, spont)
+                    spont_connector = make(
+                        self.h, self.pc, layout, self.cells, seed_offsets=offsets
+                    )
+                    self._keep.append(spont_connector)
+                    if save:
+                        self._recorders.append(spont_connector)
+                use = spont_connector
+            custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
+            use.connect(table, self.plan.components, where, signed=signed, function_weighted=custom)
         self._keep.append(connector)
+        self.connector = connector
+
+    def _virtual(self, population: str) -> bool:
+        """Whether every node of ``population`` is virtual."""
+        specs = self.check_run().specs.get(population, [])
+        return bool(specs) and all(s.model_type == "virtual" for s in specs)
 
     def add_inputs(self) -> None:
         """Current clamps into somata; spike trains replayed by virtual cells."""
+        from bmtoolkit.simulator.bionet.replay import attach_replay
         from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
+        from bmtoolkit.simulator.core.replay import ReplayInput
 
         h = self.h
+        replays = 0
         for inp in self.check_run().inputs:
+            if isinstance(inp, ReplayInput):
+                attach_replay(self, inp, replays)
+                replays += 1
+                continue
+            if isinstance(inp, _spont.SpontaneousSynapsesInput):
+                continue  # made with the recurrent edges (build_network)
+            if isinstance(inp, _xstim.ExtracellularStimInput | _comsol.ComsolInput):
+                if self.coreneuron:
+                    _warn_neuron(f"input {inp.name!r} sets potentials after every step")
+                    self.coreneuron = False
+                stimulated = [
+                    cell
+                    for pop, ids in self.plan.resolve_node_set(inp.node_set).items()
+                    for nid in ids
+                    if isinstance(cell := self.cells.get((pop, int(nid))), BioCell)
+                ]
+                field = (
+                    _comsol.ComsolField(inp, self.plan.dt)
+                    if isinstance(inp, _comsol.ComsolInput)
+                    else _xstim.ElectrodeField(inp, self.plan.dt, self.plan.tstart)
+                )
+                self._xstim.append(_xstim.ExtracellularDriver(h, stimulated, field))
+                continue
             targets = self.plan.resolve_node_set(inp.node_set)
             if isinstance(inp, CurrentClampInput):
+                where = f"{self.plan.config_path} (inputs.{inp.name})"
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if not isinstance(cell, BioCell):
                             continue
-                        for start, stop, amp in inp.steps():
-                            clamp = h.IClamp(cell.soma(0.5))
-                            clamp.delay, clamp.dur, clamp.amp = start, stop - start, amp
-                            self._keep.append(clamp)
+                        seed = self.layout.gid(pop, int(nid))
+                        seg = _inputs.clamp_site(cell, inp.params, seed, where)
+                        made = _inputs.attach_current_clamp(h, seg, inp)
+                        self._keep.extend(made)
+                        clamps = [c for c in made if c.hname().startswith("IClamp")]
+                        self._clamps["ic"].extend(clamps)
+                        if inp.played is not None:
+                            self._clamps["f_ic"].extend(clamps)
             elif isinstance(inp, _inputs.VoltageClampInput):
                 for pop, ids in targets.items():
                     for nid in ids:
                         cell = self.cells.get((pop, int(nid)))
                         if isinstance(cell, BioCell):
-                            self._keep.append(_inputs.attach_voltage_clamp(h, cell, inp))
+                            se = _inputs.attach_voltage_clamp(h, cell, inp)
+                            self._keep.append(se)
+                            self._clamps["se"].append(se)
             elif isinstance(inp, SpikeTrainsInput):
                 for pop in targets:
                     for nid, times in inp.trains(pop).items():
@@ -300,6 +416,13 @@ class BioNetBackend(Backend):
                     self.coreneuron = False
                 self._add_ecp(rep)
                 continue
+            if isinstance(rep, _clamp_report.ClampReport):
+                clamps = self._clamps[rep.variable]
+                self._clamp_recorders.append(_clamp_report.ClampRecorder(h, rep, clamps))
+                continue
+            if isinstance(rep, _netcon.NetconReport):
+                self._add_netcon_report(rep)
+                continue
             if not isinstance(rep, MembraneReport):
                 continue
             targets = self.plan.resolve_node_set(rep.node_set)
@@ -320,6 +443,43 @@ class BioNetBackend(Backend):
                 self._reports.append((rep, var, per_pop))
                 self._intervals.append(steps * self.plan.dt)
 
+    def _add_netcon_report(self, rep: Any) -> None:
+        """Record a variable of the synapses onto the report's cells (BMTK's netcon_report)."""
+        targets = self.plan.resolve_node_set(rep.node_set)
+        steps = _recording.steps_per_sample(rep.dt, self.plan.dt, rep.name)
+        if self.coreneuron:
+            steps = 1
+        made = getattr(getattr(self, "connector", None), "synapses", {})
+        for var in rep.variables:
+            per_pop: dict[str, list[tuple[int, Any]]] = {}
+            for pop, ids in targets.items():
+                for nid in ids:
+                    cell = self.cells.get((pop, int(nid)))
+                    if not isinstance(cell, BioCell):
+                        continue
+                    traces = _netcon.record_synapses(
+                        self.h, made.get((pop, int(nid)), []), var, rep.syn_type, steps,
+                        self.plan.dt, rep.name,
+                    )  # fmt: skip
+                    if traces:
+                        per_pop.setdefault(pop, []).append((int(nid), traces))
+            self._reports.append((rep, var, per_pop))
+            self._intervals.append(steps * self.plan.dt)
+
+    def _write_clamp_reports(self, parts: list[list[np.ndarray]]) -> None:
+        from bmtoolkit.sonata import write_clamp_report
+
+        for recorder, pieces in zip(self._clamp_recorders, parts, strict=True):
+            data = np.concatenate(pieces, axis=1) if pieces else np.zeros((0, 0))
+            target = write_clamp_report(
+                recorder.report.file_name,
+                data,
+                tstart=self.plan.tstart,
+                tstop=self.plan.tstop,
+                dt=self.plan.dt,
+            )
+            self.result.outputs[recorder.report.name] = str(target)
+
     def _write_ecp(self, parts: list[list[np.ndarray]]) -> None:
         from bmtoolkit.sonata import write_ecp_report
 
@@ -332,6 +492,46 @@ class BioNetBackend(Backend):
             )
             self.result.outputs[rep.name] = str(target)
 
+    def _write_synapses(self, parts: list[list[dict[tuple[str, str], list[np.ndarray]]]]) -> None:
+        """``save_synapses`` reports: the synapses of every rank, one edges file per pair."""
+        merged: dict[tuple[str, str], list[np.ndarray]] = {}
+        for rank_records in parts or []:
+            for records in rank_records:
+                for key, rows in records.items():
+                    merged.setdefault(key, []).extend(rows)
+        for rep in self.check_run().reports:
+            if isinstance(rep, _save_syns.SaveSynapsesReport):
+                _save_syns.write_synapses(rep.network_dir, merged)
+                self.result.outputs[rep.name] = str(rep.network_dir)
+
+    def _write_ecp_contributions(self, parts: list[list[dict[int, np.ndarray]]]) -> None:
+        """BMTK's ``contributions_dir``: each cell's own ECP in ``<gid>.h5`` (``/ecp/data``,
+        ``/ecp/channel_id``, ``/ecp/time``); gid = population offset + node id."""
+        from bmtoolkit.sonata import write_ecp_report
+
+        for (rep, channels, _), pieces in zip(self._ecp, parts, strict=True):
+            folder = rep.params.get("contributions_dir")
+            if not folder:
+                continue
+            target = Path(folder)
+            base = self.plan.config_path.parent if self.plan.config_path else None
+            if base is not None and target.is_relative_to(base):
+                # written relative in the config: inside the output folder, as BMTK does
+                target = self.plan.output_dir / target.relative_to(base)
+            target = self.plan.output_path(target)
+            target.mkdir(parents=True, exist_ok=True)
+            for piece in pieces:
+                for gid, data in piece.items():
+                    write_ecp_report(
+                        target / f"{int(gid)}.h5",
+                        data,
+                        channels,
+                        self.plan.tstart,
+                        self.plan.tstop,
+                        self.plan.dt,
+                    )
+            self.result.outputs[f"{rep.name}:contributions"] = str(target)
+
     def _add_ecp(self, rep: Any) -> None:
         from bmtoolkit.simulator.bionet.ecp import EcpRecorder, read_electrodes
 
@@ -343,14 +543,18 @@ class BioNetBackend(Backend):
             )
         channels, positions = read_electrodes(rep.electrode_positions)
         targets = self.plan.resolve_node_set(rep.node_set)
-        cells = [
-            self.cells[(pop, int(nid))]
+        keys = [
+            (pop, int(nid))
             for pop, ids in targets.items()
             for nid in ids
             if isinstance(self.cells.get((pop, int(nid))), BioCell)
         ]
+        cells = [self.cells[key] for key in keys]
         n_steps = self.plan.n_steps
-        self._ecp.append((rep, channels, EcpRecorder(self.h, cells, positions, n_steps)))
+        contributions = bool(rep.params.get("contributions_dir"))
+        recorder = EcpRecorder(self.h, cells, positions, n_steps, contributions=contributions)
+        recorder.gids = [self.layout.gid(pop, nid) for pop, nid in keys]
+        self._ecp.append((rep, channels, recorder))
 
     def simulate(self) -> None:
         """Initialise at ``v_init`` and advance to ``tstop`` with the fixed step."""
@@ -359,6 +563,8 @@ class BioNetBackend(Backend):
         h.finitialize(self.v_init)
         for _, _, recorder in self._ecp:
             recorder.start()
+        for stim in self._xstim:
+            stim.start()
         if self.coreneuron:
             missing = self._missing_in_coreneuron()
             if missing:
@@ -377,6 +583,8 @@ class BioNetBackend(Backend):
             pc.psolve(self.plan.tstop)
         for _, _, recorder in self._ecp:
             recorder.stop()
+        for stim in self._xstim:
+            stim.stop()
         for (_, _, per_pop), interval in zip(self._reports, self._intervals, strict=True):
             expected = _recording.n_samples(self.plan.tstop, interval)
             for rows in per_pop.values():
@@ -405,8 +613,6 @@ class BioNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes and reports through :mod:`bmtoolkit.sonata`."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
         gathered = self.pc.py_gather(
             (np.asarray(self._spike_gid, dtype=np.int64), np.asarray(self._spike_t)), 0
         )
@@ -420,10 +626,20 @@ class BioNetBackend(Backend):
             )
             for _, _, per_pop in self._reports
         ]
+        synapse_parts = self.pc.py_gather([c.records for c in getattr(self, "_recorders", [])], 0)
         ecp_parts = [self.pc.py_gather(rec.data, 0) for _, _, rec in self._ecp]
+        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        clamp_parts = [self.pc.py_gather(r.data(n_steps), 0) for r in self._clamp_recorders]
+        cell_parts = [
+            self.pc.py_gather(dict(zip(rec.gids, rec.cell_data, strict=False)), 0)
+            for _, _, rec in self._ecp
+        ]
         if self.rank != 0:
             return
         self._write_ecp(ecp_parts)
+        self._write_clamp_reports(clamp_parts)
+        self._write_synapses(synapse_parts)
+        self._write_ecp_contributions(cell_parts)
         gids = np.concatenate([g for g, _ in gathered]) if gathered else np.zeros(0, np.int64)
         times = np.concatenate([t for _, t in gathered]) if gathered else np.zeros(0)
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -432,9 +648,7 @@ class BioNetBackend(Backend):
             mask = (gids >= lo) & (gids < lo + self.layout.sizes[name])
             if mask.any():
                 out[name] = (gids[mask] - lo, times[mask])
-        path = write_spike_output(self.plan, out)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(out)
         for (rep, var, _), parts, interval in zip(
             self._reports, report_parts, self._intervals, strict=True
         ):
@@ -442,7 +656,6 @@ class BioNetBackend(Backend):
             for part in parts:
                 for pop, rows in part.items():
                     merged.setdefault(pop, []).extend(rows)
-            target = self.plan.output_path(rep.file_for(var))
+            target = self.trace_path(rep, var)  # per-compartment frames: bionet's own writer
             _recording.write_report(target, var, rep, merged, interval=interval)
-            key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-            self.result.outputs[key] = str(target)
+            self.record_output(rep, var, target)

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +84,10 @@ class CellSpec:
         Maximum segment length (um).
     types_file : str
         Where the node type is defined (for error messages).
+    point_digits : int or None
+        Significant digits of the SWC 3D points (``None``: as this NEURON's Import3d reads
+        them, as BMTK does; 6 reproduces older NEURON releases, see
+        :mod:`~bmtoolkit.simulator.bionet.morphology`).
     """
 
     population: str
@@ -99,6 +104,10 @@ class CellSpec:
     dL: float | None = None
     orientation: np.ndarray | None = None
     types_file: str = ""
+    point_digits: int | None = None
+    #: every property of the node as read from the files (for user cell models and
+    #: processors, which BMTK lets read any of them)
+    properties: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def where(self) -> str:
@@ -237,7 +246,7 @@ def _check_morphology(spec: CellSpec) -> Path:
 
 def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
     """A cell read from its own SWC file, ``apply(hobj)`` doing all the rest."""
-    hobj = load_swc(_check_morphology(spec))
+    hobj = load_swc(_check_morphology(spec), digits=spec.point_digits)
     apply(hobj)
     if spec.dL:
         set_segments(hobj, spec.dL)
@@ -246,7 +255,7 @@ def _biophysical(spec: CellSpec, apply: Any) -> BioCell:
 
 def _from_factory(spec: CellSpec, factory: CellFactory, axon: str | None, fit: Any) -> BioCell:
     """A cell made from the factory's prepared morphology, then ``fit(hobj)`` and ``nseg``."""
-    hobj, sections = factory.make(_check_morphology(spec), axon)
+    hobj, sections = factory.make(_check_morphology(spec), axon, spec.point_digits)
     fit(hobj)
     if spec.dL:
         for sec in sections:
@@ -277,8 +286,79 @@ def _nml(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:
     return _from_factory(spec, factory, "perisomatic", lambda hobj: apply_nml(hobj, cell, where))
 
 
+def node_view(spec: CellSpec) -> Any:
+    """The node as BMTK hands it to user cell models and processors (``cell["x"]``,
+    ``cell.node_id``, ``cell.morphology_file`` ...)."""
+    from bmtoolkit.simulator.core.pyfunctions import NodeView
+
+    x, y, z = (float(v) for v in spec.position)
+    return NodeView(
+        {
+            **{k: _plain(v) for k, v in (spec.properties or {}).items()},
+            "node_id": spec.node_id,
+            "population": spec.population,
+            "population_name": spec.population,
+            "node_type_id": spec.node_type_id,
+            "model_type": spec.model_type,
+            "model_template": spec.model_template,
+            "model_processing": spec.model_processing,
+            "morphology": None if spec.morphology is None else str(spec.morphology),
+            "morphology_file": None if spec.morphology is None else str(spec.morphology),
+            "dynamics_params": _params(spec),
+            "x": x,
+            "y": y,
+            "z": z,
+            "position": np.asarray(spec.position, dtype=float),
+        }
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _user_processor(spec: CellSpec) -> Any:
+    """A BMTK-style ``model_processing`` function registered by the user, adapted to the
+    ``(hobj, params, where)`` form, or ``None``."""
+    from bmtoolkit.simulator.core.pyfunctions import find_cell_processor
+
+    user = find_cell_processor("bionet", spec.model_processing)
+    if user is None:
+        return None
+    return lambda hobj, params, where: user(hobj, node_view(spec), params)  # noqa: ARG005
+
+
+def _user_cell(spec: CellSpec) -> BioCell | PointCell | None:
+    """The cell made by a user ``cell_model`` function (BMTK's ``fn(cell, template_name,
+    dynamics_params) -> hobj``) and its ``model_processing``, or ``None``."""
+    from bmtoolkit.simulator.core.pyfunctions import find_cell_model
+
+    user = find_cell_model("bionet", spec.model_template, spec.model_type)
+    if user is None:
+        return None
+    params = _params(spec)
+    name = str(spec.model_template or "").partition(":")[2]
+    hobj = user(node_view(spec), name, params)
+    if hobj is None:
+        raise ConfigError(
+            f"the cell_model function {getattr(user, '__name__', user)!r} returned None for "
+            f"node {spec.node_id}; expected a NEURON cell object",
+            path=spec.where,
+            field="model_template",
+        )
+    if spec.model_type in ("point_process", "point_neuron") and not hasattr(hobj, "all"):
+        return PointCell(spec, hobj)
+    if spec.model_processing:
+        _processor(spec)(hobj, params, f"{spec.dynamics_params} ({spec.where})")
+    return BioCell(spec, hobj)
+
+
 def _processor(spec: CellSpec) -> Any:
-    """The ``model_processing`` function of a node (``aibs_perisomatic`` by default)."""
+    """The ``model_processing`` function of a node (``aibs_perisomatic`` by default); one
+    registered by the user with BMTK's ``add_cell_processor`` comes first."""
+    user = _user_processor(spec)
+    if user is not None:
+        return user
     try:
         return MODEL_PROCESSING.get(spec.model_processing or "aibs_perisomatic")
     except KeyError as err:
@@ -291,7 +371,8 @@ def _ctdb(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:  # noqa: 
     proc = _processor(spec)
     where = f"{spec.dynamics_params} ({spec.where})"
     processing = spec.model_processing or "aibs_perisomatic"
-    if processing not in PROCESSING_STEPS:  # a directive known only as a whole
+    if processing not in PROCESSING_STEPS or _user_processor(spec) is not None:
+        # a directive known only as a whole (a user's BMTK processor included)
         return _biophysical(spec, lambda hobj: proc(hobj, params, where))
     steps = PROCESSING_STEPS.get(processing)
 
@@ -423,8 +504,12 @@ def check_cell(spec: CellSpec) -> None:
     --------
     >>> check_cell(CellSpec(population="v", node_id=0, node_type_id=1, model_type="virtual"))
     """
+    from bmtoolkit.simulator.core.pyfunctions import find_cell_model
+
     if spec.model_type == "virtual":
         return
+    if find_cell_model("bionet", spec.model_template, spec.model_type) is not None:
+        return  # the user's function builds it; only it knows what it needs
     scheme, name = _scheme(spec)
     if scheme in CHECKS:
         CHECKS.get(scheme)(spec, name)
@@ -453,6 +538,9 @@ def build_cell(
     """
     if spec.model_type == "virtual":
         return VirtualCell(spec)
+    user = _user_cell(spec)
+    if user is not None:
+        return user
     scheme, name = _scheme(spec)
     builder = TEMPLATES.get(scheme)
     if factory is not None:

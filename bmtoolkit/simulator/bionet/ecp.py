@@ -94,13 +94,25 @@ class EcpRecorder:
     Uses NEURON's fast ``i_membrane_`` (nA per segment) gathered through a ``PtrVector``.
     """
 
-    def __init__(self, h: Any, cells: list[Any], electrodes: np.ndarray, n_steps: int) -> None:
+    def __init__(
+        self,
+        h: Any,
+        cells: list[Any],
+        electrodes: np.ndarray,
+        n_steps: int,
+        *,
+        contributions: bool = False,
+    ) -> None:
         self.h = h
         h.CVode().use_fast_imem(1)
         segs, p0, p1 = [], [], []
+        #: ``(first, end)`` segment range of each cell in the gathered currents
+        self.bounds: list[tuple[int, int]] = []
         for cell in cells:
             geo = cell.geometry()
+            first = len(segs)
             segs.extend(cell.segments())
+            self.bounds.append((first, len(segs)))
             p0.append(geo.p0)
             p1.append(geo.p1)
         self.n_seg = len(segs)
@@ -114,6 +126,10 @@ class EcpRecorder:
             else np.zeros((len(electrodes), 1))
         )
         self.data = np.zeros((n_steps, len(electrodes)))
+        #: per cell (``cells`` order), its own contribution when ``contributions`` is set
+        self.cell_data: list[np.ndarray] = (
+            [np.zeros((n_steps, len(electrodes))) for _ in cells] if contributions else []
+        )
         self.step = 0
         self._handle = None
 
@@ -131,5 +147,11 @@ class EcpRecorder:
             self.step += 1
             return
         self.ptr.gather(self.buf)
-        self.data[self.step] = self.T @ self.buf.as_numpy()
+        currents = self.buf.as_numpy()
+        if self.cell_data:
+            for (first, end), out in zip(self.bounds, self.cell_data, strict=True):
+                out[self.step] = self.T[:, first:end] @ currents[first:end]
+            self.data[self.step] = np.sum([d[self.step] for d in self.cell_data], axis=0)
+        else:
+            self.data[self.step] = self.T @ currents
         self.step += 1

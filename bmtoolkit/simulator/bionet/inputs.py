@@ -1,4 +1,13 @@
-"""Inputs the NEURON backend adds: voltage clamps (``SEClamp``).
+"""Inputs the NEURON backend adds (voltage clamps, ``SEClamp``) and where current clamps go.
+
+A current clamp goes, as in BMTK, to ``section_name[section_index](section_dist)`` of each
+cell (default ``soma[0](0.5)``; ``segment_dist`` is accepted for ``section_dist``). With a
+``[min, max]`` ``section_index``, one segment of the ``section_name`` lists (``soma``,
+``basal``, ``apical`` ...) within that path distance range from the soma is drawn per cell,
+weighted by length (BMTK draws it from an unseeded generator, different on every run; here
+from ``RandomState(gid)``, the same on every run). Steps get one ``IClamp`` each; a waveform
+read from a file is played into one ``IClamp`` sample by sample, as BMTK plays it
+(:func:`attach_current_clamp`).
 
 Current clamps and spike trains are loaded by :mod:`bmtoolkit.simulator.core.inputs`; this
 module registers ``module: "SEClamp"`` (``input_type: "voltage_clamp"``) with BMTK's keys::
@@ -27,7 +36,7 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.registries import INPUT_MODULES
 
-__all__ = ["VoltageClampInput", "attach_voltage_clamp"]
+__all__ = ["VoltageClampInput", "attach_current_clamp", "attach_voltage_clamp", "clamp_site"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +89,62 @@ def attach_voltage_clamp(h: Any, cell: Any, clamp: VoltageClampInput) -> Any:
 
 if "SEClamp" not in INPUT_MODULES:
     INPUT_MODULES.register("SEClamp", _load_voltage_clamp, aliases=("voltage_clamp", "seclamp"))
+
+
+def clamp_site(cell: Any, params: Any, seed: int, where: str = "") -> Any:
+    """The segment of ``cell`` a current clamp with ``params`` goes to (see the module notes)."""
+    name = params.get("section_name", "soma")
+    index = params.get("section_index", 0)
+    x = float(params.get("section_dist", params.get("segment_dist", 0.5)))
+    if isinstance(index, list | tuple):
+        from bmtoolkit.simulator.bionet.placement import parse_target_sections, segment_props
+
+        names = parse_target_sections(name if isinstance(name, list | tuple) else [name], where)
+        props = segment_props(cell.sections, cell.soma)
+        ix, prob = props.find(names or (), (float(index[0]), float(index[1])))
+        if len(ix) == 0:
+            raise ConfigError(
+                f"no segment of node {cell.spec.node_id} in {list(names or ())} within "
+                f"{index[0]}-{index[1]} um for the current clamp",
+                path=where or None,
+                field="section_index",
+            )
+        k = int(np.random.RandomState(seed).choice(ix, 1, p=prob)[0])
+        return cell.sections[props.sec_id[k]](props.x[k])
+    try:
+        section = getattr(cell.hobj, str(name))[int(index)]
+    except (AttributeError, IndexError, RuntimeError, TypeError) as err:
+        raise ConfigError(
+            f"node {cell.spec.node_id} ({cell.spec.population}) has no section "
+            f"{name}[{index}] for the current clamp",
+            path=where or None,
+            field="section_name",
+        ) from err
+    if not 0.0 <= x <= 1.0:
+        raise ConfigError(
+            f"section_dist {x} must lie in [0, 1]", path=where or None, field="section_dist"
+        )
+    return section(x)
+
+
+def attach_current_clamp(h: Any, seg: Any, clamp: Any) -> list[Any]:
+    """``IClamp`` objects (and played vectors) injecting ``clamp`` at ``seg``; keep them."""
+    played = getattr(clamp, "played", None)
+    if played is None:
+        out = []
+        for start, stop, amp in clamp.steps():
+            ic = h.IClamp(seg)
+            ic.delay, ic.dur, ic.amp = start, stop - start, amp
+            out.append(ic)
+        return out
+    if len(played.amps) == 0:
+        return []
+    ic = h.IClamp(seg)
+    ic.delay, ic.dur = played.start, played.stop - played.start
+    amps = h.Vector(np.asarray(played.amps, dtype=float))
+    if played.start == 0.0:
+        amps.play(ic._ref_amp, played.dt)
+        return [ic, amps]
+    times = h.Vector(played.start + played.dt * np.arange(len(played.amps)))
+    amps.play(ic._ref_amp, times)
+    return [ic, amps, times]

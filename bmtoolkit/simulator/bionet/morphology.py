@@ -4,13 +4,14 @@ SWC files are read with NEURON's own ``Import3d`` reader into a small hoc templa
 (``BmtkCell``) that exposes the section arrays ``soma``, ``dend``, ``apic``, ``axon`` and the
 lists ``all``, ``somatic``, ``basal``, ``apical``, ``axonal`` that fit files refer to.
 
-3D points are stored with six significant digits by default (:data:`POINT_DIGITS`). The
-Import3d of older NEURON releases, which built the cells of the SONATA reference runs, handed
-every point to ``pt3dadd`` through ``"%g"``; current releases pass eight digits. The
-difference only shows for coordinates of 100 um and more (an SWC value such as ``237.4944``
-becomes ``237.494``), but there it changes segment areas by up to ~1e-4 relative, which is
-enough to move spikes by one or two 0.1 ms steps after a few seconds of simulated time.
-``load_swc(path, digits=None)`` keeps the precision of the file.
+3D points are handed to NEURON as this NEURON's ``Import3d`` reads them, as BMTK does with
+it. The Import3d of older NEURON releases, which built the cells of the published SONATA
+reference runs, handed every point to ``pt3dadd`` through ``"%g"`` (six significant digits,
+:data:`POINT_DIGITS`); current releases pass eight. The difference only shows for
+coordinates of 100 um and more (an SWC value such as ``237.4944`` becomes ``237.494``), but
+there it changes segment areas by up to ~1e-4 relative, which is enough to move spikes by
+one or two 0.1 ms steps after a few seconds of simulated time. ``load_swc(path, digits=6)``
+(or ``"run": {"swc_point_digits": 6}`` in a simulation config) reproduces the older reader.
 
 Examples
 --------
@@ -29,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import MissingFileError
+from bmtoolkit.models.morphology import IMPORT3D_DIGITS, POINT_DIGITS, round_significant
 
 __all__ = [
+    "IMPORT3D_DIGITS",
     "POINT_DIGITS",
     "SECTION_TYPES",
     "SegmentGeometry",
@@ -39,7 +42,6 @@ __all__ = [
     "quaternion_matrix",
     "rotation_matrix",
     "round_points",
-    "round_significant",
     "section_type",
     "segment_geometry",
     "set_segments",
@@ -48,9 +50,6 @@ __all__ = [
 
 #: section array names in SWC type order (1 soma, 2 axon, 3 basal, 4 apical)
 SECTION_TYPES = ("soma", "axon", "dend", "apic")
-
-#: significant digits of the 3D points of SWC morphologies (``"%g"`` of older Import3d)
-POINT_DIGITS = 6
 
 _TEMPLATE = """
 begintemplate BmtkCell
@@ -102,7 +101,7 @@ def section_type(sec: Any) -> str:
 def load_swc(
     path: str | Path,
     *,
-    digits: int | None = POINT_DIGITS,
+    digits: int | None = None,
     styles: dict[str, tuple[float, float, float]] | None = None,
 ) -> Any:
     """Instantiate an SWC morphology as a ``BmtkCell`` hoc object.
@@ -116,7 +115,8 @@ def load_swc(
         SWC file.
     digits : int or None
         Significant digits kept of every 3D point coordinate and diameter (see the module
-        notes); ``None`` keeps what Import3d passes to NEURON (eight digits).
+        notes; :data:`POINT_DIGITS` for the older Import3d); ``None`` (default) keeps what
+        this NEURON's Import3d passes to NEURON, as BMTK does.
     styles : dict, optional
         Filled with the logical connection point (``pt3dstyle``) set on each section, by
         section name (NEURON cannot report it back).
@@ -139,42 +139,10 @@ def load_swc(
     hobj = h.BmtkCell(str(path))
     if digits is not None:
         round_points(hobj, hobj.import3d, digits, styles=styles)
+    elif styles is not None:  # the same points again, to learn the connection points
+        round_points(hobj, hobj.import3d, IMPORT3D_DIGITS, styles=styles)
     hobj.drop_import3d()  # the reader's copy of the file is no longer needed
     return hobj
-
-
-def round_significant(values: Any, digits: int) -> np.ndarray:
-    """Every value as ``float(f"{v:.{digits}g}")``, bit for bit, without formatting each one.
-
-    The value is scaled by a power of ten to ``digits`` integer digits and rounded; dividing
-    that integer by the (exact) power of ten is correctly rounded, so it gives the double
-    nearest to the decimal ``%g`` prints. Values whose scaled fraction lies near one half,
-    or whose decade is uncertain, are formatted as text instead.
-
-    Examples
-    --------
-    >>> round_significant([237.4944, -0.00123456789, 0.0, 1e300], 6).tolist()
-    [237.494, -0.00123457, 0.0, 1e+300]
-    """
-    x = np.array(values, dtype=np.float64).ravel()
-    out = x.copy()
-    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
-    ax = np.abs(x[idx])
-    e = np.floor(np.log10(ax)).astype(np.int64)
-    k = digits - 1 - e
-    ok = np.abs(k) <= 22  # 10**k is exact
-    kk = np.where(ok, k, 0)
-    scale = 10.0 ** np.abs(kk)
-    y = np.where(kk >= 0, ax * scale, ax / scale)
-    n = np.rint(y)
-    # the decade must be right (log10 can be off next to powers of ten) and no near tie
-    ok &= (y >= 10.0 ** (digits - 1)) & (n <= 10.0**digits)
-    ok &= np.abs(y - np.floor(y) - 0.5) > 1e-6
-    r = np.where(kk >= 0, n / scale, n * scale)
-    out[idx] = np.copysign(r, x[idx])
-    for i in idx[~ok]:
-        out[i] = float(f"{x[i]:.{digits}g}")
-    return out.reshape(np.shape(values))
 
 
 def round_points(
@@ -333,6 +301,8 @@ class SegmentGeometry:
     p0: np.ndarray  # (n_seg, 3)
     p1: np.ndarray  # (n_seg, 3)
     diam: np.ndarray  # (n_seg,)
+    #: segment centres on the section's path (half way along its arc length), (n_seg, 3)
+    centre: np.ndarray | None = None
 
     @property
     def mid(self) -> np.ndarray:
@@ -345,7 +315,7 @@ def segment_geometry(
 ) -> SegmentGeometry:
     """Segment end points from the 3D points, soma-centred, rotated, then moved to ``position``."""
     h = _ensure_template()
-    starts, ends, diams = [], [], []
+    starts, ends, centres, diams = [], [], [], []
     soma = hobj.soma[0]
     n = int(h.n3d(sec=soma))
     origin = np.zeros(3)
@@ -366,11 +336,14 @@ def segment_geometry(
         xyz = np.column_stack([np.interp(edges, arc, pts[:, k]) for k in range(3)])
         starts.append(xyz[:-1])
         ends.append(xyz[1:])
+        halves = 0.5 * (edges[:-1] + edges[1:])
+        centres.append(np.column_stack([np.interp(halves, arc, pts[:, k]) for k in range(3)]))
         diams.extend(seg.diam for seg in sec)
     p0 = np.concatenate(starts) - origin
     p1 = np.concatenate(ends) - origin
+    mid = np.concatenate(centres) - origin
     if rotation is not None:
-        p0, p1 = p0 @ rotation.T, p1 @ rotation.T
+        p0, p1, mid = p0 @ rotation.T, p1 @ rotation.T, mid @ rotation.T
     if position is not None:
-        p0, p1 = p0 + position, p1 + position
-    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float))
+        p0, p1, mid = p0 + position, p1 + position, mid + position
+    return SegmentGeometry(p0=p0, p1=p1, diam=np.asarray(diams, dtype=float), centre=mid)

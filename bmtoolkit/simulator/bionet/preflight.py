@@ -10,7 +10,7 @@ and hands back what it loaded so the run does not load it twice.
 Examples
 --------
 >>> sorted(SUPPORTED_REPORTS)
-['ExtracellularReport', 'MembraneReport']
+['ClampReport', 'ExtracellularReport', 'MembraneReport', 'NetconReport']
 """
 
 from __future__ import annotations
@@ -37,11 +37,18 @@ SUPPORTED_INPUTS: Mapping[str, str] = {
     "CurrentClampInput": "current clamps into somata",
     "VoltageClampInput": "voltage clamps (SEClamp)",
     "SpikeTrainsInput": "spike trains replayed by virtual cells",
+    "ReplayInput": "recorded spikes replayed onto edges (replay)",
+    "ExtracellularStimInput": "extracellular stimulation by electrodes (xstim)",
+    "ComsolInput": "extracellular potentials computed by COMSOL (comsol)",
+    "SpontaneousSynapsesInput": "spontaneously firing recurrent synapses (syn_activity)",
 }
 #: typed report class name -> what bionet records
 SUPPORTED_REPORTS: Mapping[str, str] = {
     "MembraneReport": "membrane reports of range variables",
+    "NetconReport": "netcon_report (a variable of each synapse onto the cells)",
+    "ClampReport": "clamp_report (the current of every clamp)",
     "ExtracellularReport": "extracellular potentials",
+    "SaveSynapsesReport": "the synapses made, as SONATA edges files (save_synapses)",
 }
 
 
@@ -87,16 +94,34 @@ def check_cells(specs: Iterable[Any]) -> int:
     return len(seen)
 
 
+def _refuse_gap_junctions(types: Any, where: str) -> None:
+    """Gap junctions (``is_gap_junction`` edge types) are not simulated: refuse them rather
+    than connect them as chemical synapses."""
+    if "is_gap_junction" not in types.columns:
+        return
+    flags = types["is_gap_junction"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0"))
+    if flags.any():
+        ids = [int(i) for i in types.index[flags.to_numpy()]]
+        raise ConfigError(
+            f"edge types {ids} are gap junctions (is_gap_junction), which bionet does not "
+            "simulate (see docs/differences_from_bmtk.md)",
+            path=where,
+            field="is_gap_junction",
+        )
+
+
 def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     """Every edge type's synapse JSON exists and parses; NEURON knows its model_template
     where the targets are detailed cells (point-process targets take NetCons directly)."""
     from neuron import h
 
     from bmtoolkit.simulator.bionet.synapses import BMTK_SYNAPSE_NAMES, read_synapse_json
+    from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
     for edges in plan.circuit.edges.values():
         types = edges.types
         where = str(edges.types_path or edges.h5_path)
+        _refuse_gap_junctions(types, where)
         if "dynamics_params" in types.columns:
             for value in types["dynamics_params"].dropna().unique():
                 if not isinstance(value, str) or not value or value == "NULL":
@@ -114,6 +139,8 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
             for value in types["model_template"].dropna().unique():
                 if not isinstance(value, str) or not value:
                     continue
+                if find_synapse_model("bionet", value) is not None:
+                    continue  # a user's synapse_model function makes it
                 if not hasattr(h, BMTK_SYNAPSE_NAMES.get(value, value)):
                     raise UnknownModelError(
                         f"NEURON has no synapse model {value!r} (edge model_template)",
@@ -137,10 +164,13 @@ def check_plan(plan: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         The first problem, naming the file and field.
     """
     from bmtoolkit.simulator.core import inputs as _core_inputs  # noqa: F401 - registers loaders
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            raise error
         if module is not None and module not in INPUT_MODULES:  # not read as its input_type
             raise UnknownModelError(
                 f"input module {module!r} of input {name!r} is not supported; known modules: "

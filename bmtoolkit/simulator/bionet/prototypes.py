@@ -180,7 +180,7 @@ class CellFactory:
     """
 
     def __init__(self) -> None:
-        self._prepared: dict[tuple[str, str | None], PreparedMorphology | None] = {}
+        self._prepared: dict[tuple[str, str | None, int | None], PreparedMorphology | None] = {}
         self._vectors: dict[int, list[tuple[Any, ...] | None]] = {}
         self._pending = False
 
@@ -189,31 +189,37 @@ class CellFactory:
         """How many morphologies were read and prepared so far."""
         return len(self._prepared)
 
-    def morphology(self, path: str | Path, axon: str | None) -> PreparedMorphology | None:
-        """The prepared morphology of an SWC file with ``axon`` stub style (None: keep it).
+    def morphology(
+        self, path: str | Path, axon: str | None, digits: int | None = None
+    ) -> PreparedMorphology | None:
+        """The prepared morphology of an SWC file with ``axon`` stub style (None: keep it)
+        and 3D points of ``digits`` significant digits (see
+        :func:`~bmtoolkit.simulator.bionet.morphology.load_swc`).
 
         ``None`` when the file cannot be remade from arrays (see :func:`prepare_morphology`).
         """
-        key = (str(path), axon)
+        key = (str(path), axon, digits)
         if key not in self._prepared:
             styles: dict[str, tuple[float, float, float]] = {}
-            proto = load_swc(path, styles=styles)
+            proto = load_swc(path, digits=digits, styles=styles)
             if axon is not None:  # its 3D points come from define_shape, see finish()
                 stub_axon(proto, style=axon, shape=False)
             self._prepared[key] = prepare_morphology(proto, styles, source=str(path))
             _delete(proto)
         return self._prepared[key]
 
-    def make(self, path: str | Path, axon: str | None) -> tuple[Any, list[Any]]:
+    def make(
+        self, path: str | Path, axon: str | None, digits: int | None = None
+    ) -> tuple[Any, list[Any]]:
         """A new ``BmtkCell`` of the morphology and its sections in ``all`` order.
 
         Falls back to reading the file (and stubbing the axon) for this cell alone when the
         morphology cannot be prepared.
         """
-        prep = self.morphology(path, axon)
+        prep = self.morphology(path, axon, digits)
         self._pending = True
         if prep is None:
-            hobj = load_swc(path)
+            hobj = load_swc(path, digits=digits)
             if axon is not None:
                 stub_axon(hobj, style=axon, shape=False)
             return hobj, list(hobj.all)

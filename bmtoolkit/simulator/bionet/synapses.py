@@ -3,7 +3,9 @@
 Targets that are detailed cells get a synapse point process per edge (``Exp2Syn`` and any
 mechanism named by ``model_template``) at ``sec_id``/``sec_x`` (or
 ``afferent_section_id``/``afferent_section_pos``); without placement columns, ``nsyns``
-synapses are placed by rule (section types and distance range from the synapse JSON, seeded).
+synapses are placed by rule as BMTK places them (edge type ``target_sections`` and
+``distance_range``, segments weighted by length, BMTK's random stream per cell: see
+:mod:`~bmtoolkit.simulator.bionet.placement`).
 Point-process targets receive a NetCon per edge. As in BMTK 1.2.0, its weight carries the
 ``sign`` of the synapse JSON only where the edge's group (its H5 datasets plus the columns of
 the edge types table) has an ``nsyns`` column and no section placement column
@@ -20,13 +22,15 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import MissingFileError, SonataFormatError, UnknownModelError
+from bmtoolkit.exceptions import BmtkWarning, MissingFileError, SonataFormatError, UnknownModelError
+from bmtoolkit.simulator.bionet.placement import PlacementRule, SegmentProps, placement_rule
 from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
 from bmtoolkit.simulator.core.catalogue import params_path
 
@@ -35,10 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Connector",
-    "place_synapses",
     "point_sign_mask",
     "read_synapse_json",
-    "segment_table",
     "synapse_parameters",
 ]
 
@@ -64,61 +66,6 @@ def synapse_parameters(params: Mapping[str, Any]) -> dict[str, float]:
             continue
         out[name] = float(value)
     return out
-
-
-def _placement_rule(params: Mapping[str, Any]) -> tuple[tuple[str, ...], float, float]:
-    types = params.get("sec_type", params.get("target_sections", ["soma", "dend"]))
-    types = [types] if isinstance(types, str) else list(types)
-    lo, hi = params.get("distance_range", [0.0, 1e9])
-    return tuple(str(t) for t in types), float(lo), float(hi)
-
-
-def segment_table(
-    cell: Any, types: tuple[str, ...], lo: float, hi: float
-) -> list[tuple[int, float]]:
-    """``(section index, x)`` of every segment centre of ``cell`` in sections of ``types``
-    whose path distance from the soma centre lies in ``[lo, hi]`` um, in ``all`` order.
-
-    Cells of the same morphology, model and ``dL`` share the table (see :class:`Connector`).
-    """
-    from neuron import h
-
-    from bmtoolkit.simulator.bionet.morphology import section_type
-
-    h.distance(0, 0.5, sec=cell.soma)
-    return [
-        (i, seg.x)
-        for i, sec in enumerate(cell.sections)
-        if section_type(sec) in types
-        for seg in sec
-        if lo <= h.distance(seg.x, sec=sec) <= hi
-    ]
-
-
-def place_synapses(
-    cell: Any,
-    n: int,
-    rng: np.random.Generator,
-    params: Mapping[str, Any],
-    table: list[tuple[int, float]] | None = None,
-) -> list[tuple[Any, float]]:
-    """Choose ``n`` (section, x) sites on a detailed cell by rule.
-
-    ``target_sections`` (default ``["soma", "dend"]``) and ``distance_range`` (um from the
-    soma centre, default ``[0, 1e9]``) come from the synapse JSON; sites are segment centres
-    drawn uniformly with ``rng``. ``table`` is the cell's :func:`segment_table` for that
-    rule, when already known.
-    """
-    types, lo, hi = _placement_rule(params)
-    sites = segment_table(cell, types, lo, hi) if table is None else table
-    if not sites:
-        raise SonataFormatError(
-            f"no segment of node {cell.spec.node_id} ({cell.spec.population}) in sections "
-            f"{list(types)} within {lo}-{hi} um for synapse placement",
-            path=cell.spec.where,
-        )
-    picks = rng.integers(0, len(sites), size=n)
-    return [(cell.sections[sites[i][0]], sites[i][1]) for i in picks]
 
 
 #: synapse names BMTK's edge ``model_template`` may use for NEURON's point processes
@@ -162,17 +109,52 @@ def point_sign_mask(edges: Any) -> np.ndarray:
     return np.isin(group_ids, signed_groups)
 
 
+def function_weighted_mask(edges: Any, edge_type_ids: np.ndarray) -> np.ndarray:
+    """Per edge, whether its weight comes from a custom ``weight_function``.
+
+    Such a weight is BMTK's weight of *each* synapse of the edge (BMTK calls the function
+    once per edge and gives every one of its ``nsyns`` synapses the result); the default
+    weight of :func:`~bmtoolkit.simulator.core.models.edge_table` is ``syn_weight * nsyns``.
+    """
+    from bmtoolkit.simulator.core.registries import DEFAULT_WEIGHT_NAMES
+
+    types = edges.types
+    out = np.zeros(len(edge_type_ids), dtype=bool)
+    if "weight_function" not in types.columns:
+        return out
+    for et in np.unique(edge_type_ids):
+        name = types.loc[et, "weight_function"] if et in types.index else None
+        if isinstance(name, str) and name and name not in DEFAULT_WEIGHT_NAMES:
+            out[edge_type_ids == et] = True
+    return out
+
+
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 
-    def __init__(self, h: Any, pc: Any, layout: Any, cells: Mapping[tuple[str, int], Any]):
+    def __init__(
+        self,
+        h: Any,
+        pc: Any,
+        layout: Any,
+        cells: Mapping[tuple[str, int], Any],
+        seed_offsets: Mapping[str, int] | None = None,
+    ):
         self.h = h
         self.pc = pc
         self.layout = layout
         self.cells = cells
+        #: population -> offset of BMTK's gids (seeds of the placement streams)
+        self.seed_offsets = dict(seed_offsets) if seed_offsets is not None else None
         self.keep: list[Any] = []
-        self._rngs: dict[Any, np.random.Generator] = {}
-        self._tables: dict[Any, list[tuple[int, float]]] = {}
+        self._rngs: dict[Any, np.random.RandomState] = {}
+        self._props: dict[Any, SegmentProps] = {}
+        self._rules: dict[Any, PlacementRule] = {}
+        self._warned: set[Any] = set()
+        self._sec_index: dict[tuple[str, int], dict[Any, int]] = {}
+        #: ``(population, node_id) -> [(point process, NetCon, section id, x), ...]`` of the
+        #: synapses made onto detailed cells, in connection order (for netcon_report)
+        self.synapses: dict[tuple[str, int], list[tuple[Any, Any, int, float]]] = {}
         self._models: dict[Any, tuple[Mapping[str, Any], dict[str, float]]] = {}
         self._attributes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
@@ -215,24 +197,38 @@ class Connector:
         components: Mapping[str, Any],
         where: str,
         *,
-        seed: tuple[int, int] = (0, 0),
         signed: np.ndarray | None = None,
+        function_weighted: np.ndarray | None = None,
     ) -> int:
         """Connect every edge of ``table`` whose target lives on this rank; return count.
 
-        Rule-placed synapses draw from a generator seeded by ``seed`` and the target's gid,
-        so placement does not depend on how cells are spread over MPI ranks. ``signed``
+        Rule-placed synapses draw from the target cell's stream (BMTK's: a
+        ``RandomState`` seeded with its BMTK gid), so placement does not depend on how cells
+        are spread over MPI ranks; call this for the edge populations in the order BMTK
+        connects them (recurrent ones, then those of virtual sources). ``signed``
         (:func:`point_sign_mask`; ``None``: every edge) says which edges onto point-process
-        cells take the synapse JSON's ``sign``.
+        cells take the synapse JSON's ``sign``. ``function_weighted``
+        (:func:`function_weighted_mask`) marks edges whose table weight is one synapse's
+        weight rather than ``syn_weight * nsyns``.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
+        from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
         props = {key: np.asarray(table.properties[key]) for key in table.properties}
         dyn = props.get("dynamics_params")
         templates = props.get("model_template")
         src_gids = self.layout.gids(table.source_population, table.source_ids).tolist()
         targets = np.asarray(table.target_ids).tolist()
-        weights = np.asarray(table.weights, dtype=float).tolist()
+        weights_arr = np.asarray(table.weights, dtype=float)
+        nsyns_arr = np.asarray(props.get("nsyns", np.ones(len(weights_arr))), dtype=float)
+        # BMTK's weight of one synapse: syn_weight (or the weight function's value)
+        per_syn = weights_arr.copy()
+        scaled = nsyns_arr > 0
+        if function_weighted is not None:
+            scaled &= ~np.asarray(function_weighted, dtype=bool)
+        per_syn[scaled] = weights_arr[scaled] / nsyns_arr[scaled]
+        weights = per_syn.tolist()
+        nsyns_list = nsyns_arr.tolist()
         delays = np.asarray(table.delays, dtype=float).tolist()
         pop = table.target_population
         n_made = 0
@@ -247,47 +243,82 @@ class Connector:
             if isinstance(cell, BioCell):
                 template = templates[i] if templates is not None else None
                 template = template if isinstance(template, str) and template else "Exp2Syn"
-                sites, preselected = self._sites(cell, props, i, syn_json, seed, where)
+                sites, _ = self._sites(cell, props, i, syn_json, dyn, where)
+                made = self.synapses.setdefault((pop, int(target)), [])
                 for sec, x in sites:
-                    syn = self._make_synapse(template, sec(x), syn_params, where)
+                    user = find_synapse_model("bionet", template)
+                    if user is not None:  # BMTK's synapse_model: fn(syn_params, sec_x, sec)
+                        syn = user(dict(syn_json), x, sec)
+                    else:
+                        syn = self._make_synapse(template, sec(x), syn_params, where)
                     nc = self.pc.gid_connect(src_gid, syn)
-                    # rule-placed: nsyns synapses of syn_weight each (table weight is the sum)
-                    nc.weight[0] = weight if preselected else weight / len(sites)
+                    nc.weight[0] = weight  # every synapse of the edge: one synapse's weight
                     nc.delay = delay
-                    self.keep.extend((syn, nc))
+                    made.append((syn, nc, self._section_index(cell, sec), float(x)))
                     n_made += 1
             else:
                 signs = signed is None or bool(signed[i])
-                sign = float(syn_json.get("sign", 1.0)) if signs else 1.0
+                # BMTK: a rule-placed edge onto a point process weighs sign * nsyns synapses
+                factor = float(syn_json.get("sign", 1.0)) * nsyns_list[i] if signs else 1.0
                 nc = self.pc.gid_connect(src_gid, cell.hobj)
-                nc.weight[0] = weight * sign
+                nc.weight[0] = weight * factor
                 nc.delay = delay
                 self.keep.append(nc)
                 n_made += 1
         return n_made
 
-    def _rng(self, cell: Any, seed: tuple[int, int]) -> np.random.Generator:
-        key = (seed, cell.spec.population, cell.spec.node_id)
+    def _section_index(self, cell: Any, sec: Any) -> int:
+        """Index of ``sec`` in the cell's ``all`` list (cached per cell)."""
+        key = (cell.spec.population, cell.spec.node_id)
+        index = self._sec_index.get(key)
+        if index is None:
+            index = {s: k for k, s in enumerate(cell.sections)}
+            self._sec_index[key] = index
+        return index[sec]
+
+    def _rng(self, cell: Any) -> np.random.RandomState:
+        """The placement stream of a cell: BMTK's ``RandomState(gid)``, made once."""
+        key = (cell.spec.population, cell.spec.node_id)
         if key not in self._rngs:
-            gid = self.layout.gid(cell.spec.population, cell.spec.node_id)
-            self._rngs[key] = np.random.default_rng([*seed, gid])
+            if self.seed_offsets is not None and cell.spec.population in self.seed_offsets:
+                gid = self.seed_offsets[cell.spec.population] + int(cell.spec.node_id)
+            else:
+                gid = self.layout.gid(cell.spec.population, cell.spec.node_id)
+            self._rngs[key] = np.random.RandomState(gid)
         return self._rngs[key]
 
-    def _table(self, cell: Any, syn_json: Mapping[str, Any]) -> list[tuple[int, float]]:
-        """The segment table of a placement rule, shared by cells of one morphology, model
-        and ``dL`` (they have the same sections and segments)."""
-        rule = _placement_rule(syn_json)
+    def _segment_props(self, cell: Any) -> SegmentProps:
+        """The segment table of a cell, shared by cells of one morphology, model and ``dL``
+        (they have the same sections and segments)."""
+        from bmtoolkit.simulator.bionet.placement import segment_props
+
         spec = cell.spec
         if spec.morphology is None or str(spec.model_template or "").startswith("hoc:"):
             shape: Any = (spec.population, spec.node_id)  # a template may shape each cell
         else:
-            shape = (str(spec.morphology), spec.model_template, spec.model_processing, spec.dL)
-        key = (shape, rule)
-        if key not in self._tables:
-            self._tables[key] = segment_table(cell, *rule)
-        return self._tables[key]
+            shape = (
+                str(spec.morphology),
+                spec.model_template,
+                spec.model_processing,
+                spec.dL,
+                spec.point_digits,
+            )
+        if shape not in self._props:
+            self._props[shape] = segment_props(cell.sections, cell.soma)
+        return self._props[shape]
 
-    def _sites(self, cell, props, i, syn_json, seed, where):
+    def _rule(self, props: Mapping[str, Any], i: int, syn_json: Any, dyn: Any, where: str):
+        """The placement rule of edge ``i`` (parsed once per distinct column values)."""
+        sections = props["target_sections"][i] if "target_sections" in props else None
+        drange = props["distance_range"][i] if "distance_range" in props else None
+        key = (str(sections), str(drange), None if dyn is None else str(dyn[i]))
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = placement_rule(sections, drange, syn_json, where)
+            self._rules[key] = rule
+        return rule
+
+    def _sites(self, cell, props, i, syn_json, dyn, where):
         """``([(section, x), ...], preselected)`` for edge ``i``."""
         for sid_col, x_col in (
             ("afferent_section_id", "afferent_section_pos"),
@@ -297,6 +328,24 @@ class Connector:
                 sec = cell.section(int(props[sid_col][i]), where)
                 return [(sec, float(props[x_col][i]))], True
         nsyns = int(props["nsyns"][i]) if "nsyns" in props else 1
-        rng = self._rng(cell, seed)
-        table = self._table(cell, syn_json)
-        return place_synapses(cell, max(nsyns, 1), rng, syn_json, table), False
+        if nsyns < 1:
+            return [], False
+        rule = self._rule(props, i, syn_json, dyn, where)
+        seg_props = self._segment_props(cell)
+        ix, prob = seg_props.find(rule.sections, rule.distance_range)
+        if len(ix) == 0:
+            key = (where, rule)
+            if key not in self._warned:
+                self._warned.add(key)
+                warnings.warn(
+                    f"{where}: no segment of node {cell.spec.node_id} "
+                    f"({cell.spec.population}) in sections {list(rule.sections)} within "
+                    f"{rule.distance_range[0]}-{rule.distance_range[1]} um; its synapses of "
+                    "this rule are left out (as BMTK does)",
+                    BmtkWarning,
+                    stacklevel=3,
+                )
+            return [], False
+        picks = self._rng(cell).choice(ix, nsyns, p=prob)
+        sections = cell.sections
+        return [(sections[seg_props.sec_id[k]], float(seg_props.x[k])) for k in picks], False

@@ -9,7 +9,9 @@
 - :mod:`~bmtoolkit.simulator.core.spike_generators`: Poisson spike trains;
 - :mod:`~bmtoolkit.simulator.core.output`, :mod:`~bmtoolkit.simulator.core.progress`,
   :mod:`~bmtoolkit.simulator.core.runner`: output folder, progress bar, :func:`run`;
-- :mod:`~bmtoolkit.simulator.core.numpynet`: a tiny numpy backend for tests.
+- :mod:`~bmtoolkit.simulator.core.spec`: :class:`BackendSpec`, what each backend declares;
+- :mod:`~bmtoolkit.simulator.core.capabilities`: what a backend cannot do, found before setup;
+- :mod:`~bmtoolkit.simulator.core.scaffold`: the ``create-environment`` example folders.
 
 See ``docs/design/adding_a_backend.md``.
 """

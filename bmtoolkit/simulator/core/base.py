@@ -4,7 +4,7 @@ A run goes through the same steps on every backend; :meth:`Backend.run` is the t
 that calls them in order and logs their timings::
 
     plan = RunPlan.from_config(load_simulation_config(path))
-    backend = BACKENDS.get("pointnet")(plan)
+    backend = get_backend(name)(plan)
     result = backend.run()
 
 Backends import their simulator (``nest``, ``neuron``, ``torch``) inside :meth:`setup`, never
@@ -24,10 +24,13 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.simulator.core.spec import BackendSpec
 
 log = logging.getLogger("bmtoolkit.simulator")
 
@@ -64,10 +67,10 @@ class Backend(ABC):
     -----
     Subclasses set :attr:`name` and implement :meth:`setup`, :meth:`build_network`,
     :meth:`simulate` and :meth:`write_outputs`. :meth:`add_inputs` and :meth:`add_reports`
-    default to doing nothing so a backend without inputs (``filternet``) need not override them.
+    default to doing nothing so a backend without inputs or reports need not override them.
     """
 
-    #: registry name, e.g. ``"pointnet"``
+    #: registry name (``--backend NAME``), as its :class:`~bmtoolkit.simulator.core.spec.BackendSpec` says
     name: ClassVar[str] = ""
     #: python modules the backend needs, for error messages and ``show-versions``
     requires: ClassVar[tuple[str, ...]] = ()
@@ -85,6 +88,28 @@ class Backend(ABC):
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         self.result = RunResult(backend=self.name)
+
+    @classmethod
+    def declaration(cls) -> BackendSpec:
+        """This backend's :class:`~bmtoolkit.simulator.core.spec.BackendSpec` (its folder's
+        ``spec.py`` or entry point; a class registered without one declares nothing)."""
+        from bmtoolkit.simulator.core.spec import BackendSpec, get_spec
+
+        spec = get_spec(cls.name)
+        if spec is None:
+            spec = BackendSpec(cls.name, f"{cls.__module__}:{cls.__qualname__}", cls.requires)
+        return spec
+
+    @cached_property
+    def options(self) -> Any:
+        """The typed options of this run (the spec's ``options.from_plan(plan)``)."""
+        return self.declaration().parse_options(self.plan)
+
+    @property
+    def default_delay(self) -> float | None:
+        """Delay (ms) of edges whose files give none, by the spec's
+        :class:`~bmtoolkit.simulator.core.spec.DelayPolicy` (``None``: delays are required)."""
+        return self.declaration().default_delay(self.plan.dt)
 
     @abstractmethod
     def setup(self) -> None:
@@ -108,7 +133,53 @@ class Backend(ABC):
 
     @abstractmethod
     def write_outputs(self) -> None:
-        """Write spikes and reports through :mod:`bmtoolkit.sonata`; fill ``result.outputs``."""
+        """Hand back spikes (:meth:`hand_back_spikes`) and traces (:meth:`hand_back_trace`)."""
+
+    # ------------------------------------------------------------------ outputs
+    def hand_back_spikes(self, spikes: Any) -> Path | None:
+        """Write the run's spikes where the config says and record them as ``"spikes"``.
+
+        ``spikes`` is ``{population: (node_ids, times_ms)}`` (or a DataFrame); core names the
+        file (``output.spikes_file``, sorted by ``output.spikes_sort_order``). Under MPI call
+        it on the rank that gathered the spikes.
+        """
+        from bmtoolkit.simulator.core.reports import write_spike_output
+
+        path = write_spike_output(self.plan, spikes)
+        if path is not None:
+            self.result.outputs["spikes"] = str(path)
+        return path
+
+    def trace_path(self, report: Any, variable: str) -> Path:
+        """Where one variable of a membrane report goes, and its key in ``result.outputs``."""
+        return self.plan.output_path(report.file_for(variable))
+
+    def hand_back_trace(
+        self, report: Any, variable: str, data: Any, *, tstop: float | None = None
+    ) -> Path:
+        """Write one variable of a membrane report and record it in ``result.outputs``.
+
+        ``data`` is ``{population: (node_ids, values (rows, n))}``, row ``j`` holding the
+        value at ``start_time + (j + 1) dt``; core names the file (:meth:`trace_path`) and
+        the output (the report's name, ``"<name>:<variable>"`` when it records several).
+        """
+        from bmtoolkit.simulator.core.reports import write_membrane_report
+
+        path = write_membrane_report(
+            self.trace_path(report, variable),
+            variable,
+            data,
+            tstart=report.start_time,
+            tstop=report.end_time if tstop is None else tstop,
+            dt=report.dt,
+        )
+        self.record_output(report, variable, path)
+        return path
+
+    def record_output(self, report: Any, variable: str, path: Path) -> None:
+        """Record a report file written by the backend's own writer under core's key."""
+        key = report.name if len(report.variables) == 1 else f"{report.name}:{variable}"
+        self.result.outputs[key] = str(path)
 
     def run(self) -> RunResult:
         """Run every step in order, logging and recording how long each took."""

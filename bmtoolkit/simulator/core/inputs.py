@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError, MissingFileError
-from bmtoolkit.simulator.core.registries import INPUT_MODULES
+from bmtoolkit.simulator.core.clamps import PlayedWaveform
+from bmtoolkit.simulator.core.registries import INPUT_MODULES, unsupported_module
 from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
@@ -104,6 +105,9 @@ class CurrentClampInput:
     durations: np.ndarray
     section: str = "soma"
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: a waveform read from a file (CSV, NWB) that NEURON plays sample by sample; the
+    #: same current as ``amplitudes``/``delays``/``durations``
+    played: PlayedWaveform | None = None
 
     def steps(self) -> list[tuple[float, float, float]]:
         """``[(start, stop, amplitude), ...]`` sorted by start time."""
@@ -216,6 +220,9 @@ def load_input(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput | CurrentCla
 
     Raises
     ------
+    UnsupportedFeatureError
+        ``module`` is documented as not supported (see
+        :data:`~bmtoolkit.simulator.core.registries.UNSUPPORTED_INPUTS`).
     UnknownModelError
         Neither ``module`` nor ``input_type`` is registered (known names are listed).
 
@@ -224,6 +231,9 @@ def load_input(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput | CurrentCla
     >>> [load_input(cfg, plan) for cfg in plan.input_configs.values()]  # doctest: +SKIP
     """
     module = getattr(cfg, "module", None)
+    error = unsupported_module("input", module, **_where(cfg, plan))
+    if error is not None:
+        raise error
     key = module if module in INPUT_MODULES else getattr(cfg, "input_type", None)
     if key not in INPUT_MODULES:
         key = module if module is not None else key
@@ -348,15 +358,54 @@ def _as_array(value: Any, key: str, cfg: InputConfig, plan: RunPlan) -> np.ndarr
     return arr
 
 
+def _clamp_from_timestamps(
+    cfg: Any, plan: Any, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
+) -> CurrentClampInput:
+    """BMTK's CSV clamp (columns ``timestamps`` and ``amps``, names set by
+    ``timestamps_column``/``amplitudes_column``): the current is ``amps[i]`` from
+    ``timestamps[i]`` until the next timestamp, the last value until the end of the run."""
+    amp_col = str(params.get("amplitudes_column", "amps")).lower()
+    if amp_col not in table.columns:
+        raise ConfigError(
+            f"current-clamp table has a {ts_col!r} column but no {amp_col!r} column "
+            f"(columns: {list(table.columns)}); set 'amplitudes_column'",
+            path=path,
+        )
+    times = table[ts_col].to_numpy(float)
+    amps = table[amp_col].to_numpy(float)
+    if len(times) < 2 or np.any(np.diff(times) <= 0):
+        raise ConfigError(
+            "current-clamp table needs two or more rows with increasing timestamps",
+            path=path,
+            field=ts_col,
+        )
+    end = max(float(plan.tstop), float(times[-1])) + 1.0
+    durations = np.diff(np.append(times, end))
+    return CurrentClampInput(
+        cfg.name,
+        cfg.node_set,
+        amps,
+        times,
+        durations,
+        section=str(params.get("section_name", params.get("section", "soma"))),
+        params=dict(params),
+    )
+
+
 @INPUT_MODULES.register("IClamp", aliases=("current_clamp", "iclamp", "step_current"))
 def load_current_clamp(cfg: InputConfig, plan: RunPlan) -> CurrentClampInput:
     """Current clamp(s): ``amp``, ``delay``, ``duration`` (numbers or equal-length lists).
 
     Repeated steps: add ``repeat`` (count) and ``period`` (ms) and each step is repeated.
     From a file: ``input_file``/``amp_file`` names a table with columns ``amp`` and optionally
-    ``delay`` and ``duration`` (missing ones taken from the config values).
+    ``delay`` and ``duration`` (missing ones taken from the config values). BMTK's
+    ``input_type`` ``csv``/``file`` (``timestamps``/``amps`` table) and ``nwb``/``allen``
+    (an Allen NWB sweep) are read as :mod:`~bmtoolkit.simulator.core.clamps` describes.
     """
     params = _params(cfg)
+    kind = str(getattr(cfg, "input_type", None) or params.get("input_type") or "").lower()
+    if kind in FILE_CLAMP_READERS:
+        return FILE_CLAMP_READERS[kind](cfg, plan, params)
     file_key = next((k for k in ("amp_file", "input_file", "file") if k in params), None)
     if file_key is not None:
         import pandas as pd
@@ -364,6 +413,9 @@ def load_current_clamp(cfg: InputConfig, plan: RunPlan) -> CurrentClampInput:
         path = _require_file(params[file_key], file_key, cfg, plan)
         table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]
+        ts_col = str(params.get("timestamps_column", "timestamps")).lower()
+        if ts_col in table.columns:  # BMTK's table: the amplitude from each timestamp on
+            return _clamp_from_timestamps(cfg, plan, params, table, ts_col, path)
         if "amp" not in table.columns and "amps" not in table.columns:
             raise ConfigError(
                 f"current-clamp table needs an 'amp' column, has {list(table.columns)}",
@@ -418,3 +470,67 @@ def load_current_clamp(cfg: InputConfig, plan: RunPlan) -> CurrentClampInput:
         section=str(params.get("section_name", params.get("section", "soma"))),
         params=dict(params),
     )
+
+
+def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
+    rows = list(steps)
+    amps = np.array([r[2] for r in rows], dtype=float)
+    starts = np.array([r[0] for r in rows], dtype=float)
+    stops = np.array([r[1] for r in rows], dtype=float)
+    return CurrentClampInput(
+        cfg.name,
+        cfg.node_set,
+        amplitudes=amps,
+        delays=starts,
+        durations=stops - starts,
+        section=str(params.get("section_name", params.get("section", "soma"))),
+        params=dict(params),
+        played=played,
+    )
+
+
+def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+    """BMTK's ``input_type: csv`` clamp: ``timestamps``/``amps`` rows, stepwise."""
+    from bmtoolkit.simulator.core.clamps import csv_steps, csv_waveform, read_clamp_csv
+
+    key = next((k for k in ("file", "input_file", "amp_file") if k in params), "file")
+    path = _require_file(params.get(key), key, cfg, plan)
+    t, a = read_clamp_csv(
+        path,
+        separator=str(params.get("separator", " ")),
+        timestamps=str(params.get("timestamps_column", "timestamps")),
+        amplitudes=str(params.get("amplitudes_column", "amps")),
+    )
+    played = csv_waveform(t, a, str(path))
+    return _played_clamp(cfg, params, played, csv_steps(t, a))
+
+
+def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+    """BMTK's ``input_type: nwb`` clamp: one sweep of an Allen Cell Types NWB file."""
+    from bmtoolkit.simulator.core.clamps import nwb_waveform
+    from bmtoolkit.sonata import read_nwb_sweep
+
+    key = next((k for k in ("file", "input_file") if k in params), "file")
+    path = _require_file(params.get(key), key, cfg, plan)
+    if params.get("sweep_id") is None:
+        raise ConfigError("an NWB current clamp needs 'sweep_id'", **_where(cfg, plan))
+    amps, dt = read_nwb_sweep(path, params["sweep_id"])
+    window = params.get("sweep_window")
+    played = nwb_waveform(
+        amps,
+        dt,
+        downsample=None if params.get("downsample") is None else float(params["downsample"]),
+        sweep_window=None if window is None else tuple(window),
+        delay=float(params.get("delay", 0.0)),
+        where=str(path),
+    )
+    return _played_clamp(cfg, params, played, played.steps())
+
+
+#: BMTK ``input_type`` of a current clamp -> reader of its file
+FILE_CLAMP_READERS = {"csv": _csv_clamp, "file": _csv_clamp, "nwb": _nwb_clamp, "allen": _nwb_clamp}
+
+
+# loaders of recorded and user-generated spike inputs (nwb, ecephys_probe, function)
+from bmtoolkit.simulator.core import replay as _replay  # noqa: E402, F401
+from bmtoolkit.simulator.core import spike_sources as _spike_sources  # noqa: E402, F401

@@ -215,6 +215,42 @@ def _per_type_values(
     return out
 
 
+def _weight_frame(
+    edges: EdgePopulation,
+    props: Mapping[str, np.ndarray],
+    et: int,
+    mask: np.ndarray,
+    src: np.ndarray,
+    tgt: np.ndarray,
+    in_h5: set[str],
+) -> pd.DataFrame:
+    """Every column of the edges of type ``et``, as BMTK hands them to a weight function:
+    ids, H5 group columns and the edge type's CSV columns (``weight_sigma`` ...)."""
+    import pandas as pd
+
+    types = edges.types
+    n = int(np.count_nonzero(mask))
+    data: dict[str, Any] = {
+        "edge_type_id": np.full(n, et, dtype=np.int64),
+        "source_node_id": src[mask],
+        "target_node_id": tgt[mask],
+    }
+    for col in edges.property_names:
+        if col in data:
+            continue
+        if col in props:
+            data[col] = np.asarray(props[col])[mask]
+        elif col in in_h5:
+            data[col] = np.asarray(edges.column(col))[mask]
+        elif col in types.columns:
+            value = types[col].get(et, np.nan)
+            data[col] = np.full(n, value, dtype=object if isinstance(value, str) else None)
+    for col in ("syn_weight", "nsyns", "delay"):
+        if col in props and col not in data:
+            data[col] = np.asarray(props[col])[mask]
+    return pd.DataFrame(data)
+
+
 def _delays(
     edges: EdgePopulation,
     props: Mapping[str, np.ndarray],
@@ -293,9 +329,7 @@ def edge_table(
             syn_weight = _syn_weight(edges, et, mask, props, per_edge_weight)
             np.multiply(syn_weight, weights, out=weights, where=mask)
         else:
-            import pandas as pd
-
-            sub = pd.DataFrame({k: v[mask] for k, v in props.items()})
+            sub = _weight_frame(edges, props, et, mask, src, tgt, in_h5)
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
             target = NodeColumns(plan.circuit.nodes[edges.target_population], tgt[mask])
             weights[mask] = np.asarray(fn(sub, source, target), dtype=float)

@@ -19,7 +19,7 @@ to a staging folder of its own, removed when the run ends.
 Examples
 --------
 >>> from bmtoolkit.simulator.core.output import RunOutput
->>> with RunOutput(plan, backend="pointnet") as out:  # doctest: +SKIP
+>>> with RunOutput(plan, backend="mynet") as out:  # doctest: +SKIP
 ...     result = PointNet(out.staged_plan).run()
 ...     out.record(result)
 """
@@ -152,7 +152,7 @@ class RunOutput:
 
     Examples
     --------
-    >>> with RunOutput(plan, backend="numpynet") as out:  # doctest: +SKIP
+    >>> with RunOutput(plan, backend="mynet") as out:  # doctest: +SKIP
     ...     out.record(NumpyNetBackend(out.staged_plan).run())
     """
 

@@ -49,19 +49,6 @@ MAX_STEPS = 1e12
 #: largest time (ms) a run value may hold; beyond it time arithmetic overflows
 MAX_TIME_MS = 1e15
 
-#: BMTK writes ``target_simulator``; these map it to a backend name
-SIMULATOR_TO_BACKEND: Mapping[str, str] = {
-    "NEST": "pointnet",
-    "NEURON": "bionet",
-    "CORENEURON": "bionet",
-    "DIPDE": "popnet",
-    "POPNET": "popnet",
-    "FILTERNET": "filternet",
-    "LGNMODEL": "filternet",
-    "PYTORCH": "torchnet",
-    "TORCH": "torchnet",
-}
-
 
 @dataclass(frozen=True)
 class RunPlan:

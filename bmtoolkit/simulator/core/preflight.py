@@ -21,7 +21,7 @@ Examples
 >>> from bmtoolkit.simulator.core.plan import RunPlan
 >>> from bmtoolkit.simulator.core.preflight import preflight
 >>> plan = RunPlan.from_config("config.json")  # doctest: +SKIP
->>> [str(p) for p in preflight(plan, "pointnet")]  # doctest: +SKIP
+>>> [str(p) for p in preflight(plan, "mynet")]  # doctest: +SKIP
 ["config.json: inputs.lgn.node_set: 2 spikes for node ids outside population 'lgn' ..."]
 """
 
@@ -42,6 +42,7 @@ from bmtoolkit.exceptions import (
     NodeIdError,
     SonataFormatError,
     UnknownModelError,
+    UnsupportedFeatureError,
 )
 from bmtoolkit.sonata.validation import Problem
 
@@ -50,18 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bmtoolkit.simulator")
 
-#: backends that integrate on a time grid (a missing ``run.dt`` silently means 0.1 ms)
-_STEPPED = frozenset({"pointnet", "bionet", "popnet", "torchnet", "numpynet"})
-
-
-#: backends that load their inputs and reports through the common registries (popnet and
-#: filternet read their own kinds: rates, movies, population densities)
-_COMMON_INPUTS = frozenset({"pointnet", "bionet", "torchnet", "numpynet"})
-
-#: backends that read node types through ``node_type_models`` (bionet reads its cells' own
-#: dynamics files, filternet its cell catalogue)
-_TYPE_MODELS = frozenset({"pointnet", "numpynet", "torchnet", "popnet"})
-
 #: problem kind <-> error class, so a run raises what the failing step itself raises
 ERROR_KINDS: dict[str, type[BmtkError]] = {
     "missing_file": MissingFileError,
@@ -69,6 +58,7 @@ ERROR_KINDS: dict[str, type[BmtkError]] = {
     "ids": NodeIdError,
     "format": SonataFormatError,
     "backend": BackendNotAvailableError,
+    "unsupported": UnsupportedFeatureError,
 }
 
 
@@ -88,14 +78,21 @@ def problem_from_error(err: BmtkError, file: Any = "") -> Problem:
     return Problem(str(err.path or file or ""), err.field or "", err.message, kind)
 
 
+def _spec(backend: str | None) -> Any:
+    """The declaration of ``backend`` (``None`` for no backend or one that declares nothing)."""
+    from bmtoolkit.simulator.core.spec import get_spec
+
+    return None if backend is None else get_spec(backend)
+
+
 def _check_backend(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
-    from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND
     from bmtoolkit.simulator.core.registries import backend_names
+    from bmtoolkit.simulator.core.spec import claimed_simulators
 
     target = plan.target_simulator
     if plan.backend or target is None:
         return
-    known = {*SIMULATOR_TO_BACKEND, *(n.upper() for n in backend_names())}
+    known = {*claimed_simulators(), *(n.upper() for n in backend_names())}
     if str(target).upper() not in known:
         out.append(
             Problem(
@@ -111,7 +108,9 @@ def _check_backend(plan: RunPlan, backend: str | None, out: list[Problem]) -> No
 def _check_run(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     raw = getattr(plan.config, "raw", None) or {}
     run = raw.get("run") if isinstance(raw, dict) else None
-    if backend in _STEPPED and isinstance(run, dict) and "dt" not in run:
+    spec = _spec(backend)
+    stepped = spec is not None and spec.stepped  # a backend without a spec declares nothing
+    if stepped and isinstance(run, dict) and "dt" not in run:
         out.append(
             Problem(
                 _file(plan),
@@ -151,7 +150,8 @@ def _check_dynamics(plan: RunPlan, backend: str | None, out: list[Problem]) -> N
     """Every used node type's ``dynamics_params`` loads; NEST models without any."""
     from bmtoolkit.simulator.core.models import node_type_models
 
-    if backend not in _TYPE_MODELS:
+    spec = _spec(backend)
+    if spec is None or not spec.node_type_models:
         return
     for pop in plan.circuit.nodes.values():
         models = node_type_models(plan, pop)
@@ -176,20 +176,48 @@ def _check_dynamics(plan: RunPlan, backend: str | None, out: list[Problem]) -> N
             )
 
 
+def _check_capabilities(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
+    """What ``backend`` declares it cannot do: inputs, reports and node model types it does
+    not accept, and edges without a delay where it needs one. Every mismatch is one
+    ``capability`` problem; :func:`check` raises them together as one ConfigError."""
+    import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
+    import bmtoolkit.simulator.core.reports  # noqa: F401 - and the common report modules
+    from bmtoolkit.simulator.core import capabilities
+
+    spec = _spec(backend)
+    if spec is None:
+        return
+    spec.load_registrations()
+    out.extend(capabilities.mismatches(plan, spec))
+
+
+def _check_options(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
+    """The backend's typed options parse (an unknown mode or dtype is found before setup)."""
+    spec = _spec(backend)
+    if spec is not None:
+        spec.parse_options(plan)
+
+
 def _check_inputs(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES, get_backend
+    from bmtoolkit.simulator.core.registries import (
+        INPUT_MODULES,
+        get_backend,
+        unsupported_module,
+    )
 
-    if backend not in _COMMON_INPUTS:
+    if backend is None or _spec(backend) is None:  # none, or one that declares nothing
         return
-    if backend is not None:
-        try:
-            get_backend(backend)  # its module registers the backend's own input modules
-        except BmtkError:
-            pass  # an unknown backend name is reported when the run starts
-
+    try:
+        get_backend(backend)  # its module may register more input loaders on import
+    except BmtkError:
+        pass  # an unknown backend name is reported when the run starts
     for name, cfg in plan.input_configs.items():
         module = getattr(cfg, "module", None)
+        error = unsupported_module("input", module, path=plan.config_path, field=f"inputs.{name}")
+        if error is not None:
+            out.append(problem_from_error(error, _file(plan)))
+            continue
         if module is not None and module not in INPUT_MODULES:
             known = ", ".join(INPUT_MODULES.names())
             if getattr(cfg, "input_type", None) in INPUT_MODULES:
@@ -211,15 +239,15 @@ def _check_inputs(plan: RunPlan, backend: str | None, out: list[Problem]) -> Non
 
 
 def _check_reports(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
-    if backend in _COMMON_INPUTS:  # popnet and filternet read their own report kinds
+    if _spec(backend) is not None and not any(p.severity == "error" for p in out):
         plan.reports()
 
 
 def _check_backend_own(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.registries import get_backend
 
-    if backend is None:
-        return
+    if backend is None or any(p.kind == "capability" for p in out):
+        return  # its own checks assume a config it can run
     try:
         cls = get_backend(backend)
     except BmtkError:
@@ -232,6 +260,8 @@ CHECKS: tuple[Callable[[Any, str | None, list[Problem]], None], ...] = (
     _check_backend,
     _check_run,
     _check_network,
+    _check_capabilities,
+    _check_options,
     _check_dynamics,
     _check_inputs,
     _check_reports,
@@ -263,7 +293,7 @@ def preflight(
 
     Examples
     --------
-    >>> preflight(plan, "pointnet")  # doctest: +SKIP
+    >>> preflight(plan, "mynet")  # doctest: +SKIP
     []
     """
     out: list[Problem] = []
@@ -274,7 +304,7 @@ def preflight(
             out.append(problem_from_error(err, _file(plan)))
             if chk is _check_network:
                 break
-    return out
+    return list(dict.fromkeys(out))  # a problem two checks both see is reported once
 
 
 def check(plan: RunPlan, backend: str | None = None) -> None:
@@ -288,7 +318,7 @@ def check(plan: RunPlan, backend: str | None = None) -> None:
 
     Examples
     --------
-    >>> check(plan, "pointnet")  # doctest: +SKIP
+    >>> check(plan, "mynet")  # doctest: +SKIP
     """
     problems = preflight(plan, backend)
     for problem in problems:
@@ -296,6 +326,13 @@ def check(plan: RunPlan, backend: str | None = None) -> None:
             log.info("preflight: %s", problem)
             warnings.warn(str(problem), BmtkWarning, stacklevel=2)
     errors = [p for p in problems if p.severity == "error"]
+    unable = [p for p in errors if p.kind == "capability"]
+    if unable:  # every mismatch at once: the config asks what the backend cannot do
+        raise ConfigError(
+            f"the {backend} backend cannot run this config: "
+            + "; ".join(f"{p.location}: {p.message}" for p in unable),
+            path=Path(unable[0].file) if unable[0].file else None,
+        )
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more: `bmtoolkit validate` lists all)"

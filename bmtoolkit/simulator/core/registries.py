@@ -5,17 +5,24 @@ maps to an object, and an unknown name raises
 :class:`~bmtoolkit.exceptions.UnknownModelError` listing the known ones.
 
 - :data:`BACKENDS`: backend name -> :class:`~bmtoolkit.simulator.core.base.Backend` subclass.
-  Built-in backends are registered *by import path* and imported only when asked for, so
-  ``import bmtoolkit`` needs no simulator. Third-party packages add backends through the
-  ``bmtoolkit.backends`` entry-point group (value ``package.module:BackendClass``).
+  Backends are registered *by import path* from their declarations
+  (:mod:`~bmtoolkit.simulator.core.spec`: each backend folder's ``spec.py``, and the
+  ``bmtoolkit.backends`` entry-point group for other packages) and imported only when asked
+  for, so ``import bmtoolkit`` needs no simulator.
 - :data:`INPUT_MODULES`: config ``module``/``input_type`` -> loader turning an
   :class:`~bmtoolkit.sonata.config.InputConfig` into a typed input
   (see :mod:`bmtoolkit.simulator.core.inputs`).
 - :data:`REPORT_MODULES`: report ``module`` -> loader turning a report config into a typed
   report (see :mod:`bmtoolkit.simulator.core.reports`).
-- :data:`CELL_MODELS`, :data:`SYNAPSE_MODELS`: ``"<backend>:<name>"`` -> backend-specific
-  loader (``"pointnet:nest"``, ``"bionet:ctdb"`` ...). The backend prefix keeps backends from
-  colliding on the same template prefix.
+- :data:`UNSUPPORTED_INPUTS`, :data:`UNSUPPORTED_REPORTS`: BMTK module names bmtoolkit knowingly
+  does not run, with the reason; asking for one raises
+  :class:`~bmtoolkit.exceptions.UnsupportedFeatureError` (one line naming the module), see
+  :func:`unsupported_module`.
+- :data:`SPIKES_GENERATORS`: ``spikes_function`` name of a ``module: "function"`` spike input ->
+  ``fn(node, sim) -> spike times (ms)`` (see :func:`spikes_generator`).
+- :data:`CELL_MODELS`: ``"<backend>:<name>"`` -> backend-specific loader (``"<backend>:nest"``,
+  ``"<backend>:ctdb"`` ...). The backend prefix keeps backends from colliding on the same
+  template prefix.
 - :data:`WEIGHT_FUNCTIONS`: edge-type ``weight_function`` -> vectorized function
   ``fn(edges, source, target) -> np.ndarray`` (see :func:`synaptic_weight`).
 
@@ -39,7 +46,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from bmtoolkit.exceptions import BackendNotAvailableError, UnknownModelError
+from bmtoolkit.exceptions import (
+    BackendNotAvailableError,
+    UnknownModelError,
+    UnsupportedFeatureError,
+)
 from bmtoolkit.registry import Registry
 from bmtoolkit.simulator.core.catalogue import is_empty
 
@@ -51,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: entry-point group third-party backends use: ``name = "package.module:BackendClass"``
+#: entry-point group third-party backends use (see :mod:`~bmtoolkit.simulator.core.spec`)
 ENTRY_POINT_GROUP = "bmtoolkit.backends"
 
 
@@ -72,37 +83,101 @@ BACKENDS: Registry = Registry("backend")
 INPUT_MODULES: Registry = Registry("input module")
 #: report ``module`` -> loader(ReportConfig, RunPlan) -> typed report
 REPORT_MODULES: Registry = Registry("report module")
+#: ``spikes_function`` name -> ``fn(node, sim) -> spike times (ms)``
+SPIKES_GENERATORS: _ScopedRegistry = _ScopedRegistry("spikes generator")
+
+#: page of the documentation listing what is not supported
+UNSUPPORTED_DOC = "docs/differences_from_bmtk.md#not-supported"
+
+#: BMTK input modules (``module`` of an ``inputs`` entry) bmtoolkit does not run -> why
+UNSUPPORTED_INPUTS: dict[str, str] = {}
+#: BMTK report modules (``module`` of a ``reports`` entry) bmtoolkit does not write -> why
+UNSUPPORTED_REPORTS: dict[str, str] = {}
+
+
+def unsupported_module(
+    kind: str, module: Any, *, path: Any = None, field: str | None = None
+) -> UnsupportedFeatureError | None:
+    """The error for an input (``kind="input"``) or report module documented as not
+    supported, or ``None`` when ``module`` is not one of them.
+
+    Examples
+    --------
+    >>> UNSUPPORTED_INPUTS["teleport"] = "not built"
+    >>> unsupported_module("input", "teleport").message.split(" (see")[0]
+    "input module 'teleport' is not supported: not built"
+    >>> del UNSUPPORTED_INPUTS["teleport"]
+    >>> unsupported_module("input", "sonata") is None
+    True
+    """
+    table = UNSUPPORTED_INPUTS if kind == "input" else UNSUPPORTED_REPORTS
+    if not isinstance(module, str) or module not in table:
+        return None
+    return UnsupportedFeatureError(
+        f"{kind} module {module!r} is not supported: {table[module]} (see {UNSUPPORTED_DOC})",
+        path=path,
+        field=field,
+    )
+
+
+def spikes_generator(func: F | None = None, *, name: str | None = None, replace: bool = True):
+    """Register a spike-train function for ``module: "function"`` inputs (BMTK's
+    ``@spikes_generator``).
+
+    The function is called once per node of the input's node set as ``fn(node, sim)`` and
+    returns that node's spike times in ms. ``node`` reads node properties (``node["x"]``,
+    ``node.node_id``, ``node.population_name``); ``sim`` has ``tstart``, ``tstop`` and ``dt``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @spikes_generator
+    ... def regular_10hz(node, sim):
+    ...     return np.arange(sim.tstart, sim.tstop, 100.0)
+    >>> SPIKES_GENERATORS.get("regular_10hz") is regular_10hz
+    True
+    >>> SPIKES_GENERATORS.unregister("regular_10hz")
+    """
+
+    def _add(fn: F) -> F:
+        SPIKES_GENERATORS.register(name or fn.__name__, fn, replace=replace)
+        return fn
+
+    if func is not None:
+        return _add(func)
+    return _add
+
+
+def add_spikes_generator(func: Callable, name: str | None = None, overwrite: bool = True) -> None:
+    """Register ``func`` as a spike-train function (BMTK's ``add_spikes_generator``).
+
+    Examples
+    --------
+    >>> add_spikes_generator(lambda node, sim: [10.0], name="one_spike")
+    >>> "one_spike" in SPIKES_GENERATORS
+    True
+    >>> SPIKES_GENERATORS.unregister("one_spike")
+    """
+    if overwrite or (name or func.__name__) not in SPIKES_GENERATORS:
+        SPIKES_GENERATORS.register(name or func.__name__, func, replace=True)
+
+
 #: ``"<backend>:<template prefix or model>"`` -> backend-specific cell-model loader
 CELL_MODELS: Registry = _ScopedRegistry("cell model")
-#: ``"<backend>:<synapse model>"`` -> backend-specific synapse-model loader
+#: ``"<backend>:<model_template>"`` -> a user's BMTK-style synapse model function
+#: (registered by :mod:`~bmtoolkit.simulator.core.pyfunctions`)
 SYNAPSE_MODELS: Registry = _ScopedRegistry("synapse model")
 #: weight-function name -> ``fn(edges, source, target) -> np.ndarray``
 WEIGHT_FUNCTIONS: _ScopedRegistry = _ScopedRegistry("weight function")
 
-_BUILTIN_BACKENDS: dict[str, str] = {
-    "pointnet": "bmtoolkit.simulator.pointnet.backend",
-    "bionet": "bmtoolkit.simulator.bionet.backend",
-    "popnet": "bmtoolkit.simulator.popnet.backend",
-    "filternet": "bmtoolkit.simulator.filternet.backend",
-    "torchnet": "bmtoolkit.simulator.torchnet.backend",
-    "numpynet": "bmtoolkit.simulator.core.numpynet",
-}
-for _name, _path in _BUILTIN_BACKENDS.items():
-    BACKENDS.register(_name, _path)
-
-_entry_points_loaded = False
-
 
 def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib import metadata  # scanning installed packages is done once, on demand
+    """Register every declared backend (built-in folders and entry points) by import path."""
+    from bmtoolkit.simulator.core.spec import specs
 
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in BACKENDS:
-            BACKENDS.register(ep.name, ep.value)
+    for name, spec in specs().items():
+        if name not in BACKENDS:
+            BACKENDS.register(name, spec.backend)
 
 
 def register_backend(name: str, target: type[Backend] | str, *, replace: bool = False) -> None:
@@ -134,7 +209,7 @@ def backend_names() -> list[str]:
 
     Examples
     --------
-    >>> "pointnet" in backend_names()
+    >>> backend_names() == sorted(backend_names())
     True
     """
     _load_entry_points()
@@ -153,8 +228,10 @@ def get_backend(name: str) -> type[Backend]:
 
     Examples
     --------
-    >>> get_backend("numpynet").name
-    'numpynet'
+    >>> from bmtoolkit.simulator.core.spec import specs
+    >>> name = next(n for n, s in specs().items() if s.requires == ("numpy",))
+    >>> get_backend(name).name == name
+    True
     """
     from bmtoolkit.simulator.core.base import Backend
 
@@ -192,18 +269,31 @@ def get_backend(name: str) -> type[Backend]:
     return cls
 
 
-def synaptic_weight(func: F | None = None, *, name: str | None = None, replace: bool = True):
-    """Register a vectorized synaptic weight function under its name (or ``name``).
+def synaptic_weight(
+    func: F | None = None,
+    *,
+    name: str | None = None,
+    replace: bool = True,
+    per_edge: bool | None = None,
+):
+    """Register a synaptic weight function under its name (or ``name``).
 
-    The function receives all edges of one edge type at once and returns their weights::
+    A vectorized function receives all edges of one edge type at once and returns their
+    weights::
 
         fn(edges, source, target) -> np.ndarray  # shape (n_edges,)
 
-    ``edges`` is a :class:`pandas.DataFrame` of edge properties (edge-type CSV merged with
-    the H5 group; ``nsyns`` is always present, 1 when absent from the files); ``source`` and
-    ``target`` are :class:`NodeColumns`: ``source["x"]`` gives the source node's ``x`` for each
-    edge. The result is the final weight handed to the simulator (no further ``nsyns``
-    multiplication).
+    ``edges`` is a :class:`pandas.DataFrame` of every edge column (H5 group columns,
+    edge-type CSV columns such as ``weight_sigma``, ``source_node_id``, ``target_node_id``,
+    ``edge_type_id``; ``nsyns`` is always present, 1 when absent from the files); ``source``
+    and ``target`` are :class:`NodeColumns`: ``source["x"]`` is a :class:`pandas.Series` of
+    the source node's ``x`` for each edge (so BMTK functions calling ``.values`` work). The
+    result is the final weight handed to the simulator (no further ``nsyns`` multiplication).
+
+    A per-edge function ``fn(edge_props, src_node, trg_node)`` (BMTK's NEURON convention,
+    told apart by its parameter names or ``per_edge=True``) is called once per edge and
+    returns one synapse's weight; see
+    :class:`~bmtoolkit.simulator.core.weight_functions.PerEdgeWeight`.
 
     Examples
     --------
@@ -217,7 +307,7 @@ def synaptic_weight(func: F | None = None, *, name: str | None = None, replace: 
     """
 
     def _add(fn: F) -> F:
-        WEIGHT_FUNCTIONS.register(name or fn.__name__, fn, replace=replace)
+        add_weight_function(fn, name, overwrite=replace, per_edge=per_edge)
         return fn
 
     if func is not None:
@@ -225,8 +315,45 @@ def synaptic_weight(func: F | None = None, *, name: str | None = None, replace: 
     return _add
 
 
+def add_weight_function(
+    func: Callable[..., Any],
+    name: str | None = None,
+    overwrite: bool = True,
+    *,
+    per_edge: bool | None = None,
+) -> None:
+    """Register ``func`` as weight function ``name`` (default its ``__name__``), as BMTK's
+    ``add_weight_function(func, name=None, overwrite=True)``.
+
+    ``per_edge`` (default: told by the parameter names, see
+    :func:`~bmtoolkit.simulator.core.weight_functions.is_per_edge`) marks a function called
+    once per edge, ``fn(edge_props, src_node, trg_node)``. With ``overwrite=False`` an existing
+    registration is kept.
+
+    Examples
+    --------
+    >>> add_weight_function(lambda edge_props, src, trg: edge_props["syn_weight"], "one_by_one")
+    >>> WEIGHT_FUNCTIONS.get("one_by_one")
+    PerEdgeWeight(<lambda>)
+    >>> WEIGHT_FUNCTIONS.unregister("one_by_one")
+    """
+    from bmtoolkit.simulator.core.weight_functions import PerEdgeWeight, is_per_edge
+
+    if not callable(func):
+        raise TypeError(f"weight function {name!r} must be callable, got {func!r}")
+    key = name or func.__name__
+    if not overwrite and key in WEIGHT_FUNCTIONS:
+        return
+    flag = is_per_edge(func) if per_edge is None else per_edge
+    entry = PerEdgeWeight(func) if flag and not isinstance(func, PerEdgeWeight) else func
+    WEIGHT_FUNCTIONS.register(key, entry, replace=True)
+
+
 class NodeColumns:
     """Per-edge view of node properties: ``view["x"]`` = property of each edge's node.
+
+    Columns are :class:`pandas.Series` with one row per edge (a default 0..n-1 index, so
+    arithmetic between source, target and edge columns lines up by position).
 
     Parameters
     ----------
@@ -241,23 +368,41 @@ class NodeColumns:
     >>> class Pop:  # anything with column(name, ids)
     ...     def column(self, name, ids=None):
     ...         return np.array([10.0, 20.0, 30.0])[ids]
-    >>> NodeColumns(Pop(), np.array([2, 0, 2]))["x"]
+    >>> NodeColumns(Pop(), np.array([2, 0, 2]))["x"].values
     array([30., 10., 30.])
     """
 
     def __init__(self, population: NodePopulation, node_ids: np.ndarray) -> None:
         self.population = population
         self.node_ids = np.asarray(node_ids, dtype=np.int64)
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name == "node_id":
-            return self.node_ids
+    def __getitem__(self, name: str) -> Any:
+        import pandas as pd
+
         if name not in self._cache:
-            uniq, inverse = np.unique(self.node_ids, return_inverse=True)
-            values = np.asarray(self.population.column(name, uniq))
-            self._cache[name] = values[inverse]
+            if name == "node_id":
+                values = self.node_ids
+            else:
+                uniq, inverse = np.unique(self.node_ids, return_inverse=True)
+                values = np.asarray(self.population.column(name, uniq))[inverse]
+            self._cache[name] = pd.Series(values, name=name)
         return self._cache[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name == "node_id" or name in self.columns
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the node properties (``node_id`` first)."""
+        names = getattr(self.population, "property_names", None)
+        return ["node_id", *(n for n in (names or ()) if n != "node_id")]
+
+    def to_dataframe(self, columns: Any = None) -> Any:
+        """The view as a :class:`pandas.DataFrame` (one row per edge)."""
+        import pandas as pd
+
+        return pd.DataFrame({c: self[c].to_numpy() for c in (columns or self.columns)})
 
     def __len__(self) -> int:
         return len(self.node_ids)
@@ -275,6 +420,17 @@ def _default_weight(edges: pd.DataFrame, source: NodeColumns, target: NodeColumn
 DEFAULT_WEIGHT_NAMES: tuple[str, ...] = ("default_weight_fnc", "set_syn_weight", "wmax")
 for _wname in DEFAULT_WEIGHT_NAMES:
     WEIGHT_FUNCTIONS.register(_wname, _default_weight)
+
+
+def _register_builtin_weights() -> None:
+    """``gaussianLL`` and the V1 model's names (:mod:`.weight_functions`)."""
+    from bmtoolkit.simulator.core.weight_functions import BUILTIN
+
+    for key, fn in BUILTIN.items():
+        WEIGHT_FUNCTIONS.register(key, fn, replace=True)
+
+
+_register_builtin_weights()
 
 
 def get_weight_function(name: str | None, *, edge_type: Any = None, path: Any = None) -> Callable:

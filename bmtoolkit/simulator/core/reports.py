@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
-from bmtoolkit.simulator.core.registries import REPORT_MODULES
+from bmtoolkit.simulator.core.registries import REPORT_MODULES, unsupported_module
 
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
     import pandas as pd
@@ -73,7 +73,14 @@ class MembraneReport:
 
 @dataclass(frozen=True)
 class WeightReport:
-    """Snapshots of synaptic weights of plastic synapses onto ``node_set`` every ``dt`` ms."""
+    """Synaptic weights of plastic synapses onto ``node_set``.
+
+    Two forms: snapshots of every synapse's weight every ``dt`` ms (``events`` false, a
+    SONATA frame report), or BMTK's ``weight_recorder``: one row per spike a synapse of
+    ``synapse_model`` transmits, with the weight after it (``events`` true, a CSV table). For
+    the latter, ``nest_model`` is the NEST model that ``synapse_model`` (the edge types'
+    ``model_template``) is copied from with the recorder attached, as BMTK does.
+    """
 
     name: str
     node_set: Any
@@ -83,6 +90,8 @@ class WeightReport:
     file_name: Path
     synapse_model: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    nest_model: str | None = None
+    events: bool = False
 
 
 def load_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport | WeightReport:
@@ -91,6 +100,14 @@ def load_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport | WeightRepo
     params = getattr(cfg, "params", {}) or {}
     if module is None:
         module = params.get("module", params.get("type", "membrane_report"))
+    error = unsupported_module(
+        "report",
+        module,
+        path=getattr(plan, "config_path", None),
+        field=f"reports.{cfg.name}.module",
+    )
+    if error is not None:
+        raise error
     return REPORT_MODULES.get(str(module))(cfg, plan)
 
 
@@ -155,18 +172,43 @@ def load_membrane_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport:
 
 @REPORT_MODULES.register("weight_recorder", aliases=("syn_report", "weight_report"))
 def load_weight_report(cfg: ReportConfig, plan: RunPlan) -> WeightReport:
-    """Synaptic-weight snapshots (``synapse_model`` optional)."""
+    """Synaptic weights: sampled every ``dt`` when the report gives ``dt``; for BMTK's
+    ``weight_recorder`` module without ``dt``, recorded at each transmitted spike as BMTK
+    records them (``nest_model``, ``model_template``, ``file_name`` a CSV table).
+
+    Raises
+    ------
+    ConfigError
+        An event-recording report whose ``file_name`` is not a ``.csv``/``.txt`` table.
+    """
     params = getattr(cfg, "params", {}) or {}
     dt, start, end = _times(cfg, plan)
+    module = getattr(cfg, "module", None) or params.get("module")
+    given = getattr(cfg, "given", frozenset({"dt", "file_name"}))
+    events = module == "weight_recorder" and "dt" not in given
+    path = _file(cfg, plan)
+    if events:
+        if "file_name" not in given:
+            path = plan.output_path(f"{cfg.name}.csv")
+        elif path.suffix.lower() not in (".csv", ".txt"):
+            raise ConfigError(
+                f"weight_recorder without 'dt' writes one row per transmitted spike as a CSV "
+                f"table (BMTK's format); file_name {path.name!r} must end with .csv, or give "
+                "'dt' for sampled SONATA snapshots",
+                path=plan.config_path,
+                field=f"reports.{cfg.name}.file_name",
+            )
     return WeightReport(
         cfg.name,
         _node_set(cfg),
         dt,
         start,
         end,
-        _file(cfg, plan),
+        path,
         synapse_model=params.get("synapse_model", params.get("model_template")),
         params=dict(params),
+        nest_model=params.get("nest_model"),
+        events=events,
     )
 
 

@@ -2,28 +2,28 @@
 
 BMTK's scripts read::
 
-    conf = pointnet.Config.from_json("config.json")
+    conf = <backend>.Config.from_json("config.json")
     conf.build_env()
-    net = pointnet.PointNetwork.from_config(conf)
-    sim = pointnet.PointSimulator.from_config(conf, net)
+    net = <backend>.<Network>.from_config(conf)
+    sim = <backend>.<Simulator>.from_config(conf, net)
     sim.run()
 
 Here :class:`Config` is the loaded :class:`~bmtoolkit.sonata.SimulationConfig` (read-only,
 indexable like the JSON document as BMTK's dict-based config is), :class:`Network` remembers
 the config, and :meth:`Simulator.run` runs it with :func:`bmtoolkit.simulator.run` on the
-backend of the module the script imported (``pointnet`` -> NEST, ``bionet`` -> NEURON). The
-network is built when the simulator runs, not before. :mod:`bmtoolkit.simulator.pointnet`
-and :mod:`bmtoolkit.simulator.bionet` export these names (``PointNetwork``,
-``PointSimulator``, ``BioNetwork``, ``BioSimulator``) lazily; the simulators themselves are
-imported only by :meth:`Simulator.run`.
+backend of the module the script imported. The network is built when the simulator runs,
+not before. A backend folder that offers BMTK's script names subclasses :class:`Network` and
+:class:`Simulator` (setting :attr:`Simulator.backend`) in its own ``run_scripts.py`` and
+exports them lazily; the simulators themselves are imported only by :meth:`Simulator.run`.
 
 Examples
 --------
->>> from bmtoolkit.simulator.core.run_scripts import PointSimulator
->>> PointSimulator.backend
-'pointnet'
+>>> class ToySimulator(Simulator):
+...     backend = "toynet"
+>>> ToySimulator.backend
+'toynet'
 >>> conf = Config.from_json("config.json")  # doctest: +SKIP
->>> PointSimulator.from_config(conf, PointNetwork.from_config(conf)).run()  # doctest: +SKIP
+>>> ToySimulator.from_config(conf, Network.from_config(conf)).run()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -38,12 +38,8 @@ from typing import Any, ClassVar
 from bmtoolkit.exceptions import ConfigError
 
 __all__ = [
-    "BioNetwork",
-    "BioSimulator",
     "Config",
     "Network",
-    "PointNetwork",
-    "PointSimulator",
     "Simulator",
     "io",
     "quit_execution",
@@ -178,26 +174,6 @@ class Simulator:
         return self.result
 
 
-class PointNetwork(Network):
-    """BMTK's ``pointnet.PointNetwork``: a network for the NEST backend."""
-
-
-class PointSimulator(Simulator):
-    """BMTK's ``pointnet.PointSimulator``: runs on NEST (``pointnet``)."""
-
-    backend = "pointnet"
-
-
-class BioNetwork(Network):
-    """BMTK's ``bionet.BioNetwork``: a network for the NEURON backend."""
-
-
-class BioSimulator(Simulator):
-    """BMTK's ``bionet.BioSimulator``: runs on NEURON (``bionet``)."""
-
-    backend = "bionet"
-
-
 class _IO:
     """BMTK's ``io`` logger of run scripts, writing to the ``bmtoolkit`` log."""
 
@@ -225,5 +201,5 @@ io = _IO()
 
 
 def quit_execution() -> None:
-    """End the script as BMTK's ``bionet.nrn.quit_execution()`` does (exit status 0)."""
+    """End the script as BMTK's ``nrn.quit_execution()`` does (exit status 0)."""
     sys.exit(0)

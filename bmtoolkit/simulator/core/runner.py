@@ -2,14 +2,14 @@
 
 :func:`run` is what ``bmtoolkit run CONFIG`` and :func:`bmtoolkit.simulator.run` call. The
 backend is, in order of precedence: the ``backend`` argument (``--backend``); the config's
-``target_simulator`` (``NEST`` -> ``pointnet``, ``NEURON`` -> ``bionet`` ...); the node model
-types of the circuit (``biophysical`` -> ``bionet``, ``nest:`` templates -> ``pointnet``,
-``population`` -> ``popnet``).
+``target_simulator`` (``NEST``, ``NEURON`` ...: the backend whose declaration claims it); the
+node model templates and model types of the circuit, when exactly one backend claims them
+(``nest:`` templates, ``biophysical``, ``population`` ...).
 
 Examples
 --------
 >>> from bmtoolkit.simulator.core.runner import run
->>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+>>> result = run("config.json", backend="mynet", threads=2)  # doctest: +SKIP
 >>> result.outputs["spikes"]  # doctest: +SKIP
 'output/spikes.h5'
 """
@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import RunResult
 from bmtoolkit.simulator.core.output import RunOutput
-from bmtoolkit.simulator.core.plan import SIMULATOR_TO_BACKEND, RunPlan
+from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.preflight import check as check_plan
 from bmtoolkit.simulator.core.registries import backend_names, get_backend
+from bmtoolkit.simulator.core.spec import backend_for_simulator, backend_votes
 
 if TYPE_CHECKING:
     from bmtoolkit.simulator.core.plan import RunPlan
@@ -33,25 +34,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bmtoolkit.simulator")
 
-#: node ``model_type`` -> backend, used when neither --backend nor target_simulator decide
-MODEL_TYPE_TO_BACKEND: dict[str, str] = {
-    "biophysical": "bionet",
-    "population": "popnet",
-}
-#: ``model_template`` prefix -> backend
-TEMPLATE_PREFIX_TO_BACKEND: dict[str, str] = {
-    "nest": "pointnet",
-    "nrn": "bionet",
-    "hoc": "bionet",
-    "ctdb": "bionet",
-    "nml": "bionet",
-    "dipde": "popnet",
-    "lgnmodel": "filternet",
-}
-
 
 def choose_backend(plan: RunPlan) -> str:
     """Name of the backend for ``plan`` (see the module docstring for the order).
+
+    What each backend claims (``target_simulator`` values, model templates, model types) is
+    read from its declaration (:mod:`~bmtoolkit.simulator.core.spec`).
 
     Raises
     ------
@@ -61,29 +49,26 @@ def choose_backend(plan: RunPlan) -> str:
     Examples
     --------
     >>> choose_backend(RunPlan.from_config("config.json"))  # doctest: +SKIP
-    'pointnet'
+    'mynet'
     """
     if plan.backend:
         return plan.backend
     target = plan.target_simulator
     if target:
-        name = SIMULATOR_TO_BACKEND.get(str(target).upper())
+        name = backend_for_simulator(str(target))
         if name is not None:
             return name
         if str(target).lower() in backend_names():
             return str(target).lower()
-    votes: set[str] = set()
+    templates: set[str] = set()
+    model_types: set[str] = set()
     for pop in plan.circuit.nodes.values():
         names = set(pop.types.columns) | set(pop.property_names)
         if "model_template" in names:
-            for tmpl in set(map(str, pop.column("model_template"))):
-                prefix = tmpl.split(":", 1)[0].lower() if ":" in tmpl else ""
-                if prefix in TEMPLATE_PREFIX_TO_BACKEND:
-                    votes.add(TEMPLATE_PREFIX_TO_BACKEND[prefix])
+            templates |= set(map(str, pop.column("model_template")))
         if "model_type" in names:
-            for mt in set(map(str, pop.column("model_type"))):
-                if mt in MODEL_TYPE_TO_BACKEND:
-                    votes.add(MODEL_TYPE_TO_BACKEND[mt])
+            model_types |= set(map(str, pop.column("model_type")))
+    votes = backend_votes(templates, model_types)
     if len(votes) == 1:
         return votes.pop()
     hint = f"the node models suggest {sorted(votes)}" if votes else "no node model decides"
@@ -112,7 +97,7 @@ def run(
     config : str, PathLike, SimulationConfig or RunPlan
         The simulation config (BMTK's combined ``config.json`` works too).
     backend : str, optional
-        Backend name (``pointnet``, ``bionet`` ...); default chosen from the config.
+        Backend name (``bmtoolkit run --help`` lists them); default chosen from the config.
     threads : int, optional
         Local threads (overrides the config).
     seed : int, optional
@@ -131,7 +116,7 @@ def run(
 
     Examples
     --------
-    >>> result = run("config.json", backend="pointnet", threads=2)  # doctest: +SKIP
+    >>> result = run("config.json", backend="mynet", threads=2)  # doctest: +SKIP
     >>> sorted(result.timings)  # doctest: +SKIP
     ['add_inputs', 'add_reports', 'build_network', 'setup', 'simulate', 'write_outputs']
     """

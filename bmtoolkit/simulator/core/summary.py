@@ -79,7 +79,7 @@ class RunSummary:
 
 
 def _is_virtual(plan: RunPlan, pop: NodePopulation) -> bool:
-    # the numpy types table, not the DataFrame: a bionet run loads no pandas
+    # the numpy types table, not the DataFrame: a run of detailed cells loads no pandas
     names = set(pop.types_table.columns) | set(pop.property_names)
     if "model_type" not in names:
         return False
@@ -89,14 +89,14 @@ def _is_virtual(plan: RunPlan, pop: NodePopulation) -> bool:
 def run_summary(plan: RunPlan, spikes_file: str | Path | None) -> RunSummary:
     """Spike counts per population of a finished run.
 
-    Virtual populations (inputs) are listed only when they spiked (filternet's LGN cells).
+    Virtual populations (inputs) are listed only when they spiked (LGN cells driven by a movie).
 
     Parameters
     ----------
     plan : RunPlan
         The plan that was run.
     spikes_file : path or None
-        The spikes file it wrote (None: the backend writes no spikes, e.g. popnet's rates;
+        The spikes file it wrote (None: the backend writes no spikes, e.g. population rates;
         only empty node sets are reported).
 
     Returns
@@ -108,11 +108,11 @@ def run_summary(plan: RunPlan, spikes_file: str | Path | None) -> RunSummary:
     counts: dict[str, int] = {}
     pops: dict[str, PopulationActivity] = {}
     if spikes_file is not None and Path(spikes_file).is_file():
-        counts = spike_counts(spikes_file)  # no DataFrame: a bionet run loads no pandas
+        counts = spike_counts(spikes_file)  # no DataFrame: a run of detailed cells loads no pandas
     selected = plan.resolve_node_set(None) if spikes_file is not None else {}
     for name, pop in plan.circuit.nodes.items():
         if spikes_file is None:
-            break  # a backend without spikes (popnet writes rates): nothing to count
+            break  # a backend without spikes (rates only): nothing to count
         n_cells = len(selected.get(name, ()))
         if name not in counts and (n_cells == 0 or _is_virtual(plan, pop)):
             continue

@@ -10,11 +10,18 @@ input and the outputs::
     "output": {"output_dir": "output", "spikes_file": "spikes.h5",
                "rates_h5": "rates.h5", "rates_csv": "rates.csv"}
 
+``rates_csv`` is BMTK's table (``node_id population timestamps firing_rates``, times in
+seconds); ``rates_h5`` is a SONATA rates file (times in ms).
+
 ``module`` is any stimulus of :data:`~bmtoolkit.simulator.filternet.stimuli.STIMULI`
 (``movie`` with ``data_file``, ``grating``, ``full_field_flash``, ``moving_bar``, ``looming``,
 ``gray_screen`` ...). Generated stimuli last ``tstop - tstart``; array movies are cut to it or
 padded with gray. Optional ``run`` keys: ``n_trials`` (extra trials go to
-``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``. ``dynamics_params``
+``<spikes>_trial<k>.h5``), ``n_workers`` (processes), ``nonlinearity``, ``spatial_kernel``
+(``"pixel"``, the default, puts receptive fields on the movie's pixels as BMTK does;
+``"sampled"`` samples the Gaussians exactly, see :mod:`~bmtoolkit.simulator.filternet.spatial`).
+``evaluation_options`` of the movie input (``t_min``, ``t_max`` in seconds, ``downsample``)
+choose the rate samples kept, as in BMTK. ``dynamics_params``
 and ``non_dom_params`` JSON files are looked up in ``components.filter_models_dir``.
 
 Examples
@@ -40,32 +47,29 @@ from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.catalogue import component_folders, is_empty, params_path
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
+from bmtoolkit.simulator.filternet.inputs import EvaluationWindow
+from bmtoolkit.simulator.filternet.spec import SPEC
 from bmtoolkit.simulator.filternet.spiking import poisson_spikes
-from bmtoolkit.simulator.filternet.stimuli import Movie, make_stimulus
+from bmtoolkit.simulator.filternet.stimuli import Movie
 
 log = logging.getLogger("bmtoolkit.simulator.filternet")
-
-#: ``input_type`` values filternet evaluates
-MOVIE_INPUT_TYPES = ("movie", "visual", "stimulus")
 
 
 class FilterNetBackend(Backend):
     """LGN filters -> rates -> Poisson spikes (see the module docstring)."""
 
-    name: ClassVar[str] = "filternet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
-        """Read the filternet options of the run."""
-        extra = self.plan.extra
-        self.n_trials = int(extra.get("n_trials", 1))
-        self.n_workers = int(extra.get("n_workers", 1))
-        self.nonlinearity = str(extra.get("nonlinearity", "rectify"))
-        if self.n_trials < 1:
-            raise ConfigError("run.n_trials must be >= 1", path=self.plan.config_path,
-                              field="run.n_trials")  # fmt: skip
+        """Read the filternet options of the run (:class:`.spec.FilterNetOptions`)."""
+        self.n_trials = self.options.n_trials
+        self.n_workers = self.options.n_workers
+        self.nonlinearity = self.options.nonlinearity
+        self.spatial_kernel = self.options.spatial_kernel
         self.cells: dict[str, LGNCells] = {}
         self.movie: Movie | None = None
+        self.window = EvaluationWindow()
         self.rates: dict[str, RateResult] = {}
 
     def build_network(self) -> None:
@@ -81,7 +85,8 @@ class FilterNetBackend(Backend):
                 continue  # not a filter population (e.g. cortex in the same circuit)
             table = _load_params(table, self.plan.components, pop.types_path)
             seed = None if self.plan.seed is None else self.plan.seed + len(self.cells)
-            self.cells[pop_name] = build_cells(table, seed=seed)
+            self.cells[pop_name] = build_cells(table, seed=seed,
+                                               spatial_kernel=self.spatial_kernel)  # fmt: skip
             log.info("filternet: %d cells in population %s", len(ids), pop_name)
         if not self.cells:
             raise ConfigError("no LGN nodes (model_template 'lgnmodel:<type>') in the circuit",
@@ -89,44 +94,29 @@ class FilterNetBackend(Backend):
 
     def add_inputs(self) -> None:
         """Build the movie of the (single) movie input."""
-        movies = [c for c in self.plan.input_configs.values()
-                  if (c.input_type or "movie").lower() in MOVIE_INPUT_TYPES]  # fmt: skip
+        movies = self.plan.inputs()  # MovieInput only: the spec refuses other inputs
         if len(movies) != 1:
             raise ConfigError(
                 f"filternet needs exactly one input with input_type 'movie', found {len(movies)}",
                 path=self.plan.config_path,
                 field="inputs",
             )
-        cfg = movies[0]
-        params = dict(cfg.params or {})
-        try:
-            movie = make_stimulus(cfg.module or "movie", params, duration_ms=self.plan.duration)
-        except ConfigError as err:
-            raise ConfigError(err.message, path=self.plan.config_path,
-                              field=f"inputs.{cfg.name}.{err.field or 'module'}") from err  # fmt: skip
-        n = int(round(self.plan.duration * movie.frame_rate / 1000.0))
-        if movie.n_frames > n:
-            movie = Movie(movie.data[:n], movie.frame_rate, movie.rows, movie.cols)
-        self.movie = Movie(movie.data, movie.frame_rate, movie.rows, movie.cols, self.plan.tstart)
+        self.window = movies[0].window(self.plan)
+        self.movie = movies[0].movie(self.plan)
 
     def simulate(self) -> None:
-        """Evaluate the rates of every population."""
+        """Evaluate the rates of every population (kept within the evaluation window)."""
         if self.movie is None:
             raise ConfigError("no movie input was added", path=self.plan.config_path)
         for pop_name, cells in self.cells.items():
-            self.rates[pop_name] = evaluate_rates(
+            res = evaluate_rates(
                 cells, self.movie, nonlinearity=self.nonlinearity, n_workers=self.n_workers
             )
+            self.rates[pop_name] = self.window.apply(res)
 
     def write_outputs(self) -> None:
         """Write rates (``rates_h5``/``rates_file`` and ``rates_csv``) and every trial's spikes."""
-        from bmtoolkit.simulator.core.reports import write_spike_output
-
-        out = self.plan.config.output
-        extra = dict(getattr(out, "extra", {}) or {})
-        h5 = extra.get("rates_h5", extra.get("rates_file"))
-        csv = extra.get("rates_csv")
-        self._write_rates(h5, csv)
+        self._write_rates(self.options.rates_h5, self.options.rates_csv)
         for trial in range(self.n_trials):
             spikes = {}
             for pop_name, res in self.rates.items():
@@ -134,12 +124,9 @@ class FilterNetBackend(Backend):
                                             seed=self.plan.seed, trial=trial)  # fmt: skip
                 spikes[pop_name] = (res.node_ids[idx], times)
             if trial == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
-                csv_spikes = extra.get("spikes_file_csv", extra.get("spikes_csv"))
-                if csv_spikes:
-                    self._write_spikes_csv(csv_spikes, spikes)
+                self.hand_back_spikes(spikes)
+                if self.options.spikes_csv:
+                    self._write_spikes_csv(self.options.spikes_csv, spikes)
             elif self.plan.spikes_file is not None:
                 base = self.plan.output_path(self.plan.spikes_file)
                 path = base.with_name(f"{base.stem}_trial{trial}{base.suffix}")
@@ -176,19 +163,32 @@ class FilterNetBackend(Backend):
 
 
 def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
-    """Tidy CSV ``population node_id time rate`` (space separated), one row per sample."""
+    """BMTK's rates table: ``node_id population timestamps firing_rates``, space separated.
+
+    One row per cell and sample; ``timestamps`` in seconds and rates in Hz, as BMTK's
+    filternet writes them (so its analysis scripts read the file unchanged).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> res = RateResult(np.array([0, 1]), np.array([0.0, 1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> path = Path(tempfile.mkdtemp()) / "rates.csv"
+    >>> write_rates_csv(path, {"lgn": res})
+    >>> print(path.read_text().splitlines()[:3])
+    ['node_id population timestamps firing_rates', '0 lgn 0 1', '0 lgn 0.001 2']
+    """
     frames = []
     for pop_name, res in rates.items():
         n, t = res.rates.shape
         frames.append(pd.DataFrame({
-            "population": pop_name,
             "node_id": np.repeat(res.node_ids, t),
-            "time": np.tile(res.times_ms, n),
-            "rate": res.rates.ravel(),
+            "population": pop_name,
+            "timestamps": np.tile(np.asarray(res.times_ms, float) / 1000.0, n),
+            "firing_rates": res.rates.ravel(),
         }))  # fmt: skip
     tmp = path.with_name(path.name + ".tmp")
     pd.concat(frames, ignore_index=True).to_csv(tmp, sep=" ", index=False,
-                                                float_format="%.6g")  # fmt: skip
+                                                float_format="%.9g")  # fmt: skip
     tmp.replace(path)
 
 

@@ -20,7 +20,8 @@ Gaussian sigma is a third of it; a pair gives an elongated field), ``spatial_rot
 ``weight_dom_0/1``, ``kpeaks_dom_0/1``, ``delay_dom_0/1`` (also ``weights``/``kpeaks``/
 ``delays`` pairs), the same with ``_non_dom_`` for the second subunit, ``spont_fr``,
 ``tuning_angle``, ``sf_sep``. Missing temporal parameters fall back to ``dynamics_params``
-(``opt_wts``, ``opt_kpeaks``, ``opt_delays``) and then to the fitted values of the type.
+(``opt_wts``, ``opt_kpeaks``, ``opt_delays``) and then to the fitted values of the type
+(:mod:`bmtoolkit.models.lgn`).
 
 Examples
 --------
@@ -43,63 +44,14 @@ import numpy as np
 import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.lgn import FITTED_TEMPORAL, SPONT_RATES, TWO_SUBUNIT_TYPES
 from bmtoolkit.simulator.filternet.filters import (
     DEFAULT_TRUNCATE,
     as_pair,
     cosine_bump_kernels,
     zero_crossing_ms,
 )
-
-#: fitted temporal filters (weights, kpeaks ms, delays ms) of the mouse LGN cell classes
-FITTED_TEMPORAL: Mapping[str, tuple[tuple[float, float], tuple[float, float], tuple[int, int]]] = {
-    "sON_TF1": ((1.00003093, -0.44616057), (56.52557576, 137.44093312), (0, 15)),
-    "sON_TF2": ((4.28233151, -1.42754511), (31.20843844, 137.06239706), (0, 5)),
-    "sON_TF4": ((3.5940406, -1.81458312), (30.75886854, 58.35845979), (0, 25)),
-    "sON_TF8": ((3.70525968, -1.75383971), (12.94103321, 28.27807659), (0, 25)),
-    "sOFF_TF1": ((2.11424029, -1.22152557), (54.48070428, 127.92115512), (0, 5)),
-    "sOFF_TF2": ((3.18257937, -1.14071203), (19.84561655, 92.02360682), (0, 25)),
-    "sOFF_TF4": ((3.22981488, -1.65879752), (22.24619766, 56.10036268), (0, 15)),
-    "sOFF_TF8": ((3.2506479, -1.68380989), (18.03400572, 51.21537413), (0, 15)),
-    "sOFF_TF15": ((10.0, -3.26057123), (4.73623985, 21.59707569), (0, 5)),
-    "tOFF_TF4": ((3.34598077, -2.18198978), (29.15797185, 59.36268031), (0, 15)),
-    "tOFF_TF8": ((4.21848979, -2.40498983), (8.52464523, 23.24681671), (0, 0)),
-    "tOFF_TF15": ((3.44166036, -2.11559948), (8.2697336, 19.99148791), (0, 0)),
-}
-
-#: measured mean spontaneous rates (Hz) of the cell classes (used when no ``spont_fr``)
-SPONT_RATES: Mapping[str, float] = {
-    "sON_TF1": 5.2, "sON_TF2": 3.533, "sON_TF4": 8.25, "sON_TF8": 1.767, "sON_TF15": 10.88,
-    "sOFF_TF1": 3.95, "sOFF_TF2": 4.532, "sOFF_TF4": 3.679, "sOFF_TF8": 3.62,
-    "sOFF_TF15": 5.075, "tOFF_TF1": 5.5, "tOFF_TF2": 3.41, "tOFF_TF4": 3.945,
-    "tOFF_TF8": 2.438, "tOFF_TF15": 1.051, "tON_TF8": 2.6,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TwoSubunitType:
-    """Constants of a two-subunit (ON/OFF) cell class.
-
-    The temporal kernels are shifted so that their zero crossings fall at ``ttp_dom_ms`` and
-    ``ttp_nondom_ms``; the dominant (OFF) amplitude is chosen so that the OFF and ON peak
-    rates have the measured ratio ``max_rate_dom / max_rate_nondom``.
-    """
-
-    dom_fit: str
-    nondom_fit: str
-    spont: float
-    max_rate_dom: float
-    max_rate_nondom: float
-    dom_scale: float
-    ttp_dom_ms: float
-    ttp_nondom_ms: float
-    sf_sep: float
-    size: float
-
-
-TWO_SUBUNIT_TYPES: Mapping[str, TwoSubunitType] = {
-    "sONsOFF": TwoSubunitType("sOFF_TF4", "sON_TF4", 4.0, 35.0, 21.0, 1.0, 115.0, 121.0, 6.0, 6.0),
-    "sONtOFF": TwoSubunitType("tOFF_TF8", "sON_TF4", 5.5, 46.0, 31.0, 0.7, 64.8, 93.5, 4.0, 9.0),
-}
+from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS
 
 
 @dataclass(frozen=True)
@@ -130,6 +82,10 @@ class LGNCells:
         Difference-of-Gaussians surround (weight 0: none).
     truncate : float
         Gaussians are cut at this many sigmas.
+    spatial_kernel : str
+        How the fields are put on the movie's pixels, a name in
+        :data:`~bmtoolkit.simulator.filternet.spatial.SPATIAL_KERNELS` (``"pixel"``, as BMTK
+        evaluates the LGN model, or ``"sampled"``).
     """
 
     node_ids: np.ndarray
@@ -145,6 +101,7 @@ class LGNCells:
     surround_scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
     surround_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
     truncate: float = DEFAULT_TRUNCATE
+    spatial_kernel: str = "pixel"
 
     def __post_init__(self) -> None:
         s = len(self.subunit_cell)
@@ -187,6 +144,7 @@ class LGNCells:
             surround_scale=self.surround_scale[keep],
             surround_weight=self.surround_weight[keep],
             truncate=self.truncate,
+            spatial_kernel=self.spatial_kernel,
         )
 
 
@@ -296,6 +254,7 @@ def build_cells(
     node_ids: np.ndarray | None = None,
     seed: int | None = None,
     truncate: float = DEFAULT_TRUNCATE,
+    spatial_kernel: str = "pixel",
 ) -> LGNCells:
     """Turn a table of LGN node properties into :class:`LGNCells`.
 
@@ -310,12 +269,16 @@ def build_cells(
         Draws ``tuning_angle`` of two-subunit cells that have none (uniform 0-360).
     truncate : float
         Cut radius of the Gaussians in sigmas.
+    spatial_kernel : str
+        Discretization of the fields on the movie's pixels (see
+        :mod:`~bmtoolkit.simulator.filternet.spatial`).
 
     Raises
     ------
     ConfigError
         A node lacks ``x``/``y``, a cell type or a temporal filter; the message says which.
     """
+    SPATIAL_KERNELS.get(spatial_kernel)  # fail early on an unknown name
     df = nodes.reset_index(drop=node_ids is not None)
     if node_ids is None:
         node_ids = np.asarray(nodes.index, dtype=np.int64)
@@ -347,6 +310,7 @@ def build_cells(
         offset=cat["offset"],
         kernels=kernels,
         truncate=truncate,
+        spatial_kernel=spatial_kernel,
     )
 
 

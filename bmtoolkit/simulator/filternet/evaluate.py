@@ -37,8 +37,9 @@ import scipy.fft
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.filternet.cells import LGNCells
-from bmtoolkit.simulator.filternet.filters import gaussian_weights, resample_kernels
+from bmtoolkit.simulator.filternet.filters import resample_kernels
 from bmtoolkit.simulator.filternet.nonlinearity import NONLINEARITIES
+from bmtoolkit.simulator.filternet.spatial import SPATIAL_KERNELS, ScreenGrid
 from bmtoolkit.simulator.filternet.stimuli import Movie
 
 log = logging.getLogger("bmtoolkit.simulator.filternet")
@@ -79,16 +80,17 @@ def spatial_responses(cells: LGNCells, movie: Movie, *, tile: int = TILE_PIXELS)
     -------
     np.ndarray, shape (S, T) float32
     """
+    grid = ScreenGrid.from_positions(movie.rows, movie.cols)
     rows, cols = np.asarray(movie.rows, float), np.asarray(movie.cols, float)
-    dy = abs(rows[1] - rows[0]) if len(rows) > 1 else 1.0
-    dx = abs(cols[1] - cols[0]) if len(cols) > 1 else 1.0
-    n_r, n_c = len(rows), len(cols)
+    dy, dx = grid.dy, grid.dx
+    n_r, n_c = grid.shape
     # pixel index of each centre and reach (pixels) of each field
     ci = np.clip(np.rint((cells.x - cols[0]) / dx), -1e6, 1e6)
     ri = np.clip(np.rint((cells.y - rows[0]) / dy), -1e6, 1e6)
     scale = np.maximum(1.0, np.where(cells.surround_weight != 0, cells.surround_scale, 1.0))
     reach = cells.truncate * cells.sigma.max(axis=1) * scale
-    reach_px = np.ceil(reach / min(dx, dy)).astype(np.int64) + 1
+    # + 2 pixels: the seed and the interpolation of the "pixel" kernel widen it by 1.5 pixels
+    reach_px = np.ceil(reach / min(dx, dy)).astype(np.int64) + 2
     size_class = np.ceil(np.log2(reach_px + 1)).astype(np.int64)
     key = np.stack([np.floor(ri / tile), np.floor(ci / tile), size_class], axis=1)
     _, group = np.unique(key, axis=0, return_inverse=True)
@@ -103,7 +105,7 @@ def spatial_responses(cells: LGNCells, movie: Movie, *, tile: int = TILE_PIXELS)
         c1 = int(min(n_c, (ci[idx] + reach_px[idx]).max() + 1))
         if r1 <= r0 or c1 <= c0:
             continue  # fields entirely off-screen see only gray
-        w = _group_weights(cells, idx, cols, rows, (r0, r1, c0, c1))  # (n, P)
+        w = _group_weights(cells, idx, grid, (r0, r1, c0, c1))  # (n, P)
         if r0 == 0 and r1 == n_r and c0 == 0 and c1 == n_c and flat is not None:
             patch = flat
         else:
@@ -112,26 +114,26 @@ def spatial_responses(cells: LGNCells, movie: Movie, *, tile: int = TILE_PIXELS)
     return out
 
 
-def _group_weights(cells: LGNCells, idx: np.ndarray, cols: np.ndarray, rows: np.ndarray,
+def _group_weights(cells: LGNCells, idx: np.ndarray, grid: ScreenGrid,
                    box: tuple[int, int, int, int]) -> np.ndarray:  # fmt: skip
     r0, r1, c0, c1 = box
+    kernel = SPATIAL_KERNELS.get(cells.spatial_kernel)
+    ri, ci = np.arange(r0, r1), np.arange(c0, c1)
     w = np.empty((len(idx), (r1 - r0) * (c1 - c0)), dtype=np.float32)
-    full_c, full_r = cols, rows
     for k, j in enumerate(idx):
-        g = _normalised_on_screen(cells, j, full_c, full_r, box, cells.sigma[j])
+        g = _normalised(kernel(grid, ri, ci, cells.x[j], cells.y[j], tuple(cells.sigma[j]),
+                               cells.rotation[j], truncate=cells.truncate))  # fmt: skip
         sw = cells.surround_weight[j]
         if sw:
-            s = cells.sigma[j] * cells.surround_scale[j]
-            g = g - sw * _normalised_on_screen(cells, j, full_c, full_r, box, s)
+            s = tuple(cells.sigma[j] * cells.surround_scale[j])
+            g = g - sw * _normalised(kernel(grid, ri, ci, cells.x[j], cells.y[j], s,
+                                            cells.rotation[j], truncate=cells.truncate))  # fmt: skip
         w[k] = (cells.amplitude[j] * g).ravel()
     return w
 
 
-def _normalised_on_screen(cells: LGNCells, j: int, cols: np.ndarray, rows: np.ndarray,
-                          box: tuple[int, int, int, int], sigma: np.ndarray) -> np.ndarray:  # fmt: skip
-    r0, r1, c0, c1 = box
-    g = gaussian_weights(cols[c0:c1], rows[r0:r1], cells.x[j], cells.y[j], tuple(sigma),
-                         cells.rotation[j], truncate=cells.truncate)  # fmt: skip
+def _normalised(g: np.ndarray) -> np.ndarray:
+    """``g`` scaled to sum 1 over the visible pixels (unchanged when fully off-screen)."""
     total = g.sum()
     return g / total if total > 0 else g
 

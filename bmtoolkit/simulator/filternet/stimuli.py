@@ -150,22 +150,43 @@ def full_field_flash(row_size=120.0, col_size=240.0, *, duration_ms, t_on=0.0, t
     return m
 
 
-def grating(row_size=120.0, col_size=240.0, *, duration_ms, sf=0.04, tf=2.0, orientation=0.0,
+def spanning_grid(row_size: float, col_size: float, degrees_per_pixel: float = 1.0):
+    """Row and column positions of a screen whose first and last pixels lie on its edges.
+
+    ``int(size / degrees_per_pixel)`` pixels spread evenly over ``[0, size]`` (both ends
+    included), the grid of BMTK's generated gratings and looming discs.
+
+    Examples
+    --------
+    >>> rows, cols = spanning_grid(120, 240, 2.5)
+    >>> len(rows), len(cols), float(rows[-1]), round(float(cols[1]), 4)
+    (48, 96, 120.0, 2.5263)
+    """
+    if degrees_per_pixel <= 0 or row_size <= 0 or col_size <= 0:
+        raise ConfigError("row_size, col_size and degrees_per_pixel must be > 0")
+    n_r = max(int(row_size / degrees_per_pixel), 2)
+    n_c = max(int(col_size / degrees_per_pixel), 2)
+    return np.linspace(0.0, row_size, n_r), np.linspace(0.0, col_size, n_c)
+
+
+def grating(row_size=120.0, col_size=240.0, *, duration_ms, sf=0.05, tf=4.0, orientation=45.0,
             phase=0.0, contrast=1.0, gray_screen_dur=0.0, frame_rate=1000.0,
             degrees_per_pixel=None) -> Movie:  # fmt: skip
     """Sinusoidal grating, drifting (``tf > 0``) or static (``tf = 0``).
 
     ``contrast * sin(2 pi (sf * (x cos th - y sin th) - tf * t) + phase)``; ``sf`` in cycles
     per degree, ``tf`` in Hz, ``orientation`` and ``phase`` in degrees, ``t`` in seconds from
-    the grating's onset after ``gray_screen_dur`` ms of gray.
+    the grating's onset after ``gray_screen_dur`` ms of gray. The defaults (0.05 cpd, 4 Hz,
+    45 degrees, full contrast) and the screen are BMTK's: ``int(size / degrees_per_pixel)``
+    pixels spanning ``[0, size]`` with ``degrees_per_pixel = 1 / (10 sf)`` unless given.
     """
     if not 0.0 <= contrast <= 1.0:
         raise ConfigError(f"contrast must be within [0, 1], got {contrast}", field="contrast")
     if sf < 0 or tf < 0:
         raise ConfigError("sf and tf must be >= 0", field="sf")
     if degrees_per_pixel is None:
-        degrees_per_pixel = 1.0 if sf <= 0 else min(1.0, 1.0 / (4.0 * sf))
-    rows, cols = screen_grid(row_size, col_size, degrees_per_pixel)
+        degrees_per_pixel = 1.0 if sf <= 0 else 1.0 / (10.0 * sf)
+    rows, cols = spanning_grid(row_size, col_size, degrees_per_pixel)
     n = _n_frames(duration_ms, frame_rate)
     t = (np.arange(n) / frame_rate - gray_screen_dur / 1000.0).astype(np.float64)
     th = np.deg2rad(orientation)
@@ -207,19 +228,38 @@ def moving_bar(row_size=120.0, col_size=240.0, *, duration_ms, width=5.0, speed=
     return Movie(data * np.float32(contrast), float(frame_rate), rows, cols)
 
 
-def looming(row_size=120.0, col_size=240.0, *, duration_ms, t_start=0.0, t_looming=1000.0,
-            radius_start=0.0, radius_end=25.0, center=None, contrast=-1.0, frame_rate=1000.0,
-            degrees_per_pixel=1.0) -> Movie:  # fmt: skip
-    """A disc of ``contrast`` (dark by default) growing linearly from ``radius_start`` to
-    ``radius_end`` degrees during ``t_looming`` ms from ``t_start``, then staying."""
-    rows, cols = screen_grid(row_size, col_size, degrees_per_pixel)
-    cx, cy = (cols.mean(), rows.mean()) if center is None else center
-    r = np.hypot(cols[None, :] - cx, rows[:, None] - cy)
-    t = np.arange(_n_frames(duration_ms, frame_rate)) * (1000.0 / frame_rate)
-    frac = np.clip((t - t_start) / max(t_looming, 1e-9), 0.0, 1.0)
-    radius = radius_start + (radius_end - radius_start) * frac
-    radius[t < t_start] = -1.0
-    data = (r[None] <= radius[:, None, None]).astype(np.float32) * np.float32(contrast)
+def looming(row_size=120.0, col_size=240.0, *, duration_ms, gray_screen_dur=0.5, t_looming=1.0,
+            t_expand=5.0 / 6.0, radius_end=25.0, center=None, contrast=-1.0,
+            frame_rate=1000.0, degrees_per_pixel=1.0) -> Movie:  # fmt: skip
+    """A looming disc: after ``gray_screen_dur`` s of gray, a disc of ``contrast`` (dark by
+    default) whose area grows linearly until its radius reaches ``radius_end`` degrees at
+    ``t_expand`` s, and which stays until ``t_looming`` s after its onset; gray afterwards.
+
+    Times are in seconds, as BMTK's looming movie takes them; the defaults are BMTK's (area
+    growing by 750 square pixels per second, so 25 degrees at 5/6 s). The screen spans
+    ``[0, size]`` like BMTK's and the disc is centred on it unless ``center = (x, y)``
+    degrees is given.
+
+    Examples
+    --------
+    >>> m = looming(20, 40, duration_ms=1500.0, t_looming=0.5, t_expand=0.2, radius_end=5.0)
+    >>> dark = (m.data < 0).sum(axis=(1, 2))
+    >>> int(dark[499]), bool(dark[600] > 0), bool(dark[900] == dark[700]), int(dark[1100])
+    (0, True, True, 0)
+    """
+    if t_looming < 0 or gray_screen_dur < 0 or t_expand <= 0 or radius_end <= 0:
+        raise ConfigError(
+            "looming needs t_looming >= 0, gray_screen_dur >= 0 and t_expand > 0 (seconds) "
+            "and radius_end > 0 (degrees)",
+            field="t_looming",
+        )
+    rows, cols = spanning_grid(row_size, col_size, degrees_per_pixel)
+    cx, cy = (col_size / 2.0, row_size / 2.0) if center is None else center
+    r2 = (cols[None, :] - cx) ** 2 + (rows[:, None] - cy) ** 2
+    t = np.arange(_n_frames(duration_ms, frame_rate)) / float(frame_rate) - gray_screen_dur
+    radius2 = radius_end**2 * np.minimum(t / t_expand, 1.0)
+    radius2[(t < 0) | (t >= t_looming)] = -1.0
+    data = (r2[None] <= radius2[:, None, None]).astype(np.float32) * np.float32(contrast)
     return Movie(data, float(frame_rate), rows, cols)
 
 
@@ -323,7 +363,7 @@ PARAM_ALIASES: Mapping[str, str] = {
     "temporal_f": "tf",
     "theta": "orientation",
     "max_intensity": "contrast",
-    "gray_sceen_dur": "gray_screen_dur",
+    "gray_sceen_dur": "gray_screen_dur",  # BMTK's looming reads this spelling
 }
 #: config keys that never reach a generator
 _IGNORED = {"input_type", "module", "node_set", "enabled", "evaluation_options", "name",
@@ -348,8 +388,6 @@ def make_stimulus(name: str, params: Mapping[str, Any], *, duration_ms: float) -
         if key in _IGNORED:
             continue
         kwargs[PARAM_ALIASES.get(key, key)] = value
-    if fn is looming and "t_looming" in kwargs and "gray_screen_dur" in kwargs:
-        kwargs["t_start"] = kwargs.pop("gray_screen_dur")
     accepted = inspect.signature(fn).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
     target = grating if fn is static_grating else fn

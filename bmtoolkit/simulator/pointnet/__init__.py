@@ -5,7 +5,7 @@ Modules: :mod:`.backend` (:class:`PointNet`), :mod:`.cells`, :mod:`.synapses`,
 imported only when a run starts.
 
 BMTK's run-script names (``Config``, ``PointNetwork``, ``PointSimulator``, ``io``) are here
-too, from :mod:`bmtoolkit.simulator.core.run_scripts`, so ``run_pointnet.py`` scripts run with
+too, from :mod:`.run_scripts`, so ``run_pointnet.py`` scripts run with
 ``bmtk`` replaced by ``bmtoolkit`` in their imports.
 
 Examples
@@ -24,14 +24,32 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "PointNet": "bmtoolkit.simulator.pointnet.backend",
-    "Config": "bmtoolkit.simulator.core.run_scripts",
-    "PointNetwork": "bmtoolkit.simulator.core.run_scripts",
-    "PointSimulator": "bmtoolkit.simulator.core.run_scripts",
-    "io": "bmtoolkit.simulator.core.run_scripts",
+    "Config": "bmtoolkit.simulator.pointnet.run_scripts",
+    "PointNetwork": "bmtoolkit.simulator.pointnet.run_scripts",
+    "PointSimulator": "bmtoolkit.simulator.pointnet.run_scripts",
+    "io": "bmtoolkit.simulator.pointnet.run_scripts",
 }
 
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
+#: :mod:`.pyfunction_cache`
+_PYFUNCTIONS = (
+    "synaptic_weight",
+    "add_weight_function",
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _PYFUNCTIONS:
+        return getattr(
+            importlib.import_module("bmtoolkit.simulator.pointnet.pyfunction_cache"), name
+        )
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")
@@ -39,4 +57,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS])

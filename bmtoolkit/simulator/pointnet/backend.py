@@ -39,15 +39,9 @@ from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
     WeightReport,
-    write_membrane_report,
-    write_spike_output,
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
-from bmtoolkit.simulator.pointnet.inputs import (
-    add_current_clamp,
-    set_spike_trains,
-    spike_generator_params,
-)
+from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
     WeightSnapshots,
@@ -56,18 +50,21 @@ from bmtoolkit.simulator.pointnet.recording import (
     dense_report,
     gather_events,
 )
+from bmtoolkit.simulator.pointnet.spec import SPEC
 from bmtoolkit.simulator.pointnet.synapses import (
     _RESERVED,
     ConnectBuffers,
     connect_edges,
     synapse_model_name,
 )
+from bmtoolkit.simulator.pointnet.weight_events import WeightEvents
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
 #: synapse models NEST devices (spike generators) can drive directly
 STATIC_SYNAPSES = frozenset({"static_synapse", "static_synapse_hom_w"})
-#: delay of edges whose files give none (NEST's own default, as BMTK leaves it to NEST)
+#: NEST's own default delay: the device delay of a network without edges (edges whose files
+#: give no delay get the one :mod:`.spec` declares)
 DEFAULT_DELAY_MS = 1.0
 #: decimals of the spike times written (NEST's float grid times rounded to their decimal value)
 SPIKE_TIME_DECIMALS = 9
@@ -97,8 +94,8 @@ class PointNet(Backend):
     18828
     """
 
-    name: ClassVar[str] = "pointnet"
-    requires: ClassVar[tuple[str, ...]] = ("nest",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     @classmethod
     def preflight(cls, plan: RunPlan) -> list[Any]:
@@ -146,6 +143,7 @@ class PointNet(Backend):
         self.spike_recorder: Any = None
         self.multimeters: list[MultimeterRecording] = []
         self.weight_reports: list[WeightSnapshots] = []
+        self.weight_events: dict[str, WeightEvents] = {}
         self.min_delay = DEFAULT_DELAY_MS
         self.result.extra["nest_version"] = getattr(nest, "__version__", "")
         self.result.extra["mpi_processes"] = int(nest.NumProcesses())
@@ -161,12 +159,16 @@ class PointNet(Backend):
         """Create every node population and connect every edge population."""
         plan = self.plan
         circuit = plan.circuit
+        for rep in plan.reports():  # recorded synapse models exist before any connection
+            if isinstance(rep, WeightReport) and rep.events:
+                self.weight_events[rep.name] = WeightEvents(rep, plan.config_path)
+                self.weight_events[rep.name].attach()
         for name, pop in circuit.nodes.items():
             self.populations[name] = create_population(
                 pop,
                 plan.catalogue.node_types(pop),
                 virtual=plan.catalogue.is_virtual(pop),
-                generator_params=spike_generator_params(plan.extra),
+                generator_params=self.options.generator_params(),
             )
         tables = []
         for name, edges in circuit.edges.items():
@@ -183,7 +185,7 @@ class PointNet(Backend):
             table = edge_table(
                 plan,
                 edges,
-                default_delay=DEFAULT_DELAY_MS,
+                default_delay=self.default_delay,
                 extra=self._synapse_columns(edges),
             )
             tables.append((edges, table, src, trg))
@@ -286,15 +288,13 @@ class PointNet(Backend):
                     for pop, ids in plan.resolve_node_set(rep.node_set).items()
                     if not self.populations[pop].virtual and len(ids)
                 }
-                self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
+                if rep.name in self.weight_events:
+                    self.weight_events[rep.name].select(targets)
+                else:
+                    self.weight_reports.append(WeightSnapshots(rep, targets, self.populations))
                 continue
-            if not isinstance(rep, MembraneReport):
-                log.warning(
-                    "report %s: %s is not supported by pointnet; skipped",
-                    rep.name,
-                    type(rep).__name__,
-                )
-                continue
+            if not isinstance(rep, MembraneReport):  # pragma: no cover - its spec refuses
+                raise ConfigError(f"pointnet cannot record report of type {type(rep).__name__}")
             targets = {
                 pop: ids
                 for pop, ids in plan.resolve_node_set(rep.node_set).items()
@@ -377,9 +377,7 @@ class PointNet(Backend):
             spikes = self._by_population(senders, times)
             self.result.extra["n_spikes"] = int(len(times))
             if rank == 0:
-                path = write_spike_output(self.plan, spikes)
-                if path is not None:
-                    self.result.outputs["spikes"] = str(path)
+                self.hand_back_spikes(spikes)
         for rec in self.multimeters:
             ev = rec.device.get("events")
             rep = rec.report
@@ -406,22 +404,15 @@ class PointNet(Backend):
                     if np.isin(senders, nest_ids).any() or len(times) == 0
                 }
                 if rank == 0:
-                    out = write_membrane_report(
-                        self.plan.output_path(rep.file_for(var)),
-                        var,
-                        data,
-                        tstart=rep.start_time,
-                        tstop=rep.end_time,
-                        dt=rep.dt,
-                    )
-                    key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-                    self.result.outputs[key] = str(out)
+                    self.hand_back_trace(rep, var, data)
 
     def _write_weight_reports(self) -> None:
-        if int(self.nest.NumProcesses()) > 1 and self.weight_reports:
+        if int(self.nest.NumProcesses()) > 1 and (self.weight_reports or self.weight_events):
             log.warning("weight reports are not gathered across MPI ranks; rank 0 writes its own")
         if int(self.nest.Rank()) != 0:
             return
+        for name, events in self.weight_events.items():
+            self.result.outputs[name] = str(events.write(self.populations))
         for snap in self.weight_reports:
             path = self.plan.output_path(snap.report.file_name)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ For every node type of a population the model comes from ``model_template``
 (``nest:<model>``, any model NEST knows) and the parameters from the node type's
 ``dynamics_params`` JSON (under ``point_neuron_models_dir``), overridden node by node by the
 HDF5 ``dynamics_params`` group. Allen Cell Types ``neuron_config`` files and NEST 2 GLIF
-names are translated by :mod:`bmtoolkit.simulator.pointnet.translations`. Virtual nodes
+names are translated by :mod:`bmtoolkit.models.allen_glif`. Virtual nodes
 become ``spike_generator`` devices.
 
 Nodes of one population are created type by type with one ``nest.Create`` call each
@@ -27,23 +27,16 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, UnknownModelError
+from bmtoolkit.models.allen_glif import nest_point_params
 from bmtoolkit.simulator.core.models import (
     NodeTypeModel,
     node_dynamics,
     node_type_models,
     split_template,
 )
+from bmtoolkit.simulator.core.pyfunctions import find_cell_model
 from bmtoolkit.simulator.core.registries import CELL_MODELS
-from bmtoolkit.simulator.pointnet.translations import (
-    NEST2_GLIF_MODELS,
-    allen_to_nest_glif,
-    is_allen_neuron_config,
-    nest2_glif_params,
-)
 from bmtoolkit.sonata.validation import Problem
-
-#: keys of dynamics_params files that describe the file, not the NEST model
-IGNORED_PARAM_KEYS: tuple[str, ...] = ("model", "model_name", "type", "comment", "_comment")
 
 
 @dataclass
@@ -137,7 +130,8 @@ def created_ids(nodes: Any) -> np.ndarray:
 def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """NEST model name and NEST-ready parameters of a ``nest:<model>`` template.
 
-    Allen ``neuron_config`` parameters are translated to ``glif_psc``/``glif_cond``; NEST 2
+    The parameters go through :func:`bmtoolkit.models.allen_glif.nest_point_params`: Allen
+    ``neuron_config`` parameters are translated to ``glif_psc``/``glif_cond``; NEST 2
     ``glif_lif_*`` names map to ``glif_psc``/``glif_cond`` with the level's flags.
 
     Examples
@@ -148,16 +142,7 @@ def resolve_nest_model(template: str, params: Mapping[str, Any]) -> tuple[str, d
     _, model = split_template(template)
     if model is None:
         raise ConfigError("empty model_template")
-    params = {k: v for k, v in params.items() if k not in IGNORED_PARAM_KEYS}
-    if is_allen_neuron_config(params):
-        level = None
-        if model in NEST2_GLIF_MODELS:
-            model, level = NEST2_GLIF_MODELS[model]
-        tau_syn = params.get("tau_syn")
-        return model, allen_to_nest_glif(params, tau_syn=tau_syn, level=level, model=model)
-    if model in NEST2_GLIF_MODELS:
-        return nest2_glif_params(model, params)
-    return model, dict(params)
+    return nest_point_params(model, params)
 
 
 _KNOWN_MODELS: dict[str, frozenset[str]] = {}
@@ -328,6 +313,37 @@ def create_nest_nodes(
     return model, nodes
 
 
+def _user_nodes(user: Any, population: Any, ids: np.ndarray, nt: NodeTypeModel) -> tuple[str, Any]:
+    """Nodes of one node type made by a user ``cell_model`` function, called as BMTK's
+    PointNet calls it: ``fn(nodes, model_name, dynamics_params)`` with ``nodes`` giving
+    ``n_nodes``, ``node_ids`` and ``nodes["<property>"]`` arrays of the batch."""
+    from bmtoolkit.simulator.core.pyfunctions import NodeView
+
+    model = str(nt.model_template or "").partition(":")[2]
+    values: dict[str, Any] = {
+        "n_nodes": len(ids),
+        "node_ids": ids,
+        "node_id": ids,
+        "node_type_id": np.full(len(ids), nt.node_type_id),
+        "model_template": nt.model_template,
+        "model_type": nt.model_type,
+        "dynamics_params": dict(nt.params),
+        "population": population.name,
+    }
+    for name in population.property_names:
+        values.setdefault(name, np.asarray(population.column(name, ids)))
+    nodes = user(NodeView(values), model, dict(nt.params))
+    n = len(created_ids(nodes)) if nodes is not None else 0
+    if n != len(ids):
+        raise ConfigError(
+            f"node type {nt.node_type_id}: the cell_model function {user.__name__!r} returned "
+            f"{n} NEST nodes for {len(ids)} nodes; expected a NodeCollection of {len(ids)}",
+            path=nt.types_file,
+            field="model_template",
+        )
+    return model, nodes
+
+
 def create_population(
     population: Any,
     models: Mapping[int, NodeTypeModel],
@@ -359,9 +375,13 @@ def create_population(
                 path=nt.types_file,
                 field="model_template",
             )
-        creator = CELL_MODELS.get(f"pointnet:{prefix}")
         ids = np.flatnonzero(node_types == nt_id)
-        model, nodes = creator(population, ids, nt, overrides)
+        user = find_cell_model("pointnet", nt.model_template, nt.model_type)
+        if user is not None:  # a BMTK cell_model function: fn(nodes, model, params)
+            model, nodes = _user_nodes(user, population, ids, nt)
+        else:
+            creator = CELL_MODELS.get(f"pointnet:{prefix}")
+            model, nodes = creator(population, ids, nt, overrides)
         out.nest_ids[ids] = created_ids(nodes)
         out.models[nt_id] = model
     return out

@@ -11,7 +11,8 @@ SONATA mapping
 - Every ``virtual`` node is an external population whose rate comes from an input of the
   simulation config (``module``: ``constant`` with ``firing_rate``, ``piecewise`` with
   ``times``/``rates``, ``timeseries`` with ``times``/``rates`` or ``rates_file``; BMTK's
-  ``"rates"`` CSV with ``gid``/``node_id`` and ``firing_rate`` columns) or from a
+  ``"rates"`` CSV with ``gid``/``node_id`` and ``firing_rate`` columns, whose ``gid`` is the
+  node's population id in BMTK, its ``node_type_id``, or else its node id) or from a
   ``firing_rate`` node column; otherwise it is silent.
 - Every edge from node ``a`` to node ``b`` is a connection: ``syn_weight`` is the jump size (mV,
   the mean for distributed jumps), ``nsyns`` the number of synapses per target neuron, ``delay``
@@ -48,7 +49,7 @@ from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.catalogue import is_empty
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
 from bmtoolkit.simulator.core.progress import run_in_blocks
-from bmtoolkit.simulator.popnet.inputs import ConstantRate, rate_from_params
+from bmtoolkit.simulator.popnet.inputs import ConstantRate
 from bmtoolkit.simulator.popnet.meanfield import MeanFieldModel
 from bmtoolkit.simulator.popnet.populations import (
     Connection,
@@ -58,6 +59,7 @@ from bmtoolkit.simulator.popnet.populations import (
 )
 from bmtoolkit.simulator.popnet.recording import RateRecorder
 from bmtoolkit.simulator.popnet.solver import DensitySolver
+from bmtoolkit.simulator.popnet.spec import SPEC
 from bmtoolkit.simulator.popnet.ssn import SSNModel
 from bmtoolkit.simulator.popnet.translations import (
     PARAM_NAMES,
@@ -75,8 +77,6 @@ MODES.register("density", DensitySolver, aliases=("dipde", "population_density")
 MODES.register("meanfield", MeanFieldModel, aliases=("mean_field", "siegert"))
 MODES.register("ssn", SSNModel)
 
-#: report modules that ask for density snapshots
-DENSITY_REPORTS = ("population_density", "density")
 _PARAM_KEYS = tuple({k for names in PARAM_NAMES.values() for k in names}) + ("units",)
 
 
@@ -87,20 +87,13 @@ def _name(pop: str, node: int) -> str:
 class PopnetBackend(Backend):
     """Population-density (and rate-model) backend; see the module docstring."""
 
-    name: ClassVar[str] = "popnet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy", "scipy")
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
         """Pick the mode and prepare containers."""
-        extra = self.plan.extra
-        mode = str(extra.get("popnet_mode", extra.get("mode", "density")))
-        try:
-            self.model_cls = MODES.get(mode)
-        except KeyError as err:
-            raise ConfigError(
-                str(err), path=self.plan.config_path, field="run.popnet_mode"
-            ) from None
-        self.mode = mode
+        self.mode = self.options.mode
+        self.model_cls = MODES.get(self.mode)
         self.internal: dict[str, LIFPopulation] = {}
         self.columns: dict[str, tuple[str, int]] = {}
         self.units: dict[str, str] = {}
@@ -205,27 +198,15 @@ class PopnetBackend(Backend):
 
     # ------------------------------------------------------------------ inputs and reports
     def add_inputs(self) -> None:
-        """Attach rate functions to the virtual nodes named by each input's node set."""
+        """Attach rate functions to the virtual nodes named by each rate input's node set."""
         plan = self.plan
-        for cfg in plan.input_configs.values():
-            where = f"inputs.{cfg.name}"
-            if str(cfg.input_type).lower() == "spikes":
-                raise ConfigError(
-                    "popnet drives virtual populations with rates (module constant, piecewise, "
-                    "timeseries, or a 'rates' CSV), not spike trains",
-                    path=plan.config_path,
-                    field=where,
-                )
-            targets = plan.resolve_node_set(cfg.node_set)
-            params = dict(cfg.params)
-            per_node = self._per_node_rates(params, where)
-            shared = None
-            if per_node is None:
-                if cfg.module is not None:
-                    params.setdefault("module", cfg.module)
-                shared = rate_from_params(params, where=where)
+        for inp in plan.inputs():  # RateInput only: the spec refuses other inputs
+            where = f"inputs.{inp.name}"
+            targets = plan.resolve_node_set(inp.node_set)
             for pop_name, ids in targets.items():
-                for node in np.asarray(ids, dtype=np.int64):
+                ids = np.asarray(ids, dtype=np.int64)
+                type_ids = plan.circuit.nodes[pop_name].node_type_ids()[ids]
+                for node, type_id in zip(ids, type_ids, strict=True):
                     name = _name(pop_name, node)
                     if name in self.internal:
                         raise ConfigError(
@@ -233,33 +214,10 @@ class PopnetBackend(Backend):
                             path=plan.config_path,
                             field=f"{where}.node_set",
                         )
-                    if per_node is not None:
-                        if int(node) in per_node:
-                            self.external_rates[name] = ConstantRate(per_node[int(node)])
-                    else:
-                        self.external_rates[name] = shared
+                    rate = inp.rate_of(int(node), int(type_id))
+                    if rate is not None:
+                        self.external_rates[name] = rate
         self._make_network()
-
-    def _per_node_rates(self, params: dict, where: str) -> dict[int, float] | None:
-        """BMTK's ``rates`` CSV (``gid``/``node_id`` and ``firing_rate`` columns), if given."""
-        path = params.get("rates")
-        if not isinstance(path, str | Path):
-            return None
-        path = Path(path)
-        if not path.is_absolute() and self.plan.config_path is not None:
-            path = self.plan.config_path.parent / path
-        try:
-            df = pd.read_csv(path, sep=r"\s+", engine="python")
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"cannot read rates file: {err}", path=path, field=where) from None
-        id_col = next((c for c in ("node_id", "gid", "node_ids", "gids") if c in df.columns), None)
-        if id_col is None or "firing_rate" not in df.columns:
-            raise ConfigError(
-                f"rates CSV needs columns gid (or node_id) and firing_rate, found {list(df.columns)}",
-                path=path,
-                field=where,
-            )
-        return dict(zip(df[id_col].astype(int), df["firing_rate"].astype(float)))
 
     def _make_network(self) -> None:
         externals = []
@@ -279,15 +237,11 @@ class PopnetBackend(Backend):
         )
 
     def add_reports(self) -> None:
-        """Density snapshots for ``population_density`` reports; other reports are skipped."""
+        """Density snapshots for ``population_density`` reports (the only kind it accepts)."""
         self.recorder = RateRecorder(self.network.population_names)
-        for rep in self.plan.report_configs.values():
-            kind = str(rep.module or rep.type or rep.variable_name or "").lower()
-            if kind in DENSITY_REPORTS or str(rep.variable_name).lower() == "density":
-                self.density_every = float(rep.dt)
-                self.density_file = self.plan.output_path(rep.file_name)
-            else:
-                log.warning("popnet ignores report %r (module %r)", rep.name, kind)
+        for rep in self.plan.reports():
+            self.density_every = float(rep.dt)
+            self.density_file = rep.file_name
 
     # ------------------------------------------------------------------ run
     def simulate(self) -> None:
@@ -327,8 +281,7 @@ class PopnetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Write the rates (h5 + CSV) and any density snapshots."""
-        out_extra = getattr(self.plan.config.output, "extra", {}) or {}
-        rates_path = self._rates_path(Path(str(out_extra.get("rates_file", "rates.h5"))))
+        rates_path = self._rates_path(Path(self.options.rates_file))
         path = self.recorder.write_rates(rates_path, self.columns)
         self.result.outputs["rates"] = str(path)
         self.result.outputs["rates_csv"] = str(path.with_suffix(".csv"))

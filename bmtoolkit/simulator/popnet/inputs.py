@@ -172,3 +172,99 @@ def rate_from_params(params: Mapping[str, Any], *, where: str | None = None):
         return cls(tuple(params["times"]), tuple(params["rates"]))
     except KeyError as err:
         raise ConfigError(f"rate function {kind!r} needs field {err}", field=where) from None
+
+
+# ---------------------------------------------------------------------- config inputs
+@dataclass(frozen=True)
+class RateInput:
+    """A rate input of a run: one rate function for every node of ``node_set``, or one
+    constant rate per node (BMTK's ``rates`` CSV with ``gid``/``node_id`` and
+    ``firing_rate`` columns).
+
+    Examples
+    --------
+    >>> RateInput("drive", "ext", rate=ConstantRate(5.0)).rate_of(3)
+    ConstantRate(firing_rate=5.0)
+    >>> RateInput("drive", "ext", per_node={3: 2.0}).rate_of(4) is None
+    True
+    """
+
+    name: str
+    node_set: Any
+    rate: Any = None
+    per_node: Mapping[int, float] | None = None
+
+    def rate_of(self, node_id: int, node_type_id: int | None = None) -> Any:
+        """The rate function of a node (``None``: this input does not drive it).
+
+        A ``rates`` table is keyed as BMTK's DiPDE popnet keys it: by population id, which
+        is the node's ``node_type_id``; a table keyed by node id is read too (the node type
+        wins when both match).
+
+        Examples
+        --------
+        >>> inp = RateInput("drive", "ext", per_node={100: 15.0, 0: 2.0})
+        >>> inp.rate_of(0, 100).firing_rate, inp.rate_of(0, 7).firing_rate
+        (15.0, 2.0)
+        """
+        if self.per_node is None:
+            return self.rate
+        value = None
+        if node_type_id is not None:
+            value = self.per_node.get(int(node_type_id))
+        if value is None:
+            value = self.per_node.get(int(node_id))
+        return None if value is None else ConstantRate(value)
+
+
+def _per_node_rates(params: Mapping[str, Any], plan: Any, where: str) -> dict[int, float] | None:
+    """BMTK's ``rates`` CSV (``gid``/``node_id`` and ``firing_rate`` columns), if given."""
+    import pandas as pd
+
+    path = params.get("rates")
+    if not isinstance(path, str | Path):
+        return None
+    path = Path(path)
+    if not path.is_absolute() and plan is not None and plan.config_path is not None:
+        path = plan.config_path.parent / path
+    try:
+        df = pd.read_csv(path, sep=r"\s+", engine="python")
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read rates file: {err}", path=path, field=where) from None
+    id_col = next((c for c in ("node_id", "gid", "node_ids", "gids") if c in df.columns), None)
+    if id_col is None or "firing_rate" not in df.columns:
+        raise ConfigError(
+            f"rates CSV needs columns gid (or node_id) and firing_rate, found {list(df.columns)}",
+            path=path,
+            field=where,
+        )
+    return dict(zip(df[id_col].astype(int), df["firing_rate"].astype(float), strict=True))
+
+
+def load_rate_input(cfg: Any, plan: Any) -> RateInput:
+    """Rates of external populations (``module`` constant, piecewise, timeseries or
+    ``pop_rates`` with a ``rates`` CSV), for the population-density backend."""
+    where = f"inputs.{cfg.name}"
+    params = dict(getattr(cfg, "params", None) or {})
+    per_node = _per_node_rates(params, plan, where)
+    if per_node is not None:
+        return RateInput(cfg.name, cfg.node_set, per_node=per_node)
+    if cfg.module is not None:
+        params.setdefault("module", cfg.module)
+    try:
+        rate = rate_from_params(params, where=where)
+    except ConfigError as err:
+        path = plan.config_path if plan is not None else None
+        raise ConfigError(err.message, path=path, field=err.field or where) from None
+    return RateInput(cfg.name, cfg.node_set, rate=rate)
+
+
+def _register() -> None:
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+
+    if "rates" not in INPUT_MODULES:
+        rate_names = tuple(RATE_FUNCTIONS._aliases) + tuple(RATE_FUNCTIONS.names())
+        INPUT_MODULES.register("rates", load_rate_input, aliases=("pop_rates", *rate_names))
+
+
+_register()

@@ -16,7 +16,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,3 +94,38 @@ class RateRecorder:
             data = np.concatenate(self._densities[name], axis=0)
             write_densities(path, pop, node, times, edges[name], data, mode="w" if k == 0 else "a")
         return path
+
+
+# ---------------------------------------------------------------------- config reports
+@dataclass(frozen=True)
+class DensityReport:
+    """Snapshots of every population's membrane-potential density every ``dt`` ms."""
+
+    name: str
+    dt: float
+    file_name: Path
+
+
+def load_density_report(cfg: Any, plan: Any) -> DensityReport:
+    """A ``population_density`` report: ``dt`` (ms) between snapshots and ``file_name``."""
+    from bmtoolkit.exceptions import ConfigError
+
+    dt = getattr(cfg, "dt", None)
+    if dt is None or not float(dt) > 0:
+        raise ConfigError(
+            f"density report needs dt > 0, got {dt}",
+            path=plan.config_path if plan is not None else None,
+            field=f"reports.{cfg.name}.dt",
+        )
+    name = getattr(cfg, "file_name", None) or f"{cfg.name}.h5"
+    return DensityReport(cfg.name, float(dt), plan.output_path(name))
+
+
+def _register() -> None:
+    from bmtoolkit.simulator.core.registries import REPORT_MODULES
+
+    if "population_density" not in REPORT_MODULES:
+        REPORT_MODULES.register("population_density", load_density_report, aliases=("density",))
+
+
+_register()

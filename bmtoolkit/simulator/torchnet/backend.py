@@ -19,14 +19,14 @@ Examples
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, ClassVar
 
 import numpy as np
 
-from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
+from bmtoolkit.exceptions import BackendNotAvailableError
 from bmtoolkit.simulator.core.base import Backend
 from bmtoolkit.simulator.core.plan import RunPlan
+from bmtoolkit.simulator.torchnet.spec import SPEC
 
 log = logging.getLogger("bmtoolkit.simulator.torchnet")
 
@@ -37,19 +37,33 @@ REPORT_VARIABLES = {"V_m": "v", "v": "v", "I_syn": "i_syn", "threshold": "thresh
 class TorchNetBackend(Backend):
     """Run a SONATA point-neuron network on PyTorch (see the module docstring)."""
 
-    name: ClassVar[str] = "torchnet"
-    requires: ClassVar[tuple[str, ...]] = ("torch",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
+
+    @classmethod
+    def preflight(cls, plan: RunPlan) -> list[Any]:
+        """Membrane reports of variables torchnet does not record (errors, before setup)."""
+        from bmtoolkit.simulator.core.reports import MembraneReport
+        from bmtoolkit.sonata.validation import Problem
+
+        problems = []
+        for rep in plan.reports():
+            bad = [v for v in getattr(rep, "variables", ()) if v not in REPORT_VARIABLES]
+            if isinstance(rep, MembraneReport) and bad:
+                problems.append(
+                    Problem(
+                        str(plan.config_path or ""),
+                        f"reports.{rep.name}.variable_name",
+                        f"torchnet cannot record {bad}; it records {sorted(REPORT_VARIABLES)}",
+                        "capability",
+                    )
+                )
+        return problems
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> TorchNetBackend:
         """A backend ready to :meth:`run` for a config path or ``SimulationConfig``."""
         return cls(RunPlan.from_config(config, backend=cls.name, **overrides))
-
-    def _options(self) -> dict[str, str]:
-        opts = dict(self.plan.extra.get("torchnet", {}) or {})
-        opts.setdefault("device", os.environ.get("TORCHNET_DEVICE", "cpu"))
-        opts.setdefault("dtype", os.environ.get("TORCHNET_DTYPE", "float64"))
-        return opts
 
     def setup(self) -> None:
         """Import torch, seed it and set threads."""
@@ -60,15 +74,8 @@ class TorchNetBackend(Backend):
                 f"the torchnet backend needs PyTorch: pip install torch ({err})"
             ) from err
         self.torch = torch
-        opts = self._options()
-        if opts["dtype"] not in ("float32", "float64"):
-            raise ConfigError(
-                f"torchnet dtype must be float32 or float64, got {opts['dtype']!r}",
-                path=self.plan.config_path,
-                field="run.torchnet.dtype",
-            )
-        self.dtype = getattr(torch, opts["dtype"])
-        self.device = opts["device"]
+        self.dtype = getattr(torch, self.options.dtype)
+        self.device = self.options.device
         if self.plan.seed is not None:
             torch.manual_seed(int(self.plan.seed))
         torch.set_num_threads(int(self.plan.threads))
@@ -92,17 +99,8 @@ class TorchNetBackend(Backend):
         )
 
     def add_reports(self) -> None:
-        """Membrane reports of simulated nodes (other report kinds are skipped with a warning)."""
-        from bmtoolkit.simulator.core.reports import MembraneReport
-
-        self.reports = []
-        for rep in self.plan.reports():
-            if not isinstance(rep, MembraneReport) or not all(
-                v in REPORT_VARIABLES for v in rep.variables
-            ):
-                log.warning("report %s is not supported by torchnet; skipped", rep.name)
-                continue
-            self.reports.append(rep)
+        """Membrane reports of simulated nodes (the spec and :meth:`preflight` refuse others)."""
+        self.reports = list(self.plan.reports())
 
     def simulate(self) -> None:
         """Forward pass from 0 to ``tstop`` in chunks (bounded memory), without gradients."""
@@ -117,7 +115,7 @@ class TorchNetBackend(Backend):
                     cols.append(np.asarray(ids, dtype=np.int64) + net.info.populations[pop][0])
         self.report_cols = np.unique(np.concatenate(cols))
         sel = torch.as_tensor(self.report_cols, device=net.cells.E_L.device)
-        block = int(plan.extra.get("nsteps_block") or 1000)
+        block = self.options.nsteps_block
         chunk = max(1, min(block, (1 << 25) // max(1, net.n)))
         state = net.initial_state(1)
         ids, times, traces = [], [], {v: [] for v in variables}
@@ -147,14 +145,10 @@ class TorchNetBackend(Backend):
 
     def write_outputs(self) -> None:
         """Spikes per population and membrane reports."""
-        from bmtoolkit.simulator.core.reports import write_membrane_report, write_spike_output
-
         plan = self.plan
         spikes = self.net.info.spikes_by_population(self.spike_index, self.spike_times)
         self.result.extra["n_spikes"] = int(len(self.spike_times))
-        path = write_spike_output(plan, spikes)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(spikes)
         for rep in self.reports:
             targets = plan.resolve_node_set(rep.node_set)
             for var in rep.variables:
@@ -176,16 +170,7 @@ class TorchNetBackend(Backend):
                         self._initial(var, cols),
                     )
                     data[pop] = (np.asarray(ids), block)
-                out = write_membrane_report(
-                    plan.output_path(rep.file_for(var)),
-                    var,
-                    data,
-                    tstart=rep.start_time,
-                    tstop=end,
-                    dt=rep.dt,
-                )
-                key = rep.name if len(rep.variables) == 1 else f"{rep.name}:{var}"
-                self.result.outputs[key] = str(out)
+                self.hand_back_trace(rep, var, data, tstop=end)
 
     def _initial(self, var: str, cols: np.ndarray) -> np.ndarray:
         """Value of a variable at t = 0 (before the first step)."""

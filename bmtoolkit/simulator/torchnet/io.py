@@ -4,7 +4,7 @@ Reading follows pointnet exactly, so both backends simulate the same network:
 
 - cells: each node type's ``model_template`` (``nest:glif_psc``, ``nest:iaf_psc_alpha`` ...)
   and ``dynamics_params`` file (NEST names, NEST 2 GLIF names or Allen ``neuron_config``,
-  translated by :func:`bmtoolkit.simulator.pointnet.cells.resolve_nest_model`), overridden
+  translated by :func:`bmtoolkit.models.allen_glif.nest_point_params`), overridden
   node by node by the HDF5 ``dynamics_params``; virtual populations become input channels;
 - edges: weights ``syn_weight x nsyns`` (or the registered ``weight_function``), delays in
   ms, ``receptor_type`` (NEST's 1-based port) from the synapse ``dynamics_params`` or a
@@ -25,7 +25,6 @@ PosixPath('trained/simulation_config.json')
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.allen_glif import nest_point_params
 from bmtoolkit.simulator.core.catalogue import NodeTypeModel, cell_value, is_empty, split_template
 from bmtoolkit.simulator.core.models import (
     DEFAULT_WEIGHT_NAMES,
@@ -45,6 +45,7 @@ from bmtoolkit.simulator.core.models import (
 from bmtoolkit.simulator.torchnet._torch import torch
 from bmtoolkit.simulator.torchnet.cells import GLIFCells
 from bmtoolkit.simulator.torchnet.model import NetworkInfo, TorchNet
+from bmtoolkit.simulator.torchnet.spec import SPEC
 from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
 from bmtoolkit.simulator.torchnet.synapses import Synapses
 from bmtoolkit.simulator.torchnet.translations import (
@@ -52,7 +53,6 @@ from bmtoolkit.simulator.torchnet.translations import (
     CellParams,
     StpParams,
     cell_params_from_nest,
-    cell_params_to_nest,
 )
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ if TYPE_CHECKING:
     from bmtoolkit.sonata.edges import EdgePopulation
     from bmtoolkit.sonata.nodes import NodePopulation
 
-#: edges whose files give no delay get NEST's default, as pointnet does
-DEFAULT_DELAY_MS = 1.0
 #: synapse models torchnet simulates
 SUPPORTED_SYNAPSES = ("static_synapse", *STP_MODELS)
 _STP_COLUMNS = ("U", "tau_rec", "tau_fac", "u", "x")
@@ -93,12 +91,10 @@ def as_plan(
 
 def _population_cells(pop: NodePopulation, models: Mapping[int, NodeTypeModel]):
     """CellParams of every node (deduplicated) and the NEST parameters they came from."""
-    from bmtoolkit.simulator.pointnet.cells import resolve_nest_model
-
     type_ids = np.asarray(pop.node_type_ids(), dtype=np.int64)
     per_type: dict[int, tuple[str, dict[str, Any]]] = {}
     for nt_id, nt in models.items():
-        prefix, _ = split_template(nt.model_template)
+        prefix, model = split_template(nt.model_template)
         if prefix not in (None, "nest"):
             raise ConfigError(
                 f"node type {nt_id}: torchnet simulates NEST point models ('nest:<model>'), "
@@ -106,7 +102,9 @@ def _population_cells(pop: NodePopulation, models: Mapping[int, NodeTypeModel]):
                 path=nt.types_file,
                 field="model_template",
             )
-        per_type[nt_id] = resolve_nest_model(str(nt.model_template), nt.params)
+        if model is None:
+            raise ConfigError("empty model_template", path=nt.types_file, field="model_template")
+        per_type[nt_id] = nest_point_params(model, nt.params)
     overrides = node_dynamics(pop, np.arange(pop.size))
     cols = [c for c in overrides.columns if not overrides[c].isna().all()]
     cache: dict[Any, int] = {}
@@ -248,7 +246,10 @@ def _gather_edges(
         if src_off is None or edges.target_population not in layout.populations:
             continue
         table = edge_table(
-            plan, edges, default_delay=DEFAULT_DELAY_MS, extra=("receptor_type", *_STP_COLUMNS)
+            plan,
+            edges,
+            default_delay=SPEC.default_delay(plan.dt),
+            extra=("receptor_type", *_STP_COLUMNS),
         )
         tgt = table.target_ids + layout.populations[edges.target_population][0]
         receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
@@ -430,9 +431,3 @@ def write_trained(net: TorchNet, output_dir: str | os.PathLike[str]) -> Path:
     if "plan" not in net.info.extra:
         raise ConfigError("write_trained needs a network built by TorchNet.from_config")
     return write_network_files(net, Path(output_dir), trained_cell_params(net))
-
-
-def cell_nest_dict(cell: CellParams) -> tuple[str, dict[str, Any]]:
-    """NEST model and parameters of one cell (JSON-ready floats and lists)."""
-    model, d = cell_params_to_nest(cell)
-    return model, json.loads(json.dumps(d))

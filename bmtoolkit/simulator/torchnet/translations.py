@@ -23,19 +23,22 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.models.allen_glif import GLIF_LEVEL_FLAGS
 from bmtoolkit.registry import Registry
 
-#: GLIF level -> (spike_dependent_threshold, after_spike_currents, adapting_threshold)
+#: GLIF level -> (spike_dependent_threshold, after_spike_currents, adapting_threshold), from
+#: the levels shared with pointnet (:data:`bmtoolkit.models.allen_glif.GLIF_LEVEL_FLAGS`)
 GLIF_MECHANISMS: dict[int, tuple[bool, bool, bool]] = {
-    1: (False, False, False),
-    2: (True, False, False),
-    3: (False, True, False),
-    4: (True, True, False),
-    5: (True, True, True),
+    level: (
+        flags["spike_dependent_threshold"],
+        flags["after_spike_currents"],
+        flags["adapting_threshold"],
+    )
+    for level, flags in GLIF_LEVEL_FLAGS.items()
 }
 
 
@@ -272,11 +275,6 @@ def cell_params_to_nest(cell: CellParams) -> tuple[str, dict[str, Any]]:
     if has_a:
         d.update(th_voltage_index=cell.th_voltage_index, th_voltage_decay=cell.th_voltage_decay)
     return "glif_psc", d
-
-
-def with_values(cell: CellParams, **values: Any) -> CellParams:
-    """Copy of ``cell`` with some fields replaced (used when writing trained values back)."""
-    return replace(cell, **values)
 
 
 @dataclass(frozen=True)

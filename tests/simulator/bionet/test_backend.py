@@ -17,11 +17,19 @@ pytestmark = [pytest.mark.neuron, pytest.mark.conformance]
 @pytest.mark.slow
 def test_5_cells_iclamp_through_runner(sonata_examples, tmp_path):
     require_module("neuron")
+    import json
+
     from bmtoolkit.simulator.core.runner import run
     from bmtoolkit.sonata import read_ecp_report, read_frame_report, read_spikes
 
     case = sonata_examples / "5_cells_iclamp"
-    result = run(case / "config.json", backend="bionet", output_dir=tmp_path)
+    # the reference was made by an older Import3d, which kept six digits of each 3D point
+    doc = json.loads((case / "simulation_config.json").read_text())
+    doc["manifest"]["$BASE_DIR"] = str(case)
+    doc["run"]["swc_point_digits"] = 6
+    config = tmp_path / "simulation_config.json"
+    config.write_text(json.dumps(doc))
+    result = run(config, backend="bionet", output_dir=tmp_path / "out")
     ours = read_spikes(result.outputs["spikes"])
     ref = read_spikes(case / "output" / "spikes.h5")
     assert ours.groupby("node_id").size().tolist() == [50, 28, 23, 20, 3]

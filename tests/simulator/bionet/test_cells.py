@@ -28,7 +28,9 @@ def nrn():
 
 
 def _spec(ex, node_id, row, **kw):
+    """A 5_cells_iclamp node; its 3D points as the older Import3d behind the reference kept."""
     from bmtoolkit.simulator.bionet.cells import CellSpec
+    from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS
 
     comp = ex / "shared_components"
     args = dict(
@@ -42,6 +44,7 @@ def _spec(ex, node_id, row, **kw):
         templates_dir=comp / "biophysical_neuron_templates" / "nml",
         dL=20.0,
         types_file="biophysical_node_types.csv",
+        point_digits=POINT_DIGITS,
     )
     args.update(kw)
     return CellSpec(**args)
@@ -220,7 +223,7 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     path = sonata_examples / "shared_components" / "morphologies" / "Pvalb_470522102_m.swc"
     h = nrn
     # soma "1 1 237.4944 233.8336 35.28 5.9212 -1": a 3-point cylinder along x
-    legacy, full = load_swc(path), load_swc(path, digits=None)
+    legacy, full = load_swc(path, digits=6), load_swc(path)
     soma = [[h.x3d(i, sec=c.soma[0]) for i in range(3)] for c in (legacy, full)]
     np.testing.assert_allclose(soma[0], [231.573, 237.494, 243.416], rtol=0, atol=2e-5)
     np.testing.assert_allclose(soma[1], [231.5732, 237.4944, 243.4156], rtol=0, atol=2e-5)
@@ -234,26 +237,3 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     assert h.diam3d(1, sec=dend) == pytest.approx(0.5592, abs=1e-6)
     assert h.n3d(sec=dend) == h.n3d(sec=full.dend[0])
     assert legacy.import3d is None  # the reader is released
-
-
-def test_round_significant_is_bit_identical_to_g_formatting():
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from bmtoolkit.simulator.bionet.morphology import round_significant
-
-    @settings(max_examples=300, deadline=None)
-    @given(
-        st.lists(st.floats(allow_nan=False, allow_infinity=True), min_size=1, max_size=50),
-        st.integers(1, 15),
-    )
-    def check(values, digits):
-        ours = round_significant(values, digits)
-        expected = [float(f"{v:.{digits}g}") for v in values]
-        assert ours.tobytes() == np.array(expected).tobytes()
-
-    check()
-    # ties and decade edges are formatted as text
-    edges = [0.5, 2.5, 1234562.5, 999999.5, 1e-5, 9.999995, 99999.95, 237.4944, 5e-324]
-    ours = round_significant(edges, 6)
-    assert ours.tolist() == [float(f"{v:.6g}") for v in edges]

@@ -86,3 +86,39 @@ def test_recorder_equals_transfer_matrix_times_recorded_currents(sonata_examples
     np.testing.assert_allclose(rec.data, expected, rtol=1e-9, atol=1e-12)
     # geometry: soma centred on the node position
     assert np.allclose(geo.mid[0], spec.position, atol=15.0)
+
+
+def test_contributions_dir_holds_each_cells_share_of_the_ecp(sonata_examples, tmp_path):
+    """BMTK's ``contributions_dir``: one ``<gid>.h5`` per recorded cell (relative to the
+    output folder); the cells' contributions add up to the ECP report."""
+    require_module("neuron")
+    import json
+
+    from bmtoolkit.simulator import run
+    from bmtoolkit.sonata import read_ecp_report
+
+    example = sonata_examples / "5_cells_iclamp"
+    comp = sonata_examples / "shared_components"
+    doc = json.loads((example / "simulation_config.json").read_text())
+    doc["manifest"]["$BASE_DIR"] = str(example)
+    doc["manifest"]["$OUTPUT_DIR"] = str(tmp_path / "out")
+    doc["run"]["tstop"] = 700.0
+    doc["reports"] = {
+        "ecp": {
+            "cells": "biophys_cells", "variable_name": "v", "module": "extracellular",
+            "electrode_positions": str(comp / "recXelectrodes" / "linear_electrode.csv"),
+            "file_name": "ecp.h5", "electrode_channels": "soma",
+            "contributions_dir": "ecp_contributions",
+        }
+    }  # fmt: skip
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(doc))
+    result = run(config, backend="bionet", progress=False)
+    total = read_ecp_report(result.outputs["ecp"]).data
+    folder = tmp_path / "out" / "ecp_contributions"
+    files = sorted(folder.glob("*.h5"))
+    assert len(files) == 5 and np.max(np.abs(total)) > 1e-4
+    parts = [read_ecp_report(f).data for f in files]
+    assert all(p.shape == total.shape for p in parts)
+    np.testing.assert_allclose(np.sum(parts, axis=0), total, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(parts[0], total)

@@ -77,28 +77,35 @@ def test_geometry_is_rotated_about_the_soma_and_moved(pv_cell):
 
 
 def test_rule_placement_respects_sections_and_distance(pv_cell):
+    """Candidate segments are dendrite segments overlapping 20-150 um of path distance from
+    the soma's 0 end (as BMTK measures it); draws are reproducible per stream."""
     from neuron import h
 
     from bmtoolkit.simulator.bionet.morphology import section_type
-    from bmtoolkit.simulator.bionet.synapses import place_synapses
+    from bmtoolkit.simulator.bionet.placement import segment_props
 
-    params = {"target_sections": ["dend"], "distance_range": [20.0, 150.0]}
-    sites = place_synapses(pv_cell, 200, np.random.default_rng(5), params)
-    again = place_synapses(pv_cell, 200, np.random.default_rng(5), params)
-    assert [(s.name(), x) for s, x in sites] == [(s.name(), x) for s, x in again]
-    h.distance(0, 0.5, sec=pv_cell.soma)
-    for sec, x in sites:
+    props = segment_props(pv_cell.sections, pv_cell.soma)
+    ix, prob = props.find(("dend",), (20.0, 150.0))
+    picks = np.random.RandomState(5).choice(ix, 200, p=prob)
+    again = np.random.RandomState(5).choice(ix, 200, p=prob)
+    np.testing.assert_array_equal(picks, again)
+    h.distance(0, pv_cell.soma(0))
+    for k in picks:
+        sec = pv_cell.sections[props.sec_id[k]]
         assert section_type(sec) == "dend"
-        assert 20.0 <= h.distance(x, sec=sec) <= 150.0
-    assert len({(s.name(), x) for s, x in sites}) > 20
+        half = sec.L / sec.nseg / 2
+        d = h.distance(sec(props.x[k]))
+        assert d + half > 20.0 and d - half < 150.0
+    assert len(set(picks.tolist())) > 20
 
 
-def test_rule_placement_without_candidates_is_an_error(pv_cell):
-    from bmtoolkit.exceptions import SonataFormatError
-    from bmtoolkit.simulator.bionet.synapses import place_synapses
+def test_rule_placement_without_candidates_finds_none(pv_cell):
+    """This Pvalb cell has no apical dendrite: no candidate (the connector then warns and
+    leaves those synapses out, as BMTK does)."""
+    from bmtoolkit.simulator.bionet.placement import segment_props
 
-    with pytest.raises(SonataFormatError, match="no segment of node 7"):
-        place_synapses(pv_cell, 1, np.random.default_rng(0), {"target_sections": ["apic"]})
+    ix, prob = segment_props(pv_cell.sections, pv_cell.soma).find(("apical",), (0.0, 1e20))
+    assert len(ix) == 0 and len(prob) == 0
 
 
 def test_hoc_template_cell(tmp_path, sonata_examples):

@@ -128,21 +128,25 @@ def test_made_cells_equal_cells_read_alone(specs):
 
 
 def test_rule_placed_synapses_use_one_segment_table_per_model(specs):
+    """Two cells of one prepared morphology have the same segment table, so a table made
+    once per model places synapses as each cell's own table would."""
     import numpy as np
 
     from bmtoolkit.simulator.bionet.cells import build_cell
+    from bmtoolkit.simulator.bionet.placement import segment_props
     from bmtoolkit.simulator.bionet.prototypes import CellFactory
-    from bmtoolkit.simulator.bionet.synapses import place_synapses, segment_table
 
     factory = CellFactory()
     a, b = build_cell(specs[0], factory), build_cell(specs[0], factory)
     factory.finish()
-    rule = {"target_sections": ["dend", "apic"], "distance_range": [50.0, 400.0]}
-    table = segment_table(a, ("dend", "apic"), 50.0, 400.0)
-    assert table == segment_table(b, ("dend", "apic"), 50.0, 400.0) and table
-    shared = place_synapses(b, 40, np.random.default_rng(3), rule, table)
-    own = place_synapses(b, 40, np.random.default_rng(3), rule)
-    assert [(s.name(), x) for s, x in shared] == [(s.name(), x) for s, x in own]
+    pa, pb = segment_props(a.sections, a.soma), segment_props(b.sections, b.soma)
+    for name in ("type", "x", "length", "dist", "sec_id"):
+        np.testing.assert_array_equal(getattr(pa, name), getattr(pb, name))
+    ix, prob = pa.find(("dend", "apic"), (50.0, 400.0))
+    assert len(ix) and np.isclose(prob.sum(), 1.0)
+    ix_b, prob_b = pb.find(("dend", "apic"), (50.0, 400.0))
+    np.testing.assert_array_equal(ix, ix_b)
+    np.testing.assert_array_equal(prob, prob_b)
 
 
 def test_prepared_morphology_keeps_all_order_and_lists(specs):

@@ -84,8 +84,8 @@ def test_synaptic_weight_decorator_registers_vectorized_function():
 
 def test_unregistered_weight_function_names_edge_type_and_file():
     with pytest.raises(UnknownModelError) as info:
-        get_weight_function("gaussianLL", edge_type=101, path="net/v1_v1_edge_types.csv")
+        get_weight_function("gaussianLX", edge_type=101, path="net/v1_v1_edge_types.csv")
     msg = str(info.value)
-    assert "edge type 101" in msg and "gaussianLL" in msg
+    assert "edge type 101" in msg and "gaussianLX" in msg
     assert "v1_v1_edge_types.csv" in msg and "weight_function" in msg
     assert "wmax" in msg  # the known names are listed

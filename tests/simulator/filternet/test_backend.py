@@ -98,10 +98,11 @@ def test_run_filternet_config_writes_rates_and_spikes(tmp_path):
     assert set(spikes["population"]) == {"lgn"}
     assert spikes["node_id"].max() < 116 and spikes["timestamp"].max() < 400.0
     rates = pd.read_csv(result.outputs["rates_csv"], sep=" ")
-    assert list(rates.columns) == ["population", "node_id", "time", "rate"]
-    assert len(rates) == 116 * 400
+    # BMTK's layout: times in seconds
+    assert list(rates.columns) == ["node_id", "population", "timestamps", "firing_rates"]
+    assert len(rates) == 116 * 400 and rates["timestamps"].max() == pytest.approx(0.399)
     # the spike count agrees with the integral of the rates
-    expected = rates["rate"].sum() / 1000.0
+    expected = rates["firing_rates"].sum() / 1000.0
     assert abs(len(spikes) - expected) < 5 * np.sqrt(expected)
     trial1 = read_spikes(result.outputs["spikes_trial1"])
     assert abs(len(trial1) - expected) < 5 * np.sqrt(expected)
@@ -143,7 +144,7 @@ def test_movie_file_input_and_errors(tmp_path):
                                                      "rates_csv": "rates.csv"})  # fmt: skip
     result = run(cfg)
     rates = pd.read_csv(result.outputs["rates_csv"], sep=" ")
-    assert rates["time"].max() == 399.0  # padded with gray to tstop
+    assert rates["timestamps"].max() == pytest.approx(0.399)  # padded with gray to tstop
     bad = _config(tmp_path, {"movie": {**GRATING, "speed": 3}}, {"spikes_file": "s.h5"})
     with pytest.raises(ConfigError, match="speed"):
         run(bad)

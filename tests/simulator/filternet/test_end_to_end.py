@@ -42,7 +42,7 @@ def _build(tmp: Path) -> Path:
     )
     rule = RetinotopicLGN(n_on=15, n_off=15, length=15.0, width=5.0, separation=5.0,
                           subtype_column="model_name", visual_columns=("vx", "vy"))  # fmt: skip
-    l4.add_edges(source=lgn.nodes(), target=l4.nodes(), connection_rule=rule, syn_weight=800.0,
+    l4.add_edges(source=lgn.nodes(), target=l4.nodes(), connection_rule=rule, syn_weight=1000.0,
                  delay=1.5, model_template="static_synapse", dynamics_params="exc.json")  # fmt: skip
     comp = tmp / "components"
     comp.mkdir()

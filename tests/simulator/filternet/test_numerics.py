@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.filternet.cells import FITTED_TEMPORAL, build_cells
+from bmtoolkit.models.lgn import FITTED_TEMPORAL
+from bmtoolkit.simulator.filternet.cells import build_cells
 from bmtoolkit.simulator.filternet.evaluate import evaluate_rates, spatial_responses
 from bmtoolkit.simulator.filternet.filters import (
     GaussianSpatialFilter,
@@ -25,7 +26,14 @@ from bmtoolkit.simulator.filternet.stimuli import (
 )
 
 
-def _cell(model: str, x: float = 30.0, y: float = 15.0, size: float = 4.0, spont: float = 3.0):
+def _cell(
+    model: str,
+    x: float = 30.0,
+    y: float = 15.0,
+    size: float = 4.0,
+    spont: float = 3.0,
+    spatial_kernel: str = "pixel",
+):
     return build_cells(
         pd.DataFrame(
             {
@@ -35,7 +43,8 @@ def _cell(model: str, x: float = 30.0, y: float = 15.0, size: float = 4.0, spont
                 "spatial_size": [size],
                 "spont_fr": [spont],
             }  # fmt: skip
-        )
+        ),
+        spatial_kernel=spatial_kernel,
     )
 
 
@@ -66,7 +75,8 @@ def test_grating_response_equals_independent_convolution():
     movie = grating(30, 60, duration_ms=600.0, sf=0.05, tf=3.0, orientation=30.0,
                     contrast=0.8, degrees_per_pixel=1.0)  # fmt: skip
     spont = 40.0  # high enough that the rectifier never clips
-    cells = _cell("sON_TF4", x=27.0, y=14.0, size=6.0, spont=spont)
+    # the exactly sampled Gaussian (the default "pixel" kernel is checked against BMTK's)
+    cells = _cell("sON_TF4", x=27.0, y=14.0, size=6.0, spont=spont, spatial_kernel="sampled")
     rates = evaluate_rates(cells, movie).rates[0]
 
     # independent: full Gaussian over every pixel, direct time-domain convolution

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bmtoolkit.models.allen_glif import allen_to_nest_glif
 from bmtoolkit.simulator import PointNet
-from bmtoolkit.simulator.pointnet.translations import allen_to_nest_glif
 from bmtoolkit.sonata import (
     EdgePopulationData,
     NodePopulationData,

@@ -24,7 +24,7 @@ import os
 import numpy as np
 import pytest
 
-from bmtoolkit.simulator.pointnet.translations import (
+from bmtoolkit.models.allen_glif import (
     GLIF_LEVEL_FLAGS,
     allen_glif_level,
     allen_to_nest_glif,

@@ -19,6 +19,10 @@ that in numpy:
 - with ``axon="stub"`` (what bionet's Allen model processing and NeuroML cells do) the axon
   sections are removed and two 30 um axon sections are appended at the end of ``all``.
 
+3D points are rounded to :data:`IMPORT3D_DIGITS` significant digits with
+:func:`round_significant`, as NEURON's Import3d hands them to the bionet backend, so section
+lengths agree to the last bit.
+
 Path distances are measured from the middle of the first soma section, like
 ``h.distance(0, 0.5, sec=soma[0])``. ``tests/builder/test_synapse_locations.py`` checks section
 names, lengths, parents and distances against NEURON for every conformance morphology.
@@ -43,11 +47,20 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
-from bmtoolkit.simulator.bionet.morphology import POINT_DIGITS, round_significant
 
-__all__ = ["AXON_MODES", "SECTION_ALIASES", "SectionTree", "read_sections", "read_swc_points"]
+__all__ = [
+    "AXON_MODES",
+    "IMPORT3D_DIGITS",
+    "POINT_DIGITS",
+    "SECTION_ALIASES",
+    "SectionTree",
+    "read_sections",
+    "read_swc_points",
+    "round_significant",
+]
 
 #: SWC type of each accepted section-type name (BMTK and NEURON spellings)
 SECTION_ALIASES = {
@@ -63,6 +76,10 @@ SECTION_ALIASES = {
 _TYPE_NAMES = {1: "soma", 2: "axon", 3: "dend", 4: "apic"}
 #: length (um) of each of the two stub axon sections
 STUB_AXON_LENGTH = 30.0
+#: significant digits of the 3D points that older Import3d releases kept (``"%g"``)
+POINT_DIGITS = 6
+#: significant digits Import3d of current NEURON releases passes (``"%.8g"``)
+IMPORT3D_DIGITS = 8
 
 
 @dataclass(frozen=True)
@@ -163,6 +180,40 @@ class SectionTree:
         nonempty = (x_hi - x_lo) * self.length[section] > 0
         order = np.argsort(section[nonempty], kind="stable")
         return section[nonempty][order], x_lo[nonempty][order], x_hi[nonempty][order]
+
+
+def round_significant(values: ArrayLike, digits: int) -> np.ndarray:
+    """Every value as ``float(f"{v:.{digits}g}")``, bit for bit, without formatting each one.
+
+    The value is scaled by a power of ten to ``digits`` integer digits and rounded; dividing
+    that integer by the (exact) power of ten is correctly rounded, so it gives the double
+    nearest to the decimal ``%g`` prints. Values whose scaled fraction lies near one half,
+    or whose decade is uncertain, are formatted as text instead.
+
+    Examples
+    --------
+    >>> round_significant([237.4944, -0.00123456789, 0.0, 1e300], 6).tolist()
+    [237.494, -0.00123457, 0.0, 1e+300]
+    """
+    x = np.array(values, dtype=np.float64).ravel()
+    out = x.copy()
+    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
+    ax = np.abs(x[idx])
+    e = np.floor(np.log10(ax)).astype(np.int64)
+    k = digits - 1 - e
+    ok = np.abs(k) <= 22  # 10**k is exact
+    kk = np.where(ok, k, 0)
+    scale = 10.0 ** np.abs(kk)
+    y = np.where(kk >= 0, ax * scale, ax / scale)
+    n = np.rint(y)
+    # the decade must be right (log10 can be off next to powers of ten) and no near tie
+    ok &= (y >= 10.0 ** (digits - 1)) & (n <= 10.0**digits)
+    ok &= np.abs(y - np.floor(y) - 0.5) > 1e-6
+    r = np.where(kk >= 0, n / scale, n * scale)
+    out[idx] = np.copysign(r, x[idx])
+    for i in idx[~ok]:
+        out[i] = float(f"{x[i]:.{digits}g}")
+    return out.reshape(np.shape(values))
 
 
 def read_swc_points(path: str | os.PathLike[str]) -> np.ndarray:
@@ -350,8 +401,9 @@ def _drop_degenerate(sections: list[_RawSection]) -> list[_RawSection]:
 def _length(points: np.ndarray) -> float:
     if len(points) < 2:
         return 0.0
-    # bionet hands NEURON six significant digits of every point, kept in single precision
-    p = round_significant(points, POINT_DIGITS).astype(np.float32).astype(np.float64)
+    # Import3d hands NEURON eight significant digits of every point (as bionet builds cells),
+    # kept in single precision
+    p = round_significant(points, IMPORT3D_DIGITS).astype(np.float32).astype(np.float64)
     return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
 
 

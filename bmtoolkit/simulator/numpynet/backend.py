@@ -36,15 +36,13 @@ from bmtoolkit.simulator.core.inputs import (
     CurrentClampInput,
     SpikeTrainsInput,
     emission_step,
-    precise_times,
 )
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
-    write_membrane_report,
-    write_spike_output,
 )
+from bmtoolkit.simulator.numpynet.spec import SPEC
 
 #: defaults (NEST iaf_psc_delta)
 LIF_DEFAULTS: dict[str, float] = {
@@ -81,8 +79,8 @@ class _Recorder:
 class NumpyNetBackend(Backend):
     """Pure-numpy LIF backend used to test the simulation core (see the module docstring)."""
 
-    name: ClassVar[str] = "numpynet"
-    requires: ClassVar[tuple[str, ...]] = ("numpy",)
+    name: ClassVar[str] = SPEC.name
+    requires: ClassVar[tuple[str, ...]] = SPEC.requires
 
     def setup(self) -> None:
         """Seed the generator and compute the grid."""
@@ -124,7 +122,7 @@ class NumpyNetBackend(Backend):
             self.pops[name] = p
             self.spikes[name] = []
         for edges in plan.circuit.edges.values():
-            table = edge_table(plan, edges, default_delay=plan.dt)
+            table = edge_table(plan, edges, default_delay=self.default_delay)
             steps = np.maximum(np.rint(table.delays / plan.dt).astype(np.int64), 1)
             self.edges.append((table, steps))
 
@@ -141,7 +139,7 @@ class NumpyNetBackend(Backend):
                         df["timestamp"].to_numpy(),
                         plan.dt,
                         plan.tstart,
-                        precise=precise_times(plan.extra),
+                        precise=self.options.precise_times,
                     )
                     ids = df["node_id"].to_numpy(np.int64)
                     old_ids, old_steps = self.virtual_events.get(
@@ -159,9 +157,7 @@ class NumpyNetBackend(Backend):
         """Prepare the rows of each ``V_m`` report: row ``j`` holds V at ``start + (j+1) dt``
         (the state after the step ending then), as pointnet writes it."""
         plan = self.plan
-        for rep in plan.reports():
-            if not isinstance(rep, MembraneReport):
-                continue
+        for rep in plan.reports():  # membrane reports only (its spec refuses others)
             stride = rep.dt / plan.dt
             if abs(stride - round(stride)) > 1e-6 or round(stride) < 1:
                 raise ConfigError(
@@ -253,7 +249,7 @@ class NumpyNetBackend(Backend):
         self._step += 1
 
     def write_outputs(self) -> None:
-        """Write spikes and membrane reports through :mod:`bmtoolkit.sonata`."""
+        """Hand back spikes and ``V_m`` traces; core names and writes the files."""
         spikes = {}
         for name, chunks in self.spikes.items():
             if self.pops[name].virtual:
@@ -261,18 +257,7 @@ class NumpyNetBackend(Backend):
             ids = np.concatenate([c[0] for c in chunks]) if chunks else np.empty(0, np.int64)
             ts = np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0)
             spikes[name] = (ids, ts)
-        path = write_spike_output(self.plan, spikes)
-        if path is not None:
-            self.result.outputs["spikes"] = str(path)
+        self.hand_back_spikes(spikes)
         for rec in self.recorders:
-            rep = rec.report
             data = {pop: (ids, rec.buffers[pop]) for pop, ids in rec.targets.items()}
-            out = write_membrane_report(
-                rep.file_for("V_m"),
-                "V_m",
-                data,
-                tstart=rep.start_time,
-                tstop=rep.end_time,
-                dt=rep.dt,
-            )
-            self.result.outputs[rep.name] = str(out)
+            self.hand_back_trace(rec.report, "V_m", data)

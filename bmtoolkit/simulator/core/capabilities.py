@@ -1,0 +1,162 @@
+"""One policy for what a backend cannot do: every mismatch, before setup, as one ConfigError.
+
+:func:`mismatches` compares a run plan with a backend's
+:class:`~bmtoolkit.simulator.core.spec.BackendSpec` and returns one
+:class:`~bmtoolkit.sonata.validation.Problem` (kind ``"capability"``) for each
+
+- input whose module the backend does not accept (``"inputs.<name>"``),
+- report whose module the backend does not accept (``"reports.<name>"``),
+- node ``model_type`` in the run's node set the backend does not simulate,
+- edge population without a ``delay`` where the backend declares no default delay.
+
+:func:`~bmtoolkit.simulator.core.preflight.check` (``bmtoolkit run``) raises them together as
+one :class:`~bmtoolkit.exceptions.ConfigError`; ``bmtoolkit validate --backend NAME`` prints
+each. Nothing is built and no simulator is imported.
+
+Examples
+--------
+>>> from bmtoolkit.simulator.core.capabilities import mismatches
+>>> from bmtoolkit.simulator.core.spec import get_spec
+>>> [str(p) for p in mismatches(plan, get_spec("mynet"))]  # doctest: +SKIP
+["config.json: reports.w: module 'weight_recorder' (synaptic-weight snapshots) is not a report ..."]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bmtoolkit.sonata.validation import Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.simulator.core.spec import BackendSpec
+
+#: the kind of every problem :func:`mismatches` returns
+KIND = "capability"
+
+
+def _about(loader: Any) -> str:
+    """First sentence of a loader's docstring, as a phrase (``"spike trains from ..."``)."""
+    doc = (getattr(loader, "__doc__", None) or "").strip().split("\n\n")[0]
+    first = " ".join(doc.split()).split(". ")[0].rstrip(".").replace("``", "")
+    return first[:1].lower() + first[1:] if first else ""
+
+
+def _listing(names: tuple[str, ...] | None) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def input_key(cfg: Any) -> str | None:
+    """The registered input module an input config is loaded by (its ``module``, else its
+    ``input_type``), or ``None`` when neither is registered."""
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+
+    for key in (getattr(cfg, "module", None), getattr(cfg, "input_type", None)):
+        if key is not None and key in INPUT_MODULES:
+            return str(key)
+    return None
+
+
+def report_key(cfg: Any) -> str:
+    """The report module a report config names (``module``, ``type``, else a membrane report)."""
+    module = getattr(cfg, "module", None) or getattr(cfg, "type", None)
+    params = getattr(cfg, "params", {}) or {}
+    if module is None:
+        module = params.get("module", params.get("type", "membrane_report"))
+    return str(module)
+
+
+def _inputs(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+
+    out = []
+    for name, cfg in plan.input_configs.items():
+        key = input_key(cfg)
+        if key is None or spec.accepts_input(key):
+            continue  # an unknown module is reported by the input checks themselves
+        about = _about(INPUT_MODULES.get(key))
+        out.append(
+            Problem(
+                str(plan.config_path or ""),
+                f"inputs.{name}",
+                f"module {key!r}{f' ({about})' if about else ''} is not an input {spec.name} "
+                f"accepts; it accepts: {_listing(spec.inputs)}",
+                KIND,
+            )
+        )
+    return out
+
+
+def _reports(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    from bmtoolkit.simulator.core.registries import REPORT_MODULES
+
+    out = []
+    for name, cfg in plan.report_configs.items():
+        key = report_key(cfg)
+        if key not in REPORT_MODULES or spec.accepts_report(key):
+            continue  # an unknown module is reported when the reports are loaded
+        about = _about(REPORT_MODULES.get(key))
+        out.append(
+            Problem(
+                str(plan.config_path or ""),
+                f"reports.{name}",
+                f"module {key!r}{f' ({about})' if about else ''} is not a report {spec.name} "
+                f"records; it records: {_listing(spec.reports)}",
+                KIND,
+            )
+        )
+    return out
+
+
+def _model_types(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    if spec.simulates is None:
+        return []
+    out = []
+    selected = plan.resolve_node_set(None)
+    for pop_name, pop in plan.circuit.nodes.items():
+        ids = selected.get(pop_name)
+        names = set(pop.types.columns) | set(pop.property_names)
+        if ids is None or len(ids) == 0 or "model_type" not in names:
+            continue
+        found = {str(v) for v in pop.column("model_type", ids)}
+        other = sorted(found - set(spec.simulates))
+        if other:
+            out.append(
+                Problem(
+                    str(pop.types_path or pop.h5_path),
+                    f"{pop_name}.model_type",
+                    f"{spec.name} does not simulate model_type {other}; it simulates "
+                    f"{_listing(spec.simulates)}",
+                    KIND,
+                )
+            )
+    return out
+
+
+def _delays(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    if spec.delay is None or spec.default_delay(plan.dt) is not None:
+        return []
+    out = []
+    for name, edges in plan.circuit.edges.items():
+        if "delay" in edges.property_names:
+            continue
+        reason = f" ({spec.delay.reason})" if spec.delay.reason else ""
+        out.append(
+            Problem(
+                str(getattr(edges, "types_path", None) or edges.h5_path),
+                f"{name}.delay",
+                f"edges have no 'delay' and {spec.name} has no default delay{reason}",
+                KIND,
+            )
+        )
+    return out
+
+
+def mismatches(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    """Every way ``plan`` asks more than ``spec`` declares (see the module docstring)."""
+    return [
+        *_inputs(plan, spec),
+        *_reports(plan, spec),
+        *_model_types(plan, spec),
+        *_delays(plan, spec),
+    ]

@@ -1,0 +1,189 @@
+"""One policy for what a backend cannot do, the same on every backend.
+
+Every backend gets the same config: an input and a report of modules no backend accepts, and
+edges without a ``delay``. Each must refuse the input and the report before setup, together,
+as one ConfigError (``bmtoolkit run``) and as listed problems (``bmtoolkit validate
+--backend NAME``); for the missing delay each either refuses it the same way or uses the
+default its spec declares, which is the one the config reference documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.plan import RunPlan
+from bmtoolkit.simulator.core.preflight import check, preflight
+from bmtoolkit.simulator.core.registries import INPUT_MODULES, REPORT_MODULES
+from bmtoolkit.simulator.core.spec import get_spec, specs
+
+BACKENDS = ("pointnet", "bionet", "popnet", "filternet", "torchnet", "numpynet")
+
+#: the default delay (ms, or "dt") of edges without one, as docs/config_reference.md states;
+#: None: the backend refuses such edges; "no edges": it reads none
+DOCUMENTED_DELAY = {
+    "pointnet": 1.0,
+    "torchnet": 1.0,
+    "numpynet": "dt",
+    "popnet": 0.0,
+    "bionet": None,
+    "filternet": "no edges",
+}
+DT = 0.1
+
+
+def _loader(cfg, plan):  # pragma: no cover - never reached: every backend refuses it
+    """Test-only stimulus no backend accepts."""
+    raise AssertionError("a refused input was loaded")
+
+
+@pytest.fixture
+def unsupported_modules():
+    """An input module and a report module registered for this test only."""
+    INPUT_MODULES.register("policy_test_input", _loader)
+    REPORT_MODULES.register("policy_test_report", _loader)
+    try:
+        yield
+    finally:
+        INPUT_MODULES._entries.pop("policy_test_input", None)
+        REPORT_MODULES._entries.pop("policy_test_report", None)
+
+
+def _write(folder: Path) -> Path:
+    """Two LIF cells driven by one virtual node through edges without a delay."""
+    from bmtoolkit.builder import NetworkBuilder, write_circuit
+    from bmtoolkit.sonata import write_simulation_config
+
+    models = folder / "models"
+    models.mkdir(parents=True)
+    (models / "lif.json").write_text(json.dumps({"V_th": -50.0, "E_L": -70.0}))
+    cells = NetworkBuilder("cells", seed=1)
+    cells.add_nodes(N=2, model_type="point_process", model_template="nest:iaf_psc_delta",
+                    dynamics_params="lif.json")  # fmt: skip
+    ext = NetworkBuilder("ext", seed=1)
+    ext.add_nodes(N=1, model_type="virtual")
+    ext.add_edges(source=ext.nodes(), target=cells.nodes(), connection_rule=1, syn_weight=2.0)
+    cells.build()
+    ext.build()
+    circuit = write_circuit([cells, ext], folder / "network",
+                            components={"point_neuron_models_dir": models})  # fmt: skip
+    path = folder / "simulation_config.json"
+    write_simulation_config(
+        path,
+        network=circuit,
+        run={"tstop": 10.0, "dt": DT},
+        output={"output_dir": folder / "output", "spikes_file": "spikes.h5"},
+        inputs={"odd": {"input_type": "odd", "module": "policy_test_input", "node_set": "ext"}},
+        reports={"odd": {"module": "policy_test_report", "cells": "cells", "variable_name": "x"}},
+    )
+    return path
+
+
+@pytest.fixture
+def config(tmp_path, unsupported_modules) -> Path:
+    return _write(tmp_path / "net")
+
+
+def test_every_built_in_backend_declares_itself():
+    declared = specs()
+    for name in BACKENDS:
+        assert declared[name].name == name
+        assert declared[name].inputs is not None and declared[name].reports is not None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unsupported_input_and_report_are_capability_errors(config, backend):
+    problems = preflight(RunPlan.from_config(config), backend)
+    refused = {p.location for p in problems if p.kind == "capability"}
+    assert {"inputs.odd", "reports.odd"} <= refused, problems
+    for p in problems:
+        if p.location in ("inputs.odd", "reports.odd"):
+            assert p.severity == "error" and backend in p.message
+            assert "accepts" in p.message or "records" in p.message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_raises_every_mismatch_at_once_as_one_config_error(config, backend):
+    with pytest.raises(ConfigError) as info:
+        check(RunPlan.from_config(config), backend)
+    message = str(info.value)
+    assert f"the {backend} backend cannot run this config" in message
+    assert "inputs.odd" in message and "reports.odd" in message
+    assert Path(config).name in message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_missing_delay_is_refused_or_gets_the_documented_default(config, backend):
+    spec = get_spec(backend)
+    documented = DOCUMENTED_DELAY[backend]
+    problems = preflight(RunPlan.from_config(config), backend)
+    refused = [p for p in problems if p.kind == "capability" and p.location.endswith(".delay")]
+    if documented is None:
+        assert spec.default_delay(DT) is None
+        assert len(refused) == 1 and "no 'delay'" in refused[0].message
+        assert refused[0].location == "ext_to_cells.delay"
+        return
+    assert not refused
+    if documented == "no edges":
+        assert spec.delay is None
+        return
+    expected = DT if documented == "dt" else documented
+    assert spec.default_delay(DT) == expected
+
+
+@pytest.mark.parametrize("backend", ("numpynet", "popnet"))
+def test_backends_use_their_declared_default_delay(tmp_path, backend):
+    """The edge table a backend builds holds the delay its spec declares."""
+    from bmtoolkit.simulator.core.models import edge_table
+    from bmtoolkit.simulator.core.registries import get_backend
+
+    plan = RunPlan.from_config(_write(tmp_path / "net"), backend=backend)
+    instance = get_backend(backend)(plan)
+    edges = next(iter(plan.circuit.edges.values()))
+    table = edge_table(plan, edges, default_delay=instance.default_delay)
+    expected = DT if DOCUMENTED_DELAY[backend] == "dt" else DOCUMENTED_DELAY[backend]
+    np.testing.assert_array_equal(table.delays, np.full(2, expected))
+
+
+def test_model_types_a_backend_does_not_simulate_are_refused(config):
+    problems = preflight(RunPlan.from_config(config), "popnet")
+    refused = [p for p in problems if p.location == "cells.model_type"]
+    assert len(refused) == 1 and "point_process" in refused[0].message
+
+
+@pytest.mark.parametrize("backend", ("numpynet", "bionet", "popnet"))
+def test_validate_with_backend_lists_the_same_mismatches(config, backend):
+    from bmtoolkit.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["validate", "--backend", backend, str(config)])
+    text = out.getvalue()
+    assert code == 1
+    assert "inputs.odd" in text and "reports.odd" in text and backend in text
+
+
+def test_validate_with_an_unknown_backend_lists_the_known_ones(config):
+    from bmtoolkit.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["validate", "--backend", "brian3", str(config)])
+    assert code == 1 and "unknown backend 'brian3'" in out.getvalue()
+    assert "numpynet" in out.getvalue()
+
+
+def test_the_config_reference_documents_every_declared_delay():
+    text = (Path(__file__).parents[3] / "docs" / "config_reference.md").read_text()
+    section = text[text.index("### Default delay") :]
+    for name in BACKENDS:
+        spec = get_spec(name)
+        assert f"`{name}`" in section
+        if spec.delay is not None:
+            assert f"`{name}`: {spec.delay.describe()}" in section
