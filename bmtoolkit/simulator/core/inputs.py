@@ -359,7 +359,7 @@ def _as_array(value: Any, key: str, cfg: InputConfig, plan: RunPlan) -> np.ndarr
 
 
 def _clamp_from_timestamps(
-    cfg: Any, plan: Any, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
+    cfg: InputConfig, plan: RunPlan, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
 ) -> CurrentClampInput:
     """BMTK's CSV clamp (columns ``timestamps`` and ``amps``, names set by
     ``timestamps_column``/``amplitudes_column``): the current is ``amps[i]`` from
@@ -472,7 +472,7 @@ def load_current_clamp(cfg: InputConfig, plan: RunPlan) -> CurrentClampInput:
     )
 
 
-def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
+def _played_clamp(cfg: InputConfig, params: Mapping[str, Any], played: Any, steps: Any):
     rows = list(steps)
     amps = np.array([r[2] for r in rows], dtype=float)
     starts = np.array([r[0] for r in rows], dtype=float)
@@ -489,7 +489,7 @@ def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
     )
 
 
-def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+def _csv_clamp(cfg: InputConfig, plan: RunPlan, params: Mapping[str, Any]) -> CurrentClampInput:
     """BMTK's ``input_type: csv`` clamp: ``timestamps``/``amps`` rows, stepwise."""
     from bmtoolkit.simulator.core.clamps import csv_steps, csv_waveform, read_clamp_csv
 
@@ -505,7 +505,7 @@ def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampIn
     return _played_clamp(cfg, params, played, csv_steps(t, a))
 
 
-def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+def _nwb_clamp(cfg: InputConfig, plan: RunPlan, params: Mapping[str, Any]) -> CurrentClampInput:
     """BMTK's ``input_type: nwb`` clamp: one sweep of an Allen Cell Types NWB file."""
     from bmtoolkit.simulator.core.clamps import nwb_waveform
     from bmtoolkit.sonata import read_nwb_sweep
