@@ -68,8 +68,6 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     targets = plan.resolve_node_set(item.target_node_set)
     replay_layout = ReplayLayout(layout, (block + 2) * layout.total)
     connector = Connector(h, pc, replay_layout, backend.cells)
-    syn_dir = plan.components.get("synaptic_models_dir")
-    seed = plan.seed if plan.seed is not None else 0
     extra = (
         "sec_id",
         "sec_x",
@@ -80,7 +78,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     )
     made = 0
     replayers: list[Any] = []
-    for k, edges in enumerate(item.edges().values()):
+    for edges in item.edges().values():
         src_pop, tgt_pop = str(edges.source_population), str(edges.target_population)
         if src_pop not in sources or tgt_pop not in targets:
             continue
@@ -105,7 +103,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
             backend._keep.extend((cell, nc))
         signed = point_sign_mask(edges)[keep]
         where = str(edges.types_path or edges.h5_path)
-        made += connector.connect(table, syn_dir, where, seed=(int(seed), 1000 + k), signed=signed)
+        made += connector.connect(table, plan.components, where, signed=signed)
     backend._keep.append(connector)
     if replayers:
         backend._fih.append(h.FInitializeHandler(lambda: [c.queue() for c in replayers]))
