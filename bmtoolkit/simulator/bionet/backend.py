@@ -284,11 +284,7 @@ class BioNetBackend(Backend):
 
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import (
-            Connector,
-            function_weighted_mask,
-            point_sign_mask,
-        )
+        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
         from bmtoolkit.simulator.core.models import edge_table
 
         save = [r for r in self.check_run().reports if isinstance(r, _save_syns.SaveSynapsesReport)]
@@ -328,8 +324,7 @@ class BioNetBackend(Backend):
                     if save:
                         self._recorders.append(spont_connector)
                 use = spont_connector
-            custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
-            use.connect(table, self.plan.components, where, signed=signed, function_weighted=custom)
+            use.connect(table, self.plan.components, where, signed=signed)
         self._keep.append(connector)
         self.connector = connector
 

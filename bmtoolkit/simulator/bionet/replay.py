@@ -67,7 +67,9 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     sources = plan.resolve_node_set(item.source_node_set)
     targets = plan.resolve_node_set(item.target_node_set)
     replay_layout = ReplayLayout(layout, (block + 2) * layout.total)
-    connector = Connector(h, pc, replay_layout, backend.cells)
+    # placement draws from each target cell's BMTK stream, as the network's own synapses do
+    offsets = backend._bmtk_offsets(plan.circuit)
+    connector = Connector(h, pc, replay_layout, backend.cells, seed_offsets=offsets)
     extra = (
         "sec_id",
         "sec_x",

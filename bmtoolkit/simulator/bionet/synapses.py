@@ -109,26 +109,6 @@ def point_sign_mask(edges: Any) -> np.ndarray:
     return np.isin(group_ids, signed_groups)
 
 
-def function_weighted_mask(edges: Any, edge_type_ids: np.ndarray) -> np.ndarray:
-    """Per edge, whether its weight comes from a custom ``weight_function``.
-
-    Such a weight is BMTK's weight of *each* synapse of the edge (BMTK calls the function
-    once per edge and gives every one of its ``nsyns`` synapses the result); the default
-    weight of :func:`~bmtoolkit.simulator.core.models.edge_table` is ``syn_weight * nsyns``.
-    """
-    from bmtoolkit.simulator.core.registries import DEFAULT_WEIGHT_NAMES
-
-    types = edges.types
-    out = np.zeros(len(edge_type_ids), dtype=bool)
-    if "weight_function" not in types.columns:
-        return out
-    for et in np.unique(edge_type_ids):
-        name = types.loc[et, "weight_function"] if et in types.index else None
-        if isinstance(name, str) and name and name not in DEFAULT_WEIGHT_NAMES:
-            out[edge_type_ids == et] = True
-    return out
-
-
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 
@@ -198,7 +178,6 @@ class Connector:
         where: str,
         *,
         signed: np.ndarray | None = None,
-        function_weighted: np.ndarray | None = None,
     ) -> int:
         """Connect every edge of ``table`` whose target lives on this rank; return count.
 
@@ -207,9 +186,9 @@ class Connector:
         are spread over MPI ranks; call this for the edge populations in the order BMTK
         connects them (recurrent ones, then those of virtual sources). ``signed``
         (:func:`point_sign_mask`; ``None``: every edge) says which edges onto point-process
-        cells take the synapse JSON's ``sign``. ``function_weighted``
-        (:func:`function_weighted_mask`) marks edges whose table weight is one synapse's
-        weight rather than ``syn_weight * nsyns``.
+        cells take the synapse JSON's ``sign``. Table weights are connection totals (weight
+        functions included, see :mod:`bmtoolkit.simulator.core.weight_functions`); each of
+        the ``nsyns`` synapses gets ``total / nsyns``, BMTK's weight of one synapse.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
         from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
@@ -224,8 +203,6 @@ class Connector:
         # BMTK's weight of one synapse: syn_weight (or the weight function's value)
         per_syn = weights_arr.copy()
         scaled = nsyns_arr > 0
-        if function_weighted is not None:
-            scaled &= ~np.asarray(function_weighted, dtype=bool)
         per_syn[scaled] = weights_arr[scaled] / nsyns_arr[scaled]
         weights = per_syn.tolist()
         nsyns_list = nsyns_arr.tolist()
