@@ -101,6 +101,7 @@ _COMPONENT_NEEDS = {
     "population_models_dir": "population_dynamics",
     "synaptic_models_dir": "edge_dynamics",
     "templates_dir": "hoc",
+    "filter_models_dir": "filter_dynamics",
 }
 _MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".h5")
 
@@ -497,9 +498,15 @@ class _Checker:
                     else (np.asarray([str(t) == "biophysical" for t in mtype]))
                 )
                 population = _is_model_type(mtype, len(values), "population")
+                # filternet's LGN cells (``lgnmodel:`` templates) name filter files
+                templates = pop.column("model_template") if "model_template" in names else None
+                lgn = np.zeros(len(values), bool)
+                if templates is not None:
+                    lgn = np.asarray([str(t).startswith("lgnmodel:") for t in templates])
                 # the folders follow the components-folder rule (bmtoolkit.sonata.components)
                 for rows, kind, what in (
-                    (~bio & ~population, "point_process", "point"),
+                    (~bio & ~population & ~lgn, "point_process", "point"),
+                    (lgn, "filter", "filter"),
                     (population, "population", "population"),
                     (bio, "biophysical", "bio"),
                 ):

@@ -50,17 +50,9 @@ ABSENT: dict[str, tuple[str, ...]] = {
 }
 
 
-_FILTER_TYPES = (
-    "filternet node types name model files while the config sets no point_neuron_models_dir"
-)
-#: configs that fail for a feature of issue #17 still being built; strict, so a fix shows
-KNOWN_OPEN: dict[str, str] = {
-    **{
-        f"{ex}/config.{kind}.json": _FILTER_TYPES
-        for ex in ("filter_graitings", "filter_looming", "filter_movie")
-        for kind in ("circuit", "simulation")
-    },
-}
+#: configs expected to fail validation for a feature still missing (none today); strict xfail,
+#: so a fix shows
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _params(configs: list[str]) -> list:
