@@ -70,7 +70,6 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     # placement draws from each target cell's BMTK stream, as the network's own synapses do
     offsets = backend._bmtk_offsets(plan.circuit)
     connector = Connector(h, pc, replay_layout, backend.cells, seed_offsets=offsets)
-    syn_dir = plan.components.get("synaptic_models_dir")
     extra = (
         "sec_id",
         "sec_x",
@@ -106,7 +105,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
             backend._keep.extend((cell, nc))
         signed = point_sign_mask(edges)[keep]
         where = str(edges.types_path or edges.h5_path)
-        made += connector.connect(table, syn_dir, where, signed=signed)
+        made += connector.connect(table, plan.components, where, signed=signed)
     backend._keep.append(connector)
     if replayers:
         backend._fih.append(h.FInitializeHandler(lambda: [c.queue() for c in replayers]))
