@@ -153,3 +153,18 @@ def test_resident_memory_is_measured():
     release_freed_memory()
     assert 0.05 < grown < 0.2
     assert resident_gib() < before + grown
+
+
+def test_run_records_memory_after_each_load_step(point_network, tmp_path):
+    require_module("nest")
+    from bmtoolkit.simulator import run
+
+    res = run(point_network("bmtoolkit"), output_dir=tmp_path, progress=False)
+    mem = res.extra["memory_gib"]
+    steps = ["start", "nodes created", "edge arrays read", "connected", "in nest.Connect",
+             "spike recorder", "before simulate", "nest.Prepare", "simulated"]  # fmt: skip
+    assert [k for k in mem if k in steps] == steps
+    assert any(k.startswith("connected ") for k in mem)
+    assert all(np.isfinite(v) for v in mem.values())
+    assert 0.05 < mem["start"] <= mem["simulated"] + 0.05 < 4
+    assert mem["in nest.Connect"] >= 0
