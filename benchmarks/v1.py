@@ -81,7 +81,67 @@ def stage_pointnet(args: argparse.Namespace) -> dict:
             "connections": res.extra.get("n_connections", 0)}  # fmt: skip
 
 
-STAGES = {"build": stage_build, "lgn": stage_lgn, "pointnet": stage_pointnet}
+def stage_torchnet(args: argparse.Namespace) -> dict:
+    """torchnet (CPU) on the pointnet config: spikes compared with pointnet's, one training
+    step (surrogate gradient, all weights, 100 ms truncation) timed."""
+    from bmtoolkit.recipes.v1.pipeline import pointnet_config
+    from bmtoolkit.simulator import run
+
+    out = Path(args.output)
+    cfg = pointnet_config(out, out / "network" / "circuit_config.json",
+                          out / "lgn_bench" / "spikes.h5", tstop=args.tstop, seed=1,
+                          tag="bench")  # fmt: skip
+    t0 = time.perf_counter()
+    res = run(cfg, backend="torchnet", output_dir=out / "v1_torch", progress=False)
+    wall = time.perf_counter() - t0
+    result = {"wall_s": wall, "steps": dict(res.timings)}
+    result.update(compare_spikes(res.outputs["spikes"], out / "v1_bench" / "spikes.h5"))
+    if args.train_ms > 0:
+        result["train_step_s"], result["train_steps_ms"] = time_training_step(cfg, args.train_ms)
+    return result
+
+
+def compare_spikes(torch_file: Path, nest_file: Path) -> dict:
+    """Spike counts of both runs and how many (node, time) pairs agree to 1e-6 ms."""
+    import numpy as np
+
+    from bmtoolkit.sonata import read_spikes
+
+    a = read_spikes(torch_file)
+    if not Path(nest_file).exists():
+        return {"spikes": len(a)}
+    b = read_spikes(nest_file)
+    key = lambda df: set(zip(df["node_id"].to_numpy().tolist(),  # noqa: E731
+                             np.round(df["timestamp"].to_numpy(), 6).tolist(), strict=True))  # fmt: skip
+    return {"spikes": len(a), "nest_spikes": len(b), "common": len(key(a) & key(b))}
+
+
+def time_training_step(cfg: Path, ms: float) -> tuple[float, float]:
+    """Seconds of one optimizer step over the first ``ms`` of the run."""
+    import torch
+
+    from bmtoolkit.simulator.torchnet.inputs import inputs_from_plan
+    from bmtoolkit.simulator.torchnet.io import as_plan, build_network
+    from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
+    from bmtoolkit.simulator.torchnet.training import Trainer
+
+    plan = as_plan(cfg)
+    net = build_network(plan, surrogate=SurrogateSpike())
+    spikes, current = inputs_from_plan(plan, net.info)
+    steps = int(round(ms / float(plan.dt)))
+    spikes = None if spikes is None else spikes[:steps]
+
+    def loss_fn(out, target, readout):
+        return ((out["spikes"].mean((0, 1)) - target) ** 2).mean()
+
+    trainer = Trainer(net, loss_fn, groups=("weights",), lr=1e-3, truncation=1000)
+    t0 = time.perf_counter()
+    trainer.step(spikes, torch.full((net.n,), 0.0005), steps=steps)
+    return time.perf_counter() - t0, ms
+
+
+STAGES = {"build": stage_build, "lgn": stage_lgn, "pointnet": stage_pointnet,
+          "torchnet": stage_torchnet}  # fmt: skip
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -93,7 +153,7 @@ def _child(args: argparse.Namespace) -> None:
 def _run_stage(stage: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--stage", stage, "--fraction", str(args.fraction),
            "--threads", str(args.threads), "--tstop", str(args.tstop), "--output", args.output,
-           "--compression", args.compression]  # fmt: skip
+           "--compression", args.compression, "--train-ms", str(args.train_ms)]  # fmt: skip
     env = dict(os.environ, PYNEST_QUIET="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
@@ -149,6 +209,17 @@ def _report(results: dict, args: argparse.Namespace) -> None:
               f"writing {steps.get('write_outputs', float('nan')):.1f} s")  # fmt: skip
         measured["load"], measured["simulate"] = load, sim
         _memory_report(pn)
+    if "torchnet" in results:
+        tn = results["torchnet"]
+        sim = tn["steps"].get("simulate", float("nan"))
+        print(f"{'torchnet (CPU)':<22}{tn['wall_s']:>10.1f}{tn['peak_rss_gib']:>16.2f}   "
+              f"simulate {sim:.1f} s, {tn['spikes']} spikes")  # fmt: skip
+        if "nest_spikes" in tn:
+            print(f"  pointnet {tn['nest_spikes']} spikes; the same (node, time to 1e-6 ms): "
+                  f"{tn['common']}")  # fmt: skip
+        if "train_step_s" in tn:
+            print(f"  one training step over {tn['train_steps_ms']:g} ms (weights, surrogate "
+                  f"gradient): {tn['train_step_s']:.1f} s")  # fmt: skip
     if args.fraction == 1.0:
         limits = {"build": 300.0, "load": 600.0, "simulate": 900.0}
         for name, value in measured.items():
@@ -167,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tstop", type=float, default=1000.0)
     p.add_argument("--compression", default="scaleoffset")
+    p.add_argument("--train-ms", type=float, default=100.0,
+                   help="biological time of the timed torchnet training step (ms; 0: none)")  # fmt: skip
     p.add_argument("--output", default=None, help="working folder (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the working folder")
     p.add_argument("--stages", default="build,lgn,pointnet",
