@@ -244,3 +244,30 @@ def test_stimulus_inputs(tmp_path):
     with pytest.raises(ConfigError, match="grating"):
         stimulus_input("checkerboard", (80.0, 48.0))
     assert recipe_preference(np.array([0.0, 30.0, 120.0])).tolist() == [90.0, 60.0, 150.0]
+
+
+@pytest.mark.nest
+def test_torchnet_reproduces_pointnet_spikes(built):
+    """Every GLIF3 cell and static synapse of the model is one torchnet implements: its run
+    gives pointnet's spikes, ids and times."""
+    require_module("nest")
+    require_module("torch")
+    from bmtoolkit.models.v1.inputs import lgn_field
+    from bmtoolkit.recipes.v1.pipeline import lgn_spikes, pointnet_config, stimulus_input
+    from bmtoolkit.simulator import run
+    from bmtoolkit.sonata import read_spikes
+
+    out, circuit = built["out"], built["build"].circuit
+    movie = stimulus_input("grating", lgn_field(FRACTION)[0], orientation=90.0)
+    lgn = lgn_spikes(out, circuit, movie, tstop=200.0, seed=4, tag="torch", progress=False)
+    cfg = pointnet_config(out, circuit, lgn, tstop=200.0, seed=4, tag="torch")
+    runs = {
+        b: read_spikes(run(cfg, backend=b, output_dir=out / b, progress=False).outputs["spikes"])
+        .sort_values(["timestamp", "node_id"])
+        .reset_index(drop=True)
+        for b in ("pointnet", "torchnet")
+    }
+    nest, torch = runs["pointnet"], runs["torchnet"]
+    assert len(torch) == len(nest) > 500
+    np.testing.assert_array_equal(torch["node_id"].to_numpy(), nest["node_id"].to_numpy())
+    np.testing.assert_allclose(torch["timestamp"], nest["timestamp"], atol=1e-6, rtol=0)
