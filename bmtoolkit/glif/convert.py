@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
-from bmtoolkit.glif.fit import evaluate, fit_glif
+from bmtoolkit.glif.fit import evaluate
 from bmtoolkit.glif.parameters import LEVEL_NAMES, GlifParameters
 from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver, ProtocolSweeps, run_protocol
 
@@ -101,16 +101,15 @@ def _model_name(row: dict[str, Any]) -> str:
 
 def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int, *,
                     score_levels: Sequence[int] = ()) -> tuple[GlifParameters, float, dict]:  # fmt: skip
-    """Fit ``level`` to protocol sweeps (calibrated); EV on the held-out sweep for it and for
-    every level of ``score_levels``."""
-    scores: dict[int, float] = {}
-    fitted = None
-    for lv in sorted({level, *score_levels}):
-        fit = fit_glif(list(sweeps.train), lv, calibrate=True)
-        scores[lv] = evaluate(fit.params, list(sweeps.held_out)).explained_variance
-        if lv == level:
-            fitted = fit.params
-    return fitted, scores[level], scores
+    """Fit ``level`` to protocol sweeps (calibrated, nested model selection of
+    :func:`~bmtoolkit.glif.nested.fit_levels`); EV on the held-out sweep for it and for every
+    level of ``score_levels``."""
+    from bmtoolkit.glif.nested import fit_levels
+
+    fits = fit_levels(list(sweeps.train), sorted({level, *score_levels}), calibrate=True)
+    scores = {lv: evaluate(f.params, list(sweeps.held_out)).explained_variance
+              for lv, f in fits.items() if lv == level or lv in score_levels}  # fmt: skip
+    return fits[level].params, scores[level], scores
 
 
 def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
