@@ -355,40 +355,6 @@ def _as_array(value: Any, key: str, cfg: Any, plan: Any) -> np.ndarray:
     return arr
 
 
-def _clamp_from_timestamps(
-    cfg: Any, plan: Any, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
-) -> CurrentClampInput:
-    """BMTK's CSV clamp (columns ``timestamps`` and ``amps``, names set by
-    ``timestamps_column``/``amplitudes_column``): the current is ``amps[i]`` from
-    ``timestamps[i]`` until the next timestamp, the last value until the end of the run."""
-    amp_col = str(params.get("amplitudes_column", "amps")).lower()
-    if amp_col not in table.columns:
-        raise ConfigError(
-            f"current-clamp table has a {ts_col!r} column but no {amp_col!r} column "
-            f"(columns: {list(table.columns)}); set 'amplitudes_column'",
-            path=path,
-        )
-    times = table[ts_col].to_numpy(float)
-    amps = table[amp_col].to_numpy(float)
-    if len(times) < 2 or np.any(np.diff(times) <= 0):
-        raise ConfigError(
-            "current-clamp table needs two or more rows with increasing timestamps",
-            path=path,
-            field=ts_col,
-        )
-    end = max(float(plan.tstop), float(times[-1])) + 1.0
-    durations = np.diff(np.append(times, end))
-    return CurrentClampInput(
-        cfg.name,
-        cfg.node_set,
-        amps,
-        times,
-        durations,
-        section=str(params.get("section_name", params.get("section", "soma"))),
-        params=dict(params),
-    )
-
-
 @INPUT_MODULES.register("IClamp", aliases=("current_clamp", "iclamp", "step_current"))
 def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
     """Current clamp(s): ``amp``, ``delay``, ``duration`` (numbers or equal-length lists).
@@ -411,8 +377,8 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
         table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]
         ts_col = str(params.get("timestamps_column", "timestamps")).lower()
-        if ts_col in table.columns:  # BMTK's table: the amplitude from each timestamp on
-            return _clamp_from_timestamps(cfg, plan, params, table, ts_col, path)
+        if ts_col in table.columns:  # BMTK's table whatever the input_type says
+            return _csv_clamp(cfg, plan, params)
         if "amp" not in table.columns and "amps" not in table.columns:
             raise ConfigError(
                 f"current-clamp table needs an 'amp' column, has {list(table.columns)}",
