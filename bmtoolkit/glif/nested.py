@@ -13,9 +13,10 @@ spike shape and slow currents are far from the model's; threshold adaptation on 
 thresholds those imply) and never re-optimised against the spike trains. :func:`fit_levels`
 therefore fits every requested level, then, level by level upwards, compares the fresh fit
 with the embeddings of the already selected lower levels it contains, on a *selection
-score* computed from the training sweeps only (the explained variance of the PSTH on the
-suprathreshold training noise sweeps, the same measure the held-out sweeps are scored by),
-and keeps the fresh fit only when it improves the score by more than ``min_gain``. On the
+score* computed from the training sweeps only (the explained variance of the PSTH on each
+training sweep with spikes, the measure the held-out sweeps are scored by), and keeps the
+fresh fit only when it is no worse on any of those sweeps and better on their mean by more
+than ``min_gain``. On the
 training objective a level is then never worse than any level it contains; held-out
 sweeps are never looked at.
 
@@ -85,11 +86,15 @@ def embed(params: GlifParameters, level: int) -> GlifParameters:
     return replace(params, **new)
 
 
-def selection_sweeps(sweeps: Sequence[Sweep], *, detect: str = "auto") -> list[Sweep]:
-    """Training sweeps the selection score uses: noise sweeps with spikes (else any with spikes)."""
+def selection_sweeps(sweeps: Sequence[Sweep], *, kinds: Sequence[str] | None = None,
+                     detect: str = "auto") -> list[Sweep]:  # fmt: skip
+    """Training sweeps the selection score uses: those with spikes (of ``kinds`` if given)."""
     spiking = [s for s in sweeps if sweep_spikes(s, method=detect).size]
-    noise = [s for s in spiking if s.kind == "noise"]
-    return noise or spiking
+    chosen = [s for s in spiking if kinds is None or s.kind in kinds]
+    if not chosen:
+        raise ConfigError(f"no training sweep with spikes of kinds {kinds} to select levels on",
+                          field="sweeps")  # fmt: skip
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,9 @@ class LevelFit:
 
 
 def fit_levels(sweeps: Sequence[Sweep], levels: Sequence[int] = (1, 2, 3, 4, 5), *,
-               min_gain: float = 0.0, score: Callable[[GlifParameters], float] | None = None,
-               detect: str = "auto", **fit_options: Any) -> dict[int, LevelFit]:  # fmt: skip
+               min_gain: float = 0.0, selection_kinds: Sequence[str] | None = None,
+               score: Callable[[GlifParameters], Any] | None = None, detect: str = "auto",
+               **fit_options: Any) -> dict[int, LevelFit]:  # fmt: skip
     """Fit ``levels`` with nested model selection (see the module docstring).
 
     Parameters
@@ -117,10 +123,14 @@ def fit_levels(sweeps: Sequence[Sweep], levels: Sequence[int] = (1, 2, 3, 4, 5),
     levels : sequence of int
         Levels wanted; every level they contain is fitted too.
     min_gain : float
-        Score improvement a fresh fit needs over the best contained level to be kept.
+        Mean score improvement a fresh fit needs over the best contained level to be kept
+        (it must also be no worse on any selection sweep).
+    selection_kinds : sequence of str, optional
+        Score only on training sweeps of these kinds (e.g. ``("noise",)``); default all
+        training sweeps with spikes.
     score : callable, optional
-        ``score(params) -> float``, higher is better; default: explained variance of the PSTH
-        on :func:`selection_sweeps` of ``sweeps``.
+        ``score(params) -> float or array`` (one value per selection sweep), higher is better;
+        default: explained variance of the PSTH on each of :func:`selection_sweeps`.
     **fit_options
         Passed to :func:`~bmtoolkit.glif.fit.fit_glif` (``calibrate``, ``asc_taus`` ...).
 
@@ -134,7 +144,7 @@ def fit_levels(sweeps: Sequence[Sweep], levels: Sequence[int] = (1, 2, 3, 4, 5),
         level_has(lv)
     todo = [lv for lv in range(1, 6) if any(contains(w, lv) for w in wanted)]
     if score is None:
-        chosen = selection_sweeps(sweeps, detect=detect)
+        chosen = selection_sweeps(sweeps, kinds=selection_kinds, detect=detect)
 
         def score(p: GlifParameters) -> float:
             per = np.asarray(evaluate(p, chosen, detect=detect).per_sweep, float)
