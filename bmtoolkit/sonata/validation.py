@@ -484,7 +484,15 @@ class _Checker:
                     else (np.asarray([str(t) == "biophysical" for t in mtype]))
                 )
                 population = _is_model_type(mtype, len(values), "population")
-                if _unique_strings(values[~bio & ~population]):
+                # LGN filter cells (``lgnmodel:`` templates) carry their parameters in the
+                # name; BMTK's filternet reads no file for them
+                templates = pop.column("model_template") if "model_template" in names else None
+                lgn = (
+                    np.zeros(len(values), bool)
+                    if templates is None
+                    else np.asarray([str(t).startswith("lgnmodel:") for t in templates])
+                )
+                if _unique_strings(values[~bio & ~population & ~lgn]):
                     needs.add("point_dynamics")
                     dynamics.setdefault("point_neuron_models_dir", []).append((pop, "point"))
                 if _unique_strings(values[population]):
