@@ -60,16 +60,17 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     ``(k + 2) * layout.total`` on (gid ``layout.total`` is the spontaneous-synapse source).
     """
     from bmtoolkit.simulator.bionet.cells import VirtualCell
-    from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
+    from bmtoolkit.simulator.bionet.synapses import function_weighted_mask, point_sign_mask
     from bmtoolkit.simulator.core.models import edge_table
 
     plan, h, pc, layout = backend.plan, backend.h, backend.pc, backend.layout
     sources = plan.resolve_node_set(item.source_node_set)
     targets = plan.resolve_node_set(item.target_node_set)
     replay_layout = ReplayLayout(layout, (block + 2) * layout.total)
-    connector = Connector(h, pc, replay_layout, backend.cells)
+    # the network's connector: synapses are placed from each target cell's own stream,
+    # continuing after the network's edges, as BMTK places replayed synapses
+    connector = backend.connector
     syn_dir = plan.components.get("synaptic_models_dir")
-    seed = plan.seed if plan.seed is not None else 0
     extra = (
         "sec_id",
         "sec_x",
@@ -77,14 +78,16 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
         "afferent_section_pos",
         "dynamics_params",
         "model_template",
+        "target_sections",
+        "distance_range",
     )
     made = 0
     replayers: list[Any] = []
-    for k, edges in enumerate(item.edges().values()):
+    for edges in item.edges().values():
         src_pop, tgt_pop = str(edges.source_population), str(edges.target_population)
         if src_pop not in sources or tgt_pop not in targets:
             continue
-        table = edge_table(plan, edges, extra=extra)
+        table = edge_table(plan, edges, default_delay=backend.default_delay, extra=extra)
         keep = np.isin(table.source_ids, sources[src_pop]) & np.isin(
             table.target_ids, targets[tgt_pop]
         )
@@ -104,9 +107,15 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
             replayers.append(cell)
             backend._keep.extend((cell, nc))
         signed = point_sign_mask(edges)[keep]
+        custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
         where = str(edges.types_path or edges.h5_path)
-        made += connector.connect(table, syn_dir, where, seed=(int(seed), 1000 + k), signed=signed)
-    backend._keep.append(connector)
+        network_layout, connector.layout = connector.layout, replay_layout
+        try:
+            made += connector.connect(
+                table, syn_dir, where, signed=signed, function_weighted=custom
+            )
+        finally:
+            connector.layout = network_layout
     if replayers:
         backend._fih.append(h.FInitializeHandler(lambda: [c.queue() for c in replayers]))
     return made
