@@ -60,7 +60,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     ``(k + 2) * layout.total`` on (gid ``layout.total`` is the spontaneous-synapse source).
     """
     from bmtoolkit.simulator.bionet.cells import VirtualCell
-    from bmtoolkit.simulator.bionet.synapses import function_weighted_mask, point_sign_mask
+    from bmtoolkit.simulator.bionet.synapses import point_sign_mask
     from bmtoolkit.simulator.core.models import edge_table
 
     plan, h, pc, layout = backend.plan, backend.h, backend.pc, backend.layout
@@ -70,7 +70,6 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     # the network's connector: synapses are placed from each target cell's own stream,
     # continuing after the network's edges, as BMTK places replayed synapses
     connector = backend.connector
-    syn_dir = plan.components.get("synaptic_models_dir")
     extra = (
         "sec_id",
         "sec_x",
@@ -107,13 +106,10 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
             replayers.append(cell)
             backend._keep.extend((cell, nc))
         signed = point_sign_mask(edges)[keep]
-        custom = function_weighted_mask(edges, np.asarray(table.edge_type_ids))
         where = str(edges.types_path or edges.h5_path)
         network_layout, connector.layout = connector.layout, replay_layout
         try:
-            made += connector.connect(
-                table, syn_dir, where, signed=signed, function_weighted=custom
-            )
+            made += connector.connect(table, plan.components, where, signed=signed)
         finally:
             connector.layout = network_layout
     if replayers:

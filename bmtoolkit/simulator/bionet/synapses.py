@@ -25,14 +25,17 @@ import json
 import warnings
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, MissingFileError, SonataFormatError, UnknownModelError
 from bmtoolkit.simulator.bionet.placement import PlacementRule, SegmentProps, placement_rule
 from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
+from bmtoolkit.simulator.core.catalogue import params_path
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.models import EdgeTable
 
 __all__ = [
     "Connector",
@@ -106,26 +109,6 @@ def point_sign_mask(edges: Any) -> np.ndarray:
     return np.isin(group_ids, signed_groups)
 
 
-def function_weighted_mask(edges: Any, edge_type_ids: np.ndarray) -> np.ndarray:
-    """Per edge, whether its weight comes from a custom ``weight_function``.
-
-    Such a weight is BMTK's weight of *each* synapse of the edge (BMTK calls the function
-    once per edge and gives every one of its ``nsyns`` synapses the result); the default
-    weight of :func:`~bmtoolkit.simulator.core.models.edge_table` is ``syn_weight * nsyns``.
-    """
-    from bmtoolkit.simulator.core.registries import DEFAULT_WEIGHT_NAMES
-
-    types = edges.types
-    out = np.zeros(len(edge_type_ids), dtype=bool)
-    if "weight_function" not in types.columns:
-        return out
-    for et in np.unique(edge_type_ids):
-        name = types.loc[et, "weight_function"] if et in types.index else None
-        if isinstance(name, str) and name and name not in DEFAULT_WEIGHT_NAMES:
-            out[edge_type_ids == et] = True
-    return out
-
-
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 
@@ -155,18 +138,19 @@ class Connector:
         self._models: dict[Any, tuple[Mapping[str, Any], dict[str, float]]] = {}
         self._attributes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
-    def _synapse_model(self, name: Any, syn_dir: Path | None) -> tuple[Mapping[str, Any], Any]:
-        """(synapse JSON, point-process parameters) of a ``dynamics_params`` value (cached)."""
-        key = (name, syn_dir)
-        if key not in self._models:
+    def _synapse_model(
+        self, name: Any, components: Mapping[str, Any], where: str
+    ) -> tuple[Mapping[str, Any], Any]:
+        """(synapse JSON, point-process parameters) of a ``dynamics_params`` value (cached);
+        a file name is looked up in ``synaptic_models_dir``
+        (:func:`~bmtoolkit.simulator.core.catalogue.params_path`)."""
+        if name not in self._models:
             syn_json: Mapping[str, Any] = {}
             if isinstance(name, str) and name:
-                path = Path(name)
-                if not path.is_absolute() and syn_dir is not None:
-                    path = Path(syn_dir) / path
+                path = params_path(name, components, "synapse", who="edges", where=where)
                 syn_json = read_synapse_json(str(path))
-            self._models[key] = (syn_json, synapse_parameters(syn_json))
-        return self._models[key]
+            self._models[name] = (syn_json, synapse_parameters(syn_json))
+        return self._models[name]
 
     def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
         h = self.h
@@ -189,12 +173,11 @@ class Connector:
 
     def connect(
         self,
-        table: Any,
-        syn_dir: Path | None,
+        table: EdgeTable,
+        components: Mapping[str, Any],
         where: str,
         *,
         signed: np.ndarray | None = None,
-        function_weighted: np.ndarray | None = None,
     ) -> int:
         """Connect every edge of ``table`` whose target lives on this rank; return count.
 
@@ -203,9 +186,9 @@ class Connector:
         are spread over MPI ranks; call this for the edge populations in the order BMTK
         connects them (recurrent ones, then those of virtual sources). ``signed``
         (:func:`point_sign_mask`; ``None``: every edge) says which edges onto point-process
-        cells take the synapse JSON's ``sign``. ``function_weighted``
-        (:func:`function_weighted_mask`) marks edges whose table weight is one synapse's
-        weight rather than ``syn_weight * nsyns``.
+        cells take the synapse JSON's ``sign``. Table weights are connection totals (weight
+        functions included, see :mod:`bmtoolkit.simulator.core.weight_functions`); each of
+        the ``nsyns`` synapses gets ``total / nsyns``, BMTK's weight of one synapse.
         """
         from bmtoolkit.simulator.bionet.cells import BioCell
         from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
@@ -220,8 +203,6 @@ class Connector:
         # BMTK's weight of one synapse: syn_weight (or the weight function's value)
         per_syn = weights_arr.copy()
         scaled = nsyns_arr > 0
-        if function_weighted is not None:
-            scaled &= ~np.asarray(function_weighted, dtype=bool)
         per_syn[scaled] = weights_arr[scaled] / nsyns_arr[scaled]
         weights = per_syn.tolist()
         nsyns_list = nsyns_arr.tolist()
@@ -232,7 +213,9 @@ class Connector:
             cell = self.cells.get((pop, int(target)))
             if cell is None:
                 continue
-            syn_json, syn_params = self._synapse_model(dyn[i] if dyn is not None else None, syn_dir)
+            syn_json, syn_params = self._synapse_model(
+                dyn[i] if dyn is not None else None, components, where
+            )
             src_gid, weight, delay = src_gids[i], weights[i], delays[i]
             if isinstance(cell, BioCell):
                 template = templates[i] if templates is not None else None

@@ -128,12 +128,12 @@ def aggregate_edges(source_group: np.ndarray, target_group: np.ndarray, *, nsyns
     return out.astype(float)
 
 
-def _column(pop: Any, name: str, default: Any = None) -> np.ndarray | None:
+def _column(pop: Any, name: str) -> np.ndarray | None:
     if name == "node_type_id":
         return np.asarray(pop.node_type_ids())
     if name in pop.property_names:
         return np.asarray(pop.column(name))
-    return None if default is None else np.full(pop.size, default)
+    return None
 
 
 def _edge_column(edges: Any, name: str, default: float) -> np.ndarray:
@@ -230,7 +230,9 @@ def cluster_circuit(
                 path=getattr(pop, "h5_path", None),
                 field="group_by",
             )
-        model_types = _column(pop, "model_type", "biophysical")
+        model_types = _column(pop, "model_type")
+        if model_types is None:  # no model_type anywhere: simulated cells
+            model_types = np.full(pop.size, "biophysical")
         g = group_nodes(name, values, model_types, where=f"{name}.{key}")
         groups[name] = g
         type_ids = FIRST_TYPE_ID + np.arange(len(g.keys))

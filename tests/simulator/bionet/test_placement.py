@@ -116,7 +116,9 @@ def test_gaussian_ll_weight_equals_bmtk():
     rng = np.random.default_rng(1)
     src, tgt = rng.uniform(0, 360, 200), rng.uniform(0, 360, 200)
     edges = pd.DataFrame({"syn_weight": 5e-5, "weight_sigma": 50.0, "nsyns": 3}, index=range(200))
-    ours = WEIGHT_FUNCTIONS.get("gaussianLL")(edges, {"tuning_angle": src}, {"tuning_angle": tgt})
+    # the registry gives the connection total (nsyns synapses), BMTK one synapse's weight
+    total = WEIGHT_FUNCTIONS.get("gaussianLL")(edges, {"tuning_angle": src}, {"tuning_angle": tgt})
+    ours = np.asarray(total) / 3
     theirs = [
         gaussianLL({"syn_weight": 5e-5, "weight_sigma": 50.0}, {"tuning_angle": s},
                    {"tuning_angle": t})
