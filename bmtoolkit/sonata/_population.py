@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -117,7 +117,7 @@ class PopulationBase:
         self._pop_path = pop.name
         self.types_table = load_types(types_path, self.type_column, name)
         self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
         self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
         for key in (self.type_column, self.group_id_name, self.group_index_name):
             if key in self._has:

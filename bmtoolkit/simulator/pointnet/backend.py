@@ -33,7 +33,7 @@ import numpy as np
 from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
 from bmtoolkit.simulator.core.base import Backend, RunResult
 from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
-from bmtoolkit.simulator.core.models import edge_table, node_type_models
+from bmtoolkit.simulator.core.models import edge_table
 from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
@@ -164,19 +164,10 @@ class PointNet(Backend):
                 self.weight_events[rep.name] = WeightEvents(rep, plan.config_path)
                 self.weight_events[rep.name].attach()
         for name, pop in circuit.nodes.items():
-            models = node_type_models(plan, pop)
-            kinds = {m.is_virtual for m in models.values()}
-            if len(kinds) > 1:
-                raise ConfigError(
-                    f"population {name!r} mixes virtual and non-virtual node types; pointnet "
-                    "needs them in separate populations",
-                    path=getattr(pop, "types_path", None),
-                    field="model_type",
-                )
             self.populations[name] = create_population(
                 pop,
-                models,
-                virtual=kinds == {True},
+                plan.catalogue.node_types(pop),
+                virtual=plan.catalogue.is_virtual(pop),
                 generator_params=self.options.generator_params(),
             )
         tables = []

@@ -20,14 +20,18 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.core.models import EdgeTable, load_json_params, split_template
+from bmtoolkit.simulator.core.catalogue import split_template
+from bmtoolkit.simulator.core.models import EdgeTable
 from bmtoolkit.simulator.pointnet.cells import known_models
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.edges import EdgePopulation
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
@@ -41,35 +45,6 @@ def synapse_model_name(template: Any) -> str:
     """NEST synapse model of an edge type's ``model_template`` (default ``static_synapse``)."""
     _, name = split_template(template)
     return name or "static_synapse"
-
-
-def _synapse_params(edges: Any, et: int, plan: Any) -> tuple[dict[str, Any], Path | None]:
-    types = edges.types
-    if "dynamics_params" not in types.columns or et not in types.index:
-        return {}, None
-    value = types.loc[et, "dynamics_params"]
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return {}, None
-    path = Path(str(value))
-    if not path.is_absolute():
-        comps = plan.components
-        if "synaptic_models_dir" not in comps:
-            raise ConfigError(
-                f"edge type {et} names dynamics_params {value!r} but components has no "
-                "synaptic_models_dir",
-                path=plan.config_path or edges.types_path,
-                field="components.synaptic_models_dir",
-            )
-        path = Path(comps["synaptic_models_dir"]) / path
-    if not path.exists():
-        from bmtoolkit.exceptions import MissingFileError
-
-        raise MissingFileError(
-            f"edge type {et}: synapse dynamics_params file {str(path)!r} does not exist",
-            path=edges.types_path,
-            field="dynamics_params",
-        )
-    return load_json_params(path, node_type=None, types_file=edges.types_path), path
 
 
 def _check_synapse(model: str, params: Mapping[str, Any], et: int, where: Any) -> set[str]:
@@ -155,8 +130,8 @@ class ConnectBuffers:
 
 
 def connect_edges(
-    plan: Any,
-    edges: Any,
+    plan: RunPlan,
+    edges: EdgePopulation,
     table: EdgeTable,
     source_ids: np.ndarray,
     target_ids: np.ndarray,
@@ -186,7 +161,6 @@ def connect_edges(
     """
     import nest
 
-    types = edges.types
     n_made = 0
     extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
     masks = table.masks()
@@ -201,12 +175,10 @@ def connect_edges(
         n_type = counts[et]
         if n_type == 0:
             continue
-        template = types.loc[et, "model_template"] if "model_template" in types.columns else None
-        if template is not None and not isinstance(template, str):
-            template = None if np.isnan(template) else str(template)
-        model = synapse_model_name(template)
-        params, params_file = _synapse_params(edges, et, plan)
-        params = {k: v for k, v in params.items() if k not in _RESERVED}
+        synapse = plan.catalogue.edge_type(edges, et)
+        model = synapse_model_name(synapse.model_template)
+        params_file = synapse.params_file
+        params = {k: v for k, v in synapse.params.items() if k not in _RESERVED}
         accepted = _check_synapse(model, params, et, params_file or edges.types_path)
         delays = buffers.select("delay", table.delays, None if whole else mask, n_type, float)
         if delays.min() < dt - 1e-12:
