@@ -498,15 +498,17 @@ class _Checker:
                     else (np.asarray([str(t) == "biophysical" for t in mtype]))
                 )
                 population = _is_model_type(mtype, len(values), "population")
-                # filternet's LGN cells (``lgnmodel:`` templates) name filter files
+                # LGN filter cells (``lgnmodel:`` templates) carry their parameters in the
+                # name; BMTK's filternet reads no file for them
                 templates = pop.column("model_template") if "model_template" in names else None
-                lgn = np.zeros(len(values), bool)
-                if templates is not None:
-                    lgn = np.asarray([str(t).startswith("lgnmodel:") for t in templates])
+                lgn = (
+                    np.zeros(len(values), bool)
+                    if templates is None
+                    else np.asarray([str(t).startswith("lgnmodel:") for t in templates])
+                )
                 # the folders follow the components-folder rule (bmtoolkit.sonata.components)
                 for rows, kind, what in (
                     (~bio & ~population & ~lgn, "point_process", "point"),
-                    (lgn, "filter", "filter"),
                     (population, "population", "population"),
                     (bio, "biophysical", "bio"),
                 ):

@@ -45,7 +45,7 @@ ABSENT: dict[str, tuple[str, ...]] = {
     "point_120cells": ("/local1/Downloads/483111427_ephys.nwb", "thalamus_spikes.csv"),
     # cell model and stimulus waveform of the example, absent from the shared copy
     "bio_comsol": ("472363762_fit.json", "stimulations/waveform.csv"),
-    "filter_movie": ("movie_files/test_scene.npy",),  # made by the example's script
+    "filter_movie": ("movie_files/test_scene.npy",),  # absent from the shared copy
     "pop_2pops": ("population_components/pop_models", "population_components/synaptic_models"),
 }
 
