@@ -2,8 +2,8 @@
 # Set up everything bmtoolkit needs on a fresh Debian machine with Python 3.11, gcc and apt,
 # then run one job:
 #   bash scripts/bootstrap.sh demo   build a small V1-like network, simulate it, plot a raster
-#   bash scripts/bootstrap.sh test   lint (ruff check + format), the whole test suite, and the
-#                                    core tests again with only the core install (no simulator)
+#   bash scripts/bootstrap.sh test   lint (ruff check + format), type-check (mypy), the whole test
+#                                    suite, and the core tests again with only the core install
 # Re-running is cheap: installed pieces are kept in .venv and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,6 +119,8 @@ case "$job" in
         export BMTOOLKIT_CACHE_DIR="$scratch/cache"
         export MPLCONFIGDIR="$scratch/matplotlib"
         export BMTOOLKIT_HYPOTHESIS_DIR="$scratch/hypothesis"
+        # the typed seams (sonata, simulator core ...; [tool.mypy] in pyproject.toml)
+        "$VENV/bin/mypy" --cache-dir "$scratch/mypy"
         echo "bootstrap: running the tests with empty caches in $scratch"
         # the test suite plus every docstring example in the package
         "$VENV/bin/python" -m pytest -q -n 2 -p no:cacheprovider --doctest-modules tests bmtoolkit "$@"

@@ -6,7 +6,8 @@ test is marked ``nest``, ``neuron``, ``torch``, ``mpi`` or ``interop`` when it i
 package (``import nest``, ``require_module("nest")``, ``pytest.importorskip("nest")``) in its
 own body, at module level, in a fixture it uses or in a helper of the test suite it calls,
 or names a backend that needs it (a parameter ``"pointnet"``, an argument
-``backend="bionet"``); and ``conformance`` when it uses the shared conformance data. Tests that need a simulator
+``backend="bionet"``), or is parametrized with another test function that needs it (its
+body or its markers); and ``conformance`` when it uses the shared conformance data. Tests that need a simulator
 only through a configuration (a NEST run started from a config file) carry the marker in
 their module (``pytestmark``). Without the package installed, :func:`require_module` skips a
 marked test and fails an unmarked one, so the core-only run of ``scripts/bootstrap.sh test``
@@ -72,6 +73,10 @@ NEEDS: dict[str, str] = {
 #: marker of each backend whose simulator is optional: a test parametrized with the backend's
 #: name, or calling something with ``backend="<name>"``, needs it
 BACKEND_NEEDS: dict[str, str] = {"pointnet": "nest", "bionet": "neuron", "torchnet": "torch"}
+#: the calls that import an optional package or skip
+REQUIRE_CALLS = frozenset({"require_module", "importorskip"})
+#: the markers this module applies
+KNOWN_MARKS = frozenset({*NEEDS.values(), *BACKEND_NEEDS.values(), "conformance"})
 #: calls that mean "this test reads the shared conformance data"
 CONFORMANCE_CALLS = frozenset({"conformance_root"})
 CONFORMANCE_FIXTURES = frozenset({"sonata_examples"})
@@ -135,6 +140,24 @@ def _needs_in(tree: ast.AST, *, top_level: bool = False) -> tuple[set[str], set[
                 marks.add(NEEDS.get(sub.module.split(".")[0], ""))
                 if sub.module.split(".")[0] == "tests":  # a helper of the suite
                     called.update(f"{sub.module}:{a.name}" for a in sub.names)
+            elif (  # for mod in ("libsonata", "bmtk"): require_module(mod)
+                isinstance(sub, ast.For)
+                and isinstance(sub.target, ast.Name)
+                and isinstance(sub.iter, ast.Tuple | ast.List)
+                and any(
+                    isinstance(c, ast.Call)
+                    and getattr(c.func, "id", getattr(c.func, "attr", "")) in REQUIRE_CALLS
+                    and c.args
+                    and isinstance(c.args[0], ast.Name)
+                    and c.args[0].id == sub.target.id
+                    for c in ast.walk(sub)
+                )
+            ):
+                marks.update(
+                    NEEDS.get(str(e.value).split(".")[0], "")
+                    for e in sub.iter.elts
+                    if isinstance(e, ast.Constant)
+                )
             elif isinstance(sub, ast.Call):
                 func = sub.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
@@ -145,7 +168,7 @@ def _needs_in(tree: ast.AST, *, top_level: bool = False) -> tuple[set[str], set[
                     if kw.arg == "backend" and isinstance(kw.value, ast.Constant):
                         marks.add(BACKEND_NEEDS.get(str(kw.value.value), ""))
                 if (
-                    name in ("require_module", "importorskip")
+                    name in REQUIRE_CALLS
                     and sub.args
                     and isinstance(sub.args[0], ast.Constant)
                     and isinstance(sub.args[0].value, str)
@@ -218,6 +241,9 @@ def item_needs(item: pytest.Item) -> set[str]:
     for value in callspec.params.values() if callspec else ():
         if isinstance(value, str) and value in BACKEND_NEEDS:
             marks.add(BACKEND_NEEDS[value])
+        elif isinstance(value, FunctionType) and _in_tests(value):  # a test run by a test
+            marks |= _function_needs(value)
+            marks |= {m.name for m in getattr(value, "pytestmark", ()) if m.name in KNOWN_MARKS}
     info = getattr(item, "_fixtureinfo", None)
     for name in getattr(item, "fixturenames", ()):
         if name in CONFORMANCE_FIXTURES:

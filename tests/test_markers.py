@@ -62,6 +62,7 @@ def test_imports_and_requirements_name_their_marker():
         "interop",
     }
     assert _marks("run(cfg, backend='bionet')\nconformance_root()") == {"neuron", "conformance"}
+    assert _marks("for m in ('libsonata', 'h5py'):\n    require_module(m)") == {"interop"}
     assert _marks("import numpy\nrun(cfg, backend='numpynet')\nrequire_module(name)") == set()
     # module level: code inside functions belongs to the tests that call it
     assert _marks("import nest\ndef f():\n    import torch\n", top_level=True) == {"nest"}

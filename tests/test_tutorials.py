@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NEEDS as MARKER_OF
 from tests.conftest import require_module
 
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
@@ -88,8 +89,16 @@ def test_generated_notebooks_match_their_script(tmp_path):
         assert [c.source for c in committed.cells] == [src for _, src in cells], name
 
 
+def _notebooks_marked() -> list:
+    """Every notebook, marked with what it needs (``nest``, ``neuron``, ``torch``, ``mpi``)."""
+    return [
+        pytest.param(name, marks=[getattr(pytest.mark, MARKER_OF[m]) for m in NEEDS.get(name, ())])
+        for name in _notebooks()
+    ]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _notebooks())
+@pytest.mark.parametrize("name", _notebooks_marked())
 def test_notebook_runs(name, tmp_path, monkeypatch):
     require_module("nbclient")
     require_module("ipykernel")

@@ -277,6 +277,7 @@ def write_circuit(
     *,
     config_name: str = "circuit_config.json",
     components: Mapping[str, str | os.PathLike[str]] | None = None,
+    **save_options: Any,
 ) -> Path:
     """Save several built networks into ``output_dir`` and write a circuit config for them.
 
@@ -291,6 +292,8 @@ def write_circuit(
         File name of the circuit config.
     components : Mapping, optional
         ``components`` section (``point_neuron_models_dir``, ...).
+    **save_options
+        Passed to every ``NetworkBuilder.save`` (``compression=...``).
 
     Returns
     -------
@@ -303,7 +306,7 @@ def write_circuit(
     node_specs, edge_specs = [], []
     with file_set():  # every file of the circuit, its config included, replaced as one set
         for net in networks:
-            files = net.save(out)
+            files = net.save(out, **save_options)
             for kind, h5, csv, pops in files:
                 entry = {f"{kind}_file": h5, f"{kind[:-1]}_types_file": csv, "populations": pops}
                 (node_specs if kind == "nodes" else edge_specs).append(entry)

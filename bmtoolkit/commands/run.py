@@ -27,10 +27,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-validate", action="store_true", help="skip JSON-schema validation of the config"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no step timings")
+    slurm = parser.add_argument_group(
+        "cluster job script", "print a SLURM script that runs CONFIG, instead of running it"
+    )
+    slurm.add_argument("--emit-slurm", type=int, metavar="N", default=None,
+                       help="print an sbatch script for N nodes and exit")  # fmt: skip
+    slurm.add_argument("--tasks-per-node", type=int, default=1, help="MPI ranks per node")
+    slurm.add_argument("--time", default="01:00:00", help="wall-clock limit (HH:MM:SS)")
+    slurm.add_argument("--launcher", default="srun", help="srun (default) or mpiexec")
+    slurm.add_argument("--partition", default=None, help="SLURM partition")
+    slurm.add_argument("--account", default=None, help="SLURM account")
+    slurm.add_argument("--mem", default=None, help="memory per node (e.g. 120G)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the config; print the step timings and output files (on MPI rank 0 only)."""
+    """Run the config; print the step timings and output files (on MPI rank 0 only).
+
+    With ``--emit-slurm N``, print the SLURM script that would run it on N nodes instead.
+    """
+    if args.emit_slurm is not None:
+        from bmtoolkit.slurm import SlurmJob, slurm_script
+
+        job = SlurmJob(
+            config=args.config,
+            nodes=args.emit_slurm,
+            tasks_per_node=args.tasks_per_node,
+            threads=args.threads or 1,
+            time=args.time,
+            launcher=args.launcher,
+            backend=args.backend,
+            output_dir=args.output_dir,
+            partition=args.partition,
+            account=args.account,
+            mem=args.mem,
+        )
+        print(slurm_script(job), end="")
+        return 0
     from bmtoolkit.simulator.core.output import mpi_rank
     from bmtoolkit.simulator.core.runner import run as run_simulation
 

@@ -19,6 +19,7 @@ True
 """
 
 from bmtoolkit.glif.fit import Evaluation, GlifFit, evaluate, fit_glif
+from bmtoolkit.glif.nested import LevelFit, embed, fit_levels
 from bmtoolkit.glif.parameters import DEFAULT_ASC_TAUS, LEVEL_NAMES, GlifParameters, level_has
 from bmtoolkit.glif.quality import explained_variance, psth
 from bmtoolkit.glif.simulate import SimulationResult, simulate
@@ -33,10 +34,13 @@ __all__ = [
     "Evaluation",
     "GlifFit",
     "GlifParameters",
+    "LevelFit",
     "SimulationResult",
     "Sweep",
     "detect_spikes",
+    "embed",
     "evaluate",
+    "fit_levels",
     "explained_variance",
     "fit_glif",
     "level_has",

@@ -18,11 +18,11 @@ sweep, and writes a pointnet network into the output folder:
   (``cai``, extracellular) have no point-neuron equivalent and are left out (listed in the
   result).
 - **edges**: synaptic weights of bionet are peak conductances (uS) of each of ``nsyns``
-  synapses; the point-neuron weight is the peak current they would inject at rest,
-  ``w (pA) = syn_weight (uS) * nsyns * (E_rev - El) (mV) * 1e3`` (see
-  :func:`conductance_to_current_weight`). Networks with edges onto converted cells are not
-  written yet: the function stops with a :class:`~bmtoolkit.exceptions.ConfigError` before
-  writing anything.
+  synapses; the point-neuron weight is the peak current they would inject at the target's
+  fitted rest, ``w (pA) = syn_weight (uS) * nsyns * (E_rev - El) (mV) * 1e3`` (see
+  :func:`conductance_to_current_weight`; ``E_rev`` is the ``erev`` of the edge type's
+  synaptic model JSON), written as ``static_synapse`` onto ``glif_psc`` port 1 with the
+  delays kept (:mod:`bmtoolkit.glif.convert_edges`).
 
 Examples
 --------
@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
-from bmtoolkit.glif.fit import evaluate, fit_glif
+from bmtoolkit.glif.convert_edges import check_edges
+from bmtoolkit.glif.fit import evaluate
 from bmtoolkit.glif.parameters import LEVEL_NAMES, GlifParameters
 from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver, ProtocolSweeps, run_protocol
 
@@ -101,16 +102,15 @@ def _model_name(row: dict[str, Any]) -> str:
 
 def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int, *,
                     score_levels: Sequence[int] = ()) -> tuple[GlifParameters, float, dict]:  # fmt: skip
-    """Fit ``level`` to protocol sweeps (calibrated); EV on the held-out sweep for it and for
-    every level of ``score_levels``."""
-    scores: dict[int, float] = {}
-    fitted = None
-    for lv in sorted({level, *score_levels}):
-        fit = fit_glif(list(sweeps.train), lv, calibrate=True)
-        scores[lv] = evaluate(fit.params, list(sweeps.held_out)).explained_variance
-        if lv == level:
-            fitted = fit.params
-    return fitted, scores[level], scores
+    """Fit ``level`` to protocol sweeps (calibrated, nested model selection of
+    :func:`~bmtoolkit.glif.nested.fit_levels`); EV on the held-out sweep for it and for every
+    level of ``score_levels``."""
+    from bmtoolkit.glif.nested import fit_levels
+
+    fits = fit_levels(list(sweeps.train), sorted({level, *score_levels}), calibrate=True)
+    scores = {lv: evaluate(f.params, list(sweeps.held_out)).explained_variance
+              for lv, f in fits.items() if lv == level or lv in score_levels}  # fmt: skip
+    return fits[level].params, scores[level], scores
 
 
 def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
@@ -160,10 +160,7 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
                 groups.setdefault(_model_key(row.to_dict()), []).append(int(row["node_type_id"]))
     if not bio_types:
         raise ConfigError("the network has no biophysical node types to convert", path=config)
-    if circuit_cfg.edges:
-        raise ConfigError("networks with edges are not converted yet (weights would be "
-                          "translated by conductance_to_current_weight)", path=config,
-                          field="networks.edges")  # fmt: skip
+    check_edges(circuit_cfg)
     backend = BioNetBackend(plan)
     backend.setup()
     cells: list[CellConversion] = []
@@ -214,17 +211,24 @@ def _point_node_sets(value: Any) -> Any:
 
 
 def _write_point_network(sim: Any, out: Path, fitted: dict, level: int) -> list[str]:
-    from bmtoolkit.sonata import read_types_csv, write_circuit_config, write_simulation_config
+    from bmtoolkit.glif.convert_edges import write_point_edges
+    from bmtoolkit.sonata import (
+        read_nodes,
+        read_types_csv,
+        write_circuit_config,
+        write_simulation_config,
+    )
 
     net = out / "network"
     models = out / "components" / "point_neuron_models"
     net.mkdir(parents=True, exist_ok=True)
     models.mkdir(parents=True, exist_ok=True)
-    files = {}
+    files, fitted_el, el_of = {}, {}, {}
     for (types_file, key), (name, params) in fitted.items():
         fname = f"{name}_{LEVEL_NAMES[level]}.json"
         _write_json(models / fname, params.to_neuron_config())
         files[(types_file, key)] = fname
+        fitted_el[fname] = params.El * 1e3  # mV
     node_specs = []
     for spec in sim.circuit.nodes:
         h5 = net / Path(spec.nodes_file).name
@@ -245,12 +249,20 @@ def _write_point_network(sim: Any, out: Path, fitted: dict, level: int) -> list[
         table.to_csv(tmp, sep=" ", index=False)
         os.replace(tmp, csv)
         node_specs.append({"nodes_file": h5, "node_types_file": csv})
+        el_by_type = {int(r["node_type_id"]): fitted_el[fname]
+                      for _, r in table.iterrows() if (fname := r["dynamics_params"]) in fitted_el}  # fmt: skip
+        for pname, npop in read_nodes(spec.nodes_file, spec.node_types_file).items():
+            tids = np.asarray(npop.node_type_ids(), np.int64)
+            el_of[pname] = np.array([el_by_type.get(int(t), np.nan) for t in tids])
+    edge_specs = write_point_edges(sim.circuit, net, out / "components" / "synaptic_models",
+                                   el_of)  # fmt: skip
     node_sets = None
     if sim.node_sets_file:
         node_sets = out / "node_sets.json"
         _write_json(node_sets, _point_node_sets(json.loads(Path(sim.node_sets_file).read_text())))
-    write_circuit_config(out / "circuit_config.json", nodes=node_specs,
-                         components={"point_neuron_models_dir": models},
+    write_circuit_config(out / "circuit_config.json", nodes=node_specs, edges=edge_specs,
+                         components={"point_neuron_models_dir": models,
+                                     "synaptic_models_dir": out / "components" / "synaptic_models"},
                          node_sets_file=node_sets)  # fmt: skip
     inputs = {}
     for name, inp in sim.inputs.items():

@@ -13,7 +13,9 @@ NEST, NEURON, PyTorch or any of ``bmtoolkit.builder``, ``bmtoolkit.simulator`` a
 - :mod:`bmtoolkit.models.lgn`: the mouse LGN cell classes and their fitted temporal filters
   (filternet simulates them, the builder lays them out);
 - :mod:`bmtoolkit.models.glif`: Allen Cell Types GLIF parameters in NEST units and levels
-  (pointnet and torchnet run them, :mod:`bmtoolkit.glif` fits them).
+  (pointnet and torchnet run them, :mod:`bmtoolkit.glif` fits them);
+- :mod:`bmtoolkit.models.v1`: the mouse V1 model's cell catalogue, connection rules and
+  inputs as data (:mod:`bmtoolkit.recipes.v1` builds and runs it).
 
 Submodules are imported on use; importing this package imports nothing else.
 """

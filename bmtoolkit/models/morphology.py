@@ -322,7 +322,7 @@ def _raw_sections(pts: np.ndarray, where: str) -> list[_RawSection]:
     n = len(typ)
     soma_children = np.zeros(n, dtype=np.int64)
     is_soma = typ == 1
-    for i in np.flatnonzero(is_soma[1:]) + 1:
+    for i in (np.flatnonzero(is_soma[1:]) + 1).tolist():
         p = pix[i]
         if p >= 0 and is_soma[p]:
             soma_children[p] += 1

@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import h5py
@@ -273,7 +273,7 @@ def _as_u64(values: np.ndarray) -> np.ndarray:
     return values.astype(np.uint64)
 
 
-def _slicer(values: np.ndarray):
+def _slicer(values: np.ndarray) -> Callable[[int, int], np.ndarray]:
     return lambda lo, hi: values[lo:hi]
 
 
@@ -302,23 +302,23 @@ def _write_in_order(
     src, trg, type_id = pop.source_node_id, pop.target_node_id, pop.edge_type_id
     gid, _ = pop._group_columns()
     group_value = int(gid[0]) if gid is not None else 0
+    rows: RowSource | None = None
     if order is None:
         source, target = _slicer(src), _slicer(trg)
-        edge_type, rows = _slicer(type_id), None
+        edge_type = _slicer(type_id)
     else:
         source, target = order.source, order.target
         edge_type = lambda lo, hi: type_id[order.rows(lo, hi)]  # noqa: E731
         rows = RowSource(n, order.rows)
     _write_ids(grp, "source_node_id", n, source, pop.source_population, chunk, storage)
     _write_ids(grp, "target_node_id", n, target, pop.target_population, chunk, storage)
-    opts = {"chunk_rows": chunk, "storage": storage}
-    write_pieces(grp, "edge_type_id", n, np.int64, edge_type, **opts)
+    write_pieces(grp, "edge_type_id", n, np.int64, edge_type, chunk_rows=chunk, storage=storage)
     fill = lambda lo, hi: np.full(hi - lo, group_value, np.uint32)  # noqa: E731
-    write_pieces(grp, "edge_group_id", n, np.uint32, fill, **opts)
+    write_pieces(grp, "edge_group_id", n, np.uint32, fill, chunk_rows=chunk, storage=storage)
     arange = lambda lo, hi: np.arange(lo, hi, dtype=np.uint64)  # noqa: E731
-    write_pieces(grp, "edge_group_index", n, np.uint64, arange, **opts)
+    write_pieces(grp, "edge_group_index", n, np.uint64, arange, chunk_rows=chunk, storage=storage)
     ((key, data),) = pop.groups.items()
-    write_group(grp, str(key), data, rows, **opts)
+    write_group(grp, str(key), data, rows, chunk_rows=chunk, storage=storage)
 
 
 def _write_grouped(
@@ -330,16 +330,17 @@ def _write_grouped(
     """
     src, trg, type_id = pop.source_node_id, pop.target_node_id, pop.edge_type_id
     gid, gidx = pop.edge_group_id, pop.edge_group_index
+    assert gid is not None and gidx is not None  # read back, the columns are never None
     if order is not None:
         perm = order.all_rows()
         src, trg, type_id = src[perm], trg[perm], type_id[perm]
         gid, gidx = gid[perm], gidx[perm]
         del perm
-    for key, ids, node_pop in (
+    for name, ids, node_pop in (
         ("source_node_id", src, pop.source_population),
         ("target_node_id", trg, pop.target_population),
     ):
-        _write_ids(grp, key, pop.size, _slicer(ids), node_pop, chunk, storage)
+        _write_ids(grp, name, pop.size, _slicer(ids), node_pop, chunk, storage)
 
     def create(name: str, data: np.ndarray) -> None:
         grp.create_dataset(name, data=data, **storage.dataset_options(len(data), (), data.dtype))
@@ -371,7 +372,8 @@ def _write_population(
     if single and (gidx is None or _is_arange(gidx, chunk)):
         _write_in_order(grp, pop, order, chunk, storage)
         if order is not None:
-            src, trg = order.source, order.target
+            # the sorted ids as pieces (no sorted copy of the arrays is made)
+            src, trg = order.source, order.target  # type: ignore[assignment]
     else:
         src, trg = _write_grouped(grp, pop, sort, order, chunk, storage)
         del order

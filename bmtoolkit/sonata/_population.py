@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -117,7 +117,7 @@ class PopulationBase:
         self._pop_path = pop.name
         self.types_table = load_types(types_path, self.type_column, name)
         self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
         self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
         for key in (self.type_column, self.group_id_name, self.group_index_name):
             if key in self._has:
@@ -139,6 +139,16 @@ class PopulationBase:
                     "required dataset is missing", path=self.h5_path, field=self._field(key)
                 ) from None
             return read_dataset(ds, self.h5_path, sel)
+
+    def clear_cache(self) -> None:
+        """Forget the per-row arrays read so far (type ids, group ids and indices, edge
+        indices): 8 bytes per row each, read again when next needed.
+
+        Examples
+        --------
+        >>> pop.clear_cache()  # doctest: +SKIP
+        """
+        self._cache.clear()
 
     def _ids_dataset(self, key: str) -> np.ndarray:
         """A cached integer dataset of length ``size`` as int64."""

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
 from bmtoolkit.sonata._h5 import decode_str, open_h5
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata._edges_write import EdgePopulationData
+    from bmtoolkit.sonata.edges import EdgePopulation
+    from bmtoolkit.sonata.nodes import NodePopulation, NodePopulationData
 
 #: attribute of ``/nodes/<population>``: fingerprint of the population's content
 NODES_ATTR = "bmtoolkit_fingerprint"
@@ -48,7 +53,7 @@ def _array_bytes(values: Any) -> Iterator[bytes]:
         yield "\x1f".join(map(str, arr.ravel().tolist())).encode("utf-8", "surrogatepass")
 
 
-def population_fingerprint(pop: Any) -> str:
+def population_fingerprint(pop: NodePopulationData) -> str:
     """sha256 (hex) of a :class:`~bmtoolkit.sonata.NodePopulationData`'s content.
 
     Examples
@@ -72,7 +77,9 @@ def population_fingerprint(pop: Any) -> str:
     return h.hexdigest()
 
 
-def stamp_edges(group: h5py.Group, fingerprints: Mapping[str, str] | None, pop: Any) -> None:
+def stamp_edges(
+    group: h5py.Group, fingerprints: Mapping[str, str] | None, pop: EdgePopulationData
+) -> None:
     """Write the source/target node fingerprints (by node population name) on an edge group."""
     if not fingerprints:
         return
@@ -82,7 +89,7 @@ def stamp_edges(group: h5py.Group, fingerprints: Mapping[str, str] | None, pop: 
             group.attrs[attr] = value
 
 
-def _attr(pop: Any, key: str) -> str | None:
+def _attr(pop: NodePopulation | EdgePopulation, key: str) -> str | None:
     location = getattr(pop, "_pop_path", f"/{pop.kind}/{pop.name}")
     with open_h5(pop.h5_path) as h5:
         value = h5[location].attrs.get(key)

@@ -21,13 +21,17 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.sonata.config import CircuitConfig, SimulationConfig, load_config
 from bmtoolkit.sonata.node_sets import NodeSets
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata.edges import EdgePopulation
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 __all__ = ["Circuit", "file_kind"]
 
@@ -53,7 +57,7 @@ class Circuit:
     def __init__(self, config_or_path: CircuitConfig | SimulationConfig | str | os.PathLike):
         config = config_or_path
         if not isinstance(config, CircuitConfig | SimulationConfig):
-            config = load_config(config_or_path)
+            config = load_config(config)
         self.simulation: SimulationConfig | None = None
         if isinstance(config, SimulationConfig):
             self.simulation = config
@@ -88,7 +92,9 @@ class Circuit:
                 self._add(out, name, pop, spec.edges_file)
         return out
 
-    def _add(self, out: dict[str, Any], name: str, pop: Any, path) -> None:
+    def _add(
+        self, out: dict[str, Any], name: str, pop: NodePopulation | EdgePopulation, path: Path
+    ) -> None:
         if name in out:
             raise ConfigError(
                 f"population {name!r} is defined in two files: {out[name].h5_path} and {path}",

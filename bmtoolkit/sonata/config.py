@@ -162,6 +162,10 @@ class CircuitConfig:
     raw: Mapping[str, Any]
 
 
+#: ``run`` keys that give the number of threads, the first present wins
+THREAD_KEYS = ("nthreads", "local_num_threads", "n_thread")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The ``run`` section (times in ms).
@@ -182,9 +186,29 @@ class RunConfig:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def duration(self) -> float:
+        """``tstop - tstart`` in ms."""
+        return self.tstop - self.tstart
+
+    @property
     def n_steps(self) -> int:
         """Number of integration steps from ``tstart`` to ``tstop``."""
-        return int(round((self.tstop - self.tstart) / self.dt))
+        return int(round(self.duration / self.dt))
+
+    @property
+    def threads(self) -> Any:
+        """The thread count the config asks for: ``nthreads``, ``local_num_threads`` or
+        BMTK's ``n_thread`` (in that order; kept in :attr:`extra`), else ``None``.
+
+        Examples
+        --------
+        >>> RunConfig(tstop=10.0, dt=0.1, extra={"n_thread": 4}).threads
+        4
+        """
+        for key in THREAD_KEYS:
+            if key in self.extra:
+                return self.extra[key]
+        return None
 
 
 @dataclass(frozen=True)
@@ -348,7 +372,9 @@ def _load_doc(path: PathLike, validate: bool, cwd_relative: bool, kind: str | No
     return found if kind is None else kind, resolved, p
 
 
-def _load_wrapper(resolved: Mapping[str, Any], p: Path, validate: bool, cwd_relative: bool):
+def _load_wrapper(
+    resolved: Mapping[str, Any], p: Path, validate: bool, cwd_relative: bool
+) -> tuple[tuple[Any, Path] | None, tuple[Any, Path] | None]:
     """Return (circuit document + path, simulation document + path) of a wrapper config."""
     for key in ("network", "simulation"):
         if key in resolved and not isinstance(resolved[key], str):
@@ -567,7 +593,7 @@ def _parse_simulation(doc: Mapping[str, Any], p: Path, circuit: CircuitConfig) -
     output = _parse_output(doc.get("output") or {}, doc.get("run") or {}, p)
     inputs = {}
     for name, entry in (doc.get("inputs") or {}).items():
-        known = ("input_type", "module", "node_set", "enabled")
+        known: tuple[str, ...] = ("input_type", "module", "node_set", "enabled")
         inputs[name] = InputConfig(
             name=name,
             input_type=entry.get("input_type"),

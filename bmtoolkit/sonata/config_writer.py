@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from bmtoolkit.sonata.config import (
 __all__ = ["write_circuit_config", "write_simulation_config"]
 
 PathLike = str | os.PathLike[str]
+#: one ``nodes``/``edges`` entry given to :func:`write_circuit_config`
+FileEntry = NodesFileSpec | EdgesFileSpec | Mapping[str, Any] | PathLike
 #: ``populations.<name>.type`` written for a uniform ``model_type`` of a node population
 _POPULATION_TYPES = {
     "biophysical": "biophysical",
@@ -62,13 +64,16 @@ def _portable(value: PathLike, folder: Path) -> str:
     return "$BASE_DIR" if rel == "." else f"$BASE_DIR/{Path(rel).as_posix()}"
 
 
-def _spec_dict(spec: Any, kind: str) -> dict[str, Any]:
+def _spec_dict(spec: FileEntry, kind: str) -> dict[str, Any]:
     if isinstance(spec, NodesFileSpec | EdgesFileSpec):
+        files = (
+            (spec.nodes_file, spec.node_types_file)
+            if isinstance(spec, NodesFileSpec)
+            else (spec.edges_file, spec.edge_types_file)
+        )
         return {
-            f"{kind}_file": spec.nodes_file if kind == "nodes" else spec.edges_file,
-            f"{kind[:-1]}_types_file": (
-                spec.node_types_file if kind == "nodes" else spec.edge_types_file
-            ),
+            f"{kind}_file": files[0],
+            f"{kind[:-1]}_types_file": files[1],
             "populations": dict(spec.populations),
         }
     if isinstance(spec, Mapping):
@@ -106,8 +111,8 @@ def _write_json(path: Path, doc: Mapping[str, Any]) -> None:
 def write_circuit_config(
     path: PathLike,
     *,
-    nodes: Any,
-    edges: Any = (),
+    nodes: Sequence[FileEntry],
+    edges: Sequence[FileEntry] = (),
     components: Mapping[str, PathLike] | None = None,
     node_sets_file: PathLike | None = None,
     target_simulator: str | None = None,

@@ -262,8 +262,8 @@ def write_group(
             _write_column(dyn, name, values, rows, chunk_rows, storage)
     if data.library:
         lib = grp.create_group(LIBRARY)
-        for name, values in data.library.items():
-            lib.create_dataset(name, data=np.asarray(list(values), dtype=object), dtype=STR_DTYPE)
+        for name, strings in data.library.items():
+            lib.create_dataset(name, data=np.asarray(list(strings), dtype=object), dtype=STR_DTYPE)
     return grp
 
 

@@ -318,19 +318,20 @@ class EdgeOrder:
     def rows(self, lo: int, hi: int) -> np.ndarray:
         """Original rows of sorted rows ``[lo, hi)``."""
         if self._key is None:
+            assert self._order is not None  # one of the two is always set
             return self._order[lo:hi]
         return self._key[lo:hi] & ((1 << self._row_bits) - 1)
 
     def source(self, lo: int, hi: int) -> np.ndarray:
         """Source ids of sorted rows ``[lo, hi)``."""
         if self._key is None:
-            return self._src[self._order[lo:hi]]
+            return self._src[self.rows(lo, hi)]
         return (self._key[lo:hi] >> self._row_bits) & ((1 << self._src_bits) - 1)
 
     def target(self, lo: int, hi: int) -> np.ndarray:
         """Target ids of sorted rows ``[lo, hi)``."""
         if self._key is None:
-            return self._trg[self._order[lo:hi]]
+            return self._trg[self.rows(lo, hi)]
         return self._key[lo:hi] >> (self._row_bits + self._src_bits)
 
     def all_rows(self) -> np.ndarray:

@@ -39,11 +39,15 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata.circuit import Circuit
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 __all__ = ["NodeSets"]
 
@@ -52,7 +56,7 @@ _ID_KEYS = ("node_id", "node_ids", "gids")
 _OPERATORS = ("$regex", "$gt", "$lt", "$gte", "$lte")
 
 
-def _populations_of(circuit: Any) -> Mapping[str, Any]:
+def _populations_of(circuit: Circuit | Mapping[str, NodePopulation]) -> Mapping[str, Any]:
     nodes = getattr(circuit, "nodes", circuit)
     if not isinstance(nodes, Mapping):
         raise ConfigError(
@@ -135,7 +139,9 @@ class NodeSets:
             return all(self.is_defined(s, population_names) for s in spec if isinstance(s, str))
         return isinstance(spec, Mapping)
 
-    def resolve(self, spec: Any, circuit: Any) -> dict[str, np.ndarray]:
+    def resolve(
+        self, spec: Any, circuit: Circuit | Mapping[str, NodePopulation]
+    ) -> dict[str, np.ndarray]:
         """Resolve a node set to ``{population: sorted unique int64 node ids}``.
 
         Parameters
@@ -275,9 +281,9 @@ def _match(values: np.ndarray, expected: Any, attr: str, path, where: str) -> np
     options = _as_list(expected)
     mask = np.zeros(len(values), dtype=bool)
     if values.dtype.kind in "biuf":
-        numeric = [o for o in options if isinstance(o, int | float) or _is_number(o)]
-        if numeric:
-            mask |= np.isin(values.astype(np.float64), np.asarray(numeric, dtype=np.float64))
+        numbers = [o for o in options if isinstance(o, int | float) or _is_number(o)]
+        if numbers:
+            mask |= np.isin(values.astype(np.float64), np.asarray(numbers, dtype=np.float64))
         return mask
     wanted = {_text(o) for o in options}
     codes, texts = _texts(values)

@@ -177,7 +177,7 @@ class NodePopulationData:
 
 def population_list(populations: Any, kind: type, path: Any, field: str) -> list[Any]:
     """``populations`` (one of type ``kind`` or several) as a list with unique names."""
-    out = [populations] if isinstance(populations, kind) else list(populations)
+    out: list[Any] = [populations] if isinstance(populations, kind) else list(populations)
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         raise SonataFormatError(f"duplicate population names {names}", path=path, field=field)

@@ -34,7 +34,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 import h5py
 import numpy as np
@@ -267,7 +267,7 @@ def read_spikes(
     return _read_h5(p, population, default_population)
 
 
-def _is_frame(obj: object) -> bool:
+def _is_frame(obj: object) -> TypeGuard[pd.DataFrame]:
     """True for a pandas DataFrame (without importing pandas: none exists before it is)."""
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(obj, pd.DataFrame)

@@ -26,14 +26,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, MissingFileError, UnknownModelError
+from bmtoolkit.sonata.components import folder_key
 from bmtoolkit.sonata.config_keys import empty_node_set_message, key_problems
 from bmtoolkit.sonata.index import index_disagreement
+from bmtoolkit.sonata.nodes import NodePopulation
 from bmtoolkit.sonata.schemas import read_json, schema_problems
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata.config import CircuitConfig
+    from bmtoolkit.sonata.edges import EdgePopulation
 
 __all__ = [
     "Problem",
@@ -95,6 +101,7 @@ _COMPONENT_NEEDS = {
     "population_models_dir": "population_dynamics",
     "synaptic_models_dir": "edge_dynamics",
     "templates_dir": "hoc",
+    "filter_models_dir": "filter_dynamics",
 }
 _MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".h5")
 
@@ -174,7 +181,7 @@ def network_problems(
     return checker.problems
 
 
-def _h5_location(pop: Any, dataset: str) -> str:
+def _h5_location(pop: NodePopulation | EdgePopulation, dataset: str) -> str:
     return f"/{pop.kind}/{pop.name}/{dataset}"
 
 
@@ -264,7 +271,7 @@ class _Checker:
             self.sim_file = self.sim_file or path
             if "networks" in doc:
                 self.circuit_file = self.circuit_file or path
-        children = []
+        children: list[tuple[Any, str]] = []
         if kind == "wrapper":
             children = [(resolved[k], k) for k in ("simulation", "network") if k in resolved]
         elif kind == "simulation" and "networks" not in doc:
@@ -291,7 +298,7 @@ class _Checker:
         self.add(file, location, f"{what} does not exist: {p} (found {found})", "missing_file")
         return False
 
-    def _check_circuit(self, circuit: Any) -> dict[str, Any]:
+    def _check_circuit(self, circuit: CircuitConfig) -> dict[str, Any]:
         from bmtoolkit.sonata.builds import mixed_builds
         from bmtoolkit.sonata.edges import read_edges
         from bmtoolkit.sonata.nodes import read_nodes
@@ -343,7 +350,7 @@ class _Checker:
                         )
                         continue
                     store[name] = pop
-                    if kind == "nodes":
+                    if isinstance(pop, NodePopulation):
                         self._check_node_ids(pop)
                     if self._check_type_ids(pop):
                         consistent.add(name)
@@ -361,7 +368,7 @@ class _Checker:
             self._exists(cfile, "node_sets_file", str(circuit.node_sets_file))
         return node_pops
 
-    def _check_node_ids(self, pop: Any) -> None:
+    def _check_node_ids(self, pop: NodePopulation) -> None:
         """A stored ``node_id`` dataset must be the row numbers (ids are rows here and in BMTK)."""
         if "node_id" not in pop._has:
             return
@@ -380,13 +387,13 @@ class _Checker:
                 "ids",
             )
 
-    def _check_type_ids(self, pop: Any) -> bool:
+    def _check_type_ids(self, pop: NodePopulation | EdgePopulation) -> bool:
         """Report type ids missing from the CSV; True when there are none."""
         if pop.types_path is None:
             return True
         column = pop.type_column
         try:
-            ids = pop.node_type_ids() if pop.kind == "nodes" else pop.edge_type_ids()
+            ids = pop.node_type_ids() if isinstance(pop, NodePopulation) else pop.edge_type_ids()
             known = pop.types_table.ids  # numpy: a run need not import pandas
         except BmtkError as err:
             self.add_error(err, pop.h5_path, "format")
@@ -403,11 +410,11 @@ class _Checker:
             )
         return not missing.any()
 
-    def _check_edges(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
+    def _check_edges(self, pop: EdgePopulation, node_pops: Mapping[str, Any]) -> None:
         self._check_edge_ids(pop, node_pops)
         self._check_index(pop)
 
-    def _check_edge_ids(self, pop: Any, node_pops: Mapping[str, Any]) -> None:
+    def _check_edge_ids(self, pop: EdgePopulation, node_pops: Mapping[str, Any]) -> None:
         for side, name in (("source", pop.source_population), ("target", pop.target_population)):
             location = _h5_location(pop, f"{side}_node_id")
             if name is None:
@@ -442,7 +449,7 @@ class _Checker:
                     "ids",
                 )
 
-    def _check_index(self, pop: Any) -> None:
+    def _check_index(self, pop: EdgePopulation) -> None:
         from bmtoolkit.sonata.index import DIRECTIONS
 
         for direction in DIRECTIONS:
@@ -461,8 +468,15 @@ class _Checker:
             if message:
                 self.add(pop.h5_path, location, message, "index")
 
-    def _check_components(self, circuit: Any, cfile: Path, node_pops, edge_pops) -> None:
+    def _check_components(
+        self,
+        circuit: CircuitConfig,
+        cfile: Path,
+        node_pops: Mapping[str, NodePopulation],
+        edge_pops: Mapping[str, EdgePopulation],
+    ) -> None:
         needs: set[str] = set()
+        comps = circuit.components
         dynamics: dict[str, list[tuple[Any, str]]] = {}
         for pop in node_pops.values():
             names = pop.property_names
@@ -484,27 +498,32 @@ class _Checker:
                     else (np.asarray([str(t) == "biophysical" for t in mtype]))
                 )
                 population = _is_model_type(mtype, len(values), "population")
-                if _unique_strings(values[~bio & ~population]):
-                    needs.add("point_dynamics")
-                    dynamics.setdefault("point_neuron_models_dir", []).append((pop, "point"))
-                if _unique_strings(values[population]):
-                    # popnet looks in population_models_dir first, then point_neuron_models_dir
-                    key = (
-                        "population_models_dir"
-                        if "population_models_dir" in circuit.components
-                        else "point_neuron_models_dir"
-                    )
-                    needs.add(
-                        "population_dynamics" if key.startswith("population") else "point_dynamics"
-                    )
-                    dynamics.setdefault(key, []).append((pop, "population"))
-                if _unique_strings(values[bio]):
-                    dynamics.setdefault("biophysical_neuron_models_dir", []).append((pop, "bio"))
-        for pop in edge_pops.values():
-            if "dynamics_params" in pop.property_names:
-                if _unique_strings(pop.column("dynamics_params")):
+                # LGN filter cells (``lgnmodel:`` templates) carry their parameters in the
+                # name; BMTK's filternet reads no file for them
+                templates = pop.column("model_template") if "model_template" in names else None
+                lgn = (
+                    np.zeros(len(values), bool)
+                    if templates is None
+                    else np.asarray([str(t).startswith("lgnmodel:") for t in templates])
+                )
+                # the folders follow the components-folder rule (bmtoolkit.sonata.components)
+                for rows, kind, what in (
+                    (~bio & ~population & ~lgn, "point_process", "point"),
+                    (population, "population", "population"),
+                    (bio, "biophysical", "bio"),
+                ):
+                    key = folder_key(comps, kind)
+                    if key is None or not _unique_strings(values[rows]):
+                        continue
+                    if kind != "biophysical":
+                        needs.add(_COMPONENT_NEEDS.get(key, "point_dynamics"))
+                    dynamics.setdefault(key, []).append((pop, what))
+        for edges in edge_pops.values():
+            if "dynamics_params" in edges.property_names:
+                if _unique_strings(edges.column("dynamics_params")):
                     needs.add("edge_dynamics")
-                    dynamics.setdefault("synaptic_models_dir", []).append((pop, "edge"))
+                    key = folder_key(comps, "synapse") or "synaptic_models_dir"
+                    dynamics.setdefault(key, []).append((edges, "edge"))
         for key, value in circuit.components.items():
             if isinstance(value, Mapping):
                 for sub, subval in value.items():
@@ -531,9 +550,9 @@ class _Checker:
                     "warning",
                 )
         for key, users in dynamics.items():
-            folder = circuit.components.get(key)
-            if folder is None or not Path(str(folder)).is_dir():
-                if folder is None:
+            where = circuit.components.get(key)
+            if where is None or not Path(str(where)).is_dir():
+                if where is None:
                     self.add(
                         cfile,
                         "components",
@@ -542,9 +561,9 @@ class _Checker:
                     )
                 continue
             for pop, what in users:
-                self._check_referenced(pop, what, Path(folder), key)
+                self._check_referenced(pop, what, Path(where), key)
 
-    def _check_referenced(self, pop: Any, what: str, folder: Path, key: str) -> None:
+    def _check_referenced(self, pop: NodePopulation, what: str, folder: Path, key: str) -> None:
         column = "morphology" if what == "morphology" else "dynamics_params"
         values = pop.column(column)
         if what in ("bio", "point", "population") and "model_type" in pop.property_names:

@@ -45,31 +45,14 @@ ABSENT: dict[str, tuple[str, ...]] = {
     "point_120cells": ("/local1/Downloads/483111427_ephys.nwb", "thalamus_spikes.csv"),
     # cell model and stimulus waveform of the example, absent from the shared copy
     "bio_comsol": ("472363762_fit.json", "stimulations/waveform.csv"),
-    "filter_movie": ("movie_files/test_scene.npy",),  # made by the example's script
+    "filter_movie": ("movie_files/test_scene.npy",),  # absent from the shared copy
     "pop_2pops": ("population_components/pop_models", "population_components/synaptic_models"),
 }
 
 
-_NETCON = "netcon_report (bionet synapse reports) is not implemented yet"
-_CLAMP_LISTS = "current clamps with lists of delays and durations are rejected by the schema"
-_FILTER_TYPES = (
-    "filternet node types name model files while the config sets no point_neuron_models_dir"
-)
-#: configs that fail for a feature of issue #17 still being built; strict, so a fix shows
-KNOWN_OPEN: dict[str, str] = {
-    "bio_14cells/config.simulation.json": _NETCON,
-    "bio_stp_models/config.simulation.json": _NETCON,
-    "bio_advanced_stimuli/config.simulation_iclamp.aslist.json": _CLAMP_LISTS,
-    "point_120cells/config.simulation_iclamp.aslist.json": _CLAMP_LISTS,
-    "point_iclamp/config.simulation_iclamp.aslist.json": _CLAMP_LISTS,
-    "point_stdp/config.simulation_iclamp.json": _CLAMP_LISTS,
-    "bio_simulated_annealing/config.simulation.json": "weight function gaussianLL not built in",
-    **{
-        f"{ex}/config.{kind}.json": _FILTER_TYPES
-        for ex in ("filter_graitings", "filter_looming", "filter_movie")
-        for kind in ("circuit", "simulation")
-    },
-}
+#: configs expected to fail validation for a feature still missing (none today); strict xfail,
+#: so a fix shows
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _params(configs: list[str]) -> list:

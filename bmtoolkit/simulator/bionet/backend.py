@@ -10,9 +10,9 @@ Examples
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,17 +35,16 @@ from bmtoolkit.simulator.bionet import xstim as _xstim  # registers xstim
 from bmtoolkit.simulator.bionet.cells import BioCell, CellSpec, PointCell, VirtualCell, build_cell
 from bmtoolkit.simulator.bionet.spec import SPEC, wants_coreneuron
 from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.catalogue import cell_value, params_path
 
 __all__ = ["BioNetBackend", "wants_coreneuron"]
 
 log = logging.getLogger("bmtoolkit.simulator")
 
 
-def _value(row: Any, key: str, default: Any = None) -> Any:
-    value = row.get(key, default) if hasattr(row, "get") else default
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return default
-    return value
+def _value(row: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    value = cell_value(row.get(key, default))
+    return default if value is None else value
 
 
 def _warn_neuron(reason: str) -> None:
@@ -162,10 +161,14 @@ class BioNetBackend(Backend):
                 name = str(morph) if str(morph).endswith(".swc") else f"{morph}.swc"
                 morph_path = Path(comps["morphologies_dir"]) / name
             dyn = _value(row, "dynamics_params")
-            if isinstance(dyn, str) and model_type == "biophysical":
-                dyn = Path(comps.get("biophysical_neuron_models_dir", ".")) / dyn
-            elif isinstance(dyn, str):
-                dyn = Path(comps.get("point_neuron_models_dir", ".")) / dyn
+            if isinstance(dyn, str) and model_type != "virtual":
+                dyn = params_path(
+                    dyn,
+                    comps,
+                    model_type,
+                    who=f"node type {_value(row, 'node_type_id', -1)} ({model_type})",
+                    where=self.plan.config_path or pop.types_path,
+                )
             rot = [float(_value(row, f"rotation_angle_{a}axis", 0.0)) for a in "xyz"]
             pos = [float(_value(row, a, 0.0)) for a in "xyz"]
             quat = [_value(row, f"orientation_{a}") for a in "wxyz"]
@@ -289,7 +292,6 @@ class BioNetBackend(Backend):
         offsets = self._bmtk_offsets(circuit)
         connector = make(self.h, self.pc, self.layout, self.cells, seed_offsets=offsets)
         self._recorders = [connector] if save else []
-        syn_dir = self.plan.components.get("synaptic_models_dir")
         extra = (
             "sec_id",
             "sec_x",
@@ -322,7 +324,7 @@ class BioNetBackend(Backend):
                     if save:
                         self._recorders.append(spont_connector)
                 use = spont_connector
-            use.connect(table, syn_dir, where, signed=signed)
+            use.connect(table, self.plan.components, where, signed=signed)
         self._keep.append(connector)
         self.connector = connector
 
@@ -452,7 +454,7 @@ class BioNetBackend(Backend):
                         continue
                     traces = _netcon.record_synapses(
                         self.h, made.get((pop, int(nid)), []), var, rep.syn_type, steps,
-                        self.plan.dt, rep.name,
+                        self.plan.dt, rep.name, sections=cell.sections,
                     )  # fmt: skip
                     if traces:
                         per_pop.setdefault(pop, []).append((int(nid), traces))
@@ -543,7 +545,7 @@ class BioNetBackend(Backend):
             if isinstance(self.cells.get((pop, int(nid))), BioCell)
         ]
         cells = [self.cells[key] for key in keys]
-        n_steps = int(round((self.plan.tstop - self.plan.tstart) / self.plan.dt))
+        n_steps = self.plan.n_steps
         contributions = bool(rep.params.get("contributions_dir"))
         recorder = EcpRecorder(self.h, cells, positions, n_steps, contributions=contributions)
         recorder.gids = [self.layout.gid(pop, nid) for pop, nid in keys]

@@ -36,6 +36,7 @@ from bmtoolkit.simulator.bionet.morphology import (
 )
 from bmtoolkit.simulator.bionet.prototypes import CellFactory
 from bmtoolkit.simulator.bionet.translations import point_parameters
+from bmtoolkit.simulator.core.catalogue import is_empty
 
 __all__ = [
     "BioCell",
@@ -129,7 +130,7 @@ def _read_json(path: str) -> dict[str, Any]:
 
 def _params(spec: CellSpec) -> dict[str, Any] | None:
     dp = spec.dynamics_params
-    if dp is None or (isinstance(dp, float) and np.isnan(dp)):
+    if is_empty(dp):
         return None
     if isinstance(dp, dict):
         return dp

@@ -75,19 +75,22 @@ if "netcon_report" not in REPORT_MODULES:
 
 def record_synapses(
     h: Any,
-    synapses: list[tuple[Any, Any, int, float]],
+    synapses: list[tuple[Any, Any, Any, float]],
     variable: str,
     syn_type: str | None,
     steps: int,
     sim_dt: float,
     where: str = "",
+    sections: list[Any] | None = None,
 ) -> list[Trace]:
     """Start recording ``variable`` of the matching synapses; one :class:`Trace` each.
 
-    ``synapses`` holds ``(point process, NetCon, section id, x)`` in connection order.
+    ``synapses`` holds ``(point process, NetCon, section, x)`` in connection order;
+    ``sections`` is the cell's ``all`` list (a trace's element id is the section's index).
     """
+    index = {sec: k for k, sec in enumerate(sections or [])}
     out = []
-    for syn, nc, sec_id, x in synapses:
+    for syn, nc, sec, x in synapses:
         if syn_type == "netcon":
             if variable != "weight":
                 raise ConfigError(
@@ -110,5 +113,5 @@ def record_synapses(
             vec.record(ptr)
         else:
             vec.record(ptr, steps * sim_dt)
-        out.append(Trace(int(sec_id), float(x), vec, ptr))
+        out.append(Trace(int(index.get(sec, -1)), float(x), vec, ptr))
     return out

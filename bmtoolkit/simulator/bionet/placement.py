@@ -17,7 +17,8 @@ order BMTK connects them, so a network placed here puts its synapses on the same
 as BMTK 1.2.0 does.
 
 The edge type columns are read as BMTK reads them: ``target_sections`` a Python list literal
-(``"['basal', 'apical']"``), ``distance_range`` a JSON list or one number (the maximum). An
+(``"['basal', 'apical']"``), ``distance_range`` a JSON list or one number (the maximum); the
+space-separated values bmtoolkit's builder writes (``"dend apic"``, ``"0.0 300.0"``) too. An
 edge type without them falls back to the synapse JSON's ``target_sections``/``sec_type`` and
 ``distance_range``, then to ``['soma', 'dend']`` and no distance limit (BMTK stops with a
 ``KeyError`` there).
@@ -28,6 +29,8 @@ Examples
 ('basal', 'apical')
 >>> parse_distance_range("[30.0, 150.0]"), parse_distance_range("50")
 ((30.0, 150.0), (0.0, 50.0))
+>>> parse_target_sections("dend apic"), parse_distance_range("0.0 300.0")
+(('dend', 'apic'), (0.0, 300.0))
 >>> import numpy as np
 >>> props = SegmentProps(type=np.array([1, 3, 3]), x=np.array([0.5, 0.25, 0.75]),
 ...                      length=np.array([10.0, 20.0, 20.0]), dist=np.array([5.0, 20.0, 40.0]))
@@ -41,6 +44,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +99,7 @@ def parse_target_sections(value: Any, where: str = "") -> tuple[str, ...] | None
     if isinstance(value, str):
         text = value.strip()
         if not text.startswith(("[", "(")):
-            names = [text]
+            names = [n for n in re.split(r"[\s,]+", text) if n]  # "dend apic" (our builder)
         else:
             try:
                 names = ast.literal_eval(text)
@@ -129,8 +133,8 @@ def parse_distance_range(value: Any, where: str = "") -> tuple[float, float] | N
         try:
             rng = json.loads(value)
         except json.JSONDecodeError:
-            try:
-                rng = [0.0, float(value)]
+            try:  # one number (the maximum) or "min max" as our builder writes lists
+                rng = [float(v) for v in re.split(r"[\s,]+", value.strip()) if v]
             except ValueError as err:
                 raise ConfigError(
                     f"distance_range {value!r} is neither a [min, max] list nor a number",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError, UnknownModelError
+from bmtoolkit.simulator.core.catalogue import params_path
 
 __all__ = [
     "SUPPORTED_INPUTS",
@@ -117,7 +118,6 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
     from bmtoolkit.simulator.bionet.synapses import BMTK_SYNAPSE_NAMES, read_synapse_json
     from bmtoolkit.simulator.core.pyfunctions import find_synapse_model
 
-    syn_dir = plan.components.get("synaptic_models_dir")
     for edges in plan.circuit.edges.values():
         types = edges.types
         where = str(edges.types_path or edges.h5_path)
@@ -126,9 +126,7 @@ def _check_synapses(plan: Any, specs: Mapping[str, list[Any]]) -> None:
             for value in types["dynamics_params"].dropna().unique():
                 if not isinstance(value, str) or not value or value == "NULL":
                     continue
-                path = Path(value)
-                if not path.is_absolute() and syn_dir is not None:
-                    path = Path(syn_dir) / path
+                path = params_path(value, plan.components, "synapse", who="edges", where=where)
                 if not path.is_file():
                     raise MissingFileError(
                         f"synaptic model {value!r} (edge types of {edges.name!r}) not found",

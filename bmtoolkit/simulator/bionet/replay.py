@@ -60,17 +60,16 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     ``(k + 2) * layout.total`` on (gid ``layout.total`` is the spontaneous-synapse source).
     """
     from bmtoolkit.simulator.bionet.cells import VirtualCell
-    from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
+    from bmtoolkit.simulator.bionet.synapses import point_sign_mask
     from bmtoolkit.simulator.core.models import edge_table
 
     plan, h, pc, layout = backend.plan, backend.h, backend.pc, backend.layout
     sources = plan.resolve_node_set(item.source_node_set)
     targets = plan.resolve_node_set(item.target_node_set)
     replay_layout = ReplayLayout(layout, (block + 2) * layout.total)
-    # placement draws from each target cell's BMTK stream, as the network's own synapses do
-    offsets = backend._bmtk_offsets(plan.circuit)
-    connector = Connector(h, pc, replay_layout, backend.cells, seed_offsets=offsets)
-    syn_dir = plan.components.get("synaptic_models_dir")
+    # the network's connector: synapses are placed from each target cell's own stream,
+    # continuing after the network's edges, as BMTK places replayed synapses
+    connector = backend.connector
     extra = (
         "sec_id",
         "sec_x",
@@ -78,6 +77,8 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
         "afferent_section_pos",
         "dynamics_params",
         "model_template",
+        "target_sections",
+        "distance_range",
     )
     made = 0
     replayers: list[Any] = []
@@ -85,7 +86,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
         src_pop, tgt_pop = str(edges.source_population), str(edges.target_population)
         if src_pop not in sources or tgt_pop not in targets:
             continue
-        table = edge_table(plan, edges, extra=extra)
+        table = edge_table(plan, edges, default_delay=backend.default_delay, extra=extra)
         keep = np.isin(table.source_ids, sources[src_pop]) & np.isin(
             table.target_ids, targets[tgt_pop]
         )
@@ -106,8 +107,11 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
             backend._keep.extend((cell, nc))
         signed = point_sign_mask(edges)[keep]
         where = str(edges.types_path or edges.h5_path)
-        made += connector.connect(table, syn_dir, where, signed=signed)
-    backend._keep.append(connector)
+        network_layout, connector.layout = connector.layout, replay_layout
+        try:
+            made += connector.connect(table, plan.components, where, signed=signed)
+        finally:
+            connector.layout = network_layout
     if replayers:
         backend._fih.append(h.FInitializeHandler(lambda: [c.queue() for c in replayers]))
     return made

@@ -101,12 +101,12 @@ class RecordingConnector(Connector):
         self._sites_of[i] = len(sites)
         return sites, preselected
 
-    def connect(self, table: Any, syn_dir: Any, where: str, **kwargs: Any) -> int:  # noqa: D102
+    def connect(self, table: Any, components: Any, where: str, **kwargs: Any) -> int:  # noqa: D102
         from bmtoolkit.simulator.bionet.cells import BioCell
 
         self._made.clear()
         self._sites_of.clear()
-        n = super().connect(table, syn_dir, where, **kwargs)
+        n = super().connect(table, components, where, **kwargs)
         made = iter(list(self._made))
         pop = str(table.target_population)
         rows = []

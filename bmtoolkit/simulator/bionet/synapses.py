@@ -25,14 +25,17 @@ import json
 import warnings
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, MissingFileError, SonataFormatError, UnknownModelError
 from bmtoolkit.simulator.bionet.placement import PlacementRule, SegmentProps, placement_rule
 from bmtoolkit.simulator.bionet.translations import SYNAPSE_PARAMETER_NAMES
+from bmtoolkit.simulator.core.catalogue import params_path
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.models import EdgeTable
 
 __all__ = [
     "Connector",
@@ -128,25 +131,25 @@ class Connector:
         self._props: dict[Any, SegmentProps] = {}
         self._rules: dict[Any, PlacementRule] = {}
         self._warned: set[Any] = set()
-        self._sec_index: dict[tuple[str, int], dict[Any, int]] = {}
-        #: ``(population, node_id) -> [(point process, NetCon, section id, x), ...]`` of the
+        #: ``(population, node_id) -> [(point process, NetCon, section, x), ...]`` of the
         #: synapses made onto detailed cells, in connection order (for netcon_report)
-        self.synapses: dict[tuple[str, int], list[tuple[Any, Any, int, float]]] = {}
+        self.synapses: dict[tuple[str, int], list[tuple[Any, Any, Any, float]]] = {}
         self._models: dict[Any, tuple[Mapping[str, Any], dict[str, float]]] = {}
         self._attributes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
-    def _synapse_model(self, name: Any, syn_dir: Path | None) -> tuple[Mapping[str, Any], Any]:
-        """(synapse JSON, point-process parameters) of a ``dynamics_params`` value (cached)."""
-        key = (name, syn_dir)
-        if key not in self._models:
+    def _synapse_model(
+        self, name: Any, components: Mapping[str, Any], where: str
+    ) -> tuple[Mapping[str, Any], Any]:
+        """(synapse JSON, point-process parameters) of a ``dynamics_params`` value (cached);
+        a file name is looked up in ``synaptic_models_dir``
+        (:func:`~bmtoolkit.simulator.core.catalogue.params_path`)."""
+        if name not in self._models:
             syn_json: Mapping[str, Any] = {}
             if isinstance(name, str) and name:
-                path = Path(name)
-                if not path.is_absolute() and syn_dir is not None:
-                    path = Path(syn_dir) / path
+                path = params_path(name, components, "synapse", who="edges", where=where)
                 syn_json = read_synapse_json(str(path))
-            self._models[key] = (syn_json, synapse_parameters(syn_json))
-        return self._models[key]
+            self._models[name] = (syn_json, synapse_parameters(syn_json))
+        return self._models[name]
 
     def _make_synapse(self, template: str, seg: Any, params: Mapping[str, float], where: str):
         h = self.h
@@ -169,8 +172,8 @@ class Connector:
 
     def connect(
         self,
-        table: Any,
-        syn_dir: Path | None,
+        table: EdgeTable,
+        components: Mapping[str, Any],
         where: str,
         *,
         signed: np.ndarray | None = None,
@@ -209,7 +212,9 @@ class Connector:
             cell = self.cells.get((pop, int(target)))
             if cell is None:
                 continue
-            syn_json, syn_params = self._synapse_model(dyn[i] if dyn is not None else None, syn_dir)
+            syn_json, syn_params = self._synapse_model(
+                dyn[i] if dyn is not None else None, components, where
+            )
             src_gid, weight, delay = src_gids[i], weights[i], delays[i]
             if isinstance(cell, BioCell):
                 template = templates[i] if templates is not None else None
@@ -225,7 +230,7 @@ class Connector:
                     nc = self.pc.gid_connect(src_gid, syn)
                     nc.weight[0] = weight  # every synapse of the edge: one synapse's weight
                     nc.delay = delay
-                    made.append((syn, nc, self._section_index(cell, sec), float(x)))
+                    made.append((syn, nc, sec, float(x)))
                     n_made += 1
             else:
                 signs = signed is None or bool(signed[i])
@@ -237,15 +242,6 @@ class Connector:
                 self.keep.append(nc)
                 n_made += 1
         return n_made
-
-    def _section_index(self, cell: Any, sec: Any) -> int:
-        """Index of ``sec`` in the cell's ``all`` list (cached per cell)."""
-        key = (cell.spec.population, cell.spec.node_id)
-        index = self._sec_index.get(key)
-        if index is None:
-            index = {s: k for k, s in enumerate(cell.sections)}
-            self._sec_index[key] = index
-        return index[sec]
 
     def _rng(self, cell: Any) -> np.random.RandomState:
         """The placement stream of a cell: BMTK's ``RandomState(gid)``, made once."""

@@ -30,6 +30,7 @@ from bmtoolkit.sonata.validation import Problem
 if TYPE_CHECKING:  # pragma: no cover
     from bmtoolkit.simulator.core.plan import RunPlan
     from bmtoolkit.simulator.core.spec import BackendSpec
+    from bmtoolkit.sonata.config import InputConfig, ReportConfig
 
 #: the kind of every problem :func:`mismatches` returns
 KIND = "capability"
@@ -46,7 +47,7 @@ def _listing(names: tuple[str, ...] | None) -> str:
     return ", ".join(names) if names else "none"
 
 
-def input_key(cfg: Any) -> str | None:
+def input_key(cfg: InputConfig) -> str | None:
     """The registered input module an input config is loaded by (its ``module``, else its
     ``input_type``), or ``None`` when neither is registered."""
     from bmtoolkit.simulator.core.registries import INPUT_MODULES
@@ -57,7 +58,7 @@ def input_key(cfg: Any) -> str | None:
     return None
 
 
-def report_key(cfg: Any) -> str:
+def report_key(cfg: ReportConfig) -> str:
     """The report module a report config names (``module``, ``type``, else a membrane report)."""
     module = getattr(cfg, "module", None) or getattr(cfg, "type", None)
     params = getattr(cfg, "params", {}) or {}

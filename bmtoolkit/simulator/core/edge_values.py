@@ -39,11 +39,14 @@ bmtoolkit.exceptions.ConfigError: edges.h5: /edges/v1_to_v1/1/syn_weight: 1 edge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata.edges import EdgePopulation
 
 #: value BMTK gives a column neither an edge's group nor its edge type holds
 ABSENT_DEFAULTS: dict[str, float] = {"nsyns": 1.0}
@@ -54,7 +57,9 @@ ABSENT_DEFAULTS: dict[str, float] = {"nsyns": 1.0}
 CORE_COLUMNS = ("syn_weight", "nsyns", "delay")
 
 
-def absent_rows(edges: Any, name: str, values: np.ndarray | None = None) -> np.ndarray | None:
+def absent_rows(
+    edges: EdgePopulation, name: str, values: np.ndarray | None = None
+) -> np.ndarray | None:
     """Boolean mask of the edges whose group has no ``name`` dataset and whose types table has
     no ``name`` value (``None`` when every edge has a value from one of them).
 
@@ -87,11 +92,11 @@ def absent_rows(edges: Any, name: str, values: np.ndarray | None = None) -> np.n
     return absent if absent.any() else None
 
 
-def _group_field(edges: Any, group: int, name: str) -> str:
+def _group_field(edges: EdgePopulation, group: int, name: str) -> str:
     return f"/edges/{edges.name}/{group}/{name}"
 
 
-def check_shapes(edges: Any, name: str) -> None:
+def check_shapes(edges: EdgePopulation, name: str) -> None:
     """Refuse a group dataset ``name`` with more than one value per edge, before it is read.
 
     Raises
@@ -111,7 +116,7 @@ def check_shapes(edges: Any, name: str) -> None:
 
 
 def check_values(
-    edges: Any, name: str, values: np.ndarray, absent: np.ndarray | None = None
+    edges: EdgePopulation, name: str, values: np.ndarray, absent: np.ndarray | None = None
 ) -> None:
     """Refuse a column a simulator cannot take: more than one value per edge, or a present
     value that is not finite (in :data:`CORE_COLUMNS`; infinite in the others).
@@ -173,7 +178,9 @@ def check_values(
     )
 
 
-def check_weights(edges: Any, weights: np.ndarray, edge_type: int, function: str) -> None:
+def check_weights(
+    edges: EdgePopulation, weights: np.ndarray, edge_type: int, function: str
+) -> None:
     """Refuse non-finite weights returned by the weight function of ``edge_type``."""
     arr = np.asarray(weights)
     if arr.size and not np.isfinite(arr).all():

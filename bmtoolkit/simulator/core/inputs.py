@@ -41,6 +41,9 @@ from bmtoolkit.simulator.core.spike_generators import TABLE_SEP
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
     import pandas as pd
 
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import InputConfig
+
 
 @dataclass(frozen=True)
 class SpikeTrainsInput:
@@ -204,15 +207,15 @@ def precise_times(run: Mapping[str, Any]) -> bool:
     return bool(run.get("precise_times", True))
 
 
-def _params(cfg: Any) -> Mapping[str, Any]:
+def _params(cfg: InputConfig) -> Mapping[str, Any]:
     return getattr(cfg, "params", None) or {}
 
 
-def _where(cfg: Any, plan: Any) -> dict[str, Any]:
+def _where(cfg: InputConfig, plan: RunPlan) -> dict[str, Any]:
     return {"path": plan.config_path if plan is not None else None, "field": f"inputs.{cfg.name}"}
 
 
-def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
+def load_input(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput | CurrentClampInput:
     """Load one ``InputConfig`` with the loader registered for its module or input type.
 
     Raises
@@ -238,7 +241,7 @@ def load_input(cfg: Any, plan: Any) -> SpikeTrainsInput | CurrentClampInput:
     return loader(cfg, plan)
 
 
-def _default_population(cfg: Any, plan: Any) -> str | None:
+def _default_population(cfg: InputConfig, plan: RunPlan) -> str | None:
     if plan is None:
         return None
     try:
@@ -249,7 +252,7 @@ def _default_population(cfg: Any, plan: Any) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-def _require_file(value: Any, key: str, cfg: Any, plan: Any) -> Path:
+def _require_file(value: Any, key: str, cfg: InputConfig, plan: RunPlan) -> Path:
     if value is None:
         raise ConfigError(f"'{key}' is required", **_where(cfg, plan))
     path = Path(value)
@@ -262,7 +265,7 @@ def _require_file(value: Any, key: str, cfg: Any, plan: Any) -> Path:
     return path
 
 
-def _warn_dropped_spikes(df: pd.DataFrame, cfg: Any, plan: Any, path: Path) -> None:
+def _warn_dropped_spikes(df: pd.DataFrame, cfg: InputConfig, plan: RunPlan, path: Path) -> None:
     """Warn (one line each) about spikes no node can emit: NaN times, ids outside populations."""
     where = f"inputs.{cfg.name}.input_file"
     times = df["timestamp"].to_numpy(float)
@@ -290,7 +293,7 @@ def _warn_dropped_spikes(df: pd.DataFrame, cfg: Any, plan: Any, path: Path) -> N
 
 
 @INPUT_MODULES.register("sonata", aliases=("h5", "hdf5", "csv", "spikes", "nwb_spikes"))
-def load_spike_file(cfg: Any, plan: Any) -> SpikeTrainsInput:
+def load_spike_file(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput:
     """Spike trains from ``input_file`` (SONATA h5, legacy h5 or BMTK CSV).
 
     For legacy files without populations, the population is the one the input's node set
@@ -314,7 +317,7 @@ def load_spike_file(cfg: Any, plan: Any) -> SpikeTrainsInput:
 
 
 @INPUT_MODULES.register("poisson", aliases=("poisson_spikes", "inhomogeneous_poisson"))
-def load_poisson(cfg: Any, plan: Any) -> SpikeTrainsInput:
+def load_poisson(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput:
     """Poisson spike trains for every node of the node set, drawn with an explicit seed.
 
     Parameters in the config: ``rate`` (Hz, constant) or ``rates_file`` (table ``time rate``,
@@ -345,7 +348,7 @@ def load_poisson(cfg: Any, plan: Any) -> SpikeTrainsInput:
     return SpikeTrainsInput(cfg.name, cfg.node_set, gen.to_dataframe())
 
 
-def _as_array(value: Any, key: str, cfg: Any, plan: Any) -> np.ndarray:
+def _as_array(value: Any, key: str, cfg: InputConfig, plan: RunPlan) -> np.ndarray:
     try:
         arr = np.atleast_1d(np.asarray(value, dtype=float))
     except (TypeError, ValueError) as err:
@@ -355,42 +358,8 @@ def _as_array(value: Any, key: str, cfg: Any, plan: Any) -> np.ndarray:
     return arr
 
 
-def _clamp_from_timestamps(
-    cfg: Any, plan: Any, params: Mapping[str, Any], table: Any, ts_col: str, path: Any
-) -> CurrentClampInput:
-    """BMTK's CSV clamp (columns ``timestamps`` and ``amps``, names set by
-    ``timestamps_column``/``amplitudes_column``): the current is ``amps[i]`` from
-    ``timestamps[i]`` until the next timestamp, the last value until the end of the run."""
-    amp_col = str(params.get("amplitudes_column", "amps")).lower()
-    if amp_col not in table.columns:
-        raise ConfigError(
-            f"current-clamp table has a {ts_col!r} column but no {amp_col!r} column "
-            f"(columns: {list(table.columns)}); set 'amplitudes_column'",
-            path=path,
-        )
-    times = table[ts_col].to_numpy(float)
-    amps = table[amp_col].to_numpy(float)
-    if len(times) < 2 or np.any(np.diff(times) <= 0):
-        raise ConfigError(
-            "current-clamp table needs two or more rows with increasing timestamps",
-            path=path,
-            field=ts_col,
-        )
-    end = max(float(plan.tstop), float(times[-1])) + 1.0
-    durations = np.diff(np.append(times, end))
-    return CurrentClampInput(
-        cfg.name,
-        cfg.node_set,
-        amps,
-        times,
-        durations,
-        section=str(params.get("section_name", params.get("section", "soma"))),
-        params=dict(params),
-    )
-
-
 @INPUT_MODULES.register("IClamp", aliases=("current_clamp", "iclamp", "step_current"))
-def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
+def load_current_clamp(cfg: InputConfig, plan: RunPlan) -> CurrentClampInput:
     """Current clamp(s): ``amp``, ``delay``, ``duration`` (numbers or equal-length lists).
 
     Repeated steps: add ``repeat`` (count) and ``period`` (ms) and each step is repeated.
@@ -411,8 +380,8 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
         table = pd.read_csv(path, sep=TABLE_SEP, engine="python")
         table.columns = [str(c).strip().lower() for c in table.columns]
         ts_col = str(params.get("timestamps_column", "timestamps")).lower()
-        if ts_col in table.columns:  # BMTK's table: the amplitude from each timestamp on
-            return _clamp_from_timestamps(cfg, plan, params, table, ts_col, path)
+        if ts_col in table.columns:  # BMTK's table whatever the input_type says
+            return _csv_clamp(cfg, plan, params)
         if "amp" not in table.columns and "amps" not in table.columns:
             raise ConfigError(
                 f"current-clamp table needs an 'amp' column, has {list(table.columns)}",
@@ -469,7 +438,7 @@ def load_current_clamp(cfg: Any, plan: Any) -> CurrentClampInput:
     )
 
 
-def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
+def _played_clamp(cfg: InputConfig, params: Mapping[str, Any], played: Any, steps: Any):
     rows = list(steps)
     amps = np.array([r[2] for r in rows], dtype=float)
     starts = np.array([r[0] for r in rows], dtype=float)
@@ -486,7 +455,7 @@ def _played_clamp(cfg: Any, params: Mapping[str, Any], played: Any, steps: Any):
     )
 
 
-def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+def _csv_clamp(cfg: InputConfig, plan: RunPlan, params: Mapping[str, Any]) -> CurrentClampInput:
     """BMTK's ``input_type: csv`` clamp: ``timestamps``/``amps`` rows, stepwise."""
     from bmtoolkit.simulator.core.clamps import csv_steps, csv_waveform, read_clamp_csv
 
@@ -502,7 +471,7 @@ def _csv_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampIn
     return _played_clamp(cfg, params, played, csv_steps(t, a))
 
 
-def _nwb_clamp(cfg: Any, plan: Any, params: Mapping[str, Any]) -> CurrentClampInput:
+def _nwb_clamp(cfg: InputConfig, plan: RunPlan, params: Mapping[str, Any]) -> CurrentClampInput:
     """BMTK's ``input_type: nwb`` clamp: one sweep of an Allen Cell Types NWB file."""
     from bmtoolkit.simulator.core.clamps import nwb_waveform
     from bmtoolkit.sonata import read_nwb_sweep

@@ -2,7 +2,8 @@
 
 - :func:`node_type_models`: for each node type of a population, its ``model_type``,
   ``model_template`` and the ``dynamics_params`` JSON loaded from the right components folder
-  (errors name the node type and the file);
+  (errors name the node type and the file), as resolved once by the run's
+  :class:`~bmtoolkit.simulator.core.catalogue.ModelCatalogue`;
 - :func:`node_dynamics`: per-node parameter columns (node-type JSON merged with the per-node
   HDF5 ``dynamics_params`` overrides);
 - :func:`edge_table`: sources, targets, weights (``syn_weight x nsyns`` or the edge type's
@@ -18,15 +19,20 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import ConfigError, MissingFileError, SonataFormatError
+from bmtoolkit.exceptions import ConfigError, SonataFormatError
+from bmtoolkit.simulator.core.catalogue import (
+    NodeTypeModel,
+    is_empty,
+    load_json_params,
+    split_template,
+    weight_function_of,
+)
 from bmtoolkit.simulator.core.edge_values import (
     ABSENT_DEFAULTS,
     absent_rows,
@@ -43,83 +49,29 @@ from bmtoolkit.simulator.core.registries import (
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
     import pandas as pd
 
-#: components folder searched for each model type's dynamics_params file
-DYNAMICS_DIRS: Mapping[str, tuple[str, ...]] = {
-    "point_process": ("point_neuron_models_dir", "point_models_dir"),
-    "point_neuron": ("point_neuron_models_dir", "point_models_dir"),
-    "biophysical": ("biophysical_neuron_models_dir",),
-    "population": ("population_models_dir", "point_neuron_models_dir"),
-    "virtual": (),
-}
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.edges import EdgePopulation
+    from bmtoolkit.sonata.nodes import NodePopulation
+
+__all__ = [
+    "EdgeTable",
+    "LazyColumns",
+    "NodeTypeModel",
+    "edge_table",
+    "load_json_params",
+    "node_dynamics",
+    "node_type_models",
+    "present_types",
+    "split_template",
+    "type_masks",
+]
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value == ""
-
-
-def split_template(template: Any) -> tuple[str | None, str | None]:
-    """Split ``"nest:iaf_psc_alpha"`` into ``("nest", "iaf_psc_alpha")``."""
-    if _missing(template):
-        return None, None
-    text = str(template)
-    if ":" not in text:
-        return None, text
-    prefix, name = text.split(":", 1)
-    return prefix.strip().lower(), name.strip()
-
-
-@dataclass(frozen=True)
-class NodeTypeModel:
-    """One node type's model: template, parameters and where they came from."""
-
-    node_type_id: int
-    model_type: str | None
-    model_template: str | None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    params_file: Path | None = None
-    types_file: Path | None = None
-
-    @property
-    def is_virtual(self) -> bool:
-        """Whether nodes of this type are spike sources only."""
-        return self.model_type == "virtual"
-
-
-def load_json_params(path: Path, *, node_type: Any = None, types_file: Any = None) -> dict:
-    """Read a ``dynamics_params`` JSON file; errors name the node type and the types file."""
-    who = f"node type {node_type}: " if node_type is not None else ""
-    if not path.exists():
-        raise MissingFileError(
-            f"{who}dynamics_params file {str(path)!r} does not exist",
-            path=types_file,
-            field="dynamics_params",
-        )
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{who}invalid JSON in dynamics_params file: {err}", path=path) from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"{who}dynamics_params must be a JSON object", path=path)
-    return data
-
-
-def _dynamics_dir(plan: Any, model_type: str | None, node_type: Any, types_file: Any) -> Path:
-    comps = plan.components
-    for key in DYNAMICS_DIRS.get(str(model_type), ("point_neuron_models_dir",)):
-        if key in comps:
-            return Path(comps[key])
-    wanted = " or ".join(DYNAMICS_DIRS.get(str(model_type), ("point_neuron_models_dir",)))
-    raise ConfigError(
-        f"node type {node_type} ({model_type}) names a dynamics_params file but components "
-        f"has no {wanted}",
-        path=plan.config_path or types_file,
-        field="components",
-    )
-
-
-def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
+def node_type_models(plan: RunPlan, population: NodePopulation) -> Mapping[int, NodeTypeModel]:
     """``{node_type_id: NodeTypeModel}`` for the node types used by ``population``.
+
+    The run's :class:`~bmtoolkit.simulator.core.catalogue.ModelCatalogue` resolves each
+    population once; this is ``plan.catalogue.node_types(population)``.
 
     Examples
     --------
@@ -127,40 +79,10 @@ def node_type_models(plan: Any, population: Any) -> dict[int, NodeTypeModel]:
     >>> models[100].model_template, models[100].params_file.name  # doctest: +SKIP
     ('nest:iaf_psc_alpha', 'exc.json')
     """
-    import pandas as pd
-
-    types: pd.DataFrame = population.types
-    used = present_types(population.node_type_ids())
-    out: dict[int, NodeTypeModel] = {}
-    types_file = getattr(population, "types_path", None)
-    for nt in used:
-        nt = int(nt)
-        row = types.loc[nt] if nt in types.index else pd.Series(dtype=object)
-        model_type = None if _missing(row.get("model_type")) else str(row.get("model_type"))
-        template = None if _missing(row.get("model_template")) else str(row["model_template"])
-        dyn = row.get("dynamics_params")
-        params: dict = {}
-        params_file = None
-        if not _missing(dyn) and model_type != "virtual":
-            if isinstance(dyn, str) and dyn.strip().startswith("{"):
-                try:
-                    params = json.loads(dyn)
-                except ValueError as err:
-                    raise ConfigError(
-                        f"node type {nt}: invalid inline JSON: {err}",
-                        path=types_file,
-                        field="dynamics_params",
-                    ) from err
-            else:
-                params_file = Path(str(dyn))
-                if not params_file.is_absolute():
-                    params_file = _dynamics_dir(plan, model_type, nt, types_file) / params_file
-                params = load_json_params(params_file, node_type=nt, types_file=types_file)
-        out[nt] = NodeTypeModel(nt, model_type, template, params, params_file, types_file)
-    return out
+    return plan.catalogue.node_types(population)
 
 
-def node_dynamics(population: Any, ids: np.ndarray) -> pd.DataFrame:
+def node_dynamics(population: NodePopulation, ids: np.ndarray) -> pd.DataFrame:
     """Per-node HDF5 ``dynamics_params`` overrides for ``ids`` (empty frame if none)."""
     import pandas as pd
 
@@ -223,8 +145,9 @@ class EdgeTable:
     """Arrays describing all edges of one edge population (one row per edge)."""
 
     population: str
-    source_population: str
-    target_population: str
+    #: node populations of the sources and targets (None where the file names none)
+    source_population: str | None
+    target_population: str | None
     source_ids: np.ndarray
     target_ids: np.ndarray
     edge_type_ids: np.ndarray
@@ -266,19 +189,61 @@ def present_types(type_ids: np.ndarray) -> np.ndarray:
     return np.unique(ids)
 
 
-def type_masks(type_ids: np.ndarray) -> dict[int, np.ndarray]:
-    """``{type id: boolean mask}`` for each distinct value of ``type_ids``.
+class TypeMasks(Mapping[int, np.ndarray]):
+    """``{type id: boolean mask}`` for each distinct value of ``type_ids``, made on access.
+
+    A model with hundreds of edge types (one per pair of cell classes) would otherwise hold
+    one byte per edge per type; here each mask is a fresh array, computed when asked for and
+    owned by the caller (free to change it in place), so at most the masks in use exist.
+
+    Examples
+    --------
+    >>> masks = TypeMasks(np.array([7, 5, 7]))
+    >>> list(masks), masks[7].tolist(), masks.counts()
+    ([5, 7], [True, False, True], {5: 1, 7: 2})
+    """
+
+    def __init__(self, type_ids: np.ndarray) -> None:
+        self.ids = np.asarray(type_ids)
+        self._present = [int(t) for t in present_types(self.ids)]
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        if int(key) not in self._present:
+            raise KeyError(key)
+        if len(self._present) == 1:
+            return np.ones(self.ids.size, dtype=bool)
+        return self.ids == key
+
+    def __iter__(self) -> Any:
+        return iter(self._present)
+
+    def __len__(self) -> int:
+        return len(self._present)
+
+    def counts(self, keep: np.ndarray | None = None) -> dict[int, int]:
+        """Number of edges of each type (only those where ``keep`` is True, if given)."""
+        ids = self.ids if keep is None else self.ids[keep]
+        if ids.size == 0:
+            return dict.fromkeys(self._present, 0)
+        hi = self._present[-1]
+        if ids.dtype.kind in "iu" and self._present[0] >= 0 and hi <= 4 * ids.size + 10**6:
+            per = np.bincount(ids.astype(np.intp, copy=False), minlength=hi + 1)
+            return {t: int(per[t]) for t in self._present}
+        vals, n = np.unique(ids, return_counts=True)
+        found = dict(zip(vals.tolist(), n.tolist(), strict=True))
+        return {t: int(found.get(t, 0)) for t in self._present}
+
+
+def type_masks(type_ids: np.ndarray) -> TypeMasks:
+    """``{type id: boolean mask}`` for each distinct value of ``type_ids`` (see
+    :class:`TypeMasks`: each mask is computed when asked for).
 
     Examples
     --------
     >>> {k: v.tolist() for k, v in type_masks(np.array([7, 5, 7])).items()}
     {5: [False, True, False], 7: [True, False, True]}
     """
-    ids = np.asarray(type_ids)
-    present = present_types(ids)
-    if len(present) == 1:
-        return {int(present[0]): np.ones(ids.size, dtype=bool)}
-    return {int(t): ids == t for t in present}
+    return TypeMasks(type_ids)
 
 
 def _per_type_values(
@@ -288,14 +253,13 @@ def _per_type_values(
     kind = values.dtype.kind
     out = np.full(n, np.nan) if kind in "biuf" else np.empty(n, dtype=object)
     for et in type_ids:
-        out[masks[int(et)]] = values.get(int(et), np.nan)
+        out[masks[int(et)]] = values.get(int(et), np.nan)  # one mask at a time
     return out
 
 
 def _weight_frame(
-    edges: Any,
+    edges: EdgePopulation,
     props: Mapping[str, np.ndarray],
-    types: pd.DataFrame,
     et: int,
     mask: np.ndarray,
     src: np.ndarray,
@@ -306,6 +270,7 @@ def _weight_frame(
     ids, H5 group columns and the edge type's CSV columns (``weight_sigma`` ...)."""
     import pandas as pd
 
+    types = edges.types
     n = int(np.count_nonzero(mask))
     data: dict[str, Any] = {
         "edge_type_id": np.full(n, et, dtype=np.int64),
@@ -329,7 +294,7 @@ def _weight_frame(
 
 
 def _delays(
-    edges: Any,
+    edges: EdgePopulation,
     props: Mapping[str, np.ndarray],
     absent: np.ndarray | None,
     default_delay: float | None,
@@ -357,7 +322,11 @@ def _delays(
 
 
 def edge_table(
-    plan: Any, edges: Any, *, default_delay: float | None = None, extra: tuple[str, ...] = ()
+    plan: RunPlan,
+    edges: EdgePopulation,
+    *,
+    default_delay: float | None = None,
+    extra: tuple[str, ...] = (),
 ) -> EdgeTable:
     """Weights, delays and endpoints of every edge of ``edges`` (an ``EdgePopulation``).
 
@@ -384,78 +353,25 @@ def edge_table(
     >>> table = edge_table(plan, plan.circuit.edges["v1_to_v1"], default_delay=1.0)  # doctest: +SKIP
     >>> table.weights[:3], table.delays[:3]  # doctest: +SKIP
     """
-    import pandas as pd
-
-    names = set(edges.property_names)
-    types: pd.DataFrame = edges.types
     src = np.asarray(edges.source_node_ids(), dtype=np.int64)
     tgt = np.asarray(edges.target_node_ids(), dtype=np.int64)
     etypes = np.asarray(edges.edge_type_ids(), dtype=np.int64)
-    masks = type_masks(etypes)  # few values: one comparison pass per type beats a sort
-    type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
-    in_h5 = {n for grp in edges.groups.values() for n in grp.attribute_names}
-    types_file = getattr(edges, "types_path", None)
-    props = LazyColumns()
-    absent: dict[str, np.ndarray | None] = {}
-    for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
-        if col in in_h5 or col not in types.columns:
-            check_shapes(edges, col)
-            values = np.asarray(edges.column(col))
-            absent[col] = absent_rows(edges, col, values)
-            check_values(edges, col, values, absent[col])
-            if col in ABSENT_DEFAULTS and absent[col] is not None:  # BMTK: no nsyns = 1
-                values = np.where(absent[col], ABSENT_DEFAULTS[col], values)
-            props[col] = values
-        elif col == "delay":  # needed per edge below anyway
-            props[col] = _per_type_values(types, col, type_ids, masks, len(src))
-        else:  # a types-table column: one value per edge type, expanded only if read
-            props.defer(col, _per_type_values, types, col, type_ids, masks, len(src))
-    if "nsyns" not in props:
-        props["nsyns"] = np.ones(len(src))
-    elif props.is_deferred("nsyns") or "nsyns" not in in_h5:
-        # from the types table only: a NULL there is no value, which BMTK counts as 1
-        props["nsyns"] = np.nan_to_num(np.asarray(props["nsyns"], float), nan=1.0)
+    masks = type_masks(etypes)  # masks made one at a time when used: no byte per edge per type
+    props, absent, in_h5 = _edge_columns(edges, masks, len(src), extra)
     # weights start as nsyns and are scaled in place type by type (no per-type temporaries)
     weights = np.array(props["nsyns"], dtype=float)
     per_edge_weight = None
     for et, mask in masks.items():
-        name = None
-        if "weight_function" in types.columns and et in types.index:
-            name = types.loc[et, "weight_function"]
-        elif "weight_function" in names:
-            vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
-            name = vals[0] if len(vals) else None
-        name = None if _missing(name) else str(name)
-        fn = get_weight_function(name, edge_type=et, path=types_file)
+        name = _weight_function_name(edges, et, mask)
+        fn = get_weight_function(name, edge_type=et, path=edges.types_path)
         if name is None or name in DEFAULT_WEIGHT_NAMES:
-            if "syn_weight" not in props:
-                syn_weight = None
-            elif props.is_deferred("syn_weight"):  # one value per type from the CSV
-                syn_weight = np.float64(types["syn_weight"].get(et, np.nan))
-            else:
-                if per_edge_weight is None:
+            if per_edge_weight is None and "syn_weight" in props:
+                if not props.is_deferred("syn_weight"):
                     per_edge_weight = np.asarray(props["syn_weight"], float)
-                syn_weight = per_edge_weight
-            if (
-                syn_weight is None
-                or np.isnan(syn_weight if syn_weight.ndim == 0 else syn_weight[mask]).any()
-            ):
-                raise SonataFormatError(
-                    f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "
-                    "and no weight_function",
-                    path=types_file or edges.h5_path,
-                    field="syn_weight",
-                )
-            if syn_weight.ndim == 0 and not np.isfinite(syn_weight):
-                raise ConfigError(
-                    f"edge type {et} has syn_weight = {float(syn_weight)!r}; expected a finite "
-                    "number",
-                    path=types_file or edges.h5_path,
-                    field="syn_weight",
-                )
+            syn_weight = _syn_weight(edges, et, mask, props, per_edge_weight)
             np.multiply(syn_weight, weights, out=weights, where=mask)
         else:
-            sub = _weight_frame(edges, props, types, et, mask, src, tgt, in_h5)
+            sub = _weight_frame(edges, props, et, mask, src, tgt, in_h5)
             source = NodeColumns(plan.circuit.nodes[edges.source_population], src[mask])
             target = NodeColumns(plan.circuit.nodes[edges.target_population], tgt[mask])
             weights[mask] = np.asarray(fn(sub, source, target), dtype=float)
@@ -473,3 +389,93 @@ def edge_table(
         props,
         masks,
     )
+
+
+def _edge_columns(
+    edges: EdgePopulation, masks: Mapping[int, np.ndarray], n: int, extra: tuple[str, ...]
+) -> tuple[LazyColumns, dict[str, np.ndarray | None], set[str]]:
+    """The per-edge columns ``syn_weight``, ``nsyns``, ``delay`` and ``extra`` (those that
+    exist), the rows of each column whose group has no value, and the HDF5 column names."""
+    names = set(edges.property_names)
+    types = edges.types
+    type_ids = np.fromiter(masks, dtype=np.int64, count=len(masks))
+    in_h5 = {c for grp in edges.groups.values() for c in grp.attribute_names}
+    props = LazyColumns()
+    absent: dict[str, np.ndarray | None] = {}
+    for col in dict.fromkeys(c for c in ("syn_weight", "nsyns", "delay", *extra) if c in names):
+        if col in in_h5 or col not in types.columns:
+            check_shapes(edges, col)
+            values = np.asarray(edges.column(col))
+            absent[col] = missing = absent_rows(edges, col, values)
+            check_values(edges, col, values, missing)
+            if col in ABSENT_DEFAULTS and missing is not None:  # BMTK: no nsyns = 1
+                values = np.where(missing, ABSENT_DEFAULTS[col], values)
+            props[col] = values
+        elif col == "delay":  # needed per edge below anyway
+            props[col] = _per_type_values(types, col, type_ids, masks, n)
+        else:  # a types-table column: one value per edge type, expanded only if read
+            props.defer(col, _per_type_values, types, col, type_ids, masks, n)
+    if "nsyns" not in props:
+        props["nsyns"] = np.ones(n)
+    elif props.is_deferred("nsyns") or "nsyns" not in in_h5:
+        # from the types table only: a NULL there is no value, which BMTK counts as 1
+        props["nsyns"] = np.nan_to_num(np.asarray(props["nsyns"], float), nan=1.0)
+    return props, absent, in_h5
+
+
+def _weight_function_name(edges: EdgePopulation, et: int, mask: np.ndarray) -> str | None:
+    """The ``weight_function`` of edge type ``et``: its types-table cell, else the first value
+    of a per-edge column among its edges (``None`` where there is none)."""
+    import pandas as pd
+
+    types = edges.types
+    if "weight_function" in types.columns and et in types.index:
+        return weight_function_of(edges, et)
+    if "weight_function" not in edges.property_names:
+        return None
+    vals = pd.unique(np.asarray(edges.column("weight_function"))[mask])
+    name = vals[0] if len(vals) else None
+    return None if is_empty(name) else str(name)
+
+
+def _syn_weight(
+    edges: EdgePopulation,
+    et: int,
+    mask: np.ndarray,
+    props: LazyColumns,
+    per_edge: np.ndarray | None,
+) -> np.ndarray | np.float64:
+    """``syn_weight`` of edge type ``et``: one value from the types table, or ``per_edge``.
+
+    Raises
+    ------
+    SonataFormatError
+        No ``syn_weight`` for some edge of the type.
+    ConfigError
+        The types table's value is infinite.
+    """
+    where = edges.types_path or edges.h5_path
+    syn_weight: np.ndarray | np.float64 | None
+    if "syn_weight" not in props:
+        syn_weight = None
+    elif props.is_deferred("syn_weight"):  # one value per type from the CSV
+        syn_weight = np.float64(edges.types["syn_weight"].get(et, np.nan))
+    else:
+        syn_weight = per_edge
+    if (
+        syn_weight is None
+        or np.isnan(syn_weight if syn_weight.ndim == 0 else np.asarray(syn_weight)[mask]).any()
+    ):
+        raise SonataFormatError(
+            f"edge type {et} has no syn_weight (in the H5 group or the types CSV) "
+            "and no weight_function",
+            path=where,
+            field="syn_weight",
+        )
+    if syn_weight.ndim == 0 and not np.isfinite(syn_weight):
+        raise ConfigError(
+            f"edge type {et} has syn_weight = {float(syn_weight)!r}; expected a finite number",
+            path=where,
+            field="syn_weight",
+        )
+    return syn_weight

@@ -33,11 +33,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.simulator.core.staging import OutputStaging, check_output_folder, run_inputs
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
 
 log = logging.getLogger("bmtoolkit")
 
@@ -114,7 +117,7 @@ def prepare_output_dir(
     output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def planned_outputs(plan: Any) -> dict[Path, str]:
+def planned_outputs(plan: RunPlan) -> dict[Path, str]:
     """Final paths of the outputs a run is known to write before it starts, with their field.
 
     ``run_config.json``, the spikes file, the log file and every enabled report's file;
@@ -153,7 +156,7 @@ class RunOutput:
     ...     out.record(NumpyNetBackend(out.staged_plan).run())
     """
 
-    def __init__(self, plan: Any, backend: str) -> None:
+    def __init__(self, plan: RunPlan, backend: str) -> None:
         self.plan = plan
         #: the plan the backend runs: its outputs go to the staging folder
         self.staged_plan = plan

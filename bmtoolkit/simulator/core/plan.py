@@ -24,11 +24,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkWarning, ConfigError
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.catalogue import ModelCatalogue
+    from bmtoolkit.simulator.core.staging import OutputStaging
+    from bmtoolkit.sonata import Circuit, NodeSets
+    from bmtoolkit.sonata.config import InputConfig, ReportConfig, RunConfig, SimulationConfig
+
+#: RunPlan.with_overrides names of the run values kept in :class:`RunConfig`
+_RUN_FIELDS: Mapping[str, str] = {
+    "tstart": "tstart",
+    "tstop": "tstop",
+    "dt": "dt",
+    "seed": "random_seed",
+}
 
 #: most time steps a run may have (10^12 steps of 0.1 ms are about 3 simulated years)
 MAX_STEPS = 1e12
@@ -44,10 +58,10 @@ class RunPlan:
     ----------
     config : SimulationConfig
         The loaded config (kept for ``raw`` access and for copying into the output folder).
-    tstart, tstop, dt : float
-        Simulated interval and step, in ms.
-    seed : int or None
-        ``run.random_seed`` (or the override); backends seed every generator from it.
+    run : RunConfig
+        The run values, the one place they are kept: the config's ``run`` section with the
+        overrides applied (``--seed`` sets ``random_seed``). :attr:`tstart`, :attr:`tstop`,
+        :attr:`dt` (ms), :attr:`seed` and :attr:`n_steps` read it.
     threads : int
         Local threads (``run.nthreads``/``run.local_num_threads``/BMTK's ``run.n_thread`` or the
         override; default 1).
@@ -86,11 +100,8 @@ class RunPlan:
     (10000, PosixPath('output/v.h5'))
     """
 
-    config: Any
-    tstart: float
-    tstop: float
-    dt: float
-    seed: int | None = None
+    config: SimulationConfig
+    run: RunConfig
     threads: int = 1
     backend: str | None = None
     output_dir: Path = Path("output")
@@ -103,13 +114,13 @@ class RunPlan:
     extra: Mapping[str, Any] = field(default_factory=dict)
     progress: bool | None = None
     config_output_dir: Path | None = None
-    staging: Any = None
+    staging: OutputStaging | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_config(
         cls,
-        config: Any,
+        config: SimulationConfig | str | os.PathLike[str],
         *,
         backend: str | None = None,
         threads: int | None = None,
@@ -137,17 +148,17 @@ class RunPlan:
         if isinstance(config, str | os.PathLike):
             from bmtoolkit.sonata import load_simulation_config
 
-            config = load_simulation_config(config, validate=validate)
-        run = config.run
-        path = getattr(config, "path", None)
-        extra = dict(getattr(run, "extra", {}) or {})
+            sim = load_simulation_config(config, validate=validate)
+        else:
+            sim = config
+        run = sim.run
+        path = sim.path
+        extra = dict(run.extra or {})
         if threads is None:
-            threads = extra.get(
-                "nthreads", extra.get("local_num_threads", extra.get("n_thread", 1))
-            )
+            threads = run.threads if run.threads is not None else 1
         if seed is None:
             seed = run.random_seed
-        out = config.output
+        out = sim.output
         # a relative --output-dir is relative to the working directory, like any CLI path
         out_dir = Path(output_dir).absolute() if output_dir is not None else Path(out.output_dir)
         spikes_file = out.spikes_file
@@ -159,12 +170,16 @@ class RunPlan:
             value = getattr(run, name, None)
             if value is not None:
                 extra.setdefault(name, value)
-        plan = cls(
-            config=config,
+        run = replace(
+            run,
             tstart=float(run.tstart or 0.0),
             tstop=float(run.tstop),
             dt=float(run.dt),
-            seed=None if seed is None else _integer(seed, path, "run.random_seed"),
+            random_seed=None if seed is None else _integer(seed, path, "run.random_seed"),
+        )
+        plan = cls(
+            config=sim,
+            run=run,
             threads=_integer(threads, path, "run.nthreads"),
             backend=backend,
             output_dir=out_dir,
@@ -172,8 +187,8 @@ class RunPlan:
             spikes_sort_order=str(out.spikes_sort_order or "by_time"),
             log_file=None if log_file is None else Path(log_file),
             overwrite_output_dir=bool(out.overwrite_output_dir),
-            node_set=getattr(config, "node_set", None),
-            conditions=dict(getattr(config, "conditions", {}) or {}),
+            node_set=sim.node_set,
+            conditions=dict(sim.conditions or {}),
             extra=extra,
             progress=progress,
             config_output_dir=Path(out.output_dir),
@@ -181,7 +196,7 @@ class RunPlan:
         plan.check(path)
         return plan
 
-    def check(self, path: Any = None) -> None:
+    def check(self, path: str | os.PathLike[str] | None = None) -> None:
         """Raise :class:`ConfigError` for values no backend can run."""
         for name in ("tstart", "tstop", "dt"):
             if not abs(getattr(self, name)) <= MAX_TIME_MS:  # also NaN and infinities
@@ -222,29 +237,53 @@ class RunPlan:
         what this plan has already opened and loaded (circuit, node sets, inputs), so the
         checks run before a run are not repeated, nor their warnings given twice.
         """
+        run_changes = {_RUN_FIELDS[k]: changes.pop(k) for k in list(changes) if k in _RUN_FIELDS}
+        if run_changes:
+            changes["run"] = replace(self.run, **run_changes)
         copy = replace(self, **changes)
         if set(changes) <= {"output_dir", "staging", "progress"}:
-            for name in ("circuit", "node_sets", "loaded_inputs"):
+            for name in ("circuit", "node_sets", "loaded_inputs", "catalogue"):
                 if name in self.__dict__:
                     copy.__dict__[name] = self.__dict__[name]
         return copy
+
+    # ------------------------------------------------------------------ run values
+    @property
+    def tstart(self) -> float:
+        """Start of the simulated interval, ms (``run.tstart``)."""
+        return self.run.tstart
+
+    @property
+    def tstop(self) -> float:
+        """End of the simulated interval, ms (``run.tstop``)."""
+        return self.run.tstop
+
+    @property
+    def dt(self) -> float:
+        """Time step, ms (``run.dt``)."""
+        return self.run.dt
+
+    @property
+    def seed(self) -> int | None:
+        """``run.random_seed`` (or the override); backends seed every generator from it."""
+        return self.run.random_seed
+
+    @property
+    def duration(self) -> float:
+        """``tstop - tstart`` in ms."""
+        return self.run.duration
+
+    @property
+    def n_steps(self) -> int:
+        """Number of ``dt`` steps between ``tstart`` and ``tstop`` (``run.n_steps``)."""
+        return self.run.n_steps
 
     # ------------------------------------------------------------------ derived values
     @property
     def config_path(self) -> Path | None:
         """The simulation config file, when loaded from one."""
-        path = getattr(self.config, "path", None)
+        path = self.config.path
         return None if path is None else Path(path)
-
-    @property
-    def duration(self) -> float:
-        """``tstop - tstart`` in ms."""
-        return self.tstop - self.tstart
-
-    @property
-    def n_steps(self) -> int:
-        """Number of ``dt`` steps between ``tstart`` and ``tstop``."""
-        return int(round(self.duration / self.dt))
 
     @property
     def target_simulator(self) -> str | None:
@@ -298,14 +337,22 @@ class RunPlan:
 
     # ------------------------------------------------------------------ circuit access
     @cached_property
-    def circuit(self) -> Any:
+    def catalogue(self) -> ModelCatalogue:
+        """The run's :class:`~bmtoolkit.simulator.core.catalogue.ModelCatalogue`: node and
+        edge type models, each population resolved once."""
+        from bmtoolkit.simulator.core.catalogue import ModelCatalogue
+
+        return ModelCatalogue(self.components, self.config_path)
+
+    @cached_property
+    def circuit(self) -> Circuit:
         """The opened :class:`bmtoolkit.sonata.Circuit` (opened once, on first use)."""
         from bmtoolkit.sonata import Circuit
 
         return Circuit(self.config.circuit)
 
     @cached_property
-    def node_sets(self) -> Any:
+    def node_sets(self) -> NodeSets:
         """Node sets of the run: the simulation config's file over the circuit's, and node
         sets written inline in the simulation config (``"node_sets": {...}``, as BMTK's
         examples do) over both."""
@@ -336,7 +383,7 @@ class RunPlan:
 
     # ------------------------------------------------------------------ inputs and reports
     @property
-    def input_configs(self) -> Mapping[str, Any]:
+    def input_configs(self) -> Mapping[str, InputConfig]:
         """``{name: InputConfig}`` of enabled inputs, in config order."""
         inputs = getattr(self.config, "inputs", {}) or {}
         return {
@@ -344,7 +391,7 @@ class RunPlan:
         }
 
     @property
-    def report_configs(self) -> Mapping[str, Any]:
+    def report_configs(self) -> Mapping[str, ReportConfig]:
         """``{name: ReportConfig}`` of enabled reports, in config order."""
         reports = getattr(self.config, "reports", {}) or {}
         return {

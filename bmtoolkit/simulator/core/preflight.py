@@ -31,7 +31,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bmtoolkit.exceptions import (
     BackendNotAvailableError,
@@ -46,6 +46,9 @@ from bmtoolkit.exceptions import (
 )
 from bmtoolkit.sonata.validation import Problem
 
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+
 log = logging.getLogger("bmtoolkit.simulator")
 
 #: problem kind <-> error class, so a run raises what the failing step itself raises
@@ -59,7 +62,7 @@ ERROR_KINDS: dict[str, type[BmtkError]] = {
 }
 
 
-def _file(plan: Any) -> str:
+def _file(plan: RunPlan) -> str:
     return str(plan.config_path or "")
 
 
@@ -82,7 +85,7 @@ def _spec(backend: str | None) -> Any:
     return None if backend is None else get_spec(backend)
 
 
-def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_backend(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.registries import backend_names
     from bmtoolkit.simulator.core.spec import claimed_simulators
 
@@ -102,7 +105,7 @@ def _check_backend(plan: Any, backend: str | None, out: list[Problem]) -> None:
         )
 
 
-def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_run(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     raw = getattr(plan.config, "raw", None) or {}
     run = raw.get("run") if isinstance(raw, dict) else None
     spec = _spec(backend)
@@ -119,14 +122,14 @@ def _check_run(plan: Any, backend: str | None, out: list[Problem]) -> None:
         )
 
 
-def _check_network(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_network(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Edges against node populations and type ids against types tables."""
     from bmtoolkit.sonata.validation import network_problems
 
     out.extend(network_problems(plan.circuit.nodes, plan.circuit.edges, _file(plan)))
 
 
-def _check_edge_tables(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_edge_tables(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Weights and delays of every edge population resolve (``thorough`` checks only).
 
     The run builds these tables itself and fails with the same one-line error, so it skips
@@ -143,7 +146,7 @@ def _check_edge_tables(plan: Any, backend: str | None, out: list[Problem]) -> No
             out.append(problem_from_error(err, _file(plan)))
 
 
-def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_dynamics(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """Every used node type's ``dynamics_params`` loads; NEST models without any."""
     from bmtoolkit.simulator.core.models import node_type_models
 
@@ -173,7 +176,7 @@ def _check_dynamics(plan: Any, backend: str | None, out: list[Problem]) -> None:
             )
 
 
-def _check_capabilities(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_capabilities(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """What ``backend`` declares it cannot do: inputs, reports and node model types it does
     not accept, and edges without a delay where it needs one. Every mismatch is one
     ``capability`` problem; :func:`check` raises them together as one ConfigError."""
@@ -188,14 +191,14 @@ def _check_capabilities(plan: Any, backend: str | None, out: list[Problem]) -> N
     out.extend(capabilities.mismatches(plan, spec))
 
 
-def _check_options(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_options(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     """The backend's typed options parse (an unknown mode or dtype is found before setup)."""
     spec = _spec(backend)
     if spec is not None:
         spec.parse_options(plan)
 
 
-def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_inputs(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     import bmtoolkit.simulator.core.inputs  # noqa: F401 - registers the common input modules
     from bmtoolkit.simulator.core.registries import (
         INPUT_MODULES,
@@ -235,12 +238,12 @@ def _check_inputs(plan: Any, backend: str | None, out: list[Problem]) -> None:
             out.append(Problem("", "", str(w.message), "input", "warning"))
 
 
-def _check_reports(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_reports(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     if _spec(backend) is not None and not any(p.severity == "error" for p in out):
         plan.reports()
 
 
-def _check_backend_own(plan: Any, backend: str | None, out: list[Problem]) -> None:
+def _check_backend_own(plan: RunPlan, backend: str | None, out: list[Problem]) -> None:
     from bmtoolkit.simulator.core.registries import get_backend
 
     if backend is None or any(p.kind == "capability" for p in out):
@@ -266,7 +269,9 @@ CHECKS: tuple[Callable[[Any, str | None, list[Problem]], None], ...] = (
 )
 
 
-def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) -> list[Problem]:
+def preflight(
+    plan: RunPlan, backend: str | None = None, *, thorough: bool = False
+) -> list[Problem]:
     """Every problem a run of ``plan`` on ``backend`` would meet before simulating.
 
     Parameters
@@ -302,7 +307,7 @@ def preflight(plan: Any, backend: str | None = None, *, thorough: bool = False) 
     return list(dict.fromkeys(out))  # a problem two checks both see is reported once
 
 
-def check(plan: Any, backend: str | None = None) -> None:
+def check(plan: RunPlan, backend: str | None = None) -> None:
     """Raise the first error :func:`preflight` finds; warn (and log) the others.
 
     Raises

@@ -55,3 +55,45 @@ def run_in_blocks(
             advance(t0, t1)
             bar.update(round(t1 - t0, 6))
             t0 = t1
+
+
+def resident_gib() -> float:
+    """Resident memory of this process now, in GiB (``nan`` where ``/proc`` is absent).
+
+    Examples
+    --------
+    >>> resident_gib() > 0 or resident_gib() != resident_gib()
+    True
+    """
+    import os
+
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; no-op elsewhere).
+
+    Large arrays freed after use can stay in the process's heap (glibc raises its mmap
+    threshold after the first big free), so the resident memory would keep counting them
+    while NEST allocates its own tables next to them.
+
+    Examples
+    --------
+    >>> release_freed_memory()
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)

@@ -52,9 +52,13 @@ from bmtoolkit.exceptions import (
     UnsupportedFeatureError,
 )
 from bmtoolkit.registry import Registry
+from bmtoolkit.simulator.core.catalogue import is_empty
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from bmtoolkit.simulator.core.base import Backend
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -368,7 +372,7 @@ class NodeColumns:
     array([30., 10., 30.])
     """
 
-    def __init__(self, population: Any, node_ids: np.ndarray) -> None:
+    def __init__(self, population: NodePopulation, node_ids: np.ndarray) -> None:
         self.population = population
         self.node_ids = np.asarray(node_ids, dtype=np.int64)
         self._cache: dict[str, Any] = {}
@@ -404,7 +408,7 @@ class NodeColumns:
         return len(self.node_ids)
 
 
-def _default_weight(edges: Any, source: Any, target: Any) -> np.ndarray:
+def _default_weight(edges: pd.DataFrame, source: NodeColumns, target: NodeColumns) -> np.ndarray:
     """``syn_weight * nsyns`` for every edge (``nsyns`` 1 when absent)."""
     weight = np.asarray(edges["syn_weight"], dtype=float)
     if "nsyns" in edges:
@@ -443,7 +447,7 @@ def get_weight_function(name: str | None, *, edge_type: Any = None, path: Any = 
     >>> get_weight_function("wmax")(pd.DataFrame({"syn_weight": [2.0], "nsyns": [3]}), None, None)
     array([6.])
     """
-    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) == "":
+    if is_empty(name):
         return _default_weight
     try:
         return WEIGHT_FUNCTIONS.get(str(name))

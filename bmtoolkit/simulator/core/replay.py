@@ -39,6 +39,9 @@ from bmtoolkit.simulator.core.registries import INPUT_MODULES
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import InputConfig
+
 __all__ = ["ReplayInput"]
 
 
@@ -85,7 +88,7 @@ class ReplayInput:
 
 
 @INPUT_MODULES.register("replay")
-def load_replay(cfg: Any, plan: Any) -> ReplayInput:
+def load_replay(cfg: InputConfig, plan: RunPlan) -> ReplayInput:
     """A replay input: ``spikes_file`` plus ``edges: {edges_file, edge_types_file}``."""
     from bmtoolkit.sonata import read_spikes
 

@@ -31,6 +31,9 @@ from bmtoolkit.simulator.core.registries import REPORT_MODULES, unsupported_modu
 if TYPE_CHECKING:  # pandas is imported where a DataFrame is needed
     import pandas as pd
 
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import ReportConfig
+
 #: units written for well-known recordables (anything else: "")
 UNITS: Mapping[str, str] = {
     "V_m": "mV",
@@ -91,7 +94,7 @@ class WeightReport:
     events: bool = False
 
 
-def load_report(cfg: Any, plan: Any) -> MembraneReport | WeightReport:
+def load_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport | WeightReport:
     """Load one report config with the loader registered for its ``module`` (or ``type``)."""
     module = getattr(cfg, "module", None) or getattr(cfg, "type", None)
     params = getattr(cfg, "params", {}) or {}
@@ -108,7 +111,7 @@ def load_report(cfg: Any, plan: Any) -> MembraneReport | WeightReport:
     return REPORT_MODULES.get(str(module))(cfg, plan)
 
 
-def _times(cfg: Any, plan: Any) -> tuple[float, float, float]:
+def _times(cfg: ReportConfig, plan: RunPlan) -> tuple[float, float, float]:
     dt = getattr(cfg, "dt", None)
     start = getattr(cfg, "start_time", None)
     end = getattr(cfg, "end_time", None)
@@ -124,12 +127,12 @@ def _times(cfg: Any, plan: Any) -> tuple[float, float, float]:
     return dt, start, end
 
 
-def _file(cfg: Any, plan: Any) -> Path:
+def _file(cfg: ReportConfig, plan: RunPlan) -> Path:
     name = getattr(cfg, "file_name", None) or f"{cfg.name}.h5"
     return plan.output_path(name)
 
 
-def _node_set(cfg: Any) -> Any:
+def _node_set(cfg: ReportConfig) -> Any:
     ns = getattr(cfg, "cells", None)
     if ns is None:
         ns = getattr(cfg, "node_set", None)
@@ -139,7 +142,7 @@ def _node_set(cfg: Any) -> Any:
 @REPORT_MODULES.register(
     "membrane_report", aliases=("multimeter_report", "multimeter", "compartment", "soma_report")
 )
-def load_membrane_report(cfg: Any, plan: Any) -> MembraneReport:
+def load_membrane_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport:
     """Membrane report of one or more variables.
 
     ``variable_name`` is one name, several separated by commas, or a list.
@@ -168,7 +171,7 @@ def load_membrane_report(cfg: Any, plan: Any) -> MembraneReport:
 
 
 @REPORT_MODULES.register("weight_recorder", aliases=("syn_report", "weight_report"))
-def load_weight_report(cfg: Any, plan: Any) -> WeightReport:
+def load_weight_report(cfg: ReportConfig, plan: RunPlan) -> WeightReport:
     """Synaptic weights: sampled every ``dt`` when the report gives ``dt``; for BMTK's
     ``weight_recorder`` module without ``dt``, recorded at each transmitted spike as BMTK
     records them (``nest_model``, ``model_template``, ``file_name`` a CSV table).
@@ -210,7 +213,7 @@ def load_weight_report(cfg: Any, plan: Any) -> WeightReport:
 
 
 def write_spike_output(
-    plan: Any, spikes: Mapping[str, tuple[np.ndarray, np.ndarray]] | pd.DataFrame
+    plan: RunPlan, spikes: Mapping[str, tuple[np.ndarray, np.ndarray]] | pd.DataFrame
 ) -> Path | None:
     """Write the run's spikes to ``plan.spikes_file`` with ``plan.spikes_sort_order``.
 

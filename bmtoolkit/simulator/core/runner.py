@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import RunResult
@@ -27,6 +27,10 @@ from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.preflight import check as check_plan
 from bmtoolkit.simulator.core.registries import backend_names, get_backend
 from bmtoolkit.simulator.core.spec import backend_for_simulator, backend_votes
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import SimulationConfig
 
 log = logging.getLogger("bmtoolkit.simulator")
 
@@ -77,7 +81,7 @@ def choose_backend(plan: RunPlan) -> str:
 
 
 def run(
-    config: Any,
+    config: RunPlan | SimulationConfig | str | os.PathLike[str],
     backend: str | None = None,
     threads: int | None = None,
     *,

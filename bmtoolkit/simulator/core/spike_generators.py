@@ -187,7 +187,10 @@ class PoissonSpikeGenerator:
             raise ConfigError("a population name is required (add(..., population=...))")
         units = time_units or self.time_units
         scale = 1000.0 if units == "s" else 1.0
-        ids = np.atleast_1d(np.asarray(list(node_ids) if not np.isscalar(node_ids) else node_ids))
+        if isinstance(node_ids, Iterable):
+            ids = np.atleast_1d(np.asarray(list(node_ids)))
+        else:
+            ids = np.atleast_1d(np.asarray(node_ids))
         ids = ids.astype(np.int64)
         sample_t, sample_r = self._rate_samples(firing_rate, times, scale)
         if times is None:
@@ -206,7 +209,7 @@ class PoissonSpikeGenerator:
             if sample_t is None:
                 t = poisson_times(float(sample_r), start, stop, rng)
             else:
-                t = inhomogeneous_poisson_times(sample_t, sample_r, rng)
+                t = inhomogeneous_poisson_times(sample_t, np.asarray(sample_r), rng)
                 t = t[(t >= start) & (t <= stop)]
             node_col.append(np.full(len(t), nid, dtype=np.int64))
             time_col.append(t)

@@ -48,6 +48,9 @@ from bmtoolkit.simulator.core.registries import INPUT_MODULES, SPIKES_GENERATORS
 if TYPE_CHECKING:  # pandas is imported where a table is read (runs need not import it)
     import pandas as pd
 
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import InputConfig
+
 __all__ = ["NodeView", "SimView", "filter_units"]
 
 #: comparison operators a ``units`` filter may use
@@ -94,7 +97,7 @@ class SimView:
     tstart: float
     tstop: float
     dt: float
-    plan: Any = None
+    plan: RunPlan | None = None
 
 
 def _spikes_frame(rows: list[tuple[str, int, np.ndarray]]) -> pd.DataFrame:
@@ -113,7 +116,7 @@ def _spikes_frame(rows: list[tuple[str, int, np.ndarray]]) -> pd.DataFrame:
     return df.sort_values(["timestamp", "node_id"], kind="stable").reset_index(drop=True)
 
 
-def _spikes_function(name: Any, cfg: Any, plan: Any) -> Callable:
+def _spikes_function(name: Any, cfg: InputConfig, plan: RunPlan) -> Callable:
     if not isinstance(name, str) or not name:
         raise ConfigError("'spikes_function' must name a function", **_where(cfg, plan))
     if name in SPIKES_GENERATORS:
@@ -135,7 +138,7 @@ def _spikes_function(name: Any, cfg: Any, plan: Any) -> Callable:
 
 
 @INPUT_MODULES.register("function", aliases=("spikes_function",))
-def load_function_spikes(cfg: Any, plan: Any) -> SpikeTrainsInput:
+def load_function_spikes(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput:
     """Spike trains returned by a user function for each node of the node set."""
     params = _params(cfg)
     fn = _spikes_function(params.get("spikes_function"), cfg, plan)
@@ -156,7 +159,7 @@ def load_function_spikes(cfg: Any, plan: Any) -> SpikeTrainsInput:
 
 
 @INPUT_MODULES.register("nwb")
-def load_nwb_spikes(cfg: Any, plan: Any) -> SpikeTrainsInput:
+def load_nwb_spikes(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput:
     """BMTK's NWB spike files; only nodes of the node set are kept."""
     from bmtoolkit.simulator.core.inputs import _default_population
     from bmtoolkit.sonata.nwb import read_nwb_spike_trains
@@ -203,7 +206,7 @@ def filter_units(table: pd.DataFrame, filters: Mapping[str, Any] | None) -> pd.D
     return table[mask]
 
 
-def _window(spec: Any, path: Path, cfg: Any, plan: Any) -> tuple[float, float] | None:
+def _window(spec: Any, path: Path, cfg: InputConfig, plan: RunPlan) -> tuple[float, float] | None:
     """One ``interval`` entry as ``(start, stop)`` in seconds (``None``: the whole file)."""
     from bmtoolkit.sonata.nwb import nwb_interval_names, read_nwb_intervals
 
@@ -242,7 +245,7 @@ def _window(spec: Any, path: Path, cfg: Any, plan: Any) -> tuple[float, float] |
     return start / 1000.0, stop / 1000.0
 
 
-def _windows(spec: Any, paths: list[Path], cfg: Any, plan: Any) -> list[Any]:
+def _windows(spec: Any, paths: list[Path], cfg: InputConfig, plan: RunPlan) -> list[Any]:
     if spec is None or (isinstance(spec, list | tuple) and len(spec) == 0):
         specs: list[Any] = [None] * len(paths)
     elif isinstance(spec, Mapping) or not isinstance(spec[0], list | tuple | Mapping):
@@ -256,7 +259,7 @@ def _windows(spec: Any, paths: list[Path], cfg: Any, plan: Any) -> list[Any]:
     return [_window(s, p, cfg, plan) for s, p in zip(specs, paths, strict=True)]
 
 
-def _units_map(cfg: Any, plan: Any, wanted: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def _units_map(cfg: InputConfig, plan: RunPlan, wanted: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """The ``units_map`` table: ``population, node_id, unit_id[, start, stop (s)]``."""
     import pandas as pd
 
@@ -285,7 +288,7 @@ def _units_map(cfg: Any, plan: Any, wanted: Mapping[str, np.ndarray]) -> pd.Data
 
 
 @INPUT_MODULES.register("ecephys_probe")
-def load_ecephys_probe(cfg: Any, plan: Any) -> SpikeTrainsInput:
+def load_ecephys_probe(cfg: InputConfig, plan: RunPlan) -> SpikeTrainsInput:
     """Sorted units of NWB sessions as the spike trains of the node set (see the module)."""
     import pandas as pd
 

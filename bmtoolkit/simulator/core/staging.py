@@ -44,11 +44,14 @@ import shutil
 import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bmtoolkit._process import pid_alive
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.sonata._files import check_writable, file_kind
+
+if TYPE_CHECKING:
+    from bmtoolkit.sonata.config import SimulationConfig
 
 #: file listing what bmtoolkit wrote into an output folder
 MARKER_NAME = ".bmtoolkit-output.json"
@@ -77,7 +80,7 @@ def check_output_file(path: Path, field: str = "output") -> None:
     check_writable(path, field)
 
 
-def run_inputs(config: Any) -> list[Path]:
+def run_inputs(config: SimulationConfig) -> list[Path]:
     """Every existing file or folder a run reads: configs, network, components, inputs.
 
     Every absolute path in the resolved simulation and circuit configs (except the
@@ -136,7 +139,8 @@ def _read_marker(folder: Path) -> set[str]:
 
 def _files_below(folder: Path) -> tuple[list[str], list[str]]:
     """Relative paths of every non-folder entry and of every empty sub-folder."""
-    files, empty = [], []
+    files: list[str] = []
+    empty: list[str] = []
     for root, dirs, names in os.walk(folder):
         rel = Path(root).relative_to(folder)
         for d in list(dirs):

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class RunSummary:
         }
 
 
-def _is_virtual(plan: Any, pop: Any) -> bool:
+def _is_virtual(plan: RunPlan, pop: NodePopulation) -> bool:
     # the numpy types table, not the DataFrame: a run of detailed cells loads no pandas
     names = set(pop.types_table.columns) | set(pop.property_names)
     if "model_type" not in names:
@@ -82,7 +86,7 @@ def _is_virtual(plan: Any, pop: Any) -> bool:
     return bool(np.all(np.asarray(pop.column("model_type")).astype(str) == "virtual"))
 
 
-def run_summary(plan: Any, spikes_file: str | Path | None) -> RunSummary:
+def run_summary(plan: RunPlan, spikes_file: str | Path | None) -> RunSummary:
     """Spike counts per population of a finished run.
 
     Virtual populations (inputs) are listed only when they spiked (LGN cells driven by a movie).

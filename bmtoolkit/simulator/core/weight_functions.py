@@ -44,9 +44,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bmtoolkit.simulator.core.registries import NodeColumns
 
 __all__ = [
     "PerEdgeWeight",
@@ -170,7 +175,7 @@ class PerEdgeWeight:
         self.__name__ = getattr(fn, "__name__", "weight_function")
         self.__doc__ = getattr(fn, "__doc__", None)
 
-    def __call__(self, edges: Any, source: Any, target: Any) -> np.ndarray:
+    def __call__(self, edges: pd.DataFrame, source: NodeColumns, target: NodeColumns) -> np.ndarray:
         n = len(edges)
         erows = _rows(edges, n)
         srows = _rows(source, n)
@@ -192,7 +197,7 @@ def _col(frame: Any, name: str) -> np.ndarray:
     return np.asarray(frame[name], dtype=float)
 
 
-def _nsyns(edges: Any) -> np.ndarray:
+def _nsyns(edges: pd.DataFrame) -> np.ndarray:
     if "nsyns" in getattr(edges, "columns", ()):
         return _col(edges, "nsyns")
     return np.ones(len(edges))
@@ -216,7 +221,7 @@ def _direction_difference(a: Any, b: Any) -> np.ndarray:
     return np.abs(np.abs(d - 180.0) - 180.0)
 
 
-def gaussian_ll(edges: Any, source: Any, target: Any) -> np.ndarray:
+def gaussian_ll(edges: pd.DataFrame, source: NodeColumns, target: NodeColumns) -> np.ndarray:
     """``syn_weight * nsyns * exp(-(d / weight_sigma)**2)``, ``d`` the orientation
     difference of the two nodes' ``tuning_angle`` (BMTK's ``gaussianLL``)."""
     d = orientation_difference(_col(source, "tuning_angle"), _col(target, "tuning_angle"))
@@ -224,14 +229,16 @@ def gaussian_ll(edges: Any, source: Any, target: Any) -> np.ndarray:
     return w0 * _nsyns(edges) * np.exp(-((d / _col(edges, "weight_sigma")) ** 2))
 
 
-def direction_rule_others(edges: Any, source: Any, target: Any) -> np.ndarray:
+def direction_rule_others(
+    edges: pd.DataFrame, source: NodeColumns, target: NodeColumns
+) -> np.ndarray:
     """The V1 model's ``DirectionRule_others``: a Gaussian of the direction difference."""
     d = _direction_difference(_col(source, "tuning_angle"), _col(target, "tuning_angle"))
     mult = np.exp(-((d / _col(edges, "weight_sigma")) ** 2))
     return _col(edges, "syn_weight") * mult * _nsyns(edges)
 
 
-def direction_rule_ee(edges: Any, source: Any, target: Any) -> np.ndarray:
+def direction_rule_ee(edges: pd.DataFrame, source: NodeColumns, target: NodeColumns) -> np.ndarray:
     """The V1 model's ``DirectionRule_EE``: :func:`direction_rule_others` times a phase term
     of the x/z offset along the target's preferred direction."""
     src_t = _col(source, "tuning_angle")
@@ -248,7 +255,9 @@ def direction_rule_ee(edges: Any, source: Any, target: Any) -> np.ndarray:
     return _col(edges, "syn_weight") * mult * phase * _nsyns(edges)
 
 
-def constant_multiplier(edges: Any, source: Any, target: Any) -> np.ndarray:  # noqa: ARG001
+def constant_multiplier(
+    edges: pd.DataFrame, source: NodeColumns, target: NodeColumns
+) -> np.ndarray:  # noqa: ARG001
     """The V1 model's ``ConstantMultiplier_*``: ``syn_weight`` (no ``nsyns`` factor)."""
     return _col(edges, "syn_weight")
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,6 +44,7 @@ import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError, MissingFileError
 from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.catalogue import component_folders, is_empty, params_path
 from bmtoolkit.simulator.filternet.cells import LGNCells, build_cells
 from bmtoolkit.simulator.filternet.evaluate import RateResult, evaluate_rates
 from bmtoolkit.simulator.filternet.inputs import EvaluationWindow
@@ -73,7 +75,6 @@ class FilterNetBackend(Backend):
     def build_network(self) -> None:
         """Build the cells of every LGN population of the circuit (restricted to the node set)."""
         selected = self.plan.resolve_node_set(None)
-        filter_dir = self.plan.components.get("filter_models_dir")
         for pop_name, pop in self.plan.circuit.nodes.items():
             ids = selected.get(pop_name)
             if ids is None or len(ids) == 0:
@@ -82,7 +83,7 @@ class FilterNetBackend(Backend):
             templates = table.get("model_template")
             if templates is not None and not templates.astype(str).str.startswith("lgnmodel").any():
                 continue  # not a filter population (e.g. cortex in the same circuit)
-            table = _load_params(table, filter_dir, pop.types_path)
+            table = _load_params(table, self.plan.components, pop.types_path)
             seed = None if self.plan.seed is None else self.plan.seed + len(self.cells)
             self.cells[pop_name] = build_cells(table, seed=seed,
                                                spatial_kernel=self.spatial_kernel)  # fmt: skip
@@ -191,7 +192,9 @@ def write_rates_csv(path: Path, rates: dict[str, RateResult]) -> None:
     tmp.replace(path)
 
 
-def _load_params(table: pd.DataFrame, filter_dir: Any, types_path: Any) -> pd.DataFrame:
+def _load_params(
+    table: pd.DataFrame, components: Mapping[str, Any], types_path: Path | None
+) -> pd.DataFrame:
     """Replace ``dynamics_params``/``non_dom_params`` file names by their JSON contents."""
     table = table.copy()
     for col in ("dynamics_params", "non_dom_params"):
@@ -200,20 +203,23 @@ def _load_params(table: pd.DataFrame, filter_dir: Any, types_path: Any) -> pd.Da
         cache: dict[str, Any] = {}
         values = []
         for v in table[col].to_numpy():
-            if not isinstance(v, str) or not v or v.upper() in ("NULL", "NONE"):
+            if not isinstance(v, str) or is_empty(v) or v.upper() in ("NULL", "NONE"):
                 values.append(None)
                 continue
             if v not in cache:
-                cache[v] = _read_json(v, filter_dir, types_path, col)
+                cache[v] = _read_json(v, components, types_path, col)
             values.append(cache[v])
         table[col] = values
     return table
 
 
-def _read_json(name: str, filter_dir: Any, types_path: Any, col: str) -> dict:
+def _read_json(name: str, components: Mapping[str, Any], types_path: Path | None, col: str) -> dict:
+    """The JSON of a filter ``name``: in ``filter_models_dir`` (the components-folder rule of
+    :mod:`~bmtoolkit.simulator.core.catalogue`), else the name as given."""
     candidates = [Path(name)]
-    if filter_dir is not None:
-        candidates.insert(0, Path(filter_dir) / name)
+    folder = next((components[k] for k in component_folders("filter") if k in components), None)
+    if folder is not None:
+        candidates.insert(0, params_path(name, components, "filter"))
     for path in candidates:
         if path.is_file():
             try:
@@ -221,7 +227,7 @@ def _read_json(name: str, filter_dir: Any, types_path: Any, col: str) -> dict:
             except json.JSONDecodeError as err:
                 raise ConfigError(f"invalid JSON: {err}", path=path, field=col) from err
     raise MissingFileError(
-        f"{col} file {name!r} not found (looked in components.filter_models_dir={filter_dir})",
+        f"{col} file {name!r} not found (looked in components.filter_models_dir={folder})",
         path=types_path,
         field=col,
     )

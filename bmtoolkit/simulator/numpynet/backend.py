@@ -37,7 +37,7 @@ from bmtoolkit.simulator.core.inputs import (
     SpikeTrainsInput,
     emission_step,
 )
-from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
+from bmtoolkit.simulator.core.models import edge_table, node_dynamics
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
@@ -62,8 +62,9 @@ class _Pop:
     ids: np.ndarray
     virtual: bool
     params: dict[str, np.ndarray] = field(default_factory=dict)
-    v: np.ndarray | None = None
-    refractory: np.ndarray | None = None
+    #: membrane potential and refractory steps left (empty for virtual populations)
+    v: np.ndarray = field(default_factory=lambda: np.empty(0))
+    refractory: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     selected: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
@@ -98,8 +99,8 @@ class NumpyNetBackend(Backend):
         selected = plan.resolve_node_set(None)
         for name, pop in plan.circuit.nodes.items():
             ids = np.asarray(selected.get(name, np.empty(0, np.int64)), dtype=np.int64)
-            models = node_type_models(plan, pop)
-            virtual = all(m.is_virtual for m in models.values())
+            models = plan.catalogue.node_types(pop)
+            virtual = plan.catalogue.is_virtual(pop)
             p = _Pop(name, np.arange(pop.size), virtual, selected=ids)
             if not virtual:
                 ntype = pop.node_type_ids()
@@ -227,10 +228,10 @@ class NumpyNetBackend(Backend):
         for name in ring:
             ring[name][slot] = 0.0
         for table, steps in self.edges:
-            spk = fired.get(table.source_population)
-            if spk is None or len(spk) == 0:
+            src_spikes = fired.get(table.source_population)
+            if src_spikes is None or len(src_spikes) == 0:
                 continue
-            hit = np.isin(table.source_ids, spk)
+            hit = np.isin(table.source_ids, src_spikes)
             dest = (slot + steps[hit]) % (max_delay + 1)
             np.add.at(
                 ring[table.target_population], (dest, table.target_ids[hit]), table.weights[hit]

@@ -33,9 +33,9 @@ import numpy as np
 from bmtoolkit.exceptions import BackendNotAvailableError, ConfigError
 from bmtoolkit.simulator.core.base import Backend, RunResult
 from bmtoolkit.simulator.core.inputs import CurrentClampInput, SpikeTrainsInput
-from bmtoolkit.simulator.core.models import edge_table, node_type_models
+from bmtoolkit.simulator.core.models import edge_table
 from bmtoolkit.simulator.core.plan import RunPlan
-from bmtoolkit.simulator.core.progress import run_in_blocks
+from bmtoolkit.simulator.core.progress import release_freed_memory, resident_gib, run_in_blocks
 from bmtoolkit.simulator.core.reports import (
     MembraneReport,
     WeightReport,
@@ -159,26 +159,20 @@ class PointNet(Backend):
         """Create every node population and connect every edge population."""
         plan = self.plan
         circuit = plan.circuit
+        memory = self.result.extra.setdefault("memory_gib", {})
+        memory["start"] = resident_gib()
         for rep in plan.reports():  # recorded synapse models exist before any connection
             if isinstance(rep, WeightReport) and rep.events:
                 self.weight_events[rep.name] = WeightEvents(rep, plan.config_path)
                 self.weight_events[rep.name].attach()
         for name, pop in circuit.nodes.items():
-            models = node_type_models(plan, pop)
-            kinds = {m.is_virtual for m in models.values()}
-            if len(kinds) > 1:
-                raise ConfigError(
-                    f"population {name!r} mixes virtual and non-virtual node types; pointnet "
-                    "needs them in separate populations",
-                    path=getattr(pop, "types_path", None),
-                    field="model_type",
-                )
             self.populations[name] = create_population(
                 pop,
-                models,
-                virtual=kinds == {True},
+                plan.catalogue.node_types(pop),
+                virtual=plan.catalogue.is_virtual(pop),
                 generator_params=self.options.generator_params(),
             )
+        memory["nodes created"] = resident_gib()
         tables = []
         for name, edges in circuit.edges.items():
             src = self.populations.get(edges.source_population)
@@ -199,13 +193,16 @@ class PointNet(Backend):
             )
             tables.append((edges, table, src, trg))
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
+        memory["edge arrays read"] = resident_gib()
         n_edges = 0
+        nest_memory: dict[str, float] = {}
         buffers = ConnectBuffers()  # NEST copies what it gets: one scratch set for all
         parrots = self._parrot_populations()
         for name in parrots:  # BMTK's use_parrot_neurons: relays with a dt delay
             if name in self.populations and self.populations[name].virtual:
                 self.populations[name].add_relays(float(plan.dt), keep_times=False)
-        for edges, table, src, trg in tables:
+        while tables:  # each table is freed once NEST holds its connections
+            edges, table, src, trg = tables.pop(0)
             if src.virtual and self._needs_relay(edges):
                 src.add_relays(self.min_delay)
             n_edges += connect_edges(
@@ -216,7 +213,15 @@ class PointNet(Backend):
                 trg.nest_ids,
                 dt=float(plan.dt),
                 buffers=buffers,
+                memory=nest_memory,
             )
+            del table
+            edges.clear_cache()  # its per-edge type and group ids, read again if needed
+            release_freed_memory()
+            memory[f"connected {edges.name}"] = resident_gib()
+        del buffers
+        memory["connected"] = resident_gib()
+        memory["in nest.Connect"] = nest_memory.get("nest_gib", 0.0)
         self.result.extra["n_connections"] = n_edges
 
     def _parrot_populations(self) -> set[str]:
@@ -275,6 +280,7 @@ class PointNet(Backend):
                     add_current_clamp(item, target.collection(ids), float(plan.dt), self.min_delay)
             else:  # pragma: no cover - a loader registered by a third party
                 raise ConfigError(f"pointnet cannot use input of type {type(item).__name__}")
+        self.result.extra.setdefault("memory_gib", {})["inputs added"] = resident_gib()
 
     def add_reports(self) -> None:
         """Spike recorder on the simulated nodes; a multimeter per membrane report."""
@@ -290,6 +296,7 @@ class PointNet(Backend):
             self.spike_recorder = add_spike_recorder(
                 nest_ids, self.min_delay, start=plan.tstart, stop=plan.tstop
             )
+        self.result.extra.setdefault("memory_gib", {})["spike recorder"] = resident_gib()
         for rep in plan.reports():
             if isinstance(rep, WeightReport):
                 targets = {
@@ -326,7 +333,10 @@ class PointNet(Backend):
                 if snap.due(t1, plan.dt):
                     snap.take(t1)
 
+        memory = self.result.extra.setdefault("memory_gib", {})
+        memory["before simulate"] = resident_gib()
         nest.Prepare()
+        memory["nest.Prepare"] = resident_gib()
         try:
             run_in_blocks(
                 0.0,
@@ -337,6 +347,7 @@ class PointNet(Backend):
                 desc=self.name,
             )
         finally:
+            memory["simulated"] = resident_gib()
             nest.Cleanup()
 
     def _end_time(self) -> float:

@@ -20,14 +20,19 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.core.models import EdgeTable, load_json_params, split_template
+from bmtoolkit.simulator.core.catalogue import split_template
+from bmtoolkit.simulator.core.models import EdgeTable
+from bmtoolkit.simulator.core.progress import resident_gib
 from bmtoolkit.simulator.pointnet.cells import known_models
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.edges import EdgePopulation
 
 log = logging.getLogger("bmtoolkit.simulator.pointnet")
 
@@ -41,35 +46,6 @@ def synapse_model_name(template: Any) -> str:
     """NEST synapse model of an edge type's ``model_template`` (default ``static_synapse``)."""
     _, name = split_template(template)
     return name or "static_synapse"
-
-
-def _synapse_params(edges: Any, et: int, plan: Any) -> tuple[dict[str, Any], Path | None]:
-    types = edges.types
-    if "dynamics_params" not in types.columns or et not in types.index:
-        return {}, None
-    value = types.loc[et, "dynamics_params"]
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return {}, None
-    path = Path(str(value))
-    if not path.is_absolute():
-        comps = plan.components
-        if "synaptic_models_dir" not in comps:
-            raise ConfigError(
-                f"edge type {et} names dynamics_params {value!r} but components has no "
-                "synaptic_models_dir",
-                path=plan.config_path or edges.types_path,
-                field="components.synaptic_models_dir",
-            )
-        path = Path(comps["synaptic_models_dir"]) / path
-    if not path.exists():
-        from bmtoolkit.exceptions import MissingFileError
-
-        raise MissingFileError(
-            f"edge type {et}: synapse dynamics_params file {str(path)!r} does not exist",
-            path=edges.types_path,
-            field="dynamics_params",
-        )
-    return load_json_params(path, node_type=None, types_file=edges.types_path), path
 
 
 def _check_synapse(model: str, params: Mapping[str, Any], et: int, where: Any) -> set[str]:
@@ -154,9 +130,20 @@ class ConnectBuffers:
         )
 
 
+def _type_counts(masks: Any, keep: np.ndarray | None, n: int) -> dict[int, int]:
+    """Edges of each type to connect, without making every type's mask at once."""
+    if hasattr(masks, "counts"):
+        return {int(et): c for et, c in masks.counts(keep).items()}
+    if keep is None and len(masks) == 1:
+        return {int(et): n for et in masks}
+    return {
+        int(et): int(np.count_nonzero(m if keep is None else m & keep)) for et, m in masks.items()
+    }
+
+
 def connect_edges(
-    plan: Any,
-    edges: Any,
+    plan: RunPlan,
+    edges: EdgePopulation,
     table: EdgeTable,
     source_ids: np.ndarray,
     target_ids: np.ndarray,
@@ -164,6 +151,7 @@ def connect_edges(
     dt: float,
     keep: np.ndarray | None = None,
     buffers: ConnectBuffers | None = None,
+    memory: dict[str, float] | None = None,
 ) -> int:
     """Create the NEST connections of one edge population; return how many were made.
 
@@ -179,6 +167,9 @@ def connect_edges(
         Edges to create (default all), e.g. only those onto simulated nodes.
     buffers : ConnectBuffers, optional
         Scratch arrays to reuse across calls (e.g. one for all edge populations).
+    memory : dict, optional
+        Adds to ``memory["nest_gib"]`` the growth of the resident memory during the
+        ``nest.Connect`` calls (NEST's own connection tables).
 
     Examples
     --------
@@ -186,27 +177,24 @@ def connect_edges(
     """
     import nest
 
-    types = edges.types
     n_made = 0
     extra_cols = [c for c in table.properties if c not in _NOT_PARAMS]
     masks = table.masks()
     whole = keep is None and len(masks) == 1  # all edges, one type: no selection at all
-    chosen = {int(et): m if keep is None else m & keep for et, m in masks.items()}
-    counts = {et: len(m) if whole else int(np.count_nonzero(m)) for et, m in chosen.items()}
+    counts = _type_counts(masks, keep, len(table.edge_type_ids))
     buffers = buffers if buffers is not None else ConnectBuffers()
     buffers.reserve(max(counts.values(), default=0))
     src_nodes = np.asarray(source_ids, dtype=np.int64)
     trg_nodes = np.asarray(target_ids, dtype=np.int64)
-    for et, mask in chosen.items():
-        n_type = counts[et]
+    for et, n_type in counts.items():
         if n_type == 0:
             continue
-        template = types.loc[et, "model_template"] if "model_template" in types.columns else None
-        if template is not None and not isinstance(template, str):
-            template = None if np.isnan(template) else str(template)
-        model = synapse_model_name(template)
-        params, params_file = _synapse_params(edges, et, plan)
-        params = {k: v for k, v in params.items() if k not in _RESERVED}
+        # one mask at a time: hundreds of edge types never hold a byte per edge each
+        mask = None if whole else masks[et] if keep is None else masks[et] & keep
+        synapse = plan.catalogue.edge_type(edges, et)
+        model = synapse_model_name(synapse.model_template)
+        params_file = synapse.params_file
+        params = {k: v for k, v in synapse.params.items() if k not in _RESERVED}
         accepted = _check_synapse(model, params, et, params_file or edges.types_path)
         delays = buffers.select("delay", table.delays, None if whole else mask, n_type, float)
         if delays.min() < dt - 1e-12:
@@ -247,6 +235,7 @@ def connect_edges(
             )
         pre = buffers.lookup("pre", src_nodes, table.source_ids, None if whole else mask, n_type)
         post = buffers.lookup("post", trg_nodes, table.target_ids, None if whole else mask, n_type)
+        before = resident_gib() if memory is not None else 0.0
         try:
             nest.Connect(pre, post, conn_spec="one_to_one", syn_spec=syn_spec)
         except nest.NESTError as err:
@@ -254,6 +243,8 @@ def connect_edges(
                 f"edge type {et}: NEST could not connect with {model!r}: {err}",
                 path=params_file or edges.types_path or edges.h5_path,
             ) from err
+        if memory is not None:
+            memory["nest_gib"] = memory.get("nest_gib", 0.0) + resident_gib() - before
         n_made += n_type
     log.info("%s: %d connections", edges.name, n_made)
     return n_made

@@ -46,6 +46,7 @@ import pandas as pd
 from bmtoolkit.exceptions import ConfigError, SonataFormatError
 from bmtoolkit.registry import Registry
 from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.catalogue import is_empty
 from bmtoolkit.simulator.core.models import edge_table, node_dynamics, node_type_models
 from bmtoolkit.simulator.core.progress import run_in_blocks
 from bmtoolkit.simulator.popnet.inputs import ConstantRate
@@ -137,7 +138,7 @@ class PopnetBackend(Backend):
             if model_type == "virtual":
                 self.external_nodes[name] = (pop_name, int(node))
                 rate = row.get("firing_rate")
-                if rate is not None and not pd.isna(rate):
+                if not is_empty(rate):
                     self.external_rates[name] = ConstantRate(float(rate))
                 continue
             if model_type != "population":
@@ -149,10 +150,10 @@ class PopnetBackend(Backend):
                 )
             params: dict[str, Any] = dict(models[int(row["node_type_id"])].params)
             params.update(
-                {k: row[k] for k in table.columns if k in _PARAM_KEYS and pd.notna(row[k])}
+                {k: row[k] for k in table.columns if k in _PARAM_KEYS and not is_empty(row[k])}
             )
             if node in overrides.index:
-                params.update({k: v for k, v in overrides.loc[node].items() if pd.notna(v)})
+                params.update({k: v for k, v in overrides.loc[node].items() if not is_empty(v)})
             where = f"{pop_name}[{int(node)}]"
             try:
                 self.units[name] = unit_system(params)

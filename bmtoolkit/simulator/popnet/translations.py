@@ -23,9 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.catalogue import is_empty
 
 #: canonical parameter -> accepted spellings (first match wins)
 PARAM_NAMES: Mapping[str, tuple[str, ...]] = {
@@ -84,7 +83,7 @@ def unit_system(params: Mapping[str, Any]) -> str:
 def _lookup(params: Mapping[str, Any], name: str) -> Any:
     for key in PARAM_NAMES[name]:
         value = params.get(key)
-        if value is not None and not (isinstance(value, float) and np.isnan(value)):
+        if not is_empty(value):
             return value
     return None
 

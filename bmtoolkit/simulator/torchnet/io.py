@@ -27,21 +27,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.models.allen_glif import nest_point_params
+from bmtoolkit.simulator.core.catalogue import NodeTypeModel, cell_value, is_empty, split_template
 from bmtoolkit.simulator.core.models import (
     DEFAULT_WEIGHT_NAMES,
+    EdgeTable,
     edge_table,
-    load_json_params,
     node_dynamics,
-    node_type_models,
-    split_template,
 )
 from bmtoolkit.simulator.torchnet._torch import torch
 from bmtoolkit.simulator.torchnet.cells import GLIFCells
@@ -55,6 +54,12 @@ from bmtoolkit.simulator.torchnet.translations import (
     StpParams,
     cell_params_from_nest,
 )
+
+if TYPE_CHECKING:
+    from bmtoolkit.simulator.core.plan import RunPlan
+    from bmtoolkit.sonata.config import SimulationConfig
+    from bmtoolkit.sonata.edges import EdgePopulation
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 #: synapse models torchnet simulates
 SUPPORTED_SYNAPSES = ("static_synapse", *STP_MODELS)
@@ -73,7 +78,9 @@ class EdgeOrigin:
     spec_index: int
 
 
-def as_plan(config: Any, **overrides: Any) -> Any:
+def as_plan(
+    config: RunPlan | SimulationConfig | str | os.PathLike[str], **overrides: Any
+) -> RunPlan:
     """A :class:`~bmtoolkit.simulator.core.plan.RunPlan` from a path, config or plan."""
     from bmtoolkit.simulator.core.plan import RunPlan
 
@@ -82,18 +89,7 @@ def as_plan(config: Any, **overrides: Any) -> Any:
     return RunPlan.from_config(config, backend="torchnet", **overrides)
 
 
-def _is_virtual_population(models: Mapping[int, Any], name: str, path: Any) -> bool:
-    kinds = {m.is_virtual for m in models.values()}
-    if len(kinds) > 1:
-        raise ConfigError(
-            f"population {name!r} mixes virtual and non-virtual node types",
-            path=path,
-            field="model_type",
-        )
-    return kinds == {True}
-
-
-def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
+def _population_cells(pop: NodePopulation, models: Mapping[int, NodeTypeModel]):
     """CellParams of every node (deduplicated) and the NEST parameters they came from."""
     type_ids = np.asarray(pop.node_type_ids(), dtype=np.int64)
     per_type: dict[int, tuple[str, dict[str, Any]]] = {}
@@ -124,7 +120,7 @@ def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
             model, params = per_type[nt_id]
             params = dict(params)
             for col, value in zip(cols, row, strict=True):
-                if not (isinstance(value, float) and np.isnan(value)):
+                if not is_empty(value):
                     params[col] = value
             try:
                 cell = cell_params_from_nest(model, params)
@@ -141,23 +137,10 @@ def _population_cells(plan: Any, pop: Any, models: Mapping[int, Any]):
     return cells, index, nest_params
 
 
-def _synapse_params(plan: Any, edges: Any, et: int) -> dict[str, Any]:
-    types = edges.types
-    if "dynamics_params" not in types.columns or et not in types.index:
-        return {}
-    value = types.loc[et, "dynamics_params"]
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
-        return {}
-    path = Path(str(value))
-    if not path.is_absolute():
-        path = plan.component_dir("synaptic_models_dir") / path
-    return load_json_params(path, types_file=edges.types_path)
-
-
 def _edge_columns(
-    plan: Any,
-    edges: Any,
-    table: Any,
+    plan: RunPlan,
+    edges: EdgePopulation,
+    table: EdgeTable,
     n_rec_of_target: np.ndarray,
     sign_mode: np.ndarray,
     tgt_index: np.ndarray,
@@ -167,12 +150,10 @@ def _edge_columns(
     receptor = np.zeros(n, dtype=np.int64)
     stp = np.full((n, len(_STP_COLUMNS)), np.nan)
     props = table.properties
-    types = edges.types
     for et in np.unique(table.edge_type_ids):
         mask = table.edge_type_ids == et
-        template = types.loc[et, "model_template"] if "model_template" in types.columns else None
-        _, model = split_template(template)
-        model = model or "static_synapse"
+        synapse = plan.catalogue.edge_type(edges, int(et))
+        model = synapse.synapse_model or "static_synapse"
         if model not in SUPPORTED_SYNAPSES:
             raise ConfigError(
                 f"edge type {int(et)}: torchnet supports synapse models "
@@ -180,7 +161,7 @@ def _edge_columns(
                 path=edges.types_path,
                 field="model_template",
             )
-        params = _synapse_params(plan, edges, int(et))
+        params = synapse.params
         port = np.full(mask.sum(), float(params.get("receptor_type", 1)))
         if "receptor_type" in props:
             col = np.asarray(props["receptor_type"], dtype=float)[mask]
@@ -209,8 +190,111 @@ def _edge_columns(
     return receptor, stp
 
 
+@dataclass
+class _CellLayout:
+    """Where each population's nodes sit in the network (simulated first, then virtual)."""
+
+    populations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    virtual: dict[str, tuple[int, int]] = field(default_factory=dict)
+    cells: list[CellParams] = field(default_factory=list)
+    index: list[np.ndarray] = field(default_factory=list)
+    sources: dict[str, Any] = field(default_factory=dict)
+    n_sim: int = 0
+    n_virt: int = 0
+
+    def offset_of(self, pop_name: str) -> int | None:
+        """Index of the population's first node (virtual nodes follow the simulated ones)."""
+        if pop_name in self.populations:
+            return self.populations[pop_name][0]
+        if pop_name in self.virtual:
+            return self.n_sim + self.virtual[pop_name][0]
+        return None
+
+
+def _layout_cells(plan: RunPlan) -> _CellLayout:
+    """The cell parameters of every simulated node and the offsets of every population."""
+    layout = _CellLayout()
+    for name, pop in plan.circuit.nodes.items():
+        if plan.catalogue.is_virtual(pop):
+            layout.virtual[name] = (layout.n_virt, pop.size)
+            layout.n_virt += pop.size
+            continue
+        cells, index, nest_params = _population_cells(pop, plan.catalogue.node_types(pop))
+        layout.populations[name] = (layout.n_sim, pop.size)
+        layout.index.append(index + len(layout.cells))
+        layout.cells.extend(cells)
+        layout.sources[name] = (index, nest_params, cells)
+        layout.n_sim += pop.size
+    if layout.n_sim == 0:
+        raise ConfigError("the circuit has no non-virtual nodes to simulate", path=plan.config_path)
+    return layout
+
+
+def _gather_edges(
+    plan: RunPlan, layout: _CellLayout, type_index: np.ndarray, step: float
+) -> tuple[dict[str, np.ndarray], list[EdgeOrigin]]:
+    """Sources, targets, receptors, weights, delays (steps) and STP rows of every edge onto a
+    simulated population, concatenated, and where each edge population's block lies."""
+    n_rec = np.array([len(c.tau_syn) for c in layout.cells])[type_index]
+    sign_mode = np.array([c.receptor_mode == "sign" for c in layout.cells])[type_index]
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("src", "tgt", "rec", "w", "d", "stp")}
+    origins: list[EdgeOrigin] = []
+    n_edges = 0
+    specs = {p: i for i, spec in enumerate(circuit_edge_specs(plan)) for p in spec}
+    for name, edges in plan.circuit.edges.items():
+        src_off = layout.offset_of(edges.source_population)
+        if src_off is None or edges.target_population not in layout.populations:
+            continue
+        table = edge_table(
+            plan,
+            edges,
+            default_delay=SPEC.default_delay(plan.dt),
+            extra=("receptor_type", *_STP_COLUMNS),
+        )
+        tgt = table.target_ids + layout.populations[edges.target_population][0]
+        receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
+        steps = np.round(table.delays / step).astype(np.int64)
+        if len(steps) and steps.min() < 1:
+            raise ConfigError(
+                f"edges {name!r}: delays must be >= the time step {step} ms "
+                f"(smallest is {table.delays.min()})",
+                path=edges.types_path or edges.h5_path,
+                field="delay",
+            )
+        for key, values in zip(
+            parts, (table.source_ids + src_off, tgt, receptor, table.weights, steps, stp)
+        ):
+            parts[key].append(values)
+        names = types_weight_functions(edges)
+        invertible = all(n is None or n in DEFAULT_WEIGHT_NAMES for n in names)
+        nsyns = np.asarray(table.properties["nsyns"], dtype=float)
+        origins.append(
+            EdgeOrigin(name, n_edges, n_edges + len(steps), nsyns, invertible, specs.get(name, -1))
+        )
+        n_edges += len(steps)
+    width = len(_STP_COLUMNS)
+    cat = {
+        k: (np.concatenate(v) if v else np.zeros((0, width) if k == "stp" else 0))
+        for k, v in parts.items()
+    }
+    cat["stp"] = cat["stp"].reshape(-1, width)
+    return cat, origins
+
+
+def _stp_types(stp_rows: np.ndarray) -> tuple[np.ndarray, list[StpParams]]:
+    """Index of each edge's distinct STP parameter row (-1: static) and those rows."""
+    plastic = ~np.isnan(stp_rows[:, 0])
+    stp_type = np.full(len(stp_rows), -1, dtype=np.int64)
+    stp_params: list[StpParams] = []
+    if plastic.any():
+        uniq, inv = np.unique(stp_rows[plastic], axis=0, return_inverse=True)
+        stp_type[plastic] = inv.reshape(-1)
+        stp_params = [StpParams(*map(float, row)) for row in uniq]
+    return stp_type, stp_params
+
+
 def build_network(
-    config: Any,
+    config: RunPlan | SimulationConfig | str | os.PathLike[str],
     *,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = None,
@@ -219,6 +303,9 @@ def build_network(
     dt: float | None = None,
 ) -> TorchNet:
     """Build the :class:`TorchNet` of a SONATA simulation config.
+
+    Node and edge type models come from the run's
+    :class:`~bmtoolkit.simulator.core.catalogue.ModelCatalogue`.
 
     Parameters
     ----------
@@ -233,30 +320,10 @@ def build_network(
     """
     plan = as_plan(config)
     step = float(dt or plan.dt)
-    circuit = plan.circuit
-    populations: dict[str, tuple[int, int]] = {}
-    virtual: dict[str, tuple[int, int]] = {}
-    all_cells: list[CellParams] = []
-    all_index: list[np.ndarray] = []
-    cell_sources: dict[str, Any] = {}
-    n_sim = n_virt = 0
-    for name, pop in circuit.nodes.items():
-        models = node_type_models(plan, pop)
-        if _is_virtual_population(models, name, getattr(pop, "types_path", None)):
-            virtual[name] = (n_virt, pop.size)
-            n_virt += pop.size
-            continue
-        cells, index, nest_params = _population_cells(plan, pop, models)
-        populations[name] = (n_sim, pop.size)
-        all_index.append(index + len(all_cells))
-        all_cells.extend(cells)
-        cell_sources[name] = (index, nest_params, cells)
-        n_sim += pop.size
-    if n_sim == 0:
-        raise ConfigError("the circuit has no non-virtual nodes to simulate", path=plan.config_path)
-    type_index = np.concatenate(all_index)
+    layout = _layout_cells(plan)
+    type_index = np.concatenate(layout.index)
     glif = GLIFCells.from_params(
-        all_cells,
+        layout.cells,
         type_index,
         dt=step,
         dtype=dtype,
@@ -264,80 +331,16 @@ def build_network(
         surrogate=surrogate,
         integrator=integrator,
     )
-    n_rec = np.array([len(c.tau_syn) for c in all_cells])[type_index]
-    sign_mode = np.array([c.receptor_mode == "sign" for c in all_cells])[type_index]
-
-    def offset_of(pop_name: str) -> int | None:
-        if pop_name in populations:
-            return populations[pop_name][0]
-        if pop_name in virtual:
-            return n_sim + virtual[pop_name][0]
-        return None
-
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("src", "tgt", "rec", "w", "d", "stp")}
-    origins: list[EdgeOrigin] = []
-    n_edges = 0
-    specs = {p: i for i, spec in enumerate(circuit_edge_specs(plan)) for p in spec}
-    for name, edges in circuit.edges.items():
-        src_off = offset_of(edges.source_population)
-        if src_off is None or edges.target_population not in populations:
-            continue
-        table = edge_table(
-            plan,
-            edges,
-            default_delay=SPEC.default_delay(plan.dt),
-            extra=("receptor_type", *_STP_COLUMNS),
-        )
-        tgt = table.target_ids + populations[edges.target_population][0]
-        receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
-        steps = np.round(table.delays / step).astype(np.int64)
-        if len(steps) and steps.min() < 1:
-            raise ConfigError(
-                f"edges {name!r}: delays must be >= the time step {step} ms "
-                f"(smallest is {table.delays.min()})",
-                path=edges.types_path or edges.h5_path,
-                field="delay",
-            )
-        parts["src"].append(table.source_ids + src_off)
-        parts["tgt"].append(tgt)
-        parts["rec"].append(receptor)
-        parts["w"].append(table.weights)
-        parts["d"].append(steps)
-        parts["stp"].append(stp)
-        names = types_weight_functions(edges)
-        invertible = all(n is None or n in DEFAULT_WEIGHT_NAMES for n in names)
-        origins.append(
-            EdgeOrigin(
-                name,
-                n_edges,
-                n_edges + len(steps),
-                np.asarray(table.properties["nsyns"], dtype=float),
-                invertible,
-                specs.get(name, -1),
-            )
-        )
-        n_edges += len(steps)
-    width = len(_STP_COLUMNS)
-    cat = {
-        k: (np.concatenate(v) if v else np.zeros((0, width) if k == "stp" else 0))
-        for k, v in parts.items()
-    }
-    stp_rows = cat["stp"].reshape(-1, width)
-    plastic = ~np.isnan(stp_rows[:, 0])
-    stp_type = np.full(len(stp_rows), -1, dtype=np.int64)
-    stp_params: list[StpParams] = []
-    if plastic.any():
-        uniq, inv = np.unique(stp_rows[plastic], axis=0, return_inverse=True)
-        stp_type[plastic] = inv.reshape(-1)
-        stp_params = [StpParams(*map(float, row)) for row in uniq]
+    cat, origins = _gather_edges(plan, layout, type_index, step)
+    stp_type, stp_params = _stp_types(cat["stp"])
     syn = Synapses(
         cat["src"].astype(np.int64),
         cat["tgt"].astype(np.int64),
         cat["rec"].astype(np.int64),
         cat["w"].astype(float),
         cat["d"].astype(np.int64),
-        n_sources=n_sim + n_virt,
-        n_targets=n_sim,
+        n_sources=layout.n_sim + layout.n_virt,
+        n_targets=layout.n_sim,
         n_receptors=glif.n_receptors,
         dt=step,
         stp_type=stp_type,
@@ -345,22 +348,19 @@ def build_network(
         dtype=dtype,
         device=device,
     )
-    info = NetworkInfo(
-        populations=populations,
-        virtual=virtual,
-        extra={
-            "plan": plan,
-            "cells": cell_sources,
-            "edges": origins,
-            "stp_type": stp_type,
-            "type_index": type_index,
-            "cell_params": all_cells,
-        },
-    )
-    return TorchNet(glif, syn, n_virtual=n_virt, info=info)
+    extra = {
+        "plan": plan,
+        "cells": layout.sources,
+        "edges": origins,
+        "stp_type": stp_type,
+        "type_index": type_index,
+        "cell_params": layout.cells,
+    }
+    info = NetworkInfo(populations=layout.populations, virtual=layout.virtual, extra=extra)
+    return TorchNet(glif, syn, n_virtual=layout.n_virt, info=info)
 
 
-def circuit_edge_specs(plan: Any) -> list[list[str]]:
+def circuit_edge_specs(plan: RunPlan) -> list[list[str]]:
     """Edge population names of each ``edges`` entry of the circuit config, in order."""
     from bmtoolkit.sonata import read_edges
 
@@ -371,15 +371,12 @@ def circuit_edge_specs(plan: Any) -> list[list[str]]:
     return out
 
 
-def types_weight_functions(edges: Any) -> list[str | None]:
+def types_weight_functions(edges: EdgePopulation) -> list[str | None]:
     """``weight_function`` of each edge type (None when absent)."""
     types = edges.types
     if "weight_function" not in types.columns:
         return [None]
-    vals = []
-    for v in types["weight_function"].tolist():
-        vals.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return vals
+    return [None if cell_value(v) is None else str(v) for v in types["weight_function"].tolist()]
 
 
 # ---------------------------------------------------------------------- writing back

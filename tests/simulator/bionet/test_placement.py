@@ -31,6 +31,9 @@ def test_edge_type_columns_are_parsed_as_bmtk_reads_them():
     assert parse_distance_range("[0.0, 1e+20]") == (0.0, 1e20)
     assert parse_distance_range("150") == (0.0, 150.0)
     assert parse_distance_range(None) is None
+    # lists as bmtoolkit's builder writes them in types tables
+    assert parse_target_sections("dend apic") == ("dend", "apic")
+    assert parse_distance_range("0.0 300.0") == (0.0, 300.0)
     # the edge type wins over the synapse JSON, which wins over the defaults
     rule = placement_rule("['apical']", None, {"sec_type": ["dend"], "distance_range": [5, 9]})
     assert rule.sections == ("apical",) and rule.distance_range == (5.0, 9.0)

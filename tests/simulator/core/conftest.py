@@ -9,6 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+#: ``toynet`` is a package the toy-backend test installs from outside; collecting it here
+#: (``--doctest-modules``) would import it under its own name before that test runs
+collect_ignore = ["toynet"]
+
 LIF = {"C_m": 100.0, "tau_m": 10.0, "t_ref": 2.0, "E_L": -70.0, "V_th": -50.0, "V_reset": -70.0}
 
 

@@ -37,6 +37,8 @@ APPLICATIONS: dict[tuple[str, str], str] = {
     ("demo.py", "pointnet"): "the demo runs LGN filters, then NEST, by design",
     ("commands/demo.py", "filternet"): "help text of the demo command",
     ("commands/demo.py", "pointnet"): "help text of the demo command",
+    ("recipes/v1/pipeline.py", "filternet"): "the V1 recipe turns the stimulus into LGN spikes",
+    ("recipes/v1/pipeline.py", "pointnet"): "the V1 recipe simulates the GLIF network on NEST",
     ("commands/convert_to_point.py", "bionet"): "converts a detailed network to point neurons",
     ("commands/convert_to_point.py", "pointnet"): "converts a detailed network to point neurons",
     ("glif/convert.py", "bionet"): "fits GLIF models by simulating the detailed cells",

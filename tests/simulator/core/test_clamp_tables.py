@@ -24,10 +24,12 @@ def _inputs(tmp_path, clamp):
     return RunPlan.from_config(path).inputs()
 
 
-def test_csv_timestamps_table_holds_each_amplitude_until_the_next(tmp_path):
+@pytest.mark.parametrize("input_type", ["csv", "current_clamp"])
+def test_csv_timestamps_table_holds_each_amplitude_until_the_next(tmp_path, input_type):
+    """BMTK's table, named by ``input_type: csv`` or found by its ``timestamps`` column."""
     (tmp_path / "amps.csv").write_text("timestamps amps\n800.0 0.15\n1300.0 0.0\n1800.0 0.175\n")
-    (clamp,) = _inputs(tmp_path, {"input_type": "csv", "module": "IClamp", "node_set": "all",
-                                  "file": str(tmp_path / "amps.csv")})  # fmt: skip
+    (clamp,) = _inputs(tmp_path, {"input_type": input_type, "module": "IClamp",
+                                  "node_set": "all", "file": str(tmp_path / "amps.csv")})  # fmt: skip
     # non-zero steps only; a last non-zero row lasts one interval (docs/config_reference.md)
     assert clamp.steps() == [(800.0, 1300.0, 0.15), (1800.0, 2300.0, 0.175)]
     t, a = clamp.waveform()

@@ -35,6 +35,27 @@ def test_type_masks_partition_the_edges():
     assert only.tolist() == [True, True]
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array([101, 100, 101, 102, 100], dtype=np.int64),
+        np.array([0, 2**40, 7, 7], dtype=np.int64),  # too sparse for counting
+        np.array([-3, 4, -3, -3], dtype=np.int64),  # negative ids
+    ],
+)
+def test_type_masks_are_made_on_access_and_counted_without_masks(ids):
+    masks = type_masks(ids)
+    first = masks[int(ids[0])]
+    first[:] = False  # the caller owns each mask: changing it changes nothing stored
+    np.testing.assert_array_equal(masks[int(ids[0])], ids == ids[0])
+    keep = np.arange(ids.size) % 2 == 0
+    assert masks.counts() == {int(t): int((ids == t).sum()) for t in np.unique(ids)}
+    assert masks.counts(keep) == {int(t): int((ids[keep] == t).sum()) for t in np.unique(ids)}
+    assert masks.counts(np.zeros(ids.size, bool)) == dict.fromkeys(masks, 0)
+    with pytest.raises(KeyError):
+        masks[12345]
+
+
 def test_edge_table_without_precomputed_masks_computes_them():
     ids = np.array([2, 1, 2])
     table = EdgeTable(
@@ -106,3 +127,44 @@ def test_connect_buffers_reuse_memory_and_match_fancy_indexing():
     np.testing.assert_array_equal(buf.lookup("pre", nest_ids, index, None, 1000), nest_ids[index])
     with pytest.raises(IndexError, match="node ids"):
         buf.lookup("pre", nest_ids, np.array([0, 50]), None, 2)
+
+
+def test_population_cache_cleared_and_read_again(sonata_examples):
+    from bmtoolkit.sonata import Circuit
+
+    config = sonata_examples / "300_pointneurons" / "circuit_config.json"
+    if not config.exists():
+        pytest.skip(f"{config} not found")
+    (edges,) = list(Circuit(config).edges.values())[:1]
+    before = edges.edge_type_ids()
+    edges.clear_cache()
+    assert not edges._cache
+    np.testing.assert_array_equal(edges.edge_type_ids(), before)
+    np.testing.assert_array_equal(edges.column("syn_weight"), edges.column("syn_weight"))
+
+
+def test_resident_memory_is_measured():
+    from bmtoolkit.simulator.core.progress import release_freed_memory, resident_gib
+
+    before = resident_gib()
+    block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+    grown = resident_gib() - before
+    del block
+    release_freed_memory()
+    assert 0.05 < grown < 0.2
+    assert resident_gib() < before + grown
+
+
+def test_run_records_memory_after_each_load_step(point_network, tmp_path):
+    require_module("nest")
+    from bmtoolkit.simulator import run
+
+    res = run(point_network("bmtoolkit"), output_dir=tmp_path, progress=False)
+    mem = res.extra["memory_gib"]
+    steps = ["start", "nodes created", "edge arrays read", "connected", "in nest.Connect",
+             "spike recorder", "before simulate", "nest.Prepare", "simulated"]  # fmt: skip
+    assert [k for k in mem if k in steps] == steps
+    assert any(k.startswith("connected ") for k in mem)
+    assert all(np.isfinite(v) for v in mem.values())
+    assert 0.05 < mem["start"] <= mem["simulated"] + 0.05 < 4
+    assert mem["in nest.Connect"] >= 0
