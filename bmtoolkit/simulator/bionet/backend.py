@@ -284,7 +284,7 @@ class BioNetBackend(Backend):
 
     def _connect(self, circuit: Any) -> None:
         """Synapses and NetCons of every edge population (targets on this rank)."""
-        from bmtoolkit.simulator.bionet.synapses import Connector, point_sign_mask
+        from bmtoolkit.simulator.bionet.synapses import EDGE_COLUMNS, Connector, point_sign_mask
         from bmtoolkit.simulator.core.models import edge_table
 
         save = [r for r in self.check_run().reports if isinstance(r, _save_syns.SaveSynapsesReport)]
@@ -292,16 +292,7 @@ class BioNetBackend(Backend):
         offsets = self._bmtk_offsets(circuit)
         connector = make(self.h, self.pc, self.layout, self.cells, seed_offsets=offsets)
         self._recorders = [connector] if save else []
-        extra = (
-            "sec_id",
-            "sec_x",
-            "afferent_section_id",
-            "afferent_section_pos",
-            "dynamics_params",
-            "model_template",
-            "target_sections",
-            "distance_range",
-        )
+        extra = EDGE_COLUMNS
         spont = next(
             (i for i in self.check_run().inputs if isinstance(i, _spont.SpontaneousSynapsesInput)),
             None,

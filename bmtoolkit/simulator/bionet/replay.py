@@ -60,7 +60,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     ``(k + 2) * layout.total`` on (gid ``layout.total`` is the spontaneous-synapse source).
     """
     from bmtoolkit.simulator.bionet.cells import VirtualCell
-    from bmtoolkit.simulator.bionet.synapses import point_sign_mask
+    from bmtoolkit.simulator.bionet.synapses import EDGE_COLUMNS, point_sign_mask
     from bmtoolkit.simulator.core.models import edge_table
 
     plan, h, pc, layout = backend.plan, backend.h, backend.pc, backend.layout
@@ -70,16 +70,7 @@ def attach_replay(backend: Any, item: Any, block: int) -> int:
     # the network's connector: synapses are placed from each target cell's own stream,
     # continuing after the network's edges, as BMTK places replayed synapses
     connector = backend.connector
-    extra = (
-        "sec_id",
-        "sec_x",
-        "afferent_section_id",
-        "afferent_section_pos",
-        "dynamics_params",
-        "model_template",
-        "target_sections",
-        "distance_range",
-    )
+    extra = EDGE_COLUMNS
     made = 0
     replayers: list[Any] = []
     for edges in item.edges().values():

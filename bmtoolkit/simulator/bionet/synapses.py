@@ -109,6 +109,20 @@ def point_sign_mask(edges: Any) -> np.ndarray:
     return np.isin(group_ids, signed_groups)
 
 
+#: edge columns the connector reads besides weights and delays: explicit synapse sites,
+#: synapse models and the placement rule of rule-placed synapses
+EDGE_COLUMNS: tuple[str, ...] = (
+    "sec_id",
+    "sec_x",
+    "afferent_section_id",
+    "afferent_section_pos",
+    "dynamics_params",
+    "model_template",
+    "target_sections",
+    "distance_range",
+)
+
+
 class Connector:
     """Creates synapses and NetCons for one edge population on this rank."""
 

@@ -47,7 +47,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -58,6 +58,7 @@ from bmtoolkit.simulator.core.registries import (
 from bmtoolkit.simulator.core.registries import (
     add_weight_function as _add_weight,
 )
+from bmtoolkit.simulator.core.weight_functions import Row
 
 __all__ = [
     "ALL",
@@ -284,7 +285,7 @@ def unregister(name: str) -> None:
 ALL = PyFunctions((EVERY_BACKEND,), per_edge_default=False)
 
 
-class NodeView(Mapping):
+class NodeView(Row):
     """A node (or a batch of nodes) as BMTK hands it to cell models and processors:
     ``view["x"]``, ``view.node_id``, ``view.morphology_file``, ``view.model_template`` ...
 
@@ -293,23 +294,3 @@ class NodeView(Mapping):
     values : mapping
         Property values (scalars for one node, arrays for a batch).
     """
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self._values = dict(values)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
-    def __iter__(self):
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self._values[name]
-        except KeyError as err:
-            raise AttributeError(f"node has no {name!r}; known: {', '.join(self._values)}") from err

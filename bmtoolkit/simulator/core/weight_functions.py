@@ -131,7 +131,7 @@ class Row(Mapping):
         try:
             return self._values[name]
         except KeyError as err:
-            raise AttributeError(name) from err
+            raise AttributeError(f"no {name!r}; known: {', '.join(self._values)}") from err
 
     def __repr__(self) -> str:
         return f"Row({self._values!r})"
