@@ -68,7 +68,9 @@ def test_callable_rule_on_1000_nodes_shows_progress_within_its_block(every_line,
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "build v2->v2" in ln and "% (" in ln]
     assert len(lines) == 9, err
-    assert "(500/1000 targets)" in lines[4]
+    # the rule is called in chunks of about a tenth of the block: the middle line is near 500
+    middle = int(lines[4].split("% (")[1].split("/")[0])
+    assert 450 <= middle <= 550, lines
 
 
 def _pointnet_env(tmp_path: Path) -> Path:

@@ -125,8 +125,8 @@ def test_node_types_with_empty_fields_load(examples):
     types = pop.types
     assert types.loc[100, "non_dom_params"] is None or pd.isna(types.loc[100, "non_dom_params"])
     assert types.loc[101, "sf_sep"] == 6.0
-    table = _load_params(pop.get(), examples / "filter_components" / "model_templates",
-                         pop.types_path)  # fmt: skip
+    folder = examples / "filter_components" / "model_templates"
+    table = _load_params(pop.get(), {"filter_models_dir": folder}, pop.types_path)
     cells = build_cells(table)
     assert cells.n_cells == 84 and cells.n_subunits > 84  # two-subunit cells among them
 

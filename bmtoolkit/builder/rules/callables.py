@@ -332,7 +332,8 @@ class PairCallable(CallableRule):
         n_trg = len(trg_views)
         if n_src == 0 or n_trg == 0:
             return Connections.empty()
-        step = max(1, PAIR_CHUNK // n_src)
+        # chunks of ~PAIR_CHUNK calls, and at least ten per block so the bar moves
+        step = max(1, min(PAIR_CHUNK // n_src, -(-n_trg // 10)))
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         for lo in range(0, n_trg, step):
             results: list[Any] = []
@@ -370,7 +371,8 @@ def _each_node(
     as it comes.
     """
     n = len(views)
-    step = max(1, PAIR_CHUNK // max(n_other, 1))
+    # buffers of ~PAIR_CHUNK counts, and at least ten per block so the bar moves
+    step = max(1, min(PAIR_CHUNK // max(n_other, 1), -(-n // 10)))
     buf = np.empty((min(step, n), n_other), dtype=np.int64)
     shape = (n_other,)
     parts = []

@@ -10,7 +10,7 @@ and hands back what it loaded so the run does not load it twice.
 Examples
 --------
 >>> sorted(SUPPORTED_REPORTS)
-['ClampReport', 'ExtracellularReport', 'MembraneReport', 'NetconReport']
+['ClampReport', 'ExtracellularReport', 'MembraneReport', 'NetconReport', 'SaveSynapsesReport']
 """
 
 from __future__ import annotations
