@@ -32,9 +32,15 @@ SEED_TABLE = {  # the Allen slide's table, by type
 
 
 def _glif_dir():
-    from bmtoolkit.recipes.v1.build import default_cell_models_dir
+    import os
+    from pathlib import Path
 
-    folder = default_cell_models_dir()
+    from bmtoolkit.recipes.v1.build import DATA_ENV
+
+    # the shared data beside this checkout (as the other suites find theirs), not beside the
+    # installed package, so the core-only install finds it too
+    data = os.environ.get(DATA_ENV) or Path(__file__).resolve().parents[3] / "shared" / "data"
+    folder = Path(data) / "bmtk_point_components" / "cell_models"
     if not all((folder / f).is_file() for f in cat.GLIF_FITS.values()):
         pytest.skip(f"GLIF parameter files not found in {folder}; set BMTOOLKIT_SHARED_DATA to "
                     "the folder holding bmtk_point_components/")  # fmt: skip
