@@ -35,6 +35,10 @@ On ``bio_450cells`` (3000 ms) bmtoolkit reproduces all 1258 of BMTK's spikes and
 other; the comparison is sensitive to the rule for the synapse ``sign`` on edges onto
 point-process cells (see ``docs/differences_from_bmtk.md``), not to the six-digit rounding of
 SWC points (rounding to 6 digits or keeping Import3d's 8 gives the same spikes on this network).
+``--case bio_450cells_compact`` (synapses placed by the edge types' rules, drawn as BMTK draws
+them) on 6 Dec 2026, 1500 ms, idle machine: build 1.88 s vs BMTK's 37.4 s (19.8x), simulate
+0.98x, 1160 of 1160 spikes within 0.1 ms; ``bio_450cells`` the same day: 2.00 s vs 40.1 s
+(20.1x), 483 of 483.
 """
 
 from __future__ import annotations
