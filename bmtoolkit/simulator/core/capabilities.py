@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 from bmtoolkit.sonata.validation import Problem
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
+    from bmtoolkit.registry import Registry
     from bmtoolkit.simulator.core.plan import RunPlan
     from bmtoolkit.simulator.core.spec import BackendSpec
     from bmtoolkit.sonata.config import InputConfig, ReportConfig
@@ -67,46 +70,42 @@ def report_key(cfg: ReportConfig) -> str:
     return str(module)
 
 
-def _inputs(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
-    from bmtoolkit.simulator.core.registries import INPUT_MODULES
-
+def _refused(
+    plan: RunPlan, section: str, keys: dict[str, str | None], registry: Registry,
+    accepts: Callable[[str], bool], verb: str, names: tuple[str, ...] | None,
+) -> list[Problem]:  # fmt: skip
+    """One problem per ``section.<name>`` whose module the backend does not take (modules
+    that are not registered at all are reported by the loaders themselves)."""
     out = []
-    for name, cfg in plan.input_configs.items():
-        key = input_key(cfg)
-        if key is None or spec.accepts_input(key):
-            continue  # an unknown module is reported by the input checks themselves
-        about = _about(INPUT_MODULES.get(key))
+    for name, key in keys.items():
+        if key is None or key not in registry or accepts(key):
+            continue
+        about = _about(registry.get(key))
         out.append(
             Problem(
                 str(plan.config_path or ""),
-                f"inputs.{name}",
-                f"module {key!r}{f' ({about})' if about else ''} is not an input {spec.name} "
-                f"accepts; it accepts: {_listing(spec.inputs)}",
+                f"{section}.{name}",
+                f"module {key!r}{f' ({about})' if about else ''} is not {verb}: {_listing(names)}",
                 KIND,
             )
         )
     return out
+
+
+def _inputs(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
+    from bmtoolkit.simulator.core.registries import INPUT_MODULES
+
+    keys = {name: input_key(cfg) for name, cfg in plan.input_configs.items()}
+    verb = f"an input {spec.name} accepts; it accepts"
+    return _refused(plan, "inputs", keys, INPUT_MODULES, spec.accepts_input, verb, spec.inputs)
 
 
 def _reports(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
     from bmtoolkit.simulator.core.registries import REPORT_MODULES
 
-    out = []
-    for name, cfg in plan.report_configs.items():
-        key = report_key(cfg)
-        if key not in REPORT_MODULES or spec.accepts_report(key):
-            continue  # an unknown module is reported when the reports are loaded
-        about = _about(REPORT_MODULES.get(key))
-        out.append(
-            Problem(
-                str(plan.config_path or ""),
-                f"reports.{name}",
-                f"module {key!r}{f' ({about})' if about else ''} is not a report {spec.name} "
-                f"records; it records: {_listing(spec.reports)}",
-                KIND,
-            )
-        )
-    return out
+    keys: dict[str, str | None] = {n: report_key(c) for n, c in plan.report_configs.items()}
+    verb = f"a report {spec.name} records; it records"
+    return _refused(plan, "reports", keys, REPORT_MODULES, spec.accepts_report, verb, spec.reports)
 
 
 def _model_types(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
