@@ -123,9 +123,6 @@ def bind_params(func: Callable[..., Any], params: Mapping[str, Any]) -> Callable
     return lambda s, t: call(s, t, *values)
 
 
-_call = bind_params
-
-
 def _count(value: Any) -> int:
     """A per-pair result as a synapse count (None/False/0: none), else one ConfigError."""
     if value is None or value is False:
@@ -417,7 +414,7 @@ class AllToOneCallable(CallableRule):
 
     def connect(self, sources, targets, rng, state):  # noqa: D102
         src_views: list[NodeView] = state
-        func = _call(self.func, self.params)
+        func = bind_params(self.func, self.params)
         trg, src, n = _each_node(
             _views(targets), lambda t: func(src_views, t), len(src_views), "all_to_one", "sources"
         )
@@ -443,7 +440,7 @@ class OneToAllCallable(CallableRule):
         if state.get("targets") is not targets:
             state["targets"], state["views"] = targets, _views(targets)
         trg_views = state["views"]
-        func = _call(self.func, self.params)
+        func = bind_params(self.func, self.params)
         src, trg, n = _each_node(
             _views(sources),
             lambda s: func(s, trg_views),
