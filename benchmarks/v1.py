@@ -217,6 +217,8 @@ def _run_stage(stage: str, args: argparse.Namespace) -> dict:
            "--device", args.device, "--torch-dtype", getattr(args, "torch_dtype", "float64"),
            "--train-dtype", args.train_dtype]  # fmt: skip
     env = dict(os.environ, PYNEST_QUIET="1")
+    if stage.startswith("torch"):  # idle OpenMP threads sleep: on shared cores spinning ones
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # made small torch ops 100x slower
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):

@@ -196,7 +196,11 @@ class Synapses(nn.Module):
         self.n_sources, self.n_targets, self.n_receptors = n_sources, n_targets, n_receptors
         self.dt = float(dt)
         kw = {"device": device}
-        order = np.lexsort((delay, src))
+        span = int(delay.max()) + 1 if n_edges else 1
+        if n_sources * span < 2**62:  # one stable sort of one key: the order lexsort gives
+            order = np.argsort(src * span + delay, kind="stable")
+        else:
+            order = np.lexsort((delay, src))
         # indices as 32-bit integers where they fit: 4 bytes per edge instead of 8
         self.register_buffer(
             "edge_order", torch.as_tensor(order.astype(_index_type(n_edges)), **kw)
