@@ -2,7 +2,7 @@
 
 Written with autograd's own operations, delivering one step's spikes keeps, for the backward
 pass, the gathered source spikes of every edge and the flat ring index of every edge: 12 to
-16 bytes per edge per step, 75 GiB for 0.5 ms of a 9.4 M-edge network at 0.1 ms steps. The
+16 bytes per edge per step, 55-70 GiB for 50 ms of a 9.4 M-edge network at 0.1 ms steps. The
 two functions here keep only the step's spike vector ``(batch, n_sources)`` and compute the
 per-edge quantities again in the backward pass:
 
