@@ -187,3 +187,23 @@ def test_the_config_reference_documents_every_declared_delay():
         assert f"`{name}`" in section
         if spec.delay is not None:
             assert f"`{name}`: {spec.delay.describe()}" in section
+
+
+@pytest.mark.parametrize("backend", [n for n in BACKENDS if get_spec(n).scaffold is not None])
+def test_every_scaffold_is_laid_out_the_same_way(backend):
+    """``create-environment``: the config's ``target_simulator`` chooses the backend, its
+    ``run`` block holds the asked ``tstop``, and the script starts with the shared header
+    seeded by ``run.random_seed``."""
+    from bmtoolkit.simulator.core.scaffold import HEADER
+    from bmtoolkit.simulator.core.spec import backend_for_simulator
+
+    spec = get_spec(backend)
+    scaffold = spec.make_scaffold(123.0)
+    run = scaffold.simulation["run"]
+    assert backend_for_simulator(scaffold.simulation["target_simulator"]) == backend
+    assert run["tstop"] == 123.0 and run["dt"] > 0
+    assert list(run)[:2] == ["tstop", "dt"] and list(run)[-1] == "random_seed"
+    assert scaffold.build_script.startswith(HEADER.replace("SEED", str(run["random_seed"])))
+    assert scaffold.nodes and set(scaffold.component_dirs.values()) <= {
+        path.split("/")[0] for path in scaffold.components
+    }
