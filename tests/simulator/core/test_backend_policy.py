@@ -22,6 +22,7 @@ from bmtoolkit.simulator.core.plan import RunPlan
 from bmtoolkit.simulator.core.preflight import check, preflight
 from bmtoolkit.simulator.core.registries import INPUT_MODULES, REPORT_MODULES
 from bmtoolkit.simulator.core.spec import get_spec, specs
+from tests.conftest import require_module
 
 BACKENDS = ("pointnet", "bionet", "popnet", "filternet", "torchnet", "numpynet")
 
@@ -55,8 +56,9 @@ def unsupported_modules():
         REPORT_MODULES._entries.pop("policy_test_report", None)
 
 
-def _write(folder: Path) -> Path:
-    """Two LIF cells driven by one virtual node through edges without a delay."""
+def _write(folder: Path, delay: float | None = None, odd: bool = True) -> Path:
+    """Two LIF cells driven by one virtual node through edges without a delay (or with
+    ``delay``), with an input and a report no backend accepts (unless not ``odd``)."""
     from bmtoolkit.builder import NetworkBuilder, write_circuit
     from bmtoolkit.sonata import write_simulation_config
 
@@ -68,7 +70,9 @@ def _write(folder: Path) -> Path:
                     dynamics_params="lif.json")  # fmt: skip
     ext = NetworkBuilder("ext", seed=1)
     ext.add_nodes(N=1, model_type="virtual")
-    ext.add_edges(source=ext.nodes(), target=cells.nodes(), connection_rule=1, syn_weight=2.0)
+    given = {} if delay is None else {"delay": delay}
+    ext.add_edges(source=ext.nodes(), target=cells.nodes(), connection_rule=1, syn_weight=2.0,
+                  **given)  # fmt: skip
     cells.build()
     ext.build()
     circuit = write_circuit([cells, ext], folder / "network",
@@ -79,8 +83,12 @@ def _write(folder: Path) -> Path:
         network=circuit,
         run={"tstop": 10.0, "dt": DT},
         output={"output_dir": folder / "output", "spikes_file": "spikes.h5"},
-        inputs={"odd": {"input_type": "odd", "module": "policy_test_input", "node_set": "ext"}},
-        reports={"odd": {"module": "policy_test_report", "cells": "cells", "variable_name": "x"}},
+        inputs={"odd": {"input_type": "odd", "module": "policy_test_input", "node_set": "ext"}}
+        if odd
+        else {},
+        reports={"odd": {"module": "policy_test_report", "cells": "cells", "variable_name": "x"}}
+        if odd
+        else {},
     )
     return path
 
@@ -207,3 +215,78 @@ def test_every_scaffold_is_laid_out_the_same_way(backend):
     assert scaffold.nodes and set(scaffold.component_dirs.values()) <= {
         path.split("/")[0] for path in scaffold.components
     }
+
+
+#: delays (ms) around the half-step and one-step bounds at DT, and beyond
+DELAYS = (0.04, 0.049, 0.05, 0.051, 0.06, 0.1, 0.14, 0.149, 0.15, 0.25, 0.35, 1.45, 2.55)
+
+
+def _nest_delay_steps(delay: float, dt: float) -> int | None:
+    """The steps NEST makes of ``delay`` at resolution ``dt``, or None when it refuses it."""
+    import nest
+
+    nest.ResetKernel()
+    nest.set_verbosity("M_ERROR")
+    nest.resolution = dt
+    cells = nest.Create("iaf_psc_alpha", 2)
+    try:
+        nest.Connect(cells[0], cells[1], syn_spec={"delay": delay})
+    except nest.NESTError as err:
+        assert "delay" in str(err).lower(), err
+        return None
+    return round(nest.GetConnections(cells[0], cells[1]).delay / dt)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("dt", [DT, 0.25])
+def test_short_delay_rule_is_nests(dt):
+    """:func:`delay_steps` rounds and refuses exactly as NEST's ``Connect`` does."""
+    from bmtoolkit.simulator.core.capabilities import delay_steps
+
+    require_module("nest")
+    refused = 0
+    for delay in (d * dt / DT for d in DELAYS):
+        expected = _nest_delay_steps(delay, dt)
+        if expected is None:
+            refused += 1
+            with pytest.raises(ConfigError, match="shorter than the time step"):
+                delay_steps(np.array([delay]), dt)
+        else:
+            assert delay_steps(np.array([delay]), dt).tolist() == [expected], delay
+    assert refused == 3  # 0.04, 0.049 and 0.05 x dt / 0.1 ms: under half a step
+
+
+def _delay_steps_used(backend: str, config: Path) -> list[int]:
+    """The delays (steps) the backend built its edges with."""
+    from bmtoolkit.simulator.core.registries import get_backend
+
+    plan = RunPlan.from_config(config, backend=backend)
+    if backend == "torchnet":
+        from bmtoolkit.simulator.torchnet.io import build_network
+
+        return sorted(set(build_network(plan).synapses.delay.tolist()))
+    instance = get_backend(backend)(plan)
+    instance.setup()
+    instance.build_network()
+    return sorted({int(s) for _, steps in instance.edges for s in steps})
+
+
+@pytest.mark.parametrize("backend", ["numpynet", "torchnet"])
+def test_step_backends_round_short_delays_as_nest_and_refuse_shorter(tmp_path, backend):
+    """One rule in the backends that move spikes on the run.dt grid: the delay rounds to the
+    nearest step, halves up (0.06 -> 1 step, 0.15 -> 2, 0.25 -> 3 at dt 0.1), and one
+    under half a step is refused before anything runs, naming the edges and the file."""
+    from bmtoolkit.simulator import run
+
+    if backend == "torchnet":
+        require_module("torch")
+    for delay, steps in ((0.06, 1), (0.15, 2), (0.25, 3)):
+        config = _write(tmp_path / f"d{delay}", delay=delay, odd=False)
+        assert _delay_steps_used(backend, config) == [steps], delay
+    config = _write(tmp_path / "short", delay=0.04, odd=False)
+    with pytest.raises(ConfigError) as info:
+        run(config, backend=backend)
+    message = str(info.value)
+    assert "edges 'ext_to_cells': 2 delays shorter than the time step run.dt = 0.1 ms" in message
+    assert "smallest 0.04 ms" in message and "ext_cells_edge_types.csv" in message
+    assert not (tmp_path / "short" / "output" / "spikes.h5").exists()
