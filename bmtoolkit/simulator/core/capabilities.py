@@ -6,7 +6,8 @@
 
 - input whose module the backend does not accept (``"inputs.<name>"``),
 - report whose module the backend does not accept (``"reports.<name>"``),
-- node ``model_type`` in the run's node set the backend does not simulate,
+- node ``model_type`` in the run's node set the backend does not simulate (every built-in
+  backend declares the ones it does),
 - edge population without a ``delay`` where the backend declares no default delay.
 
 :func:`~bmtoolkit.simulator.core.preflight.check` (``bmtoolkit run``) raises them together as
@@ -127,6 +128,9 @@ def _model_types(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
         names = set(pop.types.columns) | set(pop.property_names)
         if ids is None or len(ids) == 0 or "model_type" not in names:
             continue
+        templates = pop.column("model_template", ids) if "model_template" in names else None
+        if not spec.takes_population(templates):
+            continue  # a population the backend passes over
         found = {str(v) for v in pop.column("model_type", ids)}
         other = sorted(found - set(spec.simulates))
         if other:

@@ -290,3 +290,67 @@ def test_step_backends_round_short_delays_as_nest_and_refuse_shorter(tmp_path, b
     assert "edges 'ext_to_cells': 2 delays shorter than the time step run.dt = 0.1 ms" in message
     assert "smallest 0.04 ms" in message and "ext_cells_edge_types.csv" in message
     assert not (tmp_path / "short" / "output" / "spikes.h5").exists()
+
+
+#: node model types each backend simulates (BMTK's own lists where BMTK has the simulator)
+SIMULATES = {
+    "pointnet": {"point_process", "point_neuron", "virtual"},
+    "bionet": {"biophysical", "point_process", "point_neuron", "virtual"},
+    "popnet": {"population", "virtual"},
+    "filternet": {"virtual"},
+    "torchnet": {"point_process", "point_neuron", "virtual"},
+    "numpynet": {"point_process", "point_neuron", "virtual"},
+}
+MODEL_TYPES = ("biophysical", "point_process", "point_neuron", "point_soma", "population",
+               "virtual")  # fmt: skip
+
+
+def _one_population_per_model_type(folder: Path) -> Path:
+    """One population per model type (named after it, LGN filter templates so that every
+    backend takes it), and a ``cortex`` of NEST point neurons."""
+    from bmtoolkit.builder import NetworkBuilder, write_circuit
+    from bmtoolkit.sonata import write_simulation_config
+
+    nets = []
+    for model_type in MODEL_TYPES:
+        net = NetworkBuilder(model_type, seed=1)
+        net.add_nodes(N=2, model_type=model_type, model_template="lgnmodel:sON_TF4")
+        nets.append(net)
+    cortex = NetworkBuilder("cortex", seed=1)
+    cortex.add_nodes(N=2, model_type="point_neuron", model_template="nest:iaf_psc_delta")
+    for net in (*nets, cortex):
+        net.build()
+    path = folder / "simulation_config.json"
+    write_simulation_config(
+        path,
+        network=write_circuit([*nets, cortex], folder / "network"),
+        run={"tstop": 10.0, "dt": DT},
+        output={"output_dir": folder / "output"},
+    )
+    return path
+
+
+def test_every_backend_declares_the_model_types_it_simulates(tmp_path):
+    """The capability check refuses, on every backend, the populations whose model type the
+    backend does not simulate, and only those; filternet passes over populations without an
+    LGN filter template (``cortex``) instead of refusing them."""
+    from bmtoolkit.simulator.core.capabilities import mismatches
+
+    plan = RunPlan.from_config(_one_population_per_model_type(tmp_path))
+    assert set(SIMULATES) == set(BACKENDS)
+    for backend, simulated in SIMULATES.items():
+        spec = get_spec(backend)
+        assert set(spec.simulates) == simulated, backend
+        refused = {
+            p.location.removesuffix(".model_type"): p.message
+            for p in mismatches(plan, spec)
+            if p.location.endswith(".model_type")
+        }
+        expected = {t for t in MODEL_TYPES if t not in simulated}
+        if backend != "filternet" and "point_neuron" not in simulated:
+            expected.add("cortex")
+        assert set(refused) == expected, backend
+        for pop, message in refused.items():
+            assert f"{backend} does not simulate model_type" in message
+            assert "point_neuron" in message if pop == "cortex" else repr(pop) in message
+            assert ", ".join(spec.simulates) in message
