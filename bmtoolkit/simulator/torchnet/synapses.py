@@ -8,11 +8,17 @@ the edge delay in steps, at least 1) through a ring buffer of ``max(d) + 1`` slo
 
 Two delivery paths give the same numbers:
 
-* **event-driven** (no autograd): only the out-edges of the sources that spiked are gathered
-  (CSR by source) and added with ``index_add_``; cost ~ spikes x
-  fan-out, like an event-driven simulator;
-* **dense** (autograd): every edge contributes ``w * s[src] * eff`` with ``index_add``, so
-  surrogate gradients reach the weights and the sources that did not spike.
+* **event-driven** (the CPU): only the out-edges of the sources that spiked are gathered
+  (CSR by source) and added with ``index_add_``; cost ~ spikes x fan-out, like an
+  event-driven simulator;
+* **dense** (other devices when autograd needs gradients, or ``events=False``): every edge
+  adds ``w * s[src] * eff``, without a data-dependent shape.
+
+With gradients, delivery is one :class:`~._delivery.Deliver` step per time step that keeps
+only the spike vector for the backward pass; surrogate gradients still reach the weights and
+the sources that did not spike (see :mod:`._delivery`). Edge indices are 32-bit where they
+fit and signs 8-bit: 21 bytes per edge in float32 (25 in float64), plus 4 for the CPU event
+path's folded index and 4 for the gradient columns once trained.
 
 Short-term plasticity follows NEST ``tsodyks2_synapse``: at a spike ``n + 1`` after an
 interval ``h``, ``u <- U + u (1 - U) exp(-h / tau_fac)`` and
