@@ -125,19 +125,24 @@ def _plain_autograd_delivery(syn, monkeypatch):
 
 @pytest.mark.parametrize("stp", [False, True])
 def test_delivery_gradients_equal_plain_autograd(stp, monkeypatch):
-    """Gradients of the weights, the STP parameters and a threshold (through the spikes'
-    surrogate) from the lean delivery equal those of delivery written in autograd ops."""
+    """Gradients of the weights, the STP parameters, a threshold (through the spikes'
+    surrogate) and the input spikes from the lean delivery, over two chunks with the state
+    carried over, equal those of delivery written in autograd ops."""
     grads = []
     for lean in (True, False):
         net, inputs = _random_net(3, stp=stp)
+        inputs.requires_grad_(True)
         with monkeypatch.context() as m:
             if not lean:
                 _plain_autograd_delivery(net.synapses, m)
             params = net.set_trainable(["weights", "thresholds", *(["stp"] if stp else [])])
-            out = net(inputs, record=("spikes", "v"))
-            assert out["spikes"].sum() > 50
-            loss = out["spikes"].mean() + 1e-3 * ((out["v"] + 60.0) ** 2).mean()
-            grads.append(torch.autograd.grad(loss, params))
+            first, state = net(inputs[:90], record=("spikes", "v"), return_state=True)
+            second = net(inputs[90:], state=state, record=("spikes", "v"))
+            spikes = torch.cat([first["spikes"], second["spikes"]])
+            v = torch.cat([first["v"], second["v"]])
+            assert spikes.sum() > 50
+            loss = spikes.mean() + 1e-3 * ((v + 60.0) ** 2).mean()
+            grads.append(torch.autograd.grad(loss, [*params, inputs]))
     for lean, plain in zip(*grads, strict=True):
         assert plain.abs().sum() > 0
         torch.testing.assert_close(lean, plain, rtol=1e-9, atol=1e-12)
