@@ -38,7 +38,9 @@ POSITION_COLUMNS = ("x", "y", "z")
 
 
 def _is_per_node(value: Any) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray, range, types.GeneratorType))
+    """Lists, arrays, ranges and generators give one value per node; anything else (a tuple
+    too, as in BMTK: ``sigma_on=(2.0, 2.0)``) is one node-type value."""
+    return isinstance(value, (list, np.ndarray, range, types.GeneratorType))
 
 
 @dataclass(frozen=True)
