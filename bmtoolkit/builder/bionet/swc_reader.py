@@ -29,8 +29,9 @@ BMTK's meaning of every method it offers:
 The draws come from the reader's own ``numpy.random.RandomState(rng_seed)``, as in BMTK, so
 they do not move the global generators a script's connection rules draw from. BMTK seeds an
 unseeded reader from the operating system (other sites every run); here it is seeded from
-NumPy's global state (without drawing from it) and the number of readers made before, so
-``np.random.seed(n)`` at the top of a script makes the sites reproducible too.
+NumPy's global state (without drawing from it) and the number of readers made since that
+state was last seen, so ``np.random.seed(n)`` at the top of a script makes the sites
+reproducible too.
 
 3D segment coordinates (``seg_coords``, ``get_coords``, the coordinates ``move_and_rotate``
 computes) are not supported: they raise :class:`~bmtoolkit.exceptions.ConfigError`.
@@ -51,7 +52,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,7 +65,8 @@ from bmtoolkit.models.morphology import SECTION_ALIASES, SectionTree, read_secti
 
 __all__ = ["SWCReader", "SegmentProps", "get_swc", "swc_cache"]
 
-_READERS = itertools.count()
+#: the global state the last unseeded reader saw and how many readers saw it before
+_READERS: list[int] = [-1, 0]
 #: readers made by :func:`get_swc` with ``use_cache=True``, by population and node id
 swc_cache: dict[str, dict[int, SWCReader]] = {}
 
@@ -163,7 +164,11 @@ class SWCReader:
         if rng_seed is None:
             from bmtoolkit.builder.script_order import state_seed
 
-            seq = np.random.SeedSequence([state_seed(), next(_READERS)])
+            state = state_seed()
+            # readers made while the global state stays the same get consecutive streams
+            count = _READERS[1] + 1 if _READERS[0] == state else 0
+            _READERS[:] = [state, count]
+            seq = np.random.SeedSequence([state, count])
             self._prng = np.random.RandomState(int(seq.generate_state(1)[0]))
         else:
             self._prng = np.random.RandomState(rng_seed)
