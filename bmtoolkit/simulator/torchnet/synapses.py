@@ -66,6 +66,12 @@ from bmtoolkit.simulator.torchnet.translations import StpParams
 nn = torch.nn
 
 
+def _integers(values: np.ndarray) -> np.ndarray:
+    """``values`` as an integer array, keeping an integer type it already has."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)
+
+
 def _index_type(n: int) -> type:
     """The smallest of int32 and int64 that holds indices below ``n``."""
     return np.int32 if n < 2**31 else np.int64
@@ -178,11 +184,9 @@ class Synapses(nn.Module):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__()
-        src = np.asarray(src, dtype=np.int64)
+        # integer arrays keep their (possibly 32-bit) type: no 8-byte copies per edge
+        src, tgt, receptor, delay = map(_integers, (src, tgt, receptor, delay_steps))
         n_edges = src.size
-        tgt = np.asarray(tgt, dtype=np.int64)
-        receptor = np.asarray(receptor, dtype=np.int64)
-        delay = np.asarray(delay_steps, dtype=np.int64)
         weight = np.asarray(weight, dtype=float)
         stp = np.full(n_edges, -1, np.int64) if stp_type is None else np.asarray(stp_type, int)
         for name, arr in (("tgt", tgt), ("receptor", receptor), ("delay", delay), ("w", weight)):
@@ -204,7 +208,7 @@ class Synapses(nn.Module):
         kw = {"device": device}
         span = int(delay.max()) + 1 if n_edges else 1
         if n_sources * span < 2**62:  # one stable sort of one key: the order lexsort gives
-            order = np.argsort(src * span + delay, kind="stable")
+            order = np.argsort(src.astype(np.int64) * span + delay, kind="stable")
         else:
             order = np.lexsort((delay, src))
         # indices as 32-bit integers where they fit: 4 bytes per edge instead of 8
@@ -213,11 +217,13 @@ class Synapses(nn.Module):
         )
         stp_sorted = stp[order]
         src, delay = src[order], delay[order]
-        port = receptor[order] * n_targets + tgt[order]
+        port_type = _index_type(n_targets * n_receptors)
+        port = receptor[order].astype(port_type)
+        port *= n_targets
+        port += tgt[order]
         del tgt, receptor
         self.register_buffer("src", torch.as_tensor(src.astype(_index_type(n_sources)), **kw))
-        port_type = _index_type(n_targets * n_receptors)
-        self.register_buffer("port", torch.as_tensor(port.astype(port_type), **kw))
+        self.register_buffer("port", torch.as_tensor(port, **kw))
         del port
         self.register_buffer("delay", torch.as_tensor(delay.astype(np.int32), **kw))
         self.weight = nn.Parameter(
@@ -235,7 +241,7 @@ class Synapses(nn.Module):
         plastic = stp_sorted >= 0
         n_types = max(1, len(stp_params))
         if plastic.any():
-            keys = src[plastic] * n_types + stp_sorted[plastic]
+            keys = src[plastic].astype(np.int64) * n_types + stp_sorted[plastic]
             pairs, inverse = np.unique(keys, return_inverse=True)
             pair_of_edge = np.full(n_edges, pairs.size, np.int64)
             pair_of_edge[plastic] = inverse
