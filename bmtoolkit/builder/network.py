@@ -43,6 +43,7 @@ import pandas as pd
 from bmtoolkit.builder import engine, parallel, writer
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.node_table import NodeSetSpec, NodeTable
+from bmtoolkit.builder.pages import small_pages
 from bmtoolkit.builder.rules.base import ConnectionRule, make_rule
 from bmtoolkit.builder.rules.callables import ConstantCount, make_callable_rule
 from bmtoolkit.builder.selectors import NodeSelection
@@ -425,6 +426,7 @@ class NetworkBuilder:
         # drawn from NumPy's global generator: np.random.seed(n) makes a BMTK script reproducible
         return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
 
+    @small_pages
     def build(
         self,
         seed: int | None = None,
@@ -495,6 +497,7 @@ class NetworkBuilder:
         )
 
     # saving ----------------------------------------------------------------------------
+    @small_pages
     def save(self, output_dir: str | os.PathLike[str] = ".", **opts: Any) -> list[tuple]:
         """Save nodes and edges into ``output_dir`` (BMTK file names).
 

@@ -303,8 +303,11 @@ class ThinnedRule(ConnectionRule):
         if use_d:
             # the grid holds the sources' coordinates when there is a cutoff
             spts = grid.points if self.cutoff is not None else self._coords(sources)
-            diff = spts[src] - tpts[trg]
-            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            diff = np.take(spts, src, axis=0)
+            diff -= np.take(tpts, trg, axis=0)
+            d = np.einsum("ij,ij->i", diff, diff)
+            del diff
+            np.sqrt(d, out=d)
         prob = self.accept(sources, targets, src, trg, d)
         if self.cutoff is not None:
             prob = np.where(d <= self.cutoff, prob, 0.0)
