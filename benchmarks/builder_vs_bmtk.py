@@ -266,14 +266,16 @@ def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> 
     return result
 
 
-def _floor_run(script: Path, n: int, iterator: str) -> float:
-    """Seconds the script's connection functions take by themselves (its ``--floor`` mode)."""
+def _floor_run(script: Path, n: int, iterator: str) -> tuple[float, float]:
+    """Wall and CPU seconds the script's connection functions take by themselves, called
+    from a bare loop (the script's ``--floor`` mode)."""
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, str(script), str(n), iterator, out, "--floor"]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"idiom floor run failed (exit {proc.returncode})")
-    return float(json.loads(proc.stdout.strip().splitlines()[-1])["floor_s"])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(result["floor_s"]), float(result["floor_cpu_s"])
 
 
 def _idiom_line(name: str, r: dict) -> str:
@@ -314,20 +316,22 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
             for round_ in range(repeat):
                 if repeat > 1:
                     print(f"  round {round_ + 1}/{repeat}, {_load()}")
-                floor = _floor_run(ours, n, iterator)
+                floor, floor_cpu = _floor_run(ours, n, iterator)
                 theirs = _idiom_run("bmtk", IDIOM_SCRIPT, n, iterator, 1)
                 print(_idiom_line("BMTK 1.2.0", theirs))
                 ceilings.append(theirs["wall_s"] / floor)
                 print(
-                    f"  {'functions alone':>20}: {floor:7.2f} s (the script's connection "
-                    f"functions from a bare loop; BMTK whole process / this: {ceilings[-1]:.1f}x)"
+                    f"  {'functions alone':>20}: wall {floor:7.2f} s, cpu {floor_cpu:7.2f} s "
+                    f"(the script's connection functions from a bare loop; BMTK whole process / "
+                    f"this: wall {ceilings[-1]:.1f}x, cpu {theirs['cpu_s'] / floor_cpu:.1f}x)"
                 )
                 for k in workers:
                     mine = _idiom_run("bmtoolkit", ours, n, iterator, k)
                     print(_idiom_line(f"bmtoolkit workers={k}", mine))
                     print(
                         f"  {'':>20}  whole process {mine['wall_s'] / floor:.2f}x the functions "
-                        f"alone ({mine['wall_s'] - floor:+.2f} s)"
+                        f"alone ({mine['wall_s'] - floor:+.2f} s), cpu {mine['cpu_s'] / floor_cpu:.2f}x "
+                        f"({mine['cpu_s'] - floor_cpu:+.2f} s)"
                     )
                     ratios[k].append(theirs["wall_s"] / mine["wall_s"])
                     print(
