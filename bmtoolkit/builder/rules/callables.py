@@ -297,8 +297,11 @@ def pair_counts(values: list[Any]) -> np.ndarray:
     bmtoolkit.exceptions.ConfigError: connection rule returned a negative synapse count -2
     """
     small = _small_counts(values)
-    if small is not None:
-        return small.astype(np.int64)
+    return small.astype(np.int64) if small is not None else _checked_counts(values)
+
+
+def _checked_counts(values: list[Any]) -> np.ndarray:
+    """:func:`pair_counts` of results that are not all integers from 0 to 255."""
     arr = _numeric(values)
     if arr is None:  # None entries (no connection), or values that need a closer look
         arr = _numeric([0 if v is None else v for v in values])
@@ -342,7 +345,7 @@ def nonzero_pairs(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """
     counts = _small_counts(values)
     if counts is None:
-        counts = pair_counts(values)
+        counts = _checked_counts(values)
     nz = np.flatnonzero(counts)
     return nz, counts[nz].astype(np.int64)
 
