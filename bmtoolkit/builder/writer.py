@@ -200,7 +200,7 @@ def types_rows(
     """
     cols = []
     for name in columns:
-        values = [r.get(name) for r in records]
+        values: list[Any] = [r.get(name) for r in records]
         present = [v for v in values if not _missing(v)]
         if (
             present

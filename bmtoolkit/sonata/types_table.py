@@ -417,8 +417,8 @@ def write_types_rows(
     >>> open(p).read()
     'edge_type_id delay\\n1 2.0\\n2 NULL\\n'
     """
-    columns = [str(c) for c in columns]
-    for name in columns:
+    names = [str(c) for c in columns]
+    for name in names:
         if not name or any(ch.isspace() for ch in name):
             raise SonataFormatError(
                 "column names must be non-empty and contain no spaces", path=path, field=name
@@ -427,6 +427,6 @@ def write_types_rows(
         writer = csv.writer(
             fh, delimiter=" ", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
         )
-        writer.writerow(columns)
+        writer.writerow(names)
         for row in rows:
             writer.writerow([_format_value(v) for v in row])
