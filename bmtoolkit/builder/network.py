@@ -35,10 +35,9 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.builder import engine, parallel, script_order, writer
 from bmtoolkit.builder.edge_set import EdgeSet
@@ -48,6 +47,9 @@ from bmtoolkit.builder.rules.base import ConnectionRule, make_rule
 from bmtoolkit.builder.rules.callables import ConstantCount, make_callable_rule
 from bmtoolkit.builder.selectors import NodeSelection
 from bmtoolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pandas only for edges_table()
+    import pandas as pd
 
 logger = logging.getLogger("bmtoolkit.builder")
 
@@ -357,6 +359,8 @@ class NetworkBuilder:
         self, source_network: str | None = None, target_network: str | None = None
     ) -> pd.DataFrame:
         """Built edges as a DataFrame (one row per stored edge), with edge type columns."""
+        import pandas as pd
+
         if self._edges is None:
             self.build()
         frames = []
