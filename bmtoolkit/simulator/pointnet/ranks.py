@@ -102,8 +102,10 @@ def rank_edges(edges: EdgePopulation, target: NestPopulation, nest: Any) -> Rank
     if not _nest_agrees(nest, target.nest_ids, mask):
         log.warning("NEST places nodes otherwise than by id modulo ranks; asking NEST")
         created = sorted(set(target.nest_ids[target.nest_ids > 0].tolist()))
-        local = nest.GetLocalNodeCollection(nest.NodeCollection(created)) if created else []
-        mine = np.asarray(local.tolist() if len(local) else [], dtype=np.int64)
+        mine = np.zeros(0, dtype=np.int64)
+        if created:
+            local = nest.GetLocalNodeCollection(nest.NodeCollection(created))
+            mine = np.asarray(local.tolist() if len(local) else [], dtype=np.int64)
         mask = (target.nest_ids > 0) & np.isin(target.nest_ids, mine)
     rows = edges.edges_onto(np.flatnonzero(mask))
     part = edges.select(rows)
