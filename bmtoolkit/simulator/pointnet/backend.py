@@ -197,9 +197,13 @@ class PointNet(Backend):
                 default_delay=self.default_delay,
                 extra=self._synapse_columns(edges),
             )
-            whole.clear_cache()  # the target index, if one was read
+            # the table holds what the connections need: the cached per-edge type and group
+            # ids (24 bytes per edge) and the target index go now, not after connecting
+            whole.clear_cache()
+            edges.clear_cache()
             tables.append((edges, table, src, trg))
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
+        release_freed_memory()
         memory["edge arrays read"] = resident_gib()
         n_edges = 0
         nest_memory: dict[str, float] = {}
@@ -223,7 +227,7 @@ class PointNet(Backend):
                 memory=nest_memory,
             )
             del table
-            edges.clear_cache()  # its per-edge type and group ids, read again if needed
+            edges.clear_cache()  # anything read again while connecting
             release_freed_memory()
             memory[f"connected {edges.name}"] = resident_gib()
         del buffers
