@@ -158,7 +158,13 @@ class PointNet(Backend):
         )
 
     def build_network(self) -> None:
-        """Create every node population and connect every edge population."""
+        """Create every node population and connect every edge population.
+
+        Records ``extra["edges_read"]`` (per edge population: ``read``, ``total`` and
+        ``select_s``, the seconds spent finding this rank's rows) and
+        ``extra["n_connections"]``, the connections this process made (under MPI, those
+        onto its own cells).
+        """
         plan = self.plan
         circuit = plan.circuit
         memory = self.result.extra.setdefault("memory_gib", {})
