@@ -42,6 +42,7 @@ import numpy as np
 from bmtoolkit.builder import engine, parallel, script_order, writer
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.node_table import NodeSetSpec, NodeTable
+from bmtoolkit.builder.pages import small_pages
 from bmtoolkit.builder.rules.base import ConnectionRule, make_rule
 from bmtoolkit.builder.rules.callables import ConstantCount, make_callable_rule
 from bmtoolkit.builder.selectors import NodeSelection
@@ -434,6 +435,7 @@ class NetworkBuilder:
                 ) from None
         return None
 
+    @small_pages
     def build(
         self,
         seed: int | None = None,
@@ -516,6 +518,7 @@ class NetworkBuilder:
         )
 
     # saving ----------------------------------------------------------------------------
+    @small_pages
     def save(self, output_dir: str | os.PathLike[str] = ".", **opts: Any) -> list[tuple]:
         """Save nodes and edges into ``output_dir`` (BMTK file names).
 
