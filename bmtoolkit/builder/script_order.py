@@ -39,7 +39,12 @@ import numpy as np
 
 from bmtoolkit.builder.properties import EdgeBlock, PropertyRule
 from bmtoolkit.builder.rules.base import ConnectionRule, Connections, NodeBlock
-from bmtoolkit.builder.rules.callables import PAIR_CHUNK, PairCallable, pair_counts, split_params
+from bmtoolkit.builder.rules.callables import (
+    PAIR_CHUNK,
+    PairCallable,
+    nonzero_pairs,
+    split_params,
+)
 from bmtoolkit.progress import advance
 
 __all__ = ["connect", "property_values", "state_seed"]
@@ -74,13 +79,12 @@ def _pairs_source_major(
         extend = results.extend
         for sview in src_views[lo : lo + step]:
             extend(map(func, repeat(sview), trg_views, *map(repeat, values)))
-        n = pair_counts(results)
+        nz, n = nonzero_pairs(results)
         del results
-        nz = np.flatnonzero(n)
         s, t = np.divmod(nz, n_trg)
         srcs.append(s + lo)
         trgs.append(t)
-        counts.append(n[nz])
+        counts.append(n)
         advance(min(lo + step, n_src), n_src)
     src, trg, nsyns = (np.concatenate(parts) for parts in (srcs, trgs, counts))
     order = np.lexsort((src, trg))  # the engine's (target, source) order
