@@ -9,7 +9,11 @@ Stages, each in its own child process so that each one's peak resident memory is
    simulates ``--tstop`` ms with ``--threads`` threads; with ``--mpi K`` under
    ``mpiexec -n K`` (NEST built with MPI, ``--threads / K`` threads per rank, so the same
    number of virtual processes), printing each rank's edges read, load and simulate times
-   and peak memory, and whether the spikes equal those of the last run without ``--mpi``.
+   and peak memory, and whether the spikes equal those of the last run without ``--mpi``;
+4. **torchnet**: torchnet runs the same config on ``--device`` once per dtype of
+   ``--torch-dtypes`` and its V1 spikes are compared with pointnet's (exact, within one
+   step, first difference, per cell class); then one training step over ``--train-ms``
+   (``torchtrain``, surrogate gradient on every weight) is timed.
 
 Targets at full size (``--fraction 1``) on 2 cores and 24 GiB: build <= 5 min, load <= 10 min,
 1 s simulated <= 15 min, peak memory of every stage <= 20 GiB. The script prints, for every
@@ -20,6 +24,7 @@ Usage::
     python benchmarks/v1.py [--fraction 1.0] [--threads 2] [--workers 2] [--tstop 1000]
         [--compression scaleoffset|gzip|none] [--output DIR] [--keep] [--stages build,lgn]
         [--mpi K] [--nest-mpi PREFIX]
+        [--device cpu|cuda] [--torch-dtypes float64,float32] [--train-ms 50]
 
 For example, build once and run the pointnet stage with 2 threads, then with 2 ranks::
 
@@ -123,43 +128,69 @@ def same_spikes(spikes_file: Path, reference: Path) -> dict:
     return out
 
 
-def stage_torchnet(args: argparse.Namespace) -> dict:
-    """torchnet (CPU) on the pointnet config: spikes compared with pointnet's, one training
-    step (surrogate gradient, all weights, 100 ms truncation) timed."""
+def _torch_config(args: argparse.Namespace, dtype: str) -> Path:
+    """The pointnet config of the benchmark with ``run.torchnet`` (device, dtype) added."""
     from bmtoolkit.recipes.v1.pipeline import pointnet_config
-    from bmtoolkit.simulator import run
 
     out = Path(args.output)
     cfg = pointnet_config(out, out / "network" / "circuit_config.json",
                           out / "lgn_bench" / "spikes.h5", tstop=args.tstop, seed=1,
                           tag="bench")  # fmt: skip
+    data = json.loads(cfg.read_text())
+    data["run"]["torchnet"] = {"device": args.device, "dtype": dtype}
+    data["output"]["output_dir"] = str(out / f"v1_torch_{dtype}")
+    path = out / f"config.torchnet_{dtype}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def stage_torchnet(args: argparse.Namespace) -> dict:
+    """torchnet on the pointnet config (``--device``, ``--torch-dtype``): run times, and the
+    spikes compared with pointnet's (exact, within one step, first difference, per class)."""
+    from bmtoolkit.simulator import run
+
+    cfg = _torch_config(args, args.torch_dtype)
     t0 = time.perf_counter()
-    res = run(cfg, backend="torchnet", output_dir=out / "v1_torch", progress=False)
+    res = run(cfg, backend="torchnet", progress=False)
     wall = time.perf_counter() - t0
-    result = {"wall_s": wall, "steps": dict(res.timings)}
-    result.update(compare_spikes(res.outputs["spikes"], out / "v1_bench" / "spikes.h5"))
-    if args.train_ms > 0:
-        result["train_step_s"], result["train_steps_ms"] = time_training_step(cfg, args.train_ms)
+    result = {"wall_s": wall, "steps": dict(res.timings), "dtype": args.torch_dtype,
+              "device": res.extra.get("device"), "edges": res.extra.get("n_connections", 0)}  # fmt: skip
+    out = Path(args.output)
+    result.update(compare_spikes(res.outputs["spikes"], out / "v1_bench" / "spikes.h5",
+                                 out / "network" / "circuit_config.json"))  # fmt: skip
     return result
 
 
-def compare_spikes(torch_file: Path, nest_file: Path) -> dict:
-    """Spike counts of both runs and how many (node, time) pairs agree to 1e-6 ms."""
-    import numpy as np
+def stage_torchtrain(args: argparse.Namespace) -> dict:
+    """One training step (surrogate gradient on every weight, Adam) over ``--train-ms``."""
+    seconds, info = time_training_step(_torch_config(args, args.train_dtype), args)
+    return {"train_step_s": seconds, **info}
 
+
+def compare_spikes(torch_file: Path, nest_file: Path, circuit: Path) -> dict:
+    """torchnet's V1 spikes against pointnet's: exact pairs (node, time to 1e-6 ms), pairs
+    within one step (0.1 ms), the first difference and the counts per cell class."""
+    import pandas as pd
+
+    from bmtoolkit.analyzer.agreement import spike_agreement
+    from bmtoolkit.recipes.v1.pipeline import v1_cells
     from bmtoolkit.sonata import read_spikes
 
-    a = read_spikes(torch_file)
+    a = read_spikes(torch_file, population="v1")
     if not Path(nest_file).exists():
         return {"spikes": len(a)}
-    b = read_spikes(nest_file)
-    key = lambda df: set(zip(df["node_id"].to_numpy().tolist(),  # noqa: E731
-                             np.round(df["timestamp"].to_numpy(), 6).tolist(), strict=True))  # fmt: skip
-    return {"spikes": len(a), "nest_spikes": len(b), "common": len(key(a) & key(b))}
+    b = read_spikes(nest_file, population="v1")
+    cells = v1_cells(circuit).sort_values(["class_order", "node_id"])
+    classes = pd.Series(cells["cell_class"].to_numpy(), index=cells["node_id"].to_numpy())
+    ag = spike_agreement(b, a, tolerance=0.1, groups=classes)
+    return {"spikes": len(a), "nest_spikes": len(b), "common": ag.exact,
+            "within_step": ag.within, "first_divergence_ms": ag.first_divergence,
+            "per_class": ag.groups.reset_index(names="class").to_dict("records")}  # fmt: skip
 
 
-def time_training_step(cfg: Path, ms: float) -> tuple[float, float]:
-    """Seconds of one optimizer step over the first ``ms`` of the run."""
+def time_training_step(cfg: Path, args: argparse.Namespace) -> tuple[float, dict]:
+    """Seconds of one optimizer step over the first ``args.train_ms`` of the run, with the
+    loss, the share of weights that got a gradient and the peak memory of the step."""
     import torch
 
     from bmtoolkit.simulator.torchnet.inputs import inputs_from_plan
@@ -167,29 +198,56 @@ def time_training_step(cfg: Path, ms: float) -> tuple[float, float]:
     from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
     from bmtoolkit.simulator.torchnet.training import Trainer
 
+    dtype = getattr(torch, args.train_dtype)
     plan = as_plan(cfg)
-    net = build_network(plan, surrogate=SurrogateSpike())
-    spikes, current = inputs_from_plan(plan, net.info)
-    steps = int(round(ms / float(plan.dt)))
-    spikes = None if spikes is None else spikes[:steps]
+    torch.manual_seed(1)
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    net = build_network(plan, surrogate=SurrogateSpike(), dtype=dtype, device=args.device)
+    spikes, _ = inputs_from_plan(plan, net.info, dtype=dtype)
+    steps = int(round(args.train_ms / float(plan.dt)))
+    spikes = None if spikes is None else spikes[:steps].clone().to(args.device)
+    load = time.perf_counter() - t0
 
-    def loss_fn(out, target, readout):
+    def loss_fn(out, target, readout):  # every cell towards 5 Hz
         return ((out["spikes"].mean((0, 1)) - target) ** 2).mean()
 
-    trainer = Trainer(net, loss_fn, groups=("weights",), lr=1e-3, truncation=1000)
+    trainer = Trainer(net, loss_fn, groups=("weights",), lr=1e-3, truncation=steps)
+    before = _peak_rss_gib()
     t0 = time.perf_counter()
-    trainer.step(spikes, torch.full((net.n,), 0.0005), steps=steps)
-    return time.perf_counter() - t0, ms
+    loss = trainer.step(spikes, torch.full((net.n,), 5.0 * float(plan.dt) / 1000.0,
+                                           dtype=dtype, device=args.device), steps=steps)  # fmt: skip
+    seconds = time.perf_counter() - t0
+    grad = net.synapses.weight.grad
+    return seconds, {"train_ms": args.train_ms, "train_steps": steps, "load_s": load,
+                     "loss": float(loss), "dtype": args.train_dtype, "device": args.device,
+                     "weights_with_gradient": int((grad != 0).sum()) if grad is not None else 0,
+                     "edges": net.synapses.n_edges, "rss_before_step_gib": before}  # fmt: skip
 
 
 STAGES = {"build": stage_build, "lgn": stage_lgn, "pointnet": stage_pointnet,
-          "torchnet": stage_torchnet}  # fmt: skip
+          "torchnet": stage_torchnet, "torchtrain": stage_torchtrain}  # fmt: skip
 
 
 def _child(args: argparse.Namespace) -> None:
     result = STAGES[args.stage](args)
     result["peak_rss_gib"] = _peak_rss_gib()
     print("RESULT " + json.dumps(result, default=float), flush=True)
+
+
+def _run_torchnet(args: argparse.Namespace) -> dict:
+    """The torchnet stage: one process per dtype of ``--torch-dtypes``, then one for the
+    training step (``--train-ms`` > 0), so that each one's peak memory is its own."""
+    runs = {}
+    for dtype in [d.strip() for d in args.torch_dtypes.split(",") if d.strip()]:
+        one = argparse.Namespace(**{**vars(args), "torch_dtype": dtype, "one_run": True})
+        runs[dtype] = _run_stage("torchnet", one)
+    result: dict = {"runs": runs}
+    if args.train_ms > 0:
+        result["train"] = _run_stage("torchtrain", args)
+    peaks = [r["peak_rss_gib"] for r in [*runs.values(), result.get("train")] if r]
+    result["peak_rss_gib"] = max(peaks, default=0.0)
+    return result
 
 
 def nest_mpi_env(prefix: str | None) -> dict[str, str]:
@@ -224,17 +282,23 @@ def nest_mpi_env(prefix: str | None) -> dict[str, str]:
 
 
 def _run_stage(stage: str, args: argparse.Namespace) -> dict:
+    if stage == "torchnet" and not getattr(args, "one_run", False):
+        return _run_torchnet(args)
     mpi = args.mpi if stage == "pointnet" else 0
     threads = max(1, args.threads // mpi) if mpi else args.threads
     cmd = [sys.executable, __file__, "--stage", stage, "--fraction", str(args.fraction),
            "--threads", str(threads), "--tstop", str(args.tstop), "--output", args.output,
            "--compression", args.compression, "--train-ms", str(args.train_ms),
-           "--workers", str(args.workers), "--mpi", str(mpi)]  # fmt: skip
+           "--workers", str(args.workers), "--mpi", str(mpi),
+           "--device", args.device, "--torch-dtype", getattr(args, "torch_dtype", "float64"),
+           "--train-dtype", args.train_dtype]  # fmt: skip
     env = dict(os.environ)
     if mpi:
         env = nest_mpi_env(args.nest_mpi)
         cmd = ["mpiexec", "--oversubscribe", "-n", str(mpi), *cmd]
     env["PYNEST_QUIET"] = "1"
+    if stage.startswith("torch"):  # idle OpenMP threads sleep: on shared cores spinning ones
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # made small torch ops 100x slower
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     found = [json.loads(line[7:]) for line in proc.stdout.splitlines()
              if line.startswith("RESULT ")]  # fmt: skip
@@ -297,6 +361,37 @@ def _memory_report(pn: dict) -> None:
               f"peak {pn['peak_rss_gib']:.2f} GiB")  # fmt: skip
 
 
+def _torch_report(tn: dict) -> None:
+    """torchnet's runs (per dtype: times, spikes against pointnet's, per class) and the
+    training step."""
+    for dtype, r in tn["runs"].items():
+        steps = r["steps"]
+        load = sum(v for k, v in steps.items() if k not in ("simulate", "write_outputs"))
+        label = f"torchnet {r.get('device') or 'cpu'} {dtype}"
+        print(f"{label:<22}{r['wall_s']:>10.1f}{r['peak_rss_gib']:>16.2f}   load {load:.1f} s "
+              f"({r.get('edges', 0)} edges), simulate {steps.get('simulate', float('nan')):.1f} "
+              f"s, {r['spikes']} spikes")  # fmt: skip
+        if "nest_spikes" not in r:
+            continue
+        n = max(1, r["nest_spikes"])
+        first = r["first_divergence_ms"]
+        print(f"  pointnet {r['nest_spikes']} spikes; same (node, time to 1e-6 ms) "
+              f"{r['common']} ({100 * r['common'] / n:.2f} %); within one step (0.1 ms) "
+              f"{r['within_step']} ({100 * r['within_step'] / n:.2f} %); first difference "
+              + ("none" if first is None else f"at {first:.1f} ms"))  # fmt: skip
+        print("  per class (pointnet / torchnet spikes, difference %): " + "; ".join(
+            f"{c['class']} {c['reference']}/{c['other']} ({c['difference_pct']:+.1f})"
+            for c in r["per_class"]))  # fmt: skip
+    tr = tn.get("train")
+    if tr:
+        print(f"{'torchnet training step':<22}{tr['train_step_s']:>10.1f}"
+              f"{tr['peak_rss_gib']:>16.2f}   {tr['train_ms']:g} ms ({tr['train_steps']} steps),"
+              f" {tr['dtype']} on {tr['device']}, all {tr['edges']} weights trainable, "
+              f"{tr['weights_with_gradient']} got a gradient; loss {tr['loss']:.3g}; network "
+              f"built in {tr['load_s']:.1f} s, {tr['rss_before_step_gib']:.2f} GiB before the "
+              "step")  # fmt: skip
+
+
 def _report(results: dict, args: argparse.Namespace) -> None:
     """Print the table of the stages that ran, and the full-size targets."""
     how = (f"{args.mpi} MPI rank(s) x {max(1, args.threads // args.mpi)} NEST thread(s)"
@@ -332,16 +427,9 @@ def _report(results: dict, args: argparse.Namespace) -> None:
         _ranks_report(pn)
         _same_report(pn)
     if "torchnet" in results:
-        tn = results["torchnet"]
-        sim = tn["steps"].get("simulate", float("nan"))
-        print(f"{'torchnet (CPU)':<22}{tn['wall_s']:>10.1f}{tn['peak_rss_gib']:>16.2f}   "
-              f"simulate {sim:.1f} s, {tn['spikes']} spikes")  # fmt: skip
-        if "nest_spikes" in tn:
-            print(f"  pointnet {tn['nest_spikes']} spikes; the same (node, time to 1e-6 ms): "
-                  f"{tn['common']}")  # fmt: skip
-        if "train_step_s" in tn:
-            print(f"  one training step over {tn['train_steps_ms']:g} ms (weights, surrogate "
-                  f"gradient): {tn['train_step_s']:.1f} s")  # fmt: skip
+        _torch_report(results["torchnet"])
+    if "torchtrain" in results:
+        _torch_report({"runs": {}, "train": results["torchtrain"]})
     if args.fraction == 1.0:
         limits = {"build": 300.0, "load": 600.0, "simulate": 900.0}
         for name, value in measured.items():
@@ -364,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compression", default="scaleoffset")
     p.add_argument("--train-ms", type=float, default=100.0,
                    help="biological time of the timed torchnet training step (ms; 0: none)")  # fmt: skip
+    p.add_argument("--device", default="cpu",
+                   help="torchnet's device: cpu, cuda, cuda:N (refused where absent)")  # fmt: skip
+    p.add_argument("--torch-dtypes", default="float64,float32",
+                   help="torchnet runs compared with pointnet, one per dtype")  # fmt: skip
+    p.add_argument("--train-dtype", default="float32", choices=("float32", "float64"),
+                   help="dtype of the timed training step")  # fmt: skip
+    p.add_argument("--torch-dtype", default="float64", help=argparse.SUPPRESS)
     p.add_argument("--output", default=None, help="working folder (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the working folder")
     p.add_argument("--stages", default="build,lgn,pointnet",
@@ -384,6 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(wanted) - set(STAGES))
         if unknown:
             p.error(f"unknown stage(s) {unknown}; choose from {sorted(STAGES)}")
+        if {"torchnet", "torchtrain"} & set(wanted):  # before minutes of building
+            from bmtoolkit.exceptions import BmtkError
+            from bmtoolkit.simulator.torchnet._torch import check_device
+
+            try:
+                check_device(args.device, field="--device")
+            except BmtkError as err:
+                p.error(str(err))
         results = {s: _run_stage(s, args) for s in wanted}
     finally:
         if tmp and not args.keep:

@@ -43,6 +43,8 @@ class BmtkError(Exception):
         self.path = os.fspath(path) if path is not None else None
         self.field = field
         super().__init__(self._render())
+        # ImportError.__init__ resets its own ``path`` attribute: set it again
+        self.path = os.fspath(path) if path is not None else None
 
     def _render(self) -> str:
         parts = [p for p in (self.path, self.field) if p]

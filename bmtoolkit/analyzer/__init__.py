@@ -11,6 +11,7 @@ drawn, and every plot function returns ``(figure, axes)``.
   :func:`selectivity`, :func:`preferred_value`, :func:`plot_tuning`;
 - statistics: :func:`isi_cv`, :func:`spike_counts`, :func:`fano_factor`,
   :func:`plot_distribution`;
+- agreement of two runs: :func:`spike_agreement`;
 - network: :func:`plot_positions`, :func:`degrees`, :func:`connection_probability`,
   :func:`plot_connection_probability`, :func:`plot_degree_histogram`.
 
@@ -23,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+from bmtoolkit.analyzer.agreement import SpikeAgreement, spike_agreement
 from bmtoolkit.analyzer.network import (
     connection_probability,
     degrees,
@@ -72,6 +74,8 @@ __all__ = [
     "preferred_value",
     "read_sweep",
     "selectivity",
+    "SpikeAgreement",
+    "spike_agreement",
     "spike_counts",
     "tuning_curves",
 ]

@@ -277,3 +277,40 @@ def test_torchnet_reproduces_pointnet_spikes(built):
     assert len(torch) == len(nest) > 500
     np.testing.assert_array_equal(torch["node_id"].to_numpy(), nest["node_id"].to_numpy())
     np.testing.assert_allclose(torch["timestamp"], nest["timestamp"], atol=1e-6, rtol=0)
+
+
+def test_torchnet_training_step_on_the_model(built):
+    """A training step of every weight of the model over 20 ms: only the edges of sources
+    that spiked get a gradient (the event-driven weight gradient), some do, and the step
+    moves the weights without changing any sign (Dale's law)."""
+    torch = require_module("torch")
+    from bmtoolkit.models.v1.inputs import lgn_field
+    from bmtoolkit.recipes.v1.pipeline import lgn_spikes, pointnet_config, stimulus_input
+    from bmtoolkit.simulator.torchnet.inputs import inputs_from_plan
+    from bmtoolkit.simulator.torchnet.io import build_network
+    from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
+    from bmtoolkit.simulator.torchnet.training import Trainer
+
+    out, circuit = built["out"], built["build"].circuit
+    movie = stimulus_input("grating", lgn_field(FRACTION)[0], orientation=0.0)
+    lgn = lgn_spikes(out, circuit, movie, tstop=20.0, seed=5, tag="train", progress=False)
+    cfg = pointnet_config(out, circuit, lgn, tstop=20.0, seed=5, tag="train")
+    net = build_network(cfg, surrogate=SurrogateSpike(), dtype=torch.float32)
+    inputs, _ = inputs_from_plan(net.info.extra["plan"], net.info, dtype=torch.float32)
+    (weight,) = net.set_trainable(["weights"])
+    spikes = net(inputs)["spikes"]
+    spikes.mean().backward()
+    spiked = torch.cat([spikes.detach().sum((0, 1)), inputs.sum((0, 1))]) > 0
+    from_silent = ~spiked[net.synapses.src.long()]
+    assert from_silent.any() and (weight.grad[from_silent] == 0).all()
+    assert (weight.grad[~from_silent] != 0).sum() > 1000
+
+    def loss_fn(o, target, readout):
+        return ((o["spikes"].mean((0, 1)) - target) ** 2).mean()
+
+    before = weight.detach().clone()
+    trainer = Trainer(net, loss_fn, groups=("weights",), lr=1.0)
+    assert math.isfinite(trainer.step(inputs, torch.full((net.n,), 5e-4)))
+    after = weight.detach()
+    assert (after != before).sum() > 1000
+    assert ((after * before) >= 0).all()

@@ -30,6 +30,16 @@ from bmtoolkit.simulator.torchnet.spec import SPEC
 
 log = logging.getLogger("bmtoolkit.simulator.torchnet")
 
+
+def device_field(plan: RunPlan) -> str:
+    """Where the run's device was given, for error messages: the config's
+    ``run.torchnet.device``, else ``$TORCHNET_DEVICE``."""
+    from bmtoolkit.simulator.torchnet.spec import DEVICE_ENV
+
+    given = dict(plan.extra.get("torchnet", {}) or {})
+    return "run.torchnet.device" if "device" in given else f"${DEVICE_ENV}"
+
+
 #: report variable -> (what the network records, offset added to get the reported value)
 REPORT_VARIABLES = {"V_m": "v", "v": "v", "I_syn": "i_syn", "threshold": "threshold"}
 
@@ -46,7 +56,7 @@ class TorchNetBackend(Backend):
         from bmtoolkit.simulator.core.reports import MembraneReport
         from bmtoolkit.sonata.validation import Problem
 
-        problems = []
+        problems = cls._device_problems(plan)
         for rep in plan.reports():
             bad = [v for v in getattr(rep, "variables", ()) if v not in REPORT_VARIABLES]
             if isinstance(rep, MembraneReport) and bad:
@@ -59,6 +69,24 @@ class TorchNetBackend(Backend):
                     )
                 )
         return problems
+
+    @classmethod
+    def _device_problems(cls, plan: RunPlan) -> list[Any]:
+        """A device this machine lacks (``cuda`` without a GPU) or does not know."""
+        from bmtoolkit.exceptions import BmtkError
+        from bmtoolkit.simulator.core.preflight import problem_from_error
+
+        try:
+            from bmtoolkit.simulator.torchnet._torch import check_device
+        except BackendNotAvailableError:
+            return []  # no PyTorch: reported as a missing backend module
+        try:
+            check_device(
+                SPEC.parse_options(plan).device, path=plan.config_path, field=device_field(plan)
+            )
+        except BmtkError as err:
+            return [problem_from_error(err, str(plan.config_path or ""))]
+        return []
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> TorchNetBackend:
@@ -74,8 +102,12 @@ class TorchNetBackend(Backend):
                 f"the torchnet backend needs PyTorch: pip install torch ({err})"
             ) from err
         self.torch = torch
+        from bmtoolkit.simulator.torchnet._torch import check_device
+
         self.dtype = getattr(torch, self.options.dtype)
-        self.device = self.options.device
+        self.device = check_device(
+            self.options.device, path=self.plan.config_path, field=device_field(self.plan)
+        )
         if self.plan.seed is not None:
             torch.manual_seed(int(self.plan.seed))
         torch.set_num_threads(int(self.plan.threads))

@@ -32,7 +32,8 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.capabilities import delay_steps
-from bmtoolkit.simulator.torchnet._torch import torch
+from bmtoolkit.simulator.torchnet._delivery import WeightTap
+from bmtoolkit.simulator.torchnet._torch import check_device, torch
 from bmtoolkit.simulator.torchnet.cells import CELL_GROUPS, GLIFCells, GLIFState
 from bmtoolkit.simulator.torchnet.synapses import Synapses, SynState
 
@@ -184,6 +185,7 @@ class TorchNet(nn.Module):
         >>> net.n, net.synapses.n_edges
         (3, 2)
         """
+        device = check_device(device)
         glif = GLIFCells.from_params(
             cells, type_index, dt=dt, dtype=dtype, device=device, **cell_options
         )
@@ -333,13 +335,14 @@ class TorchNet(nn.Module):
         mech = self.cells.mechanisms()
         no_input = torch.zeros(b, self.n_virtual, dtype=dtype, device=device)
         records: dict[str, list[torch.Tensor]] = {name: [] for name in record}
+        tap = WeightTap.of(self.synapses.weight)  # one weight gradient for all the steps
         for k in range(steps):
             n = step0 + k
             sstate, arriving = self.synapses.arrivals(sstate, n)
             ext = None if current is None else current[k]
             cstate, s = self.cells.step(cstate, arriving, ext, consts, mech)
             virt = no_input if inputs is None else inputs[k]
-            sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n)
+            sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n, tap=tap)
             for name, vals in records.items():
                 vals.append(RECORDABLES[name](self, s, cstate))
         out = {

@@ -8,11 +8,17 @@ the edge delay in steps, at least 1) through a ring buffer of ``max(d) + 1`` slo
 
 Two delivery paths give the same numbers:
 
-* **event-driven** (no autograd): only the out-edges of the sources that spiked are gathered
-  (CSR by source) and added with ``index_add_``; cost ~ spikes x
-  fan-out, like an event-driven simulator;
-* **dense** (autograd): every edge contributes ``w * s[src] * eff`` with ``index_add``, so
-  surrogate gradients reach the weights and the sources that did not spike.
+* **event-driven** (the CPU): only the out-edges of the sources that spiked are gathered
+  (CSR by source) and added with ``index_add_``; cost ~ spikes x fan-out, like an
+  event-driven simulator;
+* **dense** (other devices when autograd needs gradients, or ``events=False``): every edge
+  adds ``w * s[src] * eff``, without a data-dependent shape.
+
+With gradients, delivery is one :class:`~._delivery.Deliver` step per time step that keeps
+only the spike vector for the backward pass; surrogate gradients still reach the weights and
+the sources that did not spike (see :mod:`._delivery`). Edge indices are 32-bit where they
+fit and signs 8-bit: 21 bytes per edge in float32 (25 in float64), plus 4 for the CPU event
+path's folded index and 4 for the gradient columns once trained.
 
 Short-term plasticity follows NEST ``tsodyks2_synapse``: at a spike ``n + 1`` after an
 interval ``h``, ``u <- U + u (1 - U) exp(-h / tau_fac)`` and
@@ -47,10 +53,28 @@ from typing import NamedTuple
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.torchnet._delivery import (
+    Arrive,
+    Deliver,
+    WeightTap,
+    csr_matrix,
+    spiking_edges,
+)
 from bmtoolkit.simulator.torchnet._torch import torch
 from bmtoolkit.simulator.torchnet.translations import StpParams
 
 nn = torch.nn
+
+
+def _integers(values: np.ndarray) -> np.ndarray:
+    """``values`` as an integer array, keeping an integer type it already has."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "iu" else arr.astype(np.int64)
+
+
+def _index_type(n: int) -> type:
+    """The smallest of int32 and int64 that holds indices below ``n``."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 class SynState(NamedTuple):
@@ -160,11 +184,9 @@ class Synapses(nn.Module):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__()
-        src = np.asarray(src, dtype=np.int64)
+        # integer arrays keep their (possibly 32-bit) type: no 8-byte copies per edge
+        src, tgt, receptor, delay = map(_integers, (src, tgt, receptor, delay_steps))
         n_edges = src.size
-        tgt = np.asarray(tgt, dtype=np.int64)
-        receptor = np.asarray(receptor, dtype=np.int64)
-        delay = np.asarray(delay_steps, dtype=np.int64)
         weight = np.asarray(weight, dtype=float)
         stp = np.full(n_edges, -1, np.int64) if stp_type is None else np.asarray(stp_type, int)
         for name, arr in (("tgt", tgt), ("receptor", receptor), ("delay", delay), ("w", weight)):
@@ -183,32 +205,49 @@ class Synapses(nn.Module):
             raise ConfigError("edge STP type index out of range", field="stp_type")
         self.n_sources, self.n_targets, self.n_receptors = n_sources, n_targets, n_receptors
         self.dt = float(dt)
-        order = np.lexsort((delay, src))
         kw = {"device": device}
-        self.register_buffer("edge_order", torch.as_tensor(order, **kw))
-        self.register_buffer("src", torch.as_tensor(src[order], **kw))
-        self.register_buffer("tgt", torch.as_tensor(tgt[order], **kw))
-        self.register_buffer("port", torch.as_tensor((receptor * n_targets + tgt)[order], **kw))
-        self.register_buffer("delay", torch.as_tensor(delay[order], **kw))
+        span = int(delay.max()) + 1 if n_edges else 1
+        if n_sources * span < 2**62:  # one stable sort of one key: the order lexsort gives
+            order = np.argsort(src.astype(np.int64) * span + delay, kind="stable")
+        else:
+            order = np.lexsort((delay, src))
+        # indices as 32-bit integers where they fit: 4 bytes per edge instead of 8
+        self.register_buffer(
+            "edge_order", torch.as_tensor(order.astype(_index_type(n_edges)), **kw)
+        )
+        stp_sorted = stp[order]
+        src, delay = src[order], delay[order]
+        port_type = _index_type(n_targets * n_receptors)
+        port = receptor[order].astype(port_type)
+        port *= n_targets
+        port += tgt[order]
+        del tgt, receptor
+        self.register_buffer("src", torch.as_tensor(src.astype(_index_type(n_sources)), **kw))
+        self.register_buffer("port", torch.as_tensor(port, **kw))
+        del port
+        self.register_buffer("delay", torch.as_tensor(delay.astype(np.int32), **kw))
         self.weight = nn.Parameter(
             torch.as_tensor(weight[order], dtype=dtype, device=device), requires_grad=False
         )
-        sgn = np.sign(weight) if sign is None else np.sign(np.asarray(sign, dtype=float))
-        self.register_buffer("sign", torch.as_tensor(sgn[order], dtype=dtype, device=device))
+        sgn = np.sign(weight if sign is None else np.asarray(sign, dtype=float))[order]
+        self.register_buffer("sign", torch.as_tensor(sgn.astype(np.int8), **kw))
+        del order, sgn
         # CSR offsets of each source's out-edges (edges sorted by source, then delay)
         counts = np.bincount(src, minlength=n_sources)
         ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.register_buffer("csr", torch.as_tensor(ptr, **kw))
         self.ring_size = (int(delay.max()) if n_edges else 1) + 1
         # STP: one state per (source, type) pair; static edges point at a constant-1 column
-        stp_sorted = stp[order]
         plastic = stp_sorted >= 0
-        keys = src[order][plastic] * max(1, len(stp_params)) + stp_sorted[plastic]
-        pairs, inverse = np.unique(keys, return_inverse=True)
-        pair_of_edge = np.full(n_edges, pairs.size, np.int64)
-        pair_of_edge[plastic] = inverse
-        self.n_pairs = int(pairs.size)
         n_types = max(1, len(stp_params))
+        if plastic.any():
+            keys = src[plastic].astype(np.int64) * n_types + stp_sorted[plastic]
+            pairs, inverse = np.unique(keys, return_inverse=True)
+            pair_of_edge = np.full(n_edges, pairs.size, np.int64)
+            pair_of_edge[plastic] = inverse
+        else:  # no plastic edge: no per-edge pair index at all
+            pairs, pair_of_edge = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.n_pairs = int(pairs.size)
         self.register_buffer("pair_src", torch.as_tensor(pairs // n_types, **kw))
         self.register_buffer("pair_type", torch.as_tensor(pairs % n_types, **kw))
         self.register_buffer("pair_of_edge", torch.as_tensor(pair_of_edge, **kw))
@@ -220,6 +259,11 @@ class Synapses(nn.Module):
     def n_edges(self) -> int:
         """Number of edges."""
         return int(self.src.numel())
+
+    @property
+    def tgt(self) -> torch.Tensor:
+        """Target neuron of every edge (in the stored order)."""
+        return torch.remainder(self.port, self.n_targets)
 
     def weights_in_file_order(self) -> torch.Tensor:
         """Current weights in the order the edges were given (for writing back)."""
@@ -239,13 +283,12 @@ class Synapses(nn.Module):
     def arrivals(self, state: SynState, step: int) -> tuple[SynState, torch.Tensor]:
         """Input arriving at the end of ``step``: ``(batch, n_receptors, n_targets)``.
 
-        The slot is emptied for reuse.
+        The slot is emptied for reuse (in place: the ring of ``state`` changes).
         """
         slot = step % self.ring_size
         ring = state.ring
-        if ring.requires_grad:
-            current = ring[slot]
-            ring = ring.index_fill(0, torch.tensor([slot], device=ring.device), 0.0)
+        if torch.is_grad_enabled() and ring.requires_grad:
+            current, ring = Arrive.apply(ring, slot)
         else:
             current = ring[slot].clone()
             ring[slot] = 0.0
@@ -275,47 +318,63 @@ class Synapses(nn.Module):
         return new, torch.cat([eff, ones], dim=1)
 
     def deliver(
-        self, state: SynState, spikes: torch.Tensor, step: int, *, events: bool | None = None
+        self,
+        state: SynState,
+        spikes: torch.Tensor,
+        step: int,
+        *,
+        events: bool | None = None,
+        tap: WeightTap | None = None,
     ) -> SynState:
         """Send the spikes of ``step`` (``(batch, n_sources)``) into the ring buffer.
+
+        The ring of ``state`` is updated in place. When autograd needs gradients (trained
+        weights, spikes or STP state with gradients) delivery goes through
+        :class:`~._delivery.Deliver`, which keeps only the spike vector for the backward pass.
 
         Parameters
         ----------
         events : bool, optional
-            Force the event-driven (True) or dense (False) path; by default event-driven
-            unless autograd needs gradients.
+            Without gradients: force the event-driven (True) or dense (False) path; by
+            default event-driven. With gradients the CPU delivers events and other devices
+            deliver densely.
+        tap : WeightTap, optional
+            Sums the weights' gradients of many steps into one buffer
+            (:meth:`~.model.TorchNet.forward` makes one per call); without one each step
+            hands autograd a weight-sized gradient.
         """
         state, eff = self._efficacy(state, spikes)
-        if events is None:
-            events = not (
-                torch.is_grad_enabled()
-                and (spikes.requires_grad or eff.requires_grad or self.weight.requires_grad)
-            )
-        if events:
+        weight = self.weight if tap is None else tap.weight
+        grad = torch.is_grad_enabled() and (
+            spikes.requires_grad
+            or eff.requires_grad
+            or weight.requires_grad
+            or state.ring.requires_grad
+        )
+        if grad:
+            ring = Deliver.apply(state.ring, spikes, weight, eff, self, step, tap)
+        elif events is None or events:
             ring = self._deliver_events(state.ring, spikes, eff, step)
         else:
             ring = self._deliver_dense(state.ring, spikes, eff, step)
         return SynState(ring, state.u, state.x, state.fresh)
 
-    def _flat_index(self, ring: torch.Tensor, b: torch.Tensor, e: torch.Tensor, step: int):
-        slots, batch, width = ring.shape
-        slot = torch.remainder(self.delay[e] + step, slots)
-        return (slot * batch + b) * width + self.port[e]
-
     def _deliver_dense(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
-        vals = spikes[:, self.src] * self.weight
+        """Every edge adds ``w s[src] eff`` to its slot (in place; one pass over the edges)."""
+        vals = spikes.detach()[:, self.src] * self.weight.detach()
         if eff.shape[1] > 1:
-            vals = vals * eff[:, self.pair_of_edge]
+            vals = vals * eff.detach()[:, self.pair_of_edge]
         slots, batch, width = ring.shape
         base = self.__dict__.get("_dense_base")
         if base is None or base.shape[0] != batch or base.device != ring.device:
             e = torch.arange(self.n_edges, device=ring.device).expand(batch, -1)
             b = torch.arange(batch, device=ring.device)[:, None].expand_as(e)
-            base = self._flat_index(ring, b, e, 0)
+            base = (self.delay[e] * batch + b) * width + self.port[e]
             self.__dict__["_dense_base"] = base
         size = slots * batch * width
         idx = torch.remainder(base + (step % slots) * batch * width, size).reshape(-1)
-        return ring.reshape(-1).index_add(0, idx, vals.reshape(-1)).view(ring.shape)
+        ring.view(-1).index_add_(0, idx, vals.reshape(-1))
+        return ring
 
     def _deliver_events(self, ring: torch.Tensor, spikes: torch.Tensor, eff: torch.Tensor, step):
         if ring.device.type == "cpu":
@@ -324,6 +383,7 @@ class Synapses(nn.Module):
 
     def _deliver_events_torch(self, ring, spikes, eff, step):
         """The event path in tensor operations, on the ring's device (accelerators)."""
+        spikes, eff = spikes.detach(), eff.detach()
         b_idx, j_idx = torch.nonzero(spikes, as_tuple=True)
         if b_idx.numel() == 0:
             return ring
@@ -339,15 +399,16 @@ class Synapses(nn.Module):
         b = torch.repeat_interleave(b_idx, counts)
         vals = self.weight.detach()[e]
         if eff.shape[1] > 1:
-            vals = vals * eff.detach()[b, self.pair_of_edge[e]]
-        vals = vals * spikes.detach()[b, self.src[e]]
-        idx = self._flat_index(ring, b, e, step)
-        if ring.requires_grad:
-            return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
+            vals = vals * eff[b, self.pair_of_edge[e]]
+        vals = vals * spikes[b, self.src[e]]
+        slots, batch, width = ring.shape
+        slot = torch.remainder(self.delay[e] + step, slots)
+        idx = (slot * batch + b) * width + self.port[e]
         ring.view(-1).index_add_(0, idx, vals)
         return ring
 
     def _host_arrays(self) -> dict[str, np.ndarray]:
+        """Numpy views of the CPU index buffers (no copies)."""
         cache = self.__dict__.get("_host")
         if cache is None or cache["csr"].shape[0] != self.csr.shape[0]:
             cache = {
@@ -357,46 +418,50 @@ class Synapses(nn.Module):
             self.__dict__["_host"] = cache
         return cache
 
+    def _spiking_edges(self, spikes: torch.Tensor):
+        """:func:`~._delivery.spiking_edges` of CPU spikes ``(batch, n_sources)``."""
+        return spiking_edges(self._host_arrays()["csr"], spikes.numpy())
+
     def _deliver_events_cpu(self, ring, spikes, eff, step):
         """The event path with the index arithmetic in numpy (no thread-pool round trips)."""
         h = self._host_arrays()
         slots, batch, width = ring.shape
         if h.get("dp_shape") != ring.shape:  # delay slot and port folded into one offset
-            h["dp"] = h["delay"] * (batch * width) + h["port"]
+            size = slots * batch * width
+            kind = np.int32 if 2 * size < 2**31 else np.int64
+            h["dp"] = h["delay"].astype(kind) * (batch * width) + h["port"].astype(kind)
             h["dp_shape"] = ring.shape
-        s = spikes.detach().numpy()
-        b_idx, j_idx = np.nonzero(s)
-        if b_idx.size == 0:
+        e, b, s_vals = self._spiking_edges(spikes.detach())
+        if e is None:
             return ring
-        starts = h["csr"][j_idx]
-        counts = h["csr"][j_idx + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
-            return ring
-        offsets = np.cumsum(counts) - counts
-        e = np.arange(total) + np.repeat(starts - offsets, counts)
         vals = self.weight.detach().numpy()[e]
-        s_vals = s[b_idx, j_idx]
-        if (s_vals != 1).any():
-            vals = vals * np.repeat(s_vals, counts)
+        if s_vals is not None:
+            vals = vals * s_vals
         base = (step % slots) * batch * width
-        if batch > 1:
-            b = np.repeat(b_idx, counts)
-            idx = h["dp"][e] + (base + b * width)
-        else:
-            b = None
-            idx = h["dp"][e] + base
+        idx = h["dp"][e] + (base if b is None else base + b * width)
         size = slots * batch * width
         idx[idx >= size] -= size
         if eff.shape[1] > 1:
             rows = 0 if b is None else b
             vals = vals * eff.detach().numpy()[rows, h["pair_of_edge"][e]]
-        idx = torch.from_numpy(idx)
-        vals = torch.from_numpy(vals)
-        if ring.requires_grad:
-            return ring.reshape(-1).index_add(0, idx, vals).view(ring.shape)
-        ring.view(-1).index_add_(0, idx, vals)
+        ring.view(-1).index_add_(0, torch.from_numpy(idx), torch.from_numpy(vals))
         return ring
+
+    def _grad_columns(self, width: int) -> torch.Tensor:
+        """Column ``delay * width + port`` of every edge in the step-aligned ring gradient
+        ``(batch, slots * width)`` (cached; 4 bytes per edge)."""
+        cache = self.__dict__.get("_grad_cols")
+        if cache is None or cache[0] != width or cache[1].device != self.port.device:
+            kind = torch.int32 if self.ring_size * width < 2**31 else torch.int64
+            cols = self.delay.to(kind) * width + self.port.to(kind)
+            cache = (width, cols)
+            self.__dict__["_grad_cols"] = cache
+        return cache[1]
+
+    def _grad_matrix(self, weight: torch.Tensor, cols: torch.Tensor, n_cols: int):
+        """Sparse CSR ``(n_sources, n_cols)`` matrix of the weights (CPU spike gradients)."""
+        crow = self.csr if cols.dtype == torch.int64 else self.csr.to(cols.dtype)
+        return csr_matrix(crow, cols, weight.detach(), (self.n_sources, n_cols))
 
     def apply_sign_constraint(self) -> None:
         """Project weights onto their fixed signs (Dale's law); zero-sign edges stay free."""

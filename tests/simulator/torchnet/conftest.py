@@ -13,6 +13,42 @@ from tests.conftest import require_module
 
 os.environ.setdefault("PYNEST_QUIET", "1")
 
+#: name of the fake accelerator of test_device_placement.py
+FAKE_DEVICE = "fakegpu"
+
+
+def register_fake_device() -> str | None:
+    """Register PyTorch's extension device (``privateuse1``) as ``fakegpu``, with a no-op
+    device guard; return why it cannot be, or None.
+
+    Called when this folder is collected, before any test runs: autograd sizes its per-device
+    queues once, at the first backward pass of the process, so a device registered after a
+    backward on the CPU (any earlier training test) breaks every later backward on it.
+    """
+    try:
+        import torch
+    except ImportError:
+        return "PyTorch is not installed"
+    from torch.utils import backend_registration as reg
+
+    if not hasattr(reg, "_setup_privateuseone_for_python_backend"):
+        return f"PyTorch {torch.__version__} cannot register a device backend in Python"
+    name = torch._C._get_privateuse1_backend_name()
+    if name == FAKE_DEVICE:
+        return None
+    if name != "privateuseone":
+        return f"PyTorch's extension device is already taken by {name!r}"
+
+    class Unavailable(reg._DummyBackendModule):
+        def is_available(self) -> bool:  # fake mode then never touches a real device
+            return False
+
+    reg._setup_privateuseone_for_python_backend(rename=FAKE_DEVICE, backend_module=Unavailable())
+    return None
+
+
+FAKE_DEVICE_PROBLEM = register_fake_device()
+
 
 @dataclass
 class NetSpec:

@@ -31,24 +31,16 @@ GROUPS = ("weights", "time_constants", "asc_amps", "thresholds", "stp")
 
 @pytest.fixture(scope="module")
 def fake_device():
-    """A factory of fake modes, with PyTorch's extension device registered as ``fakegpu``
-    for the rest of the process (a device name can be given only once)."""
-    torch = require_module("torch")
+    """A factory of fake modes on PyTorch's extension device, registered as ``fakegpu`` when
+    this folder is collected (see ``conftest.register_fake_device``)."""
+    require_module("torch")
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils import backend_registration as reg
 
-    if not hasattr(reg, "_setup_privateuseone_for_python_backend"):
-        pytest.skip(f"PyTorch {torch.__version__} cannot register a device backend in Python")
-    name = torch._C._get_privateuse1_backend_name()
-    if name not in ("privateuseone", DEVICE):
-        pytest.skip(f"PyTorch's extension device is already taken by {name!r}")
-    if name == "privateuseone":
+    from tests.simulator.torchnet.conftest import register_fake_device
 
-        class Unavailable(reg._DummyBackendModule):
-            def is_available(self) -> bool:  # fake mode then never touches a real device
-                return False
-
-        reg._setup_privateuseone_for_python_backend(rename=DEVICE, backend_module=Unavailable())
+    problem = register_fake_device()
+    if problem:
+        pytest.skip(problem)
     return lambda: FakeTensorMode(allow_non_fake_inputs=True)
 
 
