@@ -36,7 +36,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,10 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
     check_edges(circuit_cfg)
     backend = BioNetBackend(plan)
     backend.setup()
+    # sample at the network's dt and count spikes as the network run does
+    proto = protocol or CellProtocol()
+    if proto.spike_threshold is None:
+        proto = replace(proto, spike_threshold=float(backend.threshold) * 1e-3)
     cells: list[CellConversion] = []
     fitted: dict[tuple[str, tuple[str, ...]], tuple[str, GlifParameters]] = {}
     for pop in plan.circuit.nodes.values():
@@ -180,8 +184,7 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
             name = _model_name(row)
             say(f"{name}: driving node {node.node_id} of {pop.name!r} in NEURON")
             cell = build_cell(node)
-            sweeps = run_protocol(NeuronCellDriver(cell, backend.h, v_init=backend.v_init),
-                                  protocol)  # fmt: skip
+            sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend), proto)
             params, ev, scores = fit_cell_sweeps(sweeps, level, score_levels=score_levels)
             say(f"{name}: GLIF{level} explained variance {ev:.3f}")
             fitted[(types_file, key)] = (name, params)
