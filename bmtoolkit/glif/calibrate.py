@@ -12,8 +12,8 @@ registered in :data:`CALIBRATIONS`:
   count on the given sweeps matches the data's;
 - ``"f-i"`` (:func:`calibrate_f_i`): also choose the membrane time constant (``C`` scaled,
   ``R`` kept, so the steady response to a current is unchanged) from a grid, each time with
-  ``th_inf`` scaled to match the total count, so that the spike count of **every** sweep is
-  matched as closely as possible: on a long-square series from below to above the
+  ``th_inf`` scaled to match the total count, so that the spike count of **every** sweep
+  (every square of a long-square series) is matched as closely as possible: on a long-square series from below to above the
   rheobase, this is the model's f-I curve fitted to the cell's, as a whole.
 
 Both count spikes with :func:`~bmtoolkit.glif.spikes.sweep_spikes` (the sweeps' own
@@ -33,14 +33,14 @@ Examples
 >>> off = GlifParameters(level=1, El=-0.07, R=2e8, C=0.5e-10, th_inf=0.012,
 ...                      spike_cut_length=30, dt=1e-4)
 >>> fixed = calibrate_f_i(off, squares)
->>> round(fixed.C / off.C, 2), round(fixed.th_inf * 1e3, 1)
-(2.0, 15.0)
+>>> round(fixed.C / off.C, 2), round(fixed.th_inf * 1e3)
+(2.0, 15)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,12 +57,68 @@ CALIBRATIONS: Registry[Callable[..., GlifParameters]] = Registry("calibration")
 TAU_SCALES: tuple[float, ...] = (0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0)
 
 
-def _counts(params: GlifParameters, sweeps: Sequence[Sweep]) -> np.ndarray:
-    return np.array([simulate(params, s.stimulus, dt=s.dt, v0=float(s.voltage[0])).spikes.size
-                     for s in sweeps])  # fmt: skip
+def count_windows(sweep: Sweep, *, tail: float = 0.05) -> list[tuple[int, int]]:
+    """Sample ranges whose spikes are counted separately: each current step of a long-square
+    sweep (from its onset to ``tail`` s after it ends; a series of squares in one recording
+    gives one window per square), the whole sweep for other kinds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> i = np.r_[np.zeros(10), np.ones(20), np.zeros(30), 2 * np.ones(20), np.zeros(20)]
+    >>> count_windows(Sweep(i, np.zeros(100), 1e-3, kind="long_square"), tail=0.005)
+    [(10, 35), (60, 85)]
+    """
+    n = sweep.n_samples
+    if sweep.kind != "long_square":
+        return [(0, n)]
+    on = np.r_[False, sweep.stimulus != 0, False]
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    pad = int(round(tail / sweep.dt))
+    return [(int(a), min(n, int(b) + pad)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _match_total(params: GlifParameters, sweeps: Sequence[Sweep], target: int,
+@dataclass(frozen=True)
+class _Counted:
+    """A sweep cut to where the model can fire, and its count windows (sample ranges)."""
+
+    sweep: Sweep
+    windows: tuple[tuple[int, int], ...]
+
+
+def _active(sweep: Sweep) -> _Counted:
+    """``sweep`` from its first count window to the end of its last (a model at rest without
+    input stays silent), with the windows shifted to match."""
+    windows = count_windows(sweep)
+    if not windows:
+        return _Counted(sweep, ((0, sweep.n_samples),))
+    start, stop = windows[0][0], windows[-1][1]
+    cut = Sweep(sweep.stimulus[start:stop], sweep.voltage[start:stop], sweep.dt,
+                kind=sweep.kind, name=sweep.name)  # fmt: skip
+    return _Counted(cut, tuple((a - start, b - start) for a, b in windows))
+
+
+def _window_counts(spikes: np.ndarray, windows: Sequence[tuple[int, int]]) -> list[int]:
+    return [int(((spikes >= a) & (spikes < b)).sum()) for a, b in windows]
+
+
+def data_counts(sweeps: Sequence[Sweep], *, detect: str = "auto") -> np.ndarray:
+    """Recorded spike counts of every :func:`count_windows` window of ``sweeps``, in order."""
+    return np.array([c for s in sweeps
+                     for c in _window_counts(sweep_spikes(s, method=detect), count_windows(s))],
+                    dtype=int)  # fmt: skip
+
+
+def _counts(params: GlifParameters, sweeps: Sequence[_Counted]) -> np.ndarray:
+    out: list[int] = []
+    for c in sweeps:
+        s = c.sweep
+        spikes = simulate(params, s.stimulus, dt=s.dt, v0=float(s.voltage[0])).spikes
+        out.extend(_window_counts(spikes, c.windows))
+    return np.array(out, dtype=int)
+
+
+def _match_total(params: GlifParameters, sweeps: Sequence[_Counted], target: int,
                  bounds: tuple[float, float], iterations: int) -> tuple[GlifParameters, np.ndarray]:  # fmt: skip
     """``params`` with ``th_inf`` scaled (bisection on a log scale within ``bounds``) so the
     total count on ``sweeps`` is as close to ``target`` as the bisection gets; and its counts."""
@@ -94,7 +150,7 @@ def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
     target = sum(sweep_spikes(s, method=detect).size for s in spiking)
     if target == 0:
         return params
-    return _match_total(params, spiking, target, bounds, iterations)[0]
+    return _match_total(params, [_active(s) for s in spiking], target, bounds, iterations)[0]
 
 
 def count_loss(model: np.ndarray, data: np.ndarray) -> float:
@@ -116,16 +172,17 @@ def count_loss(model: np.ndarray, data: np.ndarray) -> float:
 @CALIBRATIONS.register("f-i")
 def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
                   tau_scales: Sequence[float] = TAU_SCALES,
-                  bounds: tuple[float, float] = (0.05, 2.0), iterations: int = 12,
+                  bounds: tuple[float, float] = (0.05, 2.0), iterations: int = 10,
                   detect: str = "auto") -> GlifParameters:  # fmt: skip
     """Choose the time constant and threshold that match the spike count of every sweep.
 
     For each factor of ``tau_scales`` the capacitance is scaled by it (``R`` and ``El``
     kept), ``th_inf`` is scaled so the total count matches (as in
-    :func:`calibrate_threshold`), and the per-sweep mismatch :func:`count_loss` is computed;
-    the best factor wins (ties: the one closest to 1). Sweeps without spikes count too
-    (long squares below the rheobase, where the model must stay silent); give the
-    suprathreshold sweeps and the long squares of the protocol.
+    :func:`calibrate_threshold`), and the mismatch :func:`count_loss` over every
+    :func:`count_windows` window (each square of a long-square sweep or series, each other
+    sweep whole) is computed; the best factor wins (ties: the one closest to 1). Windows
+    without spikes count too (long squares below the rheobase, where the model must stay
+    silent); give the suprathreshold sweeps and the long squares of the protocol.
 
     Parameters
     ----------
@@ -139,12 +196,13 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     detect : str
         Spike detection method for sweeps without ``spike_times``.
     """
-    data = np.array([sweep_spikes(s, method=detect).size for s in sweeps])
+    data = data_counts(sweeps, detect=detect)
     if data.sum() == 0:
         return params
+    counted = [_active(s) for s in sweeps]
     best: tuple[float, float, GlifParameters] | None = None
     for scale in sorted(tau_scales, key=lambda x: abs(np.log(x))):
-        trial, model = _match_total(replace(params, C=params.C * float(scale)), sweeps,
+        trial, model = _match_total(replace(params, C=params.C * float(scale)), counted,
                                     int(data.sum()), bounds, iterations)  # fmt: skip
         loss = count_loss(model, data)
         if best is None or loss < best[0] - 1e-12:

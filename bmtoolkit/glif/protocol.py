@@ -38,8 +38,12 @@ class CellProtocol:
     or, for drivers without one, at :data:`DEFAULT_DT`. ``spike_threshold`` (V), when set,
     counts an action potential only if the voltage crosses it (as a network simulator counts
     spikes); the sweeps then carry these spike times. The long squares (``square_width``
-    s after ``square_delay`` s) sweep the f-I curve from below the rheobase to well above
-    it, as the Allen protocol's long-square series does.
+    s each) sweep the f-I curve from below the rheobase to well above it, as the Allen
+    protocol's long-square series does. With ``square_gap`` (s) they are recorded as one
+    series in increasing order, each followed by ``square_gap`` s at zero current, so
+    adaptation that outlasts a square (slow conductances) is in the record and the
+    calibration sees it; with ``None`` each square is its own ``square_duration`` s sweep
+    from rest (after ``square_delay`` s).
     """
 
     dt: float | None = None
@@ -57,6 +61,7 @@ class CellProtocol:
     square_duration: float = 0.8
     square_delay: float = 0.15
     square_width: float = 0.5
+    square_gap: float | None = None
     held_out_offset: float = 1.1
     seed: int = 0
 
@@ -95,6 +100,19 @@ def _record(drive: Driver, protocol: CellProtocol, kind: str, name: str, duratio
     return Sweep(stim, v, dt, kind=kind, name=name, spike_times=times)
 
 
+def _record_series(drive: Driver, p: CellProtocol, rheo: float) -> Sweep:
+    """The long squares in one recording, in increasing order, ``square_gap`` s apart."""
+    dt = p.sample_dt(drive)
+    period = p.square_width + float(p.square_gap or 0.0)
+    duration = p.square_delay + len(p.square_amplitudes) * period
+    stim = sum(make_stimulus("long_square", duration=duration, dt=dt, amplitude=a * rheo,
+                             delay=p.square_delay + k * period, width=p.square_width)
+               for k, a in enumerate(sorted(p.square_amplitudes)))  # fmt: skip
+    v = drive(stim, dt)
+    times = None if p.spike_threshold is None else _spike_samples(v, dt, p) * dt
+    return Sweep(stim, v, dt, kind="long_square", name="long_square_series", spike_times=times)
+
+
 def rheobase_from_ramp(drive: Driver, protocol: CellProtocol) -> float:
     """Current (A) of the ramp at the first spike."""
     dt = protocol.sample_dt(drive)
@@ -123,10 +141,13 @@ def run_protocol(drive: Driver, protocol: CellProtocol | None = None) -> Protoco
         train.append(record("noise", f"noise_{off:g}", p.noise_duration,
                             amplitude=p.noise_sigma * rheo, offset=off * rheo,
                             seed=p.seed + 1 + k))  # fmt: skip
-    for amp in p.square_amplitudes:
-        train.append(record("long_square", f"long_square_{amp:g}", p.square_duration,
-                            amplitude=amp * rheo, delay=p.square_delay,
-                            width=p.square_width))  # fmt: skip
+    if p.square_gap is None:
+        for amp in p.square_amplitudes:
+            train.append(record("long_square", f"long_square_{amp:g}", p.square_duration,
+                                amplitude=amp * rheo, delay=p.square_delay,
+                                width=p.square_width))  # fmt: skip
+    elif p.square_amplitudes:
+        train.append(_record_series(drive, p, rheo))
     held = record("noise", "held_out_noise", p.noise_duration, amplitude=p.noise_sigma * rheo,
                   offset=p.held_out_offset * rheo, seed=p.seed + 100)  # fmt: skip
     return ProtocolSweeps(train=tuple(train), held_out=(held,), rheobase=rheo)

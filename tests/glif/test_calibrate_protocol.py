@@ -9,7 +9,14 @@ import pytest
 
 from bmtoolkit.exceptions import SimulationError, UnknownModelError
 from bmtoolkit.glif import GlifParameters, Sweep, fit_glif, make_stimulus, simulate
-from bmtoolkit.glif.calibrate import CALIBRATIONS, calibrate_f_i, calibrate_threshold, count_loss
+from bmtoolkit.glif.calibrate import (
+    CALIBRATIONS,
+    calibrate_f_i,
+    calibrate_threshold,
+    count_loss,
+    count_windows,
+    data_counts,
+)
 from bmtoolkit.glif.protocol import DEFAULT_DT, CellProtocol, NeuronCellDriver, run_protocol
 from bmtoolkit.glif.spikes import detect_upstrokes, sweep_spikes
 
@@ -82,14 +89,24 @@ class _GlifDriver:
 def test_protocol_samples_at_the_driver_step_and_counts_threshold_crossings():
     drive = _GlifDriver(TRUTH, DT)
     proto = CellProtocol(spike_threshold=-0.015, noise_offsets=(1.1,), square_amplitudes=(0.8, 1.5),
-                         ramp_duration=1.5)  # fmt: skip
+                         ramp_duration=1.5, square_gap=0.5)  # fmt: skip
     sweeps = run_protocol(drive, proto)
     assert set(drive.calls) == {DT}
     assert all(s.dt == DT and s.spike_times is not None for s in sweeps.train + sweeps.held_out)
-    squares = [s for s in sweeps.train if s.kind == "long_square"]
-    assert [s.name for s in squares] == ["long_square_0.8", "long_square_1.5"]
-    assert squares[0].spike_times.size == 0 < squares[1].spike_times.size
     assert sweeps.rheobase == pytest.approx(TRUTH.th_inf / TRUTH.R, rel=0.05)
+    # the squares in one series, one count window per square: silent below the rheobase
+    (series,) = [s for s in sweeps.train if s.kind == "long_square"]
+    assert series.name == "long_square_series"
+    windows = count_windows(series)
+    assert len(windows) == 2 and windows[1][0] - windows[0][0] == round(1.0 / DT)
+    assert np.diff(series.stimulus[[windows[0][0], windows[1][0]]]) > 0
+    counts = data_counts([series])
+    assert counts[0] == 0 < counts[1]
+    # or each square from rest in its own sweep
+    apart = run_protocol(drive, replace(proto, square_gap=None))
+    squares = [s for s in apart.train if s.kind == "long_square"]
+    assert [s.name for s in squares] == ["long_square_0.8", "long_square_1.5"]
+    assert data_counts(squares).tolist() == counts.tolist()  # a GLIF keeps no memory that long
     # an explicit dt wins; drivers without a step get the default
     assert CellProtocol(dt=5e-5).sample_dt(drive) == 5e-5
     assert CellProtocol().sample_dt(lambda i, dt: i) == DEFAULT_DT
