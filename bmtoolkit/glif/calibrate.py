@@ -109,6 +109,37 @@ def data_counts(sweeps: Sequence[Sweep], *, detect: str = "auto") -> np.ndarray:
                     dtype=int)  # fmt: skip
 
 
+def past_f_i_peak(sweeps: Sequence[Sweep], counts: np.ndarray) -> np.ndarray:
+    """Which :func:`count_windows` windows lie past the peak of the long-square f-I curve.
+
+    A cell driven into depolarisation block fires fewer spikes on stronger squares; a GLIF
+    model cannot, so :func:`calibrate_f_i` leaves the squares above the one with the most
+    spikes that fire fewer than it out. ``counts`` are the data counts of every window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sq = [Sweep(np.r_[np.zeros(5), np.full(10, a), np.zeros(5)], np.zeros(20), 1e-3,
+    ...             kind="long_square") for a in (1.0, 2.0, 3.0)]
+    >>> past_f_i_peak(sq, np.array([5, 20, 2])).tolist()
+    [False, False, True]
+    """
+    amps, square = [], []
+    for s in sweeps:
+        for a, b in count_windows(s):
+            amps.append(float(np.abs(s.stimulus[a:b]).max()))
+            square.append(s.kind == "long_square")
+    amps_a, square_a = np.asarray(amps), np.asarray(square, bool)
+    counts = np.asarray(counts)
+    out = np.zeros(counts.size, bool)
+    if not square_a.any():
+        return out
+    top = int(counts[square_a].max())
+    peak_amp = amps_a[square_a][counts[square_a] == top].min()
+    out[square_a] = (amps_a[square_a] > peak_amp) & (counts[square_a] < top)
+    return out
+
+
 def _counts(params: GlifParameters, sweeps: Sequence[_Counted]) -> np.ndarray:
     out: list[int] = []
     for c in sweeps:
@@ -119,16 +150,15 @@ def _counts(params: GlifParameters, sweeps: Sequence[_Counted]) -> np.ndarray:
 
 
 def _match_total(params: GlifParameters, sweeps: Sequence[_Counted], target: int,
-                 bounds: tuple[float, float], iterations: int) -> tuple[GlifParameters, np.ndarray]:  # fmt: skip
+                 bounds: tuple[float, float], iterations: int,
+                 used: np.ndarray | None = None) -> tuple[GlifParameters, np.ndarray]:  # fmt: skip
     """``params`` with ``th_inf`` scaled (bisection on a log scale within ``bounds``) so the
     total count on ``sweeps`` is as close to ``target`` as the bisection gets; and its counts."""
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        if (
-            _counts(replace(params, th_inf=params.th_inf * float(np.exp(mid))), sweeps).sum()
-            > target
-        ):
+        counts = _counts(replace(params, th_inf=params.th_inf * float(np.exp(mid))), sweeps)
+        if (counts if used is None else counts[used]).sum() > target:
             lo = mid
         else:
             hi = mid
@@ -182,7 +212,9 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     :func:`count_windows` window (each square of a long-square sweep or series, each other
     sweep whole) is computed; the best factor wins (ties: the one closest to 1). Windows
     without spikes count too (long squares below the rheobase, where the model must stay
-    silent); give the suprathreshold sweeps and the long squares of the protocol.
+    silent); squares past the peak of the f-I curve (depolarisation block,
+    :func:`past_f_i_peak`) do not. Give the suprathreshold sweeps and the long squares of
+    the protocol.
 
     Parameters
     ----------
@@ -200,11 +232,12 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     if data.sum() == 0:
         return params
     counted = [_active(s) for s in sweeps]
+    used = ~past_f_i_peak(sweeps, data)
     best: tuple[float, float, GlifParameters] | None = None
     for scale in sorted(tau_scales, key=lambda x: abs(np.log(x))):
         trial, model = _match_total(replace(params, C=params.C * float(scale)), counted,
-                                    int(data.sum()), bounds, iterations)  # fmt: skip
-        loss = count_loss(model, data)
+                                    int(data[used].sum()), bounds, iterations, used)  # fmt: skip
+        loss = count_loss(model[used], data[used])
         if best is None or loss < best[0] - 1e-12:
             best = (loss, scale, trial)
     assert best is not None

@@ -2,8 +2,8 @@
 
 The slow test converts ``5_cells_iclamp`` (five Allen perisomatic cells driven in NEURON)
 at GLIF level 4, runs the result on pointnet (NEST) and the original on bionet (NEURON),
-and compares spike counts under the original current clamps (the full table is in
-docs/glif.md).
+compares spike counts under the original current clamps (the full table is in
+docs/glif.md), and checks that the protocol's NEURON driver counts what bionet counts.
 """
 
 from __future__ import annotations
@@ -99,9 +99,13 @@ def test_five_cells_converted_and_run_on_pointnet(sonata_examples, tmp_path, cap
     # celsius and cell): under the same clamp sequence it counts the same spikes
     assert _driven_counts(config, tmp_path / "drive_out", windows) == bio.tolist()
     # every cell that fires steadily under the strongest clamp in NEURON fires in NEST too
-    # (counts per cell are not yet within 20 %: see docs/glif.md)
     assert np.all(point[bio[:, 2] > 5, 2] > 0)
     # the Scnn1a cell (node 0), far above rheobase, matches within 20 % at every clamp
     np.testing.assert_allclose(point[0], bio[0], rtol=0.2)
+    # at least 10 of the 15 clamp counts within 20 % (5 before the protocol followed bionet's
+    # integration and the f-I calibration); the rest differ because the cells' response to a
+    # clamp depends on the clamps before it, which no GLIF level remembers (docs/glif.md)
+    within = np.abs(point - bio) <= 0.2 * bio
+    assert within.sum() >= 10, within
     # nothing outside the clamps
     assert _counts(tmp_path / "point_out" / "spikes.h5", 5, [(0, 500)]).sum() == 0
