@@ -105,9 +105,9 @@ def _record_series(drive: Driver, p: CellProtocol, rheo: float) -> Sweep:
     dt = p.sample_dt(drive)
     period = p.square_width + float(p.square_gap or 0.0)
     duration = p.square_delay + len(p.square_amplitudes) * period
-    stim = sum(make_stimulus("long_square", duration=duration, dt=dt, amplitude=a * rheo,
-                             delay=p.square_delay + k * period, width=p.square_width)
-               for k, a in enumerate(sorted(p.square_amplitudes)))  # fmt: skip
+    stim = np.sum([make_stimulus("long_square", duration=duration, dt=dt, amplitude=a * rheo,
+                                 delay=p.square_delay + k * period, width=p.square_width)
+                   for k, a in enumerate(sorted(p.square_amplitudes))], axis=0)  # fmt: skip
     v = drive(stim, dt)
     times = None if p.spike_threshold is None else _spike_samples(v, dt, p) * dt
     return Sweep(stim, v, dt, kind="long_square", name="long_square_series", spike_times=times)
