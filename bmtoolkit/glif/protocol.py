@@ -5,8 +5,11 @@ sample); :class:`NeuronCellDriver` is the one for a bionet cell in NEURON. The p
 (:class:`CellProtocol`) first finds the rheobase with a ramp (the current at the first
 spike), then records, scaled to it: a subthreshold noise sweep around half the rheobase
 (the membrane is linearised where the cell operates, not at rest), suprathreshold
-noise sweeps and long squares (after-spike currents, reset, threshold), and a held-out noise
-sweep with its own seed (explained variance).
+noise sweeps and long squares (after-spike currents, reset, threshold, the f-I curve), and
+a held-out noise sweep with its own seed (explained variance). For a network's cell the
+sweeps should be what the network run computes: :meth:`NeuronCellDriver.from_backend`
+integrates with the run's ``dt``, ``v_init`` and ``celsius``, the protocol samples at the
+driver's step, and ``CellProtocol.spike_threshold`` counts spikes as the run does.
 
 Examples
 --------
