@@ -2,10 +2,13 @@
 
 :func:`convert_to_point` reads a bionet simulation config, drives one node of each unique
 biophysical model (same ``model_template``, ``dynamics_params``, ``morphology`` and
-``model_processing``) in NEURON with the protocol of :mod:`bmtoolkit.glif.protocol`, fits
-the requested GLIF level (with the spike-count calibration of
-:func:`~bmtoolkit.glif.fit.calibrate_threshold`), scores every fit on a held-out noise
-sweep, and writes a pointnet network into the output folder:
+``model_processing``) in NEURON with the protocol of :mod:`bmtoolkit.glif.protocol`,
+integrated as the network run integrates it (the config's ``dt``, ``v_init`` and
+``celsius``, the cell built by bionet itself, spikes counted at ``spike_threshold``), fits
+the requested GLIF level (with the f-I calibration of
+:func:`~bmtoolkit.glif.calibrate.calibrate_f_i` on the long squares and suprathreshold
+noise), scores every fit on a held-out noise sweep, and writes a pointnet network into the
+output folder:
 
 - **nodes**: the node files are copied unchanged (same ids, positions, properties); the
   node types table is rewritten so each biophysical type becomes ``model_type
@@ -36,7 +39,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +110,7 @@ def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int, *,
     level of ``score_levels``."""
     from bmtoolkit.glif.nested import fit_levels
 
-    fits = fit_levels(list(sweeps.train), sorted({level, *score_levels}), calibrate=True)
+    fits = fit_levels(list(sweeps.train), sorted({level, *score_levels}), calibrate="f-i")
     scores = {lv: evaluate(f.params, list(sweeps.held_out)).explained_variance
               for lv, f in fits.items() if lv == level or lv in score_levels}  # fmt: skip
     return fits[level].params, scores[level], scores
@@ -163,6 +166,10 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
     check_edges(circuit_cfg)
     backend = BioNetBackend(plan)
     backend.setup()
+    # sample at the network's dt and count spikes as the network run does
+    proto = protocol or CellProtocol()
+    if proto.spike_threshold is None:
+        proto = replace(proto, spike_threshold=float(backend.threshold) * 1e-3)
     cells: list[CellConversion] = []
     fitted: dict[tuple[str, tuple[str, ...]], tuple[str, GlifParameters]] = {}
     for pop in plan.circuit.nodes.values():
@@ -180,8 +187,7 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
             name = _model_name(row)
             say(f"{name}: driving node {node.node_id} of {pop.name!r} in NEURON")
             cell = build_cell(node)
-            sweeps = run_protocol(NeuronCellDriver(cell, backend.h, v_init=backend.v_init),
-                                  protocol)  # fmt: skip
+            sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend), proto)
             params, ev, scores = fit_cell_sweeps(sweeps, level, score_levels=score_levels)
             say(f"{name}: GLIF{level} explained variance {ev:.3f}")
             fitted[(types_file, key)] = (name, params)

@@ -10,10 +10,11 @@
    levels 1 and 3 reset to El;
 6. the threshold: least squares on spike thresholds, then MLIN
    (:mod:`bmtoolkit.glif.threshold`);
-7. optionally (``calibrate=True``, as the Allen fits optimise ``coeffs.th_inf``):
-   :func:`calibrate_threshold` scales ``th_inf`` so the model's spike counts on the
-   suprathreshold training sweeps match the data's, which matters when a level lacks a
-   mechanism the cell has (a biophysical cell fitted with GLIF1).
+7. optionally (``calibrate=True`` or a name, as the Allen fits optimise ``coeffs``):
+   a calibration of :mod:`bmtoolkit.glif.calibrate` scales ``th_inf`` (and, for ``"f-i"``,
+   the time constant) so the model's spike counts on the suprathreshold training sweeps
+   and long squares match the data's, which matters when a level lacks a mechanism the
+   cell has (a biophysical cell fitted with GLIF1).
 
 :func:`evaluate` runs the fitted model on (held-out) sweeps and reports the explained
 variance of the PSTH and the spike counts.
@@ -38,12 +39,14 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.glif.calibrate import CALIBRATIONS
+from bmtoolkit.glif.calibrate import calibrate_threshold as calibrate_threshold  # re-exported
 from bmtoolkit.glif.parameters import DEFAULT_ASC_TAUS, GlifParameters, level_has
 from bmtoolkit.glif.quality import explained_variance
 from bmtoolkit.glif.regression import (
@@ -101,7 +104,7 @@ def _check(sweeps: Sequence[Sweep]) -> float:
 
 def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = None,
              asc_taus: Sequence[float] = DEFAULT_ASC_TAUS, mlin: bool = True,
-             detect: str = "auto", calibrate: bool = False) -> GlifFit:  # fmt: skip
+             detect: str = "auto", calibrate: bool | str = False) -> GlifFit:  # fmt: skip
     """Fit GLIF ``level`` (1-5) to training ``sweeps``.
 
     Parameters
@@ -119,8 +122,11 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
         Refine the threshold by maximum likelihood (MLIN); otherwise least squares only.
     detect : str
         Spike detection method (see :func:`~bmtoolkit.glif.spikes.detect_spikes`).
-    calibrate : bool
-        Finish with :func:`calibrate_threshold` on the training sweeps with spikes.
+    calibrate : bool or str
+        Finish with a calibration of :data:`~bmtoolkit.glif.calibrate.CALIBRATIONS` on the
+        training sweeps with spikes and the long squares: ``True`` or ``"threshold"``
+        (:func:`~bmtoolkit.glif.calibrate.calibrate_threshold`), ``"f-i"``
+        (:func:`~bmtoolkit.glif.calibrate.calibrate_f_i`, threshold and time constant).
     """
     has = level_has(level)
     dt = _check(sweeps)
@@ -152,39 +158,12 @@ def fit_glif(sweeps: Sequence[Sweep], level: int, *, spike_cut: int | None = Non
         asc_r=(1.0,) * len(taus),
     )  # fmt: skip
     if calibrate:
-        spiking = [s for s, sp in zip(sweeps, spikes, strict=True) if sp.size]
-        params = calibrate_threshold(params, spiking, detect=detect)
+        name = "threshold" if calibrate is True else str(calibrate)
+        chosen = [s for s, sp in zip(sweeps, spikes, strict=True)
+                  if sp.size or s.kind == "long_square"]  # fmt: skip
+        params = CALIBRATIONS.get(name)(params, chosen, detect=detect)
     return GlifFit(params=params, membrane=membrane, threshold_lsq=lsq, threshold=thr,
                    n_spikes=n_spikes)  # fmt: skip
-
-
-def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
-                        bounds: tuple[float, float] = (0.05, 2.0), iterations: int = 14,
-                        detect: str = "auto") -> GlifParameters:  # fmt: skip
-    """Scale ``th_inf`` so the model fires as many spikes as the data on ``sweeps``.
-
-    The Allen fits optimise ``coeffs.th_inf`` for the same purpose. The total spike count
-    falls as the threshold rises, so a bisection of the scale factor within ``bounds`` (on a
-    log scale, ``iterations`` steps) finds the match.
-    """
-    target = sum(sweep_spikes(s, method=detect).size for s in sweeps)
-    if target == 0:
-        return params
-    dt = sweeps[0].dt
-
-    def count(scale: float) -> int:
-        p = replace(params, th_inf=params.th_inf * scale)
-        return sum(simulate(p, s.stimulus, dt=dt, v0=float(s.voltage[0])).spikes.size
-                   for s in sweeps)  # fmt: skip
-
-    lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        if count(float(np.exp(mid))) > target:
-            lo = mid
-        else:
-            hi = mid
-    return replace(params, th_inf=params.th_inf * float(np.exp(0.5 * (lo + hi))))
 
 
 def evaluate(params: GlifParameters, sweeps: Sequence[Sweep], *, sigma: float = 0.01,

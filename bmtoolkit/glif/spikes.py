@@ -48,18 +48,33 @@ SPIKE_CUT_RULES: Registry[Callable[..., int]] = Registry("spike-cut rule")
 
 
 @SPIKE_DETECTORS.register("upstroke")
-def detect_upstrokes(v: np.ndarray, dt: float, *, dvdt: float = 20.0,
-                     refractory: float = 0.002) -> np.ndarray:  # fmt: skip
+def detect_upstrokes(v: np.ndarray, dt: float, *, dvdt: float = 20.0, refractory: float = 0.002,
+                     min_peak: float | None = None) -> np.ndarray:  # fmt: skip
     """Samples where dV/dt first exceeds ``dvdt`` (V/s), at least ``refractory`` s apart.
 
     The returned sample is the first one of the upstroke (the voltage before it is the
-    threshold the GLIF model should learn).
+    threshold the GLIF model should learn). With ``min_peak`` (V) an upstroke counts only
+    if the voltage then reaches ``min_peak`` before the next upstroke: the spikes a network
+    simulator counts by a somatic threshold crossing (bionet's ``spike_threshold``), without
+    the spikelets that do not reach it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = np.full(200, -0.07); v[50:53] = [-0.05, -0.03, -0.05]  # a spikelet
+    >>> v[120:123] = [-0.03, 0.02, -0.05]                          # a spike
+    >>> detect_upstrokes(v, 1e-4), detect_upstrokes(v, 1e-4, min_peak=-0.015)
+    (array([ 50, 120]), array([120]))
     """
     rate = np.diff(v) / dt
     above = rate > dvdt
     onsets = np.flatnonzero(above[1:] & ~above[:-1]) + 1
     if above.size and above[0]:
         onsets = np.r_[0, onsets]
+    if min_peak is not None and onsets.size:
+        ends = np.r_[onsets[1:], v.size - 1] + 1
+        peaks = np.array([v[a:b].max() for a, b in zip(onsets, ends, strict=True)])
+        onsets = onsets[peaks >= min_peak]
     keep: list[int] = []
     for s in onsets:
         if not keep or (s - keep[-1]) * dt >= refractory:

@@ -2,8 +2,8 @@
 
 The slow test converts ``5_cells_iclamp`` (five Allen perisomatic cells driven in NEURON)
 at GLIF level 4, runs the result on pointnet (NEST) and the original on bionet (NEURON),
-and compares spike counts under the original current clamps (the full table is in
-docs/glif.md).
+compares spike counts under the original current clamps (the full table is in
+docs/glif.md), and checks that the protocol's NEURON driver counts what bionet counts.
 """
 
 from __future__ import annotations
@@ -48,6 +48,30 @@ def _counts(path, n_nodes, windows):
                       for a, b in windows] for nid in range(n_nodes)])  # fmt: skip
 
 
+def _driven_counts(config, output_dir, windows, amps=(150e-12, 175e-12, 200e-12)):
+    """Spike counts of each cell driven alone by the protocol's NEURON driver under the
+    5_cells clamp sequence (from ``finitialize``, as the network run starts)."""
+    from bmtoolkit.glif.protocol import NeuronCellDriver
+    from bmtoolkit.glif.spikes import detect_upstrokes
+    from bmtoolkit.simulator.bionet.backend import BioNetBackend
+    from bmtoolkit.simulator.bionet.cells import build_cell
+    from bmtoolkit.simulator.core.plan import RunPlan
+
+    plan = RunPlan.from_config(config, output_dir=output_dir)
+    backend = BioNetBackend(plan)
+    backend.setup()
+    dt = plan.dt * 1e-3
+    stim = np.zeros(int(round(windows[-1][1] * 1e-3 / dt)))
+    for (a, b), amp in zip(windows, amps, strict=True):
+        stim[int(round(a * 1e-3 / dt)) : int(round(b * 1e-3 / dt))] = amp
+    out = []
+    for spec in backend._specs(next(iter(plan.circuit.nodes.values()))):
+        drive = NeuronCellDriver.from_backend(build_cell(spec), backend, settle=0.0)
+        t = detect_upstrokes(drive(stim, dt), dt, min_peak=backend.threshold * 1e-3) * plan.dt
+        out.append([int(((t >= a) & (t < b)).sum()) for a, b in windows])
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.neuron
 @pytest.mark.nest
@@ -71,10 +95,17 @@ def test_five_cells_converted_and_run_on_pointnet(sonata_examples, tmp_path, cap
     point = _counts(tmp_path / "point_out" / "spikes.h5", 5, windows)
     bio = _counts(tmp_path / "bio_out" / "spikes.h5", 5, windows)
     print("bionet", bio.tolist(), "pointnet", point.tolist())
+    # the protocol's driver integrates each cell as the bionet run does (its dt, v_init,
+    # celsius and cell): under the same clamp sequence it counts the same spikes
+    assert _driven_counts(config, tmp_path / "drive_out", windows) == bio.tolist()
     # every cell that fires steadily under the strongest clamp in NEURON fires in NEST too
-    # (counts per cell are not yet within 20 %: see docs/glif.md)
     assert np.all(point[bio[:, 2] > 5, 2] > 0)
     # the Scnn1a cell (node 0), far above rheobase, matches within 20 % at every clamp
     np.testing.assert_allclose(point[0], bio[0], rtol=0.2)
+    # at least 10 of the 15 clamp counts within 20 % (5 before the protocol followed bionet's
+    # integration and the f-I calibration); the rest differ because the cells' response to a
+    # clamp depends on the clamps before it, which no GLIF level remembers (docs/glif.md)
+    within = np.abs(point - bio) <= 0.2 * bio
+    assert within.sum() >= 10, within
     # nothing outside the clamps
     assert _counts(tmp_path / "point_out" / "spikes.h5", 5, [(0, 500)]).sum() == 0
