@@ -178,8 +178,9 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
         :func:`~bmtoolkit.glif.fit_glif` on ``sweeps`` with ``spike_cut``, ``asc_taus``,
         ``mlin`` and ``calibrate``.
     validation : sequence of Sweep, optional
-        Sweeps for early stopping. Default: the last noise sweep with spikes of ``sweeps``,
-        which is then left out of the gradient steps (the step-by-step start still uses it).
+        Sweeps for early stopping. Default: the last noise sweep with spikes of ``sweeps``.
+        Validation sweeps that are also in ``sweeps`` are left out of the gradient steps;
+        the step-by-step start is fitted on ``sweeps`` as given.
     options : GradientOptions, optional
         Settings; keyword ``overrides`` (``max_iter=30``, ``lr=0.02`` ...) replace single ones.
     log : callable, optional
@@ -212,8 +213,12 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
     if validation is None:
         train, val = default_validation(sweeps, opts.detect)
     else:
-        train, val = list(sweeps), list(validation)
-        _check([*train, *val])
+        val = list(validation)
+        train = [s for s in sweeps if all(s is not v for v in val)]
+        _check([*sweeps, *val])
+        if not train:
+            raise ConfigError("every sweep is a validation sweep; nothing left to train on",
+                              field="validation")  # fmt: skip
     step_options = {"spike_cut": spike_cut, "asc_taus": asc_taus, "mlin": mlin,
                     "detect": opts.detect, "calibrate": calibrate}  # fmt: skip
     start, lsq = _initial(sweeps, level, init, step_options)

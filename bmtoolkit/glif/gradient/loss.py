@@ -4,7 +4,10 @@
 
 - ``L_v``, the **subthreshold voltage error**: the mean squared difference between the
   model's and the recorded voltage over the samples where neither is inside a spike cut
-  (the recorded action potentials and the model's held reset are left out), divided by the
+  (the recorded action potentials and the model's held reset are left out) and where the
+  model has fired as many spikes as the recording so far (in the window, or the sweep):
+  after an extra or a missing spike the two voltages are not comparable, and the error
+  would pull El and the reset towards hiding the mistimed spike. It is divided by the
   variance of the recorded voltage over the recorded free samples. It pins R, C, El and,
   after spikes that both fire, the reset rule and the after-spike currents; on its own it
   cannot move a spike in time.
@@ -106,7 +109,8 @@ class WindowLoss:
         """Loss of one batch from the model's ``(L, B)`` voltage (mV, absolute), spikes and
         refractory steps left after each step."""
         data_v = torch.as_tensor(batch.voltage, dtype=self.dtype)
-        mask = torch.as_tensor(batch.free) & (refractory == 0)
+        in_step = spikes.detach().cumsum(0) == torch.as_tensor(batch.data_spikes).cumsum(0)
+        mask = torch.as_tensor(batch.free) & (refractory == 0) & in_step
         err = torch.where(mask, v_model - data_v, torch.zeros_like(data_v))
         l_v = (err**2).sum() / max(1, int(batch.free.sum())) / self.v_var
         nb = batch.bin_samples
@@ -145,7 +149,9 @@ def numpy_loss(params: GlifParameters, sweeps: Sequence[Sweep], spikes: Sequence
         res = simulate(params, sw.stimulus, dt=sw.dt, v0=float(sw.voltage[0]))
         free = ~cut_mask(sw.n_samples, sp, cut)
         free[0] = False
-        both = free & ~cut_mask(sw.n_samples, res.spikes, cut)
+        in_step = np.cumsum(_indicator(sw.n_samples, res.spikes)) == np.cumsum(
+            _indicator(sw.n_samples, sp))  # fmt: skip
+        both = free & ~cut_mask(sw.n_samples, res.spikes, cut) & in_step
         sq_v += float((((res.voltage - sw.voltage) * 1e3)[both] ** 2).sum())
         n_v += float(free.sum())
         data_v.append(sw.voltage[free] * 1e3)
@@ -165,3 +171,10 @@ def numpy_loss(params: GlifParameters, sweeps: Sequence[Sweep], spikes: Sequence
                             duration=offset, bin_size=bin_size, sigma=sigma)  # fmt: skip
     total = voltage_weight * l_v + spike_weight * l_s
     return SweepScore(LossTerms(total, l_v, l_s), ev)
+
+
+def _indicator(n: int, samples: np.ndarray) -> np.ndarray:
+    out = np.zeros(n)
+    idx = np.asarray(samples, dtype=int)
+    out[idx[(idx >= 0) & (idx < n)]] = 1.0
+    return out

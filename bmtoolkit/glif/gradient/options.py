@@ -74,8 +74,8 @@ class GradientOptions:
     max_iter: int = 60
     patience: int = 8
     check_every: int = 2
-    window: float = 0.25
-    warmup: float = 0.05
+    window: float = 0.1
+    warmup: float = 0.02
     batch_windows: int | None = None
     voltage_weight: float = 1.0
     spike_weight: float = 1.0

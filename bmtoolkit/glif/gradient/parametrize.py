@@ -69,13 +69,13 @@ class FreeParameter:
 
 
 _TABLE = (
-    FreeParameter("El", "linear", None, 1e-3),
+    FreeParameter("El", "linear", None, 5e-3),
     FreeParameter("R", "log", None, 1e6),
     FreeParameter("C", "log", None, 1e-13),
     FreeParameter("th_inf", "log", None, 5e-4),
     FreeParameter("reset_a", "linear", "reset_rules", 0.1),
-    FreeParameter("reset_b", "linear", "reset_rules", 1e-3),
-    FreeParameter("a_spike", "linear", "reset_rules", 1e-3),
+    FreeParameter("reset_b", "linear", "reset_rules", 5e-3),
+    FreeParameter("a_spike", "linear", "reset_rules", 2e-3),
     FreeParameter("b_spike", "log", "reset_rules", 1.0),
     FreeParameter("asc_amp", "linear", "asc", 1e-11, relative=True),
     FreeParameter("asc_tau", "log", "asc", 1e-4, default=False),

@@ -60,6 +60,8 @@ class Windows:
         ``(L, B)`` recorded voltage (mV) after each step.
     free : ndarray of bool
         ``(L, B)`` scored samples outside the recorded spikes' cuts (voltage term).
+    data_spikes : ndarray
+        ``(L, B)`` 1 at the recorded spike samples, else 0.
     scored_bins : ndarray of bool
         ``(B, L // bin_samples)`` bins of the spike-train term.
     data_counts : ndarray
@@ -84,6 +86,7 @@ class Windows:
     stimulus: np.ndarray
     voltage: np.ndarray
     free: np.ndarray
+    data_spikes: np.ndarray
     scored_bins: np.ndarray
     data_counts: np.ndarray
     v_start: np.ndarray
@@ -109,7 +112,8 @@ class Windows:
         idx = np.asarray(index, dtype=int)
         return Windows(
             stimulus=self.stimulus[:, idx], voltage=self.voltage[:, idx],
-            free=self.free[:, idx], scored_bins=self.scored_bins[idx],
+            free=self.free[:, idx], data_spikes=self.data_spikes[:, idx],
+            scored_bins=self.scored_bins[idx],
             data_counts=self.data_counts[idx], v_start=self.v_start[idx],
             refractory=self.refractory[idx], lags=self.lags[idx],
             bin_samples=self.bin_samples, dt=self.dt, sweep_index=self.sweep_index[idx],
@@ -176,6 +180,7 @@ def make_windows(sweeps: Sequence[Sweep], spikes: Sequence[np.ndarray], *, cut: 
         stimulus=np.stack([r["stimulus"] for r in rows], axis=1),
         voltage=np.stack([r["voltage"] for r in rows], axis=1),
         free=np.stack([r["free"] for r in rows], axis=1),
+        data_spikes=np.stack([r["spikes"] for r in rows], axis=1),
         scored_bins=np.stack([r["scored_bins"] for r in rows]),
         data_counts=np.stack([r["counts"] for r in rows]),
         v_start=np.array([r["v_start"] for r in rows]),
@@ -205,13 +210,15 @@ def _window(sw: Sweep, sp: np.ndarray, in_cut: np.ndarray, a: int, first: int, l
     pos = sp - a - 1
     pos = pos[(pos >= 0) & (pos < length)]
     counts = np.bincount(pos // nb, minlength=length // nb).astype(float)
+    at = np.zeros(length)
+    at[pos] = 1.0
     scored_bins = scored.reshape(-1, nb).any(axis=1)
     # state at the start: inside the cut of an earlier spike, refractory until its end
     current = sp[(sp <= a) & (sp + cut > a)]
     t_eff = int(current[-1] + cut) if current.size else a
     before = sp[sp + cut <= t_eff]
     return {
-        "stimulus": stim, "voltage": volt, "free": free, "scored_bins": scored_bins,
+        "stimulus": stim, "voltage": volt, "free": free, "spikes": at, "scored_bins": scored_bins,
         "counts": counts, "v_start": sw.voltage[min(t_eff, n - 1)] * V_TO_MV,
         "refractory": t_eff - a, "lags": (t_eff - before - cut) * sw.dt * S_TO_MS,
         "sweep": sweep, "start": t_eff,
