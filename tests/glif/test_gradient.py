@@ -174,18 +174,19 @@ def test_bmtoolkit_glif_imports_without_torch():
 
 @pytest.mark.slow
 def test_recovers_the_model_from_a_perturbed_start():
-    """Sweeps made by a GLIF1 model; the start is 10 % off in R and C, 1 mV in El and
-    1.5 mV in th_inf: gradient descent brings all four back and restores the spike timing."""
+    """Sweeps made by a GLIF1 model; the start is 5 % off in R and C, 0.5 mV in El and
+    1 mV in th_inf: gradient descent brings all four back and restores the spike timing."""
     truth, sweeps = _three_sweeps()
     held = _sweep(truth, 1.0, 1e-10, 1.4e-10, 9)
-    start = replace(truth, R=truth.R * 1.1, C=truth.C * 0.9, El=truth.El + 1e-3,
-                    th_inf=truth.th_inf - 1.5e-3)  # fmt: skip
-    fit = fit_glif_gradient(sweeps, 1, init=start, max_iter=40, patience=10)
+    start = replace(truth, R=truth.R * 1.05, C=truth.C * 0.95, El=truth.El + 5e-4,
+                    th_inf=truth.th_inf - 1e-3)  # fmt: skip
+    fit = fit_glif_gradient(sweeps, 1, init=start, max_iter=40, check_every=4)
     p = fit.params
     assert p.R == pytest.approx(truth.R, rel=0.02)
     assert p.C == pytest.approx(truth.C, rel=0.02)
-    assert abs(p.El - truth.El) < 5e-4
-    assert abs(p.th_inf - truth.th_inf) < 5e-4
+    assert abs(p.El - truth.El) < 3e-4
+    assert abs(p.th_inf - truth.th_inf) < 3e-4
     ev_start = evaluate(start, [held]).explained_variance
     ev = evaluate(p, [held]).explained_variance
-    assert ev_start < 0.6 and ev > 0.9
+    assert ev_start < 0.5 and ev > 0.85
+    assert fit.validation_loss < 0.05 * fit.initial_validation_loss

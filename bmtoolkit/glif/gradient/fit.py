@@ -89,7 +89,9 @@ def _start_state(batch: Windows, values: dict[str, torch.Tensor], params: GlifPa
     """Initial state of every window (see :mod:`~bmtoolkit.glif.gradient.windows`);
     ``theta_v`` (V, one per window) starts the voltage-dependent threshold."""
     b = batch.n_windows
-    el = values["El"] if "El" in values else torch.tensor([params.El], dtype=dtype)
+    el = values["El"].detach() if "El" in values else torch.tensor([params.El], dtype=dtype)
+    # El detached: the start is the recorded voltage, whatever El; otherwise raising El
+    # would lower the start relative to the threshold and look like a way to fire less
     v = torch.as_tensor(batch.v_start, dtype=dtype)[:, None] - el * V_TO_MV
     lags = torch.as_tensor(batch.lags, dtype=dtype)  # (B, K) ms
     tensors = cell_tensors(values)
@@ -254,7 +256,7 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
     best, best_iter, since = start, 0, 0
     say(f"GLIF{level} gradient fit: {windows.n_windows} windows of {windows.length} steps, "
         f"validation loss {best_loss:.4g} (EV {best_ev:.3f}) at the start")  # fmt: skip
-    opt = torch.optim.Adam(param.parameters(), lr=opts.lr)
+    opt = torch.optim.Adam(param.parameters(), lr=opts.lr, betas=opts.betas)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: _cosine(k, opts))
     rng = np.random.default_rng(opts.seed)
     history: list[IterationRecord] = []

@@ -40,6 +40,10 @@ class GradientOptions:
         changes by about ``lr`` (relative) per step, a linear one by ``lr`` times its scale.
     lr_final : float
         Fraction of ``lr`` reached at the last step (cosine schedule).
+    betas : tuple of float
+        Adam's decay rates of the gradient mean and square; the mean's (0.5, lower than
+        Adam's usual 0.9) keeps the parameters from overshooting when the spike term changes
+        with every spike that appears or disappears.
     max_iter : int
         Most optimizer steps.
     patience : int
@@ -71,6 +75,7 @@ class GradientOptions:
     parameters: tuple[str, ...] | None = None
     lr: float = 0.01
     lr_final: float = 0.1
+    betas: tuple[float, float] = (0.5, 0.9)
     max_iter: int = 60
     patience: int = 8
     check_every: int = 2
@@ -110,6 +115,9 @@ class GradientOptions:
         if self.warmup >= self.window:
             _bad("warmup", f"warmup ({self.warmup} s) must be shorter than window "
                            f"({self.window} s)")  # fmt: skip
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            _bad("betas", f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if self.dtype not in ("float64", "float32"):
             _bad("dtype", f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
 
