@@ -26,7 +26,7 @@ from bmtoolkit.glif import GlifFit, GlifParameters, Sweep, evaluate, make_stimul
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
 from bmtoolkit.glif.gradient import GradientOptions, fit_glif_gradient, free_parameters  # noqa: E402
-from bmtoolkit.glif.gradient.fit import _Run, _start_state  # noqa: E402
+from bmtoolkit.glif.gradient.fit import bind, make_cells, run_cells, start_state  # noqa: E402
 from bmtoolkit.glif.gradient.loss import WindowLoss, numpy_loss  # noqa: E402
 from bmtoolkit.glif.gradient.parametrize import Parametrization, cell_tensors  # noqa: E402
 from bmtoolkit.glif.gradient.windows import make_windows, theta_voltage_trace  # noqa: E402
@@ -73,16 +73,14 @@ def test_windows_reproduce_the_simulator(level):
     win = make_windows([sw], [spikes], cut=134, window=0.1, warmup=0.03, bin_size=0.001)
     assert win.n_windows == 4
     assert win.refractory.max() > 0 or level == 5  # levels 1-4: a window starts in a cut
-    cells = GLIFCells.from_params([cell_params_from_nest("glif_psc", p.to_nest())], dt=0.05,
-                                  dtype=torch.float64)  # fmt: skip
     par = Parametrization(p, free_parameters(level))
     values = par.values()
     theta = theta_voltage_trace(sw, spikes, 134, p)[win.start_sample] if level == 5 else None
-    state = _start_state(win, values, p, cells, torch.float64, theta)
-    run = _Run(cells, (level in (2, 4, 5), level >= 3, level == 5))
-    tensors = {f"cells.{k}": v for k, v in cell_tensors(values).items()}
-    v, s, refr = torch.func.functional_call(run, tensors,
-                                            (torch.as_tensor(win.stimulus)[..., None], state))  # fmt: skip
+    cells = make_cells(p, DT, GradientOptions())
+    bind(cells, cell_tensors(values))
+    state = start_state(win, values, p, cells, theta)
+    mechanisms = (level in (2, 4, 5), level >= 3, level == 5)
+    v, s, refr = run_cells(cells, torch.as_tensor(win.stimulus)[..., None], state, mechanisms)
     v_abs = v.detach().numpy().T + p.El * 1e3
     model_spikes = []
     for w in range(win.n_windows):
@@ -153,17 +151,20 @@ def test_seeded_fit_is_reproducible_and_has_the_fit_glif_form():
     assert a.validation_loss <= a.initial_validation_loss
 
 
-def test_bmtoolkit_glif_imports_without_torch():
+def test_imports_without_torch_and_fits_say_what_to_install():
     code = textwrap.dedent("""
         import importlib.abc, sys
+        import numpy as np
         class NoTorch(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
                 if name.split(".")[0] == "torch":
                     raise ImportError("No module named 'torch'")
         sys.meta_path.insert(0, NoTorch())
         import bmtoolkit.glif
+        from bmtoolkit.glif import Sweep
+        from bmtoolkit.glif.gradient import fit_glif_gradient
         try:
-            import bmtoolkit.glif.gradient
+            fit_glif_gradient([Sweep(np.zeros(10), np.zeros(10), 1e-4)], 1)
         except ImportError as err:
             print(type(err).__name__, err)
     """)

@@ -20,8 +20,8 @@ parameters of a level jointly:
 - everything is deterministic given ``seed`` (used only when ``batch_windows`` draws a
   subset of the windows per step).
 
-PyTorch is needed (``pip install torch``); it is imported when this module is, and
-``import bmtoolkit.glif`` works without it.
+PyTorch is needed (``pip install torch``); it is imported when a fit runs, so importing
+this package works without it and a fit says what to install.
 
 Examples
 --------

@@ -15,6 +15,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.glif.fit import GlifFit, _check, fit_glif
+from bmtoolkit.glif.gradient._backend import torch_module
 from bmtoolkit.glif.gradient.loss import LossTerms, WindowLoss, numpy_loss
 from bmtoolkit.glif.gradient.options import GradientOptions
 from bmtoolkit.glif.gradient.parametrize import Parametrization, cell_tensors, free_parameters
@@ -26,10 +27,6 @@ from bmtoolkit.glif.spikes import sweep_spikes
 from bmtoolkit.glif.sweeps import Sweep
 from bmtoolkit.glif.threshold import Threshold
 from bmtoolkit.models.allen_glif import S_TO_MS, V_TO_MV
-from bmtoolkit.simulator.torchnet._torch import torch
-from bmtoolkit.simulator.torchnet.cells import GLIFCells, GLIFState
-from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
-from bmtoolkit.simulator.torchnet.translations import cell_params_from_nest
 
 
 @dataclass(frozen=True)
@@ -61,33 +58,55 @@ class GradientFit(GlifFit):
     options: GradientOptions = field(default_factory=GradientOptions)
 
 
-class _Run(torch.nn.Module):
-    """Steps :class:`GLIFCells` through a batch of windows (called through
-    :func:`torch.func.functional_call` so fitted tensors replace the cells' own)."""
+def make_cells(params: GlifParameters, dt: float, opts: GradientOptions) -> Any:
+    """torchnet's :class:`~bmtoolkit.simulator.torchnet.cells.GLIFCells` (one neuron) for
+    ``params`` through the pointnet/torchnet translation, stepping at ``dt`` (s)."""
+    from bmtoolkit.simulator.torchnet.cells import GLIFCells
+    from bmtoolkit.simulator.torchnet.surrogate import SurrogateSpike
+    from bmtoolkit.simulator.torchnet.translations import cell_params_from_nest
 
-    def __init__(self, cells: GLIFCells, mechanisms: tuple[bool, bool, bool]) -> None:
-        super().__init__()
-        self.cells = cells
-        self.mechanisms = mechanisms
-
-    def forward(self, stimulus: torch.Tensor, state: GLIFState):  # type: ignore[override]
-        cells = self.cells
-        consts = cells.constants()
-        syn = torch.zeros((stimulus.shape[1], cells.n_receptors, 1), dtype=stimulus.dtype)
-        vs, ss, rs = [], [], []
-        for k in range(stimulus.shape[0] - 1):
-            state, s = cells.step(state, syn, stimulus[k + 1], consts, self.mechanisms)
-            vs.append(state.v)
-            ss.append(s)
-            rs.append(state.refractory)
-        return torch.cat(vs, 1), torch.cat(ss, 1), torch.cat(rs, 1)
+    surrogate = SurrogateSpike(opts.surrogate, opts.surrogate_scale, opts.surrogate_width)
+    return GLIFCells.from_params([cell_params_from_nest("glif_psc", params.to_nest())],
+                                 dt=dt * S_TO_MS, surrogate=surrogate,
+                                 dtype=getattr(torch_module(), opts.dtype))  # fmt: skip
 
 
-def _start_state(batch: Windows, values: dict[str, torch.Tensor], params: GlifParameters,
-                 cells: GLIFCells, dtype: torch.dtype,
-                 theta_v: np.ndarray | None = None) -> GLIFState:  # fmt: skip
-    """Initial state of every window (see :mod:`~bmtoolkit.glif.gradient.windows`);
-    ``theta_v`` (V, one per window) starts the voltage-dependent threshold."""
+def bind(cells: Any, tensors: dict[str, Any]) -> None:
+    """Make the cells read ``tensors`` (functions of the fitted values) instead of their own
+    parameters and buffers of the same names."""
+    own = dict(cells.named_parameters(recurse=False))
+    for name, value in tensors.items():
+        if name in own:
+            delattr(cells, name)  # a trainable Parameter slot only takes leaf Parameters
+            own.pop(name)
+        setattr(cells, name, value)
+
+
+def run_cells(cells: Any, stimulus: Any, state: Any,
+              mechanisms: tuple[bool, bool, bool]) -> tuple[Any, Any, Any]:  # fmt: skip
+    """Step ``cells`` through ``(L + 1, B, 1)`` currents (pA; row ``k`` drives step ``k``)
+    from ``state``; ``(B, L)`` voltage (mV above El), spikes and refractory steps left."""
+    torch = torch_module()
+    consts = cells.constants()
+    syn = torch.zeros((stimulus.shape[1], cells.n_receptors, 1), dtype=stimulus.dtype)
+    vs, ss, rs = [], [], []
+    for k in range(stimulus.shape[0] - 1):
+        state, s = cells.step(state, syn, stimulus[k + 1], consts, mechanisms)
+        vs.append(state.v)
+        ss.append(s)
+        rs.append(state.refractory)
+    return torch.cat(vs, 1), torch.cat(ss, 1), torch.cat(rs, 1)
+
+
+def start_state(batch: Windows, values: dict[str, Any], params: GlifParameters, cells: Any,
+                theta_v: np.ndarray | None = None) -> Any:  # fmt: skip
+    """Initial :class:`~bmtoolkit.simulator.torchnet.cells.GLIFState` of every window (see
+    :mod:`~bmtoolkit.glif.gradient.windows`); ``theta_v`` (V, one per window) starts the
+    voltage-dependent threshold."""
+    from bmtoolkit.simulator.torchnet.cells import GLIFState
+
+    torch = torch_module()
+    dtype = cells.E_L.dtype
     b = batch.n_windows
     el = values["El"].detach() if "El" in values else torch.tensor([params.El], dtype=dtype)
     # El detached: the start is the recorded voltage, whatever El; otherwise raising El
@@ -209,7 +228,8 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
     (200, 60)
     """
     opts = (options or GradientOptions()).with_overrides(**overrides)
-    dtype = torch.float64 if opts.dtype == "float64" else torch.float32
+    torch = torch_module()
+    dtype = getattr(torch, opts.dtype)
     say = log or (lambda _line: None)
     _check(sweeps)
     if validation is None:
@@ -225,7 +245,7 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
                     "detect": opts.detect, "calibrate": calibrate}  # fmt: skip
     start, lsq = _initial(sweeps, level, init, step_options)
     free = free_parameters(level, opts.parameters)
-    param = Parametrization(start, free, dtype=dtype)
+    param = Parametrization(start, free, dtype=opts.dtype)
     start = param.params()  # floors of the log-parametrised values applied
     dt = train[0].dt
     cut = int(round(start.spike_cut_length * start.dt / dt))
@@ -238,12 +258,10 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
                            bin_size=opts.bin_size)  # fmt: skip
     loss_fn = WindowLoss(windows, sigma=opts.sigma, bin_size=opts.bin_size,
                          voltage_weight=opts.voltage_weight, spike_weight=opts.spike_weight,
-                         dtype=dtype)  # fmt: skip
-    surrogate = SurrogateSpike(opts.surrogate, opts.surrogate_scale, opts.surrogate_width)
-    cells = GLIFCells.from_params([cell_params_from_nest("glif_psc", start.to_nest())],
-                                  dt=dt * S_TO_MS, surrogate=surrogate, dtype=dtype)  # fmt: skip
+                         dtype=opts.dtype)  # fmt: skip
+    cells = make_cells(start, dt, opts)
     has = level_has(level)
-    runner = _Run(cells, (has["reset_rules"], has["asc"], has["voltage_threshold"]))
+    mechanisms = (has["reset_rules"], has["asc"], has["voltage_threshold"])
 
     def validate(p: GlifParameters) -> tuple[float, float]:
         score = numpy_loss(p, val, val_spikes, sigma=opts.sigma, bin_size=opts.bin_size,
@@ -267,12 +285,12 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
                                                       replace=False)))  # fmt: skip
         opt.zero_grad()
         values = param.values()
-        overrides_t = {f"cells.{k}": v for k, v in cell_tensors(values).items()}
+        bind(cells, cell_tensors(values))
         theta_v = _theta_v_start(batch, train, spikes, cut, param) if has["voltage_threshold"] \
             else None  # fmt: skip
-        state = _start_state(batch, values, start, cells, dtype, theta_v)
+        state = start_state(batch, values, start, cells, theta_v)
         stim = torch.as_tensor(batch.stimulus, dtype=dtype)[..., None]
-        v, s, refr = torch.func.functional_call(runner, overrides_t, (stim, state))
+        v, s, refr = run_cells(cells, stim, state, mechanisms)
         el = values["El"] if "El" in values else torch.tensor([start.El], dtype=dtype)
         loss, terms = loss_fn(batch, v.T + el * V_TO_MV, s.T, refr.T)
         if not torch.isfinite(loss):

@@ -35,15 +35,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from bmtoolkit.glif.gradient._backend import torch_module
 from bmtoolkit.glif.gradient.windows import Windows, cut_mask
 from bmtoolkit.glif.parameters import GlifParameters
 from bmtoolkit.glif.quality import explained_variance, psth
 from bmtoolkit.glif.simulate import simulate
 from bmtoolkit.glif.sweeps import Sweep
-from bmtoolkit.simulator.torchnet._torch import torch
 
 
 def gaussian_kernel(sigma_bins: float, *, truncate: float = 4.0) -> np.ndarray:
@@ -75,39 +76,42 @@ class WindowLoss:
         PSTH smoothing and bin (s).
     voltage_weight, spike_weight : float
         Weights of the two terms.
-    dtype : torch.dtype
-        Of the tensors.
+    dtype : str
+        ``"float64"`` or ``"float32"``.
     """
 
     def __init__(self, windows: Windows, *, sigma: float, bin_size: float,
                  voltage_weight: float, spike_weight: float,
-                 dtype: torch.dtype = torch.float64) -> None:  # fmt: skip
-        self.dtype = dtype
+                 dtype: str = "float64") -> None:  # fmt: skip
+        torch = self._torch = torch_module()
+        self.dtype = getattr(torch, dtype)
         self.weights = (float(voltage_weight), float(spike_weight))
         self.bin_size = windows.bin_samples * windows.dt * 1e-3
         kernel = gaussian_kernel(sigma / self.bin_size)
-        self.kernel = torch.as_tensor(kernel, dtype=dtype).view(1, 1, -1)
+        self.kernel = torch.as_tensor(kernel, dtype=self.dtype).view(1, 1, -1)
         free = windows.free
         self.v_var = float(windows.voltage[free].var()) if free.any() else 1.0
         self.v_var = self.v_var if self.v_var > 0 else 1.0
         self.n_free = max(1, int(free.sum()))
-        rate = self.smooth(torch.as_tensor(windows.data_counts, dtype=dtype)).numpy()
+        rate = self.smooth(torch.as_tensor(windows.data_counts, dtype=self.dtype)).numpy()
         scored = windows.scored_bins
         dev = rate[scored] - rate[scored].mean() if scored.any() else np.zeros(1)
         # per scored bin, so a sub-batch is normalised like the whole set
         self.rate_var = float((dev**2).mean()) if float((dev**2).mean()) > 0 else 1.0
 
-    def smooth(self, counts: torch.Tensor) -> torch.Tensor:
+    def smooth(self, counts: Any) -> Any:
         """``(B, bins)`` counts -> Gaussian-smoothed rate (Hz), zero outside the window."""
+        torch = self._torch
         pad = self.kernel.shape[-1] // 2
         out = torch.nn.functional.conv1d(counts[:, None, :] / self.bin_size, self.kernel,
                                          padding=pad)  # fmt: skip
         return out[:, 0, :]
 
-    def __call__(self, batch: Windows, v_model: torch.Tensor, spikes: torch.Tensor,
-                 refractory: torch.Tensor) -> tuple[torch.Tensor, LossTerms]:  # fmt: skip
+    def __call__(self, batch: Windows, v_model: Any, spikes: Any,
+                 refractory: Any) -> tuple[Any, LossTerms]:  # fmt: skip
         """Loss of one batch from the model's ``(L, B)`` voltage (mV, absolute), spikes and
-        refractory steps left after each step."""
+        refractory steps left after each step (tensors)."""
+        torch = self._torch
         data_v = torch.as_tensor(batch.voltage, dtype=self.dtype)
         in_step = spikes.detach().cumsum(0) == torch.as_tensor(batch.data_spikes).cumsum(0)
         mask = torch.as_tensor(batch.free) & (refractory == 0) & in_step

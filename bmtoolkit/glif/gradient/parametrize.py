@@ -29,13 +29,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.glif.gradient._backend import torch_module
 from bmtoolkit.glif.parameters import GlifParameters, level_has
 from bmtoolkit.models.allen_glif import A_TO_PA, F_TO_PF, PER_S_TO_PER_MS, S_TO_NS, V_TO_MV
-from bmtoolkit.simulator.torchnet._torch import torch
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,8 @@ def free_parameters(level: int, names: Sequence[str] | None = None) -> tuple[Fre
     return tuple(p for p in own if p.name in set(names))
 
 
-class Parametrization(torch.nn.Module):
-    """Unconstrained tensors (``raw_<name>``, all zero at the start) around ``init``.
+class Parametrization:
+    """Unconstrained tensors (all zero at the start) around ``init``.
 
     Parameters
     ----------
@@ -115,18 +116,20 @@ class Parametrization(torch.nn.Module):
         Starting point.
     free : sequence of FreeParameter
         Fields to fit (:func:`free_parameters`).
-    dtype : torch.dtype
-        Of the tensors.
+    dtype : str
+        ``"float64"`` or ``"float32"``.
     """
 
     def __init__(self, init: GlifParameters, free: Sequence[FreeParameter], *,
-                 dtype: torch.dtype = torch.float64) -> None:  # fmt: skip
-        super().__init__()
+                 dtype: str = "float64") -> None:  # fmt: skip
+        torch = torch_module()
+        self._torch = torch
         self.init = init
         self.free = tuple(free)
-        self.dtype = dtype
-        self._base: dict[str, torch.Tensor] = {}
-        self._scale: dict[str, torch.Tensor] = {}
+        self.dtype = getattr(torch, dtype)
+        self.raw: dict[str, Any] = {}
+        self._base: dict[str, Any] = {}
+        self._scale: dict[str, Any] = {}
         for p in self.free:
             start = np.atleast_1d(np.asarray(getattr(init, p.name), dtype=float))
             if p.transform == "log":
@@ -135,25 +138,27 @@ class Parametrization(torch.nn.Module):
             else:
                 scale = np.maximum(np.abs(start), p.scale) if p.relative else np.full_like(
                     start, p.scale)  # fmt: skip
-            self._base[p.name] = torch.as_tensor(start, dtype=dtype)
-            self._scale[p.name] = torch.as_tensor(scale, dtype=dtype)
-            self.register_parameter(f"raw_{p.name}",
-                                    torch.nn.Parameter(torch.zeros_like(self._base[p.name])))  # fmt: skip
+            self._base[p.name] = torch.as_tensor(start, dtype=self.dtype)
+            self._scale[p.name] = torch.as_tensor(scale, dtype=self.dtype)
+            self.raw[p.name] = torch.zeros_like(self._base[p.name], requires_grad=True)
 
-    def values(self) -> dict[str, torch.Tensor]:
+    def parameters(self) -> list[Any]:
+        """The unconstrained tensors (for an optimizer)."""
+        return list(self.raw.values())
+
+    def values(self) -> dict[str, Any]:
         """Current SI value of every free field (1-D tensors; scalars have one element)."""
         out = {}
         for p in self.free:
-            raw = getattr(self, f"raw_{p.name}")
-            base = self._base[p.name]
-            out[p.name] = (base * torch.exp(raw) if p.transform == "log"
+            raw, base = self.raw[p.name], self._base[p.name]
+            out[p.name] = (base * self._torch.exp(raw) if p.transform == "log"
                            else base + self._scale[p.name] * raw)  # fmt: skip
         return out
 
     def params(self) -> GlifParameters:
         """The current values as :class:`~bmtoolkit.glif.GlifParameters` (fixed fields from
         ``init``)."""
-        with torch.no_grad():
+        with self._torch.no_grad():
             vals = {k: v.cpu().numpy() for k, v in self.values().items()}
         return with_values(self.init, vals)
 
@@ -183,7 +188,7 @@ CELL_FIELDS: Mapping[str, tuple[str, object]] = MappingProxyType({
 })  # fmt: skip
 
 
-def cell_tensors(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def cell_tensors(values: Mapping[str, Any]) -> dict[str, Any]:
     """GLIFCells tensors (one neuron) for the SI ``values`` of :meth:`Parametrization.values`.
 
     ``El`` has no GLIFCells counterpart (the cells work relative to it) and is left out.
