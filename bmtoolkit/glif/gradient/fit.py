@@ -112,19 +112,23 @@ def start_state(batch: Windows, values: dict[str, Any], params: GlifParameters, 
     # El detached: the start is the recorded voltage, whatever El; otherwise raising El
     # would lower the start relative to the threshold and look like a way to fire less
     v = torch.as_tensor(batch.v_start, dtype=dtype)[:, None] - el * V_TO_MV
-    lags = torch.as_tensor(batch.lags, dtype=dtype)  # (B, K) ms
+    lags_np = np.asarray(batch.lags)
+    # inf pads would give inf * 0 = NaN gradients: zero lags, masked out instead
+    lags = torch.as_tensor(np.where(np.isfinite(lags_np), lags_np, 0.0), dtype=dtype)  # (B, K) ms
+    real = torch.as_tensor(np.isfinite(lags_np), dtype=dtype)
     tensors = cell_tensors(values)
     has = level_has(params.level)
     th_s = torch.zeros((b, 1), dtype=dtype)
     if has["reset_rules"]:
         add = tensors.get("th_spike_add", cells.th_spike_add)
         decay = tensors.get("th_spike_decay", cells.th_spike_decay)
-        th_s = add * torch.exp(-decay[:, None] * lags).sum(1, keepdim=True)
+        th_s = add * (torch.exp(-decay[:, None] * lags) * real).sum(1, keepdim=True)
     asc = torch.zeros((b, cells.asc_amps.shape[1], 1), dtype=dtype)
     if has["asc"]:
         amps = tensors.get("asc_amps", cells.asc_amps)[0]  # (n_asc,)
         k = tensors.get("asc_decay", cells.asc_decay)[0]
-        asc = (amps[None, :] * torch.exp(-k[None, :, None] * lags[:, None, :]).sum(-1))[..., None]
+        decays = torch.exp(-k[None, :, None] * lags[:, None, :]) * real[:, None, :]
+        asc = (amps[None, :] * decays.sum(-1))[..., None]
     stim0 = torch.as_tensor(batch.stimulus[0], dtype=dtype)[:, None]
     th_v = torch.zeros((b, 1), dtype=dtype)
     if theta_v is not None:
@@ -297,6 +301,9 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
             say(f"iteration {it}: the loss is not finite; stopping")
             break
         loss.backward()
+        if not all(bool(torch.isfinite(t.grad).all()) for t in param.parameters()):
+            say(f"iteration {it}: the gradient is not finite; stopping")
+            break
         opt.step()
         sched.step()
         record = IterationRecord(it, terms)
