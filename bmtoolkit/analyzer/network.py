@@ -166,9 +166,9 @@ def connection_probability(
     if source_nodes is target_nodes or edges.source_population == edges.target_population:
         valid[targets, np.arange(len(targets))] = False
     edges_arr = (
-        np.linspace(0.0, float(dist[valid].max()) if valid.any() else 1.0, int(bins) + 1)
-        if np.isscalar(bins)
-        else np.asarray(bins, dtype=np.float64)
+        np.asarray(bins, dtype=np.float64)
+        if np.ndim(bins)
+        else np.linspace(0.0, float(dist[valid].max()) if valid.any() else 1.0, int(bins) + 1)
     )
     n_pairs, _ = np.histogram(dist[valid], bins=edges_arr)
     n_conn, _ = np.histogram(dist[valid & connected], bins=edges_arr)

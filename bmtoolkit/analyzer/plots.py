@@ -16,11 +16,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bmtoolkit.sonata.nodes import NodePopulation
 
 
 def _pyplot():
@@ -57,7 +61,7 @@ def plot_raster(
     title: str | None = None,
     marker_size: float | None = None,
     time_range: tuple[float, float] | None = None,
-    nodes: Mapping[str, object] | None = None,
+    nodes: Mapping[str, NodePopulation] | None = None,
     rate_panel: bool = False,
     bin_size: float = 5.0,
     max_spikes: int = MAX_RASTER_SPIKES,

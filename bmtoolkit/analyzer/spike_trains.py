@@ -63,8 +63,6 @@ def _spikes(
     from bmtoolkit.analyzer.spikes import join_node_properties, spikes_source
     from bmtoolkit.sonata import read_spikes
 
-    if spikes_file is None and config_file is None:
-        raise ConfigError("give config_file= (a simulation config) or spikes_file=")
     circuit = window = None
     path = spikes_file
     if config_file is not None:
@@ -74,6 +72,8 @@ def _spikes(
         run = circuit.simulation.run
         window = (float(run.tstart), float(run.tstop))
         path = path if path is not None else config_spikes
+    if path is None:
+        raise ConfigError("give config_file= (a simulation config) or spikes_file=")
     df = read_spikes(Path(path))
     if population is not None:
         if population not in set(df["population"]):

@@ -17,17 +17,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bmtoolkit.exceptions import ConfigError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from bmtoolkit.sonata import Circuit
+    from bmtoolkit.sonata.nodes import NodePopulation
+
 
 def load_spikes(
     spikes_file: str | os.PathLike[str],
     *,
-    nodes: Mapping[str, object] | None = None,
+    nodes: Mapping[str, NodePopulation] | None = None,
     properties: Sequence[str] | None = None,
     populations: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -71,7 +76,7 @@ def load_spikes(
     return df
 
 
-def spikes_source(source: str | os.PathLike[str]) -> tuple[Path, object | None]:
+def spikes_source(source: str | os.PathLike[str]) -> tuple[Path, Circuit | None]:
     """The spikes file of ``source`` and, for a simulation config, its :class:`Circuit`.
 
     Examples
@@ -96,7 +101,7 @@ def spikes_source(source: str | os.PathLike[str]) -> tuple[Path, object | None]:
 
 
 def join_node_properties(
-    spikes: pd.DataFrame, nodes: Mapping[str, object], properties: Sequence[str]
+    spikes: pd.DataFrame, nodes: Mapping[str, NodePopulation], properties: Sequence[str]
 ) -> pd.DataFrame:
     """Add node ``properties`` as columns to a spikes table (missing values stay NaN)."""
     out = spikes.copy()

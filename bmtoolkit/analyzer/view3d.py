@@ -142,7 +142,7 @@ def _edge_traces(go: Any, circuit: Any, cells: Cells, cell: tuple[str, int] | No
             field="cell",
         )
     here = cells.xyz[where[(pop, nid)]]
-    lines = {"inputs": [], "outputs": []}
+    lines: dict[str, list[np.ndarray]] = {"inputs": [], "outputs": []}
     for edges in circuit.edges.values():
         if edges.target_population == pop:
             rows = edges.afferent_edges([nid])

@@ -227,13 +227,13 @@ def fill_value_lists(result: BlockEdges, edge_set: EdgeSet) -> None:
     ConfigError
         The list has another length than the edge set has edges (naming the property).
     """
-    specs = [s for s in edge_set.properties if isinstance(s.rule, ValueList)]
+    specs = [(s, s.rule) for s in edge_set.properties if isinstance(s.rule, ValueList)]
     if not specs:
         return
     n = len(result)
     order = np.lexsort((result.target_ids, result.source_ids))
-    for spec in specs:
-        columns = spec.rule.columns()
+    for spec, rule in specs:
+        columns = rule.columns()
         if len(columns[0]) != n:
             raise ConfigError(
                 f"add_properties({list(spec.names)!r}, values=...) got {len(columns[0])} values "

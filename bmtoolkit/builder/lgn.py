@@ -161,9 +161,9 @@ def lgn_node_groups(
 def _tile_positions(rng: np.random.Generator, per_tile: int, tiles: tuple[int, int],
                     field_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     w, h = field_size[0] / tiles[0], field_size[1] / tiles[1]
-    ix, iy = np.meshgrid(np.arange(tiles[0]), np.arange(tiles[1]), indexing="ij")
-    ix = np.repeat(ix.ravel(), per_tile)
-    iy = np.repeat(iy.ravel(), per_tile)
+    grid_x, grid_y = np.meshgrid(np.arange(tiles[0]), np.arange(tiles[1]), indexing="ij")
+    ix = np.repeat(grid_x.ravel(), per_tile)
+    iy = np.repeat(grid_y.ravel(), per_tile)
     return (ix + rng.random(ix.size)) * w, (iy + rng.random(iy.size)) * h
 
 

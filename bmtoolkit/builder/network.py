@@ -563,7 +563,7 @@ class NetworkBuilder:
             if not force_build:
                 raise ConfigError(f"edges of {self.name!r} are not built; call build() first")
             self.build(comm=comm)
-        out = []
+        out: list[tuple] = []
         pairs = [
             k
             for k in (self._edges or {})
@@ -592,7 +592,7 @@ class NetworkBuilder:
                 for pop in (src, trg):
                     if pop not in node_fps:
                         node_fps[pop] = writer.node_fingerprint(self._sources[pop])
-                fingerprints = {p: node_fps[p] for p in (src, trg) if node_fps[p] is not None}
+                fingerprints = {p: fp for p in (src, trg) if (fp := node_fps[p]) is not None}
                 writer.save_edges(
                     arrays,
                     h5,

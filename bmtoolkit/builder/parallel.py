@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from bmtoolkit.exceptions import BackendNotAvailableError
 
@@ -188,7 +188,7 @@ def fork_blocks(
     [0, 1, 4, 9]
     """
     import multiprocessing as mp
-    from multiprocessing.connection import wait
+    from multiprocessing.connection import Connection, wait
 
     blocks = list(blocks)
     workers = max(1, min(int(workers), len(blocks)))
@@ -209,7 +209,8 @@ def fork_blocks(
     bar = _bar(len(blocks), label, show, comm)
     try:
         while pending and error is None:
-            for conn in wait(list(pending)):
+            for ready in wait(list(pending)):
+                conn = cast(Connection, ready)  # wait() hands back what it was given
                 try:
                     kind, b, payload = conn.recv()
                 except EOFError:

@@ -101,9 +101,17 @@ def layer_slabs(
         raise ConfigError(f"{len(counts)} counts for {len(depth_ranges)} depth ranges")
     rng = _rng(seed)
     return [
-        cylinder(n, radius, 0.0, center=center, depth_range=tuple(dr), seed=rng)
-        for n, dr in zip(counts, depth_ranges)
+        cylinder(n, radius, 0.0, center=center, depth_range=_depth_range(dr, k), seed=rng)
+        for k, (n, dr) in enumerate(zip(counts, depth_ranges))
     ]
+
+
+def _depth_range(value: Sequence[float], k: int) -> tuple[float, float]:
+    """Layer ``k``'s ``(low, high)`` depth range, or a ConfigError saying what it got."""
+    if len(value) != 2:
+        raise ConfigError(f"depth range {k} must be (low, high), got {value!r}",
+                          field="depth_ranges")  # fmt: skip
+    return value[0], value[1]
 
 
 def lattice(

@@ -53,11 +53,30 @@ def _match_value(column: np.ndarray, wanted: Any, name: str) -> np.ndarray:
     if isinstance(wanted, (list, tuple, set, np.ndarray)):
         values = list(wanted)
         if column.dtype == object:
-            return np.fromiter((v in values for v in column), dtype=bool, count=len(column))
+            mask = np.zeros(len(column), dtype=bool)
+            for value in values:
+                mask |= _object_equal(column, value)
+            return mask
         return np.isin(column, np.asarray(values))
     if column.dtype == object:
-        return np.fromiter((v == wanted for v in column), dtype=bool, count=len(column))
+        return _object_equal(column, wanted)
     return np.asarray(column == wanted, dtype=bool)
+
+
+def _object_equal(column: np.ndarray, wanted: Any) -> np.ndarray:
+    """``column[i] == wanted`` for every row of an object column, in one NumPy loop when the
+    comparison gives one bool per row (strings, numbers), else row by row."""
+    if not isinstance(wanted, (list, tuple, set, dict, np.ndarray)):
+        try:
+            mask = np.equal(column, wanted, dtype=object)
+        except (TypeError, ValueError):
+            mask = None
+        if isinstance(mask, np.ndarray) and mask.shape == column.shape:
+            try:  # an element that compares to an array raises here
+                return mask.astype(bool)
+            except (TypeError, ValueError):
+                pass
+    return np.fromiter((v == wanted for v in column), dtype=bool, count=len(column))
 
 
 def _from_mapping(table: NodeTable, selector: Mapping[str, Any]) -> np.ndarray:

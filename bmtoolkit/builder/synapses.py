@@ -365,7 +365,7 @@ class SynapseLocations(PropertyRule):
                 sec_id[rows], sec_x[rows] = table.locate(u[rows])
                 if self.swc:
                     swc_id[rows], swc_pos[rows] = tree.swc_point(sec_id[rows], sec_x[rows])
-        out = (sec_id, sec_x.astype(np.float32))
+        out: tuple[np.ndarray, ...] = (sec_id, sec_x.astype(np.float32))
         if self.swc:
             out += (swc_id, swc_pos.astype(np.float32))
         return out

@@ -303,7 +303,8 @@ def write_circuit(
     from bmtoolkit.sonata import file_set, write_circuit_config
 
     out = Path(output_dir)
-    node_specs, edge_specs = [], []
+    node_specs: list[dict[str, Any]] = []
+    edge_specs: list[dict[str, Any]] = []
     with file_set():  # every file of the circuit, its config included, replaced as one set
         for net in networks:
             files = net.save(out, **save_options)

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "more add the orientation tuning of L2/3 and L4 excitatory cells (default: "
                     "--theta only)")  # fmt: skip
     v1.add_argument("--threads", type=int, default=None, help="NEST threads")
+    v1.add_argument("--workers", type=int, default=None,
+                    help="processes building the edges (default $BMTOOLKIT_BUILD_WORKERS or 1; "
+                    "the files do not depend on it)")  # fmt: skip
     parser.add_argument("--tstop", type=float, default=1000.0, help="simulated time in ms")
     parser.add_argument("--seed", type=int, default=1, help="seed of every random draw")
     parser.add_argument("--theta", type=float, default=45.0, help="grating orientation (deg)")
@@ -89,7 +92,7 @@ def _run_v1(args: argparse.Namespace) -> int:
     print("bmtoolkit demo v1: build -> filternet -> pointnet (NEST) -> analysis")
     r = run_v1(args.output, fraction=args.fraction, stimulus=args.stimulus,
                orientations=_orientations(args), tstop=args.tstop, seed=args.seed,
-               threads=args.threads)  # fmt: skip
+               threads=args.threads, workers=args.workers)  # fmt: skip
     print(f"network       {r.circuit}")
     for name, size in r.nodes.items():
         print(f"  nodes {name:<14} {size:>10}")

@@ -39,15 +39,12 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-#: BMTK's cell / synapse / processor registration functions, for every backend
-_PYFUNCTIONS = (
-    "cell_model",
-    "add_cell_model",
-    "synapse_model",
-    "add_synapse_model",
-    "model_processing",
-    "add_cell_processor",
-)
+def _pyfunction_names() -> tuple[str, ...]:
+    """BMTK's cell / synapse / processor registration functions, for every backend (the
+    weight-function ones are the registries', in :data:`_EXPORTS`)."""
+    from bmtoolkit.simulator.core.pyfunctions import NAMES
+
+    return tuple(name for name in NAMES if name not in _EXPORTS)
 
 
 def _backend_exports() -> dict[str, str]:
@@ -59,10 +56,10 @@ def _backend_exports() -> dict[str, str]:
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # the backends' exports are known once their specs are read
-        return sorted({*_EXPORTS, *_PYFUNCTIONS, *_backend_exports()})
+        return sorted({*_EXPORTS, *_pyfunction_names(), *_backend_exports()})
     if name.startswith("__"):
         raise AttributeError(name)
-    if name in _PYFUNCTIONS:
+    if name in _pyfunction_names():
         from bmtoolkit.simulator.core.pyfunctions import ALL
 
         return ALL.exports()[name]
@@ -75,4 +72,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS, *_backend_exports()])
+    return sorted([*globals(), *_EXPORTS, *_pyfunction_names(), *_backend_exports()])

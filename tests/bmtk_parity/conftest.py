@@ -6,6 +6,11 @@ does, ``python -m bmtoolkit.cli run`` runs ours, both on the same config and fil
 ``--connections`` each driver also saves NEST's connection list translated to SONATA ids, so
 weights and delays can be compared too (``bmtoolkit_connections`` builds the network with
 :class:`~bmtoolkit.simulator.PointNet` for that).
+
+The bionet cases run the conformance examples through :func:`example_configs`; the
+:func:`stimulus_parity` fixture is the whole comparison of one extra stimulus (``xstim``,
+``comsol``) on the 5_cells_iclamp example, and :func:`assert_same_spikes` the exact spike
+comparison every case ends with.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.conftest import require_module
 
@@ -88,6 +95,94 @@ def run_bmtoolkit(config: Path, *, connections: bool = False) -> Path:
     if connections:
         _call([str(DRIVER), "bmtoolkit", "pointnet", str(config), "--connections"], config.parent)
     return Path(json.loads(config.read_text())["output"]["output_dir"])
+
+
+def _absolute(manifest: dict, folder: Path) -> None:
+    for key, value in manifest.items():
+        if isinstance(value, str) and (value == "." or value.startswith(("./", "../"))):
+            manifest[key] = str((folder / value).resolve())
+
+
+def example_configs(example: Path, tmp: Path, tstop: float) -> tuple[Path, Path]:
+    """Configs of ``example`` for BMTK and for bmtoolkit, writing into ``tmp``."""
+    spec = json.loads((example / "simulation_config.json").read_text())
+    circuit = json.loads((example / "circuit_config.json").read_text())
+    _absolute(circuit["manifest"], example)
+    circuit["components"].pop("mechanisms_dir", None)  # the library is loaded by the drivers
+    (tmp / "circuit_config.json").write_text(json.dumps(circuit))
+    _absolute(spec["manifest"], example)
+    spec["network"] = str(tmp / "circuit_config.json")
+    spec["run"]["tstop"] = tstop
+    spec.pop("reports", None)
+    # the population of the circuit's first nodes file stands for "biophys_cells"
+    first = Path(circuit["networks"]["nodes"][0]["nodes_file"]).name
+    for item in spec.get("inputs", {}).values():
+        if item.get("node_set") == "biophys_cells":
+            item["node_set"] = first[: -len("_nodes.h5")]
+    out = []
+    for tool in ("bmtk", "bmtoolkit"):
+        tool_spec = json.loads(json.dumps(spec))
+        tool_spec["manifest"]["$OUTPUT_DIR"] = str(tmp / f"out_{tool}")
+        tool_spec["output"]["output_dir"] = str(tmp / f"out_{tool}")
+        path = tmp / f"{tool}.json"
+        path.write_text(json.dumps(tool_spec))
+        out.append(path)
+    return out[0], out[1]
+
+
+def assert_same_spikes(bmtk_out: Path, ours_out: Path, min_spikes: int = 500) -> pd.DataFrame:
+    """BMTK's and bmtoolkit's spike files hold exactly the same spikes."""
+    theirs = read_spikes_file(bmtk_out / "spikes.h5")
+    ours = read_spikes_file(ours_out / "spikes.h5")
+    assert len(theirs) >= min_spikes, "the test network must be active"
+    if len(ours) != len(theirs) or not ours.equals(theirs):
+        n = min(len(ours), len(theirs))
+        diff = np.flatnonzero(
+            (ours["node_id"].to_numpy()[:n] != theirs["node_id"].to_numpy()[:n])
+            | (ours["timestamp"].to_numpy()[:n] != theirs["timestamp"].to_numpy()[:n])
+        )
+        first = int(diff[0]) if diff.size else n
+        pytest.fail(
+            f"BMTK {len(theirs)} spikes, bmtoolkit {len(ours)}; first difference at row "
+            f"{first}: BMTK {theirs.iloc[first : first + 1].to_dict('records')}, bmtoolkit "
+            f"{ours.iloc[first : first + 1].to_dict('records')}"
+        )
+    return ours
+
+
+@pytest.fixture
+def stimulus_parity(sonata_examples, tmp_path) -> Callable[..., pd.DataFrame]:
+    """``stimulus_parity(add_stimulus, tstop=T)``: one bionet stimulus against BMTK's BioNet.
+
+    ``add_stimulus(config, folder) -> config`` adds the stimulus to a config of the
+    5_cells_iclamp example (in ``folder``); BMTK and ``bmtoolkit run`` must give the same
+    spikes with it, and bmtoolkit other spikes without it (the stimulus matters). ``requires``
+    names more modules the stimulus needs; returns bmtoolkit's spikes.
+    """
+
+    def check(
+        add_stimulus: Callable[[Path, Path], Path],
+        *,
+        tstop: float,
+        requires: tuple[str, ...] = (),
+        min_spikes: int = 20,
+    ) -> pd.DataFrame:
+        for module in ("neuron", "bmtk", *requires):
+            require_module(module)
+        example = sonata_examples / "5_cells_iclamp"
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        _, ours_plain = example_configs(example, plain, tstop)
+        bmtk_cfg, ours_cfg = example_configs(example, tmp_path, tstop)
+        bmtk_cfg, ours_cfg = add_stimulus(bmtk_cfg, tmp_path), add_stimulus(ours_cfg, tmp_path)
+        ours = assert_same_spikes(
+            run_bmtk(bmtk_cfg, simulator="bionet"), run_bmtoolkit(ours_cfg), min_spikes=min_spikes
+        )
+        without = read_spikes_file(run_bmtoolkit(ours_plain) / "spikes.h5")
+        assert not without.equals(ours), "the stimulus does not change the spikes"
+        return ours
+
+    return check
 
 
 def read_connections(out_dir: Path) -> pd.DataFrame:

@@ -10,48 +10,17 @@ suite fast; clamps use the population as node set because BMTK 1.2.0 resolves th
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from tests.bmtk_parity.conftest import read_spikes_file, run_bmtk, run_bmtoolkit
-from tests.bmtk_parity.test_pointnet_parity import assert_same_spikes
+from tests.bmtk_parity.conftest import (
+    assert_same_spikes,
+    example_configs,
+    read_spikes_file,
+    run_bmtk,
+    run_bmtoolkit,
+)
 from tests.conftest import require_module
-
-
-def _absolute(manifest: dict, folder: Path) -> None:
-    for key, value in manifest.items():
-        if isinstance(value, str) and (value == "." or value.startswith(("./", "../"))):
-            manifest[key] = str((folder / value).resolve())
-
-
-def example_configs(example: Path, tmp: Path, tstop: float) -> tuple[Path, Path]:
-    """Configs of ``example`` for BMTK and for bmtoolkit, writing into ``tmp``."""
-    spec = json.loads((example / "simulation_config.json").read_text())
-    circuit = json.loads((example / "circuit_config.json").read_text())
-    _absolute(circuit["manifest"], example)
-    circuit["components"].pop("mechanisms_dir", None)  # the library is loaded by the drivers
-    (tmp / "circuit_config.json").write_text(json.dumps(circuit))
-    _absolute(spec["manifest"], example)
-    spec["network"] = str(tmp / "circuit_config.json")
-    spec["run"]["tstop"] = tstop
-    spec.pop("reports", None)
-    # the population of the circuit's first nodes file stands for "biophys_cells"
-    first = Path(circuit["networks"]["nodes"][0]["nodes_file"]).name
-    for item in spec.get("inputs", {}).values():
-        if item.get("node_set") == "biophys_cells":
-            item["node_set"] = first[: -len("_nodes.h5")]
-    out = []
-    for tool in ("bmtk", "bmtoolkit"):
-        tool_spec = json.loads(json.dumps(spec))
-        tool_spec["manifest"]["$OUTPUT_DIR"] = str(tmp / f"out_{tool}")
-        tool_spec["output"]["output_dir"] = str(tmp / f"out_{tool}")
-        path = tmp / f"{tool}.json"
-        path.write_text(json.dumps(tool_spec))
-        out.append(path)
-    return out[0], out[1]
 
 
 def _require_peers() -> None:

@@ -12,11 +12,6 @@ import json
 import numpy as np
 import pytest
 
-from tests.bmtk_parity.conftest import read_spikes_file, run_bmtk, run_bmtoolkit
-from tests.bmtk_parity.test_bionet_parity import example_configs
-from tests.bmtk_parity.test_pointnet_parity import assert_same_spikes
-from tests.conftest import require_module
-
 TSTOP = 1200.0
 
 
@@ -55,17 +50,5 @@ def _with_comsol(config, tmp_path):
 
 
 @pytest.mark.slow  # compiles the NMODL library on an empty cache
-def test_comsol_field_gives_bmtk_spikes(sonata_examples, tmp_path):
-    require_module("neuron")
-    require_module("bmtk")
-    require_module("scipy")
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    _, ours_plain = example_configs(sonata_examples / "5_cells_iclamp", plain, TSTOP)
-    bmtk_cfg, ours_cfg = example_configs(sonata_examples / "5_cells_iclamp", tmp_path, TSTOP)
-    bmtk_cfg, ours_cfg = _with_comsol(bmtk_cfg, tmp_path), _with_comsol(ours_cfg, tmp_path)
-    ours = assert_same_spikes(
-        run_bmtk(bmtk_cfg, simulator="bionet"), run_bmtoolkit(ours_cfg), min_spikes=20
-    )
-    without = read_spikes_file(run_bmtoolkit(ours_plain) / "spikes.h5")
-    assert not without.equals(ours)  # the field matters
+def test_comsol_field_gives_bmtk_spikes(stimulus_parity):
+    stimulus_parity(_with_comsol, requires=("scipy",), tstop=TSTOP)

@@ -28,10 +28,10 @@ import pandas as pd
 import pytest
 
 from tests.bmtk_parity.conftest import (
+    assert_same_spikes,
     build_v1_lgn,
     poisson_inputs,
     read_connections,
-    read_spikes_file,
     run_bmtk,
     run_bmtoolkit,
     spike_input,
@@ -48,26 +48,6 @@ GLIF = conformance_root().parent / "data" / "bmtk_point_components"
 def _require_peers() -> None:
     require_module("nest")
     require_module("bmtk")
-
-
-def assert_same_spikes(bmtk_out: Path, ours_out: Path, min_spikes: int = 500) -> pd.DataFrame:
-    """BMTK's and bmtoolkit's spike files hold exactly the same spikes."""
-    theirs = read_spikes_file(bmtk_out / "spikes.h5")
-    ours = read_spikes_file(ours_out / "spikes.h5")
-    assert len(theirs) >= min_spikes, "the test network must be active"
-    if len(ours) != len(theirs) or not ours.equals(theirs):
-        n = min(len(ours), len(theirs))
-        diff = np.flatnonzero(
-            (ours["node_id"].to_numpy()[:n] != theirs["node_id"].to_numpy()[:n])
-            | (ours["timestamp"].to_numpy()[:n] != theirs["timestamp"].to_numpy()[:n])
-        )
-        first = int(diff[0]) if diff.size else n
-        pytest.fail(
-            f"BMTK {len(theirs)} spikes, bmtoolkit {len(ours)}; first difference at row "
-            f"{first}: BMTK {theirs.iloc[first : first + 1].to_dict('records')}, bmtoolkit "
-            f"{ours.iloc[first : first + 1].to_dict('records')}"
-        )
-    return ours
 
 
 def _network(root: Path, **build) -> tuple[Path, dict[str, str]]:

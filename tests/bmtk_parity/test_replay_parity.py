@@ -8,8 +8,7 @@ import json
 
 import pandas as pd
 
-from tests.bmtk_parity.conftest import read_spikes_file, run_bmtk, run_bmtoolkit
-from tests.bmtk_parity.test_bionet_parity import example_configs
+from tests.bmtk_parity.conftest import example_configs, read_spikes_file, run_bmtk, run_bmtoolkit
 from tests.conftest import require_module
 
 TSTOP = 800.0

@@ -289,6 +289,17 @@ def test_selectors_nodes_and_edges_queries():
     assert all(e["syn_weight"] == -3.0 for e in edges)
 
 
+def test_object_columns_select_row_by_row_semantics_in_one_pass():
+    from bmtoolkit.builder.selectors import _match_value
+
+    column = np.array(["a", "a", None, None, 3, [1, 2], "b"], dtype=object)
+    assert np.flatnonzero(_match_value(column, "a", "tag")).tolist() == [0, 1]
+    assert np.flatnonzero(_match_value(column, 3, "tag")).tolist() == [4]
+    assert np.flatnonzero(_match_value(column, None, "tag")).tolist() == [2, 3]
+    assert np.flatnonzero(_match_value(column, ["a", 3], "tag")).tolist() == [0, 1, 4]
+    assert np.flatnonzero(_match_value(column, ("b",), "tag")).tolist() == [6]
+
+
 def test_import_saved_population_as_source(tmp_path):
     lgn = NetworkBuilder("lgn")
     lgn.add_nodes(N=30, model_type="virtual", x=np.linspace(0, 1, 30), pop_name="sON")

@@ -207,10 +207,10 @@ def counts_array(values: Any, expected: int, rule: str, noun: str) -> np.ndarray
         )
     kind = arr.dtype.kind
     if kind == "O":
-        if any(v is None for v in arr.tolist()):
+        is_none = np.array([v is None for v in arr.tolist()], dtype=bool)
+        if is_none.any():
             raise ConfigError(
-                f"{where} returned None for {noun}[{_where(np.equal(arr, None))}]; "
-                "return 0 for no connection"
+                f"{where} returned None for {noun}[{_where(is_none)}]; return 0 for no connection"
             )
         try:
             arr = arr.astype(np.float64)
@@ -261,7 +261,8 @@ class CallableRule(ConnectionRule):
         self.func = func
         self.params = dict(params or {})
 
-    def prepare(self, sources: NodeBlock) -> list[NodeView]:  # noqa: D102
+    def prepare(self, sources: NodeBlock) -> Any:
+        """Per-edge-set state: the sources' node views (a subclass may keep other state)."""
         return _views(sources)
 
 

@@ -209,6 +209,7 @@ def build_v1(
     cell_models_dir: str | os.PathLike[str] | None = None,
     compression: Any = "scaleoffset",
     progress: bool | None = None,
+    workers: int | None = None,
 ) -> V1Build:
     """Build and save the V1 model at ``fraction`` of full size.
 
@@ -229,6 +230,9 @@ def build_v1(
         HDF5 storage of large datasets (``NetworkBuilder.save``).
     progress : bool, optional
         Progress of each edge set (None: bar in a terminal, lines elsewhere).
+    workers : int, optional
+        Forked processes making the edges (``NetworkBuilder.build(workers=)``; default
+        ``$BMTOOLKIT_BUILD_WORKERS``, else 1). The files do not depend on it.
 
     Returns
     -------
@@ -251,9 +255,9 @@ def build_v1(
     _input_edges(v1, lgn, bkg)
     timings["define"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    lgn.build(progress=progress)
-    bkg.build(progress=progress)
-    v1.build(progress=progress)
+    lgn.build(progress=progress, workers=workers)
+    bkg.build(progress=progress, workers=workers)
+    v1.build(progress=progress, workers=workers)
     timings["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     comp = write_components(out / "components", glif)

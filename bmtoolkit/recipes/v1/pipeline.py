@@ -334,6 +334,7 @@ def run_v1(
     threads: int | None = None,
     progress: bool | None = None,
     cell_models_dir: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
 ) -> V1Run:
     """Build, filter, simulate and analyse the V1 model (see the module docstring).
 
@@ -358,6 +359,8 @@ def run_v1(
         Progress bars/lines of every stage (None: bar in a terminal, lines elsewhere).
     cell_models_dir : path-like, optional
         Folder of the GLIF parameter files (see :func:`~bmtoolkit.recipes.v1.build_v1`).
+    workers : int, optional
+        Forked processes of the build (the files do not depend on it).
     """
     from bmtoolkit.models.v1.inputs import lgn_field
     from bmtoolkit.progress import notify
@@ -374,7 +377,7 @@ def run_v1(
     notify(f"v1: building the model at fraction {fraction:g}", show=show)
     t0 = time.perf_counter()
     built = build_v1(out, fraction=fraction, seed=seed, progress=progress,
-                     cell_models_dir=cell_models_dir)  # fmt: skip
+                     cell_models_dir=cell_models_dir, workers=workers)  # fmt: skip
     timings["build"] = time.perf_counter() - t0
     field_deg, _ = lgn_field(fraction)
     cells = v1_cells(built.circuit)

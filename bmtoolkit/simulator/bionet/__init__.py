@@ -29,24 +29,20 @@ _EXPORTS: dict[str, str] = {
     "io": _SCRIPTS,
 }
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...) are those of
+#: this module (:func:`~bmtoolkit.simulator.core.pyfunctions.backend_module`)
+_PYFUNCTION_CACHE = "bmtoolkit.simulator.bionet.pyfunction_cache"
 
-#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
-#: :mod:`.pyfunction_cache`
-_PYFUNCTIONS = (
-    "synaptic_weight",
-    "add_weight_function",
-    "cell_model",
-    "add_cell_model",
-    "synapse_model",
-    "add_synapse_model",
-    "model_processing",
-    "add_cell_processor",
-)
+
+def _pyfunction_names() -> tuple[str, ...]:
+    from bmtoolkit.simulator.core.pyfunctions import NAMES
+
+    return NAMES
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PYFUNCTIONS:
-        return getattr(importlib.import_module("bmtoolkit.simulator.bionet.pyfunction_cache"), name)
+    if name in _pyfunction_names():
+        return getattr(importlib.import_module(_PYFUNCTION_CACHE), name)
     if name == "nrn":
         # BMTK's ``bionet.nrn`` module: run scripts end with ``nrn.quit_execution()``
         scripts = importlib.import_module(_SCRIPTS)
@@ -58,4 +54,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS, "nrn"])
+    return sorted([*globals(), *_EXPORTS, *_pyfunction_names(), "nrn"])

@@ -17,13 +17,14 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.bionet.recording import BionetReport
 from bmtoolkit.simulator.core.registries import REPORT_MODULES
+from bmtoolkit.simulator.core.reports import report_file
 
 __all__ = ["CLAMP_KINDS", "ClampReport", "ClampRecorder"]
 
@@ -35,14 +36,12 @@ CLAMP_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class ClampReport:
-    """The current of the clamps of one kind (``ic``, ``f_ic``, ``se``)."""
+@dataclass(frozen=True, kw_only=True)
+class ClampReport(BionetReport):
+    """The current of the clamps of one kind (``ic``, ``f_ic``, ``se``); its ``node_set``
+    stays ``"all"``: every clamp, whatever cell it is on (as BMTK's)."""
 
-    name: str
     variable: str
-    file_name: Path
-    node_set: Any = "all"  # every clamp, whatever cell it is on (as BMTK's)
 
 
 def _load_clamp_report(cfg: Any, plan: Any) -> ClampReport:
@@ -54,8 +53,10 @@ def _load_clamp_report(cfg: Any, plan: Any) -> ClampReport:
             path=getattr(plan, "config_path", None),
             field=f"reports.{cfg.name}.variable_name",
         )
-    name = getattr(cfg, "file_name", None) or f"{cfg.name}.h5"
-    return ClampReport(cfg.name, variable, plan.output_path(name))
+    params = dict(getattr(cfg, "params", None) or {})
+    return ClampReport(
+        name=cfg.name, variable=variable, file_name=report_file(cfg, plan), params=params
+    )
 
 
 if "clamp_report" not in REPORT_MODULES:

@@ -17,53 +17,41 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bmtoolkit.exceptions import ConfigError, UnknownModelError
-from bmtoolkit.simulator.bionet.recording import Trace
+from bmtoolkit.simulator.bionet.recording import BionetReport, Trace
 from bmtoolkit.simulator.core.registries import REPORT_MODULES
+from bmtoolkit.simulator.core.reports import variable_file
 
 __all__ = ["NetconReport", "record_synapses"]
 
 
-@dataclass(frozen=True)
-class NetconReport:
-    """``variable`` of the synapses of type ``syn_type`` onto the cells of ``node_set``."""
+@dataclass(frozen=True, kw_only=True)
+class NetconReport(BionetReport):
+    """``variables`` of the synapses of type ``syn_type`` onto the cells of ``node_set``,
+    sampled as the membrane report of the same config would be."""
 
-    name: str
-    node_set: Any
     variables: tuple[str, ...]
     dt: float
     start_time: float
     end_time: float
-    file_name: Path
     syn_type: str | None = "Exp2Syn"
-    params: Mapping[str, Any] = field(default_factory=dict)
 
     def file_for(self, variable: str) -> Path:
-        """Output file of one variable (as :class:`~bmtoolkit.simulator.core.reports.MembraneReport`)."""
-        if len(self.variables) == 1:
-            return self.file_name
-        return self.file_name.with_name(f"{self.file_name.stem}_{variable}{self.file_name.suffix}")
+        """Output file of one variable (as a membrane report's)."""
+        return variable_file(self.file_name, self.variables, variable)
 
 
 def _load_netcon_report(cfg: Any, plan: Any) -> NetconReport:
     from bmtoolkit.simulator.core.reports import load_membrane_report
 
-    base = load_membrane_report(cfg, plan)
     params = dict(getattr(cfg, "params", None) or {})
     syn_type = params.get("syn_type", getattr(cfg, "syn_type", "Exp2Syn"))
-    return NetconReport(
-        name=base.name,
-        node_set=base.node_set,
-        variables=base.variables,
-        dt=base.dt,
-        start_time=base.start_time,
-        end_time=base.end_time,
-        file_name=base.file_name,
+    return NetconReport.from_report(
+        load_membrane_report(cfg, plan),
         syn_type=None if syn_type is None else str(syn_type),
         params=params,
     )

@@ -11,28 +11,8 @@ True
 
 from __future__ import annotations
 
-from bmtoolkit.simulator.core.pyfunctions import PyFunctions
+from bmtoolkit.simulator.core.pyfunctions import backend_module
 
 #: registrations for this backend; weight functions whose parameter names say nothing are
 #: called per edge (BMTK's BioNet calls them one edge at a time)
-_FUNCTIONS = PyFunctions(("bionet",), per_edge_default=True)
-
-synaptic_weight = _FUNCTIONS.synaptic_weight
-add_weight_function = _FUNCTIONS.add_weight_function
-cell_model = _FUNCTIONS.cell_model
-add_cell_model = _FUNCTIONS.add_cell_model
-synapse_model = _FUNCTIONS.synapse_model
-add_synapse_model = _FUNCTIONS.add_synapse_model
-model_processing = _FUNCTIONS.model_processing
-add_cell_processor = _FUNCTIONS.add_cell_processor
-
-__all__ = [
-    "add_cell_model",
-    "add_cell_processor",
-    "add_synapse_model",
-    "add_weight_function",
-    "cell_model",
-    "model_processing",
-    "synapse_model",
-    "synaptic_weight",
-]
+__getattr__, __dir__, __all__ = backend_module(__name__, "bionet", per_edge_default=True)

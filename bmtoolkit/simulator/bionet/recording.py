@@ -6,7 +6,8 @@ soma centre (``sections: "soma"``) or at every segment of the chosen sections (`
 one-step convention: row ``i`` holds the value after step ``i + 1`` (``t0 + (i+1) dt``).
 
 ``extracellular`` (BMTK's ECP report) is registered here; the line-source computation
-lives in :mod:`.ecp`.
+lives in :mod:`.ecp`. :class:`BionetReport` is what every bionet report record shares
+(``extracellular`` here, ``netcon_report`` and ``clamp_report`` in their modules).
 
 Examples
 --------
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from bmtoolkit.simulator.core.registries import REPORT_MODULES
 
 __all__ = [
     "SECTION_GROUPS",
+    "BionetReport",
     "ExtracellularReport",
     "Trace",
     "as_arrays",
@@ -231,28 +233,60 @@ def write_report(
     return path
 
 
-@dataclass(frozen=True)
-class ExtracellularReport:
-    """Extracellular potential at electrode sites from the cells of ``node_set``."""
+@dataclass(frozen=True, kw_only=True)
+class BionetReport:
+    """What every bionet report record has (its own fields follow, by keyword).
+
+    Attributes
+    ----------
+    name : str
+        The report's name in the config (``reports.<name>``); its output is recorded under it.
+    file_name : Path
+        Output file, inside the output folder unless given absolute.
+    node_set : any
+        The cells it covers (a node-set name or a selector; ``"all"``).
+    params : mapping
+        The report config's other keys, as given.
+
+    Examples
+    --------
+    >>> from bmtoolkit.simulator.core.reports import MembraneReport
+    >>> v = MembraneReport("v", "bio", ("v",), 0.1, 0.0, 10.0, Path("v.h5"))
+    >>> BionetReport.from_report(v, params={"syn_type": "Exp2Syn"})
+    BionetReport(name='v', file_name=PosixPath('v.h5'), node_set='bio', params={'syn_type': 'Exp2Syn'})
+    """
 
     name: str
-    node_set: Any
-    electrode_positions: Path | None
     file_name: Path
+    node_set: Any = "all"
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_report(cls, report: Any, **values: Any) -> Self:
+        """A record of this class holding the fields ``report`` (another record, e.g. the
+        :class:`~bmtoolkit.simulator.core.reports.MembraneReport` of the same config) has
+        too, and ``values`` for the others."""
+        shared = {f.name: getattr(report, f.name) for f in fields(cls) if hasattr(report, f.name)}
+        return cls(**{**shared, **values})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtracellularReport(BionetReport):
+    """Extracellular potential at electrode sites from the cells of ``node_set``."""
+
+    electrode_positions: Path | None
 
 
 def _load_extracellular(cfg: Any, plan: Any) -> ExtracellularReport:
+    from bmtoolkit.simulator.core.reports import report_file
+
     params = dict(getattr(cfg, "params", None) or {})
-    node_set = getattr(cfg, "node_set", None) or params.get("cells") or "all"
     positions = params.get("electrode_positions")
-    name = getattr(cfg, "name", "ecp")
-    file_name = getattr(cfg, "file_name", None) or Path(f"{name}.h5")
     return ExtracellularReport(
-        name=name,
-        node_set=node_set,
+        name=cfg.name,
+        node_set=getattr(cfg, "node_set", None) or params.get("cells") or "all",
         electrode_positions=Path(positions) if positions else None,
-        file_name=plan.output_path(file_name),
+        file_name=report_file(cfg, plan),
         params=params,
     )
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bmtoolkit.simulator.core.scaffold import HEADER, Scaffold, poisson_input, spikes_input
+from bmtoolkit.simulator.core.scaffold import (
+    Scaffold,
+    backend_scaffold,
+    poisson_input,
+    spikes_input,
+)
 
 
 def _ball_and_stick_swc() -> str:
@@ -67,7 +72,7 @@ def _ball_and_stick_fit() -> dict[str, Any]:
 
 def scaffold(tstop: float) -> Scaffold:
     """The example folder of ``bmtoolkit create-environment --backend bionet``."""
-    script = HEADER.replace("SEED", "1") + '''
+    network = '''
 # two biophysical ball-and-stick cells (Allen perisomatic-style fit, channels shipped with
 # bmtoolkit's NEURON backend) and 20 virtual input cells
 bio = NetworkBuilder("bio")
@@ -88,7 +93,13 @@ virt.build(seed=3)
 bio.save(output_dir=NETWORK_DIR)
 virt.save(output_dir=NETWORK_DIR)
 ''' + poisson_input("virt", 20, 10.0, tstop / 1000.0, 4)  # fmt: skip
-    return Scaffold(
+    return backend_scaffold(
+        "NEURON",
+        tstop,
+        dt=0.1,
+        network=network,
+        nodes=("bio", "virt"),
+        edges=("virt_bio",),
         components={
             "biophysical_neuron_models/ball_and_stick_fit.json": _ball_and_stick_fit(),
             "morphologies/ball_and_stick.swc": _ball_and_stick_swc(),
@@ -103,43 +114,31 @@ virt.save(output_dir=NETWORK_DIR)
                 "channels it ships (NaV, Kv3_1, Kd, Ih, ...) on the first run.\n"
             ),
         },  # fmt: skip
-        build_script=script,
-        nodes=("bio", "virt"),
-        edges=("virt_bio",),
-        simulation={
-            "target_simulator": "NEURON",
-            "run": {
-                "tstop": tstop,
-                "dt": 0.1,
-                "dL": 20.0,
-                "spike_threshold": -15.0,
-                "random_seed": 1,
-            },
-            "conditions": {"celsius": 34.0, "v_init": -72.0},
-            "inputs": {
-                "virt_spikes": spikes_input("virt"),
-                "current_clamp": {
-                    "input_type": "current_clamp",
-                    "module": "IClamp",
-                    "node_set": {"population": "bio"},
-                    "amp": 0.15,
-                    "delay": tstop * 0.25,
-                    "duration": tstop * 0.5,
-                },
-            },
-            "reports": {
-                "membrane_potential": {
-                    "cells": {"population": "bio"},
-                    "variable_name": "v",
-                    "module": "membrane_report",
-                    "sections": "soma",
-                },
-            },
-        },  # fmt: skip
         component_dirs={
             "biophysical_neuron_models_dir": "biophysical_neuron_models",
             "morphologies_dir": "morphologies",
             "synaptic_models_dir": "synaptic_models",
             "mechanisms_dir": "mechanisms",
+        },
+        run={"dL": 20.0, "spike_threshold": -15.0},
+        conditions={"celsius": 34.0, "v_init": -72.0},
+        inputs={
+            "virt_spikes": spikes_input("virt"),
+            "current_clamp": {
+                "input_type": "current_clamp",
+                "module": "IClamp",
+                "node_set": {"population": "bio"},
+                "amp": 0.15,
+                "delay": tstop * 0.25,
+                "duration": tstop * 0.5,
+            },
+        },
+        reports={
+            "membrane_potential": {
+                "cells": {"population": "bio"},
+                "variable_name": "v",
+                "module": "membrane_report",
+                "sections": "soma",
+            },
         },
     )

@@ -64,6 +64,7 @@ SPEC = BackendSpec(
     target_simulators=("NEURON", "CORENEURON"),
     model_templates=("nrn", "hoc", "ctdb", "nml"),
     model_types=("biophysical",),
+    simulates=("biophysical", "point_process", "point_neuron", "virtual"),
     inputs=(
         "sonata",
         "poisson",

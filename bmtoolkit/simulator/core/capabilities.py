@@ -6,12 +6,18 @@
 
 - input whose module the backend does not accept (``"inputs.<name>"``),
 - report whose module the backend does not accept (``"reports.<name>"``),
-- node ``model_type`` in the run's node set the backend does not simulate,
+- node ``model_type`` in the run's node set the backend does not simulate (every built-in
+  backend declares the ones it does),
 - edge population without a ``delay`` where the backend declares no default delay.
 
 :func:`~bmtoolkit.simulator.core.preflight.check` (``bmtoolkit run``) raises them together as
 one :class:`~bmtoolkit.exceptions.ConfigError`; ``bmtoolkit validate --backend NAME`` prints
 each. Nothing is built and no simulator is imported.
+
+Delays shorter than a time step follow one rule too, NEST's, in every backend that moves
+spikes on the ``run.dt`` grid (:func:`delay_steps`): a delay is rounded to the nearest whole
+step, and one that rounds to no step at all is refused when the edges are read (NEST refuses
+delays below its resolution).
 
 Examples
 --------
@@ -23,8 +29,12 @@ Examples
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.sonata.validation import Problem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -118,6 +128,9 @@ def _model_types(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
         names = set(pop.types.columns) | set(pop.property_names)
         if ids is None or len(ids) == 0 or "model_type" not in names:
             continue
+        templates = pop.column("model_template", ids) if "model_template" in names else None
+        if not spec.takes_population(templates):
+            continue  # a population the backend passes over
         found = {str(v) for v in pop.column("model_type", ids)}
         other = sorted(found - set(spec.simulates))
         if other:
@@ -160,3 +173,56 @@ def mismatches(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
         *_model_types(plan, spec),
         *_delays(plan, spec),
     ]
+
+
+def delay_steps(
+    delays: np.ndarray, dt: float, *, edges: str = "", path: str | Path | None = None
+) -> np.ndarray:
+    """Edge delays (ms) as whole steps of ``dt``, by NEST's rule.
+
+    Each delay goes to the nearest step, halves up (NEST's ``ld_round(delay * steps_per_ms)``);
+    a delay that comes to less than one step is refused, as NEST refuses delays below its
+    resolution, instead of being moved to one step.
+
+    Parameters
+    ----------
+    delays : array of float
+        Delays in ms.
+    dt : float
+        The run's time step (ms).
+    edges, path
+        The edge population and its file, named in the error.
+
+    Returns
+    -------
+    array of int64
+        Steps, each at least 1.
+
+    Raises
+    ------
+    ConfigError
+        Some delays are shorter than half a step; names the edges, the file, how many, the
+        smallest delay and ``run.dt``.
+
+    Examples
+    --------
+    >>> delay_steps(np.array([0.05, 0.1, 0.14, 0.25, 1.5]), 0.1)
+    array([ 1,  1,  1,  3, 15])
+    >>> delay_steps(np.array([1.0, 0.04]), 0.1, edges="lgn_to_v1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    bmtoolkit.exceptions.ConfigError: delay: edges 'lgn_to_v1': 1 delay shorter than ... 0.04 ms...
+    """
+    ms = np.asarray(delays, dtype=float)
+    steps = np.floor(ms * (1.0 / dt) + 0.5).astype(np.int64)
+    short = steps < 1
+    if short.any():
+        n = int(short.sum())
+        raise ConfigError(
+            (f"edges {edges!r}: " if edges else "")
+            + f"{n} delay{'s' if n > 1 else ''} shorter than the time step "
+            f"run.dt = {dt:g} ms (smallest {ms[short].min():g} ms); delays must be at least "
+            "one step, as NEST requires",
+            path=path,
+            field="delay",
+        )
+    return steps

@@ -4,7 +4,7 @@ BMTK scripts register Python functions that replace parts of a simulation; the s
 here. :class:`PyFunctions` holds BMTK's spellings bound to the backends they register for:
 :mod:`bmtoolkit.simulator` exports an instance that registers for every backend (``"*"``),
 and each backend folder's ``pyfunction_cache`` module one of its own, with its name and its
-default weight-function convention.
+default weight-function convention, made by :func:`backend_module`.
 
 =========================================  =================================================
 BMTK call                                  registers
@@ -63,8 +63,10 @@ from bmtoolkit.simulator.core.weight_functions import Row
 __all__ = [
     "ALL",
     "EVERY_BACKEND",
+    "NAMES",
     "PROCESSORS",
     "PyFunctions",
+    "backend_module",
     "find_cell_model",
     "find_cell_processor",
     "find_synapse_model",
@@ -75,6 +77,17 @@ __all__ = [
 EVERY_BACKEND = "*"
 #: ``"<backend>:<name>"`` -> BMTK-style cell processor (``model_processing``)
 PROCESSORS: dict[str, Callable[..., Any]] = {}
+#: BMTK's registration functions, as its ``pyfunction_cache`` modules name them
+NAMES: tuple[str, ...] = (
+    "synaptic_weight",
+    "add_weight_function",
+    "cell_model",
+    "add_cell_model",
+    "synapse_model",
+    "add_synapse_model",
+    "model_processing",
+    "add_cell_processor",
+)
 
 
 def _cell_key(backend: str, directive: str, model_type: str | None) -> str:
@@ -248,17 +261,8 @@ class PyFunctions:
         return _decorator(register, wargs, dict(wkwargs), "name")
 
     def exports(self) -> dict[str, Callable[..., Any]]:
-        """The names a module exports, BMTK's spellings."""
-        return {
-            "synaptic_weight": self.synaptic_weight,
-            "add_weight_function": self.add_weight_function,
-            "cell_model": self.cell_model,
-            "add_cell_model": self.add_cell_model,
-            "synapse_model": self.synapse_model,
-            "add_synapse_model": self.add_synapse_model,
-            "model_processing": self.model_processing,
-            "add_cell_processor": self.add_cell_processor,
-        }
+        """The names a module exports, BMTK's spellings (:data:`NAMES`)."""
+        return {name: getattr(self, name) for name in NAMES}
 
 
 def _check_callable(func: Any, what: str) -> None:
@@ -283,6 +287,46 @@ def unregister(name: str) -> None:
 
 #: the registrations of :mod:`bmtoolkit.simulator`: every backend, vectorized by default
 ALL = PyFunctions((EVERY_BACKEND,), per_edge_default=False)
+
+
+def backend_module(
+    module: str, backend: str, *, per_edge_default: bool
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """The ``__getattr__``, ``__dir__`` and ``__all__`` of a backend's ``pyfunction_cache``
+    module: BMTK's registration functions (:data:`NAMES`) registering for ``backend``.
+
+    Parameters
+    ----------
+    module : str
+        The module's name (``__name__``), for the error of an unknown attribute.
+    backend : str
+        Backend the registrations apply to.
+    per_edge_default : bool
+        How the backend calls a weight function whose parameter names say nothing (see
+        :class:`PyFunctions`).
+
+    Examples
+    --------
+    >>> getattr_, dir_, all_ = backend_module("mynet.pyfunction_cache", "mynet",
+    ...                                       per_edge_default=True)
+    >>> getattr_("add_cell_model").__self__.backends, all_ == list(NAMES)
+    (('mynet',), True)
+    >>> getattr_("nothing")
+    Traceback (most recent call last):
+    AttributeError: module 'mynet.pyfunction_cache' has no attribute 'nothing'
+    """
+    exports = PyFunctions((backend,), per_edge_default=per_edge_default).exports()
+
+    def __getattr__(name: str) -> Any:
+        try:
+            return exports[name]
+        except KeyError:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+
+    def __dir__() -> list[str]:
+        return sorted(exports)
+
+    return __getattr__, __dir__, list(exports)
 
 
 class NodeView(Row):

@@ -64,11 +64,22 @@ class MembraneReport:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def file_for(self, variable: str) -> Path:
-        """Output file of one variable: ``file_name``, or ``<stem>_<variable>.h5`` when
-        several variables are recorded."""
-        if len(self.variables) == 1:
-            return self.file_name
-        return self.file_name.with_name(f"{self.file_name.stem}_{variable}{self.file_name.suffix}")
+        """Output file of one variable (:func:`variable_file`)."""
+        return variable_file(self.file_name, self.variables, variable)
+
+
+def variable_file(file_name: Path, variables: tuple[str, ...], variable: str) -> Path:
+    """Output file of one of a report's ``variables``: ``file_name`` when it records one,
+    else ``<stem>_<variable><suffix>``.
+
+    Examples
+    --------
+    >>> variable_file(Path("v.h5"), ("v",), "v"), variable_file(Path("r.h5"), ("v", "cai"), "cai")
+    (PosixPath('v.h5'), PosixPath('r_cai.h5'))
+    """
+    if len(variables) == 1:
+        return file_name
+    return file_name.with_name(f"{file_name.stem}_{variable}{file_name.suffix}")
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,9 @@ def _times(cfg: ReportConfig, plan: RunPlan) -> tuple[float, float, float]:
     return dt, start, end
 
 
-def _file(cfg: ReportConfig, plan: RunPlan) -> Path:
+def report_file(cfg: Any, plan: RunPlan) -> Path:
+    """Where a report config's file goes: its ``file_name`` (default ``<name>.h5``) in the
+    output folder unless absolute."""
     name = getattr(cfg, "file_name", None) or f"{cfg.name}.h5"
     return plan.output_path(name)
 
@@ -164,7 +177,7 @@ def load_membrane_report(cfg: ReportConfig, plan: RunPlan) -> MembraneReport:
         dt,
         start,
         end,
-        _file(cfg, plan),
+        report_file(cfg, plan),
         sections=str(getattr(cfg, "sections", None) or "soma"),
         params=dict(getattr(cfg, "params", {}) or {}),
     )
@@ -186,7 +199,7 @@ def load_weight_report(cfg: ReportConfig, plan: RunPlan) -> WeightReport:
     module = getattr(cfg, "module", None) or params.get("module")
     given = getattr(cfg, "given", frozenset({"dt", "file_name"}))
     events = module == "weight_recorder" and "dt" not in given
-    path = _file(cfg, plan)
+    path = report_file(cfg, plan)
     if events:
         if "file_name" not in given:
             path = plan.output_path(f"{cfg.name}.csv")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -134,6 +134,11 @@ class BackendSpec:
     simulates : tuple of str or None
         Node ``model_type`` values it can simulate; any other one in the run's node set is
         refused before the run. ``None``: not declared (the backend decides while building).
+    template_populations : bool
+        Simulates only the populations with a ``model_template`` starting with one of
+        :attr:`model_templates` and passes over the others (an LGN filter backend evaluates the
+        LGN nodes of a circuit that also holds the cortex they drive); only the populations it
+        takes are checked against :attr:`simulates` (:meth:`takes_population`).
     inputs : tuple of str or None
         Input modules it accepts (names registered in
         :data:`~bmtoolkit.simulator.core.registries.INPUT_MODULES`, aliases included).
@@ -173,6 +178,7 @@ class BackendSpec:
     model_templates: tuple[str, ...] = ()
     model_types: tuple[str, ...] = ()
     simulates: tuple[str, ...] | None = None
+    template_populations: bool = False
     inputs: tuple[str, ...] | None = None
     reports: tuple[str, ...] | None = None
     registers: tuple[str, ...] = ()
@@ -187,6 +193,23 @@ class BackendSpec:
     def default_delay(self, dt: float) -> float | None:
         """Delay (ms) of edges without one in a run of step ``dt`` (``None``: required)."""
         return None if self.delay is None else self.delay.value(dt)
+
+    def takes_population(self, templates: Iterable[Any] | None) -> bool:
+        """Whether a population with these ``model_template`` values is one the backend
+        simulates (always, unless :attr:`template_populations`; a population without
+        templates is taken).
+
+        Examples
+        --------
+        >>> spec = BackendSpec("lgnnet", "x:Y", model_templates=("lgnmodel",),
+        ...                    template_populations=True)
+        >>> spec.takes_population(["lgnmodel:sON_TF4"]), spec.takes_population(["nest:iaf"])
+        (True, False)
+        """
+        if not self.template_populations or templates is None:
+            return True
+        prefixes = tuple(self.model_templates)
+        return any(str(t).startswith(prefixes) for t in templates)
 
     def accepts_input(self, module: str) -> bool:
         """Whether an input of registered module ``module`` (or an alias) is accepted."""

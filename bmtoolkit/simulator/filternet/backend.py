@@ -80,8 +80,7 @@ class FilterNetBackend(Backend):
             if ids is None or len(ids) == 0:
                 continue
             table = pop.get(ids=np.asarray(ids, dtype=np.int64))
-            templates = table.get("model_template")
-            if templates is not None and not templates.astype(str).str.startswith("lgnmodel").any():
+            if not SPEC.takes_population(table.get("model_template")):
                 continue  # not a filter population (e.g. cortex in the same circuit)
             table = _load_params(table, self.plan.components, pop.types_path)
             seed = None if self.plan.seed is None else self.plan.seed + len(self.cells)

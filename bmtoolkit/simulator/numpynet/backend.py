@@ -15,7 +15,8 @@ per-node HDF5 overrides; missing ones take NEST's ``iaf_psc_delta`` defaults. Vi
 emit the spikes of the run's spike inputs, each in the step NEST would emit it
 (:func:`~bmtoolkit.simulator.core.inputs.emission_step`). Row ``j`` of a membrane report holds
 V at ``start_time + (j + 1) dt``. Edge weights are ``syn_weight x nsyns`` (or the
-registered ``weight_function``), delays rounded to the grid.
+registered ``weight_function``), delays rounded to the grid as NEST rounds them, and a delay
+under half a step refused (:func:`~bmtoolkit.simulator.core.capabilities.delay_steps`).
 
 Examples
 --------
@@ -32,6 +33,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.simulator.core.base import Backend
+from bmtoolkit.simulator.core.capabilities import delay_steps
 from bmtoolkit.simulator.core.inputs import (
     CurrentClampInput,
     SpikeTrainsInput,
@@ -121,9 +123,10 @@ class NumpyNetBackend(Backend):
                 p.refractory = np.zeros(pop.size, dtype=np.int64)
             self.pops[name] = p
             self.spikes[name] = []
-        for edges in plan.circuit.edges.values():
+        for name, edges in plan.circuit.edges.items():
             table = edge_table(plan, edges, default_delay=self.default_delay)
-            steps = np.maximum(np.rint(table.delays / plan.dt).astype(np.int64), 1)
+            where = edges.types_path or edges.h5_path
+            steps = delay_steps(table.delays, plan.dt, edges=name, path=where)
             self.edges.append((table, steps))
 
     def add_inputs(self) -> None:

@@ -40,6 +40,7 @@ SPEC = BackendSpec(
     backend="bmtoolkit.simulator.numpynet.backend:NumpyNetBackend",
     requires=("numpy",),
     description="a tiny numpy LIF (iaf_psc_delta) for tests and as the smallest example",
+    simulates=("point_process", "point_neuron", "virtual"),
     inputs=("sonata", "poisson", "IClamp", "nwb", "ecephys_probe", "function"),
     reports=("membrane_report",),
     options=NumpyNetOptions,

@@ -30,26 +30,20 @@ _EXPORTS: dict[str, str] = {
     "io": "bmtoolkit.simulator.pointnet.run_scripts",
 }
 
+#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...) are those of
+#: this module (:func:`~bmtoolkit.simulator.core.pyfunctions.backend_module`)
+_PYFUNCTION_CACHE = "bmtoolkit.simulator.pointnet.pyfunction_cache"
 
-#: BMTK's registration functions (``synaptic_weight``, ``add_cell_model`` ...), see
-#: :mod:`.pyfunction_cache`
-_PYFUNCTIONS = (
-    "synaptic_weight",
-    "add_weight_function",
-    "cell_model",
-    "add_cell_model",
-    "synapse_model",
-    "add_synapse_model",
-    "model_processing",
-    "add_cell_processor",
-)
+
+def _pyfunction_names() -> tuple[str, ...]:
+    from bmtoolkit.simulator.core.pyfunctions import NAMES
+
+    return NAMES
 
 
 def __getattr__(name: str) -> Any:
-    if name in _PYFUNCTIONS:
-        return getattr(
-            importlib.import_module("bmtoolkit.simulator.pointnet.pyfunction_cache"), name
-        )
+    if name in _pyfunction_names():
+        return getattr(importlib.import_module(_PYFUNCTION_CACHE), name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'bmtoolkit.simulator.pointnet' has no attribute {name!r}")
@@ -57,4 +51,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS, *_PYFUNCTIONS])
+    return sorted([*globals(), *_EXPORTS, *_pyfunction_names()])

@@ -9,7 +9,12 @@ Examples
 
 from __future__ import annotations
 
-from bmtoolkit.simulator.core.scaffold import HEADER, Scaffold, poisson_input, spikes_input
+from bmtoolkit.simulator.core.scaffold import (
+    Scaffold,
+    backend_scaffold,
+    poisson_input,
+    spikes_input,
+)
 
 
 def scaffold(tstop: float) -> Scaffold:
@@ -17,7 +22,7 @@ def scaffold(tstop: float) -> Scaffold:
     exc = {"C_m": 250.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": -70.0, "V_th": -55.0,
            "V_reset": -70.0, "tau_syn_ex": 2.0, "tau_syn_in": 2.0}  # fmt: skip
     inh = {**exc, "C_m": 200.0, "tau_m": 10.0, "t_ref": 1.0, "V_th": -52.0}
-    script = HEADER.replace("SEED", "1") + '''
+    network = '''
 # 80 excitatory and 20 inhibitory NEST point neurons in a 100 um column
 v1 = NetworkBuilder("v1")
 for pop_name, ei, n, params in (("exc", "e", 80, "exc_iaf.json"), ("inh", "i", 20, "inh_iaf.json")):
@@ -41,22 +46,21 @@ v1.build(seed=3)
 lgn.save(output_dir=NETWORK_DIR)
 v1.save(output_dir=NETWORK_DIR)
 ''' + poisson_input("lgn", 50, 20.0, tstop / 1000.0, 4)  # fmt: skip
-    return Scaffold(
+    return backend_scaffold(
+        "NEST",
+        tstop,
+        dt=0.1,
+        network=network,
+        nodes=("v1", "lgn"),
+        edges=("v1_v1", "lgn_v1"),
         components={
             "point_neuron_models/exc_iaf.json": exc,
             "point_neuron_models/inh_iaf.json": inh,
             "synaptic_models/static.json": {},
         },
-        build_script=script,
-        nodes=("v1", "lgn"),
-        edges=("v1_v1", "lgn_v1"),
-        simulation={
-            "target_simulator": "NEST",
-            "run": {"tstop": tstop, "dt": 0.1, "random_seed": 1},
-            "inputs": {"lgn_spikes": spikes_input("lgn")},
-        },
         component_dirs={
             "point_neuron_models_dir": "point_neuron_models",
             "synaptic_models_dir": "synaptic_models",
         },
+        inputs={"lgn_spikes": spikes_input("lgn")},
     )

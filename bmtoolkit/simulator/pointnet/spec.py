@@ -54,6 +54,7 @@ SPEC = BackendSpec(
     description="point neurons on NEST 3",
     target_simulators=("NEST",),
     model_templates=("nest",),
+    simulates=("point_process", "point_neuron", "virtual"),
     inputs=("sonata", "poisson", "IClamp", "nwb", "ecephys_probe", "function"),
     reports=("membrane_report", "weight_recorder"),
     options=PointNetOptions,

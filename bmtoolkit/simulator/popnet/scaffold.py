@@ -9,12 +9,12 @@ Examples
 
 from __future__ import annotations
 
-from bmtoolkit.simulator.core.scaffold import HEADER, Scaffold
+from bmtoolkit.simulator.core.scaffold import Scaffold, backend_scaffold
 
 
 def scaffold(tstop: float) -> Scaffold:
     """The example folder of ``bmtoolkit create-environment --backend popnet``."""
-    script = HEADER.replace("SEED", "1") + '''
+    network = '''
 # an excitatory and an inhibitory population density, driven by an external population
 cortex = NetworkBuilder("cortex")
 cortex.add_nodes(pop_name="exc", ei="e", model_type="population",
@@ -35,33 +35,32 @@ external.save(output_dir=NETWORK_DIR)
 '''  # fmt: skip
     pop = {"tau_m": 0.02, "v_min": -0.002, "v_max": 0.02, "dv": 0.0002, "tau_ref": 0.002,
            "update_method": "gmres", "approx_order": None, "tol": 1e-12}  # fmt: skip
-    return Scaffold(
+    return backend_scaffold(
+        "DiPDE",
+        tstop,
+        dt=0.1,
+        network=network,
+        nodes=("cortex", "external"),
+        edges=("cortex_cortex", "external_cortex"),
         components={
             "population_models/exc_population.json": pop,
             "population_models/inh_population.json": {**pop, "tau_m": 0.01},
             "synaptic_models/population_synapse.json": {},
         },
-        build_script=script,
-        nodes=("cortex", "external"),
-        edges=("cortex_cortex", "external_cortex"),
-        simulation={
-            "target_simulator": "DiPDE",
-            "run": {"tstop": tstop, "dt": 0.1, "random_seed": 1},
-            "inputs": {
-                "bkg_rate": {
-                    "input_type": "csv",
-                    "module": "pop_rates",
-                    "rates": "$INPUT_DIR/external_rates.csv",
-                    "node_set": {"population": "external"},
-                },
-            },
-            "output": {"rates_file": "rates.csv"},
-        },  # fmt: skip
-        files={"inputs/external_rates.csv": "gid firing_rate\n0 10.0\n"},
         component_dirs={
             "population_models_dir": "population_models",
             # older readers (and `bmtoolkit validate`) look for population parameters here
             "point_neuron_models_dir": "population_models",
             "synaptic_models_dir": "synaptic_models",
         },
+        files={"inputs/external_rates.csv": "gid firing_rate\n0 10.0\n"},
+        inputs={
+            "bkg_rate": {
+                "input_type": "csv",
+                "module": "pop_rates",
+                "rates": "$INPUT_DIR/external_rates.csv",
+                "node_set": {"population": "external"},
+            },
+        },
+        output={"rates_file": "rates.csv"},
     )

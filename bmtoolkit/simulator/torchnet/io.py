@@ -35,6 +35,7 @@ import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.models.allen_glif import nest_point_params
+from bmtoolkit.simulator.core.capabilities import delay_steps
 from bmtoolkit.simulator.core.catalogue import NodeTypeModel, cell_value, is_empty, split_template
 from bmtoolkit.simulator.core.models import (
     DEFAULT_WEIGHT_NAMES,
@@ -253,14 +254,8 @@ def _gather_edges(
         )
         tgt = table.target_ids + layout.populations[edges.target_population][0]
         receptor, stp = _edge_columns(plan, edges, table, n_rec, sign_mode, tgt)
-        steps = np.round(table.delays / step).astype(np.int64)
-        if len(steps) and steps.min() < 1:
-            raise ConfigError(
-                f"edges {name!r}: delays must be >= the time step {step} ms "
-                f"(smallest is {table.delays.min()})",
-                path=edges.types_path or edges.h5_path,
-                field="delay",
-            )
+        where = edges.types_path or edges.h5_path
+        steps = delay_steps(table.delays, step, edges=name, path=where)
         for key, values in zip(
             parts, (table.source_ids + src_off, tgt, receptor, table.weights, steps, stp)
         ):

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.simulator.core.capabilities import delay_steps
 from bmtoolkit.simulator.torchnet._torch import torch
 from bmtoolkit.simulator.torchnet.cells import CELL_GROUPS, GLIFCells, GLIFState
 from bmtoolkit.simulator.torchnet.synapses import Synapses, SynState
@@ -165,7 +166,8 @@ class TorchNet(nn.Module):
             Per neuron, or per type with ``type_index``.
         src, tgt, weight, delay : arrays (E,)
             Source index (``>= n`` for virtual node ``src - n``), target index, weight (pA)
-            and delay (ms, rounded to the step, at least one step).
+            and delay (ms, rounded to the nearest step as NEST rounds it; a delay under half
+            a step is refused, see :func:`~bmtoolkit.simulator.core.capabilities.delay_steps`).
         receptor : array (E,), optional
             Receptor port (0-based); default 0, or the sign rule of ``iaf_psc_*`` cells.
         stp_type, stp_params
@@ -191,7 +193,7 @@ class TorchNet(nn.Module):
         if receptor is None:
             sign_mode = np.array([c.receptor_mode == "sign" for c in cells])[idx]
             receptor = np.where(sign_mode[tgt], (weight < 0).astype(np.int64), 0)
-        steps = np.maximum(np.round(np.asarray(delay, dtype=float) / dt), 1).astype(np.int64)
+        steps = delay_steps(np.asarray(delay, dtype=float), dt)
         syn = Synapses(
             np.asarray(src, dtype=np.int64),
             tgt,

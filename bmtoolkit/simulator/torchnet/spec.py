@@ -61,6 +61,7 @@ SPEC = BackendSpec(
     requires=("torch",),
     description="differentiable GLIF and LIF point neurons with STP on PyTorch",
     target_simulators=("PYTORCH", "TORCH"),
+    simulates=("point_process", "point_neuron", "virtual"),
     inputs=("sonata", "poisson", "IClamp", "nwb", "ecephys_probe", "function"),
     reports=("membrane_report",),
     options=TorchNetOptions,

@@ -183,3 +183,37 @@ def test_overwrite_false_keeps_the_first_registration():
         assert WEIGHT_FUNCTIONS.get("kept_fn").per_edge
     finally:
         WEIGHT_FUNCTIONS.unregister("kept_fn")
+
+
+@pytest.mark.parametrize(("backend", "per_edge"), [("bionet", True), ("pointnet", False)])
+def test_backend_pyfunction_cache_modules_register_for_their_backend(backend, per_edge):
+    """BMTK's ``<backend>.pyfunction_cache`` names: the same on the package, bound to the
+    backend, with its convention for weight functions whose parameters say nothing."""
+    import importlib
+
+    from bmtoolkit.simulator.core.pyfunctions import NAMES, find_synapse_model, unregister
+
+    cache = importlib.import_module(f"bmtoolkit.simulator.{backend}.pyfunction_cache")
+    package = importlib.import_module(f"bmtoolkit.simulator.{backend}")
+    assert cache.__all__ == list(NAMES) and set(NAMES) <= set(dir(package))
+    for name in NAMES:
+        assert getattr(package, name) == getattr(cache, name)
+    try:
+
+        @cache.synaptic_weight
+        def cache_test_weight(a, b, c):
+            return 1.0
+
+        @package.synapse_model(name="cache_test_syn")
+        def syn(syn_params, sec_x, section):
+            return None
+
+        assert getattr(WEIGHT_FUNCTIONS.get("cache_test_weight"), "per_edge", False) is per_edge
+        assert find_synapse_model(backend, "cache_test_syn") is syn.__wrapped__
+        other = "pointnet" if backend == "bionet" else "bionet"
+        assert find_synapse_model(other, "cache_test_syn") is None
+    finally:
+        unregister("cache_test_weight")
+        unregister("cache_test_syn")
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        cache.nothing  # noqa: B018
