@@ -46,7 +46,7 @@ def test_ground_truth_gradient_vs_steps(glif_levels, level):
     train = [replace(sw, name=f"noise_{k}") for k, sw in enumerate(train)]
     held = nest_sweep(truth, _noise(2.0, 1e-10, 1.2e-10, 9))
     steps = fit_glif(train, level)
-    fit = fit_glif_gradient(train, level, init=steps, max_iter=4, check_every=2, batch_windows=8)
+    fit = fit_glif_gradient(train, level, init=steps, max_iter=4, check_every=4, batch_windows=8)
     assert fit.validation_sweeps == ("noise_2",)
     p = fit.params
     assert p.R == pytest.approx(truth.R, rel=0.02)

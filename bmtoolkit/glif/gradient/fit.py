@@ -208,6 +208,8 @@ def fit_glif_gradient(sweeps: Sequence[Sweep], level: int,
         the step-by-step start is fitted on ``sweeps`` as given.
     options : GradientOptions, optional
         Settings; keyword ``overrides`` (``max_iter=30``, ``lr=0.02`` ...) replace single ones.
+    spike_cut, asc_taus, mlin, calibrate
+        Passed to :func:`~bmtoolkit.glif.fit_glif` for the default start.
     log : callable, optional
         Called with a progress line at each validation check.
 
