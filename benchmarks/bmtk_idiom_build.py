@@ -13,6 +13,12 @@ import line changed with bmtoolkit. Usage: ``python bmtk_idiom_build.py N ITERAT
 
 Prints one JSON line: import, build and save seconds and the peak RSS (MiB) of the process and
 of any worker processes.
+
+``python bmtk_idiom_build.py N ITERATOR OUT --floor`` builds nothing: it calls the same
+connection functions for the same pairs (per pair, or per source with the target list) over
+plain dict nodes with a ``node_id`` attribute, from the cheapest loop Python has, and prints
+``{"floor_s": ..., "floor_cpu_s": ...}`` (wall and CPU seconds of the calls): what the user's functions cost by themselves, the least any tool that calls
+them can take.
 """
 
 import json
@@ -25,6 +31,7 @@ import numpy as np  # noqa: E402
 from bmtk.builder import NetworkBuilder  # noqa: E402
 
 N, ITERATOR, OUT = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+FLOOR = sys.argv[4:] == ["--floor"]
 P0, SIGMA, P_LGN = 0.1, 150.0, 0.05
 np.random.seed(1)
 
@@ -81,10 +88,44 @@ def random_pair(source, target, p):
     return np.random.binomial(1, p)
 
 
+class _Node(dict):
+    """A node as the functions see it: properties by key, ``node_id`` as an attribute."""
+
+    __slots__ = ("node_id",)
+
+
+def _floor(populations, edge_sets):
+    """Wall and CPU seconds the connection functions take for the build's pairs, nothing else."""
+    from itertools import repeat
+
+    nodes = {}
+    for name, rows in populations.items():
+        nodes[name] = []
+        for i, row in enumerate(rows):
+            node = _Node(row, node_id=i)
+            node.node_id = i
+            nodes[name].append(node)
+    start, cpu = time.perf_counter(), time.process_time()
+    for src_name, ei, trg_name, func, params in edge_sets:
+        sources = [n for n in nodes[src_name] if ei is None or n["ei"] == ei]
+        targets = nodes[trg_name]
+        values = [repeat(v) for v in params.values()]
+        if ITERATOR == "one_to_one":
+            for target in targets:
+                list(map(func, sources, repeat(target), *values))
+        else:
+            list(map(func, sources, repeat(targets), *values))
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 ne = int(0.8 * N)
+rows = {"v1": [], "lgn": [{"model_type": "virtual", "pop_name": "lgn"}] * (N // 10)}
 v1 = NetworkBuilder("v1")
 for ei, n in (("e", ne), ("i", N - ne)):
     pos = positions_columinar(n)
+    for x, y, z in pos.tolist():
+        pop_name = "Exc" if ei == "e" else "Inh"
+        rows["v1"].append({"x": x, "y": y, "z": z, "ei": ei, "pop_name": pop_name})
     v1.add_nodes(
         N=n,
         x=pos[:, 0],
@@ -123,6 +164,13 @@ lgn.add_edges(
     model_template="static_synapse",
     dynamics_params="lgn.json",
 )
+if FLOOR:
+    params = {"p0": P0, "sigma": SIGMA}
+    sets = [("v1", ei, "v1", recurrent, params) for ei in "ei"]
+    sets.append(("lgn", None, "v1", afferent, {"p": P_LGN}))
+    wall, cpu = _floor(rows, sets)
+    print(json.dumps({"floor_s": wall, "floor_cpu_s": cpu}))
+    sys.exit(0)
 T1 = time.perf_counter()
 v1.build()
 lgn.build()

@@ -19,7 +19,10 @@ through ``bmtoolkit build --workers K`` for each K of ``--workers``: per-pair (`
 functions at ``--pair-n`` cells and a numpy ``one_to_all`` function at ``--all-n`` cells. Each run
 is its own process; printed: whole-process wall time, build and save phases, peak RSS (workers
 included), edge and node file sizes, and the BMTK / bmtoolkit ratios. ``--repeat R`` runs R
-rounds (BMTK, then bmtoolkit for each K) and prints each K's best ratio and the spread.
+rounds (BMTK, then bmtoolkit for each K) and prints each K's best ratio and the spread. Each
+round also times the script's connection functions by themselves (``--floor``: the same calls
+from a bare loop, no builder): BMTK's whole process over that is the most any tool calling the
+functions one process could reach, and bmtoolkit's time over it is what the builder adds.
 
 Usage::
 
@@ -263,6 +266,18 @@ def _idiom_run(tool: str, script: Path, n: int, iterator: str, workers: int) -> 
     return result
 
 
+def _floor_run(script: Path, n: int, iterator: str) -> tuple[float, float]:
+    """Wall and CPU seconds the script's connection functions take by themselves, called
+    from a bare loop (the script's ``--floor`` mode)."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, str(script), str(n), iterator, out, "--floor"]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"idiom floor run failed (exit {proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(result["floor_s"]), float(result["floor_cpu_s"])
+
+
 def _idiom_line(name: str, r: dict) -> str:
     return (
         f"  {name:>20}: wall {r['wall_s']:7.2f} s, cpu {r['cpu_s']:7.2f} s (build {r['build_s']:7.2f} s, save "
@@ -297,14 +312,27 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
                 continue
             print(f"{iterator} callables, N={n:,} cortical cells ({os.cpu_count()} cores)")
             ratios: dict[int, list[float]] = {k: [] for k in workers}
+            ceilings: list[float] = []
             for round_ in range(repeat):
                 if repeat > 1:
                     print(f"  round {round_ + 1}/{repeat}, {_load()}")
+                floor, floor_cpu = _floor_run(ours, n, iterator)
                 theirs = _idiom_run("bmtk", IDIOM_SCRIPT, n, iterator, 1)
                 print(_idiom_line("BMTK 1.2.0", theirs))
+                ceilings.append(theirs["wall_s"] / floor)
+                print(
+                    f"  {'functions alone':>20}: wall {floor:7.2f} s, cpu {floor_cpu:7.2f} s "
+                    f"(the script's connection functions from a bare loop; BMTK whole process / "
+                    f"this: wall {ceilings[-1]:.1f}x, cpu {theirs['cpu_s'] / floor_cpu:.1f}x)"
+                )
                 for k in workers:
                     mine = _idiom_run("bmtoolkit", ours, n, iterator, k)
                     print(_idiom_line(f"bmtoolkit workers={k}", mine))
+                    print(
+                        f"  {'':>20}  whole process {mine['wall_s'] / floor:.2f}x the functions "
+                        f"alone ({mine['wall_s'] - floor:+.2f} s), cpu {mine['cpu_s'] / floor_cpu:.2f}x "
+                        f"({mine['cpu_s'] - floor_cpu:+.2f} s)"
+                    )
                     ratios[k].append(theirs["wall_s"] / mine["wall_s"])
                     print(
                         f"  {'BMTK / bmtoolkit':>20}: wall {ratios[k][-1]:6.1f}x, "
@@ -317,6 +345,10 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
                     )
                 sys.stdout.flush()
             if repeat > 1:
+                print(
+                    f"  one-process ceiling (BMTK / functions alone): best {max(ceilings):.1f}x, "
+                    f"spread {min(ceilings):.1f}x-{max(ceilings):.1f}x"
+                )
                 for k, r in ratios.items():
                     print(
                         f"  workers={k}: whole-process ratio best {max(r):.1f}x, "

@@ -6,7 +6,10 @@ Stages, each in its own child process so that each one's peak resident memory is
    ``--workers`` forked processes, 2 by default for the 2 cores);
 2. **lgn**: filternet turns a 1 s drifting grating into LGN spikes;
 3. **pointnet**: NEST loads the network (configs, cells, edges, inputs, recorders) and
-   simulates ``--tstop`` ms with ``--threads`` threads.
+   simulates ``--tstop`` ms with ``--threads`` threads; with ``--mpi K`` under
+   ``mpiexec -n K`` (NEST built with MPI, ``--threads / K`` threads per rank, so the same
+   number of virtual processes), printing each rank's edges read, load and simulate times
+   and peak memory, and whether the spikes equal those of the last run without ``--mpi``.
 
 Targets at full size (``--fraction 1``) on 2 cores and 24 GiB: build <= 5 min, load <= 10 min,
 1 s simulated <= 15 min, peak memory of every stage <= 20 GiB. The script prints, for every
@@ -16,6 +19,12 @@ Usage::
 
     python benchmarks/v1.py [--fraction 1.0] [--threads 2] [--workers 2] [--tstop 1000]
         [--compression scaleoffset|gzip|none] [--output DIR] [--keep] [--stages build,lgn]
+        [--mpi K] [--nest-mpi PREFIX]
+
+For example, build once and run the pointnet stage with 2 threads, then with 2 ranks::
+
+    python benchmarks/v1.py --fraction 0.1 --output /tmp/v1 --keep
+    python benchmarks/v1.py --fraction 0.1 --output /tmp/v1 --keep --stages pointnet --mpi 2
 """
 
 from __future__ import annotations
@@ -68,23 +77,50 @@ def stage_lgn(args: argparse.Namespace) -> dict:
 
 
 def stage_pointnet(args: argparse.Namespace) -> dict:
-    """Load into NEST and simulate."""
+    """Load into NEST and simulate (on every rank under ``mpiexec``)."""
     from bmtoolkit.recipes.v1.pipeline import pointnet_config
     from bmtoolkit.simulator import run
 
     out = Path(args.output)
+    tag = "bench_mpi" if args.mpi else "bench"
     cfg = pointnet_config(out, out / "network" / "circuit_config.json",
                           out / "lgn_bench" / "spikes.h5", tstop=args.tstop, seed=1,
-                          tag="bench")  # fmt: skip
+                          tag=tag)  # fmt: skip
     t0 = time.perf_counter()
     res = run(cfg, backend="pointnet", threads=args.threads, progress=False)
     wall = time.perf_counter() - t0
+    result = {"wall_s": wall, "steps": dict(res.timings),
+              "memory_gib": res.extra.get("memory_gib", {}),
+              "connections": res.extra.get("n_connections", 0),
+              "edges_read": res.extra.get("edges_read", {}),
+              "rank": 0, "processes": res.extra.get("mpi_processes", 1)}  # fmt: skip
+    if result["processes"] > 1:
+        import nest
+
+        result["rank"] = int(nest.Rank())
+        if result["rank"] != 0:  # rank 0 writes (and reads back) the spikes
+            return result
+    result.update(same_spikes(Path(res.outputs["spikes"]), out / "v1_bench" / "spikes.h5"))
+    return result
+
+
+def same_spikes(spikes_file: Path, reference: Path) -> dict:
+    """Spike count, and whether every (node, time) equals the reference file's."""
+    import numpy as np
+
     from bmtoolkit.sonata import read_spikes
 
-    n = len(read_spikes(res.outputs["spikes"]))
-    return {"wall_s": wall, "steps": dict(res.timings), "spikes": n,
-            "memory_gib": res.extra.get("memory_gib", {}),
-            "connections": res.extra.get("n_connections", 0)}  # fmt: skip
+    a = read_spikes(spikes_file).sort_values(["timestamp", "node_id"])
+    out: dict = {"spikes": len(a)}
+    if reference.exists() and reference.resolve() != spikes_file.resolve():
+        b = read_spikes(reference).sort_values(["timestamp", "node_id"])
+        out["reference_spikes"] = len(b)
+        out["identical"] = bool(
+            len(a) == len(b)
+            and np.array_equal(a["node_id"].to_numpy(), b["node_id"].to_numpy())
+            and np.array_equal(a["timestamp"].to_numpy(), b["timestamp"].to_numpy())
+        )
+    return out
 
 
 def stage_torchnet(args: argparse.Namespace) -> dict:
@@ -156,18 +192,91 @@ def _child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result, default=float), flush=True)
 
 
+def nest_mpi_env(prefix: str | None) -> dict[str, str]:
+    """The environment of NEST built with MPI: ``prefix`` (``--nest-mpi``), else
+    ``$BMTOOLKIT_NEST_MPI_PREFIX``, else where ``scripts/bootstrap.sh`` (the user cache) or
+    ``scripts/install-nest-mpi.sh`` (``.nest-mpi`` in the checkout) installs it."""
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("nest-simulator")
+    except importlib.metadata.PackageNotFoundError:
+        version = "3.10.0"
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    candidates = [prefix, os.environ.get("BMTOOLKIT_NEST_MPI_PREFIX"),
+                  cache / "bmtoolkit" / f"nest-mpi-{version}",
+                  Path(__file__).resolve().parents[1] / ".nest-mpi"]  # fmt: skip
+    found = next((Path(c) for c in candidates if c and (Path(c) / "bin" / "nest_vars.sh").exists()),
+                 None)  # fmt: skip
+    if found is None:
+        raise SystemExit("--mpi needs NEST built with MPI (scripts/install-nest-mpi.sh); none "
+                         f"found at {[str(c) for c in candidates if c]}")  # fmt: skip
+    if shutil.which("mpiexec") is None:
+        raise SystemExit("--mpi needs mpiexec (apt-get install openmpi-bin)")
+    vars_sh = found / "bin" / "nest_vars.sh"
+    raw = subprocess.run(["bash", "-c", f"source {vars_sh} && env -0"], capture_output=True,
+                         check=True).stdout  # fmt: skip
+    env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+    env = {k: v for k, v in env.items() if not k.startswith(("OMPI_", "PMIX_", "OPAL_"))}
+    if os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return env
+
+
 def _run_stage(stage: str, args: argparse.Namespace) -> dict:
+    mpi = args.mpi if stage == "pointnet" else 0
+    threads = max(1, args.threads // mpi) if mpi else args.threads
     cmd = [sys.executable, __file__, "--stage", stage, "--fraction", str(args.fraction),
-           "--threads", str(args.threads), "--tstop", str(args.tstop), "--output", args.output,
+           "--threads", str(threads), "--tstop", str(args.tstop), "--output", args.output,
            "--compression", args.compression, "--train-ms", str(args.train_ms),
-           "--workers", str(args.workers)]  # fmt: skip
-    env = dict(os.environ, PYNEST_QUIET="1")
+           "--workers", str(args.workers), "--mpi", str(mpi)]  # fmt: skip
+    env = dict(os.environ)
+    if mpi:
+        env = nest_mpi_env(args.nest_mpi)
+        cmd = ["mpiexec", "--oversubscribe", "-n", str(mpi), *cmd]
+    env["PYNEST_QUIET"] = "1"
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
+    found = [json.loads(line[7:]) for line in proc.stdout.splitlines()
+             if line.startswith("RESULT ")]  # fmt: skip
+    if proc.returncode == 0 and len(found) == max(mpi, 1):
+        found.sort(key=lambda r: r.get("rank", 0))
+        result = found[0]
+        if mpi:
+            result["ranks"] = found
+            result["peak_rss_gib"] = max(r["peak_rss_gib"] for r in found)
+        return result
     sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
     raise SystemExit(f"stage {stage} failed (exit {proc.returncode})")
+
+
+def _load_s(steps: dict) -> float:
+    return sum(v for k, v in steps.items() if k not in ("simulate", "write_outputs"))
+
+
+def _ranks_report(pn: dict) -> None:
+    """Per rank: edges read of the total, edge arrays held, load and simulate times, peak
+    RSS; then whether the spikes equal those of the run without ``--mpi``."""
+    ranks = pn.get("ranks")
+    if not ranks:
+        return
+    print(f"  {'rank':<6}{'edges read':>24}{'edge arrays (GiB)':>19}{'load (s)':>10}"
+          f"{'simulate (s)':>14}{'peak RSS (GiB)':>16}")  # fmt: skip
+    for r in ranks:
+        reads = r.get("edges_read", {}).values()
+        read, total = sum(x["read"] for x in reads), sum(x["total"] for x in reads)
+        mem = r.get("memory_gib", {})
+        arrays = mem.get("edge arrays read", float("nan")) - mem.get("nodes created", float("nan"))
+        share = f"{read} of {total} ({read / max(total, 1):.0%})"
+        print(f"  {r['rank']:<6}{share:>24}{arrays:>19.2f}{_load_s(r['steps']):>10.1f}"
+              f"{r['steps'].get('simulate', float('nan')):>14.1f}{r['peak_rss_gib']:>16.2f}")  # fmt: skip
+
+
+def _same_report(pn: dict) -> None:
+    if "identical" in pn:
+        print(f"  spikes {pn['spikes']}, run without --mpi {pn['reference_spikes']}: "
+              f"{'identical (every node id and time)' if pn['identical'] else 'DIFFERENT'}")  # fmt: skip
+    elif pn.get("ranks"):
+        print("  no spikes of a run without --mpi to compare with (run --stages pointnet first)")
 
 
 def _memory_report(pn: dict) -> None:
@@ -190,8 +299,10 @@ def _memory_report(pn: dict) -> None:
 
 def _report(results: dict, args: argparse.Namespace) -> None:
     """Print the table of the stages that ran, and the full-size targets."""
-    print(f"V1 model at fraction {args.fraction:g}; {args.threads} NEST thread(s), "
-          f"{args.tstop:g} ms, compression {args.compression}")  # fmt: skip
+    how = (f"{args.mpi} MPI rank(s) x {max(1, args.threads // args.mpi)} NEST thread(s)"
+           if args.mpi else f"{args.threads} NEST thread(s)")  # fmt: skip
+    print(f"V1 model at fraction {args.fraction:g}; {how}, {args.tstop:g} ms, "
+          f"compression {args.compression}")  # fmt: skip
     print(f"{'stage':<22}{'wall (s)':>10}{'peak RSS (GiB)':>16}")
     measured = {}
     if "build" in results:
@@ -207,7 +318,9 @@ def _report(results: dict, args: argparse.Namespace) -> None:
     if "pointnet" in results:
         pn = results["pointnet"]
         steps = pn["steps"]
-        load = sum(v for k, v in steps.items() if k not in ("simulate", "write_outputs"))
+        load = _load_s(steps)
+        if pn.get("ranks"):
+            print("pointnet: rank 0 below, the largest peak RSS of the ranks")
         print(f"{'pointnet load':<22}{load:>10.1f}{pn['peak_rss_gib']:>16.2f}   "
               + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()
                           if k not in ("simulate", "write_outputs")))  # fmt: skip
@@ -216,6 +329,8 @@ def _report(results: dict, args: argparse.Namespace) -> None:
               f"writing {steps.get('write_outputs', float('nan')):.1f} s")  # fmt: skip
         measured["load"], measured["simulate"] = load, sim
         _memory_report(pn)
+        _ranks_report(pn)
+        _same_report(pn)
     if "torchnet" in results:
         tn = results["torchnet"]
         sim = tn["steps"].get("simulate", float("nan"))
@@ -253,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the working folder")
     p.add_argument("--stages", default="build,lgn,pointnet",
                    help="comma-separated stages to run, in order (default: all three)")  # fmt: skip
+    p.add_argument("--mpi", type=int, default=0, metavar="K",
+                   help="run the pointnet stage under mpiexec -n K (NEST built with MPI)")  # fmt: skip
+    p.add_argument("--nest-mpi", default=None, metavar="PREFIX",
+                   help="install prefix of NEST built with MPI (default: see nest_mpi_env)")  # fmt: skip
     p.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.stage:

@@ -42,9 +42,22 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def _load_commands() -> list:
+def command_name(module: str) -> str:
+    """The command a module of :data:`COMMAND_MODULES` defines (its ``NAME``).
+
+    Examples
+    --------
+    >>> command_name("bmtoolkit.commands.show_versions")
+    'show-versions'
+    """
+    return module.rsplit(".", 1)[1].replace("_", "-")
+
+
+def _load_commands(only: str | None = None) -> list:
     modules = []
     for name in COMMAND_MODULES:
+        if only is not None and command_name(name) != only:
+            continue
         try:
             modules.append(importlib.import_module(name))
         except ModuleNotFoundError as err:
@@ -53,15 +66,26 @@ def _load_commands() -> list:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser with every available sub-command."""
+def _requested(argv: Sequence[str]) -> str | None:
+    """The command named on the command line, if it is one of ours."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    known = {command_name(m) for m in COMMAND_MODULES}
+    return first if first in known else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser with every available sub-command (or only ``only``).
+
+    Each command module is imported to add its sub-command; running one command loads
+    only its own module, so ``bmtoolkit build`` starts without the others' imports.
+    """
     parser = argparse.ArgumentParser(
         prog="bmtoolkit",
         description="Build, simulate and analyse SONATA brain-circuit models.",
     )
     parser.add_argument("--version", action="version", version=f"bmtoolkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _load_commands():
+    for module in _load_commands(only):
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
@@ -105,7 +129,8 @@ def _one_line_warning(command: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_requested(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

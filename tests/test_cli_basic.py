@@ -147,3 +147,26 @@ def test_info_describes_rates_and_ecp_files(tmp_path, capsys):
     write_ecp_report(ecp, np.zeros((10, 3)), [0, 1, 2], 0.0, 1.0, 0.1)
     assert main(["info", str(ecp)]) == 0
     assert "3 channels, 10 steps" in capsys.readouterr().out
+
+
+def test_every_command_module_defines_the_command_its_name_says():
+    import importlib
+
+    from bmtoolkit.cli import COMMAND_MODULES, command_name
+
+    for name in COMMAND_MODULES:
+        assert importlib.import_module(name).NAME == command_name(name)
+
+
+def test_running_one_command_imports_only_its_own_module(tmp_path):
+    script = tmp_path / "build_nothing.py"
+    script.write_text("print('ran')\n")
+    code = (
+        "import sys; from bmtoolkit.cli import main; rc = main(['build', sys.argv[1]]); "
+        "print(rc, sorted(m for m in sys.modules if m.startswith('bmtoolkit.commands.')))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(script)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 ['bmtoolkit.commands.build']"

@@ -9,6 +9,11 @@ block's edges therefore depend only on (seed, edge set, block), never on which p
 or in which order, so an MPI build or a build with ``workers=K`` forked processes (see
 :mod:`bmtoolkit.builder.parallel`) gives the same edges as a serial one, whatever K.
 
+An unseeded serial build (``serial_globals``) instead makes each edge set that calls Python
+functions in one block, without seeding the global generators, calling the functions in
+BMTK's order (see :mod:`bmtoolkit.builder.script_order`): a script seeding ``numpy.random``
+gets the edges BMTK makes.
+
 Examples
 --------
 >>> a = block_rng(7, 0, 3).random()
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bmtoolkit.builder import script_order
 from bmtoolkit.builder.properties import EdgeBlock, ValueList
 from bmtoolkit.builder.rules.base import NodeBlock, merge_order
 from bmtoolkit.exceptions import ConfigError
@@ -72,13 +78,17 @@ def _needs_globals(edge_set: EdgeSet) -> bool:
     return any(spec.rule.uses_global_random for spec in edge_set.properties)
 
 
-def block_bounds(n_targets: int, edge_set: EdgeSet, block_size: int) -> list[tuple[int, int]]:
+def block_bounds(
+    n_targets: int, edge_set: EdgeSet, block_size: int, *, serial_globals: bool = False
+) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` rows of the blocked selection (targets, or sources) per block.
 
-    A rule's own ``block_rows`` (callables: small blocks) overrides ``block_size``.
+    A rule's own ``block_rows`` (callables: small blocks) overrides ``block_size``; with
+    ``serial_globals``, an edge set calling Python functions is one block.
     """
     rule = edge_set.rule
-    if not (rule.target_blocks or _source_blocks(edge_set)) or n_targets == 0:
+    whole = serial_globals and _needs_globals(edge_set)
+    if whole or not (rule.target_blocks or _source_blocks(edge_set)) or n_targets == 0:
         return [(0, n_targets)]
     size = int(getattr(rule, "block_rows", None) or block_size)
     return [(s, min(s + size, n_targets)) for s in range(0, n_targets, size)]
@@ -145,12 +155,18 @@ def build_block(
     seed: int,
     set_index: int,
     block: int,
+    *,
+    serial_globals: bool = False,
 ) -> BlockEdges:
-    """Connections and properties of one block."""
+    """Connections and properties of one block (with ``serial_globals``, of a whole edge set,
+    Python functions called in BMTK's order on the global generators as they are)."""
     rng = block_rng(seed, set_index, block)
-    if _needs_globals(edge_set):
-        seed_globals(seed, set_index, block)
-    conns = edge_set.rule.connect(sources, targets, rng, state)
+    if serial_globals:
+        conns = script_order.connect(edge_set.rule, sources, targets, rng, state)
+    else:
+        if _needs_globals(edge_set):
+            seed_globals(seed, set_index, block)
+        conns = edge_set.rule.connect(sources, targets, rng, state)
     src, trg = conns.source, conns.target
     if len(src) and (src.min() < 0 or src.max() >= len(sources) or trg.max() >= len(targets)):
         raise ConfigError(f"rule {type(edge_set.rule).__name__} returned rows outside its blocks")
@@ -164,7 +180,10 @@ def build_block(
     edges = EdgeBlock(sources, targets, src, trg)
     props: dict[str, np.ndarray] = {}
     for spec in edge_set.properties:
-        values = spec.rule.values(edges, rng)
+        if serial_globals:
+            values = script_order.property_values(spec.rule, edges, rng)
+        else:
+            values = spec.rule.values(edges, rng)
         if len(spec.names) == 1:
             values = (values,)
         for name, vals in zip(spec.names, values):
@@ -258,12 +277,17 @@ def build_edge_set(
     comm: Any = None,
     progress: bool | None = None,
     workers: int = 1,
+    serial_globals: bool = False,
 ) -> BlockEdges | None:
     """Build one edge set; with an MPI ``comm`` only rank 0 gets the result (others None).
 
     ``workers > 1`` builds the blocks in that many forked processes (see
     :func:`bmtoolkit.builder.parallel.fork_blocks`); the result is the same as a serial build.
+    ``serial_globals`` (serial builds only) calls Python functions in BMTK's order on the global
+    generators as they are (see :mod:`bmtoolkit.builder.script_order`).
     """
+    if serial_globals and (comm is not None or workers > 1):
+        raise ConfigError("serial_globals is for serial builds (no MPI, one worker)")
     from bmtoolkit.builder import parallel
 
     start = time.perf_counter()
@@ -272,7 +296,10 @@ def build_edge_set(
     sources = NodeBlock(src_table, edge_set.source.indices())
     targets = NodeBlock(trg_table, edge_set.target.indices())
     by_source = _source_blocks(edge_set)
-    bounds = block_bounds(len(sources if by_source else targets), edge_set, block_size)
+    bounds = block_bounds(
+        len(sources if by_source else targets), edge_set, block_size, serial_globals=serial_globals
+    )
+    serial_globals = serial_globals and _needs_globals(edge_set)
     state = edge_set.rule.prepare(sources)
     mine = parallel.my_blocks(len(bounds), comm)
     label = f"{edge_set.source_network_name}->{edge_set.target_network_name} #{set_index}"
@@ -280,8 +307,12 @@ def build_edge_set(
     def one_block(b: int) -> BlockEdges:
         lo, hi = bounds[b]
         if by_source:
-            return build_block(edge_set, sources.slice(lo, hi), targets, state, seed, set_index, b)
-        return build_block(edge_set, sources, targets.slice(lo, hi), state, seed, set_index, b)
+            src, trg = sources.slice(lo, hi), targets
+        else:
+            src, trg = sources, targets.slice(lo, hi)
+        return build_block(
+            edge_set, src, trg, state, seed, set_index, b, serial_globals=serial_globals
+        )
 
     if workers > 1 and len(mine) > 1:
         if _needs_globals(edge_set):  # callables: node views made once, shared by the forks

@@ -35,18 +35,20 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from bmtoolkit.builder import engine, parallel, writer
+from bmtoolkit.builder import engine, parallel, script_order, writer
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.node_table import NodeSetSpec, NodeTable
 from bmtoolkit.builder.rules.base import ConnectionRule, make_rule
 from bmtoolkit.builder.rules.callables import ConstantCount, make_callable_rule
 from bmtoolkit.builder.selectors import NodeSelection
 from bmtoolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pandas only for edges_table()
+    import pandas as pd
 
 logger = logging.getLogger("bmtoolkit.builder")
 
@@ -82,8 +84,10 @@ class NetworkBuilder:
     name : str
         Population name; file names derive from it.
     seed : int, optional
-        Default seed of :meth:`build` (else ``$BMTOOLKIT_BUILD_SEED``, else a seed drawn from
-        NumPy's global generator, so that ``np.random.seed(n)`` makes a script reproducible).
+        Default seed of :meth:`build` (else ``$BMTOOLKIT_BUILD_SEED``). Without one, a serial
+        build calls Python rules in BMTK's order on NumPy's global generator, so that
+        ``np.random.seed(n)`` makes a script reproducible and gives BMTK's edges (see
+        :mod:`bmtoolkit.builder.script_order`).
     **network_props
         Kept for BMTK compatibility (``network_props``).
     """
@@ -125,12 +129,15 @@ class NetworkBuilder:
 
     def import_nodes(
         self,
-        nodes_file: str | os.PathLike[str],
-        node_types_file: str | os.PathLike[str] | None = None,
+        nodes_file_name: str | os.PathLike[str],
+        node_types_file_name: str | os.PathLike[str] | None = None,
         population: str | None = None,
     ) -> None:
-        """Replace this network's nodes by a population read from SONATA files."""
+        """Replace this network's nodes by a population read from SONATA files (BMTK's
+        argument names: ``import_nodes(nodes_file_name=..., node_types_file_name=...)``)."""
         from bmtoolkit.sonata import read_nodes
+
+        nodes_file, node_types_file = nodes_file_name, node_types_file_name
 
         pops = read_nodes(nodes_file, node_types_file)
         if population is None:
@@ -351,6 +358,8 @@ class NetworkBuilder:
         self, source_network: str | None = None, target_network: str | None = None
     ) -> pd.DataFrame:
         """Built edges as a DataFrame (one row per stored edge), with edge type columns."""
+        import pandas as pd
+
         if self._edges is None:
             self.build()
         frames = []
@@ -406,7 +415,8 @@ class NetworkBuilder:
         return [Edge(row) for row in df[mask].to_dict("records")]
 
     # build -----------------------------------------------------------------------------
-    def _resolve_seed(self, seed: int | None) -> int:
+    def _resolve_seed(self, seed: int | None) -> int | None:
+        """The explicit seed (argument, constructor, ``$BMTOOLKIT_BUILD_SEED``), else None."""
         for where, candidate in (
             ("seed", seed),
             ("seed", self.seed),
@@ -422,8 +432,7 @@ class NetworkBuilder:
                 raise ConfigError(
                     f"expected an integer seed, got {candidate!r}", field=where
                 ) from None
-        # drawn from NumPy's global generator: np.random.seed(n) makes a BMTK script reproducible
-        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+        return None
 
     def build(
         self,
@@ -440,7 +449,12 @@ class NetworkBuilder:
         Parameters
         ----------
         seed : int, optional
-            Seed; the same seed gives bit-identical files (serial or MPI).
+            Seed; the same seed gives bit-identical files (serial, forked workers or MPI).
+            Without any (nor the constructor's, nor ``$BMTOOLKIT_BUILD_SEED``), a serial build
+            calls Python rules in BMTK's order on NumPy's global generators as the script left
+            them, which gives BMTK's edges for the same ``np.random.seed`` (see
+            :mod:`bmtoolkit.builder.script_order`); a parallel one seeds them per block from a
+            seed derived from NumPy's global state.
         force : bool
             Kept for BMTK compatibility (nodes are always rebuilt when changed).
         block_size : int
@@ -453,13 +467,19 @@ class NetworkBuilder:
             "auto" uses ``MPI.COMM_WORLD`` when running under ``mpiexec`` with >1 ranks.
         workers : int, optional
             Forked processes building the blocks (default ``$BMTOOLKIT_BUILD_WORKERS``, else 1;
-            ignored under MPI). Files do not depend on it (see :mod:`bmtoolkit.builder.parallel`).
+            ignored under MPI). With a seed, files do not depend on it (see
+            :mod:`bmtoolkit.builder.parallel`).
         """
         if int(block_size) < 1:
             raise ConfigError(f"block_size must be >= 1, got {block_size}", field="block_size")
         comm = parallel.world_comm() if comm == "auto" else comm
         workers = 1 if comm is not None else parallel.resolve_workers(workers)
-        seed = parallel.broadcast(self._resolve_seed(seed), comm)
+        explicit = self._resolve_seed(seed)
+        # unseeded and serial: Python rules draw from numpy.random as BMTK calls them
+        serial_globals = explicit is None and comm is None and workers == 1
+        # unseeded: derived from numpy's global state, which is left as it is (BMTK draws
+        # nothing either), so np.random.seed(n) makes a BMTK script reproducible
+        seed = parallel.broadcast(script_order.state_seed() if explicit is None else explicit, comm)
         self.seed_used = seed
         start = time.perf_counter()
         table = self.node_table()
@@ -475,6 +495,7 @@ class NetworkBuilder:
                 comm=comm,
                 progress=progress,
                 workers=workers,
+                serial_globals=serial_globals,
             )
             if result is not None:
                 key = (edge_set.source_network_name, edge_set.target_network_name)

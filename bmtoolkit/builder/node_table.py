@@ -38,7 +38,9 @@ POSITION_COLUMNS = ("x", "y", "z")
 
 
 def _is_per_node(value: Any) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray, range, types.GeneratorType))
+    """Lists, arrays, ranges and generators give one value per node; anything else (a tuple
+    too, as in BMTK: ``sigma_on=(2.0, 2.0)``) is one node-type value."""
+    return isinstance(value, (list, np.ndarray, range, types.GeneratorType))
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,10 @@ class NodeTable:
         Per-node columns of length ``N``.
     source_file : str, optional
         The SONATA file the table was read from, if any (imported populations).
+    absent : Mapping[str, np.ndarray], optional
+        For a per-node column that some nodes were not given (nor have as a node-type
+        property), ``True`` at those nodes: their views leave the property out, as BMTK's
+        nodes do (``"tuning_angle" in node`` is False there; the column holds a fill value).
     """
 
     def __init__(
@@ -139,12 +145,14 @@ class NodeTable:
         arrays: Mapping[str, np.ndarray],
         *,
         source_file: str | None = None,
+        absent: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.name = name
         self.node_type_ids = np.asarray(node_type_ids, dtype=np.int64)
         self.types = {int(k): dict(v) for k, v in types.items()}
         self.arrays = dict(arrays)
         self.source_file = source_file
+        self.absent = {k: np.asarray(v, dtype=bool) for k, v in (absent or {}).items()}
         self._cache: dict[str, np.ndarray] = {}
         self._positions: np.ndarray | None = None
         self._views: list[NodeView] | None = None
@@ -161,13 +169,18 @@ class NodeTable:
         for spec in specs:
             names.extend(k for k in spec.arrays if k not in names)
         arrays: dict[str, np.ndarray] = {}
+        absent: dict[str, np.ndarray] = {}
         for col in names:
             present = [s.arrays[col] for s in specs if col in s.arrays]
             dtype = _common(present)
             if len(present) < len(specs) and dtype.kind in "iub":
                 dtype = np.dtype(np.float64)
             parts = []
+            missing = []
             for spec in specs:
+                missing.append(
+                    np.full(spec.n, col not in spec.arrays and col not in spec.type_properties)
+                )
                 if col in spec.arrays:
                     parts.append(np.asarray(spec.arrays[col], dtype=dtype))
                     continue
@@ -177,7 +190,10 @@ class NodeTable:
                 part[...] = fill
                 parts.append(part)
             arrays[col] = np.concatenate(parts) if parts else np.zeros(0, dtype)
-        return cls(name, type_ids, types, arrays)
+            mask = np.concatenate(missing) if missing else np.zeros(0, dtype=bool)
+            if mask.any():
+                absent[col] = mask
+        return cls(name, type_ids, types, arrays, absent=absent)
 
     @classmethod
     def from_population(cls, population: Any) -> NodeTable:
@@ -325,6 +341,17 @@ class NodeTable:
                     cols.append(pos[:, axis].tolist())
         return names, cols
 
+    def _absent_view_columns(self, names: list[str]) -> dict[str, np.ndarray]:
+        """Masks of the nodes whose views leave out each of ``names``."""
+        out = {k: v for k, v in self.absent.items() if k in names}
+        pos_mask = self.absent.get("positions")
+        if pos_mask is not None:  # x, y, z derived from positions
+            out.update({c: pos_mask for c in POSITION_COLUMNS if c in names and c not in out})
+        xyz = [self.absent[c] for c in POSITION_COLUMNS if c in self.absent]
+        if xyz and "positions" in names and "positions" not in self.arrays:
+            out["positions"] = np.logical_or.reduce(xyz)  # positions derived from x, y, z
+        return out
+
     def _type_values(self) -> dict[int, dict[str, Any]]:
         return {
             tid: {"node_type_id": tid, **{k: v for k, v in props.items() if v is not None}}
@@ -338,10 +365,17 @@ class NodeTable:
             base = self._type_values()
             tids = self.node_type_ids.tolist()
             rows = zip(*cols) if cols else itertools.repeat(())
+            # properties some nodes were not given: left out of their views
+            drop: dict[int, list[str]] = {}
+            for name, mask in self._absent_view_columns(names).items():
+                for i in np.flatnonzero(mask).tolist():
+                    drop.setdefault(i, []).append(name)
             views = []
             for i, (tid, values) in enumerate(zip(tids, rows)):
                 d = {"node_id": i, **base.get(tid, {"node_type_id": tid})}
                 d.update(zip(names, values))
+                for name in drop.get(i, ()):
+                    del d[name]
                 views.append(NodeView(self, i, d))
             self._views = views
         return self._views

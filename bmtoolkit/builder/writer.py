@@ -31,13 +31,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bmtoolkit.builder.node_table import POSITION_COLUMNS, NodeTable
 from bmtoolkit.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pandas only for edges_table(); saving does without it
+    import pandas as pd
 
 #: SONATA population ``type`` for each ``model_type`` value
 POPULATION_TYPES = {
@@ -172,11 +174,52 @@ def _merge_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.result_type(a, b)
 
 
-def node_types_frame(table: NodeTable) -> pd.DataFrame:
-    """The node types CSV rows of ``table``."""
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and value != value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def types_rows(
+    records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows of a types table, ``records[i].get(column)`` for each column.
+
+    A column of numbers with a float or a missing value among them is made float, as a
+    DataFrame column would be (so an integer property next to a float one reads back the
+    same); other values are kept as they are and missing ones are ``None``.
+
+    Examples
+    --------
+    >>> types_rows([{"a": 1, "b": "x"}, {"a": 2.5}], ["a", "b"])
+    [(1.0, 'x'), (2.5, None)]
+    """
+    cols = []
+    for name in columns:
+        values: list[Any] = [r.get(name) for r in records]
+        present = [v for v in values if not _missing(v)]
+        if (
+            present
+            and all(_number(v) for v in present)
+            and (
+                len(present) < len(values)
+                or any(isinstance(v, float | np.floating) for v in present)
+            )
+        ):
+            values = [None if _missing(v) else float(v) for v in values]
+        cols.append(values)
+    return list(zip(*cols, strict=True)) if cols else [() for _ in records]
+
+
+def node_types_columns(table: NodeTable) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of the node types CSV of ``table``."""
     cols = ["node_type_id", *[c for c in table.type_columns if c != "node_type_id"]]
-    rows = [{"node_type_id": tid, **props} for tid, props in table.types.items()]
-    return pd.DataFrame(rows, columns=cols)
+    records = [{"node_type_id": tid, **props} for tid, props in table.types.items()]
+    return cols, types_rows(records, cols)
 
 
 def node_attributes(table: NodeTable) -> dict[str, np.ndarray]:
@@ -220,18 +263,25 @@ def save_nodes(
     table: NodeTable, nodes_file: Path, node_types_file: Path, compression: Any = "scaleoffset"
 ) -> None:
     """Write ``table`` to a nodes HDF5 file and a node types CSV (see ``write_nodes``)."""
-    from bmtoolkit.sonata import write_nodes, write_types_csv
+    from bmtoolkit.sonata import write_nodes, write_types_rows
 
     write_nodes(nodes_file, [node_population(table)], compression=compression)
-    write_types_csv(node_types_frame(table), node_types_file)
+    write_types_rows(*node_types_columns(table), node_types_file)
 
 
-def edge_types_frame(types: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The edge types CSV rows."""
+def edge_types_columns(types: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Edge types CSV column names: id and queries first, then every property once."""
     cols = ["edge_type_id", "target_query", "source_query"]
     for row in types:
         cols.extend(k for k in row if k not in cols)
-    return pd.DataFrame([dict(r) for r in types], columns=cols)
+    return cols
+
+
+def edge_types_frame(types: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The edge types CSV rows as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame([dict(r) for r in types], columns=edge_types_columns(types))
 
 
 def save_edges(
@@ -248,7 +298,7 @@ def save_edges(
     ``node_fingerprints`` (:func:`node_fingerprint` by node population) record which nodes
     the edges were built on, so ``bmtoolkit validate`` detects files of different saves.
     """
-    from bmtoolkit.sonata import EdgePopulationData, write_edges, write_types_csv
+    from bmtoolkit.sonata import EdgePopulationData, write_edges, write_types_rows
 
     pop = EdgePopulationData.single_group(
         edges.name,
@@ -268,7 +318,8 @@ def save_edges(
         node_fingerprints=node_fingerprints,
         compression=compression,
     )
-    write_types_csv(edge_types_frame(edges.types), edge_types_file)
+    cols = edge_types_columns(edges.types)
+    write_types_rows(cols, types_rows(edges.types, cols), edge_types_file)
 
 
 def write_circuit(

@@ -4,7 +4,8 @@ Names are imported lazily from their modules, so ``import bmtoolkit.sonata`` sta
 The public surface (see ``docs/design/sonata_api.md``):
 
 - node types / edge types CSV: :func:`read_types_table` (numpy columns),
-  :func:`read_types_csv` (DataFrame), :func:`write_types_csv`;
+  :func:`read_types_csv` (DataFrame), :func:`write_types_csv`, :func:`write_types_rows`
+  (column names and rows, no pandas);
 - nodes: :class:`NodePopulationData` (+ :class:`GroupData`) to write, :func:`write_nodes`,
   :func:`read_nodes` -> ``{name: NodePopulation}``;
 - edges: :class:`EdgePopulationData`, :func:`write_edges`, :func:`read_edges` ->
@@ -36,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "read_types_table": "types_table",
     "TypesTable": "types_table",
     "write_types_csv": "types_table",
+    "write_types_rows": "types_table",
     # nodes
     "GroupData": "groups",
     "NodePopulationData": "nodes",

@@ -14,11 +14,13 @@ import numpy as np
 from bmtoolkit.exceptions import NodeIdError, SonataFormatError
 from bmtoolkit.sonata._h5 import open_h5
 from bmtoolkit.sonata.groups import (
+    SLAB_ROWS,
     H5Group,
     UnknownPropertyError,
     default_group_index,
     find_groups,
     read_dataset,
+    read_rows,
 )
 from bmtoolkit.sonata.types_table import TypesTable, read_types_table
 
@@ -118,6 +120,8 @@ class PopulationBase:
         self.types_table = load_types(types_path, self.type_column, name)
         self.groups: dict[int, H5Group] = find_groups(pop, self.h5_path)
         self._cache: dict[str, Any] = {}
+        #: rows of the file this object stands for (None: all; see ``EdgePopulation.select``)
+        self._rows: np.ndarray | None = None
         self._has = {key for key in pop if isinstance(pop[key], h5py.Dataset)}
         for key in (self.type_column, self.group_id_name, self.group_index_name):
             if key in self._has:
@@ -138,7 +142,26 @@ class PopulationBase:
                 raise SonataFormatError(
                     "required dataset is missing", path=self.h5_path, field=self._field(key)
                 ) from None
+            if self._rows is not None and sel is None:
+                return read_rows(ds, self.h5_path, self._rows)
             return read_dataset(ds, self.h5_path, sel)
+
+    def slabs(self, key: str, slab: int | None = None):
+        """``(first row, values)`` of a per-row dataset (``source_node_id``, the type ids
+        ...), ``slab`` rows at a time: whole-population checks without the whole array.
+
+        Examples
+        --------
+        >>> for lo, ids in pop.slabs("target_node_id"):  # doctest: +SKIP
+        ...     print(lo, ids.max())
+        """
+        if self._rows is not None:
+            yield 0, self._read(key)
+            return
+        slab = int(slab or SLAB_ROWS)
+        for lo in range(0, self.size, slab):
+            values = self._read(key, np.s_[lo : min(lo + slab, self.size)])
+            yield lo, to_int64(values, self.h5_path, self._field(key))
 
     def clear_cache(self) -> None:
         """Forget the per-row arrays read so far (type ids, group ids and indices, edge
@@ -175,6 +198,13 @@ class PopulationBase:
                 gid = np.zeros(self.size, dtype=np.int64)
             if self.group_index_name in self._has:
                 gidx = self._ids_dataset(self.group_index_name)
+            elif self._rows is not None and self.group_id_name in self._has:
+                # the rows' places in their groups are counted over the whole file
+                key = self.group_id_name
+                every = to_int64(self._read(key, np.s_[:]), self.h5_path, self._field(key))
+                gidx = default_group_index(every)[self._rows]
+            elif self._rows is not None:  # one group: its rows are the file's rows
+                gidx = self._rows.copy()
             else:
                 gidx = default_group_index(gid)
             present = [gid[0]] if gid.size and gid.min() == gid.max() else np.unique(gid)
@@ -197,9 +227,8 @@ class PopulationBase:
                     )
             self._cache["_gid"], self._cache["_gidx"] = gid, gidx
             single = len(self.groups) == 1 and bool(np.all(gid == next(iter(self.groups))))
-            self._cache["_identity"] = np.asarray(
-                single and bool(np.array_equal(gidx, np.arange(self.size)))
-            )
+            rows = np.arange(self.size) if self._rows is None else self._rows
+            self._cache["_identity"] = np.asarray(single and bool(np.array_equal(gidx, rows)))
         return self._cache["_gid"], self._cache["_gidx"]
 
     def group_rows(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +299,8 @@ class PopulationBase:
             t = self._type_ids()
             return t if rows is None else t[rows]
         if name == self.id_name:
-            return np.arange(self.size, dtype=np.int64) if rows is None else rows.copy()
+            every = np.arange(self.size, dtype=np.int64) if self._rows is None else self._rows
+            return every.copy() if rows is None else every[rows]
         return None
 
     def column(self, name: str, ids=None) -> np.ndarray:
@@ -302,9 +332,12 @@ class PopulationBase:
             t = self._type_ids()
             return self._csv_values(name, t if rows is None else t[rows])
         gid, gidx = self._group_arrays()
-        if bool(self._cache["_identity"]):
-            values = in_h5[0].read(name)
-            return values if rows is None else values[rows]
+        if bool(self._cache["_identity"]):  # group rows are the file's rows
+            if self._rows is None:
+                wanted = rows
+            else:
+                wanted = self._rows if rows is None else self._rows[rows]
+            return in_h5[0].read(name) if wanted is None else in_h5[0].read(name, rows=wanted)
         sel_gid = gid if rows is None else gid[rows]
         sel_gidx = gidx if rows is None else gidx[rows]
         pieces: list[tuple[np.ndarray, np.ndarray | None]] = []
@@ -312,7 +345,7 @@ class PopulationBase:
             mask = sel_gid == g
             grp = self.groups[int(g)]
             if name in grp.attribute_names:
-                pieces.append((mask, grp.read(name)[sel_gidx[mask]]))
+                pieces.append((mask, grp.read(name, rows=sel_gidx[mask])))
             elif in_csv:
                 t = self._type_ids() if rows is None else self._type_ids()[rows]
                 pieces.append((mask, self._csv_values(name, t[mask])))

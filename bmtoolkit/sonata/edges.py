@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,7 +141,104 @@ class EdgePopulation(PopulationBase):
             cols.append(self.type_column)
         return [*cols, *self.property_names]
 
+    # ------------------------------------------------------------- selections
+    def select(self, edge_ids) -> EdgePopulation:
+        """The population reduced to the edges ``edge_ids`` (sorted, as from
+        :meth:`edges_onto`): every column, id and group lookup of the result reads those
+        rows only, slab by slab, so its arrays are as long as the selection, never the file.
+
+        Row ``i`` of the result is edge ``edge_ids[i]`` of the file (its ``edge_id`` column
+        gives the file's ids); it has no stored index.
+
+        Raises
+        ------
+        NodeIdError
+            An id is outside the population.
+        ValueError
+            The ids are not strictly increasing.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "e.h5")
+        >>> write_edges(p, [EdgePopulationData.single_group(
+        ...     "x", "a", "a", [0, 1, 2], [0, 1, 1], [7, 7, 7], {"w": np.array([1.0, 2.0, 3.0])})])
+        >>> part = read_edges(p)["x"].select([1, 2])
+        >>> part.size, part.column("w").tolist(), part.column("edge_id").tolist()
+        (2, [2.0, 3.0], [1, 2])
+        """
+        rows = self._check_ids(edge_ids, self._field("edge_id"))
+        rows = np.zeros(0, dtype=np.int64) if rows is None else rows
+        if rows.size > 1 and np.any(rows[1:] <= rows[:-1]):
+            raise ValueError("select needs strictly increasing edge ids (file order)")
+        view = copy.copy(self)
+        view._cache = {}
+        view._rows = rows if self._rows is None else self._rows[rows]
+        view.size = int(rows.size)
+        view._index_group = None
+        return view
+
+    @property
+    def selected(self) -> np.ndarray | None:
+        """The file's edge ids this population stands for (None: all of them)."""
+        return None if self._rows is None else self._rows.copy()
+
+    def edges_onto(self, node_ids, *, method: str = "auto", slab: int | None = None) -> np.ndarray:
+        """Sorted ids of the edges whose target is in ``node_ids``, without reading the whole
+        ``target_node_id`` column at once.
+
+        Parameters
+        ----------
+        node_ids : array-like of int
+            Target node ids.
+        method : {"auto", "index", "scan"}
+            ``index``: the ``target_to_source`` index (only its tables are read; built from
+            ``target_node_id`` when the file has none);
+            ``scan``: ``target_node_id`` read ``slab`` rows at a time and tested against a
+            boolean mask of the targets; ``auto``: the index when the file stores one with
+            fewer ranges than a quarter of the edges (a file sorted by target), else the scan.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "e.h5")
+        >>> write_edges(p, [EdgePopulationData.single_group("x", "a", "a", [0, 1, 2, 0],
+        ...                                                 [2, 1, 0, 1], [7, 7, 7, 7])])
+        >>> pop = read_edges(p)["x"]
+        >>> pop.edges_onto([1], method="index").tolist(), pop.edges_onto([1], method="scan").tolist()
+        ([1, 2], [1, 2])
+        """
+        if method not in ("auto", "index", "scan"):
+            raise ValueError(f"method must be 'auto', 'index' or 'scan', got {method!r}")
+        ids = np.unique(np.asarray(node_ids, dtype=np.int64))
+        if ids.size and ids[0] < 0:
+            raise ValueError(f"node ids must be >= 0, got {int(ids[0])}")
+        if ids.size == 0 or self.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if method != "scan":
+            ranges = self._stored_ranges("target_to_source")
+            if method == "index" or (ranges is not None and 4 * ranges <= self.size):
+                n2r, r2e = self._index("target_to_source")
+                return lookup(n2r, r2e, ids)
+        keep = np.zeros(int(ids[-1]) + 1, dtype=bool)
+        keep[ids] = True
+        found = []
+        for lo, targets in self.slabs("target_node_id", slab):
+            inside = targets < keep.size
+            hit = np.zeros(targets.size, dtype=bool)
+            hit[inside] = keep[targets[inside]]
+            found.append(np.flatnonzero(hit) + lo)
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
     # ---------------------------------------------------------------- index
+    def _stored_ranges(self, direction: str) -> int | None:
+        """Rows of the stored ``range_to_edge_id`` table of ``direction`` (None: none)."""
+        if self._index_group is None:
+            return None
+        with open_h5(self.h5_path) as h5:
+            ds = h5.get(f"{self._pop_path}/{self._index_group}/{direction}/{RANGE_TABLE}")
+            return int(ds.shape[0]) if isinstance(ds, h5py.Dataset) and ds.ndim == 2 else None
+
     def stored_index(self, direction: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The index tables stored in the file for ``direction`` (any spelling), or None."""
         if direction not in DIRECTIONS:

@@ -281,6 +281,57 @@ def read_dataset(ds: h5py.Dataset, path, sel=None) -> np.ndarray:
         raise SonataFormatError(f"cannot read dataset: {err}", path=path, field=ds.name) from None
 
 
+#: rows per slab when a selection of rows is read (bounds the temporary read of a slab)
+SLAB_ROWS = 1 << 21
+
+
+def read_rows(ds: h5py.Dataset, path, rows: np.ndarray, *, slab: int | None = None) -> np.ndarray:
+    """Rows ``rows`` of a dataset (any order, repeats allowed), read slab by slab.
+
+    Reads only the slabs of ``slab`` consecutive rows that hold a wanted row, each from its
+    first to its last wanted row, so the memory used is the result plus one slab, whatever
+    the dataset's length (``slab`` defaults to :data:`SLAB_ROWS`). Strings are decoded as
+    :func:`read_dataset` decodes them.
+
+    Examples
+    --------
+    >>> import h5py, os, tempfile
+    >>> f = h5py.File(os.path.join(tempfile.mkdtemp(), "r.h5"), "w")
+    >>> ds = f.create_dataset("x", data=np.arange(10) * 10)
+    >>> read_rows(ds, "r.h5", np.array([7, 2, 9, 2]), slab=4).tolist()
+    [70, 20, 90, 20]
+    """
+    slab = int(slab or SLAB_ROWS)
+    rows = np.asarray(rows, dtype=np.int64)
+    n = ds.shape[0] if ds.shape else 1
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise SonataFormatError(
+            f"rows {int(rows.min())}..{int(rows.max())} outside the dataset of {n} rows",
+            path=path,
+            field=ds.name,
+        )
+    ordered = rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1]))
+    order = None if ordered else np.argsort(rows, kind="stable")
+    wanted = rows if order is None else rows[order]
+    parts = []
+    starts = np.searchsorted(wanted, np.arange(0, n + slab, slab, dtype=np.int64))
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        if a == b:
+            continue
+        lo, hi = int(wanted[a]), int(wanted[b - 1]) + 1
+        block = read_dataset(ds, path, np.s_[lo:hi])
+        parts.append(block[wanted[a:b] - lo])
+    if parts:
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    else:
+        out = read_dataset(ds, path, np.s_[0:0])
+    if order is not None:
+        unsorted = np.empty_like(out)
+        unsorted[order] = out
+        out = unsorted
+    return out
+
+
 class H5Group:
     """Lazy view of one group ``<population>/<id>`` of a file.
 
@@ -329,8 +380,10 @@ class H5Group:
             )
         self.size = next(iter(sizes.values()), 0)
 
-    def read(self, name: str, *, dynamics: bool = False) -> np.ndarray:
-        """Read one column (``@library`` codes decoded to ``str``)."""
+    def read(
+        self, name: str, *, dynamics: bool = False, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Read one column, or its ``rows`` only (``@library`` codes decoded to ``str``)."""
         sub = f"{DYNAMICS}/{name}" if dynamics else name
         with open_h5(self.h5_path) as h5:
             try:
@@ -339,7 +392,10 @@ class H5Group:
                 raise UnknownPropertyError(
                     "no such dataset in the group", path=self.h5_path, field=f"{self.name}/{sub}"
                 ) from None
-            values = read_dataset(ds, self.h5_path)
+            if rows is None:
+                values = read_dataset(ds, self.h5_path)
+            else:
+                values = read_rows(ds, self.h5_path, rows)
         if not dynamics and name in self.library:
             labels = np.asarray(self.library[name], dtype=object)
             if values.dtype.kind not in "iu" or (

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +42,13 @@ from bmtoolkit.sonata._h5 import atomic_text
 if TYPE_CHECKING:  # pandas is imported only where a DataFrame is asked for
     import pandas as pd
 
-__all__ = ["TypesTable", "read_types_csv", "read_types_table", "write_types_csv"]
+__all__ = [
+    "TypesTable",
+    "read_types_csv",
+    "read_types_table",
+    "write_types_csv",
+    "write_types_rows",
+]
 
 #: tokens read as missing values
 NA_TOKENS = ("NULL", "NONE", "NaN", "nan")
@@ -392,8 +398,27 @@ def write_types_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """
     if df.index.name is not None and df.index.name not in df.columns:
         df = df.reset_index()
-    columns = [str(c) for c in df.columns]
-    for name in columns:
+    write_types_rows(list(df.columns), df.itertuples(index=False, name=None), path)
+
+
+def write_types_rows(
+    columns: Sequence[object], rows: Iterable[Sequence[object]], path: str | os.PathLike[str]
+) -> None:
+    """Write a types table given as column names and rows (no pandas needed).
+
+    Same dialect, checks and atomic replacement as :func:`write_types_csv`; values are
+    written as they are (missing: ``None`` or NaN).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "edge_types.csv")
+    >>> write_types_rows(["edge_type_id", "delay"], [(1, 2.0), (2, None)], p)
+    >>> open(p).read()
+    'edge_type_id delay\\n1 2.0\\n2 NULL\\n'
+    """
+    names = [str(c) for c in columns]
+    for name in names:
         if not name or any(ch.isspace() for ch in name):
             raise SonataFormatError(
                 "column names must be non-empty and contain no spaces", path=path, field=name
@@ -402,6 +427,6 @@ def write_types_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         writer = csv.writer(
             fh, delimiter=" ", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
         )
-        writer.writerow(columns)
-        for row in df.itertuples(index=False, name=None):
+        writer.writerow(names)
+        for row in rows:
             writer.writerow([_format_value(v) for v in row])

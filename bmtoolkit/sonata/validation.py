@@ -392,23 +392,30 @@ class _Checker:
         if pop.types_path is None:
             return True
         column = pop.type_column
+        known = pop.types_table.ids  # numpy: a run need not import pandas
+        n_missing, bad = 0, set()
         try:
-            ids = pop.node_type_ids() if isinstance(pop, NodePopulation) else pop.edge_type_ids()
-            known = pop.types_table.ids  # numpy: a run need not import pandas
+            if isinstance(pop, NodePopulation):
+                pieces = iter([(0, pop.node_type_ids())])
+            else:  # slab by slab: an edge file's type ids are not held whole
+                pieces = pop.slabs(column)
+            for _, ids in pieces:
+                missing = ~np.isin(ids, known)
+                if missing.any():
+                    n_missing += int(missing.sum())
+                    bad.update(np.unique(ids[missing]).tolist())
         except BmtkError as err:
             self.add_error(err, pop.h5_path, "format")
             return False
-        missing = ~np.isin(ids, known)
-        if missing.any():
-            bad = np.unique(ids[missing])
+        if n_missing:
             self.add(
                 pop.h5_path,
                 _h5_location(pop, column),
-                f"{int(missing.sum())} rows have {column} values not in {pop.types_path}: "
-                f"{bad[:10].tolist()}",
+                f"{n_missing} rows have {column} values not in {pop.types_path}: "
+                f"{sorted(bad)[:10]}",
                 "types",
             )
-        return not missing.any()
+        return not n_missing
 
     def _check_edges(self, pop: EdgePopulation, node_pops: Mapping[str, Any]) -> None:
         self._check_edge_ids(pop, node_pops)
@@ -433,19 +440,23 @@ class _Checker:
                     "population",
                 )
                 continue
-            try:
-                ids = pop.source_node_ids() if side == "source" else pop.target_node_ids()
+            size = node_pops[name].size
+            n_bad, outside = 0, set()
+            try:  # slab by slab: the ids of a large edge file are never held whole
+                for _, ids in pop.slabs(f"{side}_node_id"):
+                    bad = (ids < 0) | (ids >= size)
+                    if bad.any():
+                        n_bad += int(bad.sum())
+                        outside.update(np.unique(ids[bad]).tolist())
             except BmtkError as err:
                 self.add_error(err, pop.h5_path, "format")
                 continue
-            size = node_pops[name].size
-            bad = (ids < 0) | (ids >= size)
-            if bad.any():
+            if n_bad:
                 self.add(
                     pop.h5_path,
                     location,
-                    f"{int(bad.sum())} ids outside population {name!r} of size {size}: "
-                    f"{np.unique(ids[bad])[:10].tolist()}",
+                    f"{n_bad} ids outside population {name!r} of size {size}: "
+                    f"{sorted(outside)[:10]}",
                     "ids",
                 )
 

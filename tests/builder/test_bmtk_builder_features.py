@@ -207,3 +207,29 @@ def test_save_compression_reaches_the_files(tmp_path, choice, expected):
         assert h5["nodes/v1/0/x"].compression == expected
     with h5py.File(tmp_path / "v1_v1_edges.h5", "r") as h5:
         assert h5["edges/v1_to_v1/source_node_id"].compression == expected
+
+
+def test_node_views_hold_only_the_properties_of_their_own_add_nodes_call():
+    """As BMTK's nodes: ``"tuning_angle" in node`` is False for nodes added without it
+    (bio_14cells' rules branch on it), though the saved column has a fill value there."""
+    from bmtoolkit.builder import NetworkBuilder
+
+    net = NetworkBuilder("v1")
+    net.add_nodes(N=2, tuning_angle=[0.0, 25.0], x=[1.0, 2.0], y=[0.0, 0.0], z=[0.0, 0.0])
+    net.add_nodes(N=1, pop_name="PV1")
+    net.add_nodes(N=1, tuning_angle=[90.0], model_type="biophysical")
+    views = net.node_table().node_views()
+    assert ["tuning_angle" in v for v in views] == [True, True, False, True]
+    assert views[2].get("tuning_angle", "none") == "none" and "x" not in views[2]
+    assert "positions" not in views[2] and list(views[0]["positions"]) == [1.0, 0.0, 0.0]
+    assert np.isnan(net.node_table().column("tuning_angle")[2])
+    assert "pop_name" in views[2] and "pop_name" not in views[0]
+
+
+def test_a_tuple_is_one_node_type_value():
+    from bmtoolkit.builder import NetworkBuilder
+
+    net = NetworkBuilder("lgn")
+    net.add_nodes(N=25, sigma_on=(2.0, 2.0), model_type="virtual")
+    assert net.node_table().types[100]["sigma_on"] == (2.0, 2.0)
+    assert "sigma_on" not in net.node_table().arrays

@@ -106,6 +106,33 @@ def test_per_pair_results_are_checked_together_with_the_errors_of_one_pair():
             pair_counts(bad)
 
 
+def test_small_integer_results_take_the_byte_path_with_the_same_counts():
+    from bmtoolkit.builder.rules.callables import _checked_counts, _small_counts, nonzero_pairs
+
+    small = [0, 255, True, False, np.uint8(3), np.int64(7), np.array(4), 0]
+    assert _small_counts(small) is not None
+    assert pair_counts_of(small) == _checked_counts(small).tolist() == [0, 255, 1, 0, 3, 7, 4, 0]
+    pos, counts = nonzero_pairs(small)
+    assert (pos.tolist(), counts.tolist(), counts.dtype) == (
+        [1, 2, 4, 5, 6],
+        [255, 1, 3, 7, 4],
+        np.int64,
+    )
+    # anything else leaves the byte path and is checked as before
+    for other in ([0, 256], [0, None, 2], [0, 2.0], [np.True_, 1]):
+        assert _small_counts(other) is None
+    assert [a.tolist() for a in nonzero_pairs([0, 256, None, 2.0])] == [[1, 3], [256, 2]]
+    for bad in ([0, -1], [0, 0.5], [0, "1"], [0, [1]]):
+        with pytest.raises(ConfigError):
+            nonzero_pairs(bad)
+
+
+def pair_counts_of(values):
+    from bmtoolkit.builder.rules.callables import pair_counts
+
+    return pair_counts(values).tolist()
+
+
 @pytest.mark.parametrize(
     ("result", "message"),
     [(-1, "negative synapse count -1"), (0.5, "non-integer synapse count 0.5"), ([1], "list")],

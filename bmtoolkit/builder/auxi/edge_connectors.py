@@ -4,8 +4,11 @@ Each function has BMTK's signature, ``f(source, target, **connection_params) -> 
 ``None`` for no connection), and is given to
 :meth:`bmtoolkit.builder.NetworkBuilder.add_edges` as ``connection_rule`` with its
 parameters as ``connection_params``; the builder calls it once per pair
-(:mod:`bmtoolkit.builder.rules.callables`). They draw from NumPy's global random state, which
-the build engine seeds per block, so builds are reproducible. For large networks the
+(:mod:`bmtoolkit.builder.rules.callables`). Like BMTK's, they draw from the global generators
+(:func:`distance_connector` from Python's ``random``, :func:`connect_random` from
+``numpy.random``) the same numbers in the same order: an unseeded serial build of a script that
+seeds them gives BMTK's edges (:mod:`bmtoolkit.builder.script_order`); a seeded build seeds
+them per block. For large networks the
 vectorized rules of :mod:`bmtoolkit.builder.rules` (``distance``, ``random``) give the same
 kind of connectivity without a Python call per pair.
 
@@ -24,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,7 +56,8 @@ def distance_connector(
 
     The probability is ``d_weight_max`` at distance 0 and falls linearly to ``d_weight_min``
     at ``d_max``; beyond ``d_max`` nothing connects, nor does a node to itself. A connected
-    pair gets ``nsyn_min`` to ``nsyn_max`` synapses (both included).
+    pair gets ``nsyn_min`` to ``nsyn_max`` synapses (both included). Both draws come from
+    Python's ``random`` module, as in BMTK.
 
     Examples
     --------
@@ -67,10 +72,10 @@ def distance_connector(
     if distance > d_max:
         return None
     frac = distance / d_max if d_max > 0 else 0.0
-    p = d_weight_max + (d_weight_min - d_weight_max) * frac
-    if p <= 0.0 or np.random.random_sample() >= p:
+    p = d_weight_max * (1.0 - frac) + d_weight_min * frac
+    if p <= 0.0 or random.random() > p:
         return None
-    return int(np.random.randint(int(nsyn_min), int(nsyn_max) + 1))
+    return random.randint(int(nsyn_min), int(nsyn_max))
 
 
 def connect_random(

@@ -1,12 +1,13 @@
 """BMTK's ``bmtk.builder.auxi.node_params`` module path, over :mod:`bmtoolkit.builder.positions`.
 
 The functions keep BMTK's names and keyword arguments so that build scripts run unchanged.
-Like BMTK's, they draw from NumPy's global random state, so ``np.random.seed(n)`` at the top
-of a script makes the placement reproducible (the stream differs from BMTK's: the same seed
-gives other, equally distributed points). ``y`` is the column axis.
+Like BMTK's, they draw from NumPy's global random state, the same numbers in the same order,
+so ``np.random.seed(n)`` at the top of a script gives the positions BMTK gives (and leaves the
+generator where BMTK leaves it, for the connection rules that follow). ``y`` is the column axis.
 
 - :func:`positions_columinar` (also spelled :func:`positions_columnar`): a vertical cylinder
-  or cylindrical shell, :func:`bmtoolkit.builder.positions.cylinder`;
+  or cylindrical shell (:func:`bmtoolkit.builder.positions.cylinder` does the same with an
+  explicit generator);
 - :func:`positions_rect_prism`: a box;
 - :func:`positions_list`: an ``(N, 3)`` array passed through;
 - :func:`xiter_random`: ``N`` uniform values, e.g. rotation angles.
@@ -30,7 +31,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bmtoolkit.builder import positions as _positions
 from bmtoolkit.exceptions import ConfigError
 
 __all__ = [
@@ -40,11 +40,6 @@ __all__ = [
     "positions_rect_prism",
     "xiter_random",
 ]
-
-
-def _global_rng() -> np.random.Generator:
-    """A generator seeded from NumPy's global state (what ``np.random.seed`` sets)."""
-    return np.random.default_rng(np.random.randint(0, 2**31 - 1))
 
 
 def _show(points: np.ndarray) -> None:
@@ -95,14 +90,19 @@ def positions_columinar(
     >>> bool(((r >= 5.0) & (r <= 10.0)).all())
     True
     """
-    points = _positions.cylinder(
-        int(N),
-        float(max_radius),
-        float(height),
-        center=tuple(center),
-        inner_radius=float(min_radius),
-        seed=_global_rng(),
-    )
+    n = int(N)
+    r_in, r_out = float(min_radius), float(max_radius)
+    if not 0.0 <= r_in <= r_out:
+        raise ConfigError(
+            f"radii must satisfy 0 <= min_radius <= max_radius, got {r_in} and {r_out}",
+            field="min_radius",
+        )
+    cx, cy, cz = (float(c) for c in center)
+    # angle, radius (uniform by area between the radii), height: BMTK's draws, in its order
+    phi = 2.0 * np.pi * np.random.random(n)
+    r = np.sqrt((r_in**2 - r_out**2) * np.random.random(n) + r_out**2)
+    y = cy + float(height) * (np.random.random(n) - 0.5)
+    points = np.column_stack((cx + r * np.cos(phi), y, cz + r * np.sin(phi)))
     if plot:
         _show(points)
     return points
@@ -128,9 +128,13 @@ def positions_rect_prism(
     >>> bool((abs(pos[:, 1]) <= 1.0).all())
     True
     """
-    half = np.array([x_length, height, z_length], dtype=float) / 2.0
-    c = np.asarray(center, dtype=float)
-    points = _global_rng().uniform(c - half, c + half, size=(int(N), 3))
+    n = int(N)
+    cx, cy, cz = (float(c) for c in center)
+    # x, z, then y: BMTK's draws, in its order
+    x = cx + float(x_length) * (np.random.random(n) - 0.5)
+    z = cz + float(z_length) * (np.random.random(n) - 0.5)
+    y = cy + float(height) * (np.random.random(n) - 0.5)
+    points = np.column_stack((x, y, z))
     if plot:
         _show(points)
     return points
@@ -159,4 +163,4 @@ def xiter_random(N: int = 1, min_x: float = 0.0, max_x: float = 1.0) -> np.ndarr
     >>> bool(((v >= 2.0) & (v < 3.0)).all())
     True
     """
-    return _global_rng().uniform(float(min_x), float(max_x), int(N))
+    return np.random.uniform(low=float(min_x), high=float(max_x), size=(int(N),))

@@ -5,7 +5,8 @@
 - ``setup``: imports NEST (lazily), resets the kernel, sets ``resolution`` = ``dt``,
   ``local_num_threads`` (config ``run.nthreads`` or ``--threads``) and ``rng_seed``;
 - ``build_network``: one ``nest.Create`` per node type (:mod:`.cells`), spike generators for
-  virtual nodes, one vectorized ``nest.Connect`` per edge type (:mod:`.synapses`);
+  virtual nodes, one vectorized ``nest.Connect`` per edge type (:mod:`.synapses`); under
+  MPI each rank reads and connects only the edges onto its own cells (:mod:`.ranks`);
 - ``add_inputs``: spike trains (h5, CSV, Poisson) into the generators, current clamps
   (:mod:`.inputs`);
 - ``add_reports``: a spike recorder on the simulated nodes and a multimeter per membrane report
@@ -42,6 +43,7 @@ from bmtoolkit.simulator.core.reports import (
 )
 from bmtoolkit.simulator.pointnet.cells import NestPopulation, create_population, known_models
 from bmtoolkit.simulator.pointnet.inputs import add_current_clamp, set_spike_trains
+from bmtoolkit.simulator.pointnet.ranks import rank_edges, smallest_over_ranks
 from bmtoolkit.simulator.pointnet.recording import (
     MultimeterRecording,
     WeightSnapshots,
@@ -156,7 +158,13 @@ class PointNet(Backend):
         )
 
     def build_network(self) -> None:
-        """Create every node population and connect every edge population."""
+        """Create every node population and connect every edge population.
+
+        Records ``extra["edges_read"]`` (per edge population: ``read``, ``total`` and
+        ``select_s``, the seconds spent finding this rank's rows) and
+        ``extra["n_connections"]``, the connections this process made (under MPI, those
+        onto its own cells).
+        """
         plan = self.plan
         circuit = plan.circuit
         memory = self.result.extra.setdefault("memory_gib", {})
@@ -174,25 +182,34 @@ class PointNet(Backend):
             )
         memory["nodes created"] = resident_gib()
         tables = []
-        for name, edges in circuit.edges.items():
-            src = self.populations.get(edges.source_population)
-            trg = self.populations.get(edges.target_population)
+        reads = self.result.extra.setdefault("edges_read", {})
+        for name, whole in circuit.edges.items():
+            src = self.populations.get(whole.source_population)
+            trg = self.populations.get(whole.target_population)
             if src is None or trg is None:
                 log.warning("edges %s: a node population is not in the circuit; skipped", name)
                 continue
             if trg.virtual:
                 raise ConfigError(
                     f"edge population {name!r} targets virtual nodes",
-                    path=edges.h5_path,
+                    path=whole.h5_path,
                 )
+            mine = rank_edges(whole, trg, self.nest)  # all of them with one process
+            reads[name] = {"read": mine.read, "total": mine.total, "select_s": mine.seconds}
+            edges = mine.edges
             table = edge_table(
                 plan,
                 edges,
                 default_delay=self.default_delay,
                 extra=self._synapse_columns(edges),
             )
+            # the table holds what the connections need: the cached per-edge type and group
+            # ids (24 bytes per edge) and the target index go now, not after connecting
+            whole.clear_cache()
+            edges.clear_cache()
             tables.append((edges, table, src, trg))
         self.min_delay = self._device_delay(t.delays for _, t, _, _ in tables)
+        release_freed_memory()
         memory["edge arrays read"] = resident_gib()
         n_edges = 0
         nest_memory: dict[str, float] = {}
@@ -216,7 +233,7 @@ class PointNet(Backend):
                 memory=nest_memory,
             )
             del table
-            edges.clear_cache()  # its per-edge type and group ids, read again if needed
+            edges.clear_cache()  # anything read again while connecting
             release_freed_memory()
             memory[f"connected {edges.name}"] = resident_gib()
         del buffers
@@ -240,7 +257,9 @@ class PointNet(Backend):
         smallest delay on the time grid. NEST exchanges spikes every ``min_delay``, so a
         shorter device delay would slow the whole simulation down."""
         dt = float(self.plan.dt)
-        smallest = min((float(np.min(d)) for d in delays if len(d)), default=DEFAULT_DELAY_MS)
+        smallest = min((float(np.min(d)) for d in delays if len(d)), default=np.inf)
+        smallest = smallest_over_ranks(smallest)  # each rank holds only its own edges
+        smallest = DEFAULT_DELAY_MS if np.isinf(smallest) else smallest
         return float(max(dt, np.floor(smallest / dt + 1e-9) * dt))
 
     @staticmethod

@@ -50,6 +50,87 @@ def _mpi_env() -> dict[str, str]:
     return env
 
 
+#: run a config on pointnet under mpiexec; each rank writes what it read and connected
+RANK_SCRIPT = """
+import json, sys
+import numpy as np
+import nest
+from bmtoolkit.simulator import PointNet
+
+config, out, dump, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+backend = PointNet.from_config(config, threads=threads, output_dir=out, progress=False)
+result = backend.run()
+rank, size = int(nest.Rank()), int(nest.NumProcesses())
+onto_mine, onto_nest = {}, {}
+for name, edges in backend.plan.circuit.edges.items():
+    target = backend.populations[edges.target_population]
+    nest_targets = target.nest_ids[edges.target_node_ids()]
+    onto_mine[name] = int(np.count_nonzero(nest_targets % size == rank))
+    onto_nest[name] = len(nest.GetConnections(
+        source=backend.populations[edges.source_population].collection(),
+        target=target.collection()))
+info = {"rank": rank, "processes": size, "edges_read": result.extra["edges_read"],
+        "connected": result.extra["n_connections"], "onto_mine": onto_mine,
+        "nest_local": onto_nest, "memory_gib": result.extra.get("memory_gib", {})}
+with open(f"{dump}/rank{rank}.json", "w") as f:
+    json.dump(info, f)
+"""
+
+
+def run_ranks(config: Path, out: Path, env: dict[str, str], *, ranks: int = 2,
+              threads: int = 1) -> list[dict]:  # fmt: skip
+    """Run ``config`` on pointnet with ``mpiexec -n ranks``; what each rank read, in rank
+    order (``edges_read``, ``connected``, ``onto_mine``: edges onto its NEST nodes counted
+    from the whole file, ``nest_local``: NEST's connections per edge population there)."""
+    import json
+
+    script = out.parent / f"{out.name}_ranks.py"
+    script.write_text(RANK_SCRIPT)
+    dump = out.parent / f"{out.name}_ranks"
+    dump.mkdir(parents=True, exist_ok=True)
+    cmd = ["mpiexec", "--oversubscribe", "-n", str(ranks), sys.executable, str(script),
+           str(config), str(out), str(dump), str(threads)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [json.loads((dump / f"rank{r}.json").read_text()) for r in range(ranks)]
+
+
+def check_rank_reads(infos: list[dict]) -> None:
+    """Every rank read exactly the edges onto its own targets, each edge was read by one
+    rank, and NEST holds on each rank the connections it was given."""
+    ranks = len(infos)
+    names = set(infos[0]["edges_read"])
+    assert names
+    for info in infos:
+        assert info["processes"] == ranks
+        for name in names:
+            read = info["edges_read"][name]
+            assert read["read"] == info["onto_mine"][name], (info["rank"], name)
+            assert read["read"] == info["nest_local"][name], (info["rank"], name)
+            assert read["read"] < 0.75 * read["total"], (info["rank"], name)
+        assert info["connected"] == sum(info["edges_read"][n]["read"] for n in names)
+    for name in names:
+        total = infos[0]["edges_read"][name]["total"]
+        assert sum(info["edges_read"][name]["read"] for info in infos) == total > 0
+
+
+def test_each_rank_reads_only_the_edges_onto_its_cells(point_network, tmp_path):
+    env = _mpi_env()
+    config = point_network("bmtoolkit")
+    infos = run_ranks(config, tmp_path / "mpi", env)
+    check_rank_reads(infos)
+    merged = read_spikes(tmp_path / "mpi" / "spikes.h5").sort_values(["timestamp", "node_id"])
+    single = run(config, output_dir=tmp_path / "one", threads=2, progress=False)
+    assert (
+        single.extra["edges_read"]["v1_to_v1"]["read"]
+        == infos[0]["edges_read"]["v1_to_v1"]["total"]
+    )
+    ref = read_spikes(single.outputs["spikes"]).sort_values(["timestamp", "node_id"])
+    assert len(merged) == len(ref) > 100
+    np.testing.assert_array_equal(merged["node_id"].to_numpy(), ref["node_id"].to_numpy())
+    np.testing.assert_array_equal(merged["timestamp"].to_numpy(), ref["timestamp"].to_numpy())
+
+
 def test_two_ranks_write_one_merged_spike_file(point_network, tmp_path):
     env = _mpi_env()
     config = point_network("bmtoolkit")

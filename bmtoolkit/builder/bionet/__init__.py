@@ -85,3 +85,8 @@ def rand_syn_locations(
 #: ``add_properties`` builds this vectorized rule from ``rule_params`` instead of calling the
 #: function per edge
 rand_syn_locations.vectorized_rule = _rule  # type: ignore[attr-defined]
+
+
+from .swc_reader import SWCReader, get_swc  # noqa: E402 - BMTK's names
+
+__all__ += ["SWCReader", "get_swc"]
