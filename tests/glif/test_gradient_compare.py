@@ -74,6 +74,38 @@ def test_ground_truth_gradient_vs_steps(glif_levels, level):
     assert nest_sweep(p, held.stimulus).voltage.size == held.voltage.size
 
 
+@pytest.mark.nest
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [1, 2])
+def test_ground_truth_from_a_perturbed_start(glif_levels, level):
+    """The step-by-step fit made 5 % worse in R and C, 0.5 mV in El and 1 mV in th_inf: the
+    gradient fit has to find the parameters itself (GLIF3 reaches EV 0.53 this way: see
+    docs/glif.md)."""
+    truth = glif_levels[level]
+    train = [nest_sweep(truth, _noise(1.0, 3e-11, 0.0, 1)),
+             nest_sweep(truth, _noise(2.0, 1e-10, 1e-10, 2)),
+             nest_sweep(truth, _noise(2.0, 1e-10, 1.5e-10, 3))]  # fmt: skip
+    held = nest_sweep(truth, _noise(2.0, 1e-10, 1.2e-10, 9))
+    sp = fit_glif(train, level).params
+    start = replace(sp, R=sp.R * 1.05, C=sp.C * 0.95, El=sp.El + 5e-4, th_inf=sp.th_inf - 1e-3)
+    fit = fit_glif_gradient(train, level, init=start, max_iter=40, check_every=4,
+                            batch_windows=16)  # fmt: skip
+    p = fit.params
+    assert p.R == pytest.approx(truth.R, rel=0.02)
+    assert p.C == pytest.approx(truth.C, rel=0.02)
+    assert p.El == pytest.approx(truth.El, rel=0.02, abs=5e-4)
+    assert abs(p.th_inf - truth.th_inf) < 1e-3
+    if level_has(level)["reset_rules"]:
+        assert abs(p.reset_a - truth.reset_a) < 0.02
+        assert abs(p.reset_b - truth.reset_b) < 5e-4
+        assert abs(p.a_spike - truth.a_spike) < 5e-4
+        assert p.b_spike == pytest.approx(truth.b_spike, rel=0.3)
+    ev_start = evaluate(start, [held]).explained_variance
+    ev = evaluate(p, [held]).explained_variance
+    print(f"GLIF{level} from a perturbed start: held-out EV {ev_start:.3f} -> {ev:.3f}")
+    assert ev_start < 0.7 and ev >= 0.9
+
+
 @pytest.fixture(scope="session")
 def nr5a1_sweeps(sonata_examples, tmp_path_factory):
     config = sonata_examples / "5_cells_iclamp" / "config.json"
