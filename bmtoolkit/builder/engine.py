@@ -175,8 +175,9 @@ def build_block(
     if not edge_set.properties:
         nsyns = np.asarray(conns.nsyns).astype(np.uint32, copy=False)
         return BlockEdges(sources.index[src], targets.index[trg], nsyns, {})
-    src = np.repeat(src, conns.nsyns)
-    trg = np.repeat(trg, conns.nsyns)
+    if len(src) and not bool(np.all(conns.nsyns == 1)):  # one row per synapse
+        src = np.repeat(src, conns.nsyns)
+        trg = np.repeat(trg, conns.nsyns)
     edges = EdgeBlock(sources, targets, src, trg)
     props: dict[str, np.ndarray] = {}
     for spec in edge_set.properties:

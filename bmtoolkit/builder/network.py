@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bmtoolkit.builder import engine, parallel, script_order, writer
+from bmtoolkit.builder import engine, gap_junctions, limits, parallel, script_order, writer
 from bmtoolkit.builder.edge_set import EdgeSet
 from bmtoolkit.builder.node_table import NodeSetSpec, NodeTable
+from bmtoolkit.builder.pages import small_pages
 from bmtoolkit.builder.rules.base import ConnectionRule, make_rule
 from bmtoolkit.builder.rules.callables import ConstantCount, make_callable_rule
 from bmtoolkit.builder.selectors import NodeSelection
@@ -262,45 +263,15 @@ class NetworkBuilder:
         >>> gj.type_properties["syn_weight"], gj.type_properties["is_gap_junction"]
         (0.002, True)
         """
-        if conductance is None:
-            if not float(resistance) > 0.0:
-                raise ConfigError(
-                    f"resistance must be > 0 MOhm, got {resistance}", field="resistance"
-                )
-            weight = 1.0 / float(resistance)
-        else:
-            if float(conductance) < 0.0:
-                raise ConfigError(
-                    f"conductance must be >= 0 uS, got {conductance}", field="conductance"
-                )
-            weight = float(conductance)
-        props = dict(edge_type_properties)
-        props.update(syn_weight=weight, is_gap_junction=True, distance_range=list(distance_range))
-        if target_sections is not None:
-            props["target_sections"] = list(target_sections)
+        props = gap_junctions.type_properties(
+            resistance, conductance, distance_range, target_sections, edge_type_properties
+        )
         return self.add_edges(source=source, target=target, connection_rule=connection_rule,
                               iterator=iterator, **props)  # fmt: skip
 
     def _gap_junction_pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(source ids, target ids) of every gap junction of this network, one row per
-        junction (an edge of ``nsyns`` n counts n times, as BMTK counts it)."""
-        gap_types = {
-            es.edge_type_id for es in self._edge_sets if es.type_properties.get("is_gap_junction")
-        }
-        if not gap_types or not self._edges:
-            return None
-        src, trg = [], []
-        for arrays in self._edges.values():
-            mask = np.isin(arrays.edge_type_ids, list(gap_types))
-            if not mask.any():
-                continue
-            n = arrays.columns.get("nsyns")
-            reps = np.ones(int(mask.sum()), dtype=np.int64) if n is None else np.asarray(n)[mask]
-            src.append(np.repeat(arrays.source_ids[mask], reps))
-            trg.append(np.repeat(arrays.target_ids[mask], reps))
-        if not src:
-            return None
-        return np.concatenate(src), np.concatenate(trg)
+        """(source ids, target ids) of every gap junction, one row per junction."""
+        return gap_junctions.junction_pairs(self._edge_sets, self._edges)
 
     @staticmethod
     def _make_rule(rule: Any, params: Mapping[str, Any] | None, iterator: str) -> ConnectionRule:
@@ -434,6 +405,7 @@ class NetworkBuilder:
                 ) from None
         return None
 
+    @small_pages
     def build(
         self,
         seed: int | None = None,
@@ -485,7 +457,7 @@ class NetworkBuilder:
         table = self.node_table()
         built: dict[tuple[str, str], list[tuple[EdgeSet, engine.BlockEdges]]] = {}
         for edge_set in self._edge_sets:
-            _refuse_oversized(edge_set)
+            limits.refuse_oversized(edge_set)
         for k, edge_set in enumerate(self._edge_sets):
             result = engine.build_edge_set(
                 edge_set,
@@ -516,6 +488,7 @@ class NetworkBuilder:
         )
 
     # saving ----------------------------------------------------------------------------
+    @small_pages
     def save(self, output_dir: str | os.PathLike[str] = ".", **opts: Any) -> list[tuple]:
         """Save nodes and edges into ``output_dir`` (BMTK file names).
 
@@ -626,40 +599,6 @@ class NetworkBuilder:
             out.append(("edges", h5, csv, {pop_name: {}}))
         parallel.barrier(comm)
         return out
-
-
-#: bytes one edge takes while it is built (ids, type id, synapse count, a property or two)
-BYTES_PER_EDGE = 48
-
-
-def _memory_bytes() -> int:
-    """Physical memory of this machine (bytes); a large number when it cannot be known."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 1 << 50
-
-
-def _refuse_oversized(edge_set: EdgeSet) -> None:
-    """Refuse, before allocating anything, an edge set that cannot fit in memory.
-
-    Rules that know their edge count (``expected_edges``: all-to-all, fixed probability)
-    are estimated from the selected node counts.
-    """
-    estimate = getattr(edge_set.rule, "expected_edges", None)
-    if estimate is None:
-        return
-    n_edges = estimate(len(edge_set.source.indices()), len(edge_set.target.indices()))
-    need, have = n_edges * BYTES_PER_EDGE, _memory_bytes()
-    if need > have:
-        rule = type(edge_set.rule).__name__
-        raise ConfigError(
-            f"{rule} between {edge_set.source_network_name!r} and "
-            f"{edge_set.target_network_name!r} would make about {n_edges:,} edges "
-            f"(~{need / 1e9:,.0f} GB) but this machine has {have / 1e9:,.0f} GB; "
-            "select fewer nodes or use a sparser rule",
-            field="connection_rule",
-        )
 
 
 def _pop_entry(table: NodeTable) -> dict[str, Any]:

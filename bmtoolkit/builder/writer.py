@@ -101,6 +101,12 @@ def merge_edge_sets(
 
     The blocks' arrays are consumed (released as they are merged).
 
+    Each edge set is sorted already (see the engine), so often nothing moves. Otherwise the
+    target id, source id and row number of every edge are packed into one int64 (when they
+    fit in 63 bits), sorted by value and read back: the same order as a stable argsort of
+    ``(target, source)`` at a fraction of its cost, and the sorted ids come out of the keys
+    without a gathered copy.
+
     Parameters
     ----------
     parts : sequence of (EdgeSet, BlockEdges)
@@ -131,19 +137,23 @@ def merge_edge_sets(
             chunks.append(vals if vals is not None else _fill(edge_set, key, n, dtype))
         columns[key] = np.concatenate(chunks)
         del chunks
-    src = _consume(parts, "source_ids")
-    trg = _consume(parts, "target_ids")
     type_ids = np.repeat(np.array([es.edge_type_id for es, _ in parts], dtype=np.int64), sizes)
     n_src = max(tables[src_pop].size, 1)
-    sort_key = trg * n_src
-    sort_key += src
-    # each edge set is already sorted (see engine): often nothing to do, else merge the runs
-    ordered = len(sort_key) < 2 or bool(np.all(sort_key[1:] >= sort_key[:-1]))
-    order = None if ordered else np.argsort(sort_key, kind="stable")
-    del sort_key
+    packed = _pack_ids(parts, n_src)
+    if packed is not None:
+        src, trg, order = packed
+    else:
+        src = _consume(parts, "source_ids")
+        trg = _consume(parts, "target_ids")
+        sort_key = trg * n_src
+        sort_key += src
+        ordered = len(sort_key) < 2 or bool(np.all(sort_key[1:] >= sort_key[:-1]))
+        order = None if ordered else np.argsort(sort_key, kind="stable")
+        del sort_key
+        if order is not None:
+            src = src[order]
+            trg = trg[order]
     if order is not None:
-        src = src[order]
-        trg = trg[order]
         type_ids = type_ids[order]
         for k in list(columns):
             columns[k] = columns[k][order]
@@ -157,6 +167,61 @@ def merge_edge_sets(
         columns,
         [es.edge_type_properties for es, _ in parts],
     )
+
+
+def _pack_ids(
+    parts: Sequence[tuple[Any, Any]], n_src: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """Sorted source and target ids of the consumed parts and the gather order (None when
+    the rows are in order already), from one packed int64 key per edge; None (nothing
+    consumed) when target, source and row do not fit in 63 bits or an id is negative.
+    """
+    n = sum(len(b) for _, b in parts)
+    if n == 0:
+        return None
+    lows = [int(b.source_ids.min()) for _, b in parts if len(b)]
+    lows += [int(b.target_ids.min()) for _, b in parts if len(b)]
+    if min(lows) < 0:
+        return None
+    top_src = max(int(b.source_ids.max()) for _, b in parts if len(b))
+    top_trg = max(int(b.target_ids.max()) for _, b in parts if len(b))
+    src_bits = max(n_src - 1, top_src).bit_length()
+    row_bits = (n - 1).bit_length()
+    if top_trg.bit_length() + src_bits + row_bits > 63:
+        return None
+    key = np.empty(n, dtype=np.int64)
+    at = 0
+    for _, block in parts:
+        seg = key[at : at + len(block)]
+        np.left_shift(block.target_ids, src_bits, out=seg)
+        seg |= block.source_ids
+        at += len(block)
+        block.source_ids = block.target_ids = None
+    src_mask = (1 << src_bits) - 1
+    order = None
+    if not _ascending(key):
+        key <<= row_bits
+        for lo in range(0, n, _PIECE):
+            key[lo : lo + _PIECE] |= np.arange(lo, min(lo + _PIECE, n), dtype=np.int64)
+        key.sort()
+        order = key & ((1 << row_bits) - 1)
+        key >>= row_bits
+    src = key & src_mask
+    key >>= src_bits
+    return src, key, order
+
+
+#: rows per piece of the checks and fills that go over every edge
+_PIECE = 1 << 22
+
+
+def _ascending(values: np.ndarray) -> bool:
+    """Whether ``values`` never decreases (checked piecewise)."""
+    for lo in range(0, len(values) - 1, _PIECE):
+        hi = min(lo + _PIECE, len(values) - 1)
+        if not bool(np.all(values[lo + 1 : hi + 1] >= values[lo:hi])):
+            return False
+    return True
 
 
 def _consume(parts: Sequence[tuple[Any, Any]], attr: str) -> np.ndarray:

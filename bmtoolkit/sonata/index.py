@@ -138,25 +138,33 @@ class IndexStream:
         long_runs: list[tuple[np.ndarray, np.ndarray]] = []
         id_range: list[int] = []  # smallest and largest id seen
         at = 0
-        pending = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        for lo in [*range(0, n_edges, self._chunk), None]:
-            if lo is None:  # past the end: the pending run closes at the last edge
-                starts, nodes = pending
-                ends = np.full(len(starts), n_edges, dtype=np.int64)
-            else:
-                starts, nodes = self._runs(lo, min(lo + self._chunk, n_edges), n_nodes, id_range)
-                counts += np.bincount(nodes, minlength=n_nodes)
-                # the last run of the piece may go on in the next one: keep it pending
-                starts = np.concatenate([pending[0], starts])
-                nodes = np.concatenate([pending[1], nodes])
-                ends = starts[1:]
-                pending = starts[-1:], nodes[-1:]
-                starts, nodes = starts[:-1], nodes[:-1]
+        pending: tuple[int, int] | None = None  # first row and node of the run going on
+
+        def emit(starts: np.ndarray, ends: np.ndarray, nodes: np.ndarray) -> None:
+            # runs in increasing first row, so the long runs stay sorted
+            nonlocal at
+            if not len(starts):
+                return
             if not self._packed:
                 plain.append((starts, ends, nodes))
-            elif len(starts):
-                keys[at : at + len(starts)] = self._pack(starts, ends, nodes, long_runs)
+            else:
+                self._pack(starts, ends, nodes, long_runs, keys[at : at + len(starts)])
             at += len(starts)
+
+        one = np.empty(1, dtype=np.int64)
+        for lo in range(0, n_edges, self._chunk):
+            hi = min(lo + self._chunk, n_edges)
+            starts, nodes = self._runs(lo, hi, n_nodes, id_range)
+            counts += np.bincount(nodes, minlength=n_nodes)
+            if not len(starts):
+                continue
+            if pending is not None:  # the run going on ends where this piece's first begins
+                emit(np.array([pending[0]]), starts[:1], np.array([pending[1]]))
+            emit(starts[:-1], starts[1:], nodes[:-1])
+            pending = int(starts[-1]), int(nodes[-1])
+        if pending is not None:  # past the end: the pending run closes at the last edge
+            one[0] = n_edges
+            emit(np.array([pending[0]]), one, np.array([pending[1]]))
         if id_range and (id_range[0] < 0 or id_range[1] >= n_nodes):
             raise NodeIdError(
                 f"node ids must lie in [0, {n_nodes}), found [{id_range[0]}, {id_range[1]}]"
@@ -175,12 +183,15 @@ class IndexStream:
                 np.concatenate([e for _, e in long_runs]) if long_runs else np.zeros(0, np.int64),
             )
         else:
-            starts, ends, nodes = (np.concatenate(parts) for parts in zip(*plain))
+            if plain:
+                starts, ends, nodes = (np.concatenate(parts) for parts in zip(*plain))
+            else:
+                starts = ends = nodes = np.zeros(0, dtype=np.int64)
             order = np.argsort(nodes, kind="stable")
             self._plain = starts[order], ends[order]
 
     def _runs(self, lo: int, hi: int, n_nodes: int, id_range: list[int]):
-        """Start rows and nodes of the runs that begin in rows ``[lo, hi)``."""
+        """First rows and nodes of the runs that begin in rows ``[lo, hi)``."""
         first = max(lo - 1, 0)
         ids = np.asarray(self._ids(first, hi))
         if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
@@ -193,25 +204,29 @@ class IndexStream:
         if c_min < 0 or c_max >= n_nodes:
             # reported once every piece is seen; empty runs keep bincount happy meanwhile
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        starts = np.flatnonzero(ids[1:] != ids[:-1])
-        starts += first + 1
-        if lo == 0:
-            starts = np.concatenate([np.zeros(1, dtype=np.int64), starts])
-        return starts, ids[starts - first]
+        change = ids[1:] != ids[:-1]
+        if lo == 0:  # row 0 begins a run
+            change = np.concatenate([np.ones(1, dtype=bool), change])
+            later = ids
+        else:
+            later = ids[1:]
+        starts = np.flatnonzero(change)
+        starts += lo
+        return starts, later[change]
 
-    def _pack(self, starts, ends, nodes, long_runs) -> np.ndarray:
-        """One int64 per run: node id, then first row, then length (capped) in the low bits."""
+    def _pack(self, starts, ends, nodes, long_runs, out: np.ndarray) -> None:
+        """One int64 per run into ``out``: node id, then first row, then length (capped) in
+        the low bits."""
         lengths = ends - starts
         cap = (1 << self._len_bits) - 1
         long = lengths >= cap
         if np.any(long):
             long_runs.append((starts[long], ends[long]))
             np.minimum(lengths, cap, out=lengths)
-        key = nodes << self._start_bits
-        key |= starts
-        key <<= self._len_bits
-        key |= lengths
-        return key
+        np.left_shift(nodes, self._start_bits, out=out)
+        out |= starts
+        out <<= self._len_bits
+        out |= lengths
 
     def range_rows(self, lo: int, hi: int) -> np.ndarray:
         """Rows ``[lo, hi)`` of ``range_to_edge_id`` (uint64, shape (hi - lo, 2))."""

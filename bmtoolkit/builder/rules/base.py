@@ -147,20 +147,43 @@ def bernoulli_pairs(
     if p >= 1:
         flat = np.arange(total, dtype=np.int64)
         return np.divmod(flat, n_cols)
+    flat = bernoulli_flat(total, p, rng)
+    if n_rows == 1:  # no division needed
+        return np.zeros(len(flat), dtype=np.int64), flat
+    return np.divmod(flat, n_cols)
+
+
+def bernoulli_flat(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions in ``range(total)`` kept independently with probability ``p`` (increasing).
+
+    The draws of :func:`bernoulli_pairs` (``bernoulli_pairs(1, total, p, rng)[1]``), for
+    callers that need the flat positions only.
+
+    Examples
+    --------
+    >>> flat = bernoulli_flat(1000, 0.1, np.random.default_rng(0))
+    >>> bool(np.all(np.diff(flat) > 0) and flat[-1] < 1000)
+    True
+    """
+    total = int(total)
+    if total == 0 or p <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(total, dtype=np.int64)
     chunks = []
     last = -1
     while True:
         expected = (total - last - 1) * p
         size = int(expected + 6.0 * np.sqrt(expected) + 16)
-        pos = np.cumsum(rng.geometric(p, size), dtype=np.int64)
+        pos = rng.geometric(p, size)
+        np.cumsum(pos, out=pos)
         pos += last
         if pos[-1] >= total:
             chunks.append(pos[: np.searchsorted(pos, total)])
             break
         chunks.append(pos)
         last = int(pos[-1])
-    flat = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    return np.divmod(flat, n_cols)
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from bmtoolkit.builder.rules.base import (
     Connections,
     NodeBlock,
     SynapseCount,
+    bernoulli_flat,
     bernoulli_pairs,
     drop_autapses,
 )
@@ -65,7 +66,13 @@ MONOTONE_PROFILES = frozenset({"gaussian", "exponential", "uniform"})
 @DISTANCE_PROFILES.register("gaussian")
 def gaussian_profile(d: np.ndarray, sigma: float) -> np.ndarray:
     """``exp(-d^2 / (2 sigma^2))``."""
-    return np.exp(-(d * d) / (2.0 * sigma * sigma))
+    d = np.asarray(d)
+    if d.dtype != np.float64 or d.ndim == 0:
+        return np.exp(-(d * d) / (2.0 * sigma * sigma))
+    out = np.multiply(d, d)  # the same operations, in place
+    np.negative(out, out=out)
+    out /= 2.0 * sigma * sigma
+    return np.exp(out, out=out)
 
 
 @DISTANCE_PROFILES.register("exponential")
@@ -210,15 +217,26 @@ class CandidateGrid:
             pairs = n_targets[g] * count
             pair_end = np.cumsum(pairs)
             q = 2.0 ** -float(k)
-            _, flat = bernoulli_pairs(1, int(pair_end[-1]), p * q, rng)
-            e = np.searchsorted(pair_end, flat, side="right")
-            t_local, c_local = np.divmod(flat - (pair_end[e] - pairs[e]), count[e])
-            out_src.append(self.order[self.starts[c[e]] + c_local])
-            out_trg.append(by_cell[target_start[g[e]] + t_local])
-            out_q.append(np.full(len(flat), q))
+            flat = bernoulli_flat(int(pair_end[-1]), p * q, rng)
+            # proposals are increasing: count them per entry and repeat the entries' values
+            # (a search per entry instead of one per proposal)
+            per_entry = np.searchsorted(flat, pair_end)
+            per_entry[1:] -= per_entry[:-1].copy()
+            local = flat
+            local -= np.repeat(pair_end - pairs, per_entry)
+            t_local, c_local = np.divmod(local, np.repeat(count, per_entry))
+            del local, flat
+            c_local += np.repeat(self.starts[c], per_entry)
+            out_src.append(self.order[c_local])
+            del c_local
+            t_local += np.repeat(target_start[g], per_entry)
+            out_trg.append(by_cell[t_local])
+            out_q.append(np.full(len(t_local), q))
         if not out_src:
             z = np.zeros(0, dtype=np.int64)
             return z, z.copy(), np.zeros(0)
+        if len(out_src) == 1:
+            return out_src[0], out_trg[0], out_q[0]
         return np.concatenate(out_src), np.concatenate(out_trg), np.concatenate(out_q)
 
 
@@ -278,17 +296,25 @@ class ThinnedRule(ConnectionRule):
         src, trg, q = grid.propose(grid_pts, self.pmax, rng, bound)
         if not self.autapses:
             keep = drop_autapses(sources, targets, src, trg)
-            src, trg, q = src[keep], trg[keep], q[keep]
+            if not keep.all():
+                src, trg, q = src[keep], trg[keep], q[keep]
+            del keep
         d = None
         if use_d:
             # the grid holds the sources' coordinates when there is a cutoff
             spts = grid.points if self.cutoff is not None else self._coords(sources)
-            diff = spts[src] - tpts[trg]
-            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            diff = np.take(spts, src, axis=0)
+            diff -= np.take(tpts, trg, axis=0)
+            d = np.einsum("ij,ij->i", diff, diff)
+            del diff
+            np.sqrt(d, out=d)
         prob = self.accept(sources, targets, src, trg, d)
         if self.cutoff is not None:
             prob = np.where(d <= self.cutoff, prob, 0.0)
-        keep = rng.random(len(src)) * q < prob
+        draw = rng.random(len(src))
+        draw *= q
+        keep = draw < prob
+        del draw, prob
         src, trg = src[keep], trg[keep]
         return Connections(src, trg, self.nsyns.draw(len(src), rng))
 

@@ -49,7 +49,16 @@ def linear_tuning(dtheta: np.ndarray, period: float, floor: float = 0.0) -> np.n
 @TUNING_FUNCTIONS.register("cosine")
 def cosine_tuning(dtheta: np.ndarray, period: float, a: float = 1.0) -> np.ndarray:
     """``(1 + a cos(2 pi dtheta / period)) / (1 + a)``."""
-    return (1.0 + a * np.cos(2.0 * np.pi * dtheta / period)) / (1.0 + a)
+    x = np.multiply(dtheta, 2.0 * np.pi)
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64 or x.ndim == 0:
+        return (1.0 + a * np.cos(2.0 * np.pi * dtheta / period)) / (1.0 + a)
+    # the same operations, in place
+    x /= period
+    np.cos(x, out=x)
+    x *= a
+    x += 1.0
+    x /= 1.0 + a
+    return x
 
 
 @TUNING_FUNCTIONS.register("gaussian")
@@ -64,10 +73,21 @@ def von_mises_tuning(dtheta: np.ndarray, period: float, kappa: float = 1.0) -> n
     return np.exp(kappa * (np.cos(2.0 * np.pi * dtheta / period) - 1.0))
 
 
+#: tuning functions defined here (each returns a new array)
+_BUILT_IN = frozenset({linear_tuning, cosine_tuning, gaussian_tuning, von_mises_tuning})
+
+
 def orientation_difference(a: np.ndarray, b: np.ndarray, period: float = 180.0) -> np.ndarray:
     """``|a - b|`` folded into ``[0, period / 2]``."""
-    d = np.mod(np.abs(np.asarray(a, float) - np.asarray(b, float)), period)
-    return np.minimum(d, period - d)
+    d = np.subtract(np.asarray(a, float), np.asarray(b, float))
+    if not isinstance(d, np.ndarray) or d.ndim == 0:
+        d = np.mod(np.abs(d), period)
+        return np.minimum(d, period - d)
+    np.abs(d, out=d)
+    if not (d.size and d.max() < period):  # values below the period are their own remainder
+        np.mod(d, period, out=d)
+    np.minimum(d, np.subtract(period, d), out=d)
+    return d
 
 
 class Tuning:
@@ -100,7 +120,17 @@ class Tuning:
             )
 
     def __call__(self, dtheta: np.ndarray) -> np.ndarray:
-        return np.clip(self.func(dtheta, self.period, **self.params), 0.0, 1.0)
+        values = self.func(dtheta, self.period, **self.params)
+        # the built-in functions return new arrays: clipped in place
+        own = (
+            self.func in _BUILT_IN
+            and isinstance(values, np.ndarray)
+            and values is not dtheta
+            and values.dtype == np.float64
+            and values.flags.owndata
+            and values.flags.writeable
+        )
+        return np.clip(values, 0.0, 1.0, out=values if own else None)
 
 
 @CONNECTION_RULES.register("like_to_like")
@@ -174,5 +204,9 @@ class LikeToLike(ThinnedRule):
         )
         g = self.tuning(dtheta)
         if self.sigma is not None:
-            g = g * self.profile(d, self.sigma)
+            f = self.profile(d, self.sigma)
+            if g.dtype == np.float64 and g.shape == np.shape(f) and g.flags.writeable:
+                g *= f
+            else:
+                g = g * f
         return g
