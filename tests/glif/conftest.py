@@ -56,3 +56,41 @@ def nest_sweep(params: GlifParameters, stimulus: np.ndarray, *, dt: float = 5e-5
     spikes = rec.events["times"] * 1e-3 - dt if with_spikes else None  # first sample is t = dt
     return Sweep(ev["I"][:n] * 1e-12, ev["V_m"][:n] * 1e-3, dt, kind=kind,
                  spike_times=spikes)  # fmt: skip
+
+
+def bio_cell_sweeps(config: Path, model_name: str, cache: Path):
+    """Protocol sweeps of the biophysical model ``model_name`` of a bionet ``config``,
+    recorded in NEURON once and kept in ``cache`` (a folder) as ``.npz`` files."""
+    from bmtoolkit.glif.io import read_sweeps, write_npz
+    from bmtoolkit.glif.protocol import ProtocolSweeps
+
+    train_file, held_file = cache / f"{model_name}_train.npz", cache / f"{model_name}_held.npz"
+    rheo_file = cache / f"{model_name}_rheobase.json"
+    if not (train_file.is_file() and held_file.is_file() and rheo_file.is_file()):
+        pytest.importorskip("neuron", reason="neuron is not installed")
+        from bmtoolkit.glif.protocol import NeuronCellDriver, run_protocol
+        from bmtoolkit.simulator.bionet.backend import BioNetBackend
+        from bmtoolkit.simulator.bionet.cells import build_cell
+        from bmtoolkit.simulator.core.plan import RunPlan
+
+        plan = RunPlan.from_config(config, output_dir=cache / "output")
+        backend = BioNetBackend(plan)
+        backend.setup()
+        node = None
+        for pop in plan.circuit.nodes.values():
+            names = pop.columns().get("model_name")
+            for spec in backend._specs(pop):
+                if names is not None and str(names[spec.node_id]) == model_name:
+                    node = spec
+                    break
+        if node is None:
+            raise LookupError(f"no node with model_name {model_name!r} in {config}")
+        cell = build_cell(node)
+        sweeps = run_protocol(NeuronCellDriver(cell, backend.h, v_init=backend.v_init))
+        cache.mkdir(parents=True, exist_ok=True)
+        write_npz(train_file, list(sweeps.train))
+        write_npz(held_file, list(sweeps.held_out))
+        rheo_file.write_text(json.dumps({"rheobase": sweeps.rheobase}))
+    return ProtocolSweeps(train=tuple(read_sweeps(train_file)),
+                          held_out=tuple(read_sweeps(held_file)),
+                          rheobase=json.loads(rheo_file.read_text())["rheobase"])  # fmt: skip
