@@ -45,39 +45,84 @@ def _prepare(reader, axon: str, dl: float | None):
     return reader
 
 
+#: BMTK's reader, run in its own process: importing it loads BMTK's bionet hoc files, which
+#: replace NEURON's ``fadvance`` for the rest of the process
+_PEER_SCRIPT = """
+import json, sys
+import numpy as np
+from bmtk.builder.bionet.swc_reader import SWCReader
+
+paths, axon, dl, rules, out = json.loads(sys.argv[1])
+arrays = {}
+for k, path in enumerate(paths):
+    reader = SWCReader(path, rng_seed=7)
+    if dl:
+        reader.set_segment_dl(dl)
+    if axon == "fixed":
+        reader.fix_axon()
+    elif axon == "deleted":
+        reader.delete_axon()
+    props = reader.seg_props
+    for name in ("sec_id", "type", "x", "length", "dist"):
+        arrays[f"{k}/{name}"] = np.asarray(getattr(props, name))
+    for r, (names, d_range) in enumerate(rules):
+        seg, prob = reader.find_sections(names, d_range)
+        arrays[f"{k}/{r}/seg"], arrays[f"{k}/{r}/p"] = np.asarray(seg), np.asarray(prob)
+        if len(seg):
+            sec, x = reader.choose_sections(names, d_range, n_sections=20)
+            arrays[f"{k}/{r}/sec"], arrays[f"{k}/{r}/xs"] = np.asarray(sec), np.asarray(x)
+            if axon != "full":
+                ids = [reader.get_swc_id(s, xx) for s, xx in zip(sec.tolist(), x.tolist())]
+                arrays[f"{k}/{r}/swc"] = np.asarray(ids, dtype=float)
+np.savez(out, **arrays)
+"""
+
+
+def _bmtk_reference(paths: list[Path], axon: str, dl: float | None, tmp_path: Path) -> dict:
+    """What BMTK's ``SWCReader`` gives for every morphology, computed in a child process."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "peer.npz"
+    args = json.dumps([[str(p) for p in paths], axon, dl, RULES, str(out)])
+    proc = subprocess.run([sys.executable, "-c", _PEER_SCRIPT, args], capture_output=True,
+                          text=True, env=_env(), timeout=600, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as data:
+        return {key: data[key] for key in data.files}
+
+
 @pytest.mark.parametrize(("axon", "dl"), [("full", None), ("fixed", None), ("fixed", 20.0),
                                           ("deleted", None)])  # fmt: skip
-def test_segments_and_choices_equal_bmtks_swc_reader(axon, dl):
+def test_segments_and_choices_equal_bmtks_swc_reader(axon, dl, tmp_path):
     require_module("neuron")
     require_module("bmtk")
-    from bmtk.builder.bionet.swc_reader import SWCReader as BmtkReader
-
+    paths = _morphologies()
+    peer = _bmtk_reference(paths, axon, dl, tmp_path)
     n_segments = 0
-    for path in _morphologies():
+    for k, path in enumerate(paths):
         ours = _prepare(SWCReader(path, rng_seed=7), axon, dl)
-        peer = _prepare(BmtkReader(str(path), rng_seed=7), axon, dl)
-        a, b = ours.seg_props, peer.seg_props
-        assert ours.nseg == len(b.x), path.name
-        np.testing.assert_array_equal(a.sec_id, b.sec_id)
-        np.testing.assert_array_equal(a.type, b.type)
-        np.testing.assert_allclose(a.x, b.x, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(a.length, b.length, rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(a.dist, b.dist, rtol=1e-6, atol=1e-4)
-        for names, d_range in RULES:
+        a = ours.seg_props
+        assert ours.nseg == len(peer[f"{k}/x"]), path.name
+        np.testing.assert_array_equal(a.sec_id, peer[f"{k}/sec_id"])
+        np.testing.assert_array_equal(a.type, peer[f"{k}/type"])
+        np.testing.assert_allclose(a.x, peer[f"{k}/x"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(a.length, peer[f"{k}/length"], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(a.dist, peer[f"{k}/dist"], rtol=1e-6, atol=1e-4)
+        for r, (names, d_range) in enumerate(RULES):
             seg_a, p_a = ours.find_sections(names, d_range)
-            seg_b, p_b = peer.find_sections(names, d_range)
-            np.testing.assert_array_equal(seg_a, seg_b)
-            np.testing.assert_allclose(p_a, p_b, rtol=1e-6, atol=1e-9)
-            if len(seg_b):
+            np.testing.assert_array_equal(seg_a, peer[f"{k}/{r}/seg"])
+            np.testing.assert_allclose(p_a, peer[f"{k}/{r}/p"], rtol=1e-6, atol=1e-9)
+            if len(peer[f"{k}/{r}/seg"]):
                 sec_a, x_a = ours.choose_sections(names, d_range, n_sections=20)
-                sec_b, x_b = peer.choose_sections(names, d_range, n_sections=20)
-                np.testing.assert_array_equal(sec_a, sec_b)
-                np.testing.assert_array_equal(x_a, x_b)
+                np.testing.assert_array_equal(sec_a, peer[f"{k}/{r}/sec"])
+                np.testing.assert_array_equal(x_a, peer[f"{k}/{r}/xs"])
                 if axon != "full":  # BMTK's swc ids follow its own section names
-                    for s, x in zip(sec_b.tolist(), x_b.tolist(), strict=True):
-                        swc_b = peer.get_swc_id(s, x)
-                        assert ours.get_swc_id(s, x) == pytest.approx(swc_b), (path.name, s, x)
-        n_segments += len(b.x)
+                    ids = [ours.get_swc_id(s, x) for s, x in zip(sec_a.tolist(), x_a.tolist(),
+                                                                  strict=True)]  # fmt: skip
+                    np.testing.assert_allclose(ids, peer[f"{k}/{r}/swc"], rtol=0, atol=1e-9)
+        n_segments += len(peer[f"{k}/x"])
     assert n_segments > 100
 
 

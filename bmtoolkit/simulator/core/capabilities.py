@@ -125,7 +125,7 @@ def _model_types(plan: RunPlan, spec: BackendSpec) -> list[Problem]:
     selected = plan.resolve_node_set(None)
     for pop_name, pop in plan.circuit.nodes.items():
         ids = selected.get(pop_name)
-        names = set(pop.types.columns) | set(pop.property_names)
+        names = set(pop.property_names)
         if ids is None or len(ids) == 0 or "model_type" not in names:
             continue
         templates = pop.column("model_template", ids) if "model_template" in names else None

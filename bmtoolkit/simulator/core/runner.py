@@ -63,7 +63,7 @@ def choose_backend(plan: RunPlan) -> str:
     templates: set[str] = set()
     model_types: set[str] = set()
     for pop in plan.circuit.nodes.values():
-        names = set(pop.types.columns) | set(pop.property_names)
+        names = set(pop.property_names)
         if "model_template" in names:
             templates |= set(map(str, pop.column("model_template")))
         if "model_type" in names:
