@@ -45,6 +45,11 @@ APPLICATIONS: dict[tuple[str, str], str] = {
     ("builder/__init__.py", "bionet"): "bmtoolkit.builder.bionet is BMTK's builder module "
     "of that name (rand_syn_locations), not the backend",
     ("sonata/config_keys.py", "torchnet"): "run.torchnet is a config key (torchnet's options)",
+    ("glif/gradient/fit.py", "torchnet"): "the gradient fit runs torchnet's differentiable GLIF "
+    "cells on the sweeps, by design",
+    ("glif/gradient/_backend.py", "torchnet"): "the gradient fit runs torchnet's differentiable "
+    "GLIF cells on the sweeps, by design",
+    ("commands/fit_glif.py", "torchnet"): "help text of fit-glif --method gradient",
 }
 
 
