@@ -288,6 +288,14 @@ def fullaxon(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:
     _run_steps("fullaxon", hobj, params, where)
 
 
+@MODEL_PROCESSING.register("extracellular")
+def extracellular(hobj: Any, params: Mapping[str, Any] | None, where: str) -> None:  # noqa: ARG001
+    """Insert NEURON's ``extracellular`` mechanism in every section (BMTK's directive of that
+    name, listed after the cell's own, e.g. ``aibs_perisomatic,extracellular``)."""
+    for sec in hobj.all:
+        sec.insert("extracellular")
+
+
 def apply_nml(hobj: Any, cell: NmlCell, where: str | Path) -> None:
     """Insert channels and set passive properties of a NeuroML2 cell, section by section.
 

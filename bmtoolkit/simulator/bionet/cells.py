@@ -317,12 +317,21 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _user_processor(spec: CellSpec) -> Any:
-    """A BMTK-style ``model_processing`` function registered by the user, adapted to the
-    ``(hobj, params, where)`` form, or ``None``."""
+def _directives(spec: CellSpec) -> list[str]:
+    """The node's ``model_processing`` directives in order: BMTK reads the field as a
+    comma-separated list (``aibs_perisomatic,extracellular``); ``aibs_perisomatic`` when empty.
+    """
+    names = [d.strip() for d in str(spec.model_processing or "").split(",") if d.strip()]
+    return names or ["aibs_perisomatic"]
+
+
+def _user_processor(spec: CellSpec, name: str | None = None) -> Any:
+    """A BMTK-style ``model_processing`` function registered by the user under ``name`` (the
+    node's first directive by default), adapted to the ``(hobj, params, where)`` form, or
+    ``None``."""
     from bmtoolkit.simulator.core.pyfunctions import find_cell_processor
 
-    user = find_cell_processor("bionet", spec.model_processing)
+    user = find_cell_processor("bionet", name or _directives(spec)[0])
     if user is None:
         return None
     return lambda hobj, params, where: user(hobj, node_view(spec), params)  # noqa: ARG005
@@ -353,16 +362,30 @@ def _user_cell(spec: CellSpec) -> BioCell | PointCell | None:
     return BioCell(spec, hobj)
 
 
-def _processor(spec: CellSpec) -> Any:
-    """The ``model_processing`` function of a node (``aibs_perisomatic`` by default); one
-    registered by the user with BMTK's ``add_cell_processor`` comes first."""
-    user = _user_processor(spec)
+def _one_processor(spec: CellSpec, name: str) -> Any:
+    """The processing function of one directive; one registered by the user with BMTK's
+    ``add_cell_processor`` comes first."""
+    user = _user_processor(spec, name)
     if user is not None:
         return user
     try:
-        return MODEL_PROCESSING.get(spec.model_processing or "aibs_perisomatic")
+        return MODEL_PROCESSING.get(name)
     except KeyError as err:
         raise UnknownModelError(str(err), path=spec.where, field="model_processing") from err
+
+
+def _processor(spec: CellSpec) -> Any:
+    """The ``model_processing`` of a node as one function: its directives applied in order
+    (``aibs_perisomatic`` by default)."""
+    procs = [_one_processor(spec, name) for name in _directives(spec)]
+    if len(procs) == 1:
+        return procs[0]
+
+    def chained(hobj: Any, params: Any, where: str) -> None:
+        for proc in procs:
+            proc(hobj, params, where)
+
+    return chained
 
 
 @TEMPLATES.register("ctdb")
@@ -370,15 +393,18 @@ def _ctdb(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:  # noqa: 
     params = _params(spec)
     proc = _processor(spec)
     where = f"{spec.dynamics_params} ({spec.where})"
-    processing = spec.model_processing or "aibs_perisomatic"
-    if processing not in PROCESSING_STEPS or _user_processor(spec) is not None:
+    first, *rest = _directives(spec)
+    if first not in PROCESSING_STEPS or _user_processor(spec, first) is not None:
         # a directive known only as a whole (a user's BMTK processor included)
         return _biophysical(spec, lambda hobj: proc(hobj, params, where))
-    steps = PROCESSING_STEPS.get(processing)
+    steps = PROCESSING_STEPS.get(first)
+    after = [_one_processor(spec, name) for name in rest]
 
     def fit(hobj: Any) -> None:
         if params is not None:
             steps.fit(hobj, params, where)
+        for later in after:
+            later(hobj, params, where)
 
     return _from_factory(spec, factory, steps.axon, fit)
 

@@ -237,3 +237,33 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     assert h.diam3d(1, sec=dend) == pytest.approx(0.5592, abs=1e-6)
     assert h.n3d(sec=dend) == h.n3d(sec=full.dend[0])
     assert legacy.import3d is None  # the reader is released
+
+
+def test_model_processing_list_applies_each_directive_in_order(nrn, sonata_examples):
+    """BMTK reads ``model_processing`` as a comma-separated list: ``aibs_perisomatic,
+    extracellular`` is the perisomatic model with NEURON's extracellular mechanism in every
+    section, and nothing else changes."""
+    from bmtoolkit.exceptions import UnknownModelError
+    from bmtoolkit.simulator.bionet.cells import build_cell
+
+    fit = sonata_examples / "shared_components/biophysical_neuron_templates/json/472363762_fit.json"
+    types = pd.read_csv(
+        sonata_examples / "5_cells_iclamp" / "network" / "biophysical_node_types.csv", sep=" "
+    )
+
+    def cell(processing):
+        return build_cell(_spec(sonata_examples, 0, types.iloc[1], dynamics_params=fit,
+                                model_template="ctdb:Biophys1.hoc",
+                                model_processing=processing))  # fmt: skip
+
+    plain, both = cell("aibs_perisomatic"), cell("aibs_perisomatic, extracellular")
+    secs_a, secs_b = list(plain.hobj.all), list(both.hobj.all)
+    assert len(secs_a) == len(secs_b) > 10
+    assert not any(sec.has_membrane("extracellular") for sec in secs_a)
+    assert all(sec.has_membrane("extracellular") for sec in secs_b)
+    for a, b in zip(secs_a, secs_b, strict=True):
+        assert (a.nseg, a.L, a.cm, a.Ra) == (b.nseg, b.L, b.cm, b.Ra)
+        mechs_a = set(a.psection()["density_mechs"])
+        assert set(b.psection()["density_mechs"]) == mechs_a | {"extracellular"}
+    with pytest.raises(UnknownModelError, match="no_such_step"):
+        cell("aibs_perisomatic,no_such_step")
