@@ -86,7 +86,7 @@ def bio_cell_sweeps(config: Path, model_name: str, cache: Path):
         if node is None:
             raise LookupError(f"no node with model_name {model_name!r} in {config}")
         cell = build_cell(node)
-        sweeps = run_protocol(NeuronCellDriver(cell, backend.h, v_init=backend.v_init))
+        sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend))
         cache.mkdir(parents=True, exist_ok=True)
         write_npz(train_file, list(sweeps.train))
         write_npz(held_file, list(sweeps.held_out))
