@@ -94,3 +94,27 @@ def bio_cell_sweeps(config: Path, model_name: str, cache: Path):
     return ProtocolSweeps(train=tuple(read_sweeps(train_file)),
                           held_out=tuple(read_sweeps(held_file)),
                           rheobase=json.loads(rheo_file.read_text())["rheobase"])  # fmt: skip
+
+
+def assert_recovered(p: GlifParameters, truth: GlifParameters, level: int) -> None:
+    """The stated tolerances of ground-truth recovery: R, C, El within 2 %, ``th_inf``
+    within 1 mV, reset and ``a_spike`` within 0.02 / 0.5 mV, ``b_spike`` within 30 %,
+    after-spike current amplitudes within 5 %, ``a_voltage``/``b_voltage`` within 20 %, for
+    the mechanisms ``level`` has."""
+    from bmtoolkit.glif.parameters import level_has
+
+    assert p.R == pytest.approx(truth.R, rel=0.02)
+    assert p.C == pytest.approx(truth.C, rel=0.02)
+    assert p.El == pytest.approx(truth.El, rel=0.02, abs=5e-4)
+    assert abs(p.th_inf - truth.th_inf) < 1e-3
+    has = level_has(level)
+    if has["reset_rules"]:
+        assert abs(p.reset_a - truth.reset_a) < 0.02
+        assert abs(p.reset_b - truth.reset_b) < 5e-4
+        assert abs(p.a_spike - truth.a_spike) < 5e-4
+        assert p.b_spike == pytest.approx(truth.b_spike, rel=0.3)
+    if has["asc"]:
+        np.testing.assert_allclose(p.asc_amp, truth.asc_amp, rtol=0.05)
+    if has["voltage_threshold"]:
+        assert p.a_voltage == pytest.approx(truth.a_voltage, rel=0.2)
+        assert p.b_voltage == pytest.approx(truth.b_voltage, rel=0.2)

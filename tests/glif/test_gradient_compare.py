@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from bmtoolkit.glif import evaluate, fit_glif, level_has, make_stimulus
-from tests.glif.conftest import bio_cell_sweeps, nest_sweep
+from bmtoolkit.glif import evaluate, fit_glif, make_stimulus
+from tests.glif.conftest import assert_recovered, bio_cell_sweeps, nest_sweep
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
@@ -50,21 +49,7 @@ def test_ground_truth_gradient_vs_steps(glif_levels, level):
     fit = fit_glif_gradient(train, level, init=steps, max_iter=4, check_every=4, batch_windows=8)
     assert fit.validation_sweeps == ("noise_2",)
     p = fit.params
-    assert p.R == pytest.approx(truth.R, rel=0.02)
-    assert p.C == pytest.approx(truth.C, rel=0.02)
-    assert p.El == pytest.approx(truth.El, rel=0.02, abs=5e-4)
-    assert abs(p.th_inf - truth.th_inf) < 1e-3
-    has = level_has(level)
-    if has["reset_rules"]:
-        assert abs(p.reset_a - truth.reset_a) < 0.02
-        assert abs(p.reset_b - truth.reset_b) < 5e-4
-        assert abs(p.a_spike - truth.a_spike) < 5e-4
-        assert p.b_spike == pytest.approx(truth.b_spike, rel=0.3)
-    if has["asc"]:
-        np.testing.assert_allclose(p.asc_amp, truth.asc_amp, rtol=0.05)
-    if has["voltage_threshold"]:
-        assert p.a_voltage == pytest.approx(truth.a_voltage, rel=0.2)
-        assert p.b_voltage == pytest.approx(truth.b_voltage, rel=0.2)
+    assert_recovered(p, truth, level)
     ev_steps = evaluate(steps.params, [held]).explained_variance
     ev = evaluate(p, [held]).explained_variance
     print(f"GLIF{level} held-out EV: steps {ev_steps:.3f}, gradient {ev:.3f} "
@@ -92,15 +77,7 @@ def test_ground_truth_from_a_perturbed_start(glif_levels, level):
     fit = fit_glif_gradient(train, level, init=start, max_iter=40, check_every=4,
                             batch_windows=16)  # fmt: skip
     p = fit.params
-    assert p.R == pytest.approx(truth.R, rel=0.02)
-    assert p.C == pytest.approx(truth.C, rel=0.02)
-    assert p.El == pytest.approx(truth.El, rel=0.02, abs=5e-4)
-    assert abs(p.th_inf - truth.th_inf) < 1e-3
-    if level_has(level)["reset_rules"]:
-        assert abs(p.reset_a - truth.reset_a) < 0.02
-        assert abs(p.reset_b - truth.reset_b) < 5e-4
-        assert abs(p.a_spike - truth.a_spike) < 5e-4
-        assert p.b_spike == pytest.approx(truth.b_spike, rel=0.3)
+    assert_recovered(p, truth, level)
     ev_start = evaluate(start, [held]).explained_variance
     ev = evaluate(p, [held]).explained_variance
     print(f"GLIF{level} from a perturbed start: held-out EV {ev_start:.3f} -> {ev:.3f}")
