@@ -11,7 +11,7 @@
 Examples
 --------
 >>> sorted(MODEL_PROCESSING.names())
-['aibs_allactive', 'aibs_perisomatic', 'fullaxon']
+['aibs_allactive', 'aibs_perisomatic', 'extracellular', 'fullaxon']
 """
 
 from __future__ import annotations

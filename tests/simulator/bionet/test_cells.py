@@ -239,31 +239,62 @@ def test_swc_points_keep_six_significant_digits(nrn, sonata_examples):
     assert legacy.import3d is None  # the reader is released
 
 
+_PROCESSING_SCRIPT = """
+import json, sys
+from pathlib import Path
+
+import pandas as pd
+
+from tests.simulator.bionet.test_cells import _spec
+from bmtoolkit.exceptions import UnknownModelError
+from bmtoolkit.simulator.bionet.cells import build_cell
+from bmtoolkit.simulator.bionet.mechanisms import load_mechanisms
+
+load_mechanisms()
+ex = Path(sys.argv[1])
+fit = ex / "shared_components/biophysical_neuron_templates/json/472363762_fit.json"
+types = pd.read_csv(ex / "5_cells_iclamp" / "network" / "biophysical_node_types.csv", sep=" ")
+
+
+def cell(processing):
+    return build_cell(_spec(ex, 0, types.iloc[1], dynamics_params=fit,
+                            model_template="ctdb:Biophys1.hoc", model_processing=processing))
+
+
+out = {}
+for key, processing in (("plain", "aibs_perisomatic"), ("both", "aibs_perisomatic, extracellular")):
+    made = cell(processing)
+    out[key] = [[sec.nseg, sec.L, sec.cm, sec.Ra, sorted(sec.psection()["density_mechs"])]
+                for sec in made.hobj.all]
+try:
+    cell("aibs_perisomatic,no_such_step")
+except UnknownModelError as err:
+    out["error"] = str(err)
+print(json.dumps(out))
+"""
+
+
 def test_model_processing_list_applies_each_directive_in_order(nrn, sonata_examples):
     """BMTK reads ``model_processing`` as a comma-separated list: ``aibs_perisomatic,
     extracellular`` is the perisomatic model with NEURON's extracellular mechanism in every
-    section, and nothing else changes."""
-    from bmtoolkit.exceptions import UnknownModelError
-    from bmtoolkit.simulator.bionet.cells import build_cell
+    section, and nothing else changes. (Built in a child process: once a cell has had the
+    extracellular mechanism, CoreNEURON runs later in the same process fail.)"""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    fit = sonata_examples / "shared_components/biophysical_neuron_templates/json/472363762_fit.json"
-    types = pd.read_csv(
-        sonata_examples / "5_cells_iclamp" / "network" / "biophysical_node_types.csv", sep=" "
+    root = Path(__file__).resolve().parents[3]
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
     )
-
-    def cell(processing):
-        return build_cell(_spec(sonata_examples, 0, types.iloc[1], dynamics_params=fit,
-                                model_template="ctdb:Biophys1.hoc",
-                                model_processing=processing))  # fmt: skip
-
-    plain, both = cell("aibs_perisomatic"), cell("aibs_perisomatic, extracellular")
-    secs_a, secs_b = list(plain.hobj.all), list(both.hobj.all)
-    assert len(secs_a) == len(secs_b) > 10
-    assert not any(sec.has_membrane("extracellular") for sec in secs_a)
-    assert all(sec.has_membrane("extracellular") for sec in secs_b)
-    for a, b in zip(secs_a, secs_b, strict=True):
-        assert (a.nseg, a.L, a.cm, a.Ra) == (b.nseg, b.L, b.cm, b.Ra)
-        mechs_a = set(a.psection()["density_mechs"])
-        assert set(b.psection()["density_mechs"]) == mechs_a | {"extracellular"}
-    with pytest.raises(UnknownModelError, match="no_such_step"):
-        cell("aibs_perisomatic,no_such_step")
+    proc = subprocess.run([sys.executable, "-c", _PROCESSING_SCRIPT, str(sonata_examples)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    plain, both = out["plain"], out["both"]
+    assert len(plain) == len(both) > 10
+    assert not any("extracellular" in sec[4] for sec in plain)
+    for a, b in zip(plain, both, strict=True):
+        assert a[:4] == b[:4]
+        assert set(b[4]) == set(a[4]) | {"extracellular"}
+    assert "no_such_step" in out["error"]
