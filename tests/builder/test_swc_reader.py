@@ -51,17 +51,12 @@ _PEER_SCRIPT = """
 import json, sys
 import numpy as np
 from bmtk.builder.bionet.swc_reader import SWCReader
+from tests.builder.test_swc_reader import _prepare
 
 paths, axon, dl, rules, out = json.loads(sys.argv[1])
 arrays = {}
 for k, path in enumerate(paths):
-    reader = SWCReader(path, rng_seed=7)
-    if dl:
-        reader.set_segment_dl(dl)
-    if axon == "fixed":
-        reader.fix_axon()
-    elif axon == "deleted":
-        reader.delete_axon()
+    reader = _prepare(SWCReader(path, rng_seed=7), axon, dl)
     props = reader.seg_props
     for name in ("sec_id", "type", "x", "length", "dist"):
         arrays[f"{k}/{name}"] = np.asarray(getattr(props, name))
