@@ -391,14 +391,14 @@ def _processor(spec: CellSpec) -> Any:
 @TEMPLATES.register("ctdb")
 def _ctdb(spec: CellSpec, name: str, factory: CellFactory) -> BioCell:  # noqa: ARG001 - Biophys1
     params = _params(spec)
-    proc = _processor(spec)
     where = f"{spec.dynamics_params} ({spec.where})"
     first, *rest = _directives(spec)
+    after = [_one_processor(spec, name) for name in rest]
     if first not in PROCESSING_STEPS or _user_processor(spec, first) is not None:
         # a directive known only as a whole (a user's BMTK processor included)
+        proc = _processor(spec)
         return _biophysical(spec, lambda hobj: proc(hobj, params, where))
     steps = PROCESSING_STEPS.get(first)
-    after = [_one_processor(spec, name) for name in rest]
 
     def fit(hobj: Any) -> None:
         if params is not None:
