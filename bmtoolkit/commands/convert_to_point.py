@@ -10,7 +10,7 @@ other levels; the explained variance of each cell and level is printed and saved
 Examples
 --------
 >>> from bmtoolkit.cli import main
->>> main(["convert-to-point", "config.json", "-o", "point_net", "--level", "4"])  # doctest: +SKIP
+>>> main(["convert-to-point", "config.json", "-o", "point_net", "--level", "3"])  # doctest: +SKIP
 0
 """
 
@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``CONFIG -o DIR [--level L] [--score-levels L ...] [--overwrite]``."""
     parser.add_argument("config", help="bionet simulation config (or BMTK config.json)")
     parser.add_argument("-o", "--output", required=True, help="folder for the point network")
-    parser.add_argument("--level", type=int, default=4, choices=range(1, 6), metavar="L",
-                        help="GLIF level to fit and write (default 4)")  # fmt: skip
+    parser.add_argument("--level", type=int, default=3, choices=range(1, 6), metavar="L",
+                        help="GLIF level to fit and write (default 3: after-spike currents, "
+                             "a slow one for adaptation across current steps)")  # fmt: skip
     parser.add_argument("--score-levels", nargs="*", type=int, default=[], metavar="L",
                         help="also fit and score these levels (not written)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true",

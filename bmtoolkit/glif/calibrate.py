@@ -10,14 +10,16 @@ registered in :data:`CALIBRATIONS`:
 
 - ``"threshold"`` (:func:`calibrate_threshold`): scale ``th_inf`` so the model's total spike
   count on the given sweeps matches the data's;
-- ``"f-i"`` (:func:`calibrate_f_i`): also choose the membrane time constant (``C`` scaled,
-  ``R`` kept, so the steady response to a current is unchanged) from a grid, each time with
-  ``th_inf`` scaled to match the total count, so that the spike count of **every** sweep
-  (every square of a long-square series) is matched as closely as possible: on a long-square series from below to above the
-  rheobase, this is the model's f-I curve fitted to the cell's, as a whole.
+- ``"f-i"`` (:func:`calibrate_f_i`): choose the membrane time constant (``C`` scaled, ``R``
+  kept, so the steady response to a current is unchanged) and ``th_inf`` together, on a
+  grid of both, so that the spike count of **every** sweep (every square of a long-square
+  series) is matched as closely as possible: on long squares from below to above the
+  rheobase, this is the model's f-I curve fitted to the cell's, as a whole. The grid's
+  models are simulated together (:mod:`bmtoolkit.glif.batch`).
 
 Both count spikes with :func:`~bmtoolkit.glif.spikes.sweep_spikes` (the sweeps' own
-``spike_times`` when they carry them) and simulate with :func:`~bmtoolkit.glif.simulate`.
+``spike_times`` when they carry them) and simulate the model's update rules
+(:func:`~bmtoolkit.glif.simulate`).
 
 Examples
 --------
@@ -33,8 +35,10 @@ Examples
 >>> off = GlifParameters(level=1, El=-0.07, R=2e8, C=0.5e-10, th_inf=0.012,
 ...                      spike_cut_length=30, dt=1e-4)
 >>> fixed = calibrate_f_i(off, squares)
->>> round(fixed.C / off.C, 2), round(fixed.th_inf * 1e3)
-(2.0, 15)
+>>> data_counts(squares).tolist(), model_counts([off, fixed], squares).tolist()
+([0, 12, 19, 29], [[22, 35, 46, 61], [0, 12, 19, 30]])
+>>> bool(1.5 < fixed.C / off.C < 2.5 and 0.0135 < fixed.th_inf < 0.0165)  # truth: 2, 0.015
+True
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bmtoolkit.glif.parameters import GlifParameters
+from bmtoolkit.glif.parameters import GlifParameters, level_has
 from bmtoolkit.glif.simulate import simulate
 from bmtoolkit.glif.spikes import sweep_spikes
 from bmtoolkit.glif.sweeps import Sweep
@@ -54,7 +58,7 @@ from bmtoolkit.registry import Registry
 CALIBRATIONS: Registry[Callable[..., GlifParameters]] = Registry("calibration")
 
 #: time-constant scale factors :func:`calibrate_f_i` tries
-TAU_SCALES: tuple[float, ...] = (0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0)
+TAU_SCALES: tuple[float, ...] = tuple(float(2.0 ** (k / 2)) for k in range(-4, 5))
 
 
 def count_windows(sweep: Sweep, *, tail: float = 0.05) -> list[tuple[int, int]]:
@@ -183,38 +187,148 @@ def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
     return _match_total(params, [_active(s) for s in spiking], target, bounds, iterations)[0]
 
 
-def count_loss(model: np.ndarray, data: np.ndarray) -> float:
-    """Spike-count mismatch over sweeps: ``Σ (model - data)² / (data + 1)``.
+def count_losses(model: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """:func:`count_loss` of each row of ``model`` (candidates x windows) against ``data``."""
+    model, data = np.asarray(model, float), np.asarray(data, float)
+    return np.sum(((model - data) / (data + 1.0)) ** 2, axis=-1)
 
-    A relative measure (a miss of 2 spikes weighs more on a sweep with 3 than with 30) that
-    stays finite on sweeps without spikes.
+
+def count_loss(model: np.ndarray, data: np.ndarray) -> float:
+    """Spike-count mismatch over sweeps: ``Σ ((model - data) / (data + 1))²``.
+
+    The squared relative error of every count (a miss of 2 spikes weighs more on a sweep with
+    3 than with 30, as a tolerance of 20 % on each count would), finite on sweeps without
+    spikes (there any spike counts as a miss of at least 100 %).
 
     Examples
     --------
     >>> import numpy as np
     >>> count_loss(np.array([3, 10]), np.array([1, 10]))
-    2.0
+    1.0
     """
-    model, data = np.asarray(model, float), np.asarray(data, float)
-    return float(np.sum((model - data) ** 2 / (data + 1.0)))
+    return float(count_losses(model, data))
+
+
+def _groups(sweeps: Sequence[_Counted]) -> list[tuple[list[int], np.ndarray, list, list]]:
+    """Sweeps batched for :func:`~bmtoolkit.glif.batch.batch_counts`: same number of count
+    windows, similar lengths (the shorter ones padded with zeros after their last window).
+    Each group: ``(sweep indices, stimuli, windows, initial voltages)``."""
+    order = sorted(range(len(sweeps)),
+                   key=lambda i: (len(sweeps[i].windows), sweeps[i].sweep.n_samples))  # fmt: skip
+    groups: list[list[int]] = []
+    for i in order:
+        g = groups[-1] if groups else None
+        first = sweeps[g[0]] if g else None
+        if (first is None or len(first.windows) != len(sweeps[i].windows)
+                or sweeps[i].sweep.n_samples > 1.25 * first.sweep.n_samples):  # fmt: skip
+            groups.append([i])
+        else:
+            g.append(i)  # type: ignore[union-attr]
+    out = []
+    for g in groups:
+        n = max(sweeps[i].sweep.n_samples for i in g)
+        stim = np.zeros((len(g), n))
+        for row, i in enumerate(g):
+            stim[row, : sweeps[i].sweep.n_samples] = sweeps[i].sweep.stimulus
+        out.append((g, stim, [list(sweeps[i].windows) for i in g],
+                    [float(sweeps[i].sweep.voltage[0]) for i in g]))  # fmt: skip
+    return out
+
+
+def model_counts(candidates: Sequence[GlifParameters], sweeps: Sequence[Sweep]) -> np.ndarray:
+    """Spike counts of each candidate model in every :func:`count_windows` window of
+    ``sweeps`` (one row per candidate, windows in the order of :func:`data_counts`), all
+    candidates simulated together (:func:`~bmtoolkit.glif.batch.batch_counts`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bmtoolkit.glif import GlifParameters, Sweep, make_stimulus
+    >>> p = GlifParameters(level=1, El=-0.07, R=2e8, C=1e-10, th_inf=0.015,
+    ...                    spike_cut_length=30, dt=1e-4)
+    >>> i = make_stimulus("long_square", duration=0.6, dt=1e-4, amplitude=1.5e-10,
+    ...                   delay=0.05, width=0.5)
+    >>> sq = Sweep(i, np.full(i.size, -0.07), 1e-4, kind="long_square")
+    >>> model_counts([p, replace(p, th_inf=0.03)], [sq]).tolist()
+    [[29], [0]]
+    """
+    from bmtoolkit.glif.batch import batch_counts
+
+    counted = [_active(s) for s in sweeps]
+    offsets = np.cumsum([0] + [len(c.windows) for c in counted])
+    out = np.zeros((len(candidates), int(offsets[-1])), dtype=int)
+    dts = {s.dt for s in sweeps}
+    if len(dts) != 1:
+        raise ValueError("model_counts needs sweeps of one dt")
+    dt = dts.pop()
+    for idx, stim, windows, v0 in _groups(counted):
+        counts = batch_counts(candidates, stim, dt, windows, v0=v0)
+        for row, i in enumerate(idx):
+            out[:, offsets[i] : offsets[i + 1]] = counts[:, row, :]
+    return out
+
+
+def count_score(
+    sweeps: Sequence[Sweep], *, detect: str = "auto"
+) -> Callable[[GlifParameters], float]:
+    """``score(params)``: minus the :func:`count_loss` of a model over every count window of
+    ``sweeps`` (squares past the f-I peak left out, as in :func:`calibrate_f_i`); higher is
+    better. :func:`~bmtoolkit.glif.convert.convert_to_point` selects among nested levels
+    with it (``fit_levels(..., score=count_score(train))``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bmtoolkit.glif import GlifParameters, Sweep, make_stimulus, simulate
+    >>> p = GlifParameters(level=1, El=-0.07, R=2e8, C=1e-10, th_inf=0.015,
+    ...                    spike_cut_length=30, dt=1e-4)
+    >>> i = make_stimulus("long_square", duration=0.6, dt=1e-4, amplitude=1.5e-10,
+    ...                   delay=0.05, width=0.5)
+    >>> score = count_score([Sweep(i, simulate(p, i).voltage, 1e-4, kind="long_square")])
+    >>> score(p), round(score(replace(p, th_inf=0.03)), 2)  # 29 spikes missed
+    (-0.0, -0.93)
+    """
+    data = data_counts(sweeps, detect=detect)
+    used = ~past_f_i_peak(sweeps, data)
+
+    def score(params: GlifParameters) -> float:
+        return -count_loss(model_counts([params], sweeps)[0][used], data[used])
+
+    return score
+
+
+#: threshold scale factors :func:`calibrate_f_i` tries with every time-constant factor
+TH_SCALES: tuple[float, ...] = tuple(float(2.0 ** (k / 8)) for k in range(-16, 9))
+
+
+def _best(losses: np.ndarray, keys: Sequence[tuple[float, float]],
+          center: tuple[float, float] = (1.0, 1.0)) -> int:  # fmt: skip
+    """Index of the lowest loss; ties go to the factors closest to ``center`` (time
+    constant first)."""
+    low = losses.min()
+    tied = [i for i in range(len(keys)) if losses[i] <= low + 1e-12]
+    return min(tied, key=lambda i: (abs(np.log(keys[i][0] / center[0])),
+                                    abs(np.log(keys[i][1] / center[1]))))  # fmt: skip
 
 
 @CALIBRATIONS.register("f-i")
 def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
                   tau_scales: Sequence[float] = TAU_SCALES,
-                  bounds: tuple[float, float] = (0.05, 2.0), iterations: int = 10,
+                  th_scales: Sequence[float] = TH_SCALES, refine: bool = True,
                   detect: str = "auto") -> GlifParameters:  # fmt: skip
     """Choose the time constant and threshold that match the spike count of every sweep.
 
-    For each factor of ``tau_scales`` the capacitance is scaled by it (``R`` and ``El``
-    kept), ``th_inf`` is scaled so the total count matches (as in
-    :func:`calibrate_threshold`), and the mismatch :func:`count_loss` over every
-    :func:`count_windows` window (each square of a long-square sweep or series, each other
-    sweep whole) is computed; the best factor wins (ties: the one closest to 1). Windows
-    without spikes count too (long squares below the rheobase, where the model must stay
-    silent); squares past the peak of the f-I curve (depolarisation block,
-    :func:`past_f_i_peak`) do not. Give the suprathreshold sweeps and the long squares of
-    the protocol.
+    Every pair of a capacitance (time-constant) factor of ``tau_scales`` (``R`` and ``El``
+    kept, so the steady response to a current is unchanged) and a ``th_inf`` factor of
+    ``th_scales`` is simulated on ``sweeps`` (all pairs at once,
+    :func:`~bmtoolkit.glif.batch.batch_counts`), and the pair with the least
+    :func:`count_loss` over every :func:`count_windows` window (each square of a long-square
+    sweep or series, each other sweep whole) wins; with ``refine`` a grid four times finer
+    around it follows (seven factors of each). Windows without spikes count too (long squares below the rheobase,
+    where the model must stay silent); squares past the peak of the f-I curve
+    (depolarisation block, :func:`past_f_i_peak`) do not. Give the suprathreshold sweeps and
+    the long squares of the protocol (a series of squares carries the cell's adaptation from
+    one square to the next: the model is fitted to that too).
 
     Parameters
     ----------
@@ -222,23 +336,129 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
         The fitted model.
     sweeps : sequence of Sweep
         Training sweeps (one dt).
-    tau_scales : sequence of float
-        Capacitance (time-constant) factors tried.
-    bounds, iterations : see :func:`calibrate_threshold`.
+    tau_scales, th_scales : sequence of float
+        Capacitance and threshold factors of the grid.
+    refine : bool
+        Search a finer grid around the best pair.
     detect : str
         Spike detection method for sweeps without ``spike_times``.
     """
     data = data_counts(sweeps, detect=detect)
     if data.sum() == 0:
         return params
-    counted = [_active(s) for s in sweeps]
     used = ~past_f_i_peak(sweeps, data)
-    best: tuple[float, float, GlifParameters] | None = None
-    for scale in sorted(tau_scales, key=lambda x: abs(np.log(x))):
-        trial, model = _match_total(replace(params, C=params.C * float(scale)), counted,
-                                    int(data[used].sum()), bounds, iterations, used)  # fmt: skip
-        loss = count_loss(model[used], data[used])
-        if best is None or loss < best[0] - 1e-12:
-            best = (loss, scale, trial)
-    assert best is not None
-    return best[2]
+
+    def search(keys: list[tuple[float, float]], center: tuple[float, float]) -> tuple[float, float]:
+        cands = [replace(params, C=params.C * a, th_inf=params.th_inf * b) for a, b in keys]
+        model = model_counts(cands, sweeps)
+        losses = count_losses(model[:, used], data[used])
+        return keys[_best(losses, keys, center)]
+
+    ts, th = search([(float(a), float(b)) for a in tau_scales for b in th_scales], (1.0, 1.0))
+    if refine:
+        step_t = _grid_step(tau_scales) ** 0.25
+        step_h = _grid_step(th_scales) ** 0.25
+        ts, th = search([(ts * step_t**i, th * step_h**j)
+                         for i in range(-3, 4) for j in range(-3, 4)], (ts, th))  # fmt: skip
+    return replace(params, C=params.C * ts, th_inf=params.th_inf * th)
+
+
+def _grid_step(scales: Sequence[float]) -> float:
+    """The median ratio of neighbouring factors of a grid (1 for a single factor)."""
+    s = np.sort(np.asarray(scales, float))
+    return float(np.median(s[1:] / s[:-1])) if s.size > 1 else 1.0
+
+
+#: range of the slow after-spike current's time constant (s) :func:`calibrate_adaptation` tries
+SLOW_ASC_TAUS: tuple[float, float] = (0.2, 3.0)
+#: range of its amplitude, as a fraction of the threshold current ``th_inf / R`` (negative:
+#: adapting)
+SLOW_ASC_AMPS: tuple[float, float] = (-0.3, 0.0)
+#: ranges of the voltage-dependent threshold's ``a_voltage / b_voltage`` and ``b_voltage`` (1/s)
+VOLTAGE_RATIOS: tuple[float, float] = (-2.0, 1.0)
+VOLTAGE_RATES: tuple[float, float] = (0.1, 20.0)
+
+
+def _adaptation_model(start: GlifParameters, x: np.ndarray, has: dict[str, bool]) -> GlifParameters:
+    """``start`` with the factors and slow mechanisms of one search point ``x`` (see
+    :func:`calibrate_adaptation`)."""
+    p = replace(start, C=start.C * float(np.exp(x[0])), th_inf=start.th_inf * float(np.exp(x[1])))
+    k = 2
+    if has["asc"]:
+        amp = float(x[k]) * start.th_inf / start.R
+        p = replace(p, asc_tau=(*start.asc_tau, float(np.exp(x[k + 1]))),
+                    asc_amp=(*start.asc_amp, amp), asc_r=(*start.asc_r, 1.0))  # fmt: skip
+        k += 2
+    if has["voltage_threshold"]:
+        rate = float(np.exp(x[k + 1]))
+        p = replace(p, a_voltage=float(x[k]) * rate, b_voltage=rate)
+    return p
+
+
+@CALIBRATIONS.register("adaptation")
+def calibrate_adaptation(params: GlifParameters, sweeps: Sequence[Sweep], *,
+                         rounds: int = 3, first: int = 800, per_round: int = 500,
+                         seed: int = 0, detect: str = "auto") -> GlifParameters:  # fmt: skip
+    """:func:`calibrate_f_i`, then slow adaptation fitted to the spike counts as well.
+
+    A cell's response to a current step depends on the steps before it when it has
+    conductances slower than a square (adaptation that lasts seconds, or slow inactivation
+    that makes it more excitable). Levels with after-spike currents (3-5) get one more,
+    slow after-spike current (time constant within :data:`SLOW_ASC_TAUS`, amplitude a
+    fraction :data:`SLOW_ASC_AMPS` of the threshold current); level 5 also has its
+    voltage-dependent threshold (``a_voltage``, ``b_voltage``) chosen here, so that a slow
+    ``b_voltage`` can carry a depolarisation's effect from one step to the next. Together
+    with the time-constant and threshold factors these are found by a seeded random search
+    (``first`` points in the whole range, then ``rounds - 1`` rounds of ``per_round``
+    points around the 30 best so far, each round narrower) minimising :func:`count_loss`
+    over every count window, as :func:`calibrate_f_i` does; the result of
+    :func:`calibrate_f_i` is kept when nothing found beats it, so the loss is never worse
+    than its. Give
+    the long squares both from rest and as a series (``CellProtocol`` records both): the
+    difference between the two is what the slow mechanisms are fitted to. Levels 1 and 2
+    have none of them and get :func:`calibrate_f_i`.
+    """
+    start = calibrate_f_i(params, sweeps, detect=detect)
+    has = level_has(params.level)
+    if not (has["asc"] or has["voltage_threshold"]):
+        return start
+    data = data_counts(sweeps, detect=detect)
+    if data.sum() == 0:
+        return start
+    used = ~past_f_i_peak(sweeps, data)
+    lo = [-np.log(2.0), -np.log(1.5)]
+    hi = [np.log(2.0), np.log(1.5)]
+    origin = [0.0, 0.0]
+    if has["asc"]:
+        lo += [SLOW_ASC_AMPS[0], np.log(SLOW_ASC_TAUS[0])]
+        hi += [SLOW_ASC_AMPS[1], np.log(SLOW_ASC_TAUS[1])]
+        origin += [0.0, np.log(SLOW_ASC_TAUS[0])]
+    if has["voltage_threshold"]:
+        lo += [VOLTAGE_RATIOS[0], np.log(VOLTAGE_RATES[0])]
+        hi += [VOLTAGE_RATIOS[1], np.log(VOLTAGE_RATES[1])]
+        # the fitted voltage threshold, or none, as a starting point
+        ratio = start.a_voltage / start.b_voltage if start.b_voltage > 0 else 0.0
+        rate = start.b_voltage if start.b_voltage > 0 else 1.0
+        origin += [
+            float(np.clip(ratio, *VOLTAGE_RATIOS)),
+            float(np.log(np.clip(rate, *VOLTAGE_RATES))),
+        ]
+    lo_a, hi_a = np.asarray(lo), np.asarray(hi)
+    rng = np.random.default_rng(seed)
+    points = np.vstack([origin, rng.uniform(lo_a, hi_a, (first, lo_a.size))])
+    seen_x: list[np.ndarray] = []
+    seen_loss: list[np.ndarray] = []
+    for r in range(max(1, rounds)):
+        model = model_counts([_adaptation_model(start, x, has) for x in points], sweeps)
+        seen_x.append(points)
+        seen_loss.append(count_losses(model[:, used], data[used]))
+        xs, losses = np.vstack(seen_x), np.concatenate(seen_loss)
+        top = xs[np.argsort(losses, kind="stable")[:30]]
+        width = (hi_a - lo_a) * 0.15 / (r + 1)
+        points = np.clip(top[rng.integers(0, len(top), per_round)]
+                         + rng.normal(0.0, 1.0, (per_round, lo_a.size)) * width, lo_a, hi_a)  # fmt: skip
+    xs, losses = np.vstack(seen_x), np.concatenate(seen_loss)
+    best = _adaptation_model(start, xs[int(np.argmin(losses))], has)
+    # the f-I result itself (its voltage threshold may lie outside the searched ranges)
+    own = count_losses(model_counts([start], sweeps)[0][used], data[used])
+    return start if own <= losses.min() else best

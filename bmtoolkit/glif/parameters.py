@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import ConfigError
-from bmtoolkit.models.allen_glif import allen_glif_level, allen_to_nest_glif
+from bmtoolkit.models.allen_glif import allen_glif_level, allen_to_nest_glif, with_asc_state
 
 #: the after-spike current time constants (s) the Allen fits keep fixed
 DEFAULT_ASC_TAUS: tuple[float, float] = (1.0 / 30.0, 1.0 / 300.0)
@@ -227,6 +227,7 @@ class GlifParameters:
                               path=source) from err  # fmt: skip
 
     def to_nest(self, *, model: str = "glif_psc", **options: Any) -> dict[str, Any]:
-        """NEST ``glif_psc``/``glif_cond`` parameters (mV, pA, pF, nS, ms), as pointnet reads them."""
-        return allen_to_nest_glif(self.to_neuron_config(), level=self.level, model=model,
-                                  **options)  # fmt: skip
+        """NEST ``glif_psc``/``glif_cond`` parameters (mV, pA, pF, nS, ms), as pointnet gives
+        them to NEST (the after-spike current state sized by :func:`with_asc_state`)."""
+        return with_asc_state(model, allen_to_nest_glif(self.to_neuron_config(), level=self.level,
+                                                        model=model, **options))[1]  # fmt: skip

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bmtoolkit.exceptions import SimulationError
+from bmtoolkit.exceptions import ConfigError, SimulationError
 from bmtoolkit.glif.spikes import detect_spikes, detect_upstrokes
 from bmtoolkit.glif.sweeps import Sweep, make_stimulus
 
@@ -42,11 +42,13 @@ class CellProtocol:
     counts an action potential only if the voltage crosses it (as a network simulator counts
     spikes); the sweeps then carry these spike times. The long squares (``square_width``
     s each) sweep the f-I curve from below the rheobase to well above it, as the Allen
-    protocol's long-square series does. With ``square_gap`` (s) they are recorded as one
-    series in increasing order, each followed by ``square_gap`` s at zero current, so
-    adaptation that outlasts a square (slow conductances) is in the record and the
-    calibration sees it; with ``None`` each square is its own ``square_duration`` s sweep
-    from rest (after ``square_delay`` s).
+    protocol's long-square series does. With ``squares_from_rest`` each square is its own
+    ``square_duration`` s sweep from rest (after ``square_delay`` s); with ``square_gap``
+    (s) they are also recorded as one series in increasing order, each followed by
+    ``square_gap`` s at zero current, so adaptation that outlasts a square (slow
+    conductances) is in the record and the calibration sees it (the difference between the
+    two records is what :func:`~bmtoolkit.glif.calibrate.calibrate_adaptation` fits). At
+    least one of the two must be on.
     """
 
     dt: float | None = None
@@ -64,7 +66,8 @@ class CellProtocol:
     square_duration: float = 0.8
     square_delay: float = 0.15
     square_width: float = 0.5
-    square_gap: float | None = None
+    square_gap: float | None = 0.5
+    squares_from_rest: bool = True
     held_out_offset: float = 1.1
     seed: int = 0
 
@@ -144,12 +147,16 @@ def run_protocol(drive: Driver, protocol: CellProtocol | None = None) -> Protoco
         train.append(record("noise", f"noise_{off:g}", p.noise_duration,
                             amplitude=p.noise_sigma * rheo, offset=off * rheo,
                             seed=p.seed + 1 + k))  # fmt: skip
-    if p.square_gap is None:
+    if p.square_gap is None and not p.squares_from_rest:
+        raise ConfigError(
+            "CellProtocol records no long squares: set square_gap or squares_from_rest"
+        )
+    if p.squares_from_rest:
         for amp in p.square_amplitudes:
             train.append(record("long_square", f"long_square_{amp:g}", p.square_duration,
                                 amplitude=amp * rheo, delay=p.square_delay,
                                 width=p.square_width))  # fmt: skip
-    elif p.square_amplitudes:
+    if p.square_gap is not None and p.square_amplitudes:
         train.append(_record_series(drive, p, rheo))
     held = record("noise", "held_out_noise", p.noise_duration, amplitude=p.noise_sigma * rheo,
                   offset=p.held_out_offset * rheo, seed=p.seed + 100)  # fmt: skip

@@ -42,6 +42,7 @@ __all__ = [
     "NEST2_GLIF_NAMES",
     "allen_glif_level",
     "allen_to_nest_glif",
+    "with_asc_state",
     "is_allen_neuron_config",
     "nest2_glif_params",
     "nest_point_params",
@@ -318,3 +319,24 @@ def nest_point_params(model: str, params: Mapping[str, Any]) -> tuple[str, dict[
     if model in NEST2_GLIF_MODELS:
         return nest2_glif_params(model, params)
     return model, dict(params)
+
+
+def with_asc_state(model: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``params`` with the after-spike current state sized like ``asc_init``.
+
+    NEST's ``glif_psc``/``glif_cond`` keep their state vector ``ASCurrents`` at the length of
+    the model defaults (two currents) when only ``asc_init``/``asc_amps``/... are set: a
+    model with one or three after-spike currents would run with two, silently. Setting
+    ``ASCurrents`` to ``asc_init`` with the parameters sizes it right.
+
+    Examples
+    --------
+    >>> with_asc_state("glif_psc", {"asc_init": [0.0, 0.0, 0.0], "asc_amps": [-1.0, -2.0, -3.0]})
+    ('glif_psc', {'asc_init': [0.0, 0.0, 0.0], 'asc_amps': [-1.0, -2.0, -3.0], 'ASCurrents': [0.0, 0.0, 0.0]})
+    >>> with_asc_state("iaf_psc_alpha", {"V_th": -50.0})
+    ('iaf_psc_alpha', {'V_th': -50.0})
+    """
+    out = dict(params)
+    if model.startswith("glif_") and "asc_init" in out and "ASCurrents" not in out:
+        out["ASCurrents"] = list(out["asc_init"])
+    return model, out

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bmtoolkit.exceptions import SimulationError, UnknownModelError
+from bmtoolkit.exceptions import ConfigError, SimulationError, UnknownModelError
 from bmtoolkit.glif import GlifParameters, Sweep, fit_glif, make_stimulus, simulate
 from bmtoolkit.glif.calibrate import (
     CALIBRATIONS,
@@ -43,9 +43,10 @@ def test_f_i_calibration_recovers_the_time_constant_and_threshold():
     assert data[0] == 0 and data[-1] > data[2] > 0
     wrong = replace(TRUTH, C=TRUTH.C / 2.0, th_inf=TRUTH.th_inf * 0.8)
     fixed = calibrate_f_i(wrong, squares)
-    assert fixed.C == pytest.approx(TRUTH.C, rel=1e-9)
-    assert fixed.th_inf == pytest.approx(TRUTH.th_inf, rel=0.01)
-    assert _counts(fixed, squares) == data
+    assert _counts(fixed, squares) == data  # every square's count, not only the total
+    # counts alone leave a trade-off between the two; the grid lands near the truth
+    assert fixed.C == pytest.approx(TRUTH.C, rel=0.25)
+    assert fixed.th_inf == pytest.approx(TRUTH.th_inf, rel=0.05)
     # the threshold alone matches the total, not the curve
     only_th = calibrate_threshold(wrong, squares)
     assert sum(_counts(only_th, squares)) == pytest.approx(sum(data), abs=1)
@@ -89,7 +90,7 @@ class _GlifDriver:
 def test_protocol_samples_at_the_driver_step_and_counts_threshold_crossings():
     drive = _GlifDriver(TRUTH, DT)
     proto = CellProtocol(spike_threshold=-0.015, noise_offsets=(1.1,), square_amplitudes=(0.8, 1.5),
-                         ramp_duration=1.5, square_gap=0.5)  # fmt: skip
+                         ramp_duration=1.5, square_gap=0.5, squares_from_rest=False)  # fmt: skip
     sweeps = run_protocol(drive, proto)
     assert set(drive.calls) == {DT}
     assert all(s.dt == DT and s.spike_times is not None for s in sweeps.train + sweeps.held_out)
@@ -102,11 +103,15 @@ def test_protocol_samples_at_the_driver_step_and_counts_threshold_crossings():
     assert np.diff(series.stimulus[[windows[0][0], windows[1][0]]]) > 0
     counts = data_counts([series])
     assert counts[0] == 0 < counts[1]
-    # or each square from rest in its own sweep
-    apart = run_protocol(drive, replace(proto, square_gap=None))
+    # or each square from rest in its own sweep (the default records both)
+    apart = run_protocol(drive, replace(proto, square_gap=None, squares_from_rest=True))
     squares = [s for s in apart.train if s.kind == "long_square"]
     assert [s.name for s in squares] == ["long_square_0.8", "long_square_1.5"]
     assert data_counts(squares).tolist() == counts.tolist()  # a GLIF keeps no memory that long
+    both = [s.name for s in run_protocol(drive, replace(proto, squares_from_rest=True)).train]
+    assert both[-3:] == ["long_square_0.8", "long_square_1.5", "long_square_series"]
+    with pytest.raises(ConfigError, match="no long squares"):
+        run_protocol(drive, replace(proto, square_gap=None))
     # an explicit dt wins; drivers without a step get the default
     assert CellProtocol(dt=5e-5).sample_dt(drive) == 5e-5
     assert CellProtocol().sample_dt(lambda i, dt: i) == DEFAULT_DT

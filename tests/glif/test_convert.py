@@ -1,7 +1,7 @@
 """``convert-to-point``: bionet cells -> fitted GLIF cells, written as a pointnet network.
 
 The slow test converts ``5_cells_iclamp`` (five Allen perisomatic cells driven in NEURON)
-at GLIF level 4, runs the result on pointnet (NEST) and the original on bionet (NEURON),
+at GLIF level 3, runs the result on pointnet (NEST) and the original on bionet (NEURON),
 compares spike counts under the original current clamps (the full table is in
 docs/glif.md), and checks that the protocol's NEURON driver counts what bionet counts.
 """
@@ -82,7 +82,7 @@ def test_five_cells_converted_and_run_on_pointnet(sonata_examples, tmp_path, cap
 
     config = sonata_examples / "5_cells_iclamp" / "config.json"
     out = tmp_path / "point"
-    assert main(["convert-to-point", str(config), "-o", str(out), "--level", "4"]) == 0
+    assert main(["convert-to-point", str(config), "-o", str(out), "--level", "3"]) == 0
     summary = json.loads((out / "conversion.json").read_text())
     assert sorted(c["name"] for c in summary["cells"]) == ["Nr5a1", "PV1", "PV2", "Rorb", "Scnn1a"]
     assert summary["dropped_reports"] == ["calcium_concentration", "ecp"]
@@ -100,12 +100,15 @@ def test_five_cells_converted_and_run_on_pointnet(sonata_examples, tmp_path, cap
     assert _driven_counts(config, tmp_path / "drive_out", windows) == bio.tolist()
     # every cell that fires steadily under the strongest clamp in NEURON fires in NEST too
     assert np.all(point[bio[:, 2] > 5, 2] > 0)
-    # the Scnn1a cell (node 0), far above rheobase, matches within 20 % at every clamp
-    np.testing.assert_allclose(point[0], bio[0], rtol=0.2)
-    # at least 10 of the 15 clamp counts within 20 % (5 before the protocol followed bionet's
-    # integration and the f-I calibration); the rest differ because the cells' response to a
-    # clamp depends on the clamps before it, which no GLIF level remembers (docs/glif.md)
+    # 14 of the 15 clamp counts within 20 % (10 with the f-I calibration of each square from
+    # rest alone): the protocol records the squares from rest and as a series, and the
+    # adaptation calibration gives the model a slow after-spike current fitted to the
+    # difference. Every clamp of Scnn1a, Rorb, Nr5a1 and PV1; PV2 stays silent under the
+    # first two as in NEURON, but its 3 spikes under 200 pA come only after the clamps before
+    # it (its excitability grows with earlier depolarisation, which a spike-triggered current
+    # cannot give; docs/glif.md)
     within = np.abs(point - bio) <= 0.2 * bio
-    assert within.sum() >= 10, within
+    assert within[:4].all(), within
+    assert within[4, :2].all() and within.sum() >= 14, within
     # nothing outside the clamps
     assert _counts(tmp_path / "point_out" / "spikes.h5", 5, [(0, 500)]).sum() == 0

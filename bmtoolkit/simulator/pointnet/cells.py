@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bmtoolkit.exceptions import BmtkError, ConfigError, UnknownModelError
-from bmtoolkit.models.allen_glif import nest_point_params
+from bmtoolkit.models.allen_glif import nest_point_params, with_asc_state
 from bmtoolkit.simulator.core.models import (
     NodeTypeModel,
     node_dynamics,
@@ -274,7 +274,7 @@ def create_nest_nodes(
     """Create the nodes ``ids`` of one node type; return the model and the NodeCollection."""
     import nest
 
-    model, params = resolve_nest_model(str(nt.model_template), nt.params)
+    model, params = with_asc_state(*resolve_nest_model(str(nt.model_template), nt.params))
     _check_model(model, nt)
     source = nt.params_file or nt.types_file
     _check_params(model, params, nt, source)

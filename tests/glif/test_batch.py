@@ -1,0 +1,107 @@
+"""Batched spike counts (the calibration searches) against the one-model simulator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bmtoolkit.exceptions import ConfigError
+from bmtoolkit.glif import GlifParameters, Sweep, make_stimulus, simulate
+from bmtoolkit.glif.batch import batch_counts
+from bmtoolkit.glif.calibrate import (
+    calibrate_adaptation,
+    calibrate_f_i,
+    count_loss,
+    count_score,
+    data_counts,
+    model_counts,
+)
+
+DT = 1e-4
+
+
+def _random_models(rng: np.random.Generator, n_asc: int = 3) -> list[GlifParameters]:
+    out = []
+    for level in (1, 2, 3, 4, 5):
+        for _ in range(3):
+            out.append(GlifParameters(
+                level=level, El=-0.07, R=rng.uniform(1e8, 3e8), C=rng.uniform(5e-11, 2e-10),
+                th_inf=rng.uniform(0.01, 0.025), spike_cut_length=int(rng.integers(10, 60)),
+                dt=DT, reset_a=rng.uniform(0, 0.5), reset_b=rng.uniform(0, 0.01),
+                a_spike=rng.uniform(0, 0.005), b_spike=rng.uniform(20, 200),
+                a_voltage=rng.uniform(-5, 20), b_voltage=rng.uniform(0.5, 50),
+                asc_tau=(0.03, 0.003, 1.0)[:n_asc],
+                asc_amp=tuple(rng.uniform(-3e-11, 1e-11, n_asc)), asc_r=(1.0,) * n_asc,
+            ))  # fmt: skip
+    return out
+
+
+def test_batch_counts_are_the_simulator_counts_at_every_level():
+    rng = np.random.default_rng(0)
+    n = 6000
+    stims = np.stack([np.r_[np.zeros(500), np.full(5000, a), np.zeros(500)] + rng.normal(0, s, n)
+                      for a, s in ((1.5e-10, 0.0), (2.5e-10, 3e-11), (4e-10, 1e-11))])  # fmt: skip
+    windows = [[(500, 3000), (3000, 5600)]] * 3
+    v0 = [-0.07, -0.068, -0.071]
+    models = _random_models(rng)
+    counts = batch_counts(models, stims, DT, windows, v0=v0)
+    assert counts.shape == (len(models), 3, 2) and counts.sum() > 500
+    for i, p in enumerate(models):
+        for s in range(3):
+            spikes = simulate(p, stims[s], dt=DT, v0=v0[s]).spikes
+            expected = [int(((spikes >= a) & (spikes < b)).sum()) for a, b in windows[s]]
+            assert counts[i, s].tolist() == expected, (p.level, i, s)
+
+
+def test_batch_counts_refuses_mixed_shapes():
+    p = _random_models(np.random.default_rng(1))[9]
+    q = replace(p, asc_tau=(0.03,), asc_amp=(0.0,), asc_r=(1.0,))
+    with pytest.raises(ConfigError, match="same number of after-spike currents"):
+        batch_counts([p, q], np.zeros((1, 10)), DT, [[(0, 10)]])
+    with pytest.raises(ConfigError, match="one list of windows per sweep"):
+        batch_counts([p], np.zeros((2, 10)), DT, [[(0, 10)], [(0, 5), (5, 10)]])
+
+
+def _squares(params: GlifParameters, amps, gap: float | None) -> list[Sweep]:
+    """Long squares from rest, or one series with ``gap`` s between squares."""
+    if gap is None:
+        out = []
+        for a in amps:
+            i = make_stimulus(
+                "long_square", duration=0.6, dt=DT, amplitude=a, delay=0.05, width=0.5
+            )
+            out.append(Sweep(i, simulate(params, i).voltage, DT, kind="long_square"))
+        return out
+    period = 0.5 + gap
+    i = np.sum([make_stimulus("long_square", duration=0.05 + len(amps) * period, dt=DT,
+                              amplitude=a, delay=0.05 + k * period, width=0.5)
+                for k, a in enumerate(amps)], axis=0)  # fmt: skip
+    return [Sweep(i, simulate(params, i).voltage, DT, kind="long_square")]
+
+
+def test_adaptation_calibration_learns_the_memory_of_a_square_series():
+    # the "cell": a GLIF3 with a slow (0.8 s) adapting current, so that a square fires less
+    # after the squares before it than from rest
+    truth = GlifParameters(level=3, El=-0.07, R=2e8, C=1e-10, th_inf=0.015, spike_cut_length=30,
+                           dt=DT, asc_tau=(0.03, 0.003, 0.8), asc_amp=(-5e-12, 0.0, -8e-12),
+                           asc_r=(1.0, 1.0, 1.0))  # fmt: skip
+    amps = (0.9e-10, 1.1e-10, 1.4e-10, 1.8e-10)
+    sweeps = _squares(truth, amps, None) + _squares(truth, amps, 0.5)
+    data = data_counts(sweeps)
+    assert (data[4:] < data[:4]).sum() >= 2  # the series fires less: the cell remembers
+    start = replace(truth, asc_tau=(0.03, 0.003), asc_amp=(-5e-12, 0.0), asc_r=(1.0, 1.0),
+                    C=1.3e-10, th_inf=0.013)  # fmt: skip
+    f_i = calibrate_f_i(start, sweeps)
+    adapted = calibrate_adaptation(start, sweeps, first=300, per_round=150, seed=2)
+    loss_f_i = count_loss(model_counts([f_i], sweeps)[0], data)
+    loss_adapted = count_loss(model_counts([adapted], sweeps)[0], data)
+    assert len(adapted.asc_tau) == 3 and adapted.asc_amp[2] < 0  # a slow adapting current
+    assert loss_adapted < 0.5 * loss_f_i
+    assert count_score(sweeps)(adapted) == pytest.approx(-loss_adapted)
+    # seeded: the same search gives the same model
+    assert calibrate_adaptation(start, sweeps, first=300, per_round=150, seed=2) == adapted
+    # levels without after-spike currents or voltage threshold get the f-I calibration
+    lif = replace(start, level=1)
+    assert calibrate_adaptation(lif, sweeps) == calibrate_f_i(lif, sweeps)
