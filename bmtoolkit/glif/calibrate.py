@@ -5,7 +5,7 @@ noise around half the rheobase) and the threshold to the spikes of noise. A cell
 to slow, steady currents can differ from that (slow conductances, accommodation), and
 near the rheobase the f-I curve of a leaky integrate-and-fire model is much steeper than
 most cells'. The Allen fits therefore optimise scale factors of the fitted values
-(``coeffs`` of the ``neuron_config``) against the recorded spikes. Two calibrations are
+(``coeffs`` of the ``neuron_config``) against the recorded spikes. Three calibrations are
 registered in :data:`CALIBRATIONS`:
 
 - ``"threshold"`` (:func:`calibrate_threshold`): scale ``th_inf`` so the model's total spike
@@ -15,9 +15,12 @@ registered in :data:`CALIBRATIONS`:
   grid of both, so that the spike count of **every** sweep (every square of a long-square
   series) is matched as closely as possible: on long squares from below to above the
   rheobase, this is the model's f-I curve fitted to the cell's, as a whole. The grid's
-  models are simulated together (:mod:`bmtoolkit.glif.batch`).
+  models are simulated together (:mod:`bmtoolkit.glif.batch`);
+- ``"adaptation"`` (:func:`calibrate_adaptation`): ``"f-i"``, then slow adaptation (a slow
+  after-spike current at levels 3-5, the voltage-dependent threshold at level 5) fitted to
+  the same counts, for cells whose response to a step depends on the steps before it.
 
-Both count spikes with :func:`~bmtoolkit.glif.spikes.sweep_spikes` (the sweeps' own
+All count spikes with :func:`~bmtoolkit.glif.spikes.sweep_spikes` (the sweeps' own
 ``spike_times`` when they carry them) and simulate the model's update rules
 (:func:`~bmtoolkit.glif.simulate`).
 
