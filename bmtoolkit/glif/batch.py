@@ -119,11 +119,8 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
         raise ConfigError("batch_counts needs one list of windows per sweep, all of one length")
     # state (models x sweeps); model constants broadcast along the sweeps
     c = {k: (v[:, None] if v.ndim == 1 else v[:, None, :]) for k, v in _columns(params, dt).items()}
-    u = np.zeros((n_p, n_s))
-    if v0 is not None:
-        u = np.asarray(v0, float)[None, :] - c["el"]
-    else:
-        u = u + 0.0 * c["el"]
+    # membrane potential relative to each model's El: 0 (at rest) or the sweeps' v0
+    u = np.zeros((n_p, n_s)) if v0 is None else np.asarray(v0, float)[None, :] - c["el"]
     m = c["asc_amp"].shape[2]
     asc = np.zeros((n_p, n_s, m))
     th_s = np.zeros((n_p, n_s))

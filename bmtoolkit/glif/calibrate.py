@@ -241,7 +241,8 @@ def _groups(sweeps: Sequence[_Counted]) -> list[tuple[list[int], np.ndarray, lis
 def model_counts(candidates: Sequence[GlifParameters], sweeps: Sequence[Sweep]) -> np.ndarray:
     """Spike counts of each candidate model in every :func:`count_windows` window of
     ``sweeps`` (one row per candidate, windows in the order of :func:`data_counts`), all
-    candidates simulated together (:func:`~bmtoolkit.glif.batch.batch_counts`).
+    candidates simulated together (:func:`~bmtoolkit.glif.batch.batch_counts`; a single
+    candidate by :func:`~bmtoolkit.glif.simulate.simulate`, the same counts).
 
     Examples
     --------
@@ -258,17 +259,26 @@ def model_counts(candidates: Sequence[GlifParameters], sweeps: Sequence[Sweep]) 
     from bmtoolkit.glif.batch import batch_counts
 
     counted = [_active(s) for s in sweeps]
-    offsets = np.cumsum([0] + [len(c.windows) for c in counted])
-    out = np.zeros((len(candidates), int(offsets[-1])), dtype=int)
     dts = {s.dt for s in sweeps}
     if len(dts) != 1:
         raise ValueError("model_counts needs sweeps of one dt")
+    if len(candidates) == 1:  # one model: simulate's sample loop beats a numpy op per step
+        return _counts(candidates[0], counted)[None, :]
+    offsets = np.cumsum([0] + [len(c.windows) for c in counted])
+    out = np.zeros((len(candidates), int(offsets[-1])), dtype=int)
     dt = dts.pop()
     for idx, stim, windows, v0 in _groups(counted):
         counts = batch_counts(candidates, stim, dt, windows, v0=v0)
         for row, i in enumerate(idx):
             out[:, offsets[i] : offsets[i + 1]] = counts[:, row, :]
     return out
+
+
+def _count_targets(sweeps: Sequence[Sweep], detect: str) -> tuple[np.ndarray, np.ndarray]:
+    """The data counts of every count window, and which windows the calibrations compare
+    (those before the f-I peak, :func:`past_f_i_peak`)."""
+    data = data_counts(sweeps, detect=detect)
+    return data, ~past_f_i_peak(sweeps, data)
 
 
 def count_score(
@@ -291,8 +301,7 @@ def count_score(
     >>> score(p), round(score(replace(p, th_inf=0.03)), 2)  # 29 spikes missed
     (-0.0, -0.93)
     """
-    data = data_counts(sweeps, detect=detect)
-    used = ~past_f_i_peak(sweeps, data)
+    data, used = _count_targets(sweeps, detect)
 
     def score(params: GlifParameters) -> float:
         return -count_loss(model_counts([params], sweeps)[0][used], data[used])
@@ -327,9 +336,9 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     :func:`~bmtoolkit.glif.batch.batch_counts`), and the pair with the least
     :func:`count_loss` over every :func:`count_windows` window (each square of a long-square
     sweep or series, each other sweep whole) wins; with ``refine`` a grid four times finer
-    around it follows (seven factors of each). Windows without spikes count too (long squares below the rheobase,
-    where the model must stay silent); squares past the peak of the f-I curve
-    (depolarisation block, :func:`past_f_i_peak`) do not. Give the suprathreshold sweeps and
+    around it follows (seven factors of each). Windows without spikes count too (long
+    squares below the rheobase, where the model must stay silent); squares past the peak of
+    the f-I curve (depolarisation block, :func:`past_f_i_peak`) do not. Give the suprathreshold sweeps and
     the long squares of the protocol (a series of squares carries the cell's adaptation from
     one square to the next: the model is fitted to that too).
 
@@ -346,10 +355,17 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     detect : str
         Spike detection method for sweeps without ``spike_times``.
     """
-    data = data_counts(sweeps, detect=detect)
+    data, used = _count_targets(sweeps, detect)
     if data.sum() == 0:
         return params
-    used = ~past_f_i_peak(sweeps, data)
+    return _fit_f_i(params, sweeps, data, used, tau_scales, th_scales, refine)
+
+
+def _fit_f_i(params: GlifParameters, sweeps: Sequence[Sweep], data: np.ndarray,
+             used: np.ndarray, tau_scales: Sequence[float], th_scales: Sequence[float],
+             refine: bool) -> GlifParameters:  # fmt: skip
+    """The grid search of :func:`calibrate_f_i` against the counts ``data`` of the windows
+    ``used``."""
 
     def search(keys: list[tuple[float, float]], center: tuple[float, float]) -> tuple[float, float]:
         cands = [replace(params, C=params.C * a, th_inf=params.th_inf * b) for a, b in keys]
@@ -416,19 +432,17 @@ def calibrate_adaptation(params: GlifParameters, sweeps: Sequence[Sweep], *,
     points around the 30 best so far, each round narrower) minimising :func:`count_loss`
     over every count window, as :func:`calibrate_f_i` does; the result of
     :func:`calibrate_f_i` is kept when nothing found beats it, so the loss is never worse
-    than its. Give
-    the long squares both from rest and as a series (``CellProtocol`` records both): the
-    difference between the two is what the slow mechanisms are fitted to. Levels 1 and 2
-    have none of them and get :func:`calibrate_f_i`.
+    than its. Give the long squares both from rest and as a series (``CellProtocol``
+    records both): the difference between the two is what the slow mechanisms are fitted
+    to. Levels 1 and 2 have none of them and get :func:`calibrate_f_i`.
     """
-    start = calibrate_f_i(params, sweeps, detect=detect)
+    data, used = _count_targets(sweeps, detect)
+    if data.sum() == 0:
+        return params
+    start = _fit_f_i(params, sweeps, data, used, TAU_SCALES, TH_SCALES, True)
     has = level_has(params.level)
     if not (has["asc"] or has["voltage_threshold"]):
         return start
-    data = data_counts(sweeps, detect=detect)
-    if data.sum() == 0:
-        return start
-    used = ~past_f_i_peak(sweeps, data)
     lo = [-np.log(2.0), -np.log(1.5)]
     hi = [np.log(2.0), np.log(1.5)]
     origin = [0.0, 0.0]
