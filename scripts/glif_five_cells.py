@@ -7,12 +7,15 @@ config's ``dt``, ``v_init``, ``celsius`` and spike threshold), then prints
   nested selection keeps (``fit_levels``, ``"f-i"`` calibration, selection by explained
   variance on the training sweeps);
 - the spike counts under the network's three current clamps: NEURON, and the model that
-  ``convert-to-point --level LEVEL`` writes (``fit_cell_sweeps``), simulated with the GLIF
-  update rules, with the counts within 20 % marked.
+  ``convert-to-point --level LEVEL`` writes (``fit_cell_sweeps`` on the protocol and, unless
+  ``--no-network-inputs``, the cell's record under those clamps), simulated with the GLIF
+  update rules, with the counts within 20 % marked;
+- the same for clamp sequences the fit never saw (:data:`HELD_OUT`).
 
 Usage::
 
-    python scripts/glif_five_cells.py [--sonata-examples DIR] [--level 3]
+    python scripts/glif_five_cells.py [--sonata-examples DIR] [--level auto]
+        [--no-network-inputs]
 """
 
 from __future__ import annotations
@@ -25,19 +28,31 @@ from pathlib import Path
 
 import numpy as np
 
-WINDOWS_MS = ((500.0, 1000.0), (1500.0, 2000.0), (2500.0, 3000.0))
-AMPS_A = (150e-12, 175e-12, 200e-12)
+#: the network's clamps: (start ms, stop ms, nA)
+NETWORK = ((500.0, 1000.0, 0.15), (1500.0, 2000.0, 0.175), (2500.0, 3000.0, 0.2))
+#: clamp sequences no fit sees: the network's in reverse order, and shorter, closer steps
+HELD_OUT = {
+    "reversed": ((500.0, 1000.0, 0.2), (1500.0, 2000.0, 0.175), (2500.0, 3000.0, 0.15)),
+    "300 ms steps": tuple((300.0 + 600.0 * k, 600.0 + 600.0 * k, a)
+                          for k, a in enumerate((0.16, 0.185, 0.21, 0.235))),
+}  # fmt: skip
 
 
-def _clamp_stimulus(dt: float) -> np.ndarray:
-    stim = np.zeros(int(round(3.0 / dt)))
-    for (a, b), amp in zip(WINDOWS_MS, AMPS_A, strict=True):
-        stim[int(round(a * 1e-3 / dt)) : int(round(b * 1e-3 / dt))] = amp
-    return stim
+def _counts(times_ms: np.ndarray, steps) -> list[int]:
+    return [int(((times_ms >= a) & (times_ms < b)).sum()) for a, b, _ in steps]
 
 
-def _counts(times_ms: np.ndarray) -> list[int]:
-    return [int(((times_ms >= a) & (times_ms < b)).sum()) for a, b in WINDOWS_MS]
+def _table(title: str, rows, width: int) -> int:
+    print(f"| node | NEURON | {title} | within 20 % |")
+    print("| --- | --- | --- | --- |")
+    within = 0
+    for nid, bio, model in rows:
+        ok = [abs(m - b) <= 0.2 * b for m, b in zip(model, bio, strict=True)]
+        within += sum(ok)
+        marks = " ".join("yes" if o else "no" for o in ok)
+        print(f"| {nid} | {', '.join(map(str, bio))} | {', '.join(map(str, model))} | {marks} |")
+    print(f"\n{within} of {width * len(rows)} clamp counts within 20 %\n")
+    return within
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         Path(os.environ.get("BMTOOLKIT_CONFORMANCE", "../shared/conformance")) / "sonata_examples"
     )
     parser.add_argument("--sonata-examples", type=Path, default=default)
-    parser.add_argument("--level", type=int, default=3, help="level convert-to-point writes")
+    parser.add_argument("--level", default="auto", help="level convert-to-point writes")
+    parser.add_argument("--no-network-inputs", dest="network_inputs", action="store_false")
     args = parser.parse_args(argv)
+    level = args.level if args.level == "auto" else int(args.level)
 
     from bmtoolkit.glif import evaluate, simulate
-    from bmtoolkit.glif.convert import fit_cell_sweeps
+    from bmtoolkit.glif.convert import clamp_stimulus, fit_cell_sweeps, record_cell_sweeps
     from bmtoolkit.glif.nested import fit_levels
-    from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver, run_protocol
+    from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver
     from bmtoolkit.glif.spikes import detect_upstrokes
     from bmtoolkit.simulator.bionet.backend import BioNetBackend
     from bmtoolkit.simulator.bionet.cells import build_cell
@@ -65,27 +82,33 @@ def main(argv: list[str] | None = None) -> int:
     backend.setup()
     proto = CellProtocol(spike_threshold=float(backend.threshold) * 1e-3)
     dt = plan.dt * 1e-3
-    stim = _clamp_stimulus(dt)
-    ev_rows, count_rows = [], []
-    within = 0
-    for spec in backend._specs(next(iter(plan.circuit.nodes.values()))):
+    sequences = {"network": NETWORK, **HELD_OUT}
+    stims = {k: clamp_stimulus(v, dt=plan.dt, units=1e-9) for k, v in sequences.items()}
+    ev_rows = []
+    count_rows: dict[str, list] = {k: [] for k in sequences}
+    pop = next(iter(plan.circuit.nodes))
+    for spec in backend._specs(plan.circuit.nodes[pop]):
         start = time.perf_counter()
         cell = build_cell(spec)
-        sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend), proto)
-        clamp_v = NeuronCellDriver.from_backend(cell, backend, settle=0.0)(stim, dt)
-        bio = _counts(detect_upstrokes(clamp_v, dt, min_peak=backend.threshold * 1e-3) * plan.dt)
-        fits = fit_levels(list(sweeps.train), (1, 2, 3, 4, 5), calibrate="f-i")
+        clamps_of = (plan, pop, spec.node_id) if args.network_inputs else None
+        sweeps = record_cell_sweeps(cell, backend, proto, clamps_of=clamps_of)
+        protocol_train = [s for s in sweeps.train if s.name != "network_clamps"]
+        fits = fit_levels(protocol_train, (1, 2, 3, 4, 5), calibrate="f-i")
         held = list(sweeps.held_out)
         own = [evaluate(f.fit.params, held).explained_variance for f in fits.values()]
         kept = [evaluate(f.params, held).explained_variance for f in fits.values()]
         ev_rows.append(
             (spec.node_id, sweeps.rheobase, own, kept, [f.source for f in fits.values()])
         )
-        params, _ev, _ = fit_cell_sweeps(sweeps, args.level)
-        model = _counts(simulate(params, stim, dt=dt).spike_times * 1e3)
-        ok = [abs(m - b) <= 0.2 * b for m, b in zip(model, bio, strict=True)]
-        within += sum(ok)
-        count_rows.append((spec.node_id, bio, model, ok))
+        params, _ev, _ = fit_cell_sweeps(sweeps, level)
+        drive = NeuronCellDriver.from_backend(cell, backend, settle=0.0)
+        for name, stim in stims.items():
+            v = drive(stim, dt)
+            steps = sequences[name]
+            bio = _counts(detect_upstrokes(v, dt, min_peak=backend.threshold * 1e-3) * plan.dt,
+                          steps)  # fmt: skip
+            model = _counts(simulate(params, stim, dt=dt).spike_times * 1e3, steps)
+            count_rows[name].append((f"{spec.node_id} (GLIF{params.level})", bio, model))
         print(
             f"node {spec.node_id}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True
         )
@@ -101,12 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             + f" | {kept_s} |"
         )
     print()
-    print(f"| node | NEURON | GLIF{args.level} (convert-to-point) | within 20 % |")
-    print("| --- | --- | --- | --- |")
-    for nid, bio, model, ok in count_rows:
-        marks = " ".join("yes" if o else "no" for o in ok)
-        print(f"| {nid} | {', '.join(map(str, bio))} | {', '.join(map(str, model))} | {marks} |")
-    print(f"\n{within} of {3 * len(count_rows)} clamp counts within 20 %")
+    fitted = "fitted to" if args.network_inputs else "not fitted to"
+    _table(f"convert-to-point, network clamps ({fitted})", count_rows["network"], 3)
+    for name, steps in HELD_OUT.items():
+        _table(f"held-out clamps: {name}", count_rows[name], len(steps))
     return 0
 
 

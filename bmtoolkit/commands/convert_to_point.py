@@ -1,11 +1,12 @@
 """``bmtoolkit convert-to-point``: a bionet network as a pointnet network of fitted GLIF cells.
 
 Each unique biophysical cell model is driven in NEURON with the fitting protocol
-(:mod:`bmtoolkit.glif.protocol`), GLIF level ``--level`` is fitted, and the network is
-written to ``-o DIR`` with the same nodes, inputs and node sets (see
-:mod:`bmtoolkit.glif.convert` for every translation). ``--score-levels`` also fits and scores
-other levels; the explained variance of each cell and level is printed and saved in
-``DIR/conversion.json``.
+(:mod:`bmtoolkit.glif.protocol`) and with the network's own current clamps (unless
+``--no-network-inputs``), GLIF level ``--level`` is fitted (``auto``, the default, chooses
+level 3 or 5 per cell), and the network is written to ``-o DIR`` with the same nodes,
+inputs and node sets (see :mod:`bmtoolkit.glif.convert` for every translation).
+``--score-levels`` also fits and scores other levels; the level and explained variance of
+each cell are printed and saved in ``DIR/conversion.json``.
 
 Examples
 --------
@@ -31,13 +32,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``CONFIG -o DIR [--level L] [--score-levels L ...] [--overwrite]``."""
     parser.add_argument("config", help="bionet simulation config (or BMTK config.json)")
     parser.add_argument("-o", "--output", required=True, help="folder for the point network")
-    parser.add_argument("--level", type=int, default=3, choices=range(1, 6), metavar="L",
-                        help="GLIF level to fit and write (default 3: after-spike currents, "
-                             "a slow one for adaptation across current steps)")  # fmt: skip
+    parser.add_argument("--level", type=_level, default="auto", metavar="L",
+                        help="GLIF level to fit and write, 1-5, or 'auto' (default: level 3, "
+                             "after-spike currents with a slow one for adaptation across "
+                             "current steps, or level 5 where a threshold that follows the "
+                             "voltage matches the cell's spike counts clearly better)")  # fmt: skip
+    parser.add_argument("--no-network-inputs", dest="network_inputs", action="store_false",
+                        help="fit to the protocol's sweeps only, not also to each cell's "
+                             "record under the network's current clamps")  # fmt: skip
     parser.add_argument("--score-levels", nargs="*", type=int, default=[], metavar="L",
                         help="also fit and score these levels (not written)")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true",
                         help="write into an existing non-empty folder")  # fmt: skip
+
+
+def _level(text: str) -> int | str:
+    """``auto`` or a level 1-5 (argparse type)."""
+    if text == "auto":
+        return text
+    if text in {"1", "2", "3", "4", "5"}:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected 1-5 or 'auto', got {text!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.config).is_file():
         raise MissingFileError("config file does not exist", path=args.config)
     result = convert_to_point(args.config, args.output, level=args.level,
-                              score_levels=args.score_levels, overwrite=args.overwrite,
+                              score_levels=args.score_levels,
+                              network_inputs=args.network_inputs, overwrite=args.overwrite,
                               log=print)  # fmt: skip
     summary = {
         "config": str(result.config),
         "level": args.level,
         "dropped_reports": list(result.dropped_reports),
+        "network_inputs": bool(args.network_inputs),
         "cells": [{"name": c.name, "node_type_ids": list(c.node_type_ids),
-                   "rheobase_pA": c.rheobase * 1e12,
+                   "level": c.params.level, "rheobase_pA": c.rheobase * 1e12,
                    "explained_variance": {str(k): v
                                           for k, v in c.levels_explained_variance.items()}}
                   for c in result.cells],

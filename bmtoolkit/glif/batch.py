@@ -125,44 +125,62 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
     asc = np.zeros((n_p, n_s, m))
     th_s = np.zeros((n_p, n_s))
     th_v = np.zeros((n_p, n_s))
-    hold = np.zeros((n_p, n_s), np.int64)
+    # terms every model has switched off stay 0 and are not computed
+    spike_th = bool(np.any(c["a_s"] != 0.0))
+    volt_th = bool(np.any(c["tv_u"] != 0.0) or np.any(c["tv_i"] != 0.0))
+    # the step from which each pair integrates again after a spike's cut (every pair from the
+    # step ``everyone_from`` on)
+    release = np.zeros((n_p, n_s), np.int64)
+    everyone_from = 0
     fired_at: list[tuple[np.ndarray, np.ndarray, int]] = []
     for k in range(n - 1):
-        act = hold == 0
-        everyone = bool(act.all())
+        everyone = k >= everyone_from
         if not everyone:
+            act = release <= k
             if not act.any():
-                hold -= 1
                 continue
-            hold -= ~act
         i_tot = stim[:, k][None, :]
         if m:
             i_tot = i_tot + (asc * c["asc_avg"]).sum(axis=2)
             asc_new = asc * c["asc_dec"]
         u_new = u * c["alpha"] + c["beta"] * i_tot
-        ths = th_s * c["ths_decay"]
-        thv = c["tv_decay"] * th_v + c["tv_u"] * u + c["tv_i"] * i_tot
-        fired = u_new > c["th_inf"] + ths + thv
+        threshold = c["th_inf"]
+        if spike_th:
+            ths = th_s * c["ths_decay"]
+            threshold = threshold + ths
+        if volt_th:
+            thv = c["tv_decay"] * th_v + c["tv_u"] * u + c["tv_i"] * i_tot
+            threshold = threshold + thv
+        fired = u_new > threshold
         if not everyone:
             fired &= act
         if fired.any():
             pi, si = np.nonzero(fired)
             rr = c["rr"][pi, 0]
             u_new[pi, si] = np.where(rr, c["ra"][pi, 0] * u[pi, si] + c["rb"][pi, 0], 0.0)
-            ths[pi, si] = np.where(rr, ths[pi, si] * c["ths_cut"][pi, 0] + c["a_s"][pi, 0],
-                                   ths[pi, si])  # fmt: skip
+            if spike_th:
+                ths[pi, si] = np.where(rr, ths[pi, si] * c["ths_cut"][pi, 0] + c["a_s"][pi, 0],
+                                       ths[pi, si])  # fmt: skip
             if m:
                 asc_new[pi, si] = c["asc_amp"][pi, 0] + asc_new[pi, si] * c["asc_cut"][pi, 0]
-            hold[pi, si] = c["cut"][pi, 0]
+            cut = c["cut"][pi, 0]
+            release[pi, si] = k + 1 + cut
+            everyone_from = max(everyone_from, k + 1 + int(cut.max()))
             fired_at.append((pi, si, k + 1))
         if everyone:
-            u, th_s, th_v = u_new, ths, thv
+            u = u_new
+            if spike_th:
+                th_s = ths
+            if volt_th:
+                th_v = thv
             if m:
                 asc = asc_new
         else:
             u = np.where(act, u_new, u)
-            th_s = np.where(act, ths, th_s)
-            th_v = np.where(act, thv, th_v)
+            if spike_th:
+                th_s = np.where(act, ths, th_s)
+            if volt_th:
+                th_v = np.where(act, thv, th_v)
             if m:
                 asc = np.where(act[:, :, None], asc_new, asc)
     out = np.zeros((n_p, n_s, n_w.pop()), np.int64)

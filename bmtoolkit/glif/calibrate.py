@@ -17,8 +17,12 @@ registered in :data:`CALIBRATIONS`:
   rheobase, this is the model's f-I curve fitted to the cell's, as a whole. The grid's
   models are simulated together (:mod:`bmtoolkit.glif.batch`);
 - ``"adaptation"`` (:func:`calibrate_adaptation`): ``"f-i"``, then slow adaptation (a slow
-  after-spike current at levels 3-5, the voltage-dependent threshold at level 5) fitted to
-  the same counts, for cells whose response to a step depends on the steps before it.
+  after-spike current at levels 3-5, the voltage-dependent threshold at level 5,
+  :func:`calibrate_voltage_threshold`) fitted to the same counts, for cells whose response
+  to a step depends on the steps before it.
+
+Each count weighs as its sweep's :attr:`~bmtoolkit.glif.sweeps.Sweep.weight` says
+(:func:`count_loss`).
 
 All count spikes with :func:`~bmtoolkit.glif.spikes.sweep_spikes` (the sweeps' own
 ``spike_times`` when they carry them) and simulate the model's update rules
@@ -190,18 +194,21 @@ def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
     return _match_total(params, [_active(s) for s in spiking], target, bounds, iterations)[0]
 
 
-def count_losses(model: np.ndarray, data: np.ndarray) -> np.ndarray:
+def count_losses(model: np.ndarray, data: np.ndarray,
+                 weights: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """:func:`count_loss` of each row of ``model`` (candidates x windows) against ``data``."""
     model, data = np.asarray(model, float), np.asarray(data, float)
-    return np.sum(((model - data) / (data + 1.0)) ** 2, axis=-1)
+    err = ((model - data) / (data + 1.0)) ** 2
+    return np.sum(err if weights is None else err * np.asarray(weights, float), axis=-1)
 
 
-def count_loss(model: np.ndarray, data: np.ndarray) -> float:
-    """Spike-count mismatch over sweeps: ``Σ ((model - data) / (data + 1))²``.
+def count_loss(model: np.ndarray, data: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Spike-count mismatch over sweeps: ``Σ w ((model - data) / (data + 1))²``.
 
     The squared relative error of every count (a miss of 2 spikes weighs more on a sweep with
     3 than with 30, as a tolerance of 20 % on each count would), finite on sweeps without
-    spikes (there any spike counts as a miss of at least 100 %).
+    spikes (there any spike counts as a miss of at least 100 %); ``weights`` ``w`` (default
+    1) are the :attr:`Sweep.weight` of each count's sweep.
 
     Examples
     --------
@@ -209,7 +216,7 @@ def count_loss(model: np.ndarray, data: np.ndarray) -> float:
     >>> count_loss(np.array([3, 10]), np.array([1, 10]))
     1.0
     """
-    return float(count_losses(model, data))
+    return float(count_losses(model, data, weights))
 
 
 def _groups(sweeps: Sequence[_Counted]) -> list[tuple[list[int], np.ndarray, list, list]]:
@@ -274,11 +281,25 @@ def model_counts(candidates: Sequence[GlifParameters], sweeps: Sequence[Sweep]) 
     return out
 
 
-def _count_targets(sweeps: Sequence[Sweep], detect: str) -> tuple[np.ndarray, np.ndarray]:
-    """The data counts of every count window, and which windows the calibrations compare
-    (those before the f-I peak, :func:`past_f_i_peak`)."""
+@dataclass(frozen=True)
+class _Targets:
+    """The data counts of every count window, which windows the calibrations compare (those
+    before the f-I peak, :func:`past_f_i_peak`) and each window's weight (its sweep's)."""
+
+    data: np.ndarray
+    used: np.ndarray
+    weights: np.ndarray
+
+    def losses(self, model: np.ndarray) -> np.ndarray:
+        """:func:`count_losses` of model counts (candidates x every window)."""
+        u = self.used
+        return count_losses(np.atleast_2d(model)[:, u], self.data[u], self.weights[u])
+
+
+def _count_targets(sweeps: Sequence[Sweep], detect: str) -> _Targets:
     data = data_counts(sweeps, detect=detect)
-    return data, ~past_f_i_peak(sweeps, data)
+    weights = np.array([s.weight for s in sweeps for _ in count_windows(s)], float)
+    return _Targets(data, ~past_f_i_peak(sweeps, data), weights)
 
 
 def count_score(
@@ -301,10 +322,10 @@ def count_score(
     >>> score(p), round(score(replace(p, th_inf=0.03)), 2)  # 29 spikes missed
     (-0.0, -0.93)
     """
-    data, used = _count_targets(sweeps, detect)
+    targets = _count_targets(sweeps, detect)
 
     def score(params: GlifParameters) -> float:
-        return -count_loss(model_counts([params], sweeps)[0][used], data[used])
+        return -float(targets.losses(model_counts([params], sweeps))[0])
 
     return score
 
@@ -355,22 +376,20 @@ def calibrate_f_i(params: GlifParameters, sweeps: Sequence[Sweep], *,
     detect : str
         Spike detection method for sweeps without ``spike_times``.
     """
-    data, used = _count_targets(sweeps, detect)
-    if data.sum() == 0:
+    targets = _count_targets(sweeps, detect)
+    if targets.data.sum() == 0:
         return params
-    return _fit_f_i(params, sweeps, data, used, tau_scales, th_scales, refine)
+    return _fit_f_i(params, sweeps, targets, tau_scales, th_scales, refine)
 
 
-def _fit_f_i(params: GlifParameters, sweeps: Sequence[Sweep], data: np.ndarray,
-             used: np.ndarray, tau_scales: Sequence[float], th_scales: Sequence[float],
+def _fit_f_i(params: GlifParameters, sweeps: Sequence[Sweep], targets: _Targets,
+             tau_scales: Sequence[float], th_scales: Sequence[float],
              refine: bool) -> GlifParameters:  # fmt: skip
-    """The grid search of :func:`calibrate_f_i` against the counts ``data`` of the windows
-    ``used``."""
+    """The grid search of :func:`calibrate_f_i` against ``targets``."""
 
     def search(keys: list[tuple[float, float]], center: tuple[float, float]) -> tuple[float, float]:
         cands = [replace(params, C=params.C * a, th_inf=params.th_inf * b) for a, b in keys]
-        model = model_counts(cands, sweeps)
-        losses = count_losses(model[:, used], data[used])
+        losses = targets.losses(model_counts(cands, sweeps))
         return keys[_best(losses, keys, center)]
 
     ts, th = search([(float(a), float(b)) for a in tau_scales for b in th_scales], (1.0, 1.0))
@@ -393,89 +412,157 @@ SLOW_ASC_TAUS: tuple[float, float] = (0.2, 3.0)
 #: range of its amplitude, as a fraction of the threshold current ``th_inf / R`` (negative:
 #: adapting)
 SLOW_ASC_AMPS: tuple[float, float] = (-0.3, 0.0)
-#: ranges of the voltage-dependent threshold's ``a_voltage / b_voltage`` and ``b_voltage`` (1/s)
-VOLTAGE_RATIOS: tuple[float, float] = (-2.0, 1.0)
-VOLTAGE_RATES: tuple[float, float] = (0.1, 20.0)
+#: ranges of the voltage-dependent threshold's ``a_voltage / b_voltage`` (negative: the
+#: threshold falls while the cell is depolarised) and ``b_voltage`` (1/s, how fast it
+#: recovers) that :func:`calibrate_adaptation` searches at level 5
+VOLTAGE_RATIOS: tuple[float, float] = (-3.0, 0.0)
+VOLTAGE_RATES: tuple[float, float] = (0.03, 3.0)
 
 
-def _adaptation_model(start: GlifParameters, x: np.ndarray, has: dict[str, bool]) -> GlifParameters:
-    """``start`` with the factors and slow mechanisms of one search point ``x`` (see
-    :func:`calibrate_adaptation`)."""
-    p = replace(start, C=start.C * float(np.exp(x[0])), th_inf=start.th_inf * float(np.exp(x[1])))
-    k = 2
-    if has["asc"]:
-        amp = float(x[k]) * start.th_inf / start.R
-        p = replace(p, asc_tau=(*start.asc_tau, float(np.exp(x[k + 1]))),
-                    asc_amp=(*start.asc_amp, amp), asc_r=(*start.asc_r, 1.0))  # fmt: skip
-        k += 2
-    if has["voltage_threshold"]:
-        rate = float(np.exp(x[k + 1]))
-        p = replace(p, a_voltage=float(x[k]) * rate, b_voltage=rate)
-    return p
+def _with_slow_asc(start: GlifParameters, x: np.ndarray) -> GlifParameters:
+    """``start`` with C and th_inf scaled by ``exp(x[0:2])`` and one more after-spike
+    current, amplitude ``x[2]`` threshold currents, time constant ``exp(x[3])`` s."""
+    amp = float(x[2]) * start.th_inf / start.R
+    return replace(start, C=start.C * float(np.exp(x[0])),
+                   th_inf=start.th_inf * float(np.exp(x[1])),
+                   asc_tau=(*start.asc_tau, float(np.exp(x[3]))),
+                   asc_amp=(*start.asc_amp, amp), asc_r=(*start.asc_r, 1.0))  # fmt: skip
+
+
+def _with_voltage_threshold(start: GlifParameters, x: np.ndarray) -> GlifParameters:
+    """``start`` with C and th_inf scaled by ``exp(x[0:2])``, ``a_voltage / b_voltage =
+    x[2]`` and ``b_voltage = exp(x[3])``."""
+    rate = float(np.exp(x[3]))
+    return replace(start, C=start.C * float(np.exp(x[0])),
+                   th_inf=start.th_inf * float(np.exp(x[1])),
+                   a_voltage=float(x[2]) * rate, b_voltage=rate)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A seeded search of :func:`calibrate_adaptation`: its first points (``first``, rows
+    of x), box (``lo``, ``hi``) and the model of a point (``make``)."""
+
+    make: Callable[[np.ndarray], GlifParameters]
+    first: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _search(search: _Search, sweeps: Sequence[Sweep], targets: _Targets,
+            rng: np.random.Generator, rounds: int,
+            per_round: int) -> tuple[GlifParameters, float]:  # fmt: skip
+    """The best model of ``search`` and its loss: its first points, then ``rounds``
+    rounds of ``per_round`` points scattered around the 30 best so far, each narrower."""
+    xs_seen: list[np.ndarray] = []
+    losses_seen: list[np.ndarray] = []
+    points, span = search.first, search.hi - search.lo
+    for r in range(rounds + 1):
+        model = model_counts([search.make(x) for x in points], sweeps)
+        xs_seen.append(points)
+        losses_seen.append(targets.losses(model))
+        if r == rounds:
+            break
+        xs, losses = np.vstack(xs_seen), np.concatenate(losses_seen)
+        top = xs[np.argsort(losses, kind="stable")[:30]]
+        jitter = rng.normal(0.0, 1.0, (per_round, span.size)) * span * 0.1 / (r + 1)
+        points = np.clip(top[rng.integers(0, len(top), per_round)] + jitter, search.lo,
+                         search.hi)  # fmt: skip
+    xs, losses = np.vstack(xs_seen), np.concatenate(losses_seen)
+    k = int(np.argmin(losses))
+    return search.make(xs[k]), float(losses[k])
+
+
+#: factors of C and th_inf (log) the searches of :func:`calibrate_adaptation` stay within
+_SCALE_BOX = (np.log([1 / 1.5, 1 / 1.2]), np.log([1.5, 1.2]))
+
+
+def _slow_asc_search(start: GlifParameters, rng: np.random.Generator, first: int) -> _Search:
+    lo = np.r_[_SCALE_BOX[0], SLOW_ASC_AMPS[0], np.log(SLOW_ASC_TAUS[0])]
+    hi = np.r_[_SCALE_BOX[1], SLOW_ASC_AMPS[1], np.log(SLOW_ASC_TAUS[1])]
+    points = np.vstack([np.r_[0.0, 0.0, 0.0, lo[3]], rng.uniform(lo, hi, (first, lo.size))])
+    return _Search(lambda x: _with_slow_asc(start, x), points, lo, hi)
+
+
+def _voltage_search(start: GlifParameters) -> _Search:
+    """A grid of ``a_voltage / b_voltage`` (13), ``b_voltage`` (9) and th_inf (7 factors,
+    0.97-1.15: a threshold that falls with depolarisation starts higher)."""
+    lo = np.r_[_SCALE_BOX[0], VOLTAGE_RATIOS[0], np.log(VOLTAGE_RATES[0])]
+    hi = np.r_[_SCALE_BOX[1], VOLTAGE_RATIOS[1], np.log(VOLTAGE_RATES[1])]
+    grid = [np.r_[0.0, np.log(t), a, np.log(r)]
+            for a in np.linspace(*VOLTAGE_RATIOS, 13)
+            for r in np.geomspace(*VOLTAGE_RATES, 9)
+            for t in np.geomspace(0.97, 1.15, 7)]  # fmt: skip
+    return _Search(lambda x: _with_voltage_threshold(start, x), np.vstack(grid), lo, hi)
+
+
+def calibrate_voltage_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
+                                rounds: int = 2, per_round: int = 300, seed: int = 0,
+                                detect: str = "auto") -> GlifParameters:  # fmt: skip
+    """Fit the voltage-dependent threshold of a level-5 model to the spike counts.
+
+    ``a_voltage / b_voltage`` (:data:`VOLTAGE_RATIOS`), ``b_voltage``
+    (:data:`VOLTAGE_RATES`) and ``th_inf`` (0.97-1.15 times) on a grid, then ``rounds``
+    rounds of ``per_round`` random points around the 30 best (``C`` and ``th_inf`` free
+    within 1.5x and 1.2x), minimising :func:`count_loss`; ``params`` is returned unchanged
+    when nothing found beats it. Applied to a lower level written as level 5
+    (:func:`~bmtoolkit.glif.nested.embed`), it adds to that model only a threshold that
+    follows the voltage: a negative ``a_voltage`` with a slow ``b_voltage`` lowers the
+    threshold during a depolarisation and keeps it low for seconds.
+    """
+    if not level_has(params.level)["voltage_threshold"]:
+        raise ValueError(f"GLIF{params.level} has no voltage-dependent threshold")
+    targets = _count_targets(sweeps, detect)
+    own = float(targets.losses(model_counts([params], sweeps))[0])
+    found, loss = _search(_voltage_search(params), sweeps, targets,
+                          np.random.default_rng(seed), rounds, per_round)  # fmt: skip
+    return found if loss < own else params
 
 
 @CALIBRATIONS.register("adaptation")
 def calibrate_adaptation(params: GlifParameters, sweeps: Sequence[Sweep], *,
-                         rounds: int = 3, first: int = 800, per_round: int = 500,
+                         rounds: int = 3, first: int = 500, per_round: int = 300,
                          seed: int = 0, detect: str = "auto") -> GlifParameters:  # fmt: skip
     """:func:`calibrate_f_i`, then slow adaptation fitted to the spike counts as well.
 
     A cell's response to a current step depends on the steps before it when it has
-    conductances slower than a square (adaptation that lasts seconds, or slow inactivation
-    that makes it more excitable). Levels with after-spike currents (3-5) get one more,
-    slow after-spike current (time constant within :data:`SLOW_ASC_TAUS`, amplitude a
-    fraction :data:`SLOW_ASC_AMPS` of the threshold current); level 5 also has its
-    voltage-dependent threshold (``a_voltage``, ``b_voltage``) chosen here, so that a slow
-    ``b_voltage`` can carry a depolarisation's effect from one step to the next. Together
-    with the time-constant and threshold factors these are found by a seeded random search
-    (``first`` points in the whole range, then ``rounds - 1`` rounds of ``per_round``
-    points around the 30 best so far, each round narrower) minimising :func:`count_loss`
-    over every count window, as :func:`calibrate_f_i` does; the result of
-    :func:`calibrate_f_i` is kept when nothing found beats it, so the loss is never worse
-    than its. Give the long squares both from rest and as a series (``CellProtocol``
-    records both): the difference between the two is what the slow mechanisms are fitted
-    to. Levels 1 and 2 have none of them and get :func:`calibrate_f_i`.
+    conductances slower than a square: adaptation that lasts seconds, or slow inactivation
+    that leaves it more excitable after a depolarisation, even one without spikes. Two
+    searches follow the f-I fit, each keeping its start when it finds nothing better, so
+    the :func:`count_loss` over every count window never gets worse:
+
+    1. levels with after-spike currents (3-5): one more, slow after-spike current (time
+       constant within :data:`SLOW_ASC_TAUS`, amplitude a fraction :data:`SLOW_ASC_AMPS`
+       of the threshold current) with the time-constant and threshold factors, by a seeded
+       random search (``first`` points in the whole range, then ``rounds`` rounds of
+       ``per_round`` points around the 30 best so far, each round narrower);
+    2. level 5: the voltage-dependent threshold (``a_voltage``, ``b_voltage``) on top of
+       that, from a grid (:data:`VOLTAGE_RATIOS` x :data:`VOLTAGE_RATES` x threshold
+       factors) and the same rounds. A negative ``a_voltage`` with a slow ``b_voltage``
+       lowers the threshold during a depolarisation and keeps it low for seconds, so a
+       step can fire a cell that the same step from rest leaves silent.
+
+    Give the long squares both from rest and as a series (``CellProtocol`` records both):
+    the difference between the two is what the slow mechanisms are fitted to. Levels 1 and
+    2 have none of them and get :func:`calibrate_f_i`.
     """
-    data, used = _count_targets(sweeps, detect)
-    if data.sum() == 0:
+    targets = _count_targets(sweeps, detect)
+    if targets.data.sum() == 0:
         return params
-    start = _fit_f_i(params, sweeps, data, used, TAU_SCALES, TH_SCALES, True)
+    best = _fit_f_i(params, sweeps, targets, TAU_SCALES, TH_SCALES, True)
     has = level_has(params.level)
     if not (has["asc"] or has["voltage_threshold"]):
-        return start
-    lo = [-np.log(2.0), -np.log(1.5)]
-    hi = [np.log(2.0), np.log(1.5)]
-    origin = [0.0, 0.0]
-    if has["asc"]:
-        lo += [SLOW_ASC_AMPS[0], np.log(SLOW_ASC_TAUS[0])]
-        hi += [SLOW_ASC_AMPS[1], np.log(SLOW_ASC_TAUS[1])]
-        origin += [0.0, np.log(SLOW_ASC_TAUS[0])]
-    if has["voltage_threshold"]:
-        lo += [VOLTAGE_RATIOS[0], np.log(VOLTAGE_RATES[0])]
-        hi += [VOLTAGE_RATIOS[1], np.log(VOLTAGE_RATES[1])]
-        # the fitted voltage threshold, or none, as a starting point
-        ratio = start.a_voltage / start.b_voltage if start.b_voltage > 0 else 0.0
-        rate = start.b_voltage if start.b_voltage > 0 else 1.0
-        origin += [
-            float(np.clip(ratio, *VOLTAGE_RATIOS)),
-            float(np.log(np.clip(rate, *VOLTAGE_RATES))),
-        ]
-    lo_a, hi_a = np.asarray(lo), np.asarray(hi)
+        return best
+    loss = float(targets.losses(model_counts([best], sweeps))[0])
     rng = np.random.default_rng(seed)
-    points = np.vstack([origin, rng.uniform(lo_a, hi_a, (first, lo_a.size))])
-    seen_x: list[np.ndarray] = []
-    seen_loss: list[np.ndarray] = []
-    for r in range(max(1, rounds)):
-        model = model_counts([_adaptation_model(start, x, has) for x in points], sweeps)
-        seen_x.append(points)
-        seen_loss.append(count_losses(model[:, used], data[used]))
-        xs, losses = np.vstack(seen_x), np.concatenate(seen_loss)
-        top = xs[np.argsort(losses, kind="stable")[:30]]
-        width = (hi_a - lo_a) * 0.15 / (r + 1)
-        points = np.clip(top[rng.integers(0, len(top), per_round)]
-                         + rng.normal(0.0, 1.0, (per_round, lo_a.size)) * width, lo_a, hi_a)  # fmt: skip
-    xs, losses = np.vstack(seen_x), np.concatenate(seen_loss)
-    best = _adaptation_model(start, xs[int(np.argmin(losses))], has)
-    # the f-I result itself (its voltage threshold may lie outside the searched ranges)
-    own = count_losses(model_counts([start], sweeps)[0][used], data[used])
-    return start if own <= losses.min() else best
+    searches: list[Callable[[GlifParameters], _Search]] = []
+    if has["asc"]:
+        searches.append(lambda start: _slow_asc_search(start, rng, first))
+    if has["voltage_threshold"]:
+        searches.append(_voltage_search)
+    for make_search in searches:
+        found, found_loss = _search(make_search(best), sweeps, targets, rng, rounds - 1,
+                                    per_round)  # fmt: skip
+        if found_loss < loss:
+            best, loss = found, found_loss
+    return best

@@ -8,7 +8,18 @@ integrated as the network run integrates it (the config's ``dt``, ``v_init`` and
 the requested GLIF level so that it fires as the cell does (:func:`fit_cell_sweeps`: the
 spike counts of the long squares, from rest and as a series, and of suprathreshold noise;
 :func:`~bmtoolkit.glif.calibrate.calibrate_adaptation`), scores every fit on a held-out
-noise sweep, and writes a pointnet network into the output folder:
+noise sweep, and writes a pointnet network into the output folder.
+
+With ``network_inputs`` (the default) the node is also driven by the current clamps the
+network itself gives it (:func:`network_clamp_stimulus`, from the start of the run), and
+that record joins the training sweeps: the point model is fitted to fire as the cell does
+in the regime the network drives it, including what earlier clamps leave behind (a cell
+whose excitability grows with each depolarisation fires under a later clamp where the
+same clamp from rest leaves it silent). The spike counts under those clamps are then a
+fitted quantity; the held-out noise sweep is the independent check. ``level="auto"``
+fits each level of :data:`AUTO_LEVELS` and writes, per cell, the lowest one unless a
+higher one matches the training spike counts clearly better (:data:`AUTO_MARGIN`).
+What is written:
 
 - **nodes**: the node files are copied unchanged (same ids, positions, properties); the
   node types table is rewritten so each biophysical type becomes ``model_type
@@ -31,6 +42,8 @@ Examples
 --------
 >>> conductance_to_current_weight(0.002, nsyns=3, e_rev=0.0, el=-70.0)
 420.0
+>>> clamp_stimulus([(500.0, 1000.0, 0.15)], dt=0.1, units=1e-9).shape  # ms, nA -> A
+(11000,)
 """
 
 from __future__ import annotations
@@ -48,8 +61,14 @@ import numpy as np
 from bmtoolkit.exceptions import ConfigError
 from bmtoolkit.glif.convert_edges import check_edges
 from bmtoolkit.glif.fit import evaluate
-from bmtoolkit.glif.parameters import LEVEL_NAMES, GlifParameters
-from bmtoolkit.glif.protocol import CellProtocol, NeuronCellDriver, ProtocolSweeps, run_protocol
+from bmtoolkit.glif.parameters import LEVEL_NAMES, GlifParameters, level_has
+from bmtoolkit.glif.protocol import (
+    CellProtocol,
+    NeuronCellDriver,
+    ProtocolSweeps,
+    record_stimulus,
+    run_protocol,
+)
 
 #: node type columns that define a biophysical model
 MODEL_KEYS: tuple[str, ...] = (
@@ -58,6 +77,18 @@ MODEL_KEYS: tuple[str, ...] = (
     "morphology",
     "model_processing",
 )
+
+
+#: levels ``level="auto"`` fits and chooses from, per cell
+AUTO_LEVELS: tuple[int, ...] = (3, 5)
+#: ``level="auto"`` writes a higher level only when its count loss on the training sweeps is
+#: at least this fraction lower than the lower level's
+AUTO_MARGIN: float = 0.1
+#: weight of the network's clamp record in the count loss (:attr:`Sweep.weight`): each of
+#: its counts weighs as much as this many protocol counts
+NETWORK_WEIGHT: float = 4.0
+#: seconds recorded after the last network clamp ends
+CLAMP_TAIL: float = 0.1
 
 
 def conductance_to_current_weight(syn_weight: float, *, nsyns: float = 1.0, e_rev: float,
@@ -70,9 +101,65 @@ def conductance_to_current_weight(syn_weight: float, *, nsyns: float = 1.0, e_re
     return float(syn_weight) * float(nsyns) * (float(e_rev) - float(el)) * 1e3
 
 
+def clamp_stimulus(steps: Sequence[tuple[float, float, float]], *, dt: float, units: float,
+                   tstart: float = 0.0, tail: float = CLAMP_TAIL) -> np.ndarray:  # fmt: skip
+    """The current (A) of current-clamp ``steps`` ``(start ms, stop ms, amplitude)``, one
+    value per ``dt`` ms from ``tstart`` to ``tail`` s after the last step ends (overlapping
+    steps add up); ``units`` converts the amplitudes to A (1e-9 for a NEURON config's nA)."""
+    end = max(stop for _, stop, _ in steps) + tail * 1e3
+    stim = np.zeros(int(round((end - tstart) / dt)))
+    for start, stop, amp in steps:
+        a, b = (int(round((max(t, tstart) - tstart) / dt)) for t in (start, stop))
+        stim[a:b] += amp * units
+    return stim
+
+
+def network_clamp_stimulus(plan: Any, population: str, node_id: int,
+                           dt: float | None = None) -> np.ndarray | None:  # fmt: skip
+    """The soma current (A) the network's current-clamp inputs give one node, sampled every
+    ``dt`` ms (default: the run's) from the start of the run (:func:`clamp_stimulus`); ``None`` when
+    none reaches it. Clamps placed away from the soma are left out (the protocol drives the
+    soma)."""
+    from bmtoolkit.simulator.core.inputs import CurrentClampInput
+
+    steps: list[tuple[float, float, float]] = []
+    for inp in plan.loaded_inputs:
+        if not isinstance(inp, CurrentClampInput) or str(inp.section) != "soma":
+            continue
+        ids = plan.resolve_node_set(inp.node_set).get(population)
+        if ids is not None and int(node_id) in set(np.asarray(ids).tolist()):
+            steps.extend(inp.steps())
+    steps = [s for s in steps if s[2] != 0.0 and s[1] > s[0]]
+    if not steps:
+        return None
+    step = float(plan.dt if dt is None else dt)
+    return clamp_stimulus(steps, dt=step, units=1e-9, tstart=float(plan.tstart))
+
+
+def record_cell_sweeps(cell: Any, backend: Any, protocol: CellProtocol, *,
+                       clamps_of: tuple[Any, str, int] | None = None) -> ProtocolSweeps:  # fmt: skip
+    """Record ``protocol`` on a bionet ``cell`` integrated as ``backend`` runs it
+    (:meth:`NeuronCellDriver.from_backend`), and with ``clamps_of = (plan, population,
+    node_id)`` also the node's record under the network's current clamps
+    (:func:`network_clamp_stimulus`, from the start of the run as the network integrates it,
+    no settling), added to the training sweeps with weight :data:`NETWORK_WEIGHT`."""
+    sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend), protocol)
+    if clamps_of is None:
+        return sweeps
+    drive = NeuronCellDriver.from_backend(cell, backend, settle=0.0)
+    plan, population, node_id = clamps_of
+    stim = network_clamp_stimulus(plan, population, node_id,
+                                  dt=protocol.sample_dt(drive) * 1e3)  # fmt: skip
+    if stim is None:
+        return sweeps
+    net = record_stimulus(drive, protocol, stim, name="network_clamps", weight=NETWORK_WEIGHT)
+    return replace(sweeps, train=(*sweeps.train, net))
+
+
 @dataclass(frozen=True)
 class CellConversion:
-    """One converted model: its node types, fitted parameters and scores."""
+    """One converted model: its node types, fitted parameters (``params.level`` is the
+    level written) and scores."""
 
     name: str
     node_type_ids: tuple[int, ...]
@@ -103,46 +190,71 @@ def _model_name(row: dict[str, Any]) -> str:
     return Path(str(row.get("model_template", "cell"))).stem.replace(":", "_")
 
 
-def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int, *, score_levels: Sequence[int] = (),
+def fit_cell_sweeps(sweeps: ProtocolSweeps, level: int | str, *,
+                    score_levels: Sequence[int] = (),
                     calibrate: str = "adaptation") -> tuple[GlifParameters, float, dict]:  # fmt: skip
-    """Fit ``level`` to protocol sweeps for a network that must fire as the cell does.
+    """Fit ``level`` (1-5, or ``"auto"``) to protocol sweeps for a network that must fire as
+    the cell does.
 
-    Every level of ``{level, *score_levels}`` and those they contain is fitted with the
-    ``"f-i"`` calibration and selected as nested models
-    (:func:`~bmtoolkit.glif.nested.fit_levels`) by the spike counts of the training sweeps
-    (:func:`~bmtoolkit.glif.calibrate.count_score`: every long square, from rest and in the
-    series, and every suprathreshold noise sweep), so that no level fires less like the cell
-    than a level it contains. ``level`` is also fitted with ``calibrate`` (default
-    ``"adaptation"``: slow after-spike current and, at level 5, the voltage-dependent
-    threshold fitted to the counts, see
-    :func:`~bmtoolkit.glif.calibrate.calibrate_adaptation`) and that fit is kept when its
-    count score is at least the selected one's. Returns the parameters of ``level``, their
-    explained variance on the held-out sweep, and that of every level of ``score_levels``.
+    Every candidate level (``level``, or each of :data:`AUTO_LEVELS`), every level of
+    ``score_levels`` and those they contain are fitted with the ``"f-i"`` calibration and
+    selected as nested models (:func:`~bmtoolkit.glif.nested.fit_levels`) by the spike
+    counts of the training sweeps (:func:`~bmtoolkit.glif.calibrate.count_score`: every long
+    square, from rest and in the series, every suprathreshold noise sweep and any other
+    training sweep, e.g. the network's own clamps), so that no level fires less like the
+    cell than a level it contains. The lowest candidate is also fitted with ``calibrate``
+    (default ``"adaptation"``: slow after-spike current and, at level 5, the
+    voltage-dependent threshold fitted to the counts, see
+    :func:`~bmtoolkit.glif.calibrate.calibrate_adaptation`), kept when its count score is at
+    least the selected one's. A higher candidate with a voltage-dependent threshold (level 5
+    of ``"auto"``) is instead the lower one's result with that threshold fitted on top
+    (:func:`~bmtoolkit.glif.calibrate.calibrate_voltage_threshold`), kept when it beats the
+    nested fit. With ``"auto"`` the lowest candidate wins unless a higher one lowers the
+    count loss by :data:`AUTO_MARGIN` or more. Returns the parameters of the chosen level,
+    their explained variance on the held-out sweep, and that of every level of
+    ``score_levels``.
     """
-    from bmtoolkit.glif.calibrate import count_score
+    from bmtoolkit.glif.calibrate import calibrate_voltage_threshold, count_score
     from bmtoolkit.glif.fit import fit_glif
-    from bmtoolkit.glif.nested import fit_levels
+    from bmtoolkit.glif.nested import contains, embed, fit_levels
 
+    candidates = AUTO_LEVELS if level == "auto" else (int(level),)
     train = list(sweeps.train)
     score = count_score(train)
-    fits = fit_levels(train, sorted({level, *score_levels}), calibrate="f-i", score=score)
-    params = fits[level].params
-    if calibrate != "f-i":
-        adapted = fit_glif(train, level, calibrate=calibrate).params
-        if score(adapted) >= score(params):
-            params = adapted
+    fits = fit_levels(train, sorted({*candidates, *score_levels}), calibrate="f-i", score=score)
+    params: GlifParameters | None = None
+    loss = np.inf
+    done: dict[int, GlifParameters] = {}
+    for lv in sorted(candidates):
+        found = fits[lv].params
+        inner = [p for k, p in done.items() if contains(lv, k)]
+        if inner and level_has(lv)["voltage_threshold"]:
+            # the chosen lower candidate with only a threshold that follows the voltage added
+            for low in inner:
+                grown = calibrate_voltage_threshold(embed(low, lv), train)
+                if score(grown) > score(found):
+                    found = grown
+        elif calibrate != "f-i":
+            adapted = fit_glif(train, lv, calibrate=calibrate).params
+            if score(adapted) >= score(found):
+                found = adapted
+        done[lv] = found
+        found_loss = -score(found)
+        if params is None or found_loss < (1.0 - AUTO_MARGIN) * loss:
+            params, loss = found, found_loss
+    assert params is not None
     held = list(sweeps.held_out)
     scores = {lv: evaluate(f.params, held).explained_variance
               for lv, f in fits.items() if lv in score_levels}  # fmt: skip
     ev = evaluate(params, held).explained_variance
-    scores[level] = ev
+    scores[params.level] = ev
     return params, ev, scores
 
 
 def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
-                     level: int = 3, protocol: CellProtocol | None = None,
-                     score_levels: Sequence[int] = (), overwrite: bool = False,
-                     log: Any = None) -> ConversionResult:  # fmt: skip
+                     level: int | str = "auto", protocol: CellProtocol | None = None,
+                     score_levels: Sequence[int] = (), network_inputs: bool = True,
+                     overwrite: bool = False, log: Any = None) -> ConversionResult:  # fmt: skip
     """Convert the bionet network of ``config`` into a pointnet one in ``output_dir``.
 
     Parameters
@@ -152,14 +264,19 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
     output_dir : path-like
         New folder for the point network (must not exist unless ``overwrite``; only files
         this function writes are replaced).
-    level : int
-        GLIF level to fit (1-5). The default, 3, is the level whose fits reproduced the
-        spike counts of the ``5_cells_iclamp`` cells best (docs/glif.md): after-spike
-        currents, with the slow one of the ``"adaptation"`` calibration.
+    level : int or "auto"
+        GLIF level to fit (1-5), or ``"auto"`` (default): per cell, level 3 (after-spike
+        currents, with the slow one of the ``"adaptation"`` calibration) unless level 5
+        (also a threshold that moves with the voltage) matches the training spike counts
+        clearly better (:func:`fit_cell_sweeps`; docs/glif.md has the ``5_cells_iclamp``
+        results).
     protocol : CellProtocol, optional
         Stimulus protocol (default :class:`CellProtocol`).
     score_levels : sequence of int
         Also fit and score these levels (reported, not written).
+    network_inputs : bool
+        Also record each cell under the network's own current clamps and fit to that
+        record (see the module docstring).
     log : callable, optional
         Called with progress lines.
     """
@@ -168,6 +285,8 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
     from bmtoolkit.simulator.core.plan import RunPlan
     from bmtoolkit.sonata import read_types_csv
 
+    if level != "auto" and (not isinstance(level, int) or not 1 <= level <= 5):
+        raise ConfigError(f"level must be 1-5 or 'auto', got {level!r}")
     say = log or (lambda _msg: None)
     out = Path(output_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -211,14 +330,14 @@ def convert_to_point(config: str | os.PathLike[str], output_dir: str | os.PathLi
             row = {name: values[node.node_id] for name, values in cols.items()}
             name = _model_name(row)
             say(f"{name}: driving node {node.node_id} of {pop.name!r} in NEURON")
-            cell = build_cell(node)
-            sweeps = run_protocol(NeuronCellDriver.from_backend(cell, backend), proto)
+            clamps_of = (plan, pop.name, node.node_id) if network_inputs else None
+            sweeps = record_cell_sweeps(build_cell(node), backend, proto, clamps_of=clamps_of)
             params, ev, scores = fit_cell_sweeps(sweeps, level, score_levels=score_levels)
-            say(f"{name}: GLIF{level} explained variance {ev:.3f}")
+            say(f"{name}: GLIF{params.level} explained variance {ev:.3f}")
             fitted[(types_file, key)] = (name, params)
             cells.append(CellConversion(name, tuple(type_ids), params, ev, sweeps.rheobase,
                                         scores))  # fmt: skip
-    dropped = _write_point_network(sim, out, fitted, level)
+    dropped = _write_point_network(sim, out, fitted)
     return ConversionResult(config=out / "config.json", cells=tuple(cells),
                             dropped_reports=tuple(dropped))  # fmt: skip
 
@@ -241,7 +360,7 @@ def _point_node_sets(value: Any) -> Any:
     return value
 
 
-def _write_point_network(sim: Any, out: Path, fitted: dict, level: int) -> list[str]:
+def _write_point_network(sim: Any, out: Path, fitted: dict) -> list[str]:
     from bmtoolkit.glif.convert_edges import write_point_edges
     from bmtoolkit.sonata import (
         read_nodes,
@@ -256,7 +375,7 @@ def _write_point_network(sim: Any, out: Path, fitted: dict, level: int) -> list[
     models.mkdir(parents=True, exist_ok=True)
     files, fitted_el, el_of = {}, {}, {}
     for (types_file, key), (name, params) in fitted.items():
-        fname = f"{name}_{LEVEL_NAMES[level]}.json"
+        fname = f"{name}_{LEVEL_NAMES[params.level]}.json"
         _write_json(models / fname, params.to_neuron_config())
         files[(types_file, key)] = fname
         fitted_el[fname] = params.El * 1e3  # mV

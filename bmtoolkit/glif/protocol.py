@@ -106,6 +106,27 @@ def _record(drive: Driver, protocol: CellProtocol, kind: str, name: str, duratio
     return Sweep(stim, v, dt, kind=kind, name=name, spike_times=times)
 
 
+def record_stimulus(drive: Driver, protocol: CellProtocol, stimulus: np.ndarray, *,
+                    name: str, kind: str = "long_square", weight: float = 1.0) -> Sweep:  # fmt: skip
+    """Drive the cell with ``stimulus`` (A, one value per ``protocol.sample_dt(drive)``
+    sample) and return the recording as a :class:`Sweep` (spikes counted as the protocol
+    counts them). ``kind="long_square"`` counts each current step separately
+    (:func:`~bmtoolkit.glif.calibrate.count_windows`), as for a network's current clamps;
+    ``weight`` is the sweep's :attr:`~bmtoolkit.glif.sweeps.Sweep.weight`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flat = lambda stim, dt: np.full(stim.size, -0.07)
+    >>> record_stimulus(flat, CellProtocol(dt=1e-3), np.zeros(5), name="rest").n_samples
+    5
+    """
+    dt = protocol.sample_dt(drive)
+    v = drive(np.asarray(stimulus, float), dt)
+    times = None if protocol.spike_threshold is None else _spike_samples(v, dt, protocol) * dt
+    return Sweep(stimulus, v, dt, kind=kind, name=name, spike_times=times, weight=weight)
+
+
 def _record_series(drive: Driver, p: CellProtocol, rheo: float) -> Sweep:
     """The long squares in one recording, in increasing order, ``square_gap`` s apart."""
     dt = p.sample_dt(drive)

@@ -48,6 +48,9 @@ class Sweep:
         A label (file and sweep number) used in reports and errors.
     spike_times : ndarray, optional
         Spike times (s) when the recording comes with them; otherwise they are detected.
+    weight : float
+        How much each spike count of this sweep weighs in the count-based calibrations
+        (:func:`~bmtoolkit.glif.calibrate.count_loss`), default 1.
     """
 
     stimulus: np.ndarray
@@ -56,6 +59,7 @@ class Sweep:
     kind: str = "other"
     name: str = ""
     spike_times: np.ndarray | None = field(default=None, compare=False)
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         i = np.asarray(self.stimulus, dtype=float)
@@ -74,6 +78,9 @@ class Sweep:
         if self.kind not in SWEEP_KINDS:
             raise ConfigError(f"unknown sweep kind {self.kind!r}; known: {', '.join(SWEEP_KINDS)}",
                               path=where, field="kind")  # fmt: skip
+        if not (np.isfinite(self.weight) and self.weight >= 0):
+            raise ConfigError(f"weight must be a number >= 0, got {self.weight}", path=where,
+                              field="weight")  # fmt: skip
         if not (np.all(np.isfinite(i)) and np.all(np.isfinite(v))):
             raise ConfigError("stimulus and voltage must be finite", path=where,
                               field="stimulus/voltage")  # fmt: skip

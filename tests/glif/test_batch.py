@@ -13,6 +13,7 @@ from bmtoolkit.glif.batch import batch_counts
 from bmtoolkit.glif.calibrate import (
     calibrate_adaptation,
     calibrate_f_i,
+    calibrate_voltage_threshold,
     count_loss,
     count_score,
     data_counts,
@@ -105,3 +106,53 @@ def test_adaptation_calibration_learns_the_memory_of_a_square_series():
     # levels without after-spike currents or voltage threshold get the f-I calibration
     lif = replace(start, level=1)
     assert calibrate_adaptation(lif, sweeps) == calibrate_f_i(lif, sweeps)
+
+
+@pytest.mark.parametrize("levels", [(1,), (3,), (1, 3), (5,)])
+def test_batch_counts_skip_the_terms_every_model_has_off(levels):
+    # without a spike-dependent (levels 1, 3, and 5 with a_spike 0) or voltage-dependent
+    # threshold in any model, those terms are not computed: the counts stay the simulator's
+    rng = np.random.default_rng(3)
+    models = [replace(p, a_spike=0.0) for p in _random_models(rng) if p.level in levels]
+    stim = np.r_[np.zeros(300), np.full(4000, 2.2e-10), np.zeros(300)] + rng.normal(0, 2e-11, 4600)
+    counts = batch_counts(models, stim[None, :], DT, [[(300, 2300), (2300, 4600)]], v0=[-0.069])
+    assert counts.sum() > 10 * len(models)
+    for i, p in enumerate(models):
+        spikes = simulate(p, stim, dt=DT, v0=-0.069).spikes
+        assert counts[i, 0].tolist() == [int((spikes < 2300).sum()), int((spikes >= 2300).sum())]
+
+
+def test_count_loss_weighs_each_sweep_by_its_weight():
+    i = make_stimulus("long_square", duration=0.3, dt=DT, amplitude=2e-10, delay=0.05, width=0.2)
+    p = GlifParameters(level=1, El=-0.07, R=2e8, C=1e-10, th_inf=0.015, spike_cut_length=30,
+                       dt=DT)  # fmt: skip
+    a = Sweep(i, simulate(p, i).voltage, DT, kind="long_square")
+    heavy = replace(a, weight=3.0)
+    off = replace(p, th_inf=0.02)
+    assert count_score([a, heavy])(off) == pytest.approx(4 * count_score([a])(off))
+    assert count_loss(np.array([3, 1]), np.array([1, 1]), np.array([0.5, 2.0])) == 0.5
+    with pytest.raises(ConfigError, match="weight must be a number >= 0"):
+        replace(a, weight=-1.0)
+
+
+def test_voltage_threshold_calibration_learns_facilitation():
+    # the "cell": its threshold falls while it is depolarised and recovers in seconds
+    # (a_voltage / b_voltage = -1.5, b_voltage = 0.3 /s), so a square after others fires
+    # more than from rest; the start is the same cell without that threshold
+    truth = GlifParameters(level=5, El=-0.07, R=2e8, C=1e-10, th_inf=0.02, spike_cut_length=30,
+                           dt=DT, a_spike=0.0, b_spike=100.0, a_voltage=-0.45, b_voltage=0.3,
+                           asc_tau=(0.03, 0.003), asc_amp=(-5e-12, 0.0), asc_r=(1.0, 1.0))  # fmt: skip
+    amps = (0.8e-10, 0.9e-10, 0.95e-10, 1.05e-10, 1.2e-10)
+    sweeps = _squares(truth, amps, None) + _squares(truth, amps, 0.3)
+    data = data_counts(sweeps)
+    assert (data[5:] > data[:5]).sum() >= 2  # the series fires more: facilitation
+    start = replace(truth, a_voltage=0.0)
+    fitted = calibrate_voltage_threshold(start, sweeps, per_round=150)
+    loss_start = count_loss(model_counts([start], sweeps)[0], data)
+    loss_fitted = count_loss(model_counts([fitted], sweeps)[0], data)
+    assert fitted.a_voltage < 0 and fitted.b_voltage < 3.0
+    assert loss_fitted < 0.3 * loss_start
+    # never worse than its start; only level 5 has the threshold
+    assert calibrate_voltage_threshold(truth, sweeps, per_round=50, rounds=1) is not None
+    with pytest.raises(ValueError, match="no voltage-dependent threshold"):
+        calibrate_voltage_threshold(replace(start, level=3), sweeps)
