@@ -161,20 +161,18 @@ def _counts(params: GlifParameters, sweeps: Sequence[_Counted]) -> np.ndarray:
 
 
 def _match_total(params: GlifParameters, sweeps: Sequence[_Counted], target: int,
-                 bounds: tuple[float, float], iterations: int,
-                 used: np.ndarray | None = None) -> tuple[GlifParameters, np.ndarray]:  # fmt: skip
+                 bounds: tuple[float, float], iterations: int) -> GlifParameters:  # fmt: skip
     """``params`` with ``th_inf`` scaled (bisection on a log scale within ``bounds``) so the
-    total count on ``sweeps`` is as close to ``target`` as the bisection gets; and its counts."""
+    total count on ``sweeps`` is as close to ``target`` as the bisection gets."""
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
         counts = _counts(replace(params, th_inf=params.th_inf * float(np.exp(mid))), sweeps)
-        if (counts if used is None else counts[used]).sum() > target:
+        if counts.sum() > target:
             lo = mid
         else:
             hi = mid
-    best = replace(params, th_inf=params.th_inf * float(np.exp(0.5 * (lo + hi))))
-    return best, _counts(best, sweeps)
+    return replace(params, th_inf=params.th_inf * float(np.exp(0.5 * (lo + hi))))
 
 
 @CALIBRATIONS.register("threshold")
@@ -191,7 +189,7 @@ def calibrate_threshold(params: GlifParameters, sweeps: Sequence[Sweep], *,
     target = sum(sweep_spikes(s, method=detect).size for s in spiking)
     if target == 0:
         return params
-    return _match_total(params, [_active(s) for s in spiking], target, bounds, iterations)[0]
+    return _match_total(params, [_active(s) for s in spiking], target, bounds, iterations)
 
 
 def count_losses(model: np.ndarray, data: np.ndarray,
@@ -473,6 +471,15 @@ def _search(search: _Search, sweeps: Sequence[Sweep], targets: _Targets,
     return search.make(xs[k]), float(losses[k])
 
 
+def _improve(start: GlifParameters, loss: float, search: _Search, sweeps: Sequence[Sweep],
+             targets: _Targets, rng: np.random.Generator, rounds: int,
+             per_round: int) -> tuple[GlifParameters, float]:  # fmt: skip
+    """The best model of ``search`` and its loss if it beats ``start`` (loss ``loss``),
+    else ``start`` and ``loss``."""
+    found, found_loss = _search(search, sweeps, targets, rng, rounds, per_round)
+    return (found, found_loss) if found_loss < loss else (start, loss)
+
+
 #: factors of C and th_inf (log) the searches of :func:`calibrate_adaptation` stay within
 _SCALE_BOX = (np.log([1 / 1.5, 1 / 1.2]), np.log([1.5, 1.2]))
 
@@ -514,9 +521,8 @@ def calibrate_voltage_threshold(params: GlifParameters, sweeps: Sequence[Sweep],
         raise ValueError(f"GLIF{params.level} has no voltage-dependent threshold")
     targets = _count_targets(sweeps, detect)
     own = float(targets.losses(model_counts([params], sweeps))[0])
-    found, loss = _search(_voltage_search(params), sweeps, targets,
-                          np.random.default_rng(seed), rounds, per_round)  # fmt: skip
-    return found if loss < own else params
+    return _improve(params, own, _voltage_search(params), sweeps, targets,
+                    np.random.default_rng(seed), rounds, per_round)[0]  # fmt: skip
 
 
 @CALIBRATIONS.register("adaptation")
@@ -561,8 +567,6 @@ def calibrate_adaptation(params: GlifParameters, sweeps: Sequence[Sweep], *,
     if has["voltage_threshold"]:
         searches.append(_voltage_search)
     for make_search in searches:
-        found, found_loss = _search(make_search(best), sweeps, targets, rng, rounds - 1,
-                                    per_round)  # fmt: skip
-        if found_loss < loss:
-            best, loss = found, found_loss
+        best, loss = _improve(best, loss, make_search(best), sweeps, targets, rng, rounds - 1,
+                              per_round)  # fmt: skip
     return best

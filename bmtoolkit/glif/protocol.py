@@ -99,11 +99,8 @@ def _spike_samples(v: np.ndarray, dt: float, protocol: CellProtocol) -> np.ndarr
 
 def _record(drive: Driver, protocol: CellProtocol, kind: str, name: str, duration: float,
             **params: Any) -> Sweep:  # fmt: skip
-    dt = protocol.sample_dt(drive)
-    stim = make_stimulus(kind, duration=duration, dt=dt, **params)
-    v = drive(stim, dt)
-    times = None if protocol.spike_threshold is None else _spike_samples(v, dt, protocol) * dt
-    return Sweep(stim, v, dt, kind=kind, name=name, spike_times=times)
+    stim = make_stimulus(kind, duration=duration, dt=protocol.sample_dt(drive), **params)
+    return record_stimulus(drive, protocol, stim, name=name, kind=kind)
 
 
 def record_stimulus(drive: Driver, protocol: CellProtocol, stimulus: np.ndarray, *,
@@ -135,9 +132,7 @@ def _record_series(drive: Driver, p: CellProtocol, rheo: float) -> Sweep:
     stim = np.sum([make_stimulus("long_square", duration=duration, dt=dt, amplitude=a * rheo,
                                  delay=p.square_delay + k * period, width=p.square_width)
                    for k, a in enumerate(sorted(p.square_amplitudes))], axis=0)  # fmt: skip
-    v = drive(stim, dt)
-    times = None if p.spike_threshold is None else _spike_samples(v, dt, p) * dt
-    return Sweep(stim, v, dt, kind="long_square", name="long_square_series", spike_times=times)
+    return record_stimulus(drive, p, stim, name="long_square_series")
 
 
 def rheobase_from_ramp(drive: Driver, protocol: CellProtocol) -> float:

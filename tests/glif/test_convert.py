@@ -100,9 +100,8 @@ def _driven_counts(config, output_dir, windows, amps=(150e-12, 175e-12, 200e-12)
     backend = BioNetBackend(plan)
     backend.setup()
     dt = plan.dt * 1e-3
-    stim = np.zeros(int(round(windows[-1][1] * 1e-3 / dt)))
-    for (a, b), amp in zip(windows, amps, strict=True):
-        stim[int(round(a * 1e-3 / dt)) : int(round(b * 1e-3 / dt))] = amp
+    steps = [(a, b, amp) for (a, b), amp in zip(windows, amps, strict=True)]
+    stim = clamp_stimulus(steps, dt=plan.dt, units=1.0, tail=0.0)
     out = []
     for spec in backend._specs(next(iter(plan.circuit.nodes.values()))):
         drive = NeuronCellDriver.from_backend(build_cell(spec), backend, settle=0.0)
