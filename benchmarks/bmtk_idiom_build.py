@@ -17,8 +17,9 @@ of any worker processes.
 ``python bmtk_idiom_build.py N ITERATOR OUT --floor`` builds nothing: it calls the same
 connection functions for the same pairs (per pair, or per source with the target list) over
 plain dict nodes with a ``node_id`` attribute, from the cheapest loop Python has, and prints
-``{"floor_s": ..., "floor_cpu_s": ...}`` (wall and CPU seconds of the calls): what the user's functions cost by themselves, the least any tool that calls
-them can take.
+``{"floor_s": ..., "floor_cpu_s": ...}`` (wall and CPU seconds of the calls): what the user's
+functions cost by themselves over nodes that a pure-Python tool would give them (a ``dict``
+subclass, whose ``node["x"]`` CPython dispatches through a generic slot).
 """
 
 import json
