@@ -48,6 +48,7 @@ __all__ = ["DISABLE_ENV", "direct_dict_lookups"]
 DISABLE_ENV = "BMTOOLKIT_PLAIN_VIEWS"
 
 _ptr, _size = ctypes.c_void_p, ctypes.c_ssize_t
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: the type owns its slot tables
 
 
 class _TypeHead(ctypes.Structure):
@@ -155,8 +156,14 @@ def direct_dict_lookups(cls: type) -> bool:
     own_seq = _SequenceMethods.from_address(own.tp_as_sequence)
     base_map = _MappingMethods.from_address(base.tp_as_mapping)
     base_seq = _SequenceMethods.from_address(base.tp_as_sequence)
-    if own.tp_as_mapping == base.tp_as_mapping or own.tp_as_sequence == base.tp_as_sequence:
+    if (
+        not cls.__flags__ & _HEAPTYPE
+        or own.tp_as_mapping == base.tp_as_mapping
+        or own.tp_as_sequence == base.tp_as_sequence
+    ):
         return False  # shared tables (not a heap type's own): never written
+    if own_map.mp_length != base_map.mp_length or not own_seq.sq_contains:
+        return False  # the tables do not read back as a dict subclass's
     old = own_map.mp_subscript, own_seq.sq_contains
     own_map.mp_subscript, own_seq.sq_contains = base_map.mp_subscript, base_seq.sq_contains
     if _answers_as_dict(cls):
