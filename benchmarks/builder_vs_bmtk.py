@@ -339,7 +339,6 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
             if n <= 0:
                 continue
             print(f"{iterator} callables, N={n:,} cortical cells ({os.cpu_count()} cores)")
-            ratios: dict[int, list[float]] = {k: [] for k in workers}
             walls: dict[int | str, list[float]] = {"bmtk": [], **{k: [] for k in workers}}
             ceilings: list[float] = []
             for round_ in range(repeat):
@@ -364,9 +363,8 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
                         f"alone ({mine['wall_s'] - floor:+.2f} s), cpu {mine['cpu_s'] / floor_cpu:.2f}x "
                         f"({mine['cpu_s'] - floor_cpu:+.2f} s)"
                     )
-                    ratios[k].append(theirs["wall_s"] / mine["wall_s"])
                     print(
-                        f"  {'BMTK / bmtoolkit':>20}: wall {ratios[k][-1]:6.1f}x, "
+                        f"  {'BMTK / bmtoolkit':>20}: wall {theirs['wall_s'] / mine['wall_s']:6.1f}x, "
                         f"cpu {theirs['cpu_s'] / mine['cpu_s']:6.1f}x, "
                         f"build {theirs['build_s'] / mine['build_s']:6.1f}x, "
                         f"save {theirs['save_s'] / max(mine['save_s'], 1e-9):6.1f}x, "
@@ -380,7 +378,8 @@ def idiom(pair_n: int, all_n: int, workers: list[int], repeat: int = 1) -> None:
                     f"  BMTK / functions alone over dict-subclass nodes: best {max(ceilings):.2f}x, "
                     f"spread {min(ceilings):.2f}x-{max(ceilings):.2f}x"
                 )
-            for k, r in ratios.items():
+            for k in workers:
+                r = [b / m for b, m in zip(walls["bmtk"], walls[k], strict=True)]
                 fastest = min(walls["bmtk"]) / min(walls[k])
                 target = IDIOM_TARGETS.get((iterator, n, k))
                 verdict = (

@@ -114,6 +114,7 @@ def _applies(cls: type) -> bool:
         and not sysconfig.get_config_var("Py_GIL_DISABLED")
         and os.environ.get(DISABLE_ENV, "") in ("", "0")
         and cls.__bases__ == (dict,)
+        and bool(cls.__flags__ & _HEAPTYPE)  # its slot tables are its own, not shared
         and getattr(cls, "__getitem__", None) is dict.__getitem__
         and getattr(cls, "__contains__", None) is dict.__contains__
     )
@@ -156,11 +157,7 @@ def direct_dict_lookups(cls: type) -> bool:
     own_seq = _SequenceMethods.from_address(own.tp_as_sequence)
     base_map = _MappingMethods.from_address(base.tp_as_mapping)
     base_seq = _SequenceMethods.from_address(base.tp_as_sequence)
-    if (
-        not cls.__flags__ & _HEAPTYPE
-        or own.tp_as_mapping == base.tp_as_mapping
-        or own.tp_as_sequence == base.tp_as_sequence
-    ):
+    if own.tp_as_mapping == base.tp_as_mapping or own.tp_as_sequence == base.tp_as_sequence:
         return False  # shared tables (not a heap type's own): never written
     if own_map.mp_length != base_map.mp_length or not own_seq.sq_contains:
         return False  # the tables do not read back as a dict subclass's
