@@ -68,12 +68,9 @@ def cache_root() -> Path:
     ``$BMTOOLKIT_CACHE_DIR`` wins, then ``$XDG_CACHE_HOME/bmtoolkit``, then
     ``~/.cache/bmtoolkit``; mechanisms go to its ``mechanisms`` subfolder.
     """
-    base = os.environ.get("BMTOOLKIT_CACHE_DIR")
-    if base:
-        return Path(base) / "mechanisms"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = Path(xdg) if xdg else Path.home() / ".cache"
-    return root / "bmtoolkit" / "mechanisms"
+    from bmtoolkit.native import cache_dir
+
+    return cache_dir("mechanisms")
 
 
 def _neuron_version() -> str:
