@@ -2,9 +2,11 @@
 
 :func:`~bmtoolkit.glif.simulate.simulate` runs one model on one sweep with a loop over
 samples; a calibration that tries thousands of parameter sets on the same sweeps would take
-minutes per cell that way. :func:`batch_counts` steps every (model, sweep) pair together,
-one numpy operation per update term and sample, and returns only what the calibrations
-look at: the spike count in each count window. The update rules are those of
+minutes per cell that way. :func:`batch_counts` runs every (model, sweep) pair and returns
+only what the calibrations look at: the spike count in each count window. It runs a small
+C loop (``batch_kernel.c``, compiled on first use by :mod:`bmtoolkit.native`), one pair at
+a time, or, where no C compiler is found, a numpy loop that steps every pair together, one
+array operation per update term and sample; both give the same counts. The update rules are those of
 :func:`~bmtoolkit.glif.simulate.simulate` (NEST ``glif_psc``), term by term and in the same
 order, so the counts are the same (the tests compare both on every level).
 
@@ -23,7 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +93,7 @@ def _columns(params: Sequence[GlifParameters], dt: float) -> dict[str, np.ndarra
 
 def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: float,
                  windows: Sequence[Sequence[tuple[int, int]]], *,
-                 v0: Sequence[float] | None = None) -> np.ndarray:  # fmt: skip
+                 v0: Sequence[float] | None = None, engine: str = "auto") -> np.ndarray:  # fmt: skip
     """Spike counts of every model of ``params`` on every sweep, per count window.
 
     Parameters
@@ -105,6 +110,11 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
         Sample ranges counted on each sweep; every sweep has the same number ``W`` of them.
     v0 : sequence of S floats, optional
         Initial voltage (V) of each sweep, default each model's ``El``.
+    engine : {"auto", "c", "numpy"}
+        ``"c"``: the compiled loop (``batch_kernel.c``, :mod:`bmtoolkit.native`), one
+        (model, sweep) pair at a time, tens of times faster; ``"numpy"``: all pairs
+        stepped together with numpy; ``"auto"`` (default): ``"c"`` where it can be
+        compiled, else ``"numpy"``. Both give the same counts.
 
     Returns
     -------
@@ -112,15 +122,81 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
         Spikes (the sample after the threshold crossing, as :func:`simulate` records them)
         with ``start <= sample < stop``.
     """
+    if engine not in ("auto", "c", "numpy"):
+        raise ConfigError(f"batch_counts engine must be 'auto', 'c' or 'numpy', got {engine!r}")
     stim = np.atleast_2d(np.asarray(stimuli, dtype=float))
-    n_p, (n_s, n) = len(params), stim.shape
+    n_p, n_s = len(params), stim.shape[0]
     n_w = {len(w) for w in windows}
     if len(windows) != n_s or len(n_w) != 1:
         raise ConfigError("batch_counts needs one list of windows per sweep, all of one length")
-    # state (models x sweeps); model constants broadcast along the sweeps
-    c = {k: (v[:, None] if v.ndim == 1 else v[:, None, :]) for k, v in _columns(params, dt).items()}
+    cols = _columns(params, dt)
     # membrane potential relative to each model's El: 0 (at rest) or the sweeps' v0
-    u = np.zeros((n_p, n_s)) if v0 is None else np.asarray(v0, float)[None, :] - c["el"]
+    el = cols["el"][:, None]
+    u = np.zeros((n_p, n_s)) if v0 is None else np.asarray(v0, float)[None, :] - el
+    shape = (n_s, n_w.pop())
+    lo = np.asarray([[a for a, _ in w] for w in windows], np.int64).reshape(shape)
+    hi = np.asarray([[b for _, b in w] for w in windows], np.int64).reshape(shape)
+    kernel = None if engine == "numpy" else _kernel()
+    if kernel is None and engine == "c":
+        raise ConfigError(f"the compiled batch_counts kernel is unavailable: {_why_no_kernel()}")
+    if kernel is not None and cols["asc_amp"].shape[1] <= _MAX_ASC:
+        return _kernel_counts(kernel, cols, stim, u, lo, hi)
+    return _numpy_counts(cols, stim, u, lo, hi)
+
+
+#: the after-spike currents the compiled kernel holds per model (``MAX_ASC`` there)
+_MAX_ASC = 16
+#: per-model constants in the order of a row of the kernel's ``model`` matrix
+_KERNEL_COLUMNS = ("alpha", "beta", "th_inf", "rr", "ra", "rb", "a_s", "ths_decay", "ths_cut",
+                   "tv_decay", "tv_u", "tv_i", "cut")  # fmt: skip
+_KERNEL_SOURCE = Path(__file__).with_name("batch_kernel.c")
+
+
+def _kernel() -> Any:
+    """The compiled ``glif_batch_counts`` with its argument types, or ``None``."""
+    from bmtoolkit.native import load_kernel
+
+    lib = load_kernel(_KERNEL_SOURCE)
+    if lib is None:
+        return None
+    fn = lib.glif_batch_counts
+    if fn.argtypes is None:
+        i64, ptr = ctypes.c_int64, ctypes.c_void_p
+        fn.argtypes = [i64, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr]
+        fn.restype = ctypes.c_int
+    return fn
+
+
+def _why_no_kernel() -> str:
+    from bmtoolkit.native import why_unavailable
+
+    return why_unavailable(_KERNEL_SOURCE) or "unknown reason"
+
+
+def _kernel_counts(kernel: Any, cols: dict[str, np.ndarray], stim: np.ndarray, u: np.ndarray,
+                   lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # fmt: skip
+    n_p, (n_s, n), n_w = len(cols["el"]), stim.shape, lo.shape[1]
+    m = cols["asc_amp"].shape[1]
+    model = np.ascontiguousarray(np.column_stack([cols[k].astype(float) for k in _KERNEL_COLUMNS]))
+    asc = np.ascontiguousarray(np.stack([cols[k] for k in ("asc_avg", "asc_dec", "asc_amp",
+                                                           "asc_cut")], axis=1))  # fmt: skip
+    stim = np.ascontiguousarray(stim, dtype=float)
+    u = np.ascontiguousarray(u, dtype=float)
+    lo, hi = np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+    out = np.zeros((n_p, n_s, n_w), np.int64)
+    arrays = (stim, u, model, asc, lo, hi, out)
+    if kernel(n_p, n_s, n, m, n_w, *(a.ctypes.data for a in arrays)) != 0:
+        raise ConfigError(f"batch_counts kernel refused {m} after-spike currents")
+    return out
+
+
+def _numpy_counts(cols: dict[str, np.ndarray], stim: np.ndarray, u: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> np.ndarray:  # fmt: skip
+    """The numpy loop: every (model, sweep) pair stepped together, one array operation per
+    update term and sample."""
+    n_p, (n_s, n) = len(cols["el"]), stim.shape
+    # state (models x sweeps); model constants broadcast along the sweeps
+    c = {k: (v[:, None] if v.ndim == 1 else v[:, None, :]) for k, v in cols.items()}
     m = c["asc_amp"].shape[2]
     asc = np.zeros((n_p, n_s, m))
     th_s = np.zeros((n_p, n_s))
@@ -141,7 +217,11 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
                 continue
         i_tot = stim[:, k][None, :]
         if m:
-            i_tot = i_tot + (asc * c["asc_avg"]).sum(axis=2)
+            # summed term by term, in the kernel's order
+            asc_sum = asc[:, :, 0] * c["asc_avg"][:, :, 0]
+            for j in range(1, m):
+                asc_sum = asc_sum + asc[:, :, j] * c["asc_avg"][:, :, j]
+            i_tot = i_tot + asc_sum
             asc_new = asc * c["asc_dec"]
         u_new = u * c["alpha"] + c["beta"] * i_tot
         threshold = c["th_inf"]
@@ -183,14 +263,12 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
                 th_v = np.where(act, thv, th_v)
             if m:
                 asc = np.where(act[:, :, None], asc_new, asc)
-    out = np.zeros((n_p, n_s, n_w.pop()), np.int64)
+    out = np.zeros((n_p, n_s, lo.shape[1]), np.int64)
     if fired_at:
         pi = np.concatenate([f[0] for f in fired_at])
         si = np.concatenate([f[1] for f in fired_at])
         when = np.concatenate([np.full(f[0].size, f[2], np.int64) for f in fired_at])
-        lo = np.asarray([[a for a, _ in w] for w in windows], np.int64)[si]
-        hi = np.asarray([[b for _, b in w] for w in windows], np.int64)[si]
-        inside = (when[:, None] >= lo) & (when[:, None] < hi)
+        inside = (when[:, None] >= lo[si]) & (when[:, None] < hi[si])
         for j in range(inside.shape[1]):
             np.add.at(out[:, :, j], (pi[inside[:, j]], si[inside[:, j]]), 1)
     return out

@@ -39,7 +39,8 @@ def _random_models(rng: np.random.Generator, n_asc: int = 3) -> list[GlifParamet
     return out
 
 
-def test_batch_counts_are_the_simulator_counts_at_every_level():
+@pytest.mark.parametrize("engine", ["c", "numpy"])
+def test_batch_counts_are_the_simulator_counts_at_every_level(engine):
     rng = np.random.default_rng(0)
     n = 6000
     stims = np.stack([np.r_[np.zeros(500), np.full(5000, a), np.zeros(500)] + rng.normal(0, s, n)
@@ -47,13 +48,48 @@ def test_batch_counts_are_the_simulator_counts_at_every_level():
     windows = [[(500, 3000), (3000, 5600)]] * 3
     v0 = [-0.07, -0.068, -0.071]
     models = _random_models(rng)
-    counts = batch_counts(models, stims, DT, windows, v0=v0)
+    counts = batch_counts(models, stims, DT, windows, v0=v0, engine=engine)
     assert counts.shape == (len(models), 3, 2) and counts.sum() > 500
     for i, p in enumerate(models):
         for s in range(3):
             spikes = simulate(p, stims[s], dt=DT, v0=v0[s]).spikes
             expected = [int(((spikes >= a) & (spikes < b)).sum()) for a, b in windows[s]]
             assert counts[i, s].tolist() == expected, (p.level, i, s)
+
+
+@pytest.mark.parametrize("n_asc", [0, 1, 2, 3])
+def test_compiled_and_numpy_loops_count_the_same(n_asc):
+    # many models (every level, after-spike currents of every count) on noisy sweeps of
+    # different start voltages and overlapping windows: the same counts from both engines
+    rng = np.random.default_rng(10 + n_asc)
+    models = _random_models(rng, n_asc) + _random_models(rng, n_asc)
+    n = 5000
+    stims = np.stack([np.full(n, a) + rng.normal(0, 4e-11, n)
+                      for a in (0.8e-10, 1.6e-10, 2.4e-10, 3.6e-10)])  # fmt: skip
+    windows = [[(0, 2000), (1000, 4000), (3000, 5000)]] * 4
+    v0 = [-0.07, -0.06, -0.075, -0.065]
+    c = batch_counts(models, stims, DT, windows, v0=v0, engine="c")
+    assert c.sum() > 1000 and (c[:, :, 1] > 0).sum() > len(models)
+    np.testing.assert_array_equal(c, batch_counts(models, stims, DT, windows, v0=v0,
+                                                  engine="numpy"))  # fmt: skip
+    # without v0 every model starts at its El
+    np.testing.assert_array_equal(batch_counts(models, stims[:2], DT, windows[:2]),
+                                  batch_counts(models, stims[:2], DT, windows[:2],
+                                               engine="numpy"))  # fmt: skip
+
+
+def test_batch_counts_engine_choice(monkeypatch):
+    p = _random_models(np.random.default_rng(2))[6]
+    stim = np.full((1, 3000), 3e-10)
+    expected = batch_counts([p], stim, DT, [[(0, 3000)]], engine="numpy")
+    assert expected.sum() > 0
+    with pytest.raises(ConfigError, match="engine must be 'auto', 'c' or 'numpy'"):
+        batch_counts([p], stim, DT, [[(0, 3000)]], engine="fortran")
+    # switched off: "auto" falls back to numpy, "c" says why it cannot run
+    monkeypatch.setenv("BMTOOLKIT_NATIVE", "0")
+    np.testing.assert_array_equal(batch_counts([p], stim, DT, [[(0, 3000)]]), expected)
+    with pytest.raises(ConfigError, match="kernel is unavailable: BMTOOLKIT_NATIVE=0"):
+        batch_counts([p], stim, DT, [[(0, 3000)]], engine="c")
 
 
 def test_batch_counts_refuses_mixed_shapes():
