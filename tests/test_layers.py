@@ -6,7 +6,7 @@ bmtoolkit is layered; each layer imports only the layers below it::
     builder | simulator | analyzer   (siblings: none imports another)
     models       domain knowledge shared by the layers above, no simulator
     sonata       the file format, the only package touching h5py
-    foundation   exceptions, registry, progress, _process, the package root
+    foundation   exceptions, registry, progress, _process, native, the package root
 
 Inside ``bmtoolkit.simulator``, ``core`` is the shared base and every other package is a
 backend: a backend imports ``core`` (and the layers below), never another backend, and
@@ -29,7 +29,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "bmtoolkit"
 
 #: modules every layer may import
-FOUNDATION = {"exceptions", "registry", "progress", "_process", ""}
+FOUNDATION = {"exceptions", "registry", "progress", "_process", "native", ""}
 #: layers in order; each may import itself, the foundation and the layers listed for it
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
