@@ -6,9 +6,9 @@ minutes per cell that way. :func:`batch_counts` runs every (model, sweep) pair a
 only what the calibrations look at: the spike count in each count window. It runs a small
 C loop (``batch_kernel.c``, compiled on first use by :mod:`bmtoolkit.native`), one pair at
 a time, or, where no C compiler is found, a numpy loop that steps every pair together, one
-array operation per update term and sample; both give the same counts. The update rules are those of
-:func:`~bmtoolkit.glif.simulate.simulate` (NEST ``glif_psc``), term by term and in the same
-order, so the counts are the same (the tests compare both on every level).
+array operation per update term and sample; both give the same counts. The update rules
+are those of :func:`~bmtoolkit.glif.simulate.simulate` (NEST ``glif_psc``), term by term
+and in the same order, so the counts are the same (the tests compare both on every level).
 
 Examples
 --------
@@ -136,10 +136,13 @@ def batch_counts(params: Sequence[GlifParameters], stimuli: np.ndarray, dt: floa
     shape = (n_s, n_w.pop())
     lo = np.asarray([[a for a, _ in w] for w in windows], np.int64).reshape(shape)
     hi = np.asarray([[b for _, b in w] for w in windows], np.int64).reshape(shape)
-    kernel = None if engine == "numpy" else _kernel()
+    m = cols["asc_amp"].shape[1]
+    kernel = None if engine == "numpy" or m > _MAX_ASC else _kernel()
     if kernel is None and engine == "c":
-        raise ConfigError(f"the compiled batch_counts kernel is unavailable: {_why_no_kernel()}")
-    if kernel is not None and cols["asc_amp"].shape[1] <= _MAX_ASC:
+        why = f"it holds at most {_MAX_ASC} after-spike currents, got {m}" if m > _MAX_ASC else (
+            _why_no_kernel())  # fmt: skip
+        raise ConfigError(f"the compiled batch_counts kernel is unavailable: {why}")
+    if kernel is not None:
         return _kernel_counts(kernel, cols, stim, u, lo, hi)
     return _numpy_counts(cols, stim, u, lo, hi)
 

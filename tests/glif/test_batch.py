@@ -85,6 +85,13 @@ def test_batch_counts_engine_choice(monkeypatch):
     assert expected.sum() > 0
     with pytest.raises(ConfigError, match="engine must be 'auto', 'c' or 'numpy'"):
         batch_counts([p], stim, DT, [[(0, 3000)]], engine="fortran")
+    # more after-spike currents than the kernel holds: numpy counts them, "c" refuses
+    many = replace(p, asc_tau=(0.01,) * 17, asc_amp=(0.0,) * 17, asc_r=(1.0,) * 17)
+    np.testing.assert_array_equal(batch_counts([many], stim, DT, [[(0, 3000)]]),
+                                  batch_counts([many], stim, DT, [[(0, 3000)]],
+                                               engine="numpy"))  # fmt: skip
+    with pytest.raises(ConfigError, match="at most 16 after-spike currents, got 17"):
+        batch_counts([many], stim, DT, [[(0, 3000)]], engine="c")
     # switched off: "auto" falls back to numpy, "c" says why it cannot run
     monkeypatch.setenv("BMTOOLKIT_NATIVE", "0")
     np.testing.assert_array_equal(batch_counts([p], stim, DT, [[(0, 3000)]]), expected)
