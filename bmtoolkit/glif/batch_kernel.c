@@ -14,17 +14,14 @@
 #define NCOL 13
 #define MAX_ASC 16
 
-int glif_batch_counts(int64_t n_p, int64_t n_s, int64_t n, int64_t m, int64_t n_w,
-                      const double *stim,   /* n_s x n, A per sample */
-                      const double *u0,     /* n_p x n_s, V above El at sample 0 */
-                      const double *model,  /* n_p x NCOL */
-                      const double *asc_c,  /* n_p x 4 x m */
-                      const int64_t *lo,    /* n_s x n_w, first sample of each window */
-                      const int64_t *hi,    /* n_s x n_w, end of each window */
-                      int64_t *out)         /* n_p x n_s x n_w, added to */
+/* The loop for m after-spike currents. Inlined into glif_batch_counts once per common m as a
+ * constant, so that the compiler unrolls the loops over the currents and keeps them in
+ * registers (about 5x faster than with m known only at run time; the same operations). */
+static inline __attribute__((always_inline)) void
+count_pairs(int64_t n_p, int64_t n_s, int64_t n, int64_t m, int64_t n_w, const double *stim,
+            const double *u0, const double *model, const double *asc_c, const int64_t *lo,
+            const int64_t *hi, int64_t *out)
 {
-    if (m < 0 || m > MAX_ASC)
-        return 1;
     for (int64_t p = 0; p < n_p; p++) {
         const double *c = model + p * NCOL;
         const double alpha = c[0], beta = c[1], th_inf = c[2], ra = c[4], rb = c[5];
@@ -80,5 +77,29 @@ int glif_batch_counts(int64_t n_p, int64_t n_s, int64_t n, int64_t m, int64_t n_
             }
         }
     }
-    return 0;
+}
+
+int glif_batch_counts(int64_t n_p, int64_t n_s, int64_t n, int64_t m, int64_t n_w,
+                      const double *stim,   /* n_s x n, A per sample */
+                      const double *u0,     /* n_p x n_s, V above El at sample 0 */
+                      const double *model,  /* n_p x NCOL */
+                      const double *asc_c,  /* n_p x 4 x m */
+                      const int64_t *lo,    /* n_s x n_w, first sample of each window */
+                      const int64_t *hi,    /* n_s x n_w, end of each window */
+                      int64_t *out)         /* n_p x n_s x n_w, added to */
+{
+    switch (m) {
+#define COUNT_PAIRS(M) count_pairs(n_p, n_s, n, M, n_w, stim, u0, model, asc_c, lo, hi, out)
+    case 0: COUNT_PAIRS(0); return 0;
+    case 1: COUNT_PAIRS(1); return 0;
+    case 2: COUNT_PAIRS(2); return 0;
+    case 3: COUNT_PAIRS(3); return 0;
+    case 4: COUNT_PAIRS(4); return 0;
+#undef COUNT_PAIRS
+    default:
+        if (m < 0 || m > MAX_ASC)
+            return 1;
+        count_pairs(n_p, n_s, n, m, n_w, stim, u0, model, asc_c, lo, hi, out);
+        return 0;
+    }
 }

@@ -33,7 +33,7 @@ def _random_models(rng: np.random.Generator, n_asc: int = 3) -> list[GlifParamet
                 dt=DT, reset_a=rng.uniform(0, 0.5), reset_b=rng.uniform(0, 0.01),
                 a_spike=rng.uniform(0, 0.005), b_spike=rng.uniform(20, 200),
                 a_voltage=rng.uniform(-5, 20), b_voltage=rng.uniform(0.5, 50),
-                asc_tau=(0.03, 0.003, 1.0)[:n_asc],
+                asc_tau=(0.03, 0.003, 1.0, 0.1, 0.01)[:n_asc],
                 asc_amp=tuple(rng.uniform(-3e-11, 1e-11, n_asc)), asc_r=(1.0,) * n_asc,
             ))  # fmt: skip
     return out
@@ -57,10 +57,11 @@ def test_batch_counts_are_the_simulator_counts_at_every_level(engine):
             assert counts[i, s].tolist() == expected, (p.level, i, s)
 
 
-@pytest.mark.parametrize("n_asc", [0, 1, 2, 3])
+@pytest.mark.parametrize("n_asc", [0, 1, 2, 3, 4, 5])
 def test_compiled_and_numpy_loops_count_the_same(n_asc):
     # many models (every level, after-spike currents of every count) on noisy sweeps of
     # different start voltages and overlapping windows: the same counts from both engines
+    # (the kernel has a loop for each count up to 4 and one for any count, 5 here)
     rng = np.random.default_rng(10 + n_asc)
     models = _random_models(rng, n_asc) + _random_models(rng, n_asc)
     n = 5000
