@@ -254,13 +254,16 @@ def fit_threshold_mlin(transitions: Sequence[Transitions], membrane: Membrane, l
         return Threshold(**vals), float(np.exp(z[k]) * scale)
 
     def theta(t: Threshold) -> np.ndarray:
-        mats = _design(preps, level, t.b_spike or 1.0, t.b_voltage or 1.0, membrane)
-        lin = [t.th_inf]
+        # th_inf + a_spike S + a_voltage W, summed in that order at every transition
+        out = np.full(u1.size, t.th_inf)
         if has["reset_rules"]:
-            lin.append(t.a_spike)
+            b = t.b_spike or 1.0
+            out += t.a_spike * np.concatenate([_spike_component(p, b) for p in preps])
         if has["voltage_threshold"]:
-            lin.append(t.a_voltage)
-        return np.concatenate([m @ np.asarray(lin) for m in mats])
+            b = t.b_voltage or 1.0
+            out += t.a_voltage * np.concatenate([_voltage_component(p, b, membrane)
+                                                 for p in preps])  # fmt: skip
+        return out
 
     def cost(z: np.ndarray) -> float:
         t, noise = unpack(z)
