@@ -123,7 +123,7 @@ case "$job" in
         "$VENV/bin/mypy" --cache-dir "$scratch/mypy"
         echo "bootstrap: running the tests with empty caches in $scratch"
         # the test suite plus every docstring example in the package
-        "$VENV/bin/python" -m pytest -q -n 2 -p no:cacheprovider --doctest-modules tests bmtoolkit "$@"
+        "$VENV/bin/python" -m pytest -q -n 2 --dist worksteal -p no:cacheprovider --doctest-modules tests bmtoolkit "$@"
         if [ $# -eq 0 ]; then
             core_only_tests
         else
