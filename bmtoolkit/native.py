@@ -4,17 +4,18 @@ Some inner loops (a GLIF model stepped sample by sample in the calibration searc
 hundreds of millions of scalar steps; in numpy each step is a dozen array operations on
 small arrays, dominated by call overhead. Such a loop is written once in plain C (no Python
 API, so one build serves every interpreter) next to the module that uses it, and
-:func:`load_kernel` compiles it with the system C compiler (``$CC``, default ``cc``) into::
+:func:`load_kernel` compiles it with the system C compiler (``$CC``, default ``cc``; ``gcc``
+when that names no program) into::
 
     ~/.cache/bmtoolkit/native/<hash>/lib<name>.so
 
 where ``<hash>`` covers the source text, the flags and the machine type. The library is
 written under a temporary name and renamed into place, so concurrent processes never load a
 half-written file. Every caller keeps a numpy version of the same loop that computes the
-same numbers; :func:`load_kernel` returns ``None`` (and the caller uses numpy) when no
-compiler is found, compilation fails, or ``BMTOOLKIT_NATIVE=0`` is set. The kernels are
-compiled without floating-point contraction (``-ffp-contract=off``), so every product and
-sum is rounded as numpy rounds it.
+same numbers (numpy, or plain Python floats); :func:`load_kernel` returns ``None`` (and the
+caller uses that version) when no compiler is found, compilation fails, or
+``BMTOOLKIT_NATIVE=0`` is set. The kernels are compiled without floating-point contraction
+(``-ffp-contract=off``), so every product and sum is rounded as numpy and Python round it.
 
 Examples
 --------
@@ -67,6 +68,7 @@ def native_enabled() -> bool:
 
 
 def _compiler() -> str | None:
+    """``$CC`` (default ``cc``) if it names a program, else ``gcc`` if there is one."""
     return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
 
 

@@ -69,6 +69,17 @@ def test_without_a_compiler_or_when_switched_off(tmp_path, cache, monkeypatch):
     assert native.load_kernel(src) is None and native.why_unavailable(src) == "BMTOOLKIT_NATIVE=0"
 
 
+def test_gcc_when_cc_names_no_program(tmp_path, cache, monkeypatch):
+    import shutil
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    src = _source(tmp_path, "viagcc")
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    assert native._compiler() == shutil.which("gcc")
+    assert native.load_kernel(src) is not None and native.why_unavailable(src) is None
+
+
 def test_cache_dir_order(tmp_path, monkeypatch):
     monkeypatch.setenv("BMTOOLKIT_CACHE_DIR", str(tmp_path / "a"))
     assert native.cache_dir("native") == tmp_path / "a" / "native"
