@@ -33,9 +33,19 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["FLAGS", "cache_dir", "kernel_path", "load_kernel", "native_enabled", "why_unavailable"]
+__all__ = [
+    "FLAGS",
+    "cache_dir",
+    "kernel_path",
+    "load_function",
+    "load_kernel",
+    "native_enabled",
+    "why_unavailable",
+]
 
 #: compiler flags of every kernel (IEEE rounding of each operation: no contraction, no
 #: fast-math)
@@ -129,6 +139,21 @@ def load_kernel(source: str | os.PathLike[str]) -> ctypes.CDLL | None:
         _WHY_NOT[key] = f"{type(exc).__name__}: {exc}"
     _LOADED[key] = lib
     return lib
+
+
+def load_function(source: str | os.PathLike[str], name: str, argtypes: Sequence[Any],
+                  restype: Any) -> Any | None:  # fmt: skip
+    """Function ``name`` of the library built from ``source`` (:func:`load_kernel`), with its
+    :mod:`ctypes` argument and result types set, or ``None`` where the library cannot be had.
+    """
+    lib = load_kernel(source)
+    if lib is None:
+        return None
+    fn = getattr(lib, name)
+    if fn.argtypes is None:
+        fn.argtypes = list(argtypes)
+        fn.restype = restype
+    return fn
 
 
 def why_unavailable(source: str | os.PathLike[str]) -> str | None:

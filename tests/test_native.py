@@ -33,8 +33,8 @@ def test_kernel_is_compiled_once_into_the_cache(tmp_path, cache):
     src = _source(tmp_path)
     lib = native.load_kernel(src)
     assert lib is not None and native.why_unavailable(src) is None
-    lib.twice.argtypes, lib.twice.restype = [ctypes.c_int64], ctypes.c_int64
-    assert lib.twice(21) == 42
+    twice = native.load_function(src, "twice", [ctypes.c_int64], ctypes.c_int64)
+    assert twice(21) == 42 and twice.argtypes == [ctypes.c_int64]
     built = native.kernel_path(src)
     assert built.is_file() and built.is_relative_to(cache / "native")
     # nothing half-written beside it, and a later process finds it instead of compiling
@@ -63,6 +63,7 @@ def test_without_a_compiler_or_when_switched_off(tmp_path, cache, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
     monkeypatch.setenv("PATH", str(tmp_path))
     assert native.load_kernel(src) is None
+    assert native.load_function(src, "twice", [ctypes.c_int64], ctypes.c_int64) is None
     assert native.why_unavailable(src).startswith("no C compiler found")
     monkeypatch.setenv("BMTOOLKIT_NATIVE", "0")
     assert not native.native_enabled()

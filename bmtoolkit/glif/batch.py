@@ -157,17 +157,11 @@ _KERNEL_SOURCE = Path(__file__).with_name("batch_kernel.c")
 
 def _kernel() -> Any:
     """The compiled ``glif_batch_counts`` with its argument types, or ``None``."""
-    from bmtoolkit.native import load_kernel
+    from bmtoolkit.native import load_function
 
-    lib = load_kernel(_KERNEL_SOURCE)
-    if lib is None:
-        return None
-    fn = lib.glif_batch_counts
-    if fn.argtypes is None:
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        fn.argtypes = [i64, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, ptr, ptr]
-        fn.restype = ctypes.c_int
-    return fn
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    return load_function(_KERNEL_SOURCE, "glif_batch_counts", [i64] * 5 + [ptr] * 7,
+                         ctypes.c_int)  # fmt: skip
 
 
 def _why_no_kernel() -> str:

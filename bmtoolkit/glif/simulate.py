@@ -233,17 +233,11 @@ _KERNEL_SOURCE = Path(__file__).with_name("simulate_kernel.c")
 
 def _kernel() -> Any:
     """The compiled ``glif_simulate`` with its argument types, or ``None``."""
-    from bmtoolkit.native import load_kernel
+    from bmtoolkit.native import load_function
 
-    lib = load_kernel(_KERNEL_SOURCE)
-    if lib is None:
-        return None
-    fn = lib.glif_simulate
-    if fn.argtypes is None:
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        fn.argtypes = [i64, i64, ptr, ctypes.c_double, ptr, ptr, ptr, ptr, ptr, ptr]
-        fn.restype = i64
-    return fn
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    return load_function(_KERNEL_SOURCE, "glif_simulate",
+                         [i64, i64, ptr, ctypes.c_double] + [ptr] * 6, i64)  # fmt: skip
 
 
 def _why_no_kernel() -> str:
