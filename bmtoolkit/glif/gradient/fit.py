@@ -88,10 +88,9 @@ def run_cells(cells: Any, stimulus: Any, state: Any,
     from ``state``; ``(B, L)`` voltage (mV above El), spikes and refractory steps left."""
     torch = torch_module()
     consts = cells.constants()
-    syn = torch.zeros((stimulus.shape[1], cells.n_receptors, 1), dtype=stimulus.dtype)
     vs, ss, rs = [], [], []
-    for k in range(stimulus.shape[0] - 1):
-        state, s = cells.step(state, syn, stimulus[k + 1], consts, mechanisms)
+    for k in range(stimulus.shape[0] - 1):  # no synapses: state.y is None
+        state, s = cells.step(state, None, stimulus[k + 1], consts, mechanisms)
         vs.append(state.v)
         ss.append(s)
         rs.append(state.refractory)
@@ -135,7 +134,7 @@ def start_state(batch: Windows, values: dict[str, Any], params: GlifParameters, 
         th_v = torch.as_tensor(np.asarray(theta_v) * V_TO_MV, dtype=dtype)[:, None]
     return GLIFState(
         v=v, th_spike=th_s, th_voltage=th_v, asc=asc,
-        y=torch.zeros((b, 2 * cells.n_receptors, 1), dtype=dtype),
+        y=None,
         refractory=torch.as_tensor(batch.refractory, dtype=dtype)[:, None], current=stim0,
     )  # fmt: skip
 

@@ -151,3 +151,34 @@ def test_dense_and_event_delivery_agree():
     dense = net(inputs, record=("spikes", "v"))
     assert torch.equal(event["spikes"], dense["spikes"].detach())
     torch.testing.assert_close(event["v"], dense["v"].detach(), rtol=1e-12, atol=1e-10)
+
+
+def test_cells_without_synapses_step_as_with_silent_ones():
+    """``y=None`` (a current-clamp fit) gives the values and gradients of zero synaptic state
+    and input, at every level, through spikes, resets and refractory periods."""
+    net, _ = _tiny_net()
+    cells = net.cells
+    batch, steps = 4, 120
+    drive = torch.linspace(150.0, 450.0, batch * cells.n, dtype=torch.float64)
+    drive = drive.reshape(batch, cells.n).requires_grad_(True)
+    runs = []
+    for silent in (True, False):
+        state = cells.initial_state(batch)
+        if not silent:
+            state = state._replace(y=None)
+        syn = torch.zeros((batch, cells.n_receptors, cells.n), dtype=torch.float64)
+        consts, mech = cells.constants(), cells.mechanisms()
+        vs, ss = [], []
+        for _ in range(steps):
+            state, s = cells.step(state, syn if silent else None, drive, consts, mech)
+            vs.append(state.v)
+            ss.append(s)
+        assert (state.y is None) is not silent
+        v, s = torch.stack(vs), torch.stack(ss)
+        (grad,) = torch.autograd.grad((v**2).mean() + s.sum(), drive)
+        runs.append((v.detach(), s.detach(), grad))
+    assert runs[0][1].sum() > 10  # they spike
+    for a, b in zip(runs[0], runs[1], strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="without synapses"):
+        cells.step(cells.initial_state(batch)._replace(y=None), syn, drive)
