@@ -175,14 +175,14 @@ def simulate(params: GlifParameters, stimulus: np.ndarray, *, dt: float | None =
     if kernel is not None:
         consts = np.array([el, alpha, beta, th_inf, float(reset_rules), ra, rb, a_s, th_s_decay,
                            th_s_cut, tv_decay, tv_u, tv_i, float(cut)], dtype=float)  # fmt: skip
-        asc_c = np.concatenate([asc_avg, asc_decay, asc_amp[:n_asc], asc_cut]).astype(float)
+        asc_c = np.concatenate([asc_avg, asc_decay, asc_amp[:n_asc], asc_cut])
         stim_c = np.ascontiguousarray(stim)
         v_out, thr_out = np.empty(n), np.empty(n)
         spikes_out = np.empty(n, np.int64)
         work = np.empty(max(n_asc, 1))
-        arrays = (stim_c, consts, asc_c, work, v_out, thr_out, spikes_out)
         n_spikes = kernel(n, n_asc, stim_c.ctypes.data, start,
-                          *(a.ctypes.data for a in arrays[1:]))  # fmt: skip
+                          *(a.ctypes.data for a in (consts, asc_c, work, v_out, thr_out,
+                                                    spikes_out)))  # fmt: skip
         return SimulationResult(voltage=v_out, threshold=thr_out,
                                 spikes=spikes_out[:n_spikes].astype(int), dt=dt)  # fmt: skip
     # plain Python floats in the loop: several times faster than numpy scalars

@@ -6,7 +6,7 @@
  * -ffp-contract=off, so every product and sum is rounded as Python rounds it and the
  * voltage, threshold and spike samples are the same, bit for bit.
  *
- * Constants, in this order (see simulate.py, _KERNEL_CONSTANTS):
+ * Constants, in this order (the consts array of simulate() in simulate.py):
  *   el alpha beta th_inf reset_rules ra rb a_s ths_decay ths_cut tv_decay tv_u tv_i cut
  * After-spike constants, m values each of avg, dec, amp, cut (4 x m doubles).
  */
