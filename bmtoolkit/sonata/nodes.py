@@ -57,14 +57,16 @@ def check_groups(
     prefix: str,
 ) -> None:
     """Check that every (group id, group index) pair points at an existing group row."""
-    for g in np.unique(group_id):
+    # one group (what writers make): no sort, and no import of numpy.ma by np.unique
+    single = group_id.size and group_id.min() == group_id.max()
+    for g in group_id[:1] if single else np.unique(group_id):
         grp = groups.get(int(g))
         if grp is None:
             raise SonataFormatError(
                 f"population {name!r} refers to group {int(g)} but only {sorted(groups)} are given",
                 field=f"{prefix}_group_id",
             )
-        idx = group_index[group_id == g]
+        idx = group_index if single else group_index[group_id == g]
         has_columns = bool(grp.attributes) or bool(grp.dynamics_params)
         if idx.size and (idx.min() < 0 or (has_columns and idx.max() >= grp.size)):
             raise SonataFormatError(

@@ -524,6 +524,18 @@ def test_single_group_population_holds_no_group_arrays_and_no_id_copies():
             "outside",
         ),
         ({"groups": {0: GroupData({})}, "edge_group_id": np.zeros(4, int)}, "length 4"),
+        (  # several groups: each group's rows checked against its own size
+            {
+                "groups": {0: GroupData({"w": np.ones(3)}), 1: GroupData({"w": np.ones(2)})},
+                "edge_group_id": [0, 1, 0, 1, 1],
+                "edge_group_index": [0, 0, 1, 1, 2],
+            },
+            "outside group 1 of size 2",
+        ),
+        (
+            {"groups": {0: GroupData({})}, "edge_group_id": [0, 0, 3, 0, 0]},
+            "refers to group 3",
+        ),
     ],
 )
 def test_group_columns_checked_without_full_arrays(kwargs, match):
