@@ -164,6 +164,12 @@ def _spike_grad(syn, ahead, cols, weight, eff, stp, n_sources):
     if ahead.device.type == "cpu" and not stp:
         matrix = syn._grad_matrix(weight, cols, ahead.shape[1])
         return (matrix @ ahead.T).T.contiguous()
+    if ahead.device.type == "cpu":
+        # edges as rows: gathering and adding whole rows of `batch` values is about twice as
+        # fast on the CPU as columns of the (batch, edges) layout, and sums in the same order
+        vals = ahead.T[cols] * weight[:, None] * eff.T[syn.pair_of_edge]
+        out = torch.zeros(n_sources, batch, dtype=ahead.dtype, device=ahead.device)
+        return out.index_add_(0, syn.src, vals).T.contiguous()
     vals = ahead[:, cols] * weight
     if stp:
         vals = vals * eff[:, syn.pair_of_edge]

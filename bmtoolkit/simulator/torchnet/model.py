@@ -333,6 +333,7 @@ class TorchNet(nn.Module):
             current = current[:steps].to(device=device)
         consts = self.cells.constants()
         mech = self.cells.mechanisms()
+        stp = self.synapses.stp_constants()
         no_input = torch.zeros(b, self.n_virtual, dtype=dtype, device=device)
         records: dict[str, list[torch.Tensor]] = {name: [] for name in record}
         tap = WeightTap.of(self.synapses.weight)  # one weight gradient for all the steps
@@ -342,7 +343,8 @@ class TorchNet(nn.Module):
             ext = None if current is None else current[k]
             cstate, s = self.cells.step(cstate, arriving, ext, consts, mech)
             virt = no_input if inputs is None else inputs[k]
-            sstate = self.synapses.deliver(sstate, torch.cat([s, virt], dim=1), n, tap=tap)
+            spikes = torch.cat([s, virt], dim=1)
+            sstate = self.synapses.deliver(sstate, spikes, n, tap=tap, stp=stp)
             for name, vals in records.items():
                 vals.append(RECORDABLES[name](self, s, cstate))
         out = {

@@ -77,6 +77,17 @@ def _index_type(n: int) -> type:
     return np.int32 if n < 2**31 else np.int64
 
 
+class PairConstants(NamedTuple):
+    """Per-step STP constants of every (source, type) pair, ``(n_pairs,)`` each: ``U``, the
+    first spike's ``u`` and ``x``, and the one-step decays of ``u`` and of ``1 - x``."""
+
+    U: torch.Tensor
+    u0: torch.Tensor
+    x0: torch.Tensor
+    u_decay: torch.Tensor
+    x_decay: torch.Tensor
+
+
 class SynState(NamedTuple):
     """Ring buffer ``(slots, batch, ports)`` and the STP state ``(batch, n_pairs)`` per
     (source, type) pair."""
@@ -295,24 +306,34 @@ class Synapses(nn.Module):
         out = current.view(current.shape[0], self.n_receptors, self.n_targets)
         return SynState(ring, state.u, state.x, state.fresh), out
 
-    def _efficacy(self, state: SynState, spikes: torch.Tensor) -> tuple[SynState, torch.Tensor]:
+    def stp_constants(self) -> PairConstants | None:
+        """The STP constants of every pair, gathered from the (possibly trainable) type
+        parameters; None without plastic edges. Compute them once per run and pass them to
+        :meth:`deliver` (as :meth:`~.model.TorchNet.forward` does) instead of once per step."""
+        if self.stp is None or self.n_pairs == 0:
+            return None
+        t = self.pair_type
+        u_decay, x_decay = self.stp.decay_factors()
+        return PairConstants(self.stp.U[t], self.stp.u0[t], self.stp.x0[t], u_decay[t], x_decay[t])
+
+    def _efficacy(
+        self, state: SynState, spikes: torch.Tensor, stp: PairConstants | None = None
+    ) -> tuple[SynState, torch.Tensor]:
         """``x u`` each pair would transmit now and the state after this step's spikes."""
         if self.stp is None or self.n_pairs == 0:
             ones = torch.ones(spikes.shape[0], 1, dtype=spikes.dtype, device=spikes.device)
             return state, ones
-        t = self.pair_type
-        big_u = self.stp.U[t]
+        c = self.stp_constants() if stp is None else stp
         fresh = state.fresh
-        u_used = state.u + big_u * (1.0 - state.u)
-        u_used = u_used + fresh * (self.stp.u0[t] - u_used)
-        x_used = state.x + fresh * (self.stp.x0[t] - state.x)
+        u_used = state.u + c.U * (1.0 - state.u)
+        u_used = u_used + fresh * (c.u0 - u_used)
+        x_used = state.x + fresh * (c.x0 - state.x)
         eff = u_used * x_used
         s = spikes[:, self.pair_src]
         u_after = state.u + s * (u_used - state.u)
         x_after = state.x + s * (x_used - eff - state.x)
-        u_decay, x_decay = self.stp.decay_factors()
-        u_new = u_after * u_decay[t]
-        x_new = 1.0 + (x_after - 1.0) * x_decay[t]
+        u_new = u_after * c.u_decay
+        x_new = 1.0 + (x_after - 1.0) * c.x_decay
         ones = torch.ones(eff.shape[0], 1, dtype=eff.dtype, device=eff.device)
         new = SynState(state.ring, u_new, x_new, fresh * (1.0 - s.detach()))
         return new, torch.cat([eff, ones], dim=1)
@@ -325,6 +346,7 @@ class Synapses(nn.Module):
         *,
         events: bool | None = None,
         tap: WeightTap | None = None,
+        stp: PairConstants | None = None,
     ) -> SynState:
         """Send the spikes of ``step`` (``(batch, n_sources)``) into the ring buffer.
 
@@ -342,8 +364,10 @@ class Synapses(nn.Module):
             Sums the weights' gradients of many steps into one buffer
             (:meth:`~.model.TorchNet.forward` makes one per call); without one each step
             hands autograd a weight-sized gradient.
+        stp : PairConstants, optional
+            :meth:`stp_constants`, computed when absent (pass them when stepping in a loop).
         """
-        state, eff = self._efficacy(state, spikes)
+        state, eff = self._efficacy(state, spikes, stp)
         weight = self.weight if tap is None else tap.weight
         grad = torch.is_grad_enabled() and (
             spikes.requires_grad

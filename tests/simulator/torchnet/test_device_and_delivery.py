@@ -108,8 +108,8 @@ def _plain_autograd_delivery(syn, monkeypatch):
         out = current.view(current.shape[0], syn.n_receptors, syn.n_targets)
         return SynState(ring, state.u, state.x, state.fresh), out
 
-    def deliver(state, spikes, step, *, events=None, tap=None):
-        state, eff = syn._efficacy(state, spikes)
+    def deliver(state, spikes, step, *, events=None, tap=None, stp=None):
+        state, eff = syn._efficacy(state, spikes)  # STP constants gathered every step
         vals = spikes[:, syn.src] * syn.weight
         if eff.shape[1] > 1:
             vals = vals * eff[:, syn.pair_of_edge]
