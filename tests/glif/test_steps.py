@@ -22,6 +22,8 @@ from bmtoolkit.glif import (
 from bmtoolkit.glif.regression import fit_after_spike_currents, fit_subthreshold, fit_voltage_reset
 from bmtoolkit.glif.threshold import (
     fit_threshold_lsq,
+    laplace_log_cdf,
+    laplace_log_sf,
     mlin_log_likelihood,
     spike_thresholds,
 )
@@ -122,6 +124,28 @@ def test_threshold_least_squares_and_mlin():
     good = mlin_log_likelihood(np.full(51, 0.018), v, spike, 2e-4)
     assert good > mlin_log_likelihood(np.full(51, 0.016), v, spike, 2e-4)
     assert good > mlin_log_likelihood(np.full(51, 0.020), v, spike, 2e-4)
+
+
+def test_laplace_log_cdf_is_the_two_branch_formula_bit_for_bit():
+    """The buffered evaluation gives the bits of ``log(1/2) + z`` below zero and
+    ``log1p(-exp(-|z|) / 2)`` elsewhere, signed zeros and non-finite values included."""
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0.0, 0.01, 20_000), 0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300]
+    for scale in (1e-3, 2.5e-4, 1.0):
+        z = x / scale
+        with np.errstate(invalid="ignore"):
+            ref = np.where(
+                z < 0, np.log(0.5) + np.minimum(z, 0), np.log1p(-0.5 * np.exp(-np.abs(z)))
+            )
+        got = laplace_log_cdf(x, scale)
+        assert np.array_equal(got, ref, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(ref))
+        assert np.array_equal(laplace_log_sf(x, scale), laplace_log_cdf(-x, scale), equal_nan=True)
+    assert laplace_log_cdf(0.3, 1e-3).shape == ()  # a scalar in, a 0-d array out, as before
+    # the CDF of a Laplace distribution: 1/2 at zero, e^-1 / 2 one scale below
+    assert laplace_log_cdf(np.array([0.0, -2.0]), 2.0) == pytest.approx(
+        [np.log(0.5), np.log(0.5) - 1]
+    )
 
 
 def test_explained_variance_orders_models():
