@@ -260,10 +260,7 @@ def fit_threshold_mlin(transitions: Sequence[Transitions], membrane: Membrane, l
     u1 = np.concatenate([p.u1 for p in preps])
     spike = np.concatenate([p.tr.spike for p in preps])
     quiet = ~spike
-    # each transition set's rows in the concatenated arrays; one buffer for a component
-    ends = np.cumsum([p.u1.size for p in preps])
-    rows = [slice(int(hi - p.u1.size), int(hi)) for p, hi in zip(preps, ends, strict=True)]
-    part = np.empty(u1.size)
+    part = np.empty(u1.size)  # one threshold component at every transition, reused
     scale = 1e-3  # optimise voltages in mV so Nelder-Mead steps are comparable
 
     def unpack(z: np.ndarray) -> tuple[Threshold, float]:
@@ -283,13 +280,11 @@ def fit_threshold_mlin(transitions: Sequence[Transitions], membrane: Membrane, l
         out = np.full(u1.size, t.th_inf)
         if has["reset_rules"]:
             b = t.b_spike or 1.0
-            for p, r in zip(preps, rows, strict=True):
-                part[r] = _spike_component(p, b)
+            np.concatenate([_spike_component(p, b) for p in preps], out=part)
             out += np.multiply(part, t.a_spike, out=part)
         if has["voltage_threshold"]:
             b = t.b_voltage or 1.0
-            for p, r in zip(preps, rows, strict=True):
-                part[r] = _voltage_component(p, b, membrane)
+            np.concatenate([_voltage_component(p, b, membrane) for p in preps], out=part)
             out += np.multiply(part, t.a_voltage, out=part)
         return out
 

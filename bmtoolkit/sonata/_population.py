@@ -19,6 +19,7 @@ from bmtoolkit.sonata.groups import (
     UnknownPropertyError,
     default_group_index,
     find_groups,
+    group_ids,
     read_dataset,
     read_rows,
 )
@@ -207,7 +208,7 @@ class PopulationBase:
                 gidx = self._rows.copy()
             else:
                 gidx = default_group_index(gid)
-            present = [gid[0]] if gid.size and gid.min() == gid.max() else np.unique(gid)
+            present = group_ids(gid)
             for g in present:
                 grp = self.groups.get(int(g))
                 if grp is None:
@@ -341,7 +342,7 @@ class PopulationBase:
         sel_gid = gid if rows is None else gid[rows]
         sel_gidx = gidx if rows is None else gidx[rows]
         pieces: list[tuple[np.ndarray, np.ndarray | None]] = []
-        for g in np.unique(sel_gid):
+        for g in group_ids(sel_gid):
             mask = sel_gid == g
             grp = self.groups[int(g)]
             if name in grp.attribute_names:
@@ -407,7 +408,7 @@ class PopulationBase:
         data = {}
         for name in names:
             pieces = []
-            for g in np.unique(sel_gid):
+            for g in group_ids(sel_gid):
                 mask = sel_gid == g
                 grp = self.groups[int(g)]
                 if name in grp.dynamics_param_names:

@@ -131,6 +131,23 @@ class GroupData:
         return 0
 
 
+def group_ids(group_id: np.ndarray) -> np.ndarray:
+    """The distinct group ids, sorted; one group (what writers make) needs no sort.
+
+    ``np.unique`` would sort every row and, in numpy 2.4, import ``numpy.ma`` on its first
+    call; a population with one group, the common case, is recognised by its min and max.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> group_ids(np.array([1, 1, 1])).tolist(), group_ids(np.array([2, 0, 2])).tolist()
+    ([1], [0, 2])
+    """
+    if group_id.size and group_id.min() == group_id.max():
+        return group_id[:1]
+    return np.unique(group_id)
+
+
 def default_group_index(group_id: np.ndarray) -> np.ndarray:
     """Row of each element inside its group (``arange`` within each group id)."""
     if group_id.size == 0 or group_id.min() == group_id.max():

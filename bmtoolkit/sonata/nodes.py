@@ -30,7 +30,7 @@ from bmtoolkit.exceptions import SonataFormatError
 from bmtoolkit.sonata._h5 import atomic_write, open_h5
 from bmtoolkit.sonata._population import PopulationBase
 from bmtoolkit.sonata.builds import NODES_ATTR, population_fingerprint
-from bmtoolkit.sonata.groups import GroupData, default_group_index, write_group
+from bmtoolkit.sonata.groups import GroupData, default_group_index, group_ids, write_group
 from bmtoolkit.sonata.storage import Storage
 
 __all__ = ["NodePopulation", "NodePopulationData", "read_nodes", "write_nodes"]
@@ -57,16 +57,15 @@ def check_groups(
     prefix: str,
 ) -> None:
     """Check that every (group id, group index) pair points at an existing group row."""
-    # one group (what writers make): no sort, and no import of numpy.ma by np.unique
-    single = group_id.size and group_id.min() == group_id.max()
-    for g in group_id[:1] if single else np.unique(group_id):
+    present = group_ids(group_id)
+    for g in present:
         grp = groups.get(int(g))
         if grp is None:
             raise SonataFormatError(
                 f"population {name!r} refers to group {int(g)} but only {sorted(groups)} are given",
                 field=f"{prefix}_group_id",
             )
-        idx = group_index if single else group_index[group_id == g]
+        idx = group_index if len(present) == 1 else group_index[group_id == g]
         has_columns = bool(grp.attributes) or bool(grp.dynamics_params)
         if idx.size and (idx.min() < 0 or (has_columns and idx.max() >= grp.size)):
             raise SonataFormatError(
